@@ -1,0 +1,1 @@
+"""One module per ``backoffice`` subcommand; each provides ``register(subparsers, parents)``."""

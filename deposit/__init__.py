@@ -1,0 +1,1 @@
+"""The dossier as data: manifest, age envelope, signature, durable outbox, resumable uploader."""

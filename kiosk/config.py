@@ -1,0 +1,257 @@
+"""The kiosk's configuration: one TOML file, every key checked before anything starts.
+
+Each ``[section]`` of the file is a frozen dataclass below; each field is a key,
+with its type, default and, where plain typing is not enough, a check in the
+field's metadata. Loading refuses an unknown section or key, a value of the
+wrong type, and a device URL whose scheme or options the drivers do not know,
+with one line naming the file, the key and what is accepted::
+
+    kiosk: /etc/kiosk/kiosk.toml: [devices] printer = 'lpt://x': unknown scheme 'lpt'
+    (accepted: serial, file, tcp, sim)          <- one line, folded here
+
+Defaults select the simulators, so ``kiosk`` runs on a laptop with no file at all.
+``kiosk.example.toml`` at the top of the repository documents every key; a test
+keeps it in step with this module.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+import types
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import MISSING, dataclass, field, fields
+from pathlib import Path
+from typing import Any, TypeVar
+
+from drivers import check_device_url
+from drivers.errors import DeviceURLError
+from kiosk.errors import ConfigError
+
+#: Where ``kiosk`` looks when ``--config`` is not given and $KIOSK_CONFIG is unset.
+SYSTEM_CONFIG = Path("/etc/kiosk/kiosk.toml")
+
+Check = Callable[[Any], None]  # raises ValueError("accepted values") when the value is bad
+
+
+def _check(check: Check, accepted: str) -> dict[str, Any]:
+    return {"check": check, "accepted": accepted}
+
+
+def _pattern(regex: str, accepted: str) -> dict[str, Any]:
+    compiled = re.compile(regex)
+
+    def check(value: Any) -> None:
+        if not compiled.fullmatch(value):
+            raise ValueError(accepted)
+
+    return _check(check, accepted)
+
+
+def _between(low: float, high: float) -> dict[str, Any]:
+    accepted = f"a number from {low:g} to {high:g}"
+
+    def check(value: Any) -> None:
+        if not low <= value <= high:
+            raise ValueError(accepted)
+
+    return _check(check, accepted)
+
+
+def _device(kind: str) -> dict[str, Any]:
+    def check(value: Any) -> None:
+        try:
+            check_device_url(kind, value)
+        except DeviceURLError as exc:
+            # The driver's message names the URL, which the config error names already.
+            detail = str(exc).removeprefix(f"{kind} URL {value!r}").lstrip(": ")
+            raise ValueError(detail) from None
+
+    return {"check": check, "accepted": f"a {kind} URL", "device": kind}
+
+
+def _language_list(value: Any) -> None:
+    if not value or not all(re.fullmatch(r"[a-z]{2}", code) for code in value):
+        raise ValueError("a non-empty list of two-letter language codes")
+
+
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "deposit-kiosk"
+
+
+@dataclass(frozen=True)
+class KioskSection:
+    """``[kiosk]``: who this kiosk is and where it keeps its data."""
+
+    id: str = field(default="DEMO-01", metadata=_pattern(
+        r"[A-Z0-9][A-Z0-9-]{0,31}", "1 to 32 capital letters, digits or '-'"))
+    place: str = "Démonstration"
+    data_dir: Path = field(default_factory=_default_data_dir)
+    languages: list[str] = field(default_factory=lambda: ["fr", "en"], metadata=_check(
+        _language_list, "a non-empty list of two-letter language codes"))
+    default_language: str = field(default="fr", metadata=_pattern(
+        r"[a-z]{2}", "a two-letter language code"))
+
+
+@dataclass(frozen=True)
+class DevicesSection:
+    """``[devices]``: one URL per device; the scheme picks the backend."""
+
+    printer: str = field(default="sim://", metadata=_device("printer"))
+    camera: str = field(default="sim://", metadata=_device("camera"))
+    code_reader: str = field(default="sim://", metadata=_device("code_reader"))
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole configuration. ``path`` is the file it came from, if any."""
+
+    kiosk: KioskSection = field(default_factory=KioskSection)
+    devices: DevicesSection = field(default_factory=DevicesSection)
+    path: Path | None = field(default=None, metadata={"internal": True})
+
+
+S = TypeVar("S")
+
+
+def _type_name(tp: Any) -> str:
+    names = {str: "a string", int: "an integer", float: "a number", bool: "true or false",
+             Path: "a path (string)"}
+    if tp in names:
+        return names[tp]
+    origin = typing.get_origin(tp)
+    if origin is list:
+        (item,) = typing.get_args(tp)
+        return f"a list of {_type_name(item).removeprefix('a ').removeprefix('an ')}s"
+    if origin in (types.UnionType, typing.Union):
+        return " or ".join(_type_name(a) for a in typing.get_args(tp) if a is not type(None))
+    return str(tp)
+
+
+def _convert(tp: Any, value: Any) -> Any:
+    """Convert a TOML value to ``tp`` or raise ValueError with what is accepted."""
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+    elif tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif tp is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+    elif tp is str:
+        if isinstance(value, str):
+            return value
+    elif tp is Path:
+        if isinstance(value, str) and value:
+            return Path(value).expanduser()
+    elif typing.get_origin(tp) is list:
+        (item,) = typing.get_args(tp)
+        if isinstance(value, list):
+            return [_convert(item, v) for v in value]
+    elif typing.get_origin(tp) in (types.UnionType, typing.Union):
+        for alt in typing.get_args(tp):
+            if alt is type(None):
+                continue
+            try:
+                return _convert(alt, value)
+            except ValueError:
+                pass
+    raise ValueError(_type_name(tp))
+
+
+def _build_section(cls: type[S], table: Mapping[str, Any], where: str,
+                   section: str) -> S:
+    hints = typing.get_type_hints(cls)
+    known = {f.name: f for f in fields(cls)}  # type: ignore[arg-type]
+    values: dict[str, Any] = {}
+    for key, raw in table.items():
+        f = known.get(key)
+        if f is None:
+            raise ConfigError(
+                f"{where}: [{section}] unknown key {key!r} (valid: {', '.join(sorted(known))})"
+            )
+        try:
+            value = _convert(hints[key], raw)
+        except ValueError as exc:
+            raise ConfigError(
+                f"{where}: [{section}] {key} = {raw!r} is not {exc}"
+            ) from None
+        check = f.metadata.get("check")
+        if check is not None:
+            try:
+                check(value)
+            except ValueError as exc:
+                detail = str(exc) or f.metadata.get("accepted", "valid")
+                if f.metadata.get("device"):
+                    raise ConfigError(f"{where}: [{section}] {key} = {raw!r}: {detail}") from None
+                raise ConfigError(
+                    f"{where}: [{section}] {key} = {raw!r} is not {f.metadata['accepted']}"
+                ) from None
+        values[key] = value
+    return cls(**values)
+
+
+def _section_fields() -> dict[str, Any]:
+    return {f.name: f for f in fields(Config) if not f.metadata.get("internal")}
+
+
+def parse_config(text: str, where: str = "<config>", path: Path | None = None) -> Config:
+    """Parse and check a whole configuration from TOML text."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{where}: not valid TOML ({exc})") from None
+    sections = _section_fields()
+    hints = typing.get_type_hints(Config)
+    built: dict[str, Any] = {}
+    for name, table in data.items():
+        if name not in sections:
+            raise ConfigError(
+                f"{where}: unknown section [{name}] (valid: {', '.join(sorted(sections))})"
+            )
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where}: {name} must be a [{name}] table")
+        built[name] = _build_section(hints[name], table, where, name)
+    # Sections left out still get their defaults checked (device URLs from the defaults).
+    for name, f in sections.items():
+        if name not in built:
+            built[name] = f.default_factory() if f.default is MISSING else f.default
+    config = Config(path=path, **built)
+    _check_cross_fields(config, where)
+    return config
+
+
+def _check_cross_fields(config: Config, where: str) -> None:
+    if config.kiosk.default_language not in config.kiosk.languages:
+        raise ConfigError(
+            f"{where}: [kiosk] default_language = {config.kiosk.default_language!r} is not one "
+            f"of languages ({', '.join(config.kiosk.languages)})"
+        )
+
+
+def config_path(explicit: str | os.PathLike[str] | None) -> Path | None:
+    """The file to read: ``--config``, else $KIOSK_CONFIG, else /etc/kiosk/kiosk.toml if present."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get("KIOSK_CONFIG")
+    if env:
+        return Path(env)
+    return SYSTEM_CONFIG if SYSTEM_CONFIG.exists() else None
+
+
+def load_config(explicit: str | os.PathLike[str] | None = None) -> Config:
+    """Load the configuration the command line or environment names; defaults when none."""
+    path = config_path(explicit)
+    if path is None:
+        return parse_config("", where="<defaults>")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such configuration file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc})") from None
+    return parse_config(text, where=str(path), path=path)
