@@ -88,6 +88,8 @@ class KioskSection:
 
     id: str = field(default="DEMO-01", metadata=_pattern(
         r"[A-Z0-9][A-Z0-9-]{0,31}", "1 to 32 capital letters, digits or '-'"))
+    code: str = field(default="D3M0", metadata=_pattern(
+        r"[0-9A-HJKMNP-TV-Z]{4}", "4 Crockford base32 characters (0-9, A-Z without I, L, O, U)"))
     place: str = "Démonstration"
     data_dir: Path = field(default_factory=_default_data_dir)
     languages: list[str] = field(default_factory=lambda: ["fr", "en"], metadata=_check(
