@@ -484,7 +484,7 @@ def normalise_phone(text: str) -> str | None:
         return None
     if number.startswith("33") and len(number) != 11:
         return None
-    if not 8 <= len(number) <= 15:
+    if not 9 <= len(number) <= 15:
         return None
     return "+" + number
 
@@ -855,7 +855,9 @@ class Journey:
             return Transition(state)
         idle = now - state.last_activity
         if idle >= timeout:
-            return self._wipe(state, WipeReason.TIMEOUT)
+            # After the receipt the deposit is done: leaving without a tap is a normal end.
+            done = state.step in (Step.RECEIPT, Step.SATISFACTION)
+            return self._wipe(state, WipeReason.COMPLETED if done else WipeReason.TIMEOUT)
         warn_at = max(0.0, timeout - self.timeouts.warning)
         if idle >= warn_at and state.overlay is not Overlay.TIMEOUT:
             return Transition(self._keep(state, overlay=Overlay.TIMEOUT,

@@ -1,0 +1,135 @@
+"""The procedure catalog: every shipped file is valid; a bad file names its file and key."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import assets
+from kiosk.catalog import (
+    ConvocationError,
+    convocation_url,
+    load_catalog,
+    parse_procedure,
+)
+from kiosk.errors import CatalogError
+
+GOOD = """
+code = "demo"
+processing_days = 5
+[name]
+fr = "Démo"
+en = "Demo"
+[summary]
+fr = "Résumé"
+en = "Summary"
+[service]
+name = { fr = "Mairie", en = "Town hall" }
+contact = "01 23 45 67 89"
+[[documents]]
+code = "identity"
+required = true
+icon = "identity"
+name = { fr = "Pièce d'identité", en = "Proof of identity" }
+hint = { fr = "Recto et verso", en = "Both sides" }
+"""
+
+
+def test_the_shipped_catalog_has_realistic_procedures_in_both_languages() -> None:
+    catalog = load_catalog()
+    codes = [p.code for p in catalog]
+    assert len(codes) >= 5
+    assert {"caf-aide-logement", "cni-predemande", "rsa", "impots-justificatifs",
+            "listes-electorales"} <= set(codes)
+    for procedure in catalog:
+        assert procedure.name.get("fr") != procedure.name.get("en")
+        assert 1 <= procedure.processing_days <= 365
+        assert procedure.service.contact
+        for doc in procedure.documents:
+            assert (assets.path("icons") / f"{doc.icon}.png").is_file()
+            assert doc.name.get("en") and doc.hint.get("fr")
+    assert codes == sorted(codes, key=lambda c: catalog.get(c).order)  # type: ignore[union-attr]
+
+
+def test_a_text_falls_back_to_french() -> None:
+    procedure = parse_procedure(GOOD, "demo.toml")
+    assert procedure.name.get("de") == "Démo"
+    assert procedure.documents[0].max_pages == 10
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    (lambda t: t.replace('code = "demo"', 'code = "Demo!"'), "demo.toml: code: 'Demo!' is not"),
+    (lambda t: t.replace("processing_days = 5", "processing_days = 0"),
+     "demo.toml: processing_days: 0 is not from 1 to 365"),
+    (lambda t: t.replace("processing_days = 5", 'processing_days = "5"'),
+     "demo.toml: processing_days: must be an integer"),
+    (lambda t: t.replace('en = "Demo"\n', ""), "demo.toml: name: no text for language(s) en"),
+    (lambda t: t.replace('icon = "identity"', 'icon = "nothing"'),
+     "demo.toml: documents[0].icon: no icon 'nothing'"),
+    (lambda t: t.replace("required = true", "required = 1"),
+     "demo.toml: documents[0].required: must be true or false"),
+    (lambda t: t.replace("required = true", "required = false"),
+     "demo.toml: documents: at least one document must be required"),
+    (lambda t: "colour = 3\n" + t, "demo.toml: colour: unknown key"),
+    (lambda t: t + "colour = 3\n", "demo.toml: documents[0].colour: unknown key"),
+    (lambda t: t.replace('contact = "01 23 45 67 89"', ""), "demo.toml: service.contact: missing"),
+    (lambda t: t.replace("[summary]", "[summry]"), "demo.toml: summry: unknown key"),
+    (lambda t: t + "[[documents]]\ncode = \"identity\"\n",
+     "demo.toml: documents[1].code: 'identity' appears twice"),
+    (lambda t: t.replace('fr = "Mairie"', 'fr = " "'),
+     "demo.toml: service.name.fr: must be a non-empty string"),
+    (lambda t: t.replace("[name]", "[name"), "demo.toml: not valid TOML"),
+])
+def test_a_bad_catalog_file_names_the_file_and_the_key(change, expected: str) -> None:
+    with pytest.raises(CatalogError) as caught:
+        parse_procedure(change(GOOD), "demo.toml")
+    assert str(caught.value).startswith(expected), str(caught.value)
+
+
+def test_loading_a_folder_checks_the_file_name_and_refuses_an_empty_folder(tmp_path: Path
+                                                                           ) -> None:
+    with pytest.raises(CatalogError, match="no procedure"):
+        load_catalog(tmp_path)
+    (tmp_path / "other.toml").write_text(GOOD, encoding="utf-8")
+    with pytest.raises(CatalogError, match=r"other\.toml: code: 'demo' differs"):
+        load_catalog(tmp_path)
+    (tmp_path / "other.toml").rename(tmp_path / "demo.toml")
+    assert [p.code for p in load_catalog(tmp_path)] == ["demo"]
+    (tmp_path / "bad.toml").write_bytes(b"\xff\xfe")
+    with pytest.raises(CatalogError, match=r"bad\.toml: cannot be read"):
+        load_catalog(tmp_path)
+
+
+def test_a_convocation_round_trips() -> None:
+    catalog = load_catalog()
+    url = convocation_url("rdv.mairie.fr", "cni-predemande", "CNI-2025-000123",
+                          ["photo", "address"])
+    convocation = catalog.parse_convocation(url)
+    assert convocation.procedure == "cni-predemande"
+    assert convocation.case_reference == "CNI-2025-000123"
+    assert convocation.documents == ("photo", "address")
+    assert catalog.parse_convocation(url.replace("https", "HTTPS")).procedure == "cni-predemande"
+
+
+def test_unknown_query_keys_are_tolerated_for_later_versions_of_letters() -> None:
+    catalog = load_catalog()
+    url = convocation_url("x.fr", "rsa", "R1") + "&utm=letter"
+    assert catalog.parse_convocation(url).procedure == "rsa"
+
+
+@given(st.text(max_size=700))
+def test_parsing_any_text_raises_only_convocation_errors(text: str) -> None:
+    catalog = load_catalog()
+    with contextlib.suppress(ConvocationError):
+        catalog.parse_convocation(text)
+
+
+@given(st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=80))
+def test_parsing_garbage_after_a_valid_prefix_raises_only_convocation_errors(tail: str) -> None:
+    catalog = load_catalog()
+    with contextlib.suppress(ConvocationError):
+        catalog.parse_convocation("https://x.fr/convocation?v=1&p=rsa&" + tail)
