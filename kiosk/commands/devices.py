@@ -11,7 +11,9 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from typing import Any
 
 from drivers import KINDS, open_camera, open_code_reader, open_printer
@@ -97,10 +99,10 @@ def check_code_reader(url: str) -> DeviceReport:
 
 def collect(config: Config, camera_timeout: float = 5.0) -> list[DeviceReport]:
     """Open each configured device in turn; a failure is reported, never raised."""
-    checks = [
-        ("printer", config.devices.printer, lambda url: check_printer(url)),
-        ("camera", config.devices.camera, lambda url: check_camera(url, camera_timeout)),
-        ("code_reader", config.devices.code_reader, lambda url: check_code_reader(url)),
+    checks: list[tuple[str, str, Callable[[str], DeviceReport]]] = [
+        ("printer", config.devices.printer, check_printer),
+        ("camera", config.devices.camera, partial(check_camera, timeout=camera_timeout)),
+        ("code_reader", config.devices.code_reader, check_code_reader),
     ]
     reports = []
     for kind, url, check in checks:
