@@ -108,11 +108,43 @@ class DevicesSection:
 
 
 @dataclass(frozen=True)
+class SessionSection:
+    """``[session]``: how long a citizen may stay without touching the screen."""
+
+    inactivity: float = field(default=120.0, metadata=_between(30, 1800))
+    capture_inactivity: float = field(default=240.0, metadata=_between(30, 1800))
+    satisfaction: float = field(default=45.0, metadata=_between(31, 600))
+    warning: float = field(default=30.0, metadata=_between(10, 120))
+    max_pages: int = field(default=60, metadata=_between(1, 200))
+
+
+def _theme_name(value: Any) -> None:
+    if value not in ("standard", "large", "contrast", "large-contrast"):
+        raise ValueError
+
+
+@dataclass(frozen=True)
+class UiSection:
+    """``[ui]``: the touchscreen: window, physical size of pixels, theme."""
+
+    fullscreen: bool = True
+    width: int = field(default=1280, metadata=_between(480, 7680))
+    height: int = field(default=800, metadata=_between(480, 7680))
+    dpi: float = field(default=0.0, metadata=_between(0, 600))
+    theme: str = field(default="standard", metadata=_check(
+        _theme_name, "one of standard, large, contrast, large-contrast"))
+    touch_target_mm: float = field(default=15.0, metadata=_between(9, 30))
+    agent_sound: bool = True
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration. ``path`` is the file it came from, if any."""
 
     kiosk: KioskSection = field(default_factory=KioskSection)
     devices: DevicesSection = field(default_factory=DevicesSection)
+    session: SessionSection = field(default_factory=SessionSection)
+    ui: UiSection = field(default_factory=UiSection)
     path: Path | None = field(default=None, metadata={"internal": True})
 
 

@@ -1,0 +1,187 @@
+"""Sizes and colours of the citizen interface, in one place, in millimetres.
+
+Every size on screen is computed here from physical millimetres and the
+display's DPI, so a touch target is at least 15 mm wide and high whatever the
+screen (EN 301 549 and the usual kiosk guidance ask for 9 to 19 mm; 15 mm
+suits people with tremors and big fingers). The DPI is ``[ui] dpi`` in the
+configuration; 0 means "what the display reports", and 96 when it reports
+nothing. Assumption: the configured or reported DPI is the panel's real one;
+set it when a panel lies (common with HDMI panels), e.g. 149 for a 10.1-inch
+1280x800, 141 for a 15.6-inch 1920x1080, 102 for a 21.5-inch 1920x1080.
+
+Text sizes are given by the height of a capital letter: in the large-text mode
+a capital H is 6.1 mm, 0.7 degree at 500 mm (EN 301 549, 5.1.4). Font size =
+cap height / 0.729 for DejaVu Sans.
+
+Two palettes: the standard one (French State blue and red on white, text at
+contrast >= 7:1 for body text and >= 4.5:1 elsewhere) and a high-contrast one
+(white and yellow on black, every pair >= 7:1). The test suite checks both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+RGBA = tuple[float, float, float, float]
+
+MM_PER_INCH = 25.4
+DEFAULT_DPI = 96.0
+DEJAVU_CAP_HEIGHT = 0.729     # capital height / font size for DejaVu Sans
+MIN_TARGET_MM = 15.0
+
+
+def rgb(hex_colour: str, alpha: float = 1.0) -> RGBA:
+    value = hex_colour.lstrip("#")
+    r, g, b = (int(value[i:i + 2], 16) / 255 for i in (0, 2, 4))
+    return (r, g, b, alpha)
+
+
+def relative_luminance(colour: RGBA) -> float:
+    """WCAG 2 relative luminance of an sRGB colour."""
+    def channel(c: float) -> float:
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+    r, g, b = (channel(c) for c in colour[:3])
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast_ratio(a: RGBA, b: RGBA) -> float:
+    """WCAG 2 contrast ratio of two opaque colours (1 to 21)."""
+    la, lb = sorted((relative_luminance(a), relative_luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+@dataclass(frozen=True)
+class Palette:
+    name: str
+    background: RGBA
+    surface: RGBA          # cards, the top and bottom bars
+    text: RGBA
+    text_muted: RGBA       # secondary text (still >= 4.5:1 on background and surface)
+    primary: RGBA          # the one obvious next step
+    on_primary: RGBA
+    secondary: RGBA        # other buttons
+    on_secondary: RGBA
+    danger: RGBA           # cancel, errors
+    on_danger: RGBA
+    agent: RGBA            # "call an agent"
+    on_agent: RGBA
+    success: RGBA
+    on_success: RGBA
+    outline: RGBA
+    scrim: RGBA            # behind dialogs
+    focus: RGBA            # the page outline in the preview, selection
+    disabled: RGBA
+    on_disabled: RGBA
+
+    def pairs(self) -> dict[str, tuple[RGBA, RGBA]]:
+        """(foreground, background) pairs that carry text, for contrast checks."""
+        return {
+            "text/background": (self.text, self.background),
+            "text/surface": (self.text, self.surface),
+            "text_muted/background": (self.text_muted, self.background),
+            "text_muted/surface": (self.text_muted, self.surface),
+            "on_primary/primary": (self.on_primary, self.primary),
+            "on_secondary/secondary": (self.on_secondary, self.secondary),
+            "on_danger/danger": (self.on_danger, self.danger),
+            "on_agent/agent": (self.on_agent, self.agent),
+            "on_success/success": (self.on_success, self.success),
+            "on_disabled/disabled": (self.on_disabled, self.disabled),
+            "danger/background": (self.danger, self.background),
+        }
+
+
+STANDARD = Palette(
+    name="standard",
+    background=rgb("#F6F6F6"), surface=rgb("#FFFFFF"), text=rgb("#161616"),
+    text_muted=rgb("#3A3A3A"), primary=rgb("#000091"), on_primary=rgb("#FFFFFF"),
+    secondary=rgb("#E3E3FD"), on_secondary=rgb("#000091"), danger=rgb("#C9191E"),
+    on_danger=rgb("#FFFFFF"), agent=rgb("#6A1B9A"), on_agent=rgb("#FFFFFF"),
+    success=rgb("#18753C"), on_success=rgb("#FFFFFF"), outline=rgb("#666666"),
+    scrim=rgb("#000000", 0.6), focus=rgb("#00C853"), disabled=rgb("#D0D0D0"),
+    on_disabled=rgb("#3A3A3A"),
+)
+
+HIGH_CONTRAST = Palette(
+    name="high-contrast",
+    background=rgb("#000000"), surface=rgb("#000000"), text=rgb("#FFFFFF"),
+    text_muted=rgb("#FFFF00"), primary=rgb("#FFFF00"), on_primary=rgb("#000000"),
+    secondary=rgb("#FFFFFF"), on_secondary=rgb("#000000"), danger=rgb("#FF9E9E"),
+    on_danger=rgb("#000000"), agent=rgb("#00FFFF"), on_agent=rgb("#000000"),
+    success=rgb("#7CFC00"), on_success=rgb("#000000"), outline=rgb("#FFFFFF"),
+    scrim=rgb("#000000", 0.85), focus=rgb("#00FFFF"), disabled=rgb("#333333"),
+    on_disabled=rgb("#FFFFFF"),
+)
+
+#: Capital-letter heights in millimetres: (standard, large text).
+_CAPS_MM = {
+    "small": (2.6, 5.0),
+    "body": (3.2, 6.1),
+    "button": (3.6, 6.1),
+    "title": (4.6, 7.0),
+    "headline": (6.2, 8.5),
+}
+
+
+@dataclass(frozen=True)
+class Theme:
+    """Sizes in pixels for one display, and the colours of the current mode."""
+
+    dpi: float = DEFAULT_DPI
+    large_text: bool = False
+    high_contrast: bool = False
+    min_target_mm: float = MIN_TARGET_MM
+
+    @property
+    def palette(self) -> Palette:
+        return HIGH_CONTRAST if self.high_contrast else STANDARD
+
+    def px(self, mm: float) -> float:
+        """Pixels for a length in millimetres on this display."""
+        return mm * self.dpi / MM_PER_INCH
+
+    def mm(self, px: float) -> float:
+        return px * MM_PER_INCH / self.dpi
+
+    def font(self, kind: str) -> float:
+        """Font size in pixels of a kind of text (small, body, button, title, headline)."""
+        standard, large = _CAPS_MM[kind]
+        return round(self.px(large if self.large_text else standard) / DEJAVU_CAP_HEIGHT)
+
+    @property
+    def target(self) -> float:
+        """The smallest side of anything touchable, in pixels."""
+        return round(self.px(self.min_target_mm))
+
+    @property
+    def button_height(self) -> float:
+        """Height of ordinary buttons: the target, or more when the label is large."""
+        return max(self.target, round(self.font("button") * 2.2))
+
+    @property
+    def spacing(self) -> float:
+        return round(self.px(3))
+
+    @property
+    def padding(self) -> float:
+        return round(self.px(5))
+
+    @property
+    def radius(self) -> float:
+        return round(self.px(2))
+
+    def with_modes(self, *, large_text: bool | None = None,
+                   high_contrast: bool | None = None) -> Theme:
+        return replace(self,
+                       large_text=self.large_text if large_text is None else large_text,
+                       high_contrast=self.high_contrast if high_contrast is None
+                       else high_contrast)
+
+
+def theme_from_config(dpi: float, reported_dpi: float | None, name: str) -> Theme:
+    """The theme for ``[ui] dpi`` (0: the display's ``reported_dpi``) and ``[ui] theme``."""
+    effective = dpi if dpi > 0 else (reported_dpi or DEFAULT_DPI)
+    return Theme(dpi=effective, large_text=name in ("large", "large-contrast"),
+                 high_contrast=name in ("contrast", "large-contrast"))
+
+
+THEMES = ("standard", "large", "contrast", "large-contrast")
