@@ -1,0 +1,107 @@
+"""The longer texts of the screens, as message ids (English) keyed by the machine's values.
+
+No Kivy here: the screens translate these with ``_()`` when they render, and
+a speech module can use the same tables. Every msgid is marked ``N_`` so
+Babel extracts it into the ``kiosk`` catalog.
+"""
+
+from __future__ import annotations
+
+from kiosk.i18n import N_
+from kiosk.journey import Notice, Refusal, Step
+
+LANGUAGE_NAMES = {"fr": "Français", "en": "English", "ar": "العربية", "es": "Español",
+                  "de": "Deutsch", "it": "Italiano", "pt": "Português"}
+
+NOTICES: dict[Notice, str] = {
+    Notice.NOT_A_CONVOCATION: N_("This code is not a convocation. Tap Start to choose "
+                                 "your procedure."),
+    Notice.UNKNOWN_PROCEDURE: N_("This convocation is for a procedure this kiosk does not "
+                                 "handle. Please ask an agent."),
+    Notice.CONTACT_INVALID_EMAIL: N_("This e-mail address looks incomplete. Check it, or "
+                                     "clear it."),
+    Notice.CONTACT_INVALID_PHONE: N_("This phone number looks incomplete. Check it, or "
+                                     "clear it."),
+    Notice.CONTACT_NEEDS_CONSENT: N_("To be contacted, tick the box “I agree to be "
+                                     "contacted”."),
+    Notice.PAGE_LIMIT: N_("This document cannot have more pages. Go on to the next one."),
+}
+
+REFUSALS: dict[Refusal, str] = {
+    Refusal.DISK_FULL: N_("This kiosk cannot take new dossiers for now: its storage is "
+                          "full until the dossiers already taken are sent."),
+    Refusal.CAMERA_LOST: N_("This kiosk cannot take new dossiers for now: its camera is "
+                            "not working."),
+    Refusal.OUTBOX_BROKEN: N_("This kiosk cannot take new dossiers for now: it cannot "
+                              "store them safely."),
+}
+
+#: Guidance under the live preview, by scanner Reason code (same words as scanner.MESSAGES).
+REASONS: dict[str, str] = {
+    "blurred": N_("The picture is blurred. Hold the page flat and still."),
+    "too_dark": N_("The picture is too dark. Move the page into the light of the tray."),
+    "overexposed": N_("The picture is too bright. Move the page away from the light."),
+    "glare": N_("A reflection hides part of the page. Move the page away from the light."),
+    "cut_off": N_("Part of the page is outside the picture. Put the whole page inside "
+                  "the frame."),
+    "too_small": N_("The page is too far away. Lay it flat in the middle of the tray."),
+    "too_tilted": N_("The page is tilted. Lay it flat on the tray."),
+    "moving": N_("Hold the page still."),
+    "no_page": N_("No page found. Place the page on the tray."),
+    "camera": N_("The photo could not be taken. Try again."),
+}
+
+PRINT_PROBLEMS: dict[str, str] = {
+    "paper_out": N_("The printer has no paper left."),
+    "paper_near_end": N_("The printer is running out of paper."),
+    "cover_open": N_("The printer cover is open."),
+    "offline": N_("The printer is not answering."),
+    "cutter_error": N_("The printer's cutter is jammed."),
+    "error": N_("The printer is not working."),
+}
+
+SEAL_PROBLEMS: dict[str, str] = {
+    "disk_full": N_("The kiosk's storage is full: your dossier could not be saved. "
+                    "Nothing was sent. Please call an agent."),
+    "error": N_("Your dossier could not be saved. Nothing was sent. Try again, or call "
+                "an agent."),
+}
+
+HELP: dict[Step, str] = {
+    Step.WELCOME: N_("This kiosk sends the papers of your procedure to the service in "
+                     "charge, without waiting at a counter. Tap Start, or show the QR "
+                     "code of your convocation letter to the reader. An agent can help "
+                     "you at any time: tap “Call an agent”."),
+    Step.PROCEDURE: N_("Tap the procedure you have come for. If you have a convocation "
+                       "letter with a QR code, show it to the reader instead."),
+    Step.CHECKLIST: N_("Here are the papers the service needs. Get them ready, then tap "
+                       "Start. Papers marked optional can be skipped."),
+    Step.CAPTURE: N_("Lay the page flat on the tray, text up, inside the frame. The "
+                     "photo is taken by itself when the page is still and readable. "
+                     "For a card, do the front, then add a page for the back."),
+    Step.REVIEW: N_("Check that every paper is there and readable. Tap “Take again” "
+                    "next to a document to photograph it again."),
+    Step.CONTACT: N_("You may leave an e-mail address or a phone number so the service "
+                     "can contact you about this dossier. It is optional."),
+    Step.CONFIRM: N_("Check the summary. Tap “Send my dossier” to send it. Nothing is "
+                     "sent before."),
+    Step.SEALING: N_("Your dossier is being encrypted and saved."),
+    Step.RECEIPT: N_("Keep your receipt: its number and QR code let you follow your "
+                     "dossier."),
+    Step.SATISFACTION: N_("Tell us how it went, or just leave: the screen clears by "
+                          "itself."),
+    Step.WIPE: N_("The screen is being cleared."),
+}
+
+#: The privacy notice (GDPR art. 13), shown on the contact screen; {service} is filled in.
+PRIVACY_NOTICE_VERSION = "2025-01"
+PRIVACY_TITLE = N_("Your data")
+PRIVACY_PURPOSE = N_("Purpose: your papers and your contact details go, encrypted, only to "
+                     "{service}, to handle this procedure. Your contact is used only to "
+                     "reach you about this dossier.")
+PRIVACY_RETENTION = N_("Retention: the kiosk keeps nothing once the service has received "
+                       "your dossier; the service keeps it as long as the procedure and "
+                       "the law require.")
+PRIVACY_RIGHTS = N_("Your rights: you may see, correct or erase your data, or object to "
+                    "its use, by writing to {service} or its data protection officer. "
+                    "You may complain to the CNIL (cnil.fr).")

@@ -1,0 +1,243 @@
+"""Widgets every screen uses: big buttons, wrapped labels, the camera preview, page pictures.
+
+Sizes and colours come from :data:`kiosk.ui.style.style`; texts from
+:data:`kiosk.ui.i18n.tr`. A :class:`KButton` carries the journey
+:class:`~kiosk.journey.Action` it asks for; tapping it calls the running
+app's ``tap(action, arg)``, the one door from the screen to the journey.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from kivy.app import App
+from kivy.graphics.texture import Texture
+from kivy.properties import (
+    BooleanProperty,
+    ListProperty,
+    NumericProperty,
+    ObjectProperty,
+    OptionProperty,
+    StringProperty,
+)
+from kivy.uix.behaviors import ButtonBehavior
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.label import Label
+from kivy.uix.widget import Widget
+
+BUTTON_KINDS = ("primary", "secondary", "danger", "agent", "success", "plain")
+
+
+class KLabel(Label):  # type: ignore[misc]  # Kivy ships no types
+    """A label that wraps to its width and is as tall as its text."""
+
+    kind = OptionProperty("body", options=("small", "body", "button", "title", "headline"))
+    muted = BooleanProperty(False)
+
+
+class Tappable:
+    """Mixin for anything that sends a journey action when tapped."""
+
+    action = StringProperty("")
+    arg = ObjectProperty(None, allownone=True)
+
+    def on_release(self) -> None:
+        if self.action:
+            app = App.get_running_app()
+            if app is not None:
+                app.tap(self.action, self.arg)
+
+
+class KButton(Tappable, ButtonBehavior, Label):  # type: ignore[misc]
+    """A big button: at least the touch target in both directions; ``kind`` picks the colours."""
+
+    kind = OptionProperty("secondary", options=BUTTON_KINDS)
+    icon = StringProperty("")
+
+
+class IconButton(Tappable, ButtonBehavior, BoxLayout):  # type: ignore[misc]
+    """A card-like button with a picture and text (procedures, faces)."""
+
+    kind = OptionProperty("secondary", options=BUTTON_KINDS)
+    icon = StringProperty("")
+    text = StringProperty("")
+    detail = StringProperty("")
+
+
+class Banner(BoxLayout):  # type: ignore[misc]
+    """A coloured strip with one message (notices, refusals, problems)."""
+
+    text = StringProperty("")
+    kind = OptionProperty("danger", options=BUTTON_KINDS)
+
+
+class ImageSurface(Widget):  # type: ignore[misc]
+    """Shows an RGB numpy image through one reused texture, letterboxed in the widget.
+
+    :meth:`set_image` blits into the texture it already has when the size is
+    the same (no new texture per frame: Kivy issue #5171); :meth:`blank`
+    overwrites the texture with black, so no page survives in video memory
+    after a wipe.
+    """
+
+    texture = ObjectProperty(None, allownone=True)
+    image_size = ListProperty([0, 0])
+    draw_pos = ListProperty([0, 0])
+    draw_size = ListProperty([0, 0])
+    border = BooleanProperty(True)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.bind(pos=self._layout, size=self._layout, image_size=self._layout)
+
+    def set_image(self, rgb: npt.NDArray[np.uint8]) -> None:
+        height, width = rgb.shape[:2]
+        if self.texture is None or tuple(self.texture.size) != (width, height):
+            texture = Texture.create(size=(width, height), colorfmt="rgb", bufferfmt="ubyte")
+            texture.flip_vertical()
+            self.texture = texture
+        self.texture.blit_buffer(np.ascontiguousarray(rgb).tobytes(), colorfmt="rgb",
+                                 bufferfmt="ubyte")
+        self.image_size = [width, height]
+        self.canvas.ask_update()
+
+    def blank(self) -> None:
+        if self.texture is not None:
+            width, height = self.texture.size
+            self.texture.blit_buffer(bytes(width * height * 3), colorfmt="rgb",
+                                     bufferfmt="ubyte")
+        self.texture = None
+        self.image_size = [0, 0]
+
+    def _layout(self, *_: Any) -> None:
+        iw, ih = self.image_size
+        if not iw or not ih or not self.width or not self.height:
+            self.draw_pos, self.draw_size = list(self.pos), [0, 0]
+            return
+        scale = min(self.width / iw, self.height / ih)
+        w, h = iw * scale, ih * scale
+        self.draw_size = [w, h]
+        self.draw_pos = [self.x + (self.width - w) / 2, self.y + (self.height - h) / 2]
+
+    def to_widget_points(self, points: npt.NDArray[np.float32]) -> list[float]:
+        """Image pixel coordinates (origin top left) to a flat list of widget coordinates."""
+        iw, ih = self.image_size
+        if not iw or not ih:
+            return []
+        sx = self.draw_size[0] / iw
+        sy = self.draw_size[1] / ih
+        flat: list[float] = []
+        for x, y in points:
+            flat += [self.draw_pos[0] + float(x) * sx, self.draw_pos[1] + (ih - float(y)) * sy]
+        return flat
+
+
+class CameraPreview(ImageSurface):
+    """The live camera picture with the outline of the page the scanner found."""
+
+    outline = ListProperty([])
+    outline_ok = BooleanProperty(False)
+    progress = NumericProperty(0.0)
+    _corners: npt.NDArray[np.float32] | None = None
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.bind(draw_pos=self._outline, draw_size=self._outline)
+
+    def show(self, rgb: npt.NDArray[np.uint8], corners: npt.NDArray[np.float32] | None,
+             ok: bool, progress: float) -> None:
+        self.set_image(rgb)
+        self._corners = corners
+        self.outline_ok = ok
+        self.progress = progress
+        self._outline()
+
+    def _outline(self, *_: Any) -> None:
+        self.outline = [] if self._corners is None else self.to_widget_points(self._corners)
+
+    def blank(self) -> None:
+        super().blank()
+        self._corners = None
+        self.outline = []
+        self.progress = 0.0
+
+
+class StepDot(BoxLayout):  # type: ignore[misc]
+    """One step of the step indicator."""
+
+    number = NumericProperty(1)
+    label = StringProperty("")
+    status = OptionProperty("todo", options=("todo", "current", "done"))
+
+
+class KeyButton(ButtonBehavior, Label):  # type: ignore[misc]
+    """One key of the on-screen keyboard."""
+
+    key = StringProperty("")
+    wide = NumericProperty(1.0)
+    kind = OptionProperty("secondary", options=BUTTON_KINDS)
+
+    def on_release(self) -> None:
+        keyboard = self.parent
+        while keyboard is not None and not isinstance(keyboard, OnScreenKeyboard):
+            keyboard = keyboard.parent
+        if keyboard is not None:
+            keyboard.press(self.key)
+
+
+#: Key rows by layout. Special keys: ⌫ erase, ⇧ shift, 123 / ABC switch.
+LAYOUTS: dict[str, list[list[str]]] = {
+    "azerty": [list("1234567890"), list("azertyuiop"), list("qsdfghjklm"),
+               ["⇧", *"wxcvbn", "@", ".", "⌫"], ["-", "_", "+", "@gmail.com", ".fr", ".com"]],
+    "qwerty": [list("1234567890"), list("qwertyuiop"), list("asdfghjkl'"),
+               ["⇧", *"zxcvbnm", "@", ".", "⌫"], ["-", "_", "+", "@gmail.com", ".fr", ".com"]],
+    "phone": [["1", "2", "3"], ["4", "5", "6"], ["7", "8", "9"], ["+", "0", "⌫"]],
+}
+
+
+class OnScreenKeyboard(BoxLayout):  # type: ignore[misc]
+    """Big keys for an e-mail address or a phone number; no gesture, no system keyboard.
+
+    Typed text goes to ``target`` (an object with a ``text`` property) through
+    :meth:`press`; the keyboard keeps no copy of it.
+    """
+
+    layout = StringProperty("azerty")
+    shift = BooleanProperty(False)
+    target = ObjectProperty(None, allownone=True)
+    max_length = NumericProperty(80)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.bind(layout=self._build)
+        self._build()
+
+    def _build(self, *_: Any) -> None:
+        self.clear_widgets()
+        for row in LAYOUTS[self.layout]:
+            line = BoxLayout(orientation="horizontal", spacing=self.spacing)
+            for key in row:
+                wide = 1.6 if len(key) > 2 else (1.3 if key in ("⌫", "⇧") else 1.0)
+                kind = "plain" if key in ("⌫", "⇧") else "secondary"
+                line.add_widget(KeyButton(key=key, text=key, size_hint_x=wide, kind=kind))
+            self.add_widget(line)
+
+    def press(self, key: str) -> None:
+        if self.target is None:
+            return
+        text: str = self.target.text
+        if key == "⌫":
+            self.target.text = text[:-1]
+        elif key == "⇧":
+            self.shift = not self.shift
+            for line in self.children:
+                for button in line.children:
+                    if len(button.key) == 1 and button.key.isalpha():
+                        button.text = button.key.upper() if self.shift else button.key
+        elif len(text) + len(key) <= self.max_length:
+            typed = key.upper() if self.shift and len(key) == 1 else key
+            self.target.text = text + typed
+            if self.shift:
+                self.press("⇧")
