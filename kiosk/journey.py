@@ -36,6 +36,9 @@ from typing import Any
 
 from kiosk.catalog import Catalog, Convocation, ConvocationError, Procedure
 
+#: Version of the privacy notice shown on the contact screen (recorded with the consent).
+PRIVACY_NOTICE_VERSION = "2025-01"
+
 
 class Step(StrEnum):
     """Where the citizen is. Each value names one Kivy screen."""

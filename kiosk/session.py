@@ -55,7 +55,7 @@ class Session:
         return "pg-" + secrets.token_hex(6)
 
     def add(self, page: StoredPage, generation: int | None = None) -> bool:
-        """Keep ``page``; False (and the page wiped) if the session was wiped since ``generation``."""
+        """Keep ``page``; False (the page wiped) if the session was wiped since ``generation``."""
         with self._lock:
             if generation is not None and generation != self.generation:
                 page.wipe()

@@ -58,20 +58,20 @@ class Palette:
     text: RGBA
     text_muted: RGBA       # secondary text (still >= 4.5:1 on background and surface)
     primary: RGBA          # the one obvious next step
-    on_primary: RGBA
+    primary_ink: RGBA
     secondary: RGBA        # other buttons
-    on_secondary: RGBA
+    secondary_ink: RGBA
     danger: RGBA           # cancel, errors
-    on_danger: RGBA
+    danger_ink: RGBA
     agent: RGBA            # "call an agent"
-    on_agent: RGBA
+    agent_ink: RGBA
     success: RGBA
-    on_success: RGBA
+    success_ink: RGBA
     outline: RGBA
     scrim: RGBA            # behind dialogs
     focus: RGBA            # the page outline in the preview, selection
     disabled: RGBA
-    on_disabled: RGBA
+    disabled_ink: RGBA
 
     def pairs(self) -> dict[str, tuple[RGBA, RGBA]]:
         """(foreground, background) pairs that carry text, for contrast checks."""
@@ -80,12 +80,12 @@ class Palette:
             "text/surface": (self.text, self.surface),
             "text_muted/background": (self.text_muted, self.background),
             "text_muted/surface": (self.text_muted, self.surface),
-            "on_primary/primary": (self.on_primary, self.primary),
-            "on_secondary/secondary": (self.on_secondary, self.secondary),
-            "on_danger/danger": (self.on_danger, self.danger),
-            "on_agent/agent": (self.on_agent, self.agent),
-            "on_success/success": (self.on_success, self.success),
-            "on_disabled/disabled": (self.on_disabled, self.disabled),
+            "primary_ink/primary": (self.primary_ink, self.primary),
+            "secondary_ink/secondary": (self.secondary_ink, self.secondary),
+            "danger_ink/danger": (self.danger_ink, self.danger),
+            "agent_ink/agent": (self.agent_ink, self.agent),
+            "success_ink/success": (self.success_ink, self.success),
+            "disabled_ink/disabled": (self.disabled_ink, self.disabled),
             "danger/background": (self.danger, self.background),
         }
 
@@ -93,23 +93,23 @@ class Palette:
 STANDARD = Palette(
     name="standard",
     background=rgb("#F6F6F6"), surface=rgb("#FFFFFF"), text=rgb("#161616"),
-    text_muted=rgb("#3A3A3A"), primary=rgb("#000091"), on_primary=rgb("#FFFFFF"),
-    secondary=rgb("#E3E3FD"), on_secondary=rgb("#000091"), danger=rgb("#C9191E"),
-    on_danger=rgb("#FFFFFF"), agent=rgb("#6A1B9A"), on_agent=rgb("#FFFFFF"),
-    success=rgb("#18753C"), on_success=rgb("#FFFFFF"), outline=rgb("#666666"),
+    text_muted=rgb("#3A3A3A"), primary=rgb("#000091"), primary_ink=rgb("#FFFFFF"),
+    secondary=rgb("#E3E3FD"), secondary_ink=rgb("#000091"), danger=rgb("#C9191E"),
+    danger_ink=rgb("#FFFFFF"), agent=rgb("#6A1B9A"), agent_ink=rgb("#FFFFFF"),
+    success=rgb("#18753C"), success_ink=rgb("#FFFFFF"), outline=rgb("#666666"),
     scrim=rgb("#000000", 0.6), focus=rgb("#00C853"), disabled=rgb("#D0D0D0"),
-    on_disabled=rgb("#3A3A3A"),
+    disabled_ink=rgb("#3A3A3A"),
 )
 
 HIGH_CONTRAST = Palette(
     name="high-contrast",
     background=rgb("#000000"), surface=rgb("#000000"), text=rgb("#FFFFFF"),
-    text_muted=rgb("#FFFF00"), primary=rgb("#FFFF00"), on_primary=rgb("#000000"),
-    secondary=rgb("#FFFFFF"), on_secondary=rgb("#000000"), danger=rgb("#FF9E9E"),
-    on_danger=rgb("#000000"), agent=rgb("#00FFFF"), on_agent=rgb("#000000"),
-    success=rgb("#7CFC00"), on_success=rgb("#000000"), outline=rgb("#FFFFFF"),
+    text_muted=rgb("#FFFF00"), primary=rgb("#FFFF00"), primary_ink=rgb("#000000"),
+    secondary=rgb("#FFFFFF"), secondary_ink=rgb("#000000"), danger=rgb("#FF9E9E"),
+    danger_ink=rgb("#000000"), agent=rgb("#00FFFF"), agent_ink=rgb("#000000"),
+    success=rgb("#7CFC00"), success_ink=rgb("#000000"), outline=rgb("#FFFFFF"),
     scrim=rgb("#000000", 0.85), focus=rgb("#00FFFF"), disabled=rgb("#333333"),
-    on_disabled=rgb("#FFFFFF"),
+    disabled_ink=rgb("#FFFFFF"),
 )
 
 #: Capital-letter heights in millimetres: (standard, large text).

@@ -168,7 +168,25 @@ def medical(d: Draw) -> None:
     lines(d, 80, 186, 176, 2)
 
 
+def face(mood: str) -> Callable[[Draw], None]:
+    colour = {"good": (24, 117, 60, 255), "neutral": (176, 106, 0, 255),
+              "bad": (201, 25, 30, 255)}[mood]
+
+    def draw(d: Draw) -> None:
+        d.ellipse(s(20, 20, 236, 236), fill=PAPER, outline=colour, width=14 * SCALE)
+        d.ellipse(s(84, 86, 108, 110), fill=colour)
+        d.ellipse(s(148, 86, 172, 110), fill=colour)
+        if mood == "good":
+            d.arc(s(72, 100, 184, 190), 20, 160, fill=colour, width=14 * SCALE)
+        elif mood == "neutral":
+            d.line(s(84, 166, 172, 166), fill=colour, width=14 * SCALE)
+        else:
+            d.arc(s(72, 150, 184, 230), 200, 340, fill=colour, width=14 * SCALE)
+    return draw
+
+
 ICONS: dict[str, Callable[[Draw], None]] = {
+    "face-good": face("good"), "face-neutral": face("neutral"), "face-bad": face("bad"),
     "identity": identity, "lease": lease, "rib": rib, "rent": rent, "receipt": receipt,
     "form": form, "photo": photo, "address": address, "birth": birth, "income": income,
     "family": family, "tax": tax, "medical": medical,

@@ -66,7 +66,7 @@ class ObservableTranslator(Observable):  # type: ignore[misc]  # Kivy ships no t
             return False
         for uid, (func, args) in list(self._observers.items()):
             try:
-                func(args, None, None)
+                func(*args, self, None)
             except ReferenceError:
                 del self._observers[uid]
         return True

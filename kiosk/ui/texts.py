@@ -8,7 +8,7 @@ Babel extracts it into the ``kiosk`` catalog.
 from __future__ import annotations
 
 from kiosk.i18n import N_
-from kiosk.journey import Notice, Refusal, Step
+from kiosk.journey import PRIVACY_NOTICE_VERSION, Notice, Refusal, Step
 
 LANGUAGE_NAMES = {"fr": "Français", "en": "English", "ar": "العربية", "es": "Español",
                   "de": "Deutsch", "it": "Italiano", "pt": "Português"}
@@ -94,7 +94,7 @@ HELP: dict[Step, str] = {
 }
 
 #: The privacy notice (GDPR art. 13), shown on the contact screen; {service} is filled in.
-PRIVACY_NOTICE_VERSION = "2025-01"
+__all__ = ["PRIVACY_NOTICE_VERSION"]
 PRIVACY_TITLE = N_("Your data")
 PRIVACY_PURPOSE = N_("Purpose: your papers and your contact details go, encrypted, only to "
                      "{service}, to handle this procedure. Your contact is used only to "

@@ -164,6 +164,23 @@ class CameraPreview(ImageSurface):
         self.progress = 0.0
 
 
+class TextField(ButtonBehavior, BoxLayout):  # type: ignore[misc]
+    """A field the on-screen keyboard types into; tapping it makes it the active one."""
+
+    value = StringProperty("")
+    label = StringProperty("")
+    placeholder = StringProperty("")
+    active = BooleanProperty(False)
+    name = StringProperty("")
+
+    def on_release(self) -> None:
+        screen = self.parent
+        while screen is not None and not hasattr(screen, "focus_field"):
+            screen = screen.parent
+        if screen is not None:
+            screen.focus_field(self.name)
+
+
 class StepDot(BoxLayout):  # type: ignore[misc]
     """One step of the step indicator."""
 
@@ -200,8 +217,8 @@ LAYOUTS: dict[str, list[list[str]]] = {
 class OnScreenKeyboard(BoxLayout):  # type: ignore[misc]
     """Big keys for an e-mail address or a phone number; no gesture, no system keyboard.
 
-    Typed text goes to ``target`` (an object with a ``text`` property) through
-    :meth:`press`; the keyboard keeps no copy of it.
+    Typed text goes to ``target`` (a :class:`TextField`) through :meth:`press`;
+    the keyboard keeps no copy of it.
     """
 
     layout = StringProperty("azerty")
@@ -227,9 +244,9 @@ class OnScreenKeyboard(BoxLayout):  # type: ignore[misc]
     def press(self, key: str) -> None:
         if self.target is None:
             return
-        text: str = self.target.text
+        text: str = self.target.value
         if key == "⌫":
-            self.target.text = text[:-1]
+            self.target.value = text[:-1]
         elif key == "⇧":
             self.shift = not self.shift
             for line in self.children:
@@ -238,6 +255,6 @@ class OnScreenKeyboard(BoxLayout):  # type: ignore[misc]
                         button.text = button.key.upper() if self.shift else button.key
         elif len(text) + len(key) <= self.max_length:
             typed = key.upper() if self.shift and len(key) == 1 else key
-            self.target.text = text + typed
+            self.target.value = text + typed
             if self.shift:
                 self.press("⇧")

@@ -1,0 +1,334 @@
+"""The Kivy application: the root layout, the screens, and the loop that connects them
+to the :class:`~kiosk.app.Controller`.
+
+Everything the citizen sees is drawn from the controller's one
+:class:`~kiosk.journey.JourneyState`: :meth:`KioskRoot.render` shows the
+screen of its step, the top bar (steps, languages, help, call an agent), the
+bottom bar (cancel, back, and the one main button) and any dialog. Taps come
+back through :meth:`KioskApp.tap`. Results of worker threads are posted with
+``Clock.schedule_once`` and handled on this thread like taps; the clock also
+ticks the journey's inactivity timer once a second and hands the newest
+camera frame to the capture screen up to 30 times a second.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.lang import Builder
+from kivy.properties import BooleanProperty, StringProperty
+from kivy.uix.floatlayout import FloatLayout
+
+import assets
+from kiosk.app import Controller
+from kiosk.journey import (
+    PROGRESS,
+    Action,
+    CapturePhase,
+    Event,
+    JourneyState,
+    Overlay,
+    Step,
+    Tap,
+    Tick,
+    progress_index,
+)
+from kiosk.theme import Theme
+from kiosk.ui.i18n import _, tr
+from kiosk.ui.screens import SCREENS, KioskScreen, UiContext
+from kiosk.ui.screens.base import describe_widgets
+from kiosk.ui.style import style
+from kiosk.ui.texts import HELP, LANGUAGE_NAMES, PRIVACY_PURPOSE, PRIVACY_RETENTION, PRIVACY_RIGHTS
+from kiosk.ui.widgets import KButton, StepDot
+
+log = logging.getLogger(__name__)
+
+HERE = Path(__file__).resolve().parent
+_KV_LOADED = False
+
+
+def load_kv() -> None:
+    """Load the kv files once per process (loading twice would double every rule)."""
+    global _KV_LOADED
+    if _KV_LOADED:
+        return
+    Builder.load_file(str(HERE / "widgets.kv"))
+    for path in sorted((HERE / "screens").glob("*.kv")):
+        Builder.load_file(str(path))
+    Builder.load_file(str(HERE / "root.kv"))
+    _KV_LOADED = True
+
+
+class DialogLayer(FloatLayout):  # type: ignore[misc]
+    """Holds the open dialog; while one is open it takes every touch (a modal dialog)."""
+
+    def on_touch_down(self, touch: Any) -> bool:
+        if self.disabled or self.opacity < 0.5:
+            return False
+        super().on_touch_down(touch)
+        return True
+
+    def on_touch_up(self, touch: Any) -> bool:
+        if self.disabled or self.opacity < 0.5:
+            return False
+        super().on_touch_up(touch)
+        return True
+
+
+class KioskRoot(FloatLayout):  # type: ignore[misc]  # Kivy ships no types
+    kiosk_title = StringProperty("")
+    steps_visible = BooleanProperty(False)
+    bottom_visible = BooleanProperty(False)
+    help_enabled = BooleanProperty(True)
+    can_cancel = BooleanProperty(False)
+    can_back = BooleanProperty(False)
+    primary_text = StringProperty("")
+    primary_action = StringProperty("")
+    primary_enabled = BooleanProperty(False)
+    primary_kind = StringProperty("primary")
+    agent_called = BooleanProperty(False)
+    overlay = StringProperty("")
+    dialog_title = StringProperty("")
+    dialog_body = StringProperty("")
+    dialog_main_text = StringProperty("")
+    dialog_main_action = StringProperty("")
+    dialog_second_text = StringProperty("")
+    dialog_second_action = StringProperty("")
+
+    def __init__(self, ctx: UiContext, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.ctx = ctx
+        self.screens: dict[Step, KioskScreen] = {}
+        for cls in SCREENS:
+            screen = cls()
+            self.screens[cls.step] = screen
+            self.ids.sm.add_widget(screen)
+        self._dots = []
+        for number, (label, _steps) in enumerate(PROGRESS, start=1):
+            dot = StepDot(number=number)
+            dot.msgid = label
+            self._dots.append(dot)
+            self.ids.steps.add_widget(dot)
+        for language in ctx.languages:
+            self.ids.languages.add_widget(KButton(
+                action="language", arg=language, text=LANGUAGE_NAMES.get(language, language),
+                kind="plain", size_hint_x=None))
+        self.state: JourneyState | None = None
+
+    @property
+    def current_screen(self) -> KioskScreen:
+        screen: KioskScreen = self.ids.sm.current_screen
+        return screen
+
+    def render(self, state: JourneyState) -> None:
+        previous, self.state = self.state, state
+        if tr.language != state.language:
+            tr.switch(state.language)
+        screen = self.screens[state.step]
+        if self.ids.sm.current != screen.name:
+            self.ids.sm.current = screen.name
+        screen.render(state, self.ctx)
+        self.kiosk_title = _("Deposit kiosk")
+        # top bar
+        index = progress_index(state.step)
+        self.steps_visible = index is not None
+        for i, dot in enumerate(self._dots):
+            dot.label = _(dot.msgid)
+            dot.status = "todo" if index is None or i > index else \
+                ("current" if i == index else "done")
+        for button in self.ids.languages.children:
+            button.kind = "primary" if button.arg == state.language else "plain"
+        self.help_enabled = state.step not in (Step.SEALING, Step.WIPE)
+        self.agent_called = state.agent_called
+        # bottom bar
+        main = screen.primary(state, self.ctx)
+        self.can_cancel = state.can_cancel
+        self.can_back = state.can_go_back
+        self.primary_action = main.action.value if main else ""
+        self.primary_text = main.text if main else ""
+        self.primary_enabled = bool(main and main.enabled)
+        self.primary_kind = main.kind if main else "primary"
+        self.bottom_visible = bool(main) or state.can_cancel or state.can_go_back
+        self._render_dialog(state)
+        if previous is None or previous.step != state.step:
+            log.debug("screen %s", state.step.value)
+
+    def _render_dialog(self, state: JourneyState) -> None:
+        overlay = state.overlay
+        self.overlay = overlay.value if overlay else ""
+        if overlay is Overlay.CANCEL:
+            self.dialog_title = _("Cancel everything?")
+            self.dialog_body = _("The pages you photographed and what you typed will be "
+                                 "erased. Nothing will be sent.")
+            self._buttons((_("No, carry on"), Action.CANCEL_ABORT),
+                          (_("Yes, cancel"), Action.CANCEL_CONFIRM))
+        elif overlay is Overlay.HELP:
+            self.dialog_title = _("Help")
+            body = _(HELP[state.step])
+            if state.step is Step.CONTACT:
+                procedure = self.ctx.procedure(state)
+                service = procedure.service.name.get(state.language) if procedure else ""
+                body += "\n\n" + "\n\n".join(_(t).format(service=service) for t in
+                                             (PRIVACY_PURPOSE, PRIVACY_RETENTION,
+                                              PRIVACY_RIGHTS))
+            self.dialog_body = body
+            self._buttons((_("Close"), Action.CLOSE), (_("Call an agent"), Action.CALL_AGENT))
+        elif overlay is Overlay.TIMEOUT:
+            self.dialog_title = _("Are you still there?")
+            self.update_countdown()
+            self._buttons((_("I need more time"), Action.MORE_TIME), None)
+        else:
+            self.dialog_title = self.dialog_body = ""
+            self._buttons(("", None), None)
+
+    def _buttons(self, main: tuple[str, Action | None],
+                 second: tuple[str, Action] | None) -> None:
+        self.dialog_main_text = main[0]
+        self.dialog_main_action = main[1].value if main[1] else ""
+        self.dialog_second_text = second[0] if second else ""
+        self.dialog_second_action = second[1].value if second else ""
+
+    def update_countdown(self) -> None:
+        state = self.state
+        if state is None or state.overlay is not Overlay.TIMEOUT or \
+                state.warning_deadline is None:
+            return
+        left = max(0, math.ceil(state.warning_deadline - self.ctx.clock()))
+        self.dialog_body = _("To protect your papers, the screen will be cleared in "
+                             "{seconds} seconds.").format(seconds=left)
+
+    def clear_screens(self) -> None:
+        for screen in self.screens.values():
+            screen.clear()
+
+    def describe(self) -> str:
+        """Everything visible, as text: the dialog when one is open, else bars and screen."""
+        if self.overlay:
+            return "\n".join(describe_widgets(self.ids.dialog))
+        parts = describe_widgets(self.ids.topbar) + describe_widgets(self.current_screen) + \
+            describe_widgets(self.ids.bottombar)
+        return "\n".join(parts)
+
+
+class KioskApp(App):  # type: ignore[misc]
+    """The citizen application. ``controller`` runs the journey; ``ctx`` feeds the screens.
+
+    ``theme`` sizes everything (DPI, large text, contrast); ``on_ready`` is
+    called once the first screen is drawn (systemd's READY=1), ``on_frame``
+    on every clock tick of the UI (the watchdog ping).
+    """
+
+    portrait = BooleanProperty(False)
+
+    def __init__(self, controller: Controller, ctx: UiContext, *, theme: Theme | None = None,
+                 title: str = "Deposit kiosk", agent_sound: bool = True,
+                 on_ready: Callable[[], None] | None = None,
+                 on_frame: Callable[[], None] | None = None,
+                 device_check: Callable[[], None] | None = None,
+                 device_check_every: float = 10.0, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.controller = controller
+        self.ctx = ctx
+        self.theme = theme or Theme()
+        self.title = title
+        self.agent_sound = agent_sound
+        self.on_ready = on_ready
+        self.on_frame = on_frame
+        self.device_check = device_check
+        self.device_check_every = device_check_every
+        self.taps = 0
+        self._last_preview = -1
+        self._events: list[Any] = []
+        self._sound: Any = None
+
+    # ------------------------------------------------------------- Kivy life cycle
+
+    def build(self) -> KioskRoot:
+        style.apply(self.theme)
+        load_kv()
+        root = KioskRoot(self.ctx)
+        self.controller.post = self.post
+        self.controller.listeners.append(lambda old, new: root.render(new))
+        self.controller.hooks.on_wipe = self._on_wipe
+        self.controller.hooks.agent_ink = self._on_agent
+        return root
+
+    def on_start(self) -> None:
+        window = self.root_window
+        window.bind(size=self._on_size)
+        self._on_size(window, window.size)
+        self.root.render(self.controller.state)
+        self._events = [
+            Clock.schedule_interval(lambda dt: self.controller.dispatch(Tick()), 1.0),
+            Clock.schedule_interval(self._poll_preview, 1 / 30),
+            Clock.schedule_interval(lambda dt: self.root.update_countdown(), 0.5),
+        ]
+        if self.on_frame is not None:
+            frame = self.on_frame
+            self._events.append(Clock.schedule_interval(lambda dt: frame(), 1.0))
+        if self.device_check is not None:
+            check = self.device_check
+            check()
+            self._events.append(Clock.schedule_interval(lambda dt: check(),
+                                                        self.device_check_every))
+        if self.on_ready is not None:
+            ready = self.on_ready
+            Clock.schedule_once(lambda dt: ready(), 0)
+
+    def on_stop(self) -> None:
+        for event in self._events:
+            event.cancel()
+        self._events = []
+
+    def _on_size(self, window: Any, size: tuple[int, int]) -> None:
+        self.portrait = size[1] > size[0]
+
+    # ------------------------------------------------------------- the journey
+
+    def post(self, event: Event) -> None:
+        """Hand an event from any thread to the UI thread (thread-safe)."""
+        Clock.schedule_once(lambda dt: self.controller.dispatch(event), 0)
+
+    def tap(self, action: str, arg: Any = None) -> None:
+        """A button was tapped: one journey action (its argument from the screen if none)."""
+        self.taps += 1
+        act = Action(action)
+        if arg is None:
+            arg = self.root.current_screen.arg_for(act)
+        self.controller.dispatch(Tap(act, arg))
+
+    def _poll_preview(self, dt: float) -> None:
+        state = self.controller.state
+        capture = self.controller.capture
+        if capture is None or state.step is not Step.CAPTURE or \
+                state.capture is not CapturePhase.AIMING:
+            return
+        frame = capture.latest_preview()
+        if frame is not None and frame.seq != self._last_preview:
+            self._last_preview = frame.seq
+            screen = self.root.screens[Step.CAPTURE]
+            screen.show_preview(frame)
+
+    def _on_wipe(self) -> None:
+        self.root.clear_screens()
+        self._last_preview = -1
+
+    def _on_agent(self) -> None:
+        if not self.agent_sound:
+            return
+        try:
+            from kivy.core.audio import SoundLoader
+            if self._sound is None:
+                self._sound = SoundLoader.load(str(assets.path("sounds", "agent-chime.wav")))
+            if self._sound is not None:
+                self._sound.play()
+            else:
+                log.warning("no audio output: the agent chime cannot be played")
+        except Exception as exc:  # no sound card must not stop a citizen's journey
+            log.warning("agent chime failed: %s", exc)

@@ -1,0 +1,161 @@
+"""Drive the real interface from code: the UI tests, the scripted demo, the screenshots.
+
+:class:`UiDriver` starts :class:`~kiosk.ui.app.KioskApp` without ``App.run()``
+and turns Kivy's event loop itself, so the caller decides when frames are
+drawn. :meth:`UiDriver.tap` presses a real widget with a touch event posted to
+the window (the same path as a finger: the window dispatches it down the
+widget tree), and counts the taps.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from kivy.base import EventLoop, stopTouchApp
+from kivy.tests.common import UnitTestTouch
+from kivy.uix.widget import Widget
+
+from kiosk.journey import Step
+from kiosk.ui.app import KioskApp
+from kiosk.ui.widgets import Tappable
+
+
+class UiError(AssertionError):
+    """The interface did not do what the script expected (with what it showed instead)."""
+
+
+class UiDriver:
+    def __init__(self, app: KioskApp) -> None:
+        self.app = app
+        self.taps = 0
+        self.frame_times: list[float] = []
+
+    # ------------------------------------------------------------- life cycle
+
+    def start(self) -> UiDriver:
+        self.app._run_prepare()
+        self.idle(3)
+        return self
+
+    def stop(self) -> None:
+        try:
+            self.app.stop()
+        finally:
+            stopTouchApp()
+            EventLoop.idle()
+
+    def __enter__(self) -> UiDriver:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------- the loop
+
+    def idle(self, frames: int = 1) -> None:
+        """Turn the event loop: clock, input, drawing."""
+        for _ in range(frames):
+            start = time.perf_counter()
+            EventLoop.idle()
+            self.frame_times.append(time.perf_counter() - start)
+
+    def run_for(self, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            self.idle()
+
+    def wait_until(self, condition: Callable[[], bool], timeout: float = 20.0,
+                   what: str = "the condition") -> None:
+        end = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > end:
+                raise UiError(f"timed out after {timeout:g} s waiting for {what}; the screen "
+                              f"shows:\n{self.describe()}")
+            self.idle()
+
+    def wait_for_step(self, step: Step, timeout: float = 20.0) -> None:
+        self.wait_until(lambda: self.state.step is step and
+                        self.app.root.ids.sm.current == step.value,
+                        timeout, f"the {step.value} screen")
+        self.idle(2)
+
+    @property
+    def state(self) -> Any:
+        return self.app.controller.state
+
+    def describe(self) -> str:
+        return str(self.app.root.describe())
+
+    # ------------------------------------------------------------- touches
+
+    def tappables(self) -> Iterator[Widget]:
+        """Every tappable widget a person can see and use now (the dialog first, if open)."""
+        root = self.app.root
+        if root.overlay:
+            scopes = [root.ids.dialog, root.ids.topbar]
+        else:
+            scopes = [root.ids.topbar, root.current_screen, root.ids.bottombar]
+        for scope in scopes:
+            for widget in scope.walk(restrict=True):
+                if isinstance(widget, Tappable) and not widget.disabled and \
+                        _shown(widget):
+                    yield widget
+
+    def find(self, action: str, arg: Any = None) -> Widget:
+        for widget in self.tappables():
+            if widget.action == action and (arg is None or widget.arg == arg):
+                return widget
+        raise UiError(f"no usable button for {action!r}"
+                      f"{'' if arg is None else f' ({arg!r})'} on the screen:\n{self.describe()}")
+
+    def tap(self, widget: Widget, settle: int = 2) -> None:
+        """Touch the middle of ``widget`` and lift the finger, through the window."""
+        x, y = widget.to_window(*widget.center)
+        touch = UnitTestTouch(x, y)
+        touch.touch_down()
+        self.idle()
+        touch.touch_up()
+        self.taps += 1
+        self.idle(settle)
+
+    def tap_action(self, action: str, arg: Any = None) -> None:
+        self.tap(self.find(action, arg))
+
+    def type_text(self, text: str) -> None:
+        """Type on the on-screen keyboard, key by key (each key is a tap)."""
+        keyboard = self.app.root.current_screen.ids.keyboard
+        for char in text:
+            key = _key_for(keyboard, char)
+            if key is None:
+                raise UiError(f"no key for {char!r} on the {keyboard.layout} keyboard")
+            if char.isupper() and not keyboard.shift:
+                self.tap(_key_for(keyboard, "⇧"))
+                key = _key_for(keyboard, char)
+            self.tap(key, settle=1)
+
+    def screenshot(self, path: Path) -> Path:
+        """Save what the window shows now as a PNG."""
+        self.idle(2)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.app.root.export_to_png(str(path))
+        return path
+
+
+def _shown(widget: Widget) -> bool:
+    node: Widget | None = widget
+    while node is not None and isinstance(node, Widget):
+        if node.opacity < 0.05 or node.width < 1 or node.height < 1:
+            return False
+        node = node.parent
+    return True
+
+
+def _key_for(keyboard: Widget, char: str) -> Widget | None:
+    for line in keyboard.children:
+        for key in line.children:
+            if key.key == char or (len(key.key) == 1 and key.key == char.lower()):
+                return key
+    return None

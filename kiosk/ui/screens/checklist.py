@@ -1,0 +1,63 @@
+"""Checklist: the papers to have ready, each with its picture and what counts."""
+
+from __future__ import annotations
+
+from kivy.properties import BooleanProperty, StringProperty
+from kivy.uix.boxlayout import BoxLayout
+
+import assets
+
+from kiosk.journey import Action, JourneyState, Step
+from kiosk.ui.i18n import _
+from kiosk.ui.screens.base import KioskScreen, Primary, UiContext
+
+
+class ChecklistScreen(KioskScreen):
+    step = Step.CHECKLIST
+    procedure = StringProperty("")
+    reference = StringProperty("")
+    built_for = StringProperty("")
+
+    def render(self, state: JourneyState, ctx: UiContext) -> None:
+        super().render(state, ctx)
+        procedure = ctx.procedure(state)
+        if procedure is None:
+            return
+        lang = state.language
+        self.procedure = procedure.name.get(lang)
+        self.reference = _("Your reference: {reference}").format(
+            reference=state.case_reference) if state.case_reference else ""
+        key = f"{lang}|{procedure.code}|{','.join(d.code for d in state.documents)}"
+        if key == self.built_for:
+            return
+        rows = self.ids.rows
+        rows.clear_widgets()
+        for doc in state.documents:
+            spec = procedure.document(doc.code)
+            if spec is None:
+                continue
+            row = DocumentRow(icon=_icon(spec.icon), title=spec.name.get(lang),
+                              hint=spec.hint.get(lang),
+                              badge=_("Required") if doc.required else _("Optional"),
+                              required=doc.required)
+            rows.add_widget(row)
+        self.built_for = key
+
+    def primary(self, state: JourneyState, ctx: UiContext) -> Primary:
+        return Primary(_("Start the photos"), Action.BEGIN, enabled=bool(state.documents))
+
+    def clear(self) -> None:
+        super().clear()
+        self.ids.rows.clear_widgets()
+
+
+def _icon(name: str) -> str:
+    return str(assets.path("icons", f"{name}.png"))
+
+
+class DocumentRow(BoxLayout):  # type: ignore[misc]
+    icon = StringProperty("")
+    title = StringProperty("")
+    hint = StringProperty("")
+    badge = StringProperty("")
+    required = BooleanProperty(True)

@@ -1,0 +1,42 @@
+"""Confirmation: what will be sent, then "Send my dossier"."""
+
+from __future__ import annotations
+
+from kivy.properties import StringProperty
+
+from kiosk.journey import Action, JourneyState, Step
+from kiosk.ui.i18n import _, tr
+from kiosk.ui.screens.base import KioskScreen, Primary, UiContext
+
+
+class ConfirmScreen(KioskScreen):
+    step = Step.CONFIRM
+    procedure = StringProperty("")
+    reference = StringProperty("")
+    documents = StringProperty("")
+    contact = StringProperty("")
+
+    def render(self, state: JourneyState, ctx: UiContext) -> None:
+        super().render(state, ctx)
+        procedure = ctx.procedure(state)
+        if procedure is None:
+            return
+        lang = state.language
+        self.procedure = procedure.name.get(lang)
+        self.reference = state.case_reference or ""
+        lines = []
+        for doc in state.documents:
+            spec = procedure.document(doc.code)
+            name = spec.name.get(lang) if spec else doc.code
+            if doc.pages:
+                count = tr.ngettext("{n} page", "{n} pages", len(doc.pages)).format(
+                    n=len(doc.pages))
+                lines.append(f"•  {name} ({count})")
+            else:
+                lines.append(f"•  {name} ({_('not given')})")
+        self.documents = "\n".join(lines)
+        given = [v for v in (state.contact.email, state.contact.phone) if v]
+        self.contact = ", ".join(given) if given else _("None")
+
+    def primary(self, state: JourneyState, ctx: UiContext) -> Primary:
+        return Primary(_("Send my dossier"), Action.SEND)

@@ -1,0 +1,61 @@
+"""Receipt: the deposit number, "take your receipt", or the receipt on screen when it cannot print."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from kivy.properties import BooleanProperty, OptionProperty, StringProperty
+from PIL import Image
+
+from kiosk.journey import Action, JourneyState, ReceiptPhase, Step
+from kiosk.ui.i18n import _
+from kiosk.ui.screens.base import KioskScreen, Primary, UiContext
+from kiosk.ui.texts import PRINT_PROBLEMS
+
+
+class ReceiptScreen(KioskScreen):
+    step = Step.RECEIPT
+    phase = OptionProperty("printing", options=[p.value for p in ReceiptPhase])
+    deposit_id = StringProperty("")
+    message = StringProperty("")
+    problem = StringProperty("")
+    transmission = StringProperty("")
+    processing = StringProperty("")
+    on_screen = BooleanProperty(False)
+    shown_receipt = StringProperty("")
+
+    def render(self, state: JourneyState, ctx: UiContext) -> None:
+        super().render(state, ctx)
+        if state.deposit is None or state.receipt is None:
+            return
+        self.phase = state.receipt.value
+        self.deposit_id = state.deposit.deposit_id
+        procedure = ctx.procedure(state)
+        if procedure is not None:
+            self.processing = _("The service commits to answer within {days} days.").format(
+                days=procedure.processing_days)
+        self.transmission = (
+            _("No network for now: your dossier is kept, encrypted, on this kiosk and will "
+              "be sent as soon as possible.") if state.deposit.queued_offline else
+            _("Your dossier has been sent to the service."))
+        if state.receipt is ReceiptPhase.PRINTING:
+            self.message = _("Printing your receipt…")
+        elif state.receipt is ReceiptPhase.PRINTED:
+            self.message = _("Take your receipt under the screen. Keep it: it lets you "
+                             "follow your dossier.")
+        else:
+            self.message = _("Photograph this receipt with your phone, or ask an agent.")
+        self.problem = _(PRINT_PROBLEMS.get(state.print_problem, PRINT_PROBLEMS["error"])) \
+            if state.receipt is ReceiptPhase.ON_SCREEN else ""
+        self.on_screen = state.receipt is ReceiptPhase.ON_SCREEN
+        if self.on_screen and self.shown_receipt != state.deposit.deposit_id:
+            png = ctx.receipt_png()
+            if png:
+                with Image.open(io.BytesIO(png)) as picture:
+                    self.ids.paper.set_image(np.asarray(picture.convert("RGB")))
+                self.shown_receipt = state.deposit.deposit_id
+
+    def primary(self, state: JourneyState, ctx: UiContext) -> Primary:
+        return Primary(_("Finish"), Action.FINISH,
+                       enabled=state.receipt is not ReceiptPhase.PRINTING)

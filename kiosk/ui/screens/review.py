@@ -1,0 +1,72 @@
+"""Review: every document with its pages, and "take again" next to each."""
+
+from __future__ import annotations
+
+from kivy.properties import BooleanProperty, NumericProperty, StringProperty
+from kivy.uix.boxlayout import BoxLayout
+
+from kiosk.journey import Action, JourneyState, Step
+from kiosk.ui.i18n import _, tr
+from kiosk.ui.screens.base import KioskScreen, Primary, UiContext
+from kiosk.ui.widgets import ImageSurface
+
+#: Thumbnails shown per document; more pages are counted, not shown.
+MAX_THUMBNAILS = 5
+
+
+class ReviewRow(BoxLayout):  # type: ignore[misc]
+    title = StringProperty("")
+    pages = StringProperty("")
+    index = NumericProperty(0)
+    given = BooleanProperty(True)
+
+
+class ReviewScreen(KioskScreen):
+    step = Step.REVIEW
+    built_for = StringProperty("")
+    missing = StringProperty("")
+
+    def render(self, state: JourneyState, ctx: UiContext) -> None:
+        super().render(state, ctx)
+        procedure = ctx.procedure(state)
+        if procedure is None:
+            return
+        lang = state.language
+        key = lang + "|" + ";".join(f"{d.code}:{','.join(p.id for p in d.pages)}"
+                                    for d in state.documents)
+        missing = [d for d in state.documents if d.required and not d.pages]
+        self.missing = _("A required paper is missing: take it again.") if missing else ""
+        if key == self.built_for:
+            return
+        self._blank_rows()
+        rows = self.ids.rows
+        rows.clear_widgets()
+        for index, doc in enumerate(state.documents):
+            spec = procedure.document(doc.code)
+            count = len(doc.pages)
+            row = ReviewRow(title=spec.name.get(lang) if spec else doc.code, index=index,
+                            given=bool(doc.pages),
+                            pages=tr.ngettext("{n} page", "{n} pages", count).format(n=count)
+                            if count else _("Not given"))
+            for ref in doc.pages[:MAX_THUMBNAILS]:
+                page = ctx.session.get(ref.id)
+                if page is not None:
+                    thumb = ImageSurface(size_hint_x=None)
+                    thumb.set_image(page.thumbnail)
+                    row.ids.thumbs.add_widget(thumb)
+            rows.add_widget(row)
+        self.built_for = key
+
+    def _blank_rows(self) -> None:
+        for widget in self.ids.rows.walk(restrict=True):
+            if isinstance(widget, ImageSurface):
+                widget.blank()
+
+    def primary(self, state: JourneyState, ctx: UiContext) -> Primary:
+        ready = not any(d.required and not d.pages for d in state.documents)
+        return Primary(_("Continue"), Action.CONTINUE, enabled=ready)
+
+    def clear(self) -> None:
+        self._blank_rows()
+        super().clear()
+        self.ids.rows.clear_widgets()

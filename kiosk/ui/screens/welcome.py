@@ -1,0 +1,31 @@
+"""Welcome: start a deposit, or show a convocation's QR code; refusals said plainly."""
+
+from __future__ import annotations
+
+from kivy.properties import BooleanProperty, StringProperty
+
+from kiosk.journey import JourneyState, Step
+from kiosk.ui.i18n import _
+from kiosk.ui.screens.base import KioskScreen, UiContext
+from kiosk.ui.texts import PRINT_PROBLEMS, REFUSALS
+
+
+class WelcomeScreen(KioskScreen):
+    step = Step.WELCOME
+    accepting = BooleanProperty(True)
+    refusal = StringProperty("")
+    printer_note = StringProperty("")
+
+    def render(self, state: JourneyState, ctx: UiContext) -> None:
+        super().render(state, ctx)
+        self.accepting = state.accepting
+        self.refusal = "\n".join(_(REFUSALS[r]) for r in state.refusals)
+        problem = state.devices.printer_problem
+        if not state.devices.printer_ok and state.accepting:
+            what = _(PRINT_PROBLEMS.get(problem, PRINT_PROBLEMS["error"]))
+            self.printer_note = what + " " + _("Your receipt will be shown on the screen.")
+        else:
+            self.printer_note = ""
+
+    def primary(self, state: JourneyState, ctx: UiContext) -> None:
+        return None       # the big Start button is on the screen itself
