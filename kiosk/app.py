@@ -36,7 +36,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -120,6 +120,8 @@ class PreviewFrame:
     reasons: tuple[str, ...]
     steady: bool
     progress: float
+    waiting_for_new_page: bool = False    # the page on the tray was already taken
+    capture_state: str = "searching"      # scanner.CaptureState: searching, steady, captured
 
 
 class StillProcessor(Protocol):
@@ -145,7 +147,8 @@ class CaptureWorker:
     def __init__(self, camera_factory: Callable[[], Camera], session: Session, post: Post, *,
                  clock: Clock = time.monotonic, auto_capture: Any = None,
                  process_still: StillProcessor | None = None,
-                 lost_after: float = 3.0, activity_every: float = 5.0) -> None:
+                 lost_after: float = 3.0, activity_every: float = 5.0,
+                 idle_stop: float = 8.0) -> None:
         self._camera_factory = camera_factory
         self._camera: Camera | None = None
         self._session = session
@@ -159,6 +162,8 @@ class CaptureWorker:
         self._process: StillProcessor = process_still
         self._lost_after = lost_after
         self._activity_every = activity_every
+        self._idle_stop = idle_stop
+        self._disarmed_at: float | None = None
         self._lock = threading.Lock()
         self._armed = threading.Event()
         self._closed = threading.Event()
@@ -175,21 +180,29 @@ class CaptureWorker:
 
     # ---------------------------------------------------------------- UI thread
 
-    def start(self, document: str, page_number: int) -> None:
-        """Arm auto-capture for the next page of ``document``."""
+    def start(self, document: str, page_number: int, retake: bool = False) -> None:
+        """Arm auto-capture for the next page of ``document``.
+
+        Unless ``retake``, the page last taken must leave the tray (or move)
+        before another is taken, so it is not taken twice.
+        """
         with self._lock:
             self._document = document
             self._capture_now.clear()
-            self._auto.reset()
+            if retake:
+                self._auto.reset()
             self._last_frame_at = self._clock()
+            self._disarmed_at = None
         self._armed.set()
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="capture", daemon=True)
             self._thread.start()
 
     def stop(self) -> None:
-        """Stop looking (the preview freezes on its last frame until the UI drops it)."""
+        """Stop looking (the preview freezes on its last frame until the UI drops it); the
+        camera itself stops ``idle_stop`` seconds later unless capture starts again."""
         self._armed.clear()
+        self._disarmed_at = self._clock()
 
     def capture_now(self) -> None:
         self._capture_now.set()
@@ -202,6 +215,7 @@ class CaptureWorker:
         self._armed.clear()
         with self._lock:
             self._preview = None
+            self._auto.reset()
             camera, self._camera = self._camera, None
         if camera is not None:
             try:
@@ -219,7 +233,33 @@ class CaptureWorker:
 
     # ---------------------------------------------------------------- worker thread
 
+    def _stop_when_idle(self) -> None:
+        """Stop the camera (not close it) once capture has been off for ``idle_stop`` s."""
+        disarmed = self._disarmed_at
+        if disarmed is None or self._clock() - disarmed < self._idle_stop:
+            return
+        with self._lock:
+            camera = self._camera
+            self._disarmed_at = None
+        if camera is not None:
+            try:
+                camera.stop()
+                log.info("camera stopped while nothing is being captured")
+            except DeviceError as exc:
+                log.warning("camera did not stop cleanly: %s", exc)
+
     def _open(self) -> Camera | None:
+        with self._lock:
+            camera = self._camera
+        if camera is not None:
+            if camera.status().state is CameraState.STOPPED:
+                try:
+                    camera.start()
+                except DeviceError as exc:
+                    log.error("camera cannot be started again: %s", exc)
+                    self._set_camera_ok(False)
+                    return None
+            return camera
         with self._lock:
             if self._camera is not None:
                 return self._camera
@@ -244,6 +284,7 @@ class CaptureWorker:
     def _run(self) -> None:
         while not self._closed.is_set():
             if not self._armed.wait(timeout=0.5):
+                self._stop_when_idle()
                 continue
             if self._closed.is_set():
                 break
@@ -318,16 +359,22 @@ class CaptureWorker:
             self._post(PageCaptured(PageRef(page.id, ok=not reasons, reasons=reasons)))
 
     def _publish(self, image: npt.NDArray[np.uint8], guidance: Any) -> None:
-        small = fit_long_side(image, PREVIEW_LONG_SIDE)
-        scale = small.shape[1] / image.shape[1]
+        # The tray is the middle of a wide frame: show its 4:3 centre, larger.
+        h, w = image.shape[:2]
+        x0 = max(0, (w - h * 4 // 3) // 2)
+        small = fit_long_side(image[:, x0:w - x0], PREVIEW_LONG_SIDE)
+        scale = small.shape[1] / (w - 2 * x0)
         corners = None
         if guidance.corners is not None:
-            corners = (np.asarray(guidance.corners, dtype=np.float32) * scale).astype(np.float32)
+            corners = ((np.asarray(guidance.corners, dtype=np.float32) - [x0, 0]) * scale
+                       ).astype(np.float32)
         self._seq += 1
         self._preview = PreviewFrame(
             seq=self._seq, image=to_rgb(small), corners=corners,
             reasons=tuple(r.code.value for r in guidance.reasons),
-            steady=guidance.state.value in ("steady", "captured"), progress=guidance.progress)
+            steady=guidance.state.value == "steady", progress=guidance.progress,
+            waiting_for_new_page=guidance.state.value == "captured" and corners is not None,
+            capture_state=guidance.state.value)
 
 
 # ----------------------------------------------------------------------------- sealing
@@ -611,7 +658,7 @@ class Controller:
         log.debug("command %s", type(command).__name__)
         if isinstance(command, StartCamera):
             if self.capture is not None:
-                self.capture.start(command.document, command.page_number)
+                self.capture.start(command.document, command.page_number, command.retake)
         elif isinstance(command, StopCamera):
             if self.capture is not None:
                 self.capture.stop()
@@ -767,3 +814,124 @@ class EventQueue:
                 return count
             controller.dispatch(event)
             count += 1
+
+
+# ----------------------------------------------------------------------------- runtime
+
+
+@dataclass(frozen=True)
+class Enrollment:
+    """What a kiosk needs from its enrollment to seal deposits for its back office."""
+
+    recipients: tuple[str, ...]
+    signing_key: Any                 # Ed25519PrivateKey (deposit/ holds the cryptography)
+    public_url: str                  # base of the tracking links printed on receipts
+    deliver: Callable[[str], bool] | None = None   # immediate delivery, when reachable
+
+
+@dataclass
+class Runtime:
+    """Everything a running kiosk holds open; :meth:`close` releases it all, in order."""
+
+    controller: Controller
+    catalog: Catalog
+    journey: Journey
+    session: Session
+    outbox: Any = None
+    printer: Any = None
+    code_reader: CodeReaderThread | None = None
+    status_dir: Path | None = None
+
+    def check_devices(self) -> None:
+        self.controller.check_devices(self.outbox, self.printer)
+
+    def close(self) -> None:
+        if self.code_reader is not None:
+            self.code_reader.close()
+        self.controller.close()
+        if self.printer is not None:
+            try:
+                self.printer.close()
+            except DeviceError as exc:
+                log.warning("printer did not close cleanly: %s", exc)
+        if self.outbox is not None:
+            self.outbox.close()
+
+
+def journey_from_config(config: Any, catalog: Catalog) -> Journey:
+    from kiosk.journey import Timeouts
+
+    s = config.session
+    return Journey(catalog, languages=config.kiosk.languages,
+                   default_language=config.kiosk.default_language,
+                   timeouts=Timeouts(inactivity=s.inactivity, capture=s.capture_inactivity,
+                                     satisfaction=s.satisfaction, warning=s.warning),
+                   max_pages=s.max_pages)
+
+
+def build_runtime(config: Any, enrollment: Enrollment | None, *, post: Post | None = None,
+                  clock: Clock = time.monotonic, catalog: Catalog | None = None,
+                  code_reader: bool = True) -> Runtime:
+    """Open everything the configuration names and wire the controller to it.
+
+    Without ``enrollment`` the kiosk runs but refuses deposits (nothing to seal
+    for): the welcome screen says the storage cannot take them. Raises
+    KioskError/DeviceError/deposit errors with a message naming what is wrong.
+    """
+    from drivers import open_camera, open_code_reader, open_printer
+    from kiosk.catalog import load_catalog
+
+    catalog = catalog or load_catalog(languages=config.kiosk.languages)
+    journey = journey_from_config(config, catalog)
+    session = Session()
+    post = post or EventQueue()
+    data_dir = Path(config.kiosk.data_dir)
+    status_dir = data_dir / "status"
+    outbox = sealer = None
+    if enrollment is not None:
+        from deposit.outbox import Outbox
+        from deposit.outbox import Sealer as OutboxSealer
+        from printer.deposit_id import DepositIdGenerator
+
+        ob = config.outbox
+        outbox = Outbox(data_dir / "outbox",
+                        sealer=OutboxSealer(tuple(enrollment.recipients), config.kiosk.id,
+                                            enrollment.signing_key),
+                        reserve_bytes=ob.reserve_mb * 1024 * 1024,
+                        dossier_estimate_bytes=ob.dossier_estimate_mb * 1024 * 1024,
+                        busy_timeout_ms=ob.busy_timeout_ms, recover=True)
+        ids = DepositIdGenerator(config.kiosk.code, time.time, outbox.last_deposit_id())
+        sealer = DepositService(outbox, ids, catalog, kiosk_id=config.kiosk.id,
+                                kiosk_place=config.kiosk.place,
+                                public_url=enrollment.public_url, deliver=enrollment.deliver)
+    printer = receipts = None
+    try:
+        from printer.service import ReceiptPrinter
+
+        printer = open_printer(config.devices.printer)
+        receipts = ReceiptService(ReceiptPrinter(printer), catalog, kiosk_id=config.kiosk.id,
+                                  place=config.kiosk.place)
+    except DeviceError as exc:
+        log.error("receipt printer unavailable (%s): receipts will be shown on screen", exc)
+    camera_url = config.devices.camera
+
+    def forward(event: Event) -> None:
+        controller.post(event)      # the UI replaces controller.post once it runs
+
+    capture = CaptureWorker(lambda: open_camera(camera_url), session, forward, clock=clock)
+    controller = Controller(journey, session, capture, sealer, receipts,
+                            AgentSignal(status_dir, config.kiosk.id), SatisfactionLog(status_dir),
+                            post=post, clock=clock)
+    if enrollment is None:
+        controller.state = replace(controller.state, devices=replace(
+            controller.state.devices, outbox_ok=False, outbox_problem="not_enrolled"))
+    reader_thread = None
+    if code_reader:
+        try:
+            reader_thread = CodeReaderThread(open_code_reader(config.devices.code_reader),
+                                             forward)
+            reader_thread.start()
+        except DeviceError as exc:
+            log.error("code reader unavailable (%s): convocations cannot be read", exc)
+    return Runtime(controller, catalog, journey, session, outbox, printer, reader_thread,
+                   status_dir)

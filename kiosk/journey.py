@@ -306,10 +306,17 @@ Event = (Tap | Tick | Activity | CodeRead | PageCaptured | CaptureStarted | Capt
 
 @dataclass(frozen=True)
 class StartCamera:
-    """Show the live preview and arm auto-capture for this document."""
+    """Show the live preview and arm auto-capture for this document.
+
+    Auto-capture takes a page only once the previous one was taken away (or
+    moved), so a page left on the tray is not taken again for the next
+    document; ``retake`` lifts that: the citizen asked to photograph the page
+    on the tray again.
+    """
 
     document: str
     page_number: int          # 1-based number of the page about to be taken
+    retake: bool = False
 
 
 @dataclass(frozen=True)
@@ -611,11 +618,11 @@ class Journey:
                           return_to_review=False)
 
     def _enter_capture(self, state: JourneyState, index: int,
-                       extra: tuple[Command, ...] = ()) -> Transition:
+                       extra: tuple[Command, ...] = (), retake: bool = False) -> Transition:
         doc = state.documents[index]
         new = self._keep(state, step=Step.CAPTURE, current=index, notice=None,
                          capture=CapturePhase.AIMING, capture_problem="")
-        return Transition(new, (*extra, StartCamera(doc.code, len(doc.pages) + 1)))
+        return Transition(new, (*extra, StartCamera(doc.code, len(doc.pages) + 1, retake)))
 
     def _after_document(self, state: JourneyState) -> Transition:
         """Leave the current document: the next one not done, else the review."""
@@ -762,7 +769,8 @@ class Journey:
                 last = doc.pages[-1]
                 fewer = self._with_document(state, state.current,
                                             replace(doc, pages=doc.pages[:-1]))
-                return self._enter_capture(fewer, state.current, (DiscardPages((last.id,)),))
+                return self._enter_capture(fewer, state.current, (DiscardPages((last.id,)),),
+                                           retake=True)
             if action is Action.NEXT:
                 return self._after_document(state)
         return Transition(state)
@@ -779,7 +787,7 @@ class Journey:
             cleared = self._with_document(state, tap.arg, replace(doc, pages=(), skipped=False))
             cleared = self._keep(cleared, return_to_review=True)
             extra: tuple[Command, ...] = (DiscardPages(discard),) if discard else ()
-            return self._enter_capture(cleared, tap.arg, extra)
+            return self._enter_capture(cleared, tap.arg, extra, retake=True)
         return Transition(state)
 
     def _tap_contact(self, state: JourneyState, tap: Tap) -> Transition:

@@ -53,6 +53,16 @@ HERE = Path(__file__).resolve().parent
 _KV_LOADED = False
 
 
+def use_dejavu() -> None:
+    """DejaVu Sans as the default font: every French letter, ⇧ ⌫ ✓ ☑, Arabic, and the cap
+    height the theme's text sizes are computed for (Kivy's own Roboto has no arrows)."""
+    from kivy.core.text import DEFAULT_FONT, LabelBase
+
+    from printer.fonts import BOLD, REGULAR, font_path
+
+    LabelBase.register(DEFAULT_FONT, str(font_path(REGULAR)), fn_bold=str(font_path(BOLD)))
+
+
 def load_kv() -> None:
     """Load the kv files once per process (loading twice would double every rule)."""
     global _KV_LOADED
@@ -250,13 +260,14 @@ class KioskApp(App):  # type: ignore[misc]
     # ------------------------------------------------------------- Kivy life cycle
 
     def build(self) -> KioskRoot:
+        use_dejavu()
         style.apply(self.theme)
         load_kv()
         root = KioskRoot(self.ctx)
         self.controller.post = self.post
         self.controller.listeners.append(lambda old, new: root.render(new))
         self.controller.hooks.on_wipe = self._on_wipe
-        self.controller.hooks.agent_ink = self._on_agent
+        self.controller.hooks.on_agent = self._on_agent
         return root
 
     def on_start(self) -> None:

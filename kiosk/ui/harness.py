@@ -32,6 +32,7 @@ class UiDriver:
         self.app = app
         self.taps = 0
         self.frame_times: list[float] = []
+        self.slow_frames: list[tuple[float, str]] = []    # (seconds, where) of frames > 50 ms
 
     # ------------------------------------------------------------- life cycle
 
@@ -60,7 +61,11 @@ class UiDriver:
         for _ in range(frames):
             start = time.perf_counter()
             EventLoop.idle()
-            self.frame_times.append(time.perf_counter() - start)
+            took = time.perf_counter() - start
+            self.frame_times.append(took)
+            if took > 0.05:
+                state = self.app.controller.state
+                self.slow_frames.append((took, f"{state.step.value}/{state.capture.value}"))
 
     def run_for(self, seconds: float) -> None:
         end = time.monotonic() + seconds
@@ -100,7 +105,7 @@ class UiDriver:
             scopes = [root.ids.topbar, root.current_screen, root.ids.bottombar]
         for scope in scopes:
             for widget in scope.walk(restrict=True):
-                if isinstance(widget, Tappable) and not widget.disabled and \
+                if isinstance(widget, Tappable) and not getattr(widget, "disabled", True) and \
                         _shown(widget):
                     yield widget
 

@@ -337,7 +337,8 @@ def test_retake_throws_the_last_page_away_and_aims_again() -> None:
     d = Driver()
     d.to_capture()
     ref = d.page()
-    assert d.tap(Action.RETAKE) == (DiscardPages((ref.id,)), StartCamera("identity", 1))
+    assert d.tap(Action.RETAKE) == (DiscardPages((ref.id,)),
+                                    StartCamera("identity", 1, retake=True))
     assert d.state.documents[0].pages == () and d.state.capture is CapturePhase.AIMING
 
 
@@ -452,7 +453,7 @@ def test_redo_a_document_from_the_review_comes_back_to_the_review() -> None:
     d.to_review()
     address = d.state.documents[1].pages
     assert d.tap(Action.REDO, 1) == (DiscardPages(tuple(p.id for p in address)),
-                                     StartCamera("address", 1))
+                                     StartCamera("address", 1, retake=True))
     assert d.state.step is Step.CAPTURE and d.state.current == 1 and d.state.return_to_review
     d.page()
     d.tap(Action.NEXT)
@@ -467,7 +468,7 @@ def test_redo_of_a_skipped_document_and_back_returns_to_the_review() -> None:
     d.page()
     d.tap(Action.NEXT)
     d.tap(Action.SKIP)
-    assert d.tap(Action.REDO, 2) == (StartCamera("form", 1),)
+    assert d.tap(Action.REDO, 2) == (StartCamera("form", 1, retake=True),)
     assert d.tap(Action.BACK) == (StopCamera(),)
     assert d.state.step is Step.REVIEW
 

@@ -100,7 +100,7 @@ def visible_widgets(root: Widget) -> Iterator[Widget]:
     """Widgets a person can see under ``root``, top to bottom, left to right; the inside of a
     button is not walked (the button is read as one item)."""
     def visible(widget: Widget) -> bool:
-        return widget.opacity > 0.05 and widget.width > 1 and widget.height > 1
+        return bool(widget.opacity > 0.05 and widget.width > 1 and widget.height > 1)
 
     def walk(widget: Widget) -> Iterator[Widget]:
         if not visible(widget):
@@ -128,7 +128,8 @@ def describe_widgets(root: Widget) -> list[str]:
                                       ("text", "detail")).split())
             if label:
                 line = _("Button: {label}").format(label=label)
-                lines.append(line + (_(" (unavailable)") if widget.disabled else ""))
+                unavailable = getattr(widget, "disabled", False)
+                lines.append(line + (_(" (unavailable)") if unavailable else ""))
         elif isinstance(widget, Label) and widget.text.strip():
             lines.append(" ".join(widget.text.split()))
     return lines

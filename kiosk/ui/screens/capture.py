@@ -68,7 +68,11 @@ class CaptureScreen(KioskScreen):
     def show_preview(self, frame: PreviewFrame) -> None:
         self.ids.preview.show(frame.image, frame.corners, frame.steady, frame.progress)
         self.progress = frame.progress
-        if frame.reasons:
+        if frame.waiting_for_new_page:
+            self.guidance = _("This page is already taken. Take it away and place the next "
+                              "one.")
+            self.guidance_ok = False
+        elif frame.reasons:
             self.guidance = _(REASONS.get(frame.reasons[0], REASONS["no_page"]))
             self.guidance_ok = False
         elif frame.steady:

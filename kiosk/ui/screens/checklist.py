@@ -6,7 +6,6 @@ from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 
 import assets
-
 from kiosk.journey import Action, JourneyState, Step
 from kiosk.ui.i18n import _
 from kiosk.ui.screens.base import KioskScreen, Primary, UiContext

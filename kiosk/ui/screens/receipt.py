@@ -1,4 +1,4 @@
-"""Receipt: the deposit number, "take your receipt", or the receipt on screen when it cannot print."""
+"""Receipt: the deposit number and "take your receipt", or the receipt shown on screen."""
 
 from __future__ import annotations
 
