@@ -4,11 +4,15 @@ Message ids are English; the catalogs are
 ``assets/locale/<lang>/LC_MESSAGES/kiosk.po`` with their compiled ``.mo``
 beside them (both committed). French is the default language; English is
 complete (every msgid has a msgstr, usually itself). To update them after
-changing a string::
+changing a string (from the repository root)::
 
-    pybabel extract -F babel.cfg -k N_ -o assets/locale/kiosk.pot kiosk/
-    pybabel update -D kiosk -i assets/locale/kiosk.pot -d assets/locale
-    (translate, then)  pybabel compile -D kiosk -d assets/locale
+    PYTHONPATH=. pybabel extract -F babel.cfg -k N_ -o /tmp/kiosk.pot kiosk/
+    pybabel update -D kiosk -i /tmp/kiosk.pot -d assets/locale --no-fuzzy-matching
+    # translate the new entries of fr/LC_MESSAGES/kiosk.po; in en, copy the msgid
+    pybabel compile -D kiosk -d assets/locale
+
+``tests/kiosk/test_journey_i18n.py`` fails when a message is missing, stale,
+untranslated or when a ``.mo`` is older than its ``.po``.
 
 ``babel.cfg`` maps ``**.kv`` to :func:`extract_kv` below, so strings written
 ``tr._("...")`` in the kv files are extracted with the Python ones.
@@ -22,7 +26,6 @@ from __future__ import annotations
 
 import ast
 import gettext
-import io
 import re
 import threading
 from collections.abc import Callable, Collection, Iterator, Mapping
@@ -128,7 +131,7 @@ def extract_kv(fileobj: IO[bytes], keywords: Collection[str], comment_tags: Coll
                options: Mapping[str, Any]) -> Iterator[tuple[int, str, Any, list[str]]]:
     """Babel extraction method for Kivy ``.kv`` files (see ``babel.cfg``)."""
     encoding = options.get("encoding", "utf-8")
-    text = io.TextIOWrapper(fileobj, encoding=encoding).read()
+    text = fileobj.read().decode(encoding)
     for lineno, function, message in iter_kv_messages(text):
         if function in keywords:
             yield lineno, function, message, []

@@ -35,6 +35,7 @@ from enum import StrEnum
 from typing import Any
 
 from kiosk.catalog import Catalog, Convocation, ConvocationError, Procedure
+from kiosk.i18n import N_
 
 #: Version of the privacy notice shown on the contact screen (recorded with the consent).
 PRIVACY_NOTICE_VERSION = "2025-01"
@@ -58,12 +59,12 @@ class Step(StrEnum):
 
 #: The steps shown by the step indicator: (label msgid, steps it covers).
 PROGRESS: tuple[tuple[str, tuple[Step, ...]], ...] = (
-    ("Procedure", (Step.PROCEDURE,)),
-    ("Documents", (Step.CHECKLIST, Step.CAPTURE)),
-    ("Check", (Step.REVIEW,)),
-    ("Contact", (Step.CONTACT,)),
-    ("Send", (Step.CONFIRM, Step.SEALING)),
-    ("Receipt", (Step.RECEIPT, Step.SATISFACTION)),
+    (N_("Procedure"), (Step.PROCEDURE,)),
+    (N_("Documents"), (Step.CHECKLIST, Step.CAPTURE)),
+    (N_("Check"), (Step.REVIEW,)),
+    (N_("Contact"), (Step.CONTACT,)),
+    (N_("Send"), (Step.CONFIRM, Step.SEALING)),
+    (N_("Receipt"), (Step.RECEIPT, Step.SATISFACTION)),
 )
 
 

@@ -121,7 +121,7 @@ class KioskRoot(FloatLayout):  # type: ignore[misc]  # Kivy ships no types
             self.ids.sm.add_widget(screen)
         self._dots = []
         for number, (label, _steps) in enumerate(PROGRESS, start=1):
-            dot = StepDot(number=number)
+            dot = StepDot(number=number, total=len(PROGRESS))
             dot.msgid = label
             self._dots.append(dot)
             self.ids.steps.add_widget(dot)

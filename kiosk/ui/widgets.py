@@ -185,8 +185,17 @@ class StepDot(BoxLayout):  # type: ignore[misc]
     """One step of the step indicator."""
 
     number = NumericProperty(1)
+    total = NumericProperty(6)
     label = StringProperty("")
     status = OptionProperty("todo", options=("todo", "current", "done"))
+
+    def spoken(self) -> str:
+        """Only the current step is read: "Step 2 of 6: Documents"."""
+        if self.status != "current":
+            return ""
+        from kiosk.ui.i18n import _
+        return _("Step {n} of {total}: {label}").format(n=self.number, total=self.total,
+                                                        label=self.label)
 
 
 class KeyButton(ButtonBehavior, Label):  # type: ignore[misc]

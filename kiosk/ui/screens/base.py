@@ -106,7 +106,7 @@ def visible_widgets(root: Widget) -> Iterator[Widget]:
         if not visible(widget):
             return
         yield widget
-        if isinstance(widget, Tappable):
+        if isinstance(widget, Tappable) or callable(getattr(widget, "spoken", None)):
             return
         for child in sorted(widget.children, key=_reading_order):
             yield from walk(child)
@@ -123,7 +123,12 @@ def describe_widgets(root: Widget) -> list[str]:
     """The text of what ``root`` shows, one item per line; buttons say they are buttons."""
     lines = []
     for widget in visible_widgets(root):
-        if isinstance(widget, Tappable):
+        spoken = getattr(widget, "spoken", None)
+        if callable(spoken):
+            line = spoken()
+            if line:
+                lines.append(line)
+        elif isinstance(widget, Tappable):
             label = " ".join(" ".join(str(getattr(widget, name, "")) for name in
                                       ("text", "detail")).split())
             if label:

@@ -1,0 +1,139 @@
+"""The kiosk's message catalogs: complete in French and English, fresh, and switchable.
+
+The msgids are extracted from the code and kv files exactly as ``pybabel
+extract -F babel.cfg -k N_ kiosk/`` does; every one must be translated in
+both catalogs, no catalog may keep a message the code no longer has, and the
+committed ``.mo`` files must say what their ``.po`` files say.
+"""
+
+from __future__ import annotations
+
+import gettext
+import io
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+from kiosk.i18n import LOCALE_DIR, Translator, available_languages, iter_kv_messages
+from tests.conftest import REPO
+
+LANGUAGES = ("fr", "en")
+PLACEHOLDER = re.compile(r"\{[a-z_]*\}")
+
+
+def code_messages() -> set[str | tuple[str, str]]:
+    with (REPO / "babel.cfg").open(encoding="utf-8") as cfg:
+        method_map, options_map = parse_mapping_cfg(cfg)
+    keywords = dict(DEFAULT_KEYWORDS)
+    keywords["N_"] = None
+    found: set[str | tuple[str, str]] = set()
+    for _file, _line, message, _comments, _context in extract_from_dir(
+            str(REPO / "kiosk"), method_map, options_map, keywords=keywords):
+        found.add(message if isinstance(message, str) else tuple(message))
+    return found
+
+
+def catalog(language: str):
+    with (LOCALE_DIR / language / "LC_MESSAGES" / "kiosk.po").open("rb") as po:
+        return read_po(po, locale=language)
+
+
+@pytest.fixture(scope="module")
+def messages() -> set[str | tuple[str, str]]:
+    found = code_messages()
+    assert len(found) > 100, "extraction found too few messages: the check would be empty"
+    return found
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_message_of_the_code_is_translated(language: str, messages) -> None:
+    po = catalog(language)
+    translated = {m.id if isinstance(m.id, str) else tuple(m.id): m for m in po if m.id}
+    missing = sorted(str(m) for m in messages if m not in translated)
+    assert missing == [], f"not in {language}/kiosk.po (run the update of kiosk/i18n.py)"
+    empty = sorted(str(k) for k, m in translated.items()
+                   if not (m.string if isinstance(m.string, str) else all(m.string)))
+    assert empty == []
+    fuzzy = sorted(str(k) for k, m in translated.items() if m.fuzzy)
+    assert fuzzy == []
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_no_catalog_keeps_a_message_the_code_no_longer_has(language: str, messages) -> None:
+    po = catalog(language)
+    stale = sorted(str(m.id) for m in po if m.id and
+                   (m.id if isinstance(m.id, str) else tuple(m.id)) not in messages)
+    assert stale == []
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_translations_keep_the_placeholders(language: str) -> None:
+    for message in catalog(language):
+        if not message.id:
+            continue
+        ids = [message.id] if isinstance(message.id, str) else list(message.id)
+        strings = [message.string] if isinstance(message.string, str) else list(message.string)
+        wanted = set(PLACEHOLDER.findall(ids[-1]))
+        for string in strings:
+            assert set(PLACEHOLDER.findall(string)) == wanted, (message.id, string)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_committed_mo_says_what_the_po_says(language: str) -> None:
+    compiled = io.BytesIO()
+    write_mo(compiled, catalog(language))
+    compiled.seek(0)
+    fresh = gettext.GNUTranslations(compiled)
+    with (LOCALE_DIR / language / "LC_MESSAGES" / "kiosk.mo").open("rb") as mo:
+        committed = gettext.GNUTranslations(mo)
+    assert committed._catalog == fresh._catalog, (  # type: ignore[attr-defined]
+        f"{language}/kiosk.mo is stale: run pybabel compile -D kiosk -d assets/locale")
+
+
+def test_french_is_really_french() -> None:
+    french = Translator("fr")
+    assert french.gettext("Start") == "Commencer"
+    assert french.gettext("Call an agent") == "Appeler un agent"
+    assert french.ngettext("{n} page", "{n} pages", 2) == "{n} pages"
+    assert set(LANGUAGES) <= set(available_languages())
+
+
+def test_switching_the_language_tells_the_listeners_once() -> None:
+    translator = Translator("fr")
+    heard: list[str] = []
+    translator.listen(heard.append)
+    assert translator.set_language("en")
+    assert not translator.set_language("en")
+    assert translator.gettext("Start") == "Start" and heard == ["en"]
+
+
+def test_an_unknown_language_falls_back_to_the_message_ids() -> None:
+    assert Translator("xx").gettext("Start") == "Start"
+
+
+def test_the_kv_extractor_finds_translated_strings_and_nothing_else() -> None:
+    kv = "\n".join([
+        "#:import tr kiosk.ui.i18n.tr",
+        "<Thing>:",
+        "    # a comment with tr._(\"Not me\")",
+        "    text: tr._(\"Hello\") + ' ' + tr._('It\\'s me')",
+        "    other: self._(\"no\") if x else notr._(\"no\")",
+        "    plural: tr.ngettext(\"{n} page\", \"{n} pages\", 2)",
+    ])
+    found = list(iter_kv_messages(kv))
+    assert found == [(4, "_", "Hello"), (4, "_", "It's me"),
+                     (6, "ngettext", ("{n} page", "{n} pages"))]
+
+
+def test_every_kv_string_is_written_with_tr() -> None:
+    """A bare text: "..." in a kv file would never be translated."""
+    bare = re.compile(r"^\s*(text|label|placeholder|caption|title):\s*['\"][^'\"]+['\"]\s*$")
+    offenders = [f"{path.name}:{n}" for path in Path(REPO / "kiosk" / "ui").rglob("*.kv")
+                 for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+                 if bare.match(line)]
+    assert offenders == []
