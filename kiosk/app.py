@@ -554,6 +554,8 @@ class ReceiptService:
         if outcome.printed:
             return ReceiptOutcome(True)
         problem = outcome.problem.value if outcome.problem is not None else "error"
+        if outcome.status is not None and outcome.status.paper_out:
+            problem = "paper_out"     # many printers also say "offline" without paper: say why
         return ReceiptOutcome(False, problem, outcome.screen_png)
 
 
@@ -918,7 +920,8 @@ def build_runtime(config: Any, enrollment: Enrollment | None, *, post: Post | No
     def forward(event: Event) -> None:
         controller.post(event)      # the UI replaces controller.post once it runs
 
-    capture = CaptureWorker(lambda: open_camera(camera_url), session, forward, clock=clock)
+    # Auto-capture times the page's stillness on the real clock, whatever the journey's is.
+    capture = CaptureWorker(lambda: open_camera(camera_url), session, forward)
     controller = Controller(journey, session, capture, sealer, receipts,
                             AgentSignal(status_dir, config.kiosk.id), SatisfactionLog(status_dir),
                             post=post, clock=clock)

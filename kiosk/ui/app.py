@@ -30,6 +30,7 @@ from kiosk.app import Controller
 from kiosk.journey import (
     PROGRESS,
     Action,
+    Activity,
     CapturePhase,
     Event,
     JourneyState,
@@ -313,6 +314,11 @@ class KioskApp(App):  # type: ignore[misc]
         if arg is None:
             arg = self.root.current_screen.arg_for(act)
         self.controller.dispatch(Tap(act, arg))
+
+    def activity(self) -> None:
+        """A touch that is not a journey action (a key, a field): the citizen is there."""
+        self.taps += 1
+        self.controller.dispatch(Activity())
 
     def _poll_preview(self, dt: float) -> None:
         state = self.controller.state

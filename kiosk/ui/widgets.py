@@ -174,6 +174,9 @@ class TextField(ButtonBehavior, BoxLayout):  # type: ignore[misc]
     name = StringProperty("")
 
     def on_release(self) -> None:
+        app = App.get_running_app()
+        if app is not None:
+            app.activity()
         screen = self.parent
         while screen is not None and not hasattr(screen, "focus_field"):
             screen = screen.parent
@@ -251,6 +254,9 @@ class OnScreenKeyboard(BoxLayout):  # type: ignore[misc]
             self.add_widget(line)
 
     def press(self, key: str) -> None:
+        app = App.get_running_app()
+        if app is not None:
+            app.activity()        # typing is activity: the inactivity timer starts again
         if self.target is None:
             return
         text: str = self.target.value

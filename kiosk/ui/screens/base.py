@@ -108,15 +108,24 @@ def visible_widgets(root: Widget) -> Iterator[Widget]:
         yield widget
         if isinstance(widget, Tappable) or callable(getattr(widget, "spoken", None)):
             return
-        for child in sorted(widget.children, key=_reading_order):
+        for child in reading_order(widget.children):
             yield from walk(child)
 
     yield from walk(root)
 
 
-def _reading_order(widget: Widget) -> tuple[int, int]:
-    """Rows first (centres within about 2 cm count as one row), then left to right."""
-    return (-round(widget.center_y / 75), round(widget.x))
+def reading_order(widgets: list[Widget]) -> list[Widget]:
+    """Top to bottom; widgets side by side (one's middle within the other's height) form a row,
+    read left to right."""
+    rows: list[list[Widget]] = []
+    for widget in sorted(widgets, key=lambda w: -w.top):
+        row = rows[-1] if rows else None
+        if row is not None and any(other.y <= widget.center_y <= other.top or
+                                   widget.y <= other.center_y <= widget.top for other in row):
+            row.append(widget)
+        else:
+            rows.append([widget])
+    return [w for row in rows for w in sorted(row, key=lambda w: w.x)]
 
 
 def describe_widgets(root: Widget) -> list[str]:

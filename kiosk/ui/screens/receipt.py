@@ -22,7 +22,7 @@ class ReceiptScreen(KioskScreen):
     problem = StringProperty("")
     transmission = StringProperty("")
     processing = StringProperty("")
-    on_screen = BooleanProperty(False)
+    paper_shown = BooleanProperty(False)
     shown_receipt = StringProperty("")
 
     def render(self, state: JourneyState, ctx: UiContext) -> None:
@@ -48,8 +48,8 @@ class ReceiptScreen(KioskScreen):
             self.message = _("Photograph this receipt with your phone, or ask an agent.")
         self.problem = _(PRINT_PROBLEMS.get(state.print_problem, PRINT_PROBLEMS["error"])) \
             if state.receipt is ReceiptPhase.ON_SCREEN else ""
-        self.on_screen = state.receipt is ReceiptPhase.ON_SCREEN
-        if self.on_screen and self.shown_receipt != state.deposit.deposit_id:
+        self.paper_shown = state.receipt is ReceiptPhase.ON_SCREEN
+        if self.paper_shown and self.shown_receipt != state.deposit.deposit_id:
             png = ctx.receipt_png()
             if png:
                 with Image.open(io.BytesIO(png)) as picture:
