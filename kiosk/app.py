@@ -256,7 +256,11 @@ class CaptureWorker:
                 try:
                     camera.start()
                 except DeviceError as exc:
+                    # Closed or gone for good: drop it, and open the device afresh next time.
                     log.error("camera cannot be started again: %s", exc)
+                    with self._lock:
+                        if self._camera is camera:
+                            self._camera = None
                     self._set_camera_ok(False)
                     return None
             return camera
@@ -639,6 +643,7 @@ class Controller:
     post: Post
     clock: Clock = time.monotonic
     hooks: Hooks = field(default_factory=Hooks)
+    wipe_pause: float = 0.0        # seconds the "thank you" screen stays (data is gone at once)
     state: JourneyState = field(init=False)
     listeners: list[Callable[[JourneyState, JourneyState], None]] = field(default_factory=list)
     current: Receipts = field(default_factory=Receipts)
@@ -728,7 +733,12 @@ class Controller:
         if self.hooks.on_wipe is not None:
             self.hooks.on_wipe()
         log.info("session wiped (%s, %d page(s))", command.reason.value, wiped)
-        self.post(WipeDone())
+        if self.wipe_pause > 0:
+            timer = threading.Timer(self.wipe_pause, self.post, (WipeDone(),))
+            timer.daemon = True
+            timer.start()
+        else:
+            self.post(WipeDone())
 
     def check_devices(self, outbox: Any = None, printer: Any = None) -> None:
         """Ask the outbox and the printer how they are, on the job thread (so a status query
@@ -873,7 +883,8 @@ def journey_from_config(config: Any, catalog: Catalog) -> Journey:
 
 def build_runtime(config: Any, enrollment: Enrollment | None, *, post: Post | None = None,
                   clock: Clock = time.monotonic, catalog: Catalog | None = None,
-                  code_reader: bool = True) -> Runtime:
+                  code_reader: bool = True,
+                  camera_factory: Callable[[], Camera] | None = None) -> Runtime:
     """Open everything the configuration names and wire the controller to it.
 
     Without ``enrollment`` the kiosk runs but refuses deposits (nothing to seal
@@ -921,7 +932,8 @@ def build_runtime(config: Any, enrollment: Enrollment | None, *, post: Post | No
         controller.post(event)      # the UI replaces controller.post once it runs
 
     # Auto-capture times the page's stillness on the real clock, whatever the journey's is.
-    capture = CaptureWorker(lambda: open_camera(camera_url), session, forward)
+    capture = CaptureWorker(camera_factory or (lambda: open_camera(camera_url)), session,
+                            forward)
     controller = Controller(journey, session, capture, sealer, receipts,
                             AgentSignal(status_dir, config.kiosk.id), SatisfactionLog(status_dir),
                             post=post, clock=clock)

@@ -909,10 +909,10 @@ class Journey:
         commands: tuple[Command, ...] = ()
         if event.device is Device.CAMERA and state.step is Step.CAPTURE:
             if not event.ok:
-                # Out of order: the pages taken stay in the session; an agent can help.
+                # Out of order: the pages taken stay in the session; an agent can help. The
+                # capture stays armed so that the camera's return is noticed.
                 new = self._keep(new, capture=CapturePhase.AIMING
                                  if state.capture is CapturePhase.PROCESSING else state.capture)
-                commands = (StopCamera(),)
             elif state.capture is CapturePhase.AIMING:
                 doc = state.documents[state.current]
                 commands = (StartCamera(doc.code, len(doc.pages) + 1),)

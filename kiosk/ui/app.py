@@ -94,6 +94,7 @@ class DialogLayer(FloatLayout):  # type: ignore[misc]
 
 class KioskRoot(FloatLayout):  # type: ignore[misc]  # Kivy ships no types
     kiosk_title = StringProperty("")
+    step_text = StringProperty("")
     steps_visible = BooleanProperty(False)
     bottom_visible = BooleanProperty(False)
     help_enabled = BooleanProperty(True)
@@ -153,6 +154,8 @@ class KioskRoot(FloatLayout):  # type: ignore[misc]  # Kivy ships no types
             dot.label = _(dot.msgid)
             dot.status = "todo" if index is None or i > index else \
                 ("current" if i == index else "done")
+            if i == index:
+                self.step_text = dot.spoken()
         for button in self.ids.languages.children:
             button.kind = "primary" if button.arg == state.language else "plain"
         self.help_enabled = state.step not in (Step.SEALING, Step.WIPE)
@@ -242,7 +245,8 @@ class KioskApp(App):  # type: ignore[misc]
                  on_ready: Callable[[], None] | None = None,
                  on_frame: Callable[[], None] | None = None,
                  device_check: Callable[[], None] | None = None,
-                 device_check_every: float = 10.0, **kwargs: Any) -> None:
+                 device_check_every: float = 10.0, wipe_pause: float = 1.5,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.controller = controller
         self.ctx = ctx
@@ -253,6 +257,7 @@ class KioskApp(App):  # type: ignore[misc]
         self.on_frame = on_frame
         self.device_check = device_check
         self.device_check_every = device_check_every
+        controller.wipe_pause = wipe_pause
         self.taps = 0
         self._last_preview = -1
         self._events: list[Any] = []
@@ -335,6 +340,7 @@ class KioskApp(App):  # type: ignore[misc]
     def _on_wipe(self) -> None:
         self.root.clear_screens()
         self._last_preview = -1
+        self.root.render(self.controller.state)     # the "thank you" of the wipe screen
 
     def _on_agent(self) -> None:
         if not self.agent_sound:

@@ -66,6 +66,33 @@ def sim_config(data_dir: Path, *, seed: int = 1, printer: str = "", size: tuple[
         ui=UiSection(fullscreen=False, width=size[0], height=size[1], dpi=dpi))
 
 
+class CameraSocket:
+    """Where the simulated camera is plugged in: :meth:`unplug` closes it and makes every
+    attempt to open it fail (as an unplugged USB camera does) until :meth:`plug`."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.plugged = True
+        self.current: Any = None
+
+    def __call__(self) -> Any:
+        from drivers import open_camera
+        from drivers.errors import DeviceUnavailableError
+
+        if not self.plugged:
+            raise DeviceUnavailableError(f"camera {self.url}: unplugged")
+        self.current = open_camera(self.url)
+        return self.current
+
+    def unplug(self) -> None:
+        self.plugged = False
+        if self.current is not None:
+            self.current.close()
+
+    def plug(self) -> None:
+        self.plugged = True
+
+
 @dataclass
 class Kiosk:
     """A running kiosk: the driver (taps, frames) and the runtime (devices, outbox)."""
@@ -73,6 +100,7 @@ class Kiosk:
     driver: UiDriver
     runtime: Runtime
     clock: Callable[[], float]
+    camera: CameraSocket
     app: KioskApp = field(init=False)
 
     def __post_init__(self) -> None:
@@ -89,7 +117,9 @@ def start_kiosk(config: Config, enrollment: Enrollment | None, *, clock: Callabl
                 = time.monotonic, theme: Theme | None = None, code_reader: bool = False,
                 ) -> Kiosk:
     """Open the runtime and start the app on it (the window must be prepared: kiosk.ui.boot)."""
-    runtime = build_runtime(config, enrollment, clock=clock, code_reader=code_reader)
+    socket = CameraSocket(config.devices.camera)
+    runtime = build_runtime(config, enrollment, clock=clock, code_reader=code_reader,
+                            camera_factory=socket)
     ctx = UiContext(runtime.catalog, runtime.session, runtime.journey, clock,
                     receipt_png=lambda: runtime.controller.current.screen_png,
                     languages=tuple(config.kiosk.languages))
@@ -100,7 +130,7 @@ def start_kiosk(config: Config, enrollment: Enrollment | None, *, clock: Callabl
     except BaseException:
         runtime.close()
         raise
-    return Kiosk(driver, runtime, clock)
+    return Kiosk(driver, runtime, clock, socket)
 
 
 class Citizen:

@@ -96,6 +96,10 @@ HELP: dict[Step, str] = {
 #: The privacy notice (GDPR art. 13), shown on the contact screen; {service} is filled in.
 __all__ = ["PRIVACY_NOTICE_VERSION"]
 PRIVACY_TITLE = N_("Your data")
+#: The first layer, on the contact screen itself (the full notice is in the help).
+PRIVACY_SHORT = N_("Your data: only {service} receives your papers and contact, encrypted, "
+                   "for this procedure; nothing stays on the kiosk. You may see, correct or "
+                   "erase them; complaints: cnil.fr. Details: Help.")
 PRIVACY_PURPOSE = N_("Purpose: your papers and your contact details go, encrypted, only to "
                      "{service}, to handle this procedure. Your contact is used only to "
                      "reach you about this dossier.")

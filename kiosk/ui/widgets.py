@@ -248,7 +248,8 @@ class OnScreenKeyboard(BoxLayout):  # type: ignore[misc]
         for row in LAYOUTS[self.layout]:
             line = BoxLayout(orientation="horizontal", spacing=self.spacing)
             for key in row:
-                wide = 1.6 if len(key) > 2 else (1.3 if key in ("⌫", "⇧") else 1.0)
+                wide = 1.0 + 0.12 * len(key) if len(key) > 2 else \
+                    (1.3 if key in ("⌫", "⇧") else 1.0)
                 kind = "plain" if key in ("⌫", "⇧") else "secondary"
                 line.add_widget(KeyButton(key=key, text=key, size_hint_x=wide, kind=kind))
             self.add_widget(line)

@@ -258,13 +258,18 @@ def test_camera_lost_during_capture_says_out_of_order_and_keeps_the_pages(make_k
     person.tap("begin")
     driver.wait_for_step(Step.CAPTURE)
     person.capture_document(["text"])
-    kiosk.runtime.controller.capture._camera.close()         # unplugged: no frame any more
+    kiosk.camera.unplug()
     driver.wait_until(lambda: driver.state.out_of_order, 20, "out of order")
     assert "agent" in driver.describe().lower()
     assert len(driver.state.documents[0].pages) == 1 and len(kiosk.runtime.session) == 1
     person.tap("call_agent")
     status = kiosk.runtime.status_dir / "agent.json"
     assert '"step": "capture"' in status.read_text()
+    kiosk.camera.plug()                                      # plugged back: the journey goes on
+    driver.wait_until(lambda: not driver.state.out_of_order, 30, "the camera back")
+    person.clear_tray()
+    person.lay_page("proof-of-address")
+    assert len(driver.state.documents[1].pages) == 1 and len(kiosk.runtime.session) == 2
 
 
 def test_disk_budget_short_refuses_new_deposits_at_welcome(make_kiosk) -> None:

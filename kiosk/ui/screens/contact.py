@@ -9,7 +9,7 @@ from kivy.properties import BooleanProperty, StringProperty
 from kiosk.journey import Action, Contact, JourneyState, Step
 from kiosk.ui.i18n import _
 from kiosk.ui.screens.base import KioskScreen, Primary, UiContext
-from kiosk.ui.texts import PRIVACY_PURPOSE, PRIVACY_RETENTION, PRIVACY_RIGHTS
+from kiosk.ui.texts import PRIVACY_SHORT
 
 
 class ContactScreen(KioskScreen):
@@ -27,8 +27,7 @@ class ContactScreen(KioskScreen):
         self.consent = state.consent
         procedure = ctx.procedure(state)
         service = procedure.service.name.get(state.language) if procedure else ""
-        self.privacy = "\n".join(_(text).format(service=service) for text in
-                                 (PRIVACY_PURPOSE, PRIVACY_RETENTION, PRIVACY_RIGHTS))
+        self.privacy = _(PRIVACY_SHORT).format(service=service)
         self.keyboard_layout = "azerty" if state.language == "fr" else "qwerty"
         self._sync_keyboard()
 
