@@ -77,7 +77,7 @@ def shoot(out: Path, size: str, dpi: float, language: str, work: Path) -> list[P
         person.tap("begin")
         driver.wait_for_step(Step.CAPTURE)
         tray = person.tray
-        tray.set_defects("blur_sigma:7")
+        tray.set_defects("glare:1")
         tray.place("text")
         driver.wait_until(lambda: _guidance(kiosk), 30, "guidance on the preview")
         snap("capture-guidance")
