@@ -108,11 +108,22 @@ class DevicesSection:
 
 
 @dataclass(frozen=True)
+class OutboxSection:
+    """``[outbox]``: the durable queue of sealed dossiers in ``{data_dir}/outbox/``."""
+
+    reserve_mb: int = field(default=200, metadata=_between(0, 1_000_000))
+    dossier_estimate_mb: int = field(default=30, metadata=_between(1, 100_000))
+    lease_seconds: int = field(default=600, metadata=_between(10, 86_400))
+    busy_timeout_ms: int = field(default=5000, metadata=_between(100, 600_000))
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration. ``path`` is the file it came from, if any."""
 
     kiosk: KioskSection = field(default_factory=KioskSection)
     devices: DevicesSection = field(default_factory=DevicesSection)
+    outbox: OutboxSection = field(default_factory=OutboxSection)
     path: Path | None = field(default=None, metadata={"internal": True})
 
 
