@@ -23,7 +23,7 @@ from backoffice.errors import StaffToolError, UnknownDepositError
 from backoffice.settings import Settings, load_settings
 from backoffice.store.metadata import STATUSES, MetadataStore, open_metadata
 from backoffice.store.objects import open_objects
-from deposit import envelope
+from deposit import envelope, payload
 from deposit import manifest as manifestmod
 from deposit.errors import DecryptionError, DepositError
 
@@ -215,8 +215,13 @@ def decrypt(identity_file: Path, envelope_path: Path, out: Path,
                 verified = "size and SHA-256 verified against the manifest (no kiosk key)"
         except DepositError as exc:
             raise StaffToolError(f"{envelope_path}: refused before decryption: {exc}") from None
-    out.mkdir(parents=True, exist_ok=True)
-    archive = out / f".{envelope_path.name}.payload"
+    out = out.resolve()
+    if out.exists():
+        if not out.is_dir() or any(out.iterdir()):
+            raise StaffToolError(f"{out} exists and is not empty; decrypt writes a new folder")
+        out.rmdir()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    archive = out.parent / f".{out.name}.{envelope_path.name}.payload"
     try:
         with envelope_path.open("rb") as src:
             envelope.decrypt_to_file(src, archive, identities)
@@ -227,7 +232,7 @@ def decrypt(identity_file: Path, envelope_path: Path, out: Path,
         raise StaffToolError(f"{envelope_path}: {exc}") from None
     try:
         files = list((unpack or _unpack)(archive, out))
-    except DepositError as exc:
+    except (DepositError, FileExistsError) as exc:
         raise StaffToolError(f"{envelope_path}: the payload is refused ({exc})") from None
     finally:
         archive.unlink(missing_ok=True)
@@ -235,11 +240,9 @@ def decrypt(identity_file: Path, envelope_path: Path, out: Path,
 
 
 def _unpack(archive: Path, out: Path) -> Sequence[Path]:
-    from deposit import payload
-
     with archive.open("rb") as f:
-        result = payload.unpack_safely(f, out)  # type: ignore[attr-defined]
-    return [Path(p) for p in result] if result is not None else sorted(out.iterdir())
+        written = payload.unpack_safely(f, out)
+    return sorted(written.values())
 
 
 __all__ = ["Settings", "decrypt", "fetch", "format_inbox", "inbox", "set_status"]

@@ -62,6 +62,8 @@ def _upload_headers(received: Received) -> dict[str, str]:
     upload = received.upload
     headers = _tus_headers(**{"Upload-Offset": str(upload.offset),
                               "Upload-Length": str(upload.length)})
+    if upload.metadata:
+        headers["Upload-Metadata"] = upload.metadata
     if upload.state == "open":
         headers["Upload-Expires"] = format_datetime(upload.expires_at, usegmt=True)
     if received.ack is not None:

@@ -27,7 +27,7 @@ from backoffice.depositid import ALPHABET, check_character
 from backoffice.server import TLSH11Protocol, bind
 from backoffice.settings import load_settings
 from deposit import envelope, manifest
-from deposit.upload import Enrollment, TusClient, UploadState, Uploader
+from deposit.upload import Enrollment, TusClient, Uploader, UploadState
 from tests.backoffice.postgres import free_port
 
 

@@ -6,8 +6,8 @@ import hashlib
 
 import pytest
 
-from backoffice.store.metadata import open_metadata
 from backoffice.settings import load_settings
+from backoffice.store.metadata import open_metadata
 from deposit import ack as ackmod
 from tests.backoffice.harness import FakeKiosk, RunningServer
 
