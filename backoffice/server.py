@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 import socket
 import ssl
 from collections.abc import Callable
@@ -127,16 +128,20 @@ def serve(settings: Settings, host: str, port: int) -> int:
 
     def ready() -> None:
         shown = f"[{bound_host}]" if ":" in bound_host else bound_host
-        log.warning("listening on https://%s:%d (metadata %s, objects %s)", shown, bound_port,
+        log.info("listening on https://%s:%d (metadata %s, objects %s)", shown, bound_port,
                     bo.metadata.describe(), bo.objects.url)
         sd_notify("READY=1")
 
     server = _Server(config, ready)
+    # uvicorn shuts down gracefully on SIGTERM/SIGINT, then restores the handlers it
+    # found and raises the signal again; with these, the process then exits 0.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda _sig, _frame: None)
     try:
         server.run(sockets=[sock])
     finally:
         sd_notify("STOPPING=1")
         bo.close()
         sock.close()
-    log.warning("stopped")
+    log.info("stopped")
     return 0 if server.started else 1

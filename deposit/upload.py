@@ -51,6 +51,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from deposit import ack as ackmod
 from deposit import manifest as manifestmod
 from deposit.errors import DepositError
+from deposit.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -491,6 +492,7 @@ class Uploader:
         self.sleep = sleep
         self.should_stop = should_stop
         self._caps: ServerCaps | None = None
+        self._heartbeat: Callable[[], None] = lambda: None
 
     def close(self) -> None:
         """Close the HTTP connections and the state database."""
@@ -511,8 +513,12 @@ class Uploader:
                                    f"not {TUS_VERSION}", 412)
         return self._caps
 
-    def deliver(self, item: Queued) -> Delivery:
-        """Deliver one deposit, retrying transient failures up to ``max_attempts`` times."""
+    def deliver(self, item: Queued, heartbeat: Callable[[], None] | None = None) -> Delivery:
+        """Deliver one deposit, retrying transient failures up to ``max_attempts`` times.
+
+        ``heartbeat`` is called after each chunk (the outbox lease is renewed there).
+        """
+        self._heartbeat = heartbeat or (lambda: None)
         manifest, _ = manifestmod.parse_unverified(item.manifest)
         result = Delivery(item.deposit_id, "queued")
         while True:
@@ -608,6 +614,7 @@ class Uploader:
                         del chunk
                     result.bytes_sent += state.offset - offset
                     offset = state.offset
+                    self._heartbeat()
                     if state.ack is not None:
                         return self._verify(state.ack, item.deposit_id, manifest)
             state = self.tus.head(state.url)
@@ -645,3 +652,60 @@ def deliver_all(uploader: Uploader, queued: Iterable[Queued]) -> Iterator[Delive
         yield result
         if result.outcome == "refused" and result.status in (0, 401, 403):
             return
+
+
+def deliver_outbox(outbox: Outbox, uploader: Uploader, *, owner: str,
+                   lease_seconds: float = 600.0, retry_refused: bool = False,
+                   clock: Callable[[], float] = time.monotonic) -> list[Delivery]:
+    """One pass over the outbox: deliver each deposit waiting, oldest first.
+
+    Each deposit is claimed (lease renewed while its chunks go), then marked
+    acknowledged once its acknowledgement is verified (the outbox deletes the
+    envelope), or released with the reason. A deposit the back office refused
+    as such (422: it fails verification) is kept and reported, and not sent
+    again unless ``retry_refused``. The pass stops at the first failure that
+    would hit every deposit (back office unreachable, kiosk refused); the
+    deposits not tried are reported as queued.
+    """
+    from deposit.errors import LeaseError, StateError
+
+    results: list[Delivery] = []
+    stop_reason = ""
+    for entry in outbox.pending():
+        if stop_reason or uploader.should_stop():
+            results.append(Delivery(entry.deposit_id, "queued",
+                                    stop_reason or "not tried: stopping"))
+            continue
+        previous = uploader.state.outcome(entry.deposit_id)
+        if previous is not None and previous[0] == "refused" and not retry_refused \
+                and "422" in (previous[2] or ""):
+            results.append(Delivery(entry.deposit_id, "refused",
+                                    f"kept on the kiosk, not sent again: {previous[2]}",
+                                    status=422))
+            continue
+        try:
+            claim = outbox.claim(entry.deposit_id, owner, lease_seconds)
+        except (LeaseError, StateError) as exc:
+            results.append(Delivery(entry.deposit_id, "queued", f"not tried: {exc}"))
+            continue
+        last_renewal = [clock()]
+
+        def heartbeat(deposit_id: str = claim.deposit_id) -> None:
+            if clock() - last_renewal[0] > lease_seconds / 3:
+                outbox.renew_lease(deposit_id, owner, lease_seconds)
+                last_renewal[0] = clock()
+
+        try:
+            result = uploader.deliver(claim, heartbeat)
+        except BaseException as exc:
+            outbox.release(claim.deposit_id, owner, error=f"interrupted: {exc!r}")
+            raise
+        if result.acknowledged and result.ack is not None:
+            outbox.mark_acknowledged(claim.deposit_id, result.ack, owner=owner)
+        else:
+            outbox.release(claim.deposit_id, owner, error=result.reason)
+            if result.outcome == "queued" or (result.outcome == "refused"
+                                                and result.status in (0, 401, 403, 412)):
+                stop_reason = f"not tried: {result.reason}"
+        results.append(result)
+    return results
