@@ -654,6 +654,26 @@ def deliver_all(uploader: Uploader, queued: Iterable[Queued]) -> Iterator[Delive
             return
 
 
+@dataclass
+class _LeaseKeeper:
+    """Renews an outbox lease at a third of its length while chunks go out."""
+
+    outbox: Outbox
+    deposit_id: str
+    owner: str
+    lease_seconds: float
+    clock: Callable[[], float]
+    last: float = field(default=0.0)
+
+    def __post_init__(self) -> None:
+        self.last = self.clock()
+
+    def beat(self) -> None:
+        if self.clock() - self.last > self.lease_seconds / 3:
+            self.outbox.renew_lease(self.deposit_id, self.owner, self.lease_seconds)
+            self.last = self.clock()
+
+
 def deliver_outbox(outbox: Outbox, uploader: Uploader, *, owner: str,
                    lease_seconds: float = 600.0, retry_refused: bool = False,
                    clock: Callable[[], float] = time.monotonic) -> list[Delivery]:
@@ -688,15 +708,9 @@ def deliver_outbox(outbox: Outbox, uploader: Uploader, *, owner: str,
         except (LeaseError, StateError) as exc:
             results.append(Delivery(entry.deposit_id, "queued", f"not tried: {exc}"))
             continue
-        last_renewal = [clock()]
-
-        def heartbeat(deposit_id: str = claim.deposit_id) -> None:
-            if clock() - last_renewal[0] > lease_seconds / 3:
-                outbox.renew_lease(deposit_id, owner, lease_seconds)
-                last_renewal[0] = clock()
-
+        keeper = _LeaseKeeper(outbox, claim.deposit_id, owner, lease_seconds, clock)
         try:
-            result = uploader.deliver(claim, heartbeat)
+            result = uploader.deliver(claim, keeper.beat)
         except BaseException as exc:
             outbox.release(claim.deposit_id, owner, error=f"interrupted: {exc!r}")
             raise

@@ -102,7 +102,7 @@ def open_uploader(config: Config, *, bundle: Path | None = None,
             ack_key=enrollment.ack_key(), chunk_size=config.upload.chunk_mib * MIB,
             max_attempts=attempts or config.upload.attempts,
             backoff=Backoff(base=1.0, cap=min(30.0, config.upload.max_backoff_s),
-                            rng=rng or random.Random()),
+                            rng=rng or random.Random()),  # noqa: S311 - jitter only
             sleep=sleep, should_stop=should_stop)
     except DepositError as exc:
         raise DeliveryError(str(exc)) from None

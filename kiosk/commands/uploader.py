@@ -57,11 +57,15 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     backoff = Backoff(base=max(1.0, config.upload.poll_s / 2), cap=config.upload.max_backoff_s,
-                      rng=random.Random())
+                      rng=random.Random())  # noqa: S311 - jitter, not a secret
     failures = 0
+
+    def pause(seconds: float) -> None:
+        stop.wait(seconds)
+
     while True:
         report = deliver_now(config, bundle=args.bundle, retry_refused=args.retry_refused,
-                             should_stop=stop.is_set, sleep=lambda s: stop.wait(s))
+                             should_stop=stop.is_set, sleep=pause)
         if args.json:
             print(json.dumps(report.as_dict(), ensure_ascii=False), flush=True)
         else:
