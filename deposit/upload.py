@@ -31,8 +31,10 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import hashlib
 import json
 import logging
+import os
 import random
 import sqlite3
 import ssl
@@ -42,7 +44,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol
 from urllib.parse import urljoin
 
 import httpx
@@ -223,6 +225,36 @@ class TusState:
     expires: str | None = None
 
 
+@dataclass(frozen=True)
+class FileRegion:
+    """``length`` bytes of an open file from ``offset``, read in small blocks when sent.
+
+    The chunk is read twice (once for its checksum, once to send it) rather
+    than held whole in memory: an uploader needs 256 KiB, not a chunk of 8 MiB.
+    """
+
+    file: BinaryIO
+    offset: int
+    length: int
+    block: int = 256 * 1024
+
+    def blocks(self) -> Iterator[bytes]:
+        self.file.seek(self.offset)
+        left = self.length
+        while left:
+            data = self.file.read(min(self.block, left))
+            if not data:
+                raise TransientError("the envelope file shrank while being sent")
+            left -= len(data)
+            yield data
+
+    def digest(self, algorithm: str) -> bytes:
+        h = hashlib.new(algorithm)
+        for data in self.blocks():
+            h.update(data)
+        return h.digest()
+
+
 def _encode_metadata(metadata: dict[str, bytes]) -> str:
     return ",".join(f"{k} {base64.b64encode(v).decode()}" for k, v in metadata.items())
 
@@ -302,19 +334,23 @@ class TusClient:
             raise TransientError(f"HEAD {url}: no Upload-Offset in the answer")
         return self._state(url, r)
 
-    def patch(self, url: str, offset: int, data: bytes, checksum: str | None) -> TusState:
-        headers = {"Upload-Offset": str(offset),
+    def patch(self, url: str, offset: int, data: bytes | FileRegion,
+              checksum: str | None) -> TusState:
+        """Send ``data`` (bytes, or a region of a file streamed in small blocks) at ``offset``."""
+        region = data if isinstance(data, FileRegion) else None
+        length = region.length if region else len(data)  # type: ignore[arg-type]
+        headers = {"Upload-Offset": str(offset), "Content-Length": str(length),
                    "Content-Type": "application/offset+octet-stream"}
         if checksum:
-            import hashlib
-
-            digest = hashlib.new(checksum, data).digest()
+            digest = region.digest(checksum) if region else \
+                hashlib.new(checksum, data).digest()  # type: ignore[arg-type]
             headers["Upload-Checksum"] = f"{checksum} {base64.b64encode(digest).decode()}"
-        r = self._request("PATCH", url, headers=headers, content=data)
+        content: bytes | Iterator[bytes] = region.blocks() if region else data  # type: ignore[assignment]
+        r = self._request("PATCH", url, headers=headers, content=content)
         state = self._state(url, r)
-        if state.offset != offset + len(data):
+        if state.offset != offset + length:
             raise TransientError(f"PATCH {url}: the server says offset {state.offset}, "
-                                 f"expected {offset + len(data)}")
+                                 f"expected {offset + length}")
         return state
 
     def terminate(self, url: str) -> None:
@@ -594,11 +630,10 @@ class Uploader:
                 while offset < size:
                     if self.should_stop():
                         raise TransientError("stopping on request")
-                    f.seek(offset)
-                    chunk = f.read(min(self.chunk_size, size - offset))
-                    if not chunk:
+                    if os.fstat(f.fileno()).st_size < size:
                         raise RefusedError(f"{item.envelope_path} is shorter than its "
-                                           f"manifest says ({offset} of {size} bytes)", 422)
+                                           f"manifest says ({size} bytes)", 422)
+                    chunk = FileRegion(f, offset, min(self.chunk_size, size - offset))
                     try:
                         state = self.tus.patch(state.url, offset, chunk, checksum)
                     except _OffsetConflict:
@@ -610,8 +645,6 @@ class Uploader:
                         if mismatches >= 3:
                             raise TransientError("three checksum mismatches in a row") from None
                         continue
-                    finally:
-                        del chunk
                     result.bytes_sent += state.offset - offset
                     offset = state.offset
                     self._heartbeat()

@@ -10,7 +10,10 @@ import asyncio
 import hashlib
 import io
 import os
+import signal
 import ssl
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -29,6 +32,7 @@ from backoffice.settings import load_settings
 from deposit import envelope, manifest
 from deposit.upload import Enrollment, TusClient, Uploader, UploadState
 from tests.backoffice.postgres import free_port
+from tests.conftest import REPO
 
 
 def init_backoffice(root: Path, port: int, *, metadata: str | None = None,
@@ -109,6 +113,41 @@ class RunningServer:
             self._thread.join(timeout=20)
             self._sock.close()
         self.bo.close()
+
+
+class ServeProcess:
+    """``backoffice serve`` as a subprocess, its log collected."""
+
+    def __init__(self, data: Path) -> None:
+        env = dict(os.environ, PYTHONPATH=str(REPO))
+        self.proc = subprocess.Popen([sys.executable, "-m", "backoffice", "serve", "--data",
+                                      str(data)], stderr=subprocess.PIPE, text=True, env=env,
+                                     cwd=REPO)
+        self.log: list[str] = []
+        self.ready = threading.Event()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        if not self.ready.wait(30):
+            self.proc.kill()
+            self.stop()
+            raise AssertionError("serve did not start:\n" + "".join(self.log))
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.log.append(line)
+            if "listening on https://" in line:
+                self.ready.set()
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        status = self.proc.wait(timeout=30)
+        self._reader.join(timeout=10)
+        assert self.proc.stderr is not None
+        self.proc.stderr.close()
+        return status
+
 
 
 @dataclass

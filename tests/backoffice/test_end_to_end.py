@@ -11,11 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import ssl
-import subprocess
-import sys
-import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,8 +22,9 @@ import pytest
 from deposit import manifest as mf
 from deposit.outbox import Outbox, Sealer
 from deposit.upload import Enrollment
+from tests.backoffice.harness import ServeProcess as Service
 from tests.backoffice.harness import deposit_number, free_port
-from tests.conftest import REPO, run_cli
+from tests.conftest import run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -39,40 +36,6 @@ def parse_lines(text: str) -> dict[str, str]:
         if sep:
             out[name] = value
     return out
-
-
-class Service:
-    """``backoffice serve`` as a subprocess, its log collected."""
-
-    def __init__(self, data: Path) -> None:
-        env = dict(os.environ, PYTHONPATH=str(REPO))
-        self.proc = subprocess.Popen([sys.executable, "-m", "backoffice", "serve", "--data",
-                                      str(data)], stderr=subprocess.PIPE, text=True, env=env,
-                                     cwd=REPO)
-        self.log: list[str] = []
-        self.ready = threading.Event()
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-        if not self.ready.wait(30):
-            self.proc.kill()
-            self.stop()
-            raise AssertionError("serve did not start:\n" + "".join(self.log))
-
-    def _read(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            self.log.append(line)
-            if "listening on https://" in line:
-                self.ready.set()
-
-    def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        status = self.proc.wait(timeout=30)
-        self._reader.join(timeout=10)
-        assert self.proc.stderr is not None
-        self.proc.stderr.close()
-        return status
 
 
 def kiosk_deposit(box: Outbox, enrollment: Enrollment, sequence: int) -> tuple[str, str, bytes]:
