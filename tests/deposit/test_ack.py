@@ -13,8 +13,8 @@ SHA = "ab" * 32
 
 
 def make(**changes: object) -> ack.Ack:
-    fields = dict(deposit_id="ABCD-0000-001X", kiosk_id="MAIRIE-01", envelope_sha256=SHA,
-                  envelope_size=1234, received=datetime(2025, 3, 12, 9, 14, 3, tzinfo=UTC))
+    fields = {"deposit_id": "ABCD-0000-001X", "kiosk_id": "MAIRIE-01", "envelope_sha256": SHA,
+                  "envelope_size": 1234, "received": datetime(2025, 3, 12, 9, 14, 3, tzinfo=UTC)}
     fields.update(changes)
     return ack.Ack(**fields)  # type: ignore[arg-type]
 
