@@ -68,15 +68,6 @@ class TLSH11Protocol(H11Protocol):
         })
 
 
-def tls_context(settings: Settings) -> ssl.SSLContext:
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    ctx.load_cert_chain(settings.server_cert, settings.server_key)
-    ctx.load_verify_locations(settings.ca_cert)
-    ctx.verify_mode = ssl.CERT_OPTIONAL
-    return ctx
-
-
 def sd_notify(message: str) -> None:
     """Tell systemd (Type=notify) something, if it is listening; a no-op otherwise."""
     address = os.environ.get("NOTIFY_SOCKET")
@@ -115,15 +106,14 @@ def serve(settings: Settings, host: str, port: int) -> int:
     app = create_app(bo)
     sock = bind(host, port)
     bound_host, bound_port = sock.getsockname()[:2]
-    context = tls_context(settings)
     config = uvicorn.Config(
         app, http=TLSH11Protocol, ws="none", lifespan="on", log_config=None,
         access_log=False, server_header=False, proxy_headers=False,
         timeout_keep_alive=30, timeout_graceful_shutdown=10,
-        # Our own context (optional client certificate, TLS >= 1.2); the file
-        # names only tell uvicorn to speak TLS.
+        # TLS >= 1.2 (Python's default for servers); a client certificate is asked
+        # for and, when sent, must chain to the fleet CA.
         ssl_certfile=str(settings.server_cert), ssl_keyfile=str(settings.server_key),
-        ssl_context_factory=lambda _config, _default: context,
+        ssl_ca_certs=str(settings.ca_cert), ssl_cert_reqs=ssl.CERT_OPTIONAL,
     )
 
     def ready() -> None:
