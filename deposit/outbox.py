@@ -367,7 +367,7 @@ class Outbox:
     # -------------------------------------------------------------- sealing
 
     def seal_and_queue(self, *, deposit_id: str, procedure: str, deposit_json: dict[str, Any],
-                       pdf: bytes | memoryview, tracking_token: str,
+                       pdf: bytes | bytearray | memoryview, tracking_token: str,
                        created: datetime | None = None) -> Entry:
         """Seal one deposit from memory and queue it durably; return its entry once committed.
 

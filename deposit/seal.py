@@ -123,7 +123,7 @@ class Sealed:
 PIPELINE_THRESHOLD = 4 * 1024 * 1024
 
 
-def seal_to_fd(fd: int, deposit_json: dict[str, Any], pdf: bytes | memoryview,
+def seal_to_fd(fd: int, deposit_json: dict[str, Any], pdf: bytes | bytearray | memoryview,
                recipients: Sequence[str], *, mtime: datetime | None = None,
                pipelined: bool | None = None) -> Sealed:
     """Write the envelope of one deposit to ``fd`` (not fsynced: the caller does that).
