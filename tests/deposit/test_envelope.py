@@ -234,3 +234,46 @@ def test_project_decrypts_what_the_age_command_encrypts(tmp_path: Path, armor: b
         out = io.BytesIO()
         envelope.decrypt(f, out, [X_ID])
     assert out.getvalue() == data
+
+
+class PatternReader(io.RawIOBase):
+    """A file of ``size`` bytes produced on the fly: nothing of it sits in memory."""
+
+    def __init__(self, size: int) -> None:
+        self.left = size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+        n = min(len(buffer), self.left)
+        buffer[:n] = b"\x5a" * n
+        self.left -= n
+        return n
+
+
+class CountingSink:
+    def __init__(self) -> None:
+        self.size = 0
+
+    def write(self, data) -> int:  # type: ignore[no-untyped-def]
+        self.size += len(data)
+        return len(data)
+
+
+def encryption_peak(size: int) -> int:
+    import tracemalloc
+
+    sink = CountingSink()
+    tracemalloc.start()
+    envelope.encrypt(PatternReader(size), sink, [X_RCPT])  # type: ignore[arg-type]
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert sink.size > size
+    return peak
+
+
+def test_encryption_memory_does_not_grow_with_the_file() -> None:
+    small, large = encryption_peak(4 * 1024 * 1024), encryption_peak(64 * 1024 * 1024)
+    assert large < 3 * 1024 * 1024
+    assert large < small + 256 * 1024
