@@ -7,8 +7,10 @@ deposits in a loop, printing each deposit id on standard output only after
 receipt). Now and then it also plays the uploader: claims the oldest deposit
 and acknowledges it, so the deletion of envelopes is killed mid-way too.
 
-The parent starts the child, waits a random time (sometimes not even until
-the child is ready, so recovery itself gets killed), sends SIGKILL, records
+Every twelfth dossier is large enough (> 4 MiB) to be sealed through the
+hashing thread, so that path is killed too. The parent starts the child,
+waits a random time (sometimes not even until the child is ready, so
+recovery itself gets killed), sends SIGKILL, records
 the ids the child had reported, and starts it again. At the end it opens the
 outbox as the kiosk does and checks:
 
@@ -63,7 +65,8 @@ def number(deposit: str) -> int:
 def dossier(n: int) -> tuple[dict[str, object], bytes]:
     """The deterministic content of deposit ``n``: what the audit expects to decrypt."""
     rng = random.Random(n)
-    size = rng.randrange(20_000, 400_000)
+    # Mostly scanned-page sizes; one in twelve above the threshold of the hashing thread.
+    size = rng.randrange(4_300_000, 6_000_000) if n % 12 == 0 else rng.randrange(20_000, 400_000)
     pdf = b"%PDF-1.7\n" + rng.randbytes(size)
     return {"deposit_id": deposit_id(n), "version": 1, "pages": size // 50_000 + 1}, pdf
 
@@ -130,7 +133,8 @@ class Report:
             f"was ready) in {self.seconds:.1f} s",
             f"  deposits reported queued by the child: {len(self.reported)}",
             f"  rows in the outbox: {self.rows} ({self.sealed} waiting, {self.purged} "
-            "acknowledged tombstones)",
+            "acknowledged tombstones; rows beyond the reported ones were committed when the kill "
+            "landed, before the id was printed)",
             f"  decrypted and compared with what was sealed: {self.decrypted}",
             f"  leftovers of interrupted writes cleaned at start-up: {self.cleaned_temp_files} "
             f"temporary files, {self.cleaned_orphan_envelopes} envelopes without row",
