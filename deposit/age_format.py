@@ -322,7 +322,10 @@ def parse_header(src: Source) -> Header:
         return text
 
     raw = bytearray()
-    first = src.readline(limit=MAX_LINE) if src.peek(1) else b""
+    try:
+        first = src.readline(limit=MAX_LINE)
+    except ValueError:
+        raise HeaderError("malformed header: bad version line") from None
     if not first:
         raise HeaderError("malformed header: the file is empty")
     seen += len(first)
