@@ -322,7 +322,10 @@ def parse_header(src: Source) -> Header:
         return text
 
     raw = bytearray()
-    first = src.readline(limit=MAX_LINE) if src.peek(1) else b""
+    try:
+        first = src.readline(limit=MAX_LINE)
+    except ValueError:
+        raise HeaderError("malformed header: bad version line") from None
     if not first:
         raise HeaderError("malformed header: the file is empty")
     seen += len(first)
@@ -389,17 +392,31 @@ class Writable(Protocol):
     def write(self, data: memoryview | bytes, /) -> object: ...
 
 
+class ChunkSink(Writable, Protocol):
+    """A sink that lends the encryptor its own buffers, so ciphertext is never copied.
+
+    ``acquire()`` returns a writable buffer of at least :data:`ENC_CHUNK_SIZE`
+    bytes; ``commit(buffer, n)`` hands its first ``n`` bytes back, in order.
+    """
+
+    def acquire(self) -> bytearray: ...
+
+    def commit(self, buffer: bytearray, n: int, /) -> None: ...
+
+
 class StreamEncryptor:
     """Encrypts a payload chunk by chunk; ``write`` as often as needed, then ``close``.
 
     A full chunk is held back until more data arrives (or ``close``), because
     only then is it known whether it is the last one. Two 64 KiB buffers are
-    allocated once; nothing is copied but into them.
+    allocated once; caller data is copied only to fill a partial chunk, and a
+    :class:`ChunkSink` receives ciphertext encrypted straight into its buffers.
     """
 
     def __init__(self, key: bytes, dst: Writable) -> None:
         self._aead = ChaCha20Poly1305(key)
         self._dst = dst
+        self._lender: ChunkSink | None = dst if hasattr(dst, "acquire") else None  # type: ignore[assignment]
         self._plain = bytearray(CHUNK_SIZE)
         self._plain_view = memoryview(self._plain)
         self._fill = 0
@@ -409,13 +426,21 @@ class StreamEncryptor:
         self._counter = 0
         self._closed = False
 
-    def _seal(self, last: bool) -> None:
+    def _encrypt(self, plain: memoryview, last: bool) -> None:
         _set_counter(self._nonce, self._counter, last)
-        size = self._fill + TAG_SIZE
-        out = self._out_view[:size]
-        self._aead.encrypt_into(self._nonce, self._plain_view[:self._fill], None, out)
-        self._dst.write(out)
+        size = len(plain) + TAG_SIZE
+        if self._lender is not None:
+            buffer = self._lender.acquire()
+            self._aead.encrypt_into(self._nonce, plain, None, memoryview(buffer)[:size])
+            self._lender.commit(buffer, size)
+        else:
+            out = self._out_view[:size]
+            self._aead.encrypt_into(self._nonce, plain, None, out)
+            self._dst.write(out)
         self._counter += 1
+
+    def _seal(self, last: bool) -> None:
+        self._encrypt(self._plain_view[:self._fill], last)
         self._fill = 0
 
     def write(self, data: bytes | bytearray | memoryview) -> int:
@@ -429,10 +454,7 @@ class StreamEncryptor:
             if self._fill == 0 and len(view) > CHUNK_SIZE:
                 # Whole chunks straight from the caller's buffer, no copy, keeping the
                 # last full chunk back (it may be the final one).
-                _set_counter(self._nonce, self._counter, False)
-                self._aead.encrypt_into(self._nonce, view[:CHUNK_SIZE], None, self._out_view)
-                self._dst.write(self._out_view)
-                self._counter += 1
+                self._encrypt(view[:CHUNK_SIZE], last=False)
                 view = view[CHUNK_SIZE:]
                 continue
             n = min(CHUNK_SIZE - self._fill, len(view))

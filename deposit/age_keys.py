@@ -117,8 +117,6 @@ def parse_recipient(text: str) -> Recipient:
         hrp, data = bech32.decode(text)
     except bech32.Bech32Error as exc:
         raise KeyFormatError(f"malformed age recipient ({exc})") from None
-    if text != text.lower():
-        raise KeyFormatError("malformed age recipient (recipients are lowercase)")
     if hrp == PQ_RECIPIENT_HRP:
         if len(data) != PQ_PUBLIC_SIZE:
             raise KeyFormatError("malformed mlkem768x25519 recipient (wrong length)")
@@ -239,15 +237,13 @@ Identity = X25519Identity | HybridIdentity
 def parse_identity(text: str) -> Identity:
     """One ``AGE-SECRET-KEY-PQ-1…`` or ``AGE-SECRET-KEY-1…``; KeyFormatError otherwise."""
     text = text.strip()
-    if text.startswith("age1"):
+    if text.lower().startswith("age1"):
         raise KeyFormatError("a recipient (public key) was given where an identity (secret key) "
                              "is expected")
     try:
         hrp, data = bech32.decode(text)
     except bech32.Bech32Error as exc:
         raise KeyFormatError(f"malformed age identity ({exc})") from None
-    if text != text.upper():
-        raise KeyFormatError("malformed age identity (secret keys are uppercase)")
     if hrp == PQ_IDENTITY_HRP:
         if len(data) != 32:
             raise KeyFormatError("malformed mlkem768x25519 identity (wrong length)")

@@ -227,7 +227,11 @@ class Sealer:
     signing_key: Ed25519PrivateKey
 
     def __post_init__(self) -> None:
-        parse_recipients(self.recipients)  # fail at start-up, not at the first citizen
+        # Fail at start-up, not at the first citizen.
+        parse_recipients(self.recipients)
+        mf.Manifest(deposit_id="0", kiosk_id=self.kiosk_id, procedure="check",
+                    created="2000-01-01T00:00:00Z", envelope_size=0, envelope_sha256="0" * 64,
+                    tracking_token_sha256="0" * 64)
 
 
 def _now_text(clock: Callable[[], float]) -> str:
@@ -367,7 +371,7 @@ class Outbox:
     # -------------------------------------------------------------- sealing
 
     def seal_and_queue(self, *, deposit_id: str, procedure: str, deposit_json: dict[str, Any],
-                       pdf: bytes | memoryview, tracking_token: str,
+                       pdf: bytes | bytearray | memoryview, tracking_token: str,
                        created: datetime | None = None) -> Entry:
         """Seal one deposit from memory and queue it durably; return its entry once committed.
 
@@ -382,6 +386,10 @@ class Outbox:
                               "key); only the kiosk seals")
         final = self._path(deposit_id)
         moment = created or datetime.fromtimestamp(self._clock(), UTC)
+        # Check the manifest's fields before any byte is written (ManifestError "format").
+        mf.Manifest(deposit_id=deposit_id, kiosk_id=sealer.kiosk_id, procedure=procedure,
+                    created=mf.rfc3339(moment), envelope_size=0, envelope_sha256="0" * 64,
+                    tracking_token_sha256=mf.tracking_token_sha256(tracking_token))
         with self._lock:
             if self._db.execute("SELECT 1 FROM deposits WHERE deposit_id = ?",
                                 (deposit_id,)).fetchone():

@@ -72,7 +72,7 @@ def _member(name: str, data: bytes | memoryview, mtime: int) -> Iterator[bytes |
         yield _ZEROS[:pad]
 
 
-def pack(deposit_json: dict[str, Any], pdf: bytes | memoryview, *,
+def pack(deposit_json: dict[str, Any], pdf: bytes | bytearray | memoryview, *,
          mtime: datetime | None = None) -> Iterator[bytes | memoryview]:
     """The archive's pieces, in order; write each to the encryptor. Nothing is copied."""
     stamp = int(mtime.timestamp()) if mtime is not None else 0

@@ -7,9 +7,10 @@ manifest) and writes them to the envelope's file descriptor.
 
 SHA-256 is slower than ChaCha20-Poly1305 on most CPUs (about 1.6 against
 2 GB/s on the development machine), so done in line it would halve the sealing
-rate. :class:`PipelinedDigestWriter` hashes and writes in a second thread
-while the caller's thread encrypts the next chunk (both release the GIL); only
-ciphertext crosses between them, through four reusable 64 KiB buffers.
+rate. :class:`PipelinedDigestWriter` hashes in a second thread while the
+caller's thread encrypts and writes the next chunk (both release the GIL);
+only ciphertext crosses between them, in four reusable 64 KiB buffers that
+the encryptor encrypts into directly.
 """
 
 from __future__ import annotations
@@ -50,11 +51,15 @@ class DigestWriter:
 
 
 class PipelinedDigestWriter:
-    """Like :class:`DigestWriter`, but hashing and writing run in a worker thread.
+    """Like :class:`DigestWriter`, but SHA-256 runs in a worker thread.
 
-    ``close()`` waits for the worker and re-raises its error (a full disk,
-    say); a ``write`` after the worker failed raises at once. Memory: ``depth``
-    buffers of one ciphertext chunk.
+    It is a :class:`~deposit.age_format.ChunkSink`: the encryptor encrypts
+    into one of ``depth`` buffers lent by :meth:`acquire`; :meth:`commit`
+    writes it to the file in the caller's thread (so the file's order is the
+    caller's) and queues it for hashing; the worker hashes it and returns the
+    buffer to the pool. Encryption, writing and hashing of successive chunks
+    thus overlap, and ciphertext is never copied. ``close()`` waits for the
+    worker and re-raises its error.
     """
 
     def __init__(self, fd: int, depth: int = 4) -> None:
@@ -64,42 +69,52 @@ class PipelinedDigestWriter:
         self._free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
         for _ in range(depth):
             self._free.put(bytearray(ENC_CHUNK_SIZE))
-        self._work: queue.SimpleQueue[tuple[bytearray, int] | None] = queue.SimpleQueue()
+        self._work: queue.SimpleQueue[tuple[bytes | bytearray, int, bool] | None] = (
+            queue.SimpleQueue())
         self._error: BaseException | None = None
         self._closed = False
-        self._thread = threading.Thread(target=self._run, name="envelope-writer", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="envelope-hasher", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
         while (item := self._work.get()) is not None:
-            buffer, n = item
+            buffer, n, pooled = item
             try:
-                if self._error is None:
-                    view = memoryview(buffer)[:n]
-                    self._hash.update(view)
-                    while view:
-                        view = view[os.write(self._fd, view):]
-            except BaseException as exc:  # handed to the caller's thread by write()/close()
+                self._hash.update(memoryview(buffer)[:n])
+            except BaseException as exc:  # handed to the caller's thread by close()
                 self._error = exc
             finally:
-                self._free.put(buffer)
+                if pooled:
+                    self._free.put(buffer)  # type: ignore[arg-type]  # pooled ones are bytearray
 
-    def write(self, data: bytes | bytearray | memoryview) -> int:
+    def _write(self, view: memoryview) -> None:
         if self._error is not None:
             raise self._error
-        view = memoryview(data).cast("B")
-        total = len(view)
         while view:
-            buffer = self._free.get()
-            n = min(len(view), len(buffer))
-            buffer[:n] = view[:n]
-            self._work.put((buffer, n))
-            view = view[n:]
-        self.size += total
-        return total
+            view = view[os.write(self._fd, view):]
+
+    def acquire(self) -> bytearray:
+        return self._free.get()
+
+    def commit(self, buffer: bytearray, n: int) -> None:
+        try:
+            self._write(memoryview(buffer)[:n])
+        except BaseException:
+            self._free.put(buffer)
+            raise
+        self.size += n
+        self._work.put((buffer, n, True))
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        """Small writes (the header, the nonce): written, and a copy queued for hashing."""
+        copy = bytes(data)
+        self._write(memoryview(copy))
+        self.size += len(copy)
+        self._work.put((copy, len(copy), False))
+        return len(copy)
 
     def close(self) -> None:
-        """Wait until everything is written; raise the worker's error if it had one."""
+        """Wait until everything is hashed; raise the worker's error if it had one."""
         if not self._closed:
             self._closed = True
             self._work.put(None)
@@ -123,7 +138,7 @@ class Sealed:
 PIPELINE_THRESHOLD = 4 * 1024 * 1024
 
 
-def seal_to_fd(fd: int, deposit_json: dict[str, Any], pdf: bytes | memoryview,
+def seal_to_fd(fd: int, deposit_json: dict[str, Any], pdf: bytes | bytearray | memoryview,
                recipients: Sequence[str], *, mtime: datetime | None = None,
                pipelined: bool | None = None) -> Sealed:
     """Write the envelope of one deposit to ``fd`` (not fsynced: the caller does that).

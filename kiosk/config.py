@@ -148,6 +148,18 @@ class OutboxSection:
 
 
 @dataclass(frozen=True)
+class UploadSection:
+    """``[upload]``: delivery of the outbox to the back office (``kiosk uploader``)."""
+
+    bundle: Path | None = None          # None: {data_dir}/enrollment
+    chunk_mib: int = field(default=4, metadata=_between(1, 8))
+    timeout_s: int = field(default=30, metadata=_between(5, 600))
+    attempts: int = field(default=5, metadata=_between(1, 100))
+    poll_s: int = field(default=15, metadata=_between(1, 3600))
+    max_backoff_s: int = field(default=600, metadata=_between(1, 86_400))
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration. ``path`` is the file it came from, if any."""
 
@@ -156,6 +168,7 @@ class Config:
     session: SessionSection = field(default_factory=SessionSection)
     ui: UiSection = field(default_factory=UiSection)
     outbox: OutboxSection = field(default_factory=OutboxSection)
+    upload: UploadSection = field(default_factory=UploadSection)
     path: Path | None = field(default=None, metadata={"internal": True})
 
 

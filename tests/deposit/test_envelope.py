@@ -205,6 +205,10 @@ def test_passphrase_recipients_and_plugins_are_refused_clearly() -> None:
 def test_header_error_for_a_file_that_is_not_age() -> None:
     with pytest.raises(HeaderError):
         open_(b"age-encryption.org/v2\n", [X_ID])
+    with pytest.raises(HeaderError):
+        open_(b"age-encryption.org/" + b"v" * 100_000, [X_ID])
+    with pytest.raises(HeaderError):
+        open_(b"age-encryption.org/v1\n-> X25519 " + b"A" * 100_000 + b"\n", [X_ID])
     with pytest.raises(DecryptionError, match="not an age file"):
         open_(b"%PDF-1.7\n", [X_ID])
 
@@ -234,3 +238,72 @@ def test_project_decrypts_what_the_age_command_encrypts(tmp_path: Path, armor: b
         out = io.BytesIO()
         envelope.decrypt(f, out, [X_ID])
     assert out.getvalue() == data
+
+
+class PatternReader(io.RawIOBase):
+    """A file of ``size`` bytes produced on the fly: nothing of it sits in memory."""
+
+    def __init__(self, size: int) -> None:
+        self.left = size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+        n = min(len(buffer), self.left)
+        buffer[:n] = b"\x5a" * n
+        self.left -= n
+        return n
+
+
+class CountingSink:
+    def __init__(self) -> None:
+        self.size = 0
+
+    def write(self, data) -> int:  # type: ignore[no-untyped-def]
+        self.size += len(data)
+        return len(data)
+
+
+def encryption_peak(size: int) -> int:
+    import tracemalloc
+
+    sink = CountingSink()
+    tracemalloc.start()
+    envelope.encrypt(PatternReader(size), sink, [X_RCPT])  # type: ignore[arg-type]
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert sink.size > size
+    return peak
+
+
+def test_encryption_memory_does_not_grow_with_the_file() -> None:
+    small, large = encryption_peak(4 * 1024 * 1024), encryption_peak(64 * 1024 * 1024)
+    assert large < 3 * 1024 * 1024
+    assert large < small + 256 * 1024
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_any_damage_gives_a_decryption_error_and_nothing_else(data: st.DataObject) -> None:
+    """Truncations, insertions and garbage: only DecryptionError, never another exception."""
+    blob = FLIP_BLOB
+    start = data.draw(st.integers(0, len(blob)))
+    end = data.draw(st.integers(start, min(len(blob), start + 300)))
+    insert = data.draw(st.binary(max_size=40))
+    damaged = blob[:start] + insert + blob[end:]
+    if damaged == blob:
+        return
+    out = io.BytesIO()
+    with pytest.raises(DecryptionError):
+        envelope.decrypt(io.BytesIO(damaged), out, [X_ID, PQ_ID])
+    assert out.getvalue() == b""
+
+
+@settings(max_examples=200, deadline=None)
+@given(tail=st.binary(max_size=400), armored=st.booleans())
+def test_garbage_after_a_valid_start_gives_a_decryption_error(tail: bytes, armored: bool
+                                                              ) -> None:
+    head = b"-----BEGIN AGE ENCRYPTED FILE-----\n" if armored else b"age-encryption.org/v1\n"
+    with pytest.raises(DecryptionError):
+        open_(head + tail, [X_ID])

@@ -140,3 +140,10 @@ def test_signing_key_readable_by_others_is_refused(tmp_path: Path) -> None:
     path.chmod(0o644)
     with pytest.raises(KeyFormatError, match="readable by others"):
         mf.load_signing_key(path)
+
+
+@settings(max_examples=300, deadline=None)
+@given(blob=st.one_of(st.binary(max_size=600), st.text(max_size=600).map(str.encode)))
+def test_any_bytes_give_a_manifest_error_and_nothing_else(blob: bytes) -> None:
+    with pytest.raises(ManifestError):
+        mf.verify(blob, KEY.public_key())

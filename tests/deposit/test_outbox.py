@@ -16,6 +16,7 @@ from deposit import manifest as mf
 from deposit.errors import (
     DuplicateDepositError,
     LeaseError,
+    ManifestError,
     OutboxError,
     OutboxFullError,
     StateError,
@@ -243,3 +244,17 @@ def test_a_failed_seal_leaves_nothing_on_disk(outbox: Outbox) -> None:
     assert outbox.list() == []
     queue_one(outbox, "D3M0-0000-0001")
     assert deposit_json("x")["version"] == 1
+
+
+def test_a_bad_procedure_code_is_refused_before_anything_is_written(outbox: Outbox) -> None:
+    with pytest.raises(ManifestError, match="procedure"):
+        outbox.seal_and_queue(deposit_id="D3M0-0000-0001", procedure="Carte grise (Mme X)",
+                              deposit_json=deposit_json("D3M0-0000-0001"), pdf=fake_pdf(),
+                              tracking_token="t")
+    assert list(outbox.envelopes.iterdir()) == [] and outbox.list() == []
+
+
+def test_a_bad_kiosk_id_fails_at_start_up() -> None:
+    with pytest.raises(ManifestError, match="kiosk_id"):
+        Sealer(recipients=(envelope.generate_identity()[1],), kiosk_id="kiosk 1",
+               signing_key=KIOSK_KEY)

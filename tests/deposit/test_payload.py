@@ -5,9 +5,12 @@ from __future__ import annotations
 import io
 import os
 import tarfile
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from deposit import payload
 from deposit.errors import ArchiveError
@@ -106,3 +109,22 @@ def test_unpack_never_replaces_an_existing_folder(tmp_path: Path) -> None:
     (tmp_path / "out").mkdir()
     with pytest.raises(FileExistsError):
         payload.unpack_safely(io.BytesIO(packed({"a": 1}, b"%PDF")), tmp_path / "out")
+
+
+@settings(max_examples=120, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_damaged_archives_give_archive_error_or_a_clean_result(tmp_path: Path,
+                                                               data: st.DataObject) -> None:
+    blob = packed({"a": 1}, fake_pdf(3000))
+    start = data.draw(st.integers(0, len(blob)))
+    end = data.draw(st.integers(start, min(len(blob), start + 600)))
+    damaged = blob[:start] + data.draw(st.binary(max_size=64)) + blob[end:]
+    work = Path(tempfile.mkdtemp(dir=tmp_path))
+    try:
+        files = payload.unpack_safely(io.BytesIO(damaged), work / "out")
+    except ArchiveError:
+        assert list(work.iterdir()) == []
+    else:
+        assert sorted(files) == ["deposit.json", "dossier.pdf"]
+        assert [p.name for p in work.iterdir()] == ["out"]
