@@ -16,6 +16,7 @@ Everything in ``drivers.printer`` that needs python-escpos imports it from here.
 from __future__ import annotations
 
 import atexit
+import importlib
 import logging
 import os
 import shutil
@@ -38,7 +39,8 @@ def _import_quietly() -> None:
         cache = tempfile.mkdtemp(prefix="escpos-capabilities-")
         os.environ[_CACHE_VARIABLE] = cache
     try:
-        pass  # imported for its side effects, tamed here
+        importlib.import_module("escpos.capabilities")
+        importlib.import_module("escpos.escpos")
     finally:
         root.removeHandler(placeholder)
         if cache is not None:

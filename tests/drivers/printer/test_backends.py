@@ -141,3 +141,15 @@ def test_the_simulator_runs_beside_the_kiosk_from_the_command_line(tmp_path: Pat
     assert process.returncode == 0, err
     assert "stopped after 1 jobs" in out
     assert not link.exists()
+
+
+def test_importing_the_encoder_leaves_logging_and_tmp_alone(tmp_path: Path) -> None:
+    # python-escpos calls logging.basicConfig() and mkdtemp() when imported; the driver
+    # tames both so the kiosk's own logging set-up still works and /tmp does not fill up.
+    code = ("import logging, drivers.printer.encoder; "
+            "assert logging.getLogger().handlers == [], logging.getLogger().handlers")
+    env = {**os.environ, "PYTHONPATH": str(REPO), "TMPDIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, cwd=REPO, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert list(tmp_path.iterdir()) == []
