@@ -186,3 +186,18 @@ def test_a_network_printer_prints_and_reconnects_after_a_restart(tmp_path: Path)
     finally:
         printer.close()
         server.close()
+
+
+def test_a_second_user_of_the_port_gets_a_clear_error(tmp_path: Path) -> None:
+    simulator = PrinterSimulator(load_profile(), out_dir=tmp_path)
+    path = simulator.start_pty()
+    first = open_printer(f"serial://{path}")
+    second = open_printer(f"serial://{path}")
+    try:
+        assert first.status().can_print
+        with pytest.raises(PrinterUnavailableError, match="Could not exclusively lock port"):
+            second.status()
+    finally:
+        first.close()
+        second.close()
+        simulator.stop()
