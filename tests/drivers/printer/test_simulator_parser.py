@@ -6,6 +6,7 @@ import re
 import time
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -161,3 +162,15 @@ def test_a_rendered_receipt_is_as_wide_as_the_paper_and_shows_the_qr_code() -> N
     image = np.asarray(render(job, PROFILE))
     assert image.shape[1] == 567  # 80 mm at 180 dpi
     assert (image == 0).any() and (image == 255).any()
+
+
+@pytest.mark.soak
+@settings(max_examples=20_000, suppress_health_check=[HealthCheck.too_slow], deadline=5000)
+@given(streams, st.integers(min_value=1, max_value=512))
+def test_soak_garbage_through_the_device_and_renderer(stream: bytes, chunk: int) -> None:
+    sim = PrinterSimulator(PROFILE)
+    for at in range(0, len(stream), chunk):
+        sim.feed(stream[at:at + chunk])
+    sim.finish()
+    for job in sim.jobs:
+        render(job, PROFILE)
