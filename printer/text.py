@@ -21,12 +21,11 @@ CODECS: Final = {
     "WPC1252": "cp1252", "CP1252": "cp1252",
     "PC858": "cp858", "CP858": "cp858",
     "PC850": "cp850", "CP850": "cp850",
-    "ISO885915": "iso8859_15",
     "PC437": "cp437", "CP437": "cp437",
 }
 #: The order in which a code page is chosen for French (DESIGN.md, "Hardware abstraction"):
 #: WPC1252 has é è à ç ô œ and €; PC858 lacks œ; PC437 lacks € and most capitals with accents.
-PREFERENCE: Final = ("cp1252", "cp858", "iso8859_15", "cp850", "cp437")
+PREFERENCE: Final = ("cp1252", "cp858", "cp850", "cp437")
 
 #: What to print for a character the chosen code page lacks, before falling back to "?".
 SUBSTITUTES: Final = {
