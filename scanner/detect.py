@@ -199,11 +199,21 @@ class _Analysis:
             return None
         lines, corners = quads
         scores = profiles.score(lines, corners)
-        best = int(np.argmax(scores))
-        if scores[best] <= 0:
-            return None
-        log.debug("best of %d quads scores %.3f", len(scores), scores[best])
-        return corners[best]
+        return _pick(corners, scores)
+
+
+def _pick(corners: F64, scores: F64) -> F64 | None:
+    """The best-scoring quad, or None when none scores above zero.
+
+    (Promoting a larger quad around the winner, to prefer the page over a box
+    printed on it, was tried and lost more than it won on the simulated
+    frames: it picked quads that ran into the clutter. See docs/scanner.md.)
+    """
+    best = int(np.argmax(scores))
+    if scores[best] <= 0:
+        return None
+    log.debug("picked quad %d of %d, score %.3f", best, len(scores), scores[best])
+    return np.asarray(corners[best], dtype=np.float64)
 
 
 class _LineProfiles:
@@ -297,9 +307,9 @@ class _LineProfiles:
             side_q[:, s] = (support * np.sqrt(np.clip(contrast / 12.0, 0, 1)) * (0.5 + 0.5 * coverage)
                             * (1.0 - 0.5 * overrun))
         spread = np.linalg.norm(inner - inner.mean(axis=1, keepdims=True), axis=2).max(axis=1)
-        uniform = 1.0 / (1.0 + (spread / 25.0) ** 2)
+        uniform = 1.0 / (1.0 + (spread / 100.0) ** 2)
         area = _areas(corners) / (self.half ** 2)
-        score = np.prod(np.maximum(side_q, 1e-6), axis=1) ** 0.25 * uniform * area ** 0.3
+        score = np.prod(np.maximum(side_q, 1e-6), axis=1) ** 0.25 * area ** 0.3
         if debug:
             self.debug = dict(terms=terms, side_q=side_q, uniform=uniform, area=area, inner=inner)
         return np.asarray(score, dtype=np.float64)
