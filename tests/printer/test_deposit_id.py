@@ -40,7 +40,7 @@ def sample_ids() -> list[DepositId]:
     fleets = ["0000", "ZZZZ", "D3M0", "K012", "9XMV"]
     sequences = [0, 1, 31, 32, SEQUENCE_MAX, SEQUENCE_MAX - 1, 59_756_220]
     sequences += [sum(DIGITS.index(c) * 32 ** i for i, c in enumerate(reversed(DIGITS[k:k + 7])))
-                  for k in range(0, 25)]
+                  for k in range(25)]
     sequences += [rng.randrange(SEQUENCE_MAX + 1) for _ in range(20)]
     return [DepositId(f, s) for f in fleets for s in sequences]
 

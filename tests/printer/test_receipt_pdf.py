@@ -35,7 +35,7 @@ def test_the_pdf_receipt_reads_right_and_its_qr_code_decodes(tmp_path: Path,
     text = " ".join(pdf_text(pdf).split())
     for words in [*ACCENTED, "D3M0-01RZ-KNWS"]:
         assert words in text, words
-    [png] = pdf_pages_to_png(pdf, 200)
+    [png] = pdf_pages_to_png(pdf, 200, tmp_path / "png")
     assert decode_qr(png) == [receipt.tracking_url]
 
 

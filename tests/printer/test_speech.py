@@ -11,7 +11,7 @@ import pytest
 from printer.deposit_id import DepositId
 from printer.receipt import ProcessingTime, Transmission
 from printer.samples import sample_receipt
-from printer.speech import receipt_speech, spell_deposit_id, speech_text
+from printer.speech import receipt_speech, speech_text, spell_deposit_id
 
 
 def test_the_number_is_spelled_one_character_at_a_time_with_pauses_between_groups() -> None:

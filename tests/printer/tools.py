@@ -30,13 +30,14 @@ def decode_qr(png: Path) -> list[str]:
     return [line for line in result.stdout.decode("utf-8").splitlines() if line]
 
 
-def pdf_pages_to_png(pdf: Path, dpi: int, *, first: int = 1, last: int | None = None,
-                     gray: bool = False) -> list[Path]:
+def pdf_pages_to_png(pdf: Path, dpi: int, out: Path, *, first: int = 1,
+                     last: int | None = None, gray: bool = False) -> list[Path]:
+    """Render pages ``first`` to ``last`` into the empty folder ``out`` (PNG, or PGM if gray)."""
     need("pdftoppm")
-    prefix = pdf.with_suffix("")
+    out.mkdir(parents=True, exist_ok=True)
     args = ["pdftoppm", "-r", str(dpi), "-f", str(first), "-l", str(last or first)]
-    run(*args, *(["-gray"] if gray else ["-png"]), pdf, prefix)
-    return sorted(pdf.parent.glob(f"{prefix.name}-*.p[ng][gm]"))
+    run(*args, *(["-gray"] if gray else ["-png"]), pdf, out / "page")
+    return sorted(out.glob("page-*"))
 
 
 def page_sizes_mm(pdf: Path) -> list[tuple[float, float]]:
