@@ -165,14 +165,20 @@ def wrap(text: str, width: int, *, indent: int = 0, first_indent: int = 0) -> li
 
 
 def columns_text(left: str, right: str, width: int, *, indent: int = 2) -> list[str]:
-    """``left`` wrapped, with ``right`` aligned to the right margin of its last line (or of
-    a line of its own when there is no room)::
+    """``left`` wrapped short of ``right``, which sits at the right margin of its last
+    line (or, when the detail leaves too little room, of a line of its own)::
 
-        - Justificatif de domicile de
-          moins de 3 mois        1 page
+        - Justificatif de domicile    | rather than  - Justificatif de domicile de
+          de moins de 3 mois  1 page  |                moins de 3 mois       1 page
     """
-    lines = wrap(left, width, indent=indent)
     rw = display_width(right)
+    room = width - rw - 1
+    if room - indent >= 12:
+        lines = wrap(left, room, indent=indent)
+        last = lines[-1]
+        lines[-1] = last + " " * (width - display_width(last) - rw) + right
+        return lines
+    lines = wrap(left, width, indent=indent)
     last = lines[-1]
     if display_width(last) + 1 + rw <= width:
         lines[-1] = last + " " * (width - display_width(last) - rw) + right

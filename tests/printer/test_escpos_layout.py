@@ -44,7 +44,7 @@ def test_the_deposit_number_is_printed_large_on_58_mm_paper() -> None:
 def test_the_job_holds_the_documents_the_qr_code_and_ends_with_a_cut() -> None:
     receipt = sample_receipt("fr")
     job = receipt_job(receipt, load_profile("TM-T88V", width=80))
-    text = "\n".join(line for line, _ in printed_lines(job))
+    text = " ".join(" ".join(line for line, _ in printed_lines(job)).split())
     for word in ("Récépissé de dépôt", "Pièce d’identité", "2 pages", "Total", "8 pages",
                  "Réponse au plus tard le 22 décembre 2025", "Besançon", "(montant en €)"):
         assert word in text.replace("\u00a0", " "), word

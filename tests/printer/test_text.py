@@ -57,11 +57,13 @@ def test_a_long_url_is_cut_after_its_slashes() -> None:
     assert lines[0].endswith("/") and lines[1].startswith("D3M0-01RZ-KNWS")
 
 
-def test_the_detail_sits_at_the_right_margin() -> None:
+def test_the_detail_sits_at_the_right_margin_clear_of_the_wrapped_title() -> None:
     assert columns_text("- Pièce d’identité", "2 pages", 32) == [
         "- Pièce d’identité       2 pages"]
     lines = columns_text("- Justificatif de domicile de moins de 3 mois", "1 page", 32)
-    assert lines == ["- Justificatif de domicile de", "  moins de 3 mois         1 page"]
+    assert lines[-1].endswith(" 1 page") and display_width(lines[-1]) == 32
+    assert all(display_width(line) <= 32 - len("1 page") - 1 for line in lines[:-1])
+    assert " ".join(" ".join(lines).split()) == "- Justificatif de domicile de moins de 3 mois 1 page"
 
 
 @pytest.mark.parametrize(("pages", "codec"), [
