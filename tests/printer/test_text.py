@@ -63,7 +63,8 @@ def test_the_detail_sits_at_the_right_margin_clear_of_the_wrapped_title() -> Non
     lines = columns_text("- Justificatif de domicile de moins de 3 mois", "1 page", 32)
     assert lines[-1].endswith(" 1 page") and display_width(lines[-1]) == 32
     assert all(display_width(line) <= 32 - len("1 page") - 1 for line in lines[:-1])
-    assert " ".join(" ".join(lines).split()) == "- Justificatif de domicile de moins de 3 mois 1 page"
+    flat = " ".join(" ".join(lines).split())
+    assert flat == "- Justificatif de domicile de moins de 3 mois 1 page"
 
 
 @pytest.mark.parametrize(("pages", "codec"), [
