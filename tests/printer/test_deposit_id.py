@@ -7,7 +7,7 @@ import itertools
 import random
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from printer.deposit_id import (
@@ -52,6 +52,7 @@ def test_a_number_reads_back_from_its_printed_form() -> None:
     assert len(deposit_id.compact) == 12 and deposit_id.compact == "D3M001RZKNWS"
 
 
+@settings(deadline=None)   # a shared, loaded machine: no per-example deadline
 @given(st.text(alphabet=DIGITS, min_size=4, max_size=4), st.integers(0, SEQUENCE_MAX))
 def test_every_number_round_trips(fleet: str, sequence: int) -> None:
     deposit_id = DepositId(fleet, sequence)
