@@ -142,7 +142,7 @@ class PrinterSimulator:
     @property
     def pngs(self) -> list[Path]:
         """The rendered receipts, oldest first."""
-        return [job.png for job in self.jobs if isinstance(job.png, Path)]
+        return [job.png for job in self.jobs if job.png is not None]
 
     @property
     def received(self) -> bytes:
