@@ -190,10 +190,14 @@ class _Analysis:
 
     def best_quad(self) -> F64 | None:
         thetas, rhos = self.candidate_lines()
-        k = len(thetas)
-        if k < 4:
+        if len(thetas) < 2:
             return None
-        profiles = _LineProfiles(self, thetas, rhos)
+        # the frame's own borders stand in for a side that lies outside the frame (a cut page),
+        # with a weak fixed support so that a whole page always beats them
+        n_found = len(thetas)
+        thetas = np.concatenate([thetas, [0.0, 0.0, np.pi / 2, np.pi / 2]])
+        rhos = np.concatenate([rhos, [0.0, self.w - 1.0, 0.0, self.h - 1.0]])
+        profiles = _LineProfiles(self, thetas, rhos, border_from=n_found)
         quads = _enumerate_quads(thetas, rhos, self.w, self.h, self.params.min_area)
         if quads is None:
             return None
@@ -219,8 +223,11 @@ def _pick(corners: F64, scores: F64) -> F64 | None:
 class _LineProfiles:
     """Per candidate line, cumulative sums along it of edge support and of colour on each side."""
 
-    def __init__(self, analysis: _Analysis, thetas: F64, rhos: F64) -> None:
+    BORDER_SUPPORT = 0.35
+
+    def __init__(self, analysis: _Analysis, thetas: F64, rhos: F64, border_from: int) -> None:
         self.thetas, self.rhos = thetas, rhos
+        self.is_border = np.arange(len(thetas)) >= border_from
         h, w = analysis.h, analysis.w
         self.half = int(np.ceil(np.hypot(h, w)))
         t = np.arange(-self.half, self.half + 1, dtype=np.float64)
@@ -242,6 +249,7 @@ class _LineProfiles:
             dtheta = np.abs((pix_theta[qy, qx] - thetas[:, None] + np.pi / 2) % np.pi - np.pi / 2)
             support = np.maximum(support, (on & (dtheta < np.radians(12))).astype(np.float64))
         support *= inside
+        support[self.is_border] = self.BORDER_SUPPORT * inside[self.is_border]
         self.support = _cumsum(support)
         self.inside = _cumsum(inside.astype(np.float64))
 
@@ -303,6 +311,7 @@ class _LineProfiles:
                 contrast = np.minimum(contrast, np.linalg.norm(c_in - c_out, axis=1))
                 if far == 0:
                     inner[:, s] = c_in
+            contrast = np.where(self.is_border[line], 12.0, contrast)
             terms[:, s] = np.stack([support, contrast, coverage, overrun], axis=1)
             side_q[:, s] = (support * np.sqrt(np.clip(contrast / 12.0, 0, 1)) * (0.5 + 0.5 * coverage)
                             * (1.0 - 0.5 * overrun))
