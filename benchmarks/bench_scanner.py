@@ -65,7 +65,8 @@ def run(ctx: Context) -> dict[str, Any]:
 
 def read_smartdoc(folder: Path) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """(name, frame, true corners tl tr br bl) of each frame of the SmartDoc sample."""
-    rows = list(csv.DictReader((folder / "ground_truth.csv").open(encoding="utf-8")))
+    with (folder / "ground_truth.csv").open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
     frames = []
     for row in rows:
         name = row["image_path"].replace("/", "_")

@@ -31,13 +31,13 @@ class QualityThresholds:
     """Limits of an acceptable page; defaults from the calibration in docs/scanner.md."""
 
     measure_dpi: float = 75.0        # resolution at which light and sharpness are measured
-    blur: float = 0.55               # blur score (0 sharp .. 1 flat) above which a page is blurred
+    blur: float = 0.45               # blur score (0 sharp .. 1 flat) above which a page is blurred
     motion_anisotropy: float = 0.12  # blur difference across directions that means motion
-    dark_paper: float = 95.0         # paper brighter than this (0..255) or the page is too dark
-    overexposed: float = 0.5         # fraction of the page burnt out (>= 250) for overexposure
+    dark_paper: float = 109.0        # paper brighter than this (0..255) or the page is too dark
+    overexposed: float = 0.12        # fraction of the page burnt out (>= 250) for overexposure
     glare_level: float = 240.0       # grey level of a glare highlight on the page
-    glare: float = 0.004             # fraction of the page in glare patches: glare
-    min_dpi: float = 55.0            # effective resolution of the page in the frame
+    glare: float = 0.0035            # fraction of the page in glare patches: glare
+    min_dpi: float = 49.0            # effective resolution of the page in the frame
     max_tilt_deg: float = 25.0       # camera-to-page tilt estimated from the perspective
     edge_margin: float = 0.004       # a corner this close to the frame edge (fraction) is cut
     max_motion: float = 0.01         # corner travel between frames, fraction of the diagonal
