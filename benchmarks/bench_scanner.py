@@ -1,4 +1,4 @@
-"""The page scanner: detection accuracy and speed, still pipeline cost, bytes and legibility, quality.
+"""The page scanner: detection accuracy and speed, pipeline cost, bytes, legibility, quality.
 
 One run reports:
 

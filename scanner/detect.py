@@ -44,7 +44,7 @@ I64 = npt.NDArray[np.int64]
 
 @dataclass(frozen=True)
 class DetectorParams:
-    """The knobs of one detection path (still or live); see docs/scanner.md for how they were set."""
+    """The knobs of one detection path (still or live); see docs/scanner.md."""
 
     work_size: int = 640            # longest side of the working image, px
     max_lines: int = 40             # candidate lines kept from the Hough accumulator
@@ -112,7 +112,8 @@ class _Analysis:
         gxy = (gx * gy) @ (weights ** 2)
         root = np.sqrt((gxx - gyy) ** 2 + 4 * gxy ** 2)
         self.magnitude = np.sqrt(np.maximum(0.5 * (gxx + gyy + root), 0)).astype(np.float32)
-        self.theta = (0.5 * np.arctan2(2 * gxy, gxx - gyy)).astype(np.float32)  # normal, (-pi/2, pi/2]
+        # orientation of the normal, in (-pi/2, pi/2]
+        self.theta = (0.5 * np.arctan2(2 * gxy, gxx - gyy)).astype(np.float32)
         dx = np.clip(self.magnitude * np.cos(self.theta), -32767, 32767).astype(np.int16)
         dy = np.clip(self.magnitude * np.sin(self.theta), -32767, 32767).astype(np.int16)
         t = params.edge_threshold
@@ -177,7 +178,7 @@ class _Analysis:
             pts = np.stack([px[sel], py[sel]], axis=1)
             mean = pts.mean(axis=0)
             cov = np.cov((pts - mean).T)
-            evals, evecs = np.linalg.eigh(cov)
+            _, evecs = np.linalg.eigh(cov)
             normal = evecs[:, 0]
             new_t = float(np.arctan2(normal[1], normal[0]) % np.pi)
             new_n = np.array([np.cos(new_t), np.sin(new_t)])
@@ -313,14 +314,14 @@ class _LineProfiles:
                     inner[:, s] = c_in
             contrast = np.where(self.is_border[line], 12.0, contrast)
             terms[:, s] = np.stack([support, contrast, coverage, overrun], axis=1)
-            side_q[:, s] = (support * np.sqrt(np.clip(contrast / 12.0, 0, 1)) * (0.5 + 0.5 * coverage)
+            side_q[:, s] = (support * np.sqrt(np.clip(contrast / 12.0, 0, 1))
+                            * (0.5 + 0.5 * coverage)
                             * (1.0 - 0.5 * overrun))
         spread = np.linalg.norm(inner - inner.mean(axis=1, keepdims=True), axis=2).max(axis=1)
-        uniform = 1.0 / (1.0 + (spread / 100.0) ** 2)
         area = _areas(corners) / (self.half ** 2)
         score = np.prod(np.maximum(side_q, 1e-6), axis=1) ** 0.25 * area ** 0.3
         if debug:
-            self.debug = dict(terms=terms, side_q=side_q, uniform=uniform, area=area, inner=inner)
+            self.debug = {"terms": terms, "side_q": side_q, "spread": spread, "area": area}
         return np.asarray(score, dtype=np.float64)
 
 

@@ -30,7 +30,7 @@ def smartdoc_frames(shared_data: Path) -> list[tuple[str, np.ndarray, np.ndarray
 def test_jaccard_is_one_for_the_truth_and_drops_with_a_shift() -> None:
     truth = np.array([[100, 100], [500, 120], [520, 700], [90, 680]], np.float32)
     assert smartdoc_jaccard(truth, truth) == pytest.approx(1.0)
-    assert smartdoc_jaccard(truth + [10, 0], truth) < 0.99
+    assert smartdoc_jaccard(truth + np.float32([10, 0]), truth) < 0.99
     assert smartdoc_jaccard(None, truth) == 0.0
 
 
@@ -64,7 +64,7 @@ def test_simulated_kiosk_pages_are_found_with_clutter_and_hands() -> None:
 
 
 def test_live_detection_finds_the_page_coarsely(shared_data: Path) -> None:
-    name, frame, truth = smartdoc_frames(shared_data)[0]
+    _, frame, truth = smartdoc_frames(shared_data)[0]
     assert smartdoc_jaccard(detect_live(frame), truth) > 0.95
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from drivers.camera.synth import Defects, render_text_page, sample_pages, synthesize
-from scanner import compress, detect, enhance, process_still, rectify
+from scanner import compress, enhance, process_still, rectify
 from scanner.compress import decode_g4, encode_g4
 from scanner.page import PageContent
 from scanner.rectify import estimate_aspect, recognise_format
