@@ -16,6 +16,7 @@ pages (target: under a fifth). Figures:
 
 from __future__ import annotations
 
+import functools
 import time
 import tracemalloc
 from datetime import UTC, datetime
@@ -59,7 +60,7 @@ def _scan(count: int) -> tuple[list[EncodedPage], float, float, int]:
             scan_s += time.perf_counter() - start
         assert result.page is not None and result.encoded is not None
         page = result.page
-        compress_s += min(time_calls(lambda page=page: compress(page), repeat=3, warmup=0))
+        compress_s += min(time_calls(functools.partial(compress, page), repeat=3, warmup=0))
         encoded.append(result.encoded)
     return encoded, scan_s, compress_s, missed
 
