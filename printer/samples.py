@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
             with tempfile.TemporaryDirectory(prefix="kiosk-receipt-") as scratch:
                 # timeout: the simulator answers the status query after a job only once it
                 # has rendered the receipt, which can take a second on a busy machine.
-                printer = open_printer(f"sim://?width={width}&out={scratch}&timeout=5")
+                printer = open_printer(f"sim://?width={width}&out={scratch}")
                 try:
                     outcome = ReceiptPrinter(printer).print(receipt)
                     if not outcome.printed:

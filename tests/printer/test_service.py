@@ -26,16 +26,11 @@ WORDS = {
 }
 
 
-#: The simulator renders a finished receipt's PNG before it answers the status query that
-#: follows the job; on a loaded machine that takes longer than the driver's default 1 s.
-SLOW_MACHINE = "timeout=5"
-
-
 @pytest.fixture
 def sim(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator:
     """A simulated printer; parametrize indirectly with its URL options."""
     options = getattr(request, "param", "")
-    printer = open_printer(f"sim://?out={tmp_path}&{SLOW_MACHINE}&{options}".rstrip("&"))
+    printer = open_printer(f"sim://?out={tmp_path}&{options}".rstrip("&"))
     try:
         yield printer
     finally:
@@ -52,7 +47,7 @@ def flat(text: str) -> str:
 def test_a_receipt_printed_on_the_simulator_reads_right_and_its_qr_code_decodes(
         tmp_path: Path, language: str, width: int) -> None:
     receipt = sample_receipt(language)
-    printer = open_printer(f"sim://?width={width}&out={tmp_path}&{SLOW_MACHINE}")
+    printer = open_printer(f"sim://?width={width}&out={tmp_path}")
     try:
         outcome = ReceiptPrinter(printer).print(receipt)
         [job] = printer.simulator.jobs
