@@ -9,12 +9,15 @@ else leaves the package::
     ├── DeviceUnavailableError       cannot be opened, or has disappeared (unplugged)
     ├── DeviceTimeoutError           no answer within the allowed time
     ├── DeviceProtocolError          an answer that makes no sense (garbage, wrong framing)
-    ├── PrinterError                 a receipt printer condition
+    ├── PrinterError                 a receipt printer condition (``.status`` when known)
     │   ├── PrinterOfflineError
     │   ├── CoverOpenError
-    │   ├── PaperOutError
+    │   ├── PaperOutError            before the job, or the paper ran out during it
     │   ├── CutterError
-    │   └── PrinterFaultError        unrecoverable error reported by the printer
+    │   ├── PrinterFaultError        unrecoverable error reported by the printer
+    │   ├── PrinterUnavailableError  (also DeviceUnavailableError) port gone or cannot open
+    │   ├── PrinterTimeoutError      (also DeviceTimeoutError) no status reply, data not taken
+    │   └── PrinterProtocolError     (also DeviceProtocolError) a status reply that is garbage
     ├── CameraError
     └── CodeReaderError
 
@@ -23,6 +26,11 @@ DeviceTimeoutError)``, so callers can catch by either axis.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from drivers.printer.base import PrinterStatus
 
 
 class DeviceError(Exception):
@@ -49,7 +57,15 @@ class DeviceProtocolError(DeviceError):
 
 
 class PrinterError(DeviceError):
-    """A condition of the receipt printer that stops printing."""
+    """A condition of the receipt printer that stops printing.
+
+    ``status`` is the :class:`~drivers.printer.base.PrinterStatus` that was read
+    when the error was raised, or ``None`` when none could be read.
+    """
+
+    def __init__(self, message: str, status: PrinterStatus | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class PrinterOfflineError(PrinterError):
@@ -70,6 +86,22 @@ class CutterError(PrinterError):
 
 class PrinterFaultError(PrinterError):
     """The printer reports an unrecoverable error."""
+
+
+class PrinterUnavailableError(PrinterError, DeviceUnavailableError):
+    """The printer's port cannot be opened, or it went away (unplugged, connection lost).
+
+    The next call opens the port again, so a printer that comes back is used
+    without restarting the application.
+    """
+
+
+class PrinterTimeoutError(PrinterError, DeviceTimeoutError):
+    """The printer did not answer a status query, or stopped taking data, in time."""
+
+
+class PrinterProtocolError(PrinterError, DeviceProtocolError):
+    """The printer answered a status query with bytes that are not a status."""
 
 
 class CameraError(DeviceError):

@@ -77,7 +77,13 @@ class PrintJob:
 
 @dataclass(frozen=True)
 class PrinterProfile:
-    """What the printer model can do; chosen from python-escpos's capability profiles."""
+    """What the printer model can do; chosen from python-escpos's capability profiles.
+
+    ``dots_per_line`` and ``columns`` (Font A, 12 dots a character) describe the
+    printable width of the paper in use, which the ``width=`` URL option can
+    override. ``code_page_table`` maps the model's own ``ESC t n`` numbers to
+    code-page names (``"CP1252"``); numbers differ between vendors.
+    """
 
     name: str
     paper_width_mm: int
@@ -86,11 +92,19 @@ class PrinterProfile:
     code_pages: frozenset[str]
     native_qr: bool
     cutter: bool = True
+    dpi: int = 203
+    partial_cut: bool = True
+    code_page_table: tuple[tuple[int, str], ...] = ()
 
 
 @dataclass(frozen=True)
 class PrinterStatus:
-    """The printer's condition, read from DLE EOT 1-4."""
+    """The printer's condition, read from DLE EOT 1-4.
+
+    ``known`` is False when the device cannot report its condition (a one-way
+    USB printer-class device): the other fields are then the optimistic
+    defaults, and :meth:`problems` says ``status_unknown``.
+    """
 
     online: bool = True
     cover_open: bool = False
@@ -98,6 +112,7 @@ class PrinterStatus:
     paper_out: bool = False
     cutter_error: bool = False
     unrecoverable_error: bool = False
+    known: bool = True
 
     @property
     def can_print(self) -> bool:
@@ -107,6 +122,8 @@ class PrinterStatus:
     def problems(self) -> list[str]:
         """Machine-readable names of every condition that is not normal."""
         names = []
+        if not self.known:
+            names.append("status_unknown")
         if not self.online:
             names.append("offline")
         for name in ("cover_open", "paper_near_end", "paper_out", "cutter_error",

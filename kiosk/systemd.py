@@ -1,0 +1,104 @@
+"""Tell systemd we are ready and alive (``Type=notify`` with ``WatchdogSec=``).
+
+The protocol is one datagram to the socket named by ``$NOTIFY_SOCKET`` (a path,
+or an abstract socket when it starts with ``@``); it needs no library, and
+systemd-python has no wheels. Outside systemd (no ``$NOTIFY_SOCKET``) every
+call does nothing, so the same code runs on a laptop.
+
+    notifier = Notifier.from_environment()
+    notifier.ready("kiosk ready")          # READY=1
+    ...
+    notifier.watchdog()                    # call at least every notifier.ping_interval s
+
+Ping the watchdog from the loop whose hang should restart the service (the
+Kivy clock for the UI, the upload loop for the uploader), never from a thread
+of its own: a thread would keep pinging while the loop is stuck.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Notifier:
+    """Sends sd_notify messages; does nothing when ``address`` is None."""
+
+    address: str | None
+    watchdog_usec: int | None = None
+    clock: Callable[[], float] = time.monotonic
+    _last_ping: float = field(default=float("-inf"), init=False)
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None,
+                         clock: Callable[[], float] = time.monotonic) -> Notifier:
+        env = os.environ if environ is None else environ
+        address = env.get("NOTIFY_SOCKET") or None
+        watchdog_usec: int | None = None
+        # WATCHDOG_PID, when set, names the process the watchdog is meant for. Under
+        # a compositor (cage) that process is our parent; KIOSK_WATCHDOG_CHILD=1 in
+        # the unit says the parent's watchdog is ours to ping.
+        pid = env.get("WATCHDOG_PID")
+        ours = {str(os.getpid())}
+        if env.get("KIOSK_WATCHDOG_CHILD") == "1":
+            ours.add(str(os.getppid()))
+        if env.get("WATCHDOG_USEC") and (pid is None or pid in ours):
+            try:
+                watchdog_usec = int(env["WATCHDOG_USEC"])
+            except ValueError:
+                log.warning("ignoring WATCHDOG_USEC=%r: not an integer", env["WATCHDOG_USEC"])
+        return cls(address=address, watchdog_usec=watchdog_usec, clock=clock)
+
+    @property
+    def enabled(self) -> bool:
+        return self.address is not None
+
+    @property
+    def ping_interval(self) -> float | None:
+        """Seconds between watchdog pings: half the interval systemd allows, or None."""
+        if not self.watchdog_usec:
+            return None
+        return self.watchdog_usec / 2_000_000
+
+    def send(self, *assignments: str) -> bool:
+        """Send ``KEY=value`` lines in one datagram; False (and a log line) if it fails."""
+        if self.address is None:
+            return False
+        target = "\0" + self.address[1:] if self.address.startswith("@") else self.address
+        message = "\n".join(assignments).encode("utf-8")
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
+                sock.connect(target)
+                sock.sendall(message)
+        except OSError as exc:
+            log.warning("cannot notify systemd at %s: %s", self.address, exc)
+            return False
+        return True
+
+    def ready(self, status: str = "") -> bool:
+        lines = ["READY=1"] + ([f"STATUS={status}"] if status else [])
+        return self.send(*lines)
+
+    def status(self, status: str) -> bool:
+        return self.send(f"STATUS={status}")
+
+    def stopping(self) -> bool:
+        return self.send("STOPPING=1")
+
+    def watchdog(self) -> bool:
+        """Ping the watchdog if half its interval has passed since the last ping."""
+        interval = self.ping_interval
+        if interval is None:
+            return False
+        now = self.clock()
+        if now - self._last_ping < interval:
+            return False
+        self._last_ping = now
+        return self.send("WATCHDOG=1")

@@ -1,0 +1,177 @@
+"""The receipt as data: what the citizen takes home as proof of the deposit.
+
+A :class:`Receipt` holds facts only, already in the session's language where
+they come from the procedure catalog (procedure and document titles, a
+processing time given as text, the procedure's own next steps). The fixed
+wording is added by the renderers through the ``printer`` message catalog:
+
+- :func:`printer.escpos_layout.receipt_job` — a :class:`drivers.printer.PrintJob`;
+- :func:`printer.receipt_pdf.receipt_pdf` — a PDF on roll width or A4;
+- :func:`printer.screen.receipt_png` — a PNG for the screen when the printer fails;
+- :func:`printer.speech.receipt_speech` — the text a speech synthesiser reads.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from urllib.parse import quote, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from printer.deposit_id import DepositId
+from printer.errors import LayoutError
+
+
+class Transmission(StrEnum):
+    """Where the dossier is when the receipt is printed."""
+
+    SENT = "sent"          # the back office acknowledged it
+    QUEUED = "queued"      # sealed in the outbox; sent as soon as the network allows
+
+
+@dataclass(frozen=True)
+class DocumentEntry:
+    """One document handed in: its title (in the session's language) and its page count."""
+
+    title: str
+    pages: int
+
+    def __post_init__(self) -> None:
+        if not self.title.strip():
+            raise LayoutError("a document has an empty title")
+        if self.pages < 1:
+            raise LayoutError(f"document {self.title!r} has {self.pages} pages; at least 1")
+
+
+@dataclass(frozen=True)
+class ProcessingTime:
+    """The processing time the service commits to, from the procedure catalog.
+
+    ``days`` (calendar days, or working days with ``working_days``) lets the receipt
+    print the date of the answer; ``text`` is the catalog's own wording, already in
+    the session's language ("deux mois", "4 to 6 weeks"), used when there is no
+    number of days or printed beside it.
+    """
+
+    days: int | None = None
+    working_days: bool = False
+    text: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.days is None and not (self.text and self.text.strip()):
+            raise LayoutError("a processing time needs a number of days or a text")
+        if self.days is not None and not 0 < self.days <= 3660:
+            raise LayoutError(f"processing time of {self.days} days is not between 1 and 3660")
+
+    def due_date(self, start: date, holidays: frozenset[date] = frozenset()) -> date | None:
+        """The last day of the committed time, counted from the deposit's date.
+
+        Working days skip Saturdays, Sundays and ``holidays``.
+        """
+        if self.days is None:
+            return None
+        if not self.working_days:
+            return start + timedelta(days=self.days)
+        day, left = start, self.days
+        while left:
+            day += timedelta(days=1)
+            if day.weekday() < 5 and day not in holidays:
+                left -= 1
+        return day
+
+
+@dataclass(frozen=True)
+class ServiceContact:
+    """How to reach the service that handles the procedure (every field optional but the name)."""
+
+    name: str
+    phone: str | None = None
+    email: str | None = None
+    address: str | None = None
+    hours: str | None = None
+    website: str | None = None
+
+
+def tracking_url(public_url: str, deposit_id: DepositId, token: str) -> str:
+    """``{public_url}/suivi/{deposit_id}?t={token}`` (docs/contracts.md).
+
+    ``public_url`` comes from the enrollment bundle, ``token`` from
+    ``deposit.manifest.new_tracking_token()``. Raises LayoutError for an URL that is
+    not https (plain http is accepted only on a loopback host, for the demo) or an
+    empty token.
+    """
+    base = public_url.rstrip("/")
+    _check_url(base)
+    if not token or any(c.isspace() for c in token):
+        raise LayoutError("the tracking token is empty or holds spaces")
+    return f"{base}/suivi/{quote(str(deposit_id), safe='-*~$=')}?t={quote(token, safe='')}"
+
+
+def _check_url(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return
+    if parts.scheme == "http" and parts.hostname:
+        try:
+            loopback = ipaddress.ip_address(parts.hostname).is_loopback
+        except ValueError:
+            loopback = parts.hostname == "localhost"
+        if loopback:
+            return
+    raise LayoutError(f"tracking URL {url!r} is not https (plain http only on a loopback host)")
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """Everything a receipt says. ``created`` must be timezone-aware; it is shown in
+    ``timezone`` (the kiosk's). No personal data: a receipt may be left in the tray."""
+
+    deposit_id: DepositId
+    created: datetime
+    kiosk_id: str
+    place: str
+    procedure: str
+    documents: tuple[DocumentEntry, ...]
+    processing_time: ProcessingTime
+    tracking_url: str
+    transmission: Transmission
+    service: ServiceContact
+    language: str = "fr"
+    timezone: str = "Europe/Paris"
+    case_reference: str | None = None
+    next_steps: str | None = None
+    holidays: frozenset[date] = field(default_factory=frozenset)
+
+    def __post_init__(self) -> None:
+        if self.created.tzinfo is None or self.created.utcoffset() is None:
+            raise LayoutError("the receipt's creation time has no time zone")
+        if not self.documents:
+            raise LayoutError("a receipt lists at least one document")
+        if not self.procedure.strip():
+            raise LayoutError("the procedure title is empty")
+        _check_url(self.tracking_url)
+        if str(self.deposit_id) not in self.tracking_url:
+            raise LayoutError(f"tracking URL {self.tracking_url!r} does not hold deposit number "
+                              f"{self.deposit_id}")
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise LayoutError(f"unknown time zone {self.timezone!r}") from exc
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def local_created(self) -> datetime:
+        return self.created.astimezone(self.tz)
+
+    @property
+    def total_pages(self) -> int:
+        return sum(d.pages for d in self.documents)
+
+    @property
+    def due_date(self) -> date | None:
+        return self.processing_time.due_date(self.local_created.date(), self.holidays)

@@ -1,0 +1,156 @@
+"""Values of the page pipeline: paper formats, pages, quality verdicts and encoded pages.
+
+Reason codes cross into the UI and speech (kiosk/): change them together with
+docs/contracts.md and the kiosk's message catalogs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+Image = npt.NDArray[np.uint8]
+
+
+@dataclass(frozen=True)
+class PaperFormat:
+    """A paper format in portrait orientation (width <= height), in millimetres."""
+
+    name: str
+    width_mm: float
+    height_mm: float
+    dpi: int            # resolution a page of this format is rectified to
+
+    @property
+    def aspect(self) -> float:
+        return self.height_mm / self.width_mm
+
+
+A4 = PaperFormat("A4", 210.0, 297.0, 200)
+A5 = PaperFormat("A5", 148.0, 210.0, 200)
+LETTER = PaperFormat("letter", 215.9, 279.4, 200)
+ID1 = PaperFormat("ID-1", 53.98, 85.6, 300)       # identity card, driving licence, bank card
+FORMATS: tuple[PaperFormat, ...] = (A4, A5, LETTER, ID1)
+
+
+class PageContent(StrEnum):
+    """What enhance() found on a page, which decides how it is cleaned and compressed."""
+
+    UNKNOWN = "unknown"     # rectified, not enhanced yet
+    TEXT = "text"           # text and line art: grayscale or bilevel
+    COLOUR = "colour"       # photos, colour documents, identity cards: colour kept
+
+
+@dataclass(frozen=True, eq=False)
+class Page:
+    """One rectified page.
+
+    ``image`` is H x W x 3 BGR, or H x W gray (0 black, 255 white; a bilevel
+    page holds only 0 and 255). ``size_mm`` is (width, height) as placed,
+    ``format`` the recognised paper format's name ("A4", "A5", "letter",
+    "ID-1") or "other" when the proportions matched none.
+    """
+
+    image: Image
+    size_mm: tuple[float, float]
+    dpi: float
+    format: str
+    content: PageContent = PageContent.UNKNOWN
+    bilevel: bool = False
+
+    @property
+    def colour(self) -> Literal["bilevel", "gray", "rgb"]:
+        if self.image.ndim == 3:
+            return "rgb"
+        return "bilevel" if self.bilevel else "gray"
+
+
+class ReasonCode(StrEnum):
+    """Why a page is not acceptable; values are the contract codes of docs/contracts.md."""
+
+    BLURRED = "blurred"
+    TOO_DARK = "too_dark"
+    OVEREXPOSED = "overexposed"
+    GLARE = "glare"
+    CUT_OFF = "cut_off"
+    TOO_SMALL = "too_small"
+    TOO_TILTED = "too_tilted"
+    MOVING = "moving"
+    NO_PAGE = "no_page"
+
+
+#: What the citizen is told for each reason (English msgids; the kiosk's catalogs translate them).
+MESSAGES: dict[ReasonCode, str] = {
+    ReasonCode.BLURRED: "The picture is blurred. Hold the page flat and still.",
+    ReasonCode.TOO_DARK: "The picture is too dark. Move the page into the light of the tray.",
+    ReasonCode.OVEREXPOSED: "The picture is too bright. Move the page away from the light.",
+    ReasonCode.GLARE: "A reflection hides part of the page. Move the page away from the light.",
+    ReasonCode.CUT_OFF: "Part of the page is outside the picture. Put the whole page "
+                        "inside the frame.",
+    ReasonCode.TOO_SMALL: "The page is too far away. Lay it flat in the middle of the tray.",
+    ReasonCode.TOO_TILTED: "The page is tilted. Lay it flat on the tray.",
+    ReasonCode.MOVING: "Hold the page still.",
+    ReasonCode.NO_PAGE: "No page found. Place the page on the tray.",
+}
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One problem with a page: a code for machines, a message for the citizen, the measure."""
+
+    code: ReasonCode
+    message: str
+    value: float | None = None       # the measured figure that crossed its threshold
+    threshold: float | None = None
+
+    @classmethod
+    def of(cls, code: ReasonCode, value: float | None = None,
+           threshold: float | None = None) -> Reason:
+        return cls(code, MESSAGES[code], value, threshold)
+
+    def to_json(self) -> dict[str, object]:
+        return {"code": self.code.value, "message": self.message,
+                "value": None if self.value is None else round(self.value, 4),
+                "threshold": self.threshold}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The quality judgement of one page; ``ok`` when there is no reason against it."""
+
+    reasons: list[Reason] = field(default_factory=list)
+    measures: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.reasons
+
+    @property
+    def codes(self) -> set[ReasonCode]:
+        return {r.code for r in self.reasons}
+
+    def to_json(self) -> dict[str, object]:
+        return {"ok": self.ok, "reasons": [r.to_json() for r in self.reasons],
+                "measures": {k: round(v, 4) for k, v in self.measures.items()}}
+
+
+@dataclass(frozen=True, eq=False)
+class EncodedPage:
+    """A compressed page, embedded unchanged in the dossier PDF.
+
+    ``data`` is a baseline JFIF file (codec "jpeg") or a raw CCITT group 4
+    stream (codec "ccitt-g4": K=-1, BlackIs1=False, EncodedByteAlign=False,
+    one strip, ``width`` columns and ``height`` rows).
+    """
+
+    data: bytes
+    codec: Literal["jpeg", "ccitt-g4"]
+    width: int
+    height: int
+    dpi: float
+    colour: Literal["bilevel", "gray", "rgb"]
+    size_mm: tuple[float, float]
