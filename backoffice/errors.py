@@ -3,7 +3,21 @@
 ::
 
     BackofficeError              anything the back office reports to a person
-    └── SetupError               data folder missing, not initialised, or unusable
+    ├── SetupError               data folder missing, not initialised, or unusable
+    ├── StoreError               the metadata or object store cannot do what was asked
+    │   └── StoreURLError        a storage URL names an unknown scheme or is malformed
+    ├── EnrollmentError          a kiosk cannot be enrolled, revoked or found
+    ├── UnknownDepositError      no deposit with that id is stored
+    ├── StaffToolError           fetch, decrypt or status cannot be done (says why)
+    └── IngestError              an upload is refused; ``status`` is the HTTP status it maps to
+        ├── AuthError            no, unknown or revoked kiosk certificate (403)
+        ├── UploadNotFound       no such upload (404), or one that expired or ended (410)
+        ├── OffsetConflict       PATCH at an offset other than the upload's (409)
+        ├── ChecksumMismatch     the chunk does not match Upload-Checksum (460)
+        ├── TooLarge             more bytes than Upload-Length or Tus-Max-Size (413)
+        ├── UploadLocked         another request is writing to this upload (423)
+        └── EnvelopeRefused      a complete upload fails verification (422): size, digest,
+                                 manifest signature, kiosk id or deposit number
 """
 
 from __future__ import annotations
@@ -15,3 +29,73 @@ class BackofficeError(Exception):
 
 class SetupError(BackofficeError):
     """The data folder is missing, not initialised, or cannot be used."""
+
+
+class StoreError(BackofficeError):
+    """The metadata or object store cannot do what was asked."""
+
+
+class StoreURLError(StoreError):
+    """A storage URL names an unknown scheme or is malformed."""
+
+
+class EnrollmentError(BackofficeError):
+    """A kiosk cannot be enrolled, revoked or found."""
+
+
+class UnknownDepositError(BackofficeError):
+    """No deposit with that id is stored."""
+
+
+class StaffToolError(BackofficeError):
+    """A staff tool (fetch, decrypt, status) cannot do what was asked."""
+
+
+class IngestError(BackofficeError):
+    """An upload request is refused. ``status`` is the HTTP status code it maps to."""
+
+    status = 400
+
+
+class AuthError(IngestError):
+    """The request has no kiosk certificate, or one that is unknown or revoked."""
+
+    status = 403
+
+
+class UploadNotFound(IngestError):
+    """No such upload for this kiosk (404), or one that expired or was terminated (410)."""
+
+    def __init__(self, message: str, *, gone: bool = False) -> None:
+        super().__init__(message)
+        self.status = 410 if gone else 404
+
+
+class OffsetConflict(IngestError):
+    """The PATCH's Upload-Offset is not the upload's current offset."""
+
+    status = 409
+
+
+class ChecksumMismatch(IngestError):
+    """The bytes of a PATCH do not match its Upload-Checksum; nothing was kept."""
+
+    status = 460
+
+
+class TooLarge(IngestError):
+    """More bytes than the upload's declared length, or a length over the maximum."""
+
+    status = 413
+
+
+class UploadLocked(IngestError):
+    """Another request is writing to this upload right now."""
+
+    status = 423
+
+
+class EnvelopeRefused(IngestError):
+    """A complete upload fails verification; nothing of it is kept."""
+
+    status = 422

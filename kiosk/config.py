@@ -108,11 +108,35 @@ class DevicesSection:
 
 
 @dataclass(frozen=True)
+class OutboxSection:
+    """``[outbox]``: the durable queue of sealed dossiers in ``{data_dir}/outbox/``."""
+
+    reserve_mb: int = field(default=200, metadata=_between(0, 1_000_000))
+    dossier_estimate_mb: int = field(default=30, metadata=_between(1, 100_000))
+    lease_seconds: int = field(default=600, metadata=_between(10, 86_400))
+    busy_timeout_ms: int = field(default=5000, metadata=_between(100, 600_000))
+
+
+@dataclass(frozen=True)
+class UploadSection:
+    """``[upload]``: delivery of the outbox to the back office (``kiosk uploader``)."""
+
+    bundle: Path | None = None          # None: {data_dir}/enrollment
+    chunk_mib: int = field(default=4, metadata=_between(1, 8))
+    timeout_s: int = field(default=30, metadata=_between(5, 600))
+    attempts: int = field(default=5, metadata=_between(1, 100))
+    poll_s: int = field(default=15, metadata=_between(1, 3600))
+    max_backoff_s: int = field(default=600, metadata=_between(1, 86_400))
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration. ``path`` is the file it came from, if any."""
 
     kiosk: KioskSection = field(default_factory=KioskSection)
     devices: DevicesSection = field(default_factory=DevicesSection)
+    outbox: OutboxSection = field(default_factory=OutboxSection)
+    upload: UploadSection = field(default_factory=UploadSection)
     path: Path | None = field(default=None, metadata={"internal": True})
 
 

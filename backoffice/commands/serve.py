@@ -1,0 +1,31 @@
+"""``backoffice serve``: run the HTTPS service (tus ingest, status page, health, metrics)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+from typing import Any
+
+from backoffice.server import serve
+from backoffice.settings import load_settings, parse_listen
+
+
+def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "serve", parents=parents, help="run the back-office service",
+        description="Serve kiosks' uploads (tus 1.0, mutual TLS), the status page, /health "
+                    "and /metrics. Logs where it listens; stops cleanly on SIGTERM.")
+    parser.add_argument("--data", type=Path, required=True, metavar="DIR")
+    parser.add_argument("--listen", default=None, metavar="HOST:PORT",
+                        help="address to bind (default: the settings' listen)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    root = logging.getLogger()
+    if root.level > logging.INFO:
+        root.setLevel(logging.INFO)
+    settings = load_settings(args.data)
+    host, port = parse_listen(args.listen or settings.listen)
+    return serve(settings, host, port)

@@ -1,0 +1,443 @@
+"""Receiving envelopes: tus uploads from enrolled kiosks, verified, stored, acknowledged.
+
+The rules, whatever the HTTP layer above:
+
+- every request is authenticated by the kiosk's client certificate, looked
+  up in the metadata store each time (a revoked kiosk fails its next request);
+- an upload is created from a signed manifest, verified at once against the
+  kiosk's enrolled key; its kiosk id must be the certificate's, its deposit
+  number must carry the kiosk's fleet code, its Upload-Length must be the
+  envelope size the manifest states;
+- bytes are appended at the upload's offset only, made durable (fsync) before
+  the new offset is recorded, so a HEAD never reports bytes a crash could lose;
+- a complete upload becomes visible only once its SHA-256 matches the
+  manifest, then it is moved in atomically and acknowledged (Ed25519);
+- the deposit id is the idempotency key: the same envelope again gets the
+  first acknowledgement back; a different envelope under a known id is kept
+  apart as a conflict (logged, counted, listed in the inbox), never over the first.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import hashlib
+import logging
+import secrets
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from starlette.concurrency import run_in_threadpool
+
+from backoffice import depositid, pki
+from backoffice.errors import (
+    AuthError,
+    ChecksumMismatch,
+    EnvelopeRefused,
+    IngestError,
+    OffsetConflict,
+    TooLarge,
+    UploadNotFound,
+)
+from backoffice.metrics import Metrics
+from backoffice.store.metadata import (
+    ConflictRecord,
+    DepositRecord,
+    KioskRecord,
+    MetadataStore,
+    UploadRecord,
+)
+from backoffice.store.objects import ObjectStore
+from deposit import ack as ackmod
+from deposit import manifest as manifestmod
+from deposit.errors import DepositError
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+#: Checksum algorithms of the tus checksum extension we accept (sha1 is required by the spec).
+CHECKSUMS: dict[str, Callable[[], Any]] = {"sha256": hashlib.sha256, "sha1": hashlib.sha1}
+
+
+class ClientGone(Exception):
+    """The client closed the connection in the middle of a request body."""
+
+
+@dataclass(frozen=True)
+class Checksum:
+    algorithm: str
+    digest: bytes
+
+    @classmethod
+    def parse(cls, header: str) -> Checksum:
+        algorithm, _, value = header.strip().partition(" ")
+        if algorithm not in CHECKSUMS:
+            raise IngestError(f"checksum algorithm {algorithm!r} is not supported "
+                              f"(accepted: {', '.join(CHECKSUMS)})")
+        try:
+            digest = base64.b64decode(value.strip(), validate=True)
+        except (binascii.Error, ValueError):
+            raise IngestError("Upload-Checksum is not 'ALGORITHM BASE64'") from None
+        return cls(algorithm, digest)
+
+
+def parse_metadata(header: str) -> dict[str, bytes]:
+    """Decode a tus ``Upload-Metadata`` header (``key base64,key base64``)."""
+    out: dict[str, bytes] = {}
+    for pair in header.split(","):
+        pair = pair.strip()
+        if not pair:
+            continue
+        key, _, value = pair.partition(" ")
+        if not key or " " in value.strip() or key in out:
+            raise IngestError("Upload-Metadata is malformed (keys must be unique, "
+                              "values base64)")
+        try:
+            out[key] = base64.b64decode(value.strip(), validate=True)
+        except (binascii.Error, ValueError):
+            raise IngestError(f"Upload-Metadata value of {key!r} is not base64") from None
+    return out
+
+
+@dataclass
+class Received:
+    """What a POST, HEAD or PATCH has to answer with."""
+
+    upload: UploadRecord
+    ack: bytes | None = None
+
+
+class Ingest:
+    """The upload rules over a metadata store and an object store; see the module docstring."""
+
+    def __init__(self, metadata: MetadataStore, objects: ObjectStore, ack_key: Ed25519PrivateKey,
+                 *, max_upload_bytes: int, upload_expiry: timedelta, clock: Clock,
+                 metrics: Metrics | None = None) -> None:
+        self.metadata = metadata
+        self.objects = objects
+        self.ack_key = ack_key
+        self.max_upload_bytes = max_upload_bytes
+        self.upload_expiry = upload_expiry
+        self.clock = clock
+        self.metrics = metrics or Metrics()
+
+    # ------------------------------------------------------------------ who is asking
+    def authenticate(self, cert_pem: str | None) -> KioskRecord:
+        """The active kiosk presenting ``cert_pem``; :class:`AuthError` otherwise."""
+        if not cert_pem:
+            self.metrics.inc("backoffice_requests_refused_total", reason="no_certificate")
+            raise AuthError("a kiosk client certificate is required")
+        fp = pki.fingerprint(cert_pem.encode())
+        kiosk = self.metadata.kiosk_by_fingerprint(fp)
+        if kiosk is None:
+            self.metrics.inc("backoffice_requests_refused_total", reason="unknown_certificate")
+            raise AuthError("this certificate belongs to no enrolled kiosk")
+        if not kiosk.active:
+            self.metrics.inc("backoffice_requests_refused_total", reason="revoked")
+            log.warning("refused a request from revoked kiosk %s", kiosk.kiosk_id)
+            raise AuthError(f"kiosk {kiosk.kiosk_id} is revoked")
+        return kiosk
+
+    # ------------------------------------------------------------------ creation
+    def _verify_manifest(self, kiosk: KioskRecord, blob: bytes) -> manifestmod.Manifest:
+        try:
+            key = manifestmod.load_public_key(kiosk.signing_key_pem.encode())
+            return manifestmod.verify(blob, key)
+        except DepositError as exc:
+            self.metrics.inc("backoffice_requests_refused_total", reason="manifest")
+            log.warning("kiosk %s sent a manifest that fails verification: %s",
+                        kiosk.kiosk_id, exc)
+            raise EnvelopeRefused(f"manifest refused: {exc}") from None
+
+    def create(self, kiosk: KioskRecord, length: int, metadata_header: str) -> Received:
+        """Create (or find again) the upload of one envelope; see the module docstring."""
+        if length < 0:
+            raise IngestError("Upload-Length must be a non-negative integer")
+        if length > self.max_upload_bytes:
+            self.metrics.inc("backoffice_requests_refused_total", reason="too_large")
+            raise TooLarge(f"Upload-Length {length} is over the maximum {self.max_upload_bytes}")
+        meta = parse_metadata(metadata_header)
+        if "manifest" not in meta or "deposit_id" not in meta:
+            raise IngestError("Upload-Metadata must carry deposit_id and manifest")
+        manifest = self._verify_manifest(kiosk, meta["manifest"])
+        claimed = depositid.normalize(meta["deposit_id"].decode("utf-8", "replace"))
+        deposit_id = depositid.normalize(manifest.deposit_id)
+        if deposit_id is None or claimed != deposit_id:
+            raise EnvelopeRefused("the deposit id of the metadata and the manifest differ or "
+                                  "are not deposit numbers")
+        if manifest.kiosk_id != kiosk.kiosk_id:
+            self.metrics.inc("backoffice_requests_refused_total", reason="kiosk_mismatch")
+            raise EnvelopeRefused(f"the manifest names kiosk {manifest.kiosk_id!r}, the "
+                                  f"certificate kiosk {kiosk.kiosk_id!r}")
+        if depositid.fleet_code(deposit_id) != kiosk.fleet_code:
+            raise EnvelopeRefused(f"deposit {deposit_id} does not carry this kiosk's fleet code "
+                                  f"{kiosk.fleet_code}")
+        if manifest.envelope_size != length:
+            raise EnvelopeRefused(f"Upload-Length {length} is not the envelope size "
+                                  f"{manifest.envelope_size} of the manifest")
+        sha = manifest.envelope_sha256
+        now = self.clock()
+
+        # The same envelope again: answer with what we already have.
+        for states in (("complete",), ("open",)):
+            found = self.metadata.find_upload(kiosk.kiosk_id, deposit_id, sha, states)
+            if found is not None and not (found.state == "open" and found.expires_at <= now):
+                if found.state == "complete":
+                    self.metrics.inc("backoffice_deposits_replayed_total")
+                return Received(found, found.ack)
+        stored_ack = self._stored_ack(deposit_id, sha)
+        if stored_ack is not None:
+            # Stored, but its upload record is gone (or came from another kiosk
+            # certificate of the same kiosk): a completed upload record answers.
+            upload = self._new_upload(kiosk, deposit_id, sha, length, metadata_header,
+                                      meta["manifest"], now, state="complete", ack=stored_ack)
+            self.metrics.inc("backoffice_deposits_replayed_total")
+            return Received(upload, stored_ack)
+        upload = self._new_upload(kiosk, deposit_id, sha, length, metadata_header,
+                                  meta["manifest"], now)
+        self.metrics.inc("backoffice_uploads_created_total")
+        log.info("kiosk %s started upload %s of deposit %s (%d bytes)", kiosk.kiosk_id,
+                 upload.upload_id, deposit_id, length)
+        if length == 0:
+            return Received(upload, self._complete(upload))
+        return Received(upload)
+
+    def _stored_ack(self, deposit_id: str, sha: str) -> bytes | None:
+        d = self.metadata.deposit(deposit_id)
+        if d is not None and d.envelope_sha256 == sha:
+            return d.ack
+        c = self.metadata.conflict(deposit_id, sha)
+        return c.ack if c is not None else None
+
+    def _new_upload(self, kiosk: KioskRecord, deposit_id: str, sha: str, length: int,
+                    metadata_header: str, manifest: bytes, now: datetime, *,
+                    state: str = "open", ack: bytes | None = None) -> UploadRecord:
+        upload = UploadRecord(
+            upload_id=secrets.token_hex(16), kiosk_id=kiosk.kiosk_id, deposit_id=deposit_id,
+            envelope_sha256=sha, length=length, offset=length if state == "complete" else 0,
+            metadata=metadata_header, manifest=manifest, created_at=now,
+            expires_at=now + self.upload_expiry, state=state, ack=ack)
+        if state == "open":
+            self.objects.create_partial(upload.upload_id)
+        self.metadata.create_upload(upload)
+        return upload
+
+    # ------------------------------------------------------------------ core
+    def find(self, kiosk: KioskRecord, upload_id: str) -> UploadRecord:
+        """This kiosk's upload ``upload_id``: 404 when unknown, 410 when expired or ended."""
+        upload = self.metadata.upload(upload_id) if _well_formed(upload_id) else None
+        if upload is None or upload.kiosk_id != kiosk.kiosk_id:
+            raise UploadNotFound(f"no upload {upload_id}")
+        if upload.state in ("terminated", "refused", "expired"):
+            raise UploadNotFound(f"upload {upload_id} is {upload.state}", gone=True)
+        if upload.state == "open" and upload.expires_at <= self.clock():
+            raise UploadNotFound(f"upload {upload_id} expired", gone=True)
+        return upload
+
+    def head(self, kiosk: KioskRecord, upload_id: str) -> Received:
+        """HEAD: the upload's offset; completes it if all bytes are in but completion failed."""
+        upload = self.find(kiosk, upload_id)
+        if upload.state == "open" and upload.offset == upload.length:
+            with self.objects.lock(upload_id):
+                upload = self.find(kiosk, upload_id)
+                if upload.state == "open":
+                    ack = self._complete(upload)
+                    return Received(self._reload(upload_id), ack)
+        return Received(upload, upload.ack)
+
+    async def append(self, kiosk: KioskRecord, upload_id: str, offset: int,
+                     content_length: int | None, checksum: Checksum | None,
+                     body: AsyncIterator[bytes]) -> Received:
+        """Apply one PATCH. Durable before it returns; see the module docstring.
+
+        Raises :class:`OffsetConflict`, :class:`ChecksumMismatch`,
+        :class:`TooLarge`, :class:`UploadNotFound`, :class:`UploadLocked`,
+        :class:`EnvelopeRefused` (at completion) or :class:`ClientGone`.
+        """
+        upload = await run_in_threadpool(self.find, kiosk, upload_id)
+        if upload.state == "complete":
+            if offset == upload.length and content_length in (0, None):
+                return Received(upload, upload.ack)
+            raise OffsetConflict(f"upload {upload_id} is complete at {upload.length}")
+        if offset != upload.offset:
+            raise OffsetConflict(f"Upload-Offset {offset} is not the upload's offset "
+                                 f"{upload.offset}")
+        if content_length is not None and offset + content_length > upload.length:
+            self.metrics.inc("backoffice_requests_refused_total", reason="over_length")
+            raise TooLarge(f"{content_length} bytes at offset {offset} would pass the declared "
+                           f"Upload-Length {upload.length}")
+        with self.objects.lock(upload_id):
+            # Re-read under the lock: another request may have moved it meanwhile.
+            upload = await run_in_threadpool(self.find, kiosk, upload_id)
+            if upload.state != "open" or offset != upload.offset:
+                raise OffsetConflict(f"Upload-Offset {offset} is not the upload's offset "
+                                     f"{upload.offset}")
+            new_offset = await self._receive(upload, checksum, body)
+        upload = await run_in_threadpool(self._reload, upload_id)
+        if new_offset == upload.length:
+            ack = await run_in_threadpool(self._complete, upload)
+            return Received(await run_in_threadpool(self._reload, upload_id), ack)
+        return Received(upload)
+
+    def _reload(self, upload_id: str) -> UploadRecord:
+        upload = self.metadata.upload(upload_id)
+        if upload is None:  # pragma: no cover - uploads are never deleted
+            raise UploadNotFound(f"upload {upload_id} vanished")
+        return upload
+
+    async def _receive(self, upload: UploadRecord, checksum: Checksum | None,
+                       body: AsyncIterator[bytes]) -> int:
+        writer = self.objects.open_partial(upload.upload_id, upload.offset)
+        hasher = CHECKSUMS[checksum.algorithm]() if checksum else None
+        received = 0
+        room = upload.length - upload.offset
+        try:
+            async for chunk in body:
+                if not chunk:
+                    continue
+                received += len(chunk)
+                if received > room:
+                    self.metrics.inc("backoffice_requests_refused_total", reason="over_length")
+                    raise TooLarge(f"more bytes than the declared Upload-Length "
+                                   f"{upload.length}")
+                writer.write(chunk)
+                if hasher is not None:
+                    hasher.update(chunk)
+        except ClientGone:
+            if checksum is not None or received == 0:
+                writer.abort()
+                raise
+            # No checksum to check: keep what arrived (tus: store as much as possible).
+            new_offset = await run_in_threadpool(writer.commit)
+            await self._advance(upload, new_offset)
+            log.info("upload %s: connection lost, kept %d bytes", upload.upload_id, received)
+            raise
+        except BaseException:
+            writer.abort()
+            raise
+        if checksum is not None and hasher is not None and hasher.digest() != checksum.digest:
+            writer.abort()
+            self.metrics.inc("backoffice_requests_refused_total", reason="checksum")
+            raise ChecksumMismatch(f"the {received} bytes do not match their "
+                                   f"{checksum.algorithm} checksum; nothing was kept")
+        new_offset = await run_in_threadpool(writer.commit)   # fsync before we say so
+        await self._advance(upload, new_offset)
+        return new_offset
+
+    async def _advance(self, upload: UploadRecord, new_offset: int) -> None:
+        expires = self.clock() + self.upload_expiry
+        if not await run_in_threadpool(self.metadata.advance, upload.upload_id, upload.offset,
+                                       new_offset, expires):
+            raise OffsetConflict("the upload moved during this request")
+        self.metrics.inc("backoffice_upload_bytes_total", new_offset - upload.offset)
+
+    # ------------------------------------------------------------------ completion
+    def _refuse(self, upload: UploadRecord, reason: str) -> EnvelopeRefused:
+        self.objects.delete_partial(upload.upload_id)
+        self.metadata.end_upload(upload.upload_id, "refused", reason=reason)
+        self.metrics.inc("backoffice_envelopes_refused_total")
+        log.error("refused deposit %s from kiosk %s: %s", upload.deposit_id, upload.kiosk_id,
+                  reason)
+        return EnvelopeRefused(reason)
+
+    def _complete(self, upload: UploadRecord) -> bytes:
+        """Verify a complete upload, publish it and return its acknowledgement."""
+        kiosk = self.metadata.kiosk(upload.kiosk_id)
+        assert kiosk is not None
+        manifest = self._verify_manifest(kiosk, upload.manifest)
+        sha = self.objects.partial_sha256(upload.upload_id, upload.length)
+        if sha is None:
+            existing = self._stored_ack(upload.deposit_id, upload.envelope_sha256)
+            if existing is not None:   # published and recorded by an earlier attempt
+                self.metadata.end_upload(upload.upload_id, "complete", ack=existing)
+                return existing
+            raise self._refuse(upload, "the received envelope is shorter than declared")
+        if sha != upload.envelope_sha256:
+            raise self._refuse(upload, "the envelope's SHA-256 does not match its manifest "
+                                       "(altered in transit or on the kiosk)")
+        now = self.clock()
+        stored = self.metadata.deposit(upload.deposit_id)
+        if stored is not None and stored.envelope_sha256 == sha:
+            self.objects.delete_partial(upload.upload_id)
+            self.metadata.end_upload(upload.upload_id, "complete", ack=stored.ack)
+            self.metrics.inc("backoffice_deposits_replayed_total")
+            return stored.ack
+        if stored is None:
+            key = f"envelopes/{sha[:2]}/{sha}.age"
+            ack = self._sign(upload, sha, now, "stored")
+            self.objects.publish(upload.upload_id, key)
+            record = DepositRecord(
+                deposit_id=upload.deposit_id, kiosk_id=upload.kiosk_id,
+                procedure=str(manifest.procedure), created_at=manifest.created_at(),
+                received_at=now, envelope_sha256=sha, envelope_size=upload.length,
+                tracking_token_sha256=manifest.tracking_token_sha256, manifest=upload.manifest,
+                object_key=key, ack=ack)
+            winner = self.metadata.store_deposit(record, upload.upload_id)
+            if winner.envelope_sha256 == sha:
+                if winner is record:
+                    self.metrics.inc("backoffice_deposits_stored_total")
+                    log.info("stored deposit %s from kiosk %s (%d bytes)", upload.deposit_id,
+                             upload.kiosk_id, upload.length)
+                else:
+                    self.metadata.end_upload(upload.upload_id, "complete", ack=winner.ack)
+                return winner.ack
+            # Lost a race against a different envelope: ours, already published
+            # under its own digest, becomes the conflict.
+            return self._conflict(upload, manifest, sha, now, published=key)
+        return self._conflict(upload, manifest, sha, now)
+
+    def _conflict(self, upload: UploadRecord, manifest: manifestmod.Manifest, sha: str,
+                  now: datetime, published: str | None = None) -> bytes:
+        existing = self.metadata.conflict(upload.deposit_id, sha)
+        ack = existing.ack if existing else self._sign(upload, sha, now, "conflict")
+        key = published or f"conflicts/{sha[:2]}/{sha}.age"
+        if published is None:
+            self.objects.publish(upload.upload_id, key)
+        record = ConflictRecord(
+            deposit_id=upload.deposit_id, envelope_sha256=sha, kiosk_id=upload.kiosk_id,
+            procedure=str(manifest.procedure), received_at=now, envelope_size=upload.length,
+            manifest=upload.manifest, object_key=key, ack=ack)
+        stored = self.metadata.store_conflict(record, upload.upload_id)
+        if existing is None:
+            self.metrics.inc("backoffice_conflicts_total")
+            log.error("CONFLICT: kiosk %s sent a different envelope (sha256 %s) under deposit "
+                      "%s, which is already stored; kept apart for staff (backoffice inbox)",
+                      upload.kiosk_id, sha, upload.deposit_id)
+        return stored.ack
+
+    def _sign(self, upload: UploadRecord, sha: str, now: datetime, disposition: str) -> bytes:
+        return ackmod.sign(ackmod.Ack(
+            deposit_id=upload.deposit_id, kiosk_id=upload.kiosk_id, envelope_sha256=sha,
+            envelope_size=upload.length, received=now, disposition=disposition), self.ack_key)
+
+    # ------------------------------------------------------------------ termination, expiry
+    def terminate(self, kiosk: KioskRecord, upload_id: str) -> None:
+        upload = self.find(kiosk, upload_id)
+        with self.objects.lock(upload_id):
+            if upload.state == "open":
+                self.objects.delete_partial(upload_id)
+            self.metadata.end_upload(upload_id, "terminated", ack=upload.ack)
+        log.info("kiosk %s terminated upload %s", kiosk.kiosk_id, upload_id)
+
+    def sweep_expired(self) -> int:
+        """Drop unfinished uploads past their expiry; returns how many."""
+        dropped = 0
+        for upload in self.metadata.expired_uploads(self.clock()):
+            with contextlib.suppress(IngestError), self.objects.lock(upload.upload_id):
+                self.objects.delete_partial(upload.upload_id)
+                self.metadata.end_upload(upload.upload_id, "expired")
+                dropped += 1
+                self.metrics.inc("backoffice_uploads_expired_total")
+                log.info("dropped expired upload %s of deposit %s", upload.upload_id,
+                         upload.deposit_id)
+        return dropped
+
+
+def _well_formed(upload_id: str) -> bool:
+    return len(upload_id) == 32 and all(c in "0123456789abcdef" for c in upload_id)
+

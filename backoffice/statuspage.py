@@ -1,0 +1,181 @@
+"""The citizen's status page: ``/suivi/<deposit id>?t=<tracking token>``.
+
+French by default, English when the browser prefers it (Accept-Language) or
+the ``lang`` link asks. It shows the deposit number, its status, when it was
+received and last updated, and the service's message: nothing personal (the
+back office holds none in clear anyway).
+
+A wrong token answers exactly as an unknown deposit: same status code, same
+body. The token's SHA-256 is compared in constant time, against a dummy hash
+when the deposit is unknown, so the time taken does not tell either.
+"""
+
+from __future__ import annotations
+
+import base64
+import gettext
+import hashlib
+import hmac
+import html
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_time
+
+import assets
+from backoffice import depositid
+from backoffice.store.metadata import DepositRecord
+
+LANGUAGES = ("fr", "en")
+DEFAULT_LANGUAGE = "fr"
+DOMAIN = "backoffice"
+#: Times on the page are shown in the service's time zone.
+TIMEZONE = ZoneInfo("Europe/Paris")
+_DUMMY_HASH = hashlib.sha256(b"no such deposit").hexdigest()
+
+_CSS = (
+    "body{font-family:system-ui,'DejaVu Sans',sans-serif;font-size:1.25rem;line-height:1.5;"
+    "margin:0;color:#161616;background:#f6f6f6}"
+    "main{max-width:40rem;margin:0 auto;padding:1.5rem;background:#fff;min-height:100vh}"
+    "h1{font-size:1.6rem;margin:0 0 1rem}"
+    ".status{font-size:1.5rem;font-weight:bold;padding:.75rem 1rem;border-left:.5rem solid "
+    "#000091;background:#eef}"
+    ".status.accepted{border-color:#18753c;background:#e6feda}"
+    ".status.rejected,.status.incomplete{border-color:#ce0500;background:#ffe9e9}"
+    "dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem}dt{font-weight:bold}"
+    "dd{margin:0}.number{font-family:'DejaVu Sans Mono',monospace;letter-spacing:.05em}"
+    "blockquote{margin:1rem 0;padding:.75rem 1rem;background:#f0f0f0;white-space:pre-wrap}"
+    "nav{margin-top:2rem}a{color:#000091}"
+)
+CSP = ("default-src 'none'; style-src 'sha256-"
+       + base64.b64encode(hashlib.sha256(_CSS.encode()).digest()).decode()
+       + "'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+
+
+@cache
+def translations(lang: str) -> gettext.NullTranslations:
+    return gettext.translation(DOMAIN, localedir=assets.path("locale"), languages=[lang],
+                               fallback=lang == "en")
+
+
+def choose_language(query_lang: str | None, accept_language: str | None) -> str:
+    """``lang`` from the link if valid, else the best of Accept-Language, else French."""
+    if query_lang in LANGUAGES:
+        return query_lang
+    best: tuple[float, int, str] | None = None
+    for index, part in enumerate((accept_language or "").split(",")):
+        tag, _, params = part.strip().partition(";")
+        q = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        primary = tag.strip().lower().split("-")[0]
+        if primary in LANGUAGES and q > 0:
+            candidate = (q, -index, primary)
+            if best is None or candidate > best:
+                best = candidate
+    return best[2] if best else DEFAULT_LANGUAGE
+
+
+@dataclass(frozen=True)
+class Page:
+    status_code: int
+    body: str
+    language: str
+
+
+def lookup(find: Callable[[str], DepositRecord | None], raw_id: str,
+           token: str | None) -> DepositRecord | None:
+    """The deposit if ``token`` is its tracking token; None for unknown or wrong, alike."""
+    deposit_id = depositid.normalize(raw_id)
+    record = find(deposit_id) if deposit_id else None
+    given = hashlib.sha256((token or "").encode("utf-8", "replace")).hexdigest()
+    expected = record.tracking_token_sha256 if record else _DUMMY_HASH
+    matches = hmac.compare_digest(given.encode(), expected.encode())
+    return record if (record is not None and matches and token) else None
+
+
+def _when(moment: datetime, lang: str, _: Callable[[str], str]) -> str:
+    local = moment.astimezone(TIMEZONE)
+    return _("{date} at {time}").format(date=format_date(local, "long", locale=lang),
+                                        time=format_time(local, "short", locale=lang))
+
+
+def render(record: DepositRecord | None, raw_id: str, token: str | None, lang: str) -> Page:
+    t = translations(lang)
+    _ = t.gettext
+    other = "en" if lang == "fr" else "fr"
+    other_name = "English" if other == "en" else "Français"
+    link = "?" + urlencode({"t": token or "", "lang": other})
+    if record is None:
+        title = _("Deposit not found")
+        check = _("We cannot find this deposit. Check that you scanned the QR code of your "
+                  "receipt, or typed its address in full.")
+        later = _("A deposit made a short while ago can take some time to reach the service: "
+                  "please try again later.")
+        content = (f"<h1>{html.escape(title)}</h1><p>{html.escape(check)}</p>"
+                   f"<p>{html.escape(later)}</p>")
+        status_code = 404
+    else:
+        labels = {
+            "received": _("Received"), "in_review": _("Under review"),
+            "incomplete": _("Incomplete"), "accepted": _("Accepted"), "rejected": _("Rejected"),
+        }
+        explanations = {
+            "received": _("Your dossier has reached the service. It will be examined soon."),
+            "in_review": _("An agent is examining your dossier."),
+            "incomplete": _("Your dossier is incomplete. Read the service's message below."),
+            "accepted": _("Your request has been accepted."),
+            "rejected": _("Your request has been rejected. Read the service's message below."),
+        }
+        title = _("Follow your deposit")
+        message = ""
+        if record.status_message:
+            heading = _("Message from the service")
+            message = (f"<h2>{html.escape(heading)}</h2>"
+                       f"<blockquote>{html.escape(record.status_message)}</blockquote>")
+        number_label = _("Deposit number")
+        received_label = _("Received on")
+        updated_label = _("Last update")
+        updated = record.status_at or record.received_at
+        content = (
+            f"<h1>{html.escape(title)}</h1>"
+            f"<p class=\"status {html.escape(record.status)}\" role=\"status\">"
+            f"{html.escape(labels.get(record.status, record.status))}</p>"
+            f"<p>{html.escape(explanations.get(record.status, ''))}</p>"
+            f"<dl><dt>{html.escape(number_label)}</dt>"
+            f"<dd class=\"number\">{html.escape(record.deposit_id)}</dd>"
+            f"<dt>{html.escape(received_label)}</dt>"
+            f"<dd>{html.escape(_when(record.received_at, lang, _))}</dd>"
+            f"<dt>{html.escape(updated_label)}</dt>"
+            f"<dd>{html.escape(_when(updated, lang, _))}</dd></dl>"
+            f"{message}"
+        )
+        status_code = 200
+    body = (
+        "<!doctype html>"
+        f"<html lang=\"{lang}\"><head><meta charset=\"utf-8\">"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+        "<meta name=\"robots\" content=\"noindex\">"
+        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head>"
+        f"<body><main>{content}"
+        f"<nav><a href=\"{html.escape(link)}\" hreflang=\"{other}\" lang=\"{other}\">"
+        f"{other_name}</a></nav></main></body></html>"
+    )
+    return Page(status_code, body, lang)
+
+
+def headers(lang: str) -> dict[str, str]:
+    """Headers of every status page answer: no caching, no referrer (the token is in the URL)."""
+    return {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
+            "X-Robots-Tag": "noindex", "Content-Security-Policy": CSP,
+            "X-Content-Type-Options": "nosniff", "Content-Language": lang,
+            "Vary": "Accept-Language"}

@@ -1,0 +1,15 @@
+"""Storage of the back office, chosen by URL: metadata (SQL) and envelopes (objects)."""
+
+from backoffice.store.metadata import (
+    STATUSES,
+    ConflictRecord,
+    DepositRecord,
+    KioskRecord,
+    MetadataStore,
+    UploadRecord,
+    open_metadata,
+)
+from backoffice.store.objects import ObjectStore, open_objects
+
+__all__ = ["STATUSES", "ConflictRecord", "DepositRecord", "KioskRecord", "MetadataStore",
+           "ObjectStore", "UploadRecord", "open_metadata", "open_objects"]

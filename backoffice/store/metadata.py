@@ -1,0 +1,619 @@
+"""Metadata of the back office in SQL: kiosks, tus uploads, deposits, conflicts, statuses.
+
+One schema, two engines, chosen by URL:
+
+- ``sqlite:///PATH`` — one machine. WAL journal with ``synchronous=FULL`` (a
+  committed transaction survives a power cut) and a busy timeout, one
+  connection per thread.
+- ``postgresql://USER@HOST:PORT/DB`` — many stateless ingest processes behind
+  a load balancer (psycopg 3, a small pool of connections).
+
+Every method is synchronous and commits before it returns; the ASGI app calls
+them from worker threads. Times are stored as RFC 3339 UTC text (they sort).
+The SQL is written once with ``?`` placeholders; the PostgreSQL store
+rewrites them to ``%s``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from backoffice.errors import StoreError, StoreURLError
+
+log = logging.getLogger(__name__)
+
+#: The states a deposit's status can take, in the order staff usually set them.
+#: Crossing into the status page (``backoffice/statuspage.py``) and the CLI.
+STATUSES = ("received", "in_review", "incomplete", "accepted", "rejected")
+
+#: Upload states: open (receiving bytes), complete (stored and acknowledged),
+#: refused (failed verification at completion), terminated (DELETE), expired.
+UPLOAD_STATES = ("open", "complete", "refused", "terminated", "expired")
+
+
+def iso(when: datetime) -> str:
+    """RFC 3339 UTC with microseconds: sortable as text."""
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_iso(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class KioskRecord:
+    kiosk_id: str
+    fleet_code: str
+    cert_fingerprint: str
+    cert_serial: str
+    signing_key_pem: str
+    enrolled_at: datetime
+    revoked_at: datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+@dataclass(frozen=True)
+class UploadRecord:
+    upload_id: str
+    kiosk_id: str
+    deposit_id: str
+    envelope_sha256: str
+    length: int
+    offset: int
+    metadata: str           # the Upload-Metadata header as received, for HEAD
+    manifest: bytes         # the signed manifest, verified at creation
+    created_at: datetime
+    expires_at: datetime
+    state: str = "open"
+    ack: bytes | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class DepositRecord:
+    deposit_id: str
+    kiosk_id: str
+    procedure: str
+    created_at: datetime            # on the kiosk, from the manifest
+    received_at: datetime           # here
+    envelope_sha256: str
+    envelope_size: int
+    tracking_token_sha256: str
+    manifest: bytes
+    object_key: str
+    ack: bytes
+    status: str = "received"
+    status_message: str = ""
+    status_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ConflictRecord:
+    """A second, different envelope under a deposit id already stored: kept apart."""
+
+    deposit_id: str
+    envelope_sha256: str
+    kiosk_id: str
+    procedure: str
+    received_at: datetime
+    envelope_size: int
+    manifest: bytes
+    object_key: str
+    ack: bytes
+
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS kiosks (
+    kiosk_id          TEXT PRIMARY KEY,
+    fleet_code        TEXT NOT NULL UNIQUE,
+    cert_fingerprint  TEXT NOT NULL UNIQUE,
+    cert_serial       TEXT NOT NULL,
+    signing_key_pem   TEXT NOT NULL,
+    enrolled_at       TEXT NOT NULL,
+    revoked_at        TEXT
+);
+CREATE TABLE IF NOT EXISTS uploads (
+    upload_id         TEXT PRIMARY KEY,
+    kiosk_id          TEXT NOT NULL REFERENCES kiosks (kiosk_id),
+    deposit_id        TEXT NOT NULL,
+    envelope_sha256   TEXT NOT NULL,
+    length            BIGINT NOT NULL,
+    upload_offset     BIGINT NOT NULL,
+    metadata          TEXT NOT NULL,
+    manifest          {blob} NOT NULL,
+    created_at        TEXT NOT NULL,
+    expires_at        TEXT NOT NULL,
+    state             TEXT NOT NULL,
+    ack               {blob},
+    reason            TEXT
+);
+CREATE INDEX IF NOT EXISTS uploads_by_deposit ON uploads (deposit_id, envelope_sha256);
+CREATE INDEX IF NOT EXISTS uploads_by_expiry ON uploads (state, expires_at);
+CREATE TABLE IF NOT EXISTS deposits (
+    deposit_id            TEXT PRIMARY KEY,
+    kiosk_id              TEXT NOT NULL REFERENCES kiosks (kiosk_id),
+    procedure             TEXT NOT NULL,
+    created_at            TEXT NOT NULL,
+    received_at           TEXT NOT NULL,
+    envelope_sha256       TEXT NOT NULL,
+    envelope_size         BIGINT NOT NULL,
+    tracking_token_sha256 TEXT NOT NULL,
+    manifest              {blob} NOT NULL,
+    object_key            TEXT NOT NULL,
+    ack                   {blob} NOT NULL,
+    status                TEXT NOT NULL,
+    status_message        TEXT NOT NULL,
+    status_at             TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS deposits_by_received ON deposits (received_at);
+CREATE TABLE IF NOT EXISTS conflicts (
+    deposit_id        TEXT NOT NULL,
+    envelope_sha256   TEXT NOT NULL,
+    kiosk_id          TEXT NOT NULL REFERENCES kiosks (kiosk_id),
+    procedure         TEXT NOT NULL,
+    received_at       TEXT NOT NULL,
+    envelope_size     BIGINT NOT NULL,
+    manifest          {blob} NOT NULL,
+    object_key        TEXT NOT NULL,
+    ack               {blob} NOT NULL,
+    PRIMARY KEY (deposit_id, envelope_sha256)
+);
+CREATE TABLE IF NOT EXISTS status_history (
+    deposit_id  TEXT NOT NULL REFERENCES deposits (deposit_id),
+    at          TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    message     TEXT NOT NULL,
+    PRIMARY KEY (deposit_id, at)
+);
+"""
+
+
+def _kiosk(row: Any) -> KioskRecord:
+    return KioskRecord(
+        kiosk_id=row["kiosk_id"], fleet_code=row["fleet_code"],
+        cert_fingerprint=row["cert_fingerprint"], cert_serial=row["cert_serial"],
+        signing_key_pem=row["signing_key_pem"], enrolled_at=parse_iso(row["enrolled_at"]),
+        revoked_at=parse_iso(row["revoked_at"]) if row["revoked_at"] else None)
+
+
+def _upload(row: Any) -> UploadRecord:
+    return UploadRecord(
+        upload_id=row["upload_id"], kiosk_id=row["kiosk_id"], deposit_id=row["deposit_id"],
+        envelope_sha256=row["envelope_sha256"], length=int(row["length"]),
+        offset=int(row["upload_offset"]), metadata=row["metadata"],
+        manifest=bytes(row["manifest"]), created_at=parse_iso(row["created_at"]),
+        expires_at=parse_iso(row["expires_at"]), state=row["state"],
+        ack=bytes(row["ack"]) if row["ack"] is not None else None, reason=row["reason"])
+
+
+def _deposit(row: Any) -> DepositRecord:
+    return DepositRecord(
+        deposit_id=row["deposit_id"], kiosk_id=row["kiosk_id"], procedure=row["procedure"],
+        created_at=parse_iso(row["created_at"]), received_at=parse_iso(row["received_at"]),
+        envelope_sha256=row["envelope_sha256"], envelope_size=int(row["envelope_size"]),
+        tracking_token_sha256=row["tracking_token_sha256"], manifest=bytes(row["manifest"]),
+        object_key=row["object_key"], ack=bytes(row["ack"]), status=row["status"],
+        status_message=row["status_message"], status_at=parse_iso(row["status_at"]))
+
+
+def _conflict(row: Any) -> ConflictRecord:
+    return ConflictRecord(
+        deposit_id=row["deposit_id"], envelope_sha256=row["envelope_sha256"],
+        kiosk_id=row["kiosk_id"], procedure=row["procedure"],
+        received_at=parse_iso(row["received_at"]), envelope_size=int(row["envelope_size"]),
+        manifest=bytes(row["manifest"]), object_key=row["object_key"], ack=bytes(row["ack"]))
+
+
+class Cursor:
+    """What a transaction hands out: ``execute`` returning rows as mappings."""
+
+    def __init__(self, store: MetadataStore, raw: Any) -> None:
+        self._store = store
+        self._raw = raw
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
+        self._raw.execute(self._store.dialect_sql(sql), tuple(params))
+        return self
+
+    def one(self) -> Any | None:
+        row: Any = self._raw.fetchone()
+        return row
+
+    def scalar(self) -> int:
+        row: Any = self._raw.fetchone()
+        return int(row["n"])
+
+    def all(self) -> list[Any]:
+        return list(self._raw.fetchall())
+
+    @property
+    def rowcount(self) -> int:
+        return int(self._raw.rowcount)
+
+
+class MetadataStore:
+    """The queries; subclasses give connections, a placeholder style and a blob type."""
+
+    url: str = ""
+    blob_type = "BLOB"
+
+    # ------------------------------------------------------------------ engine
+    def dialect_sql(self, sql: str) -> str:
+        return sql
+
+    def transaction(self) -> contextlib.AbstractContextManager[Cursor]:
+        """A transaction committed when the block ends, rolled back if it raises."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release connections."""
+
+    def init_schema(self) -> None:
+        with self.transaction() as cur:
+            for statement in SCHEMA.format(blob=self.blob_type).split(";"):
+                if statement.strip():
+                    cur.execute(statement)
+
+    def describe(self) -> str:
+        """The URL without a password, for logs."""
+        parts = urlsplit(self.url)
+        if parts.password:
+            netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+            return parts._replace(netloc=netloc).geturl()
+        return self.url
+
+    def ping(self) -> None:
+        with self.transaction() as cur:
+            cur.execute("SELECT 1").one()
+
+    # ------------------------------------------------------------------ kiosks
+    def add_kiosk(self, k: KioskRecord) -> bool:
+        """Add a kiosk; False if its id, fleet code or certificate is taken."""
+        with self.transaction() as cur:
+            cur.execute(
+                "INSERT INTO kiosks (kiosk_id, fleet_code, cert_fingerprint, cert_serial, "
+                "signing_key_pem, enrolled_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, NULL) "
+                "ON CONFLICT DO NOTHING",
+                (k.kiosk_id, k.fleet_code, k.cert_fingerprint, k.cert_serial, k.signing_key_pem,
+                 iso(k.enrolled_at)))
+            return cur.rowcount == 1
+
+    def kiosk(self, kiosk_id: str) -> KioskRecord | None:
+        with self.transaction() as cur:
+            row = cur.execute("SELECT * FROM kiosks WHERE kiosk_id = ?", (kiosk_id,)).one()
+        return _kiosk(row) if row else None
+
+    def kiosk_by_fingerprint(self, fp: str) -> KioskRecord | None:
+        with self.transaction() as cur:
+            row = cur.execute("SELECT * FROM kiosks WHERE cert_fingerprint = ?", (fp,)).one()
+        return _kiosk(row) if row else None
+
+    def fleet_code_taken(self, code: str) -> bool:
+        with self.transaction() as cur:
+            return cur.execute("SELECT 1 FROM kiosks WHERE fleet_code = ?", (code,)).one() \
+                is not None
+
+    def kiosks(self) -> list[KioskRecord]:
+        with self.transaction() as cur:
+            return [_kiosk(r) for r in cur.execute(
+                "SELECT * FROM kiosks ORDER BY kiosk_id").all()]
+
+    def revoke(self, kiosk_id: str, at: datetime) -> bool:
+        """Mark a kiosk revoked; False if unknown. Revoking twice keeps the first time."""
+        with self.transaction() as cur:
+            cur.execute("UPDATE kiosks SET revoked_at = COALESCE(revoked_at, ?) "
+                        "WHERE kiosk_id = ?", (iso(at), kiosk_id))
+            return cur.rowcount == 1
+
+    # ------------------------------------------------------------------ uploads
+    def create_upload(self, u: UploadRecord) -> None:
+        with self.transaction() as cur:
+            cur.execute(
+                "INSERT INTO uploads (upload_id, kiosk_id, deposit_id, envelope_sha256, length, "
+                "upload_offset, metadata, manifest, created_at, expires_at, state, ack, reason) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (u.upload_id, u.kiosk_id, u.deposit_id, u.envelope_sha256, u.length, u.offset,
+                 u.metadata, u.manifest, iso(u.created_at), iso(u.expires_at), u.state, u.ack,
+                 u.reason))
+
+    def upload(self, upload_id: str) -> UploadRecord | None:
+        with self.transaction() as cur:
+            row = cur.execute("SELECT * FROM uploads WHERE upload_id = ?", (upload_id,)).one()
+        return _upload(row) if row else None
+
+    def find_upload(self, kiosk_id: str, deposit_id: str, envelope_sha256: str,
+                    states: Sequence[str]) -> UploadRecord | None:
+        """The newest upload of this kiosk for this envelope in one of ``states``."""
+        marks = ", ".join("?" for _ in states)
+        with self.transaction() as cur:
+            row = cur.execute(
+                f"SELECT * FROM uploads WHERE kiosk_id = ? AND deposit_id = ? "  # noqa: S608 - only placeholders are interpolated
+                f"AND envelope_sha256 = ? AND state IN ({marks}) "
+                f"ORDER BY created_at DESC LIMIT 1",
+                (kiosk_id, deposit_id, envelope_sha256, *states)).one()
+        return _upload(row) if row else None
+
+    def advance(self, upload_id: str, old: int, new: int, expires_at: datetime) -> bool:
+        """Move an open upload's offset from ``old`` to ``new``; False if it was not at ``old``."""
+        with self.transaction() as cur:
+            cur.execute("UPDATE uploads SET upload_offset = ?, expires_at = ? "
+                        "WHERE upload_id = ? AND upload_offset = ? AND state = 'open'",
+                        (new, iso(expires_at), upload_id, old))
+            return cur.rowcount == 1
+
+    def end_upload(self, upload_id: str, state: str, *, ack: bytes | None = None,
+                   reason: str | None = None) -> None:
+        if state not in UPLOAD_STATES:
+            raise ValueError(f"unknown upload state {state!r}")
+        with self.transaction() as cur:
+            cur.execute("UPDATE uploads SET state = ?, ack = ?, reason = ? WHERE upload_id = ?",
+                        (state, ack, reason, upload_id))
+
+    def expired_uploads(self, now: datetime, limit: int = 100) -> list[UploadRecord]:
+        with self.transaction() as cur:
+            return [_upload(r) for r in cur.execute(
+                "SELECT * FROM uploads WHERE state = 'open' AND expires_at < ? "
+                "ORDER BY expires_at LIMIT ?", (iso(now), limit)).all()]
+
+    # ------------------------------------------------------------------ deposits
+    def store_deposit(self, d: DepositRecord, upload_id: str) -> DepositRecord:
+        """Record a new deposit and complete its upload, in one transaction.
+
+        Returns the deposit now stored under that id: ``d`` itself, or the
+        one stored earlier (by another request) when the id was taken.
+        """
+        with self.transaction() as cur:
+            cur.execute(
+                "INSERT INTO deposits (deposit_id, kiosk_id, procedure, created_at, received_at, "
+                "envelope_sha256, envelope_size, tracking_token_sha256, manifest, object_key, "
+                "ack, status, status_message, status_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (d.deposit_id, d.kiosk_id, d.procedure, iso(d.created_at), iso(d.received_at),
+                 d.envelope_sha256, d.envelope_size, d.tracking_token_sha256, d.manifest,
+                 d.object_key, d.ack, d.status, d.status_message, iso(d.received_at)))
+            if cur.rowcount == 1:
+                cur.execute("INSERT INTO status_history (deposit_id, at, status, message) "
+                            "VALUES (?, ?, ?, ?)",
+                            (d.deposit_id, iso(d.received_at), d.status, d.status_message))
+                cur.execute("UPDATE uploads SET state = 'complete', ack = ? WHERE upload_id = ?",
+                            (d.ack, upload_id))
+                return d
+            row = cur.execute("SELECT * FROM deposits WHERE deposit_id = ?",
+                              (d.deposit_id,)).one()
+        if row is None:  # pragma: no cover - a deposit is never deleted
+            raise StoreError(f"deposit {d.deposit_id} vanished while being stored")
+        return _deposit(row)
+
+    def store_conflict(self, c: ConflictRecord, upload_id: str) -> ConflictRecord:
+        """Record a conflicting envelope and complete its upload; returns the stored record."""
+        with self.transaction() as cur:
+            cur.execute(
+                "INSERT INTO conflicts (deposit_id, envelope_sha256, kiosk_id, procedure, "
+                "received_at, envelope_size, manifest, object_key, ack) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (c.deposit_id, c.envelope_sha256, c.kiosk_id, c.procedure, iso(c.received_at),
+                 c.envelope_size, c.manifest, c.object_key, c.ack))
+            row = cur.execute("SELECT * FROM conflicts WHERE deposit_id = ? "
+                              "AND envelope_sha256 = ?", (c.deposit_id, c.envelope_sha256)).one()
+            stored = _conflict(row)
+            cur.execute("UPDATE uploads SET state = 'complete', ack = ? WHERE upload_id = ?",
+                        (stored.ack, upload_id))
+        return stored
+
+    def deposit(self, deposit_id: str) -> DepositRecord | None:
+        with self.transaction() as cur:
+            row = cur.execute("SELECT * FROM deposits WHERE deposit_id = ?", (deposit_id,)).one()
+        return _deposit(row) if row else None
+
+    def conflict(self, deposit_id: str, envelope_sha256: str) -> ConflictRecord | None:
+        with self.transaction() as cur:
+            row = cur.execute("SELECT * FROM conflicts WHERE deposit_id = ? "
+                              "AND envelope_sha256 = ?", (deposit_id, envelope_sha256)).one()
+        return _conflict(row) if row else None
+
+    def deposits(self, limit: int | None = None) -> list[DepositRecord]:
+        sql = "SELECT * FROM deposits ORDER BY received_at, deposit_id"
+        params: tuple[Any, ...] = ()
+        if limit is not None:
+            sql += " LIMIT ?"
+            params = (limit,)
+        with self.transaction() as cur:
+            return [_deposit(r) for r in cur.execute(sql, params).all()]
+
+    def conflicts(self) -> list[ConflictRecord]:
+        with self.transaction() as cur:
+            return [_conflict(r) for r in cur.execute(
+                "SELECT * FROM conflicts ORDER BY received_at, deposit_id").all()]
+
+    def set_status(self, deposit_id: str, status: str, message: str, at: datetime) -> bool:
+        """Set a deposit's status and message; False if the deposit is unknown."""
+        if status not in STATUSES:
+            raise ValueError(f"unknown status {status!r}")
+        with self.transaction() as cur:
+            cur.execute("UPDATE deposits SET status = ?, status_message = ?, status_at = ? "
+                        "WHERE deposit_id = ?", (status, message, iso(at), deposit_id))
+            if cur.rowcount != 1:
+                return False
+            cur.execute("INSERT INTO status_history (deposit_id, at, status, message) "
+                        "VALUES (?, ?, ?, ?)", (deposit_id, iso(at), status, message))
+            return True
+
+    def status_history(self, deposit_id: str) -> list[tuple[datetime, str, str]]:
+        with self.transaction() as cur:
+            rows = cur.execute("SELECT at, status, message FROM status_history "
+                               "WHERE deposit_id = ? ORDER BY at", (deposit_id,)).all()
+        return [(parse_iso(r["at"]), r["status"], r["message"]) for r in rows]
+
+    def counts(self) -> dict[str, int]:
+        """Figures for /metrics: deposits by status, conflicts, open uploads, kiosks."""
+        out: dict[str, int] = {f"deposits:{s}": 0 for s in STATUSES}
+        with self.transaction() as cur:
+            for row in cur.execute("SELECT status, COUNT(*) AS n FROM deposits "
+                                   "GROUP BY status").all():
+                out[f"deposits:{row['status']}"] = int(row["n"])
+            out["conflicts"] = cur.execute("SELECT COUNT(*) AS n FROM conflicts").scalar()
+            out["uploads:open"] = cur.execute(
+                "SELECT COUNT(*) AS n FROM uploads WHERE state = 'open'").scalar()
+            out["kiosks:active"] = cur.execute(
+                "SELECT COUNT(*) AS n FROM kiosks WHERE revoked_at IS NULL").scalar()
+            out["kiosks:revoked"] = cur.execute(
+                "SELECT COUNT(*) AS n FROM kiosks WHERE revoked_at IS NOT NULL").scalar()
+        return out
+
+
+class SQLiteStore(MetadataStore):
+    """SQLite in WAL mode, ``synchronous=FULL``; one connection per thread."""
+
+    blob_type = "BLOB"
+
+    def __init__(self, path: Path, url: str = "") -> None:
+        self.path = path
+        self.url = url or f"sqlite://{path}"
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+
+    def _connection(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            try:
+                conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
+                                       check_same_thread=False)
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot open {self.path}: {exc}") from None
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA busy_timeout=30000")
+            self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
+        return conn
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Cursor]:
+        conn = self._connection()
+        try:
+            # BEGIN IMMEDIATE takes the write lock up front: no deadlock between
+            # two readers that both want to write later.
+            conn.execute("BEGIN IMMEDIATE")
+            yield Cursor(self, conn.cursor())
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise StoreError(f"{self.path}: {exc}") from exc
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+        self._local = threading.local()
+
+
+class PostgresStore(MetadataStore):
+    """PostgreSQL through psycopg 3, with a small pool of connections."""
+
+    blob_type = "BYTEA"
+
+    def __init__(self, url: str, pool_size: int = 8) -> None:
+        self.url = url
+        self._pool: queue.LifoQueue[Any] = queue.LifoQueue()
+        self._size = pool_size
+        self._made = 0
+        self._lock = threading.Lock()
+
+    def dialect_sql(self, sql: str) -> str:
+        return sql.replace("?", "%s")
+
+    def _get(self) -> Any:
+        import psycopg
+        from psycopg.rows import dict_row
+
+        try:
+            return self._pool.get_nowait()
+        except queue.Empty:
+            pass
+        with self._lock:
+            make = self._made < self._size
+            if make:
+                self._made += 1
+        if not make:
+            return self._pool.get(timeout=60)
+        try:
+            return psycopg.connect(self.url, row_factory=dict_row, autocommit=False,
+                                   connect_timeout=10)
+        except psycopg.Error as exc:
+            with self._lock:
+                self._made -= 1
+            raise StoreError(f"cannot connect to {self.describe()}: {exc}") from None
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Cursor]:
+        import psycopg
+
+        conn = self._get()
+        broken = False
+        try:
+            with conn.cursor() as raw:
+                yield Cursor(self, raw)
+            conn.commit()
+        except psycopg.Error as exc:
+            broken = conn.closed or conn.broken
+            if not broken:
+                conn.rollback()
+            raise StoreError(f"{self.describe()}: {exc}") from exc
+        except BaseException:
+            if not (conn.closed or conn.broken):
+                conn.rollback()
+            raise
+        finally:
+            if broken or conn.closed:
+                with self._lock:
+                    self._made -= 1
+                with contextlib.suppress(Exception):
+                    conn.close()
+            else:
+                self._pool.put(conn)
+
+    def close(self) -> None:
+        while True:
+            try:
+                conn = self._pool.get_nowait()
+            except queue.Empty:
+                break
+            conn.close()
+            with self._lock:
+                self._made -= 1
+
+
+def open_metadata(url: str) -> MetadataStore:
+    """The metadata store a URL names: ``sqlite:///PATH`` or ``postgresql://...``."""
+    parts = urlsplit(url)
+    if parts.scheme == "sqlite":
+        if parts.netloc not in ("", "localhost") or not parts.path:
+            raise StoreURLError(f"metadata URL {url!r}: use sqlite:///ABSOLUTE/PATH")
+        return SQLiteStore(Path(unquote(parts.path)), url)
+    if parts.scheme in ("postgresql", "postgres"):
+        return PostgresStore(url)
+    raise StoreURLError(f"metadata URL {url!r}: unknown scheme {parts.scheme!r} "
+                        f"(accepted: sqlite, postgresql)")

@@ -1,0 +1,229 @@
+"""Where envelopes (ciphertext only) are kept, chosen by URL.
+
+The interface is what a tus server needs from storage: a partial object that
+grows chunk by chunk and is made durable before its new offset is
+acknowledged, then published under its final key atomically once it is
+complete and verified. ``file:///DIR`` is the implementation here; an
+S3-compatible store would map a partial object to a multipart upload (parts
+published by ``CompleteMultipartUpload``) and keep the lock in the metadata
+store instead of ``flock``.
+
+Layout of ``file:///DIR``::
+
+    DIR/partial/<upload id>              bytes received so far (not visible to staff)
+    DIR/envelopes/<ab>/<sha256>.age      published envelopes, named by their SHA-256
+    DIR/conflicts/<ab>/<sha256>.age      a different envelope under a known deposit id
+
+(content-addressed: the metadata store maps deposit ids to keys; a deposit
+number's check character may be ``*``, ``~``, ``$`` or ``=``, unwelcome in
+file names).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import hashlib
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO, Protocol
+from urllib.parse import unquote, urlsplit
+
+from backoffice.errors import StoreError, StoreURLError, UploadLocked
+
+_SAFE_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]*")
+
+
+class PartialWriter(Protocol):
+    """Bytes appended at an offset; nothing counts until :meth:`commit`."""
+
+    def write(self, data: bytes) -> None: ...
+    def commit(self) -> int:
+        """Make every byte written durable; returns the new end offset."""
+        ...
+
+    def abort(self) -> None:
+        """Forget every byte written since the writer was opened."""
+        ...
+
+
+class ObjectStore(Protocol):
+    url: str
+
+    def create_partial(self, upload_id: str) -> None: ...
+    def lock(self, upload_id: str) -> contextlib.AbstractContextManager[None]: ...
+    def open_partial(self, upload_id: str, offset: int) -> PartialWriter: ...
+    def partial_sha256(self, upload_id: str, length: int) -> str | None: ...
+    def publish(self, upload_id: str, key: str) -> None: ...
+    def delete_partial(self, upload_id: str) -> None: ...
+    def exists(self, key: str) -> bool: ...
+    def open(self, key: str) -> BinaryIO: ...
+    def sha256(self, key: str) -> str: ...
+
+
+def _sync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class _FileWriter:
+    def __init__(self, path: Path, offset: int) -> None:
+        self._f = path.open("r+b")
+        self._start = offset
+        self._pos = offset
+        self._f.seek(offset)
+        # Bytes past ``offset`` come from a request that never got its offset
+        # acknowledged (a crash between write and commit): they do not count.
+        self._f.truncate(offset)
+
+    def write(self, data: bytes) -> None:
+        self._f.write(data)
+        self._pos += len(data)
+
+    def commit(self) -> int:
+        self._f.flush()
+        os.fsync(self._f.fileno())
+        self._f.close()
+        return self._pos
+
+    def abort(self) -> None:
+        with contextlib.suppress(OSError):
+            self._f.truncate(self._start)
+        self._f.close()
+
+
+class FileObjectStore:
+    """Envelopes in a folder; every step durable (fsync of files and folders)."""
+
+    def __init__(self, root: Path, url: str = "") -> None:
+        self.root = root
+        self.url = url or root.as_uri()
+        for sub in ("partial", "envelopes", "conflicts"):
+            (root / sub).mkdir(parents=True, exist_ok=True)
+
+    def _partial(self, upload_id: str) -> Path:
+        if not re.fullmatch(r"[0-9a-f]{32}", upload_id):
+            raise StoreError(f"malformed upload id {upload_id!r}")
+        return self.root / "partial" / upload_id
+
+    def _key(self, key: str) -> Path:
+        if not _SAFE_KEY.fullmatch(key) or ".." in key.split("/"):
+            raise StoreError(f"unsafe object key {key!r}")
+        return self.root / key
+
+    def create_partial(self, upload_id: str) -> None:
+        path = self._partial(upload_id)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        _sync_dir(path.parent)
+
+    @contextlib.contextmanager
+    def lock(self, upload_id: str) -> Iterator[None]:
+        """Exclusive right to write this upload, across processes of this machine.
+
+        Raises :class:`UploadLocked` at once when another request holds it.
+        """
+        path = self._partial(upload_id)
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            yield  # nothing to protect: the caller finds the upload gone
+            return
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
+                    raise UploadLocked("another request is writing to this upload") from None
+                raise
+            yield
+        finally:
+            os.close(fd)
+
+    def open_partial(self, upload_id: str, offset: int) -> PartialWriter:
+        try:
+            return _FileWriter(self._partial(upload_id), offset)
+        except FileNotFoundError:
+            raise StoreError(f"partial upload {upload_id} is missing") from None
+
+    def partial_sha256(self, upload_id: str, length: int) -> str | None:
+        """SHA-256 of the first ``length`` bytes; None if fewer are there."""
+        path = self._partial(upload_id)
+        try:
+            f = path.open("rb")
+        except FileNotFoundError:
+            return None
+        with f:
+            h = hashlib.sha256()
+            left = length
+            while left:
+                block = f.read(min(left, 1 << 20))
+                if not block:
+                    return None
+                h.update(block)
+                left -= len(block)
+            return h.hexdigest()
+
+    def publish(self, upload_id: str, key: str) -> None:
+        """Move a complete partial object under ``key``; durable when this returns.
+
+        Publishing again under the same key (a retry after a crash between
+        the move and the metadata commit) is harmless.
+        """
+        src = self._partial(upload_id)
+        dst = self._key(key)
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if not src.exists():
+            if dst.exists():
+                return
+            raise StoreError(f"partial upload {upload_id} is missing")
+        with src.open("rb+") as f:
+            os.fsync(f.fileno())
+        src.replace(dst)
+        _sync_dir(dst.parent)
+        _sync_dir(src.parent)
+
+    def delete_partial(self, upload_id: str) -> None:
+        path = self._partial(upload_id)
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+            _sync_dir(path.parent)
+
+    def exists(self, key: str) -> bool:
+        return self._key(key).is_file()
+
+    def open(self, key: str) -> BinaryIO:
+        try:
+            return self._key(key).open("rb")
+        except FileNotFoundError:
+            raise StoreError(f"object {key} is missing from {self.url}") from None
+
+    def sha256(self, key: str) -> str:
+        h = hashlib.sha256()
+        with self.open(key) as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+        return h.hexdigest()
+
+
+def open_objects(url: str) -> ObjectStore:
+    """The object store a URL names: ``file:///DIR`` (``s3://`` is not built yet)."""
+    parts = urlsplit(url)
+    if parts.scheme == "file":
+        if parts.netloc not in ("", "localhost") or not parts.path:
+            raise StoreURLError(f"objects URL {url!r}: use file:///ABSOLUTE/DIR")
+        return FileObjectStore(Path(unquote(parts.path)), url)
+    if parts.scheme == "s3":
+        raise StoreURLError(f"objects URL {url!r}: the S3 store is not implemented yet "
+                            f"(the ObjectStore interface in backoffice/store/objects.py "
+                            f"is what it needs)")
+    raise StoreURLError(f"objects URL {url!r}: unknown scheme {parts.scheme!r} (accepted: file)")

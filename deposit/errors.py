@@ -1,0 +1,143 @@
+"""Exceptions of the dossier package.
+
+::
+
+    DepositError                     anything deposit/ reports
+    ├── KeyFormatError               a recipient, identity, identity file or signing key is unusable
+    ├── RecipientError               recipients that must not be used together (post-quantum
+    │                                mixed with classical), none at all, or a passphrase asked for
+    ├── DecryptionError              an envelope cannot be opened; ``kind`` says which step failed
+    │   ├── ArmorError               kind "armor": the ASCII armor is not strict PEM
+    │   ├── HeaderError              kind "header": the age header is malformed (or uses scrypt)
+    │   ├── NoIdentityMatchError     kind "no match": none of the identities opens a stanza
+    │   │   └── PassphraseNotSupportedError   the file is for a passphrase (scrypt)
+    │   └── AuthenticationError      the file was altered (one opaque error, no byte position)
+    │       ├── HeaderMacError       kind "hmac": the header MAC does not match
+    │       └── PayloadError         kind "payload": a payload chunk fails, is missing or trails
+    ├── ManifestError                a manifest fails a check; ``check`` names which
+    ├── ArchiveError                 a payload archive is refused on unpacking (path, link, size…)
+    └── OutboxError                  the outbox cannot do what was asked
+        ├── OutboxFullError          no room for one more dossier (technician + citizen messages)
+        ├── UnknownDepositError      no such deposit id in the outbox
+        ├── StateError               a transition the state machine does not allow
+        ├── LeaseError               an upload claim is not (or no longer) held by this uploader
+        └── DuplicateDepositError    a deposit id already used (ids are never reused)
+
+Every ``DecryptionError`` says only which of the steps of the age format
+failed, never where in the file: a caller can tell "not for me" (no match) from
+"broken" (armor, header) from "tampered with" (authentication).
+"""
+
+from __future__ import annotations
+
+
+class DepositError(Exception):
+    """Base class of deposit/'s own errors."""
+
+
+class KeyFormatError(DepositError):
+    """A recipient, identity, identity file or signing key cannot be parsed or used.
+
+    Messages never quote secret key material.
+    """
+
+
+class RecipientError(DepositError):
+    """The recipients asked for cannot be used together, or are not supported."""
+
+
+class DecryptionError(DepositError):
+    """An envelope cannot be opened. ``kind`` is one of the age test-kit outcomes."""
+
+    kind: str = "failure"
+
+
+class ArmorError(DecryptionError):
+    """The ASCII armor (PEM) around an age file is not in the strict form age requires."""
+
+    kind = "armor"
+
+
+class HeaderError(DecryptionError):
+    """The age header is malformed: version, stanza syntax, non-canonical base64, bad share."""
+
+    kind = "header"
+
+
+class NoIdentityMatchError(DecryptionError):
+    """None of the identities given can open any recipient stanza of the file."""
+
+    kind = "no match"
+
+
+class PassphraseNotSupportedError(NoIdentityMatchError):
+    """The file is encrypted to a passphrase (scrypt); deposit/ does not do passphrases."""
+
+
+class AuthenticationError(DecryptionError):
+    """The file was altered or truncated: it does not authenticate under its own key."""
+
+    kind = "authentication"
+
+
+class HeaderMacError(AuthenticationError):
+    """The header MAC does not match the header (the stanzas were altered)."""
+
+    kind = "hmac"
+
+
+class PayloadError(AuthenticationError):
+    """The payload does not authenticate: a chunk altered, missing, reordered or trailing."""
+
+    kind = "payload"
+
+
+class ManifestError(DepositError):
+    """A manifest fails a check. ``check`` is one of :data:`deposit.manifest.CHECKS`."""
+
+    def __init__(self, check: str, message: str) -> None:
+        super().__init__(f"manifest {check} check failed: {message}")
+        self.check = check
+
+
+class ArchiveError(DepositError):
+    """A payload archive is refused: unsafe path, link, device, duplicate, size, format."""
+
+
+class OutboxError(DepositError):
+    """The outbox cannot do what was asked."""
+
+
+class OutboxFullError(OutboxError):
+    """No room for one more dossier; nothing already queued is dropped to make room.
+
+    ``technician`` says what is full and by how much; ``citizen`` is a short,
+    calm sentence the kiosk can show (the UI translates it by its message id
+    ``citizen_message_id``).
+    """
+
+    citizen_message_id = "outbox-full"
+    citizen = ("This kiosk cannot accept new dossiers at the moment. Your papers have not been "
+               "kept. Please try again later or ask at the reception desk.")
+
+    def __init__(self, technician: str, *, free_bytes: int, needed_bytes: int) -> None:
+        super().__init__(technician)
+        self.technician = technician
+        self.free_bytes = free_bytes
+        self.needed_bytes = needed_bytes
+
+
+class UnknownDepositError(OutboxError):
+    """No deposit with that id is in the outbox."""
+
+
+class StateError(OutboxError):
+    """The deposit is not in a state that allows this transition."""
+
+
+class LeaseError(OutboxError):
+    """The upload claim on a deposit is not held by this uploader, or it expired."""
+
+
+class DuplicateDepositError(OutboxError):
+    """The deposit id was used before; ids are never reused, even after purge."""

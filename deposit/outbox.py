@@ -1,0 +1,661 @@
+"""The outbox: the kiosk's durable queue of sealed dossiers until the back office acknowledges.
+
+Layout of the folder (``{data_dir}/outbox/``)::
+
+    outbox.sqlite3 (+ -wal, -shm)   one row per deposit ever queued: its signed manifest,
+                                     state, upload lease, acknowledgement; no personal data
+    envelopes/<deposit id>.age       the age envelope (ciphertext only), while not yet purged
+    envelopes/.<deposit id>.<random>.tmp   an envelope being written (never read)
+
+**States and transitions** (:class:`State`)::
+
+    sealed ──claim──▶ uploading ──mark_acknowledged──▶ acknowledged ──(envelope deleted)──▶ purged
+      ▲                  │
+      └──release─────────┘   (also when the lease expires: another uploader may claim it)
+
+- *sealed*: the envelope is on disk (fsynced) and the row committed.
+- *uploading*: an uploader holds a lease (owner, expiry); nobody else can
+  claim it until the lease is released or expires. ``renew_lease`` extends it.
+- *acknowledged*: the back office's acknowledgement (bytes, verified by the
+  uploader) is stored; the envelope is deleted right after.
+- *purged*: the envelope is gone; the row stays as a tombstone with the
+  acknowledgement, so a deposit id is never reused and the deposit-number
+  sequence resumes from :meth:`Outbox.last_deposit_id` after a restart.
+
+**Durability order of** :meth:`Outbox.seal_and_queue`: the envelope is
+streamed to a temporary file (0600) while encrypted, fsynced, renamed to its
+final name, the folder fsynced, and only then the row is committed (SQLite in
+WAL mode, ``synchronous=FULL``, so the commit itself is on disk when it
+returns). A power cut at any instant leaves either nothing of the deposit, or
+a temporary file or an envelope without row (both removed at the next start,
+the deposit having never been reported as queued), or the whole deposit.
+
+**Start-up recovery** (:meth:`Outbox.recover`, run by the kiosk when it opens
+the outbox): removes temporary files and envelopes without a row, finishes
+the deletion of acknowledged envelopes, and reports rows whose envelope is
+missing (that would be a disk fault; never produced by this code). A writer
+holds an exclusive ``flock`` on its file until its row is committed, so a
+recovery run by another process never removes a deposit being written.
+
+**Sharing.** The kiosk application and the uploader (another process) open
+the same folder; every transaction is short and explicit (``BEGIN
+IMMEDIATE`` … ``COMMIT`` with Python's implicit transactions switched off),
+with a busy timeout. SQLite never sees personal data: the row holds the
+manifest only.
+
+**Disk budget.** A new deposit is refused with :class:`OutboxFullError` when
+the free space could not hold one more dossier (``dossier_estimate_bytes``,
+or the actual PDF if larger) plus ``reserve_bytes``; nothing queued is ever
+dropped to make room.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import errno
+import fcntl
+import logging
+import os
+import re
+import secrets
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from deposit import manifest as mf
+from deposit.envelope import parse_recipients
+from deposit.errors import (
+    DuplicateDepositError,
+    LeaseError,
+    OutboxError,
+    OutboxFullError,
+    StateError,
+    UnknownDepositError,
+)
+from deposit.fsutil import fsync_dir, make_private_dir, remove_durably
+from deposit.seal import seal_to_fd
+
+log = logging.getLogger(__name__)
+
+DB_NAME = "outbox.sqlite3"
+ENVELOPES = "envelopes"
+SUFFIX = ".age"
+TMP_SUFFIX = ".tmp"
+SCHEMA_VERSION = 1
+MiB = 1024 * 1024
+DEFAULT_RESERVE_BYTES = 200 * MiB
+DEFAULT_DOSSIER_ESTIMATE_BYTES = 30 * MiB
+DEFAULT_LEASE_SECONDS = 600.0
+DEFAULT_BUSY_TIMEOUT_MS = 5000
+
+_ID_FILE = re.compile(r"[0-9A-Z*~$=][0-9A-Z*~$=-]{0,63}")
+
+
+class State(StrEnum):
+    """Where a deposit is in the outbox. Stored in SQLite and read by the uploader."""
+
+    SEALED = "sealed"
+    UPLOADING = "uploading"
+    ACKNOWLEDGED = "acknowledged"
+    PURGED = "purged"
+
+
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS deposits (
+    seq              INTEGER PRIMARY KEY AUTOINCREMENT,  -- queue order, never reused
+    deposit_id       TEXT    NOT NULL UNIQUE,
+    manifest         BLOB    NOT NULL,                   -- signed blob (deposit.manifest)
+    envelope_size    INTEGER NOT NULL,
+    envelope_sha256  TEXT    NOT NULL,
+    state            TEXT    NOT NULL CHECK (state IN ({", ".join(f"'{s}'" for s in State)})),
+    queued_at        TEXT    NOT NULL,
+    lease_owner      TEXT,
+    lease_until      REAL,
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    last_error       TEXT,
+    ack              BLOB,
+    acknowledged_at  TEXT,
+    purged_at        TEXT
+);
+CREATE INDEX IF NOT EXISTS deposits_state ON deposits (state, seq);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One deposit of the outbox, as listed."""
+
+    deposit_id: str
+    state: State
+    manifest: bytes
+    envelope_size: int
+    envelope_sha256: str
+    queued_at: str
+    envelope_path: Path
+    lease_owner: str | None = None
+    lease_until: float | None = None
+    attempts: int = 0
+    last_error: str | None = None
+    ack: bytes | None = None
+    acknowledged_at: str | None = None
+
+
+@dataclass(frozen=True)
+class Claim:
+    """An uploader's lease on one deposit: upload ``envelope_path`` before ``lease_until``."""
+
+    deposit_id: str
+    owner: str
+    lease_until: float
+    manifest: bytes
+    envelope_path: Path
+    envelope_size: int
+    envelope_sha256: str
+    attempts: int
+
+
+@dataclass(frozen=True)
+class RecoveryReport:
+    """What start-up recovery found and did; ``kiosk diagnostics`` shows it."""
+
+    removed_temp_files: tuple[str, ...] = ()
+    removed_orphan_envelopes: tuple[str, ...] = ()
+    purged_acknowledged: tuple[str, ...] = ()
+    missing_envelopes: tuple[str, ...] = ()
+    stray_files: tuple[str, ...] = ()
+
+    @property
+    def clean(self) -> bool:
+        return not any((self.removed_temp_files, self.removed_orphan_envelopes,
+                        self.purged_acknowledged, self.missing_envelopes, self.stray_files))
+
+    def lines(self) -> list[str]:
+        """One sentence per finding, for a technician."""
+        out = []
+        if self.removed_temp_files:
+            out.append(f"removed {len(self.removed_temp_files)} unfinished envelope(s) of an "
+                       "interrupted write (never reported as queued)")
+        if self.removed_orphan_envelopes:
+            out.append(f"removed {len(self.removed_orphan_envelopes)} envelope(s) whose queue "
+                       f"entry was never committed: {', '.join(self.removed_orphan_envelopes)}")
+        if self.purged_acknowledged:
+            out.append(f"finished deleting {len(self.purged_acknowledged)} acknowledged "
+                       "envelope(s)")
+        if self.missing_envelopes:
+            out.append(f"ERROR: {len(self.missing_envelopes)} queued deposit(s) have no envelope"
+                       f" on disk (disk fault?): {', '.join(self.missing_envelopes)}")
+        if self.stray_files:
+            out.append(f"left alone {len(self.stray_files)} unexpected file(s) in the outbox: "
+                       f"{', '.join(self.stray_files)}")
+        return out
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Counts for diagnostics and the fleet's health report."""
+
+    by_state: dict[str, int]
+    queued_bytes: int
+    oldest_queued_at: str | None
+    last_deposit_id: str | None
+    free_bytes: int
+    needed_bytes: int
+    accepting: bool
+    recovery: RecoveryReport = field(default_factory=RecoveryReport)
+
+    @property
+    def pending(self) -> int:
+        return self.by_state.get(State.SEALED, 0) + self.by_state.get(State.UPLOADING, 0)
+
+
+@dataclass(frozen=True)
+class Sealer:
+    """What sealing needs and an uploader does not: recipients, kiosk id and signing key."""
+
+    recipients: tuple[str, ...]
+    kiosk_id: str
+    signing_key: Ed25519PrivateKey
+
+    def __post_init__(self) -> None:
+        # Fail at start-up, not at the first citizen.
+        parse_recipients(self.recipients)
+        mf.Manifest(deposit_id="0", kiosk_id=self.kiosk_id, procedure="check",
+                    created="2000-01-01T00:00:00Z", envelope_size=0, envelope_sha256="0" * 64,
+                    tracking_token_sha256="0" * 64)
+
+
+def _now_text(clock: Callable[[], float]) -> str:
+    return datetime.fromtimestamp(clock(), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Outbox:
+    """The durable queue in ``folder``. One instance per process; thread-safe.
+
+    ``sealer`` is needed only by the process that seals (the kiosk); the
+    uploader opens the same folder without one. ``recover`` runs the
+    start-up recovery at once (the kiosk does; an uploader need not).
+    Raises :class:`OutboxError` when the database cannot be opened or set up.
+    """
+
+    def __init__(self, folder: str | os.PathLike[str], *, sealer: Sealer | None = None,
+                 reserve_bytes: int = DEFAULT_RESERVE_BYTES,
+                 dossier_estimate_bytes: int = DEFAULT_DOSSIER_ESTIMATE_BYTES,
+                 busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
+                 clock: Callable[[], float] = time.time, recover: bool = False) -> None:
+        self.folder = make_private_dir(folder)
+        self.envelopes = make_private_dir(self.folder / ENVELOPES)
+        self.sealer = sealer
+        self.reserve_bytes = reserve_bytes
+        self.dossier_estimate_bytes = dossier_estimate_bytes
+        self._clock = clock
+        self._lock = threading.RLock()
+        self.recovery = RecoveryReport()
+        try:
+            self._db = sqlite3.connect(self.folder / DB_NAME, isolation_level=None,
+                                       check_same_thread=False,
+                                       timeout=busy_timeout_ms / 1000)
+            self._db.row_factory = sqlite3.Row
+            self._setup(busy_timeout_ms)
+        except sqlite3.Error as exc:
+            raise OutboxError(f"{self.folder / DB_NAME}: cannot open the outbox database "
+                              f"({exc})") from None
+        if recover:
+            self.recovery = self.recover()
+
+    # -------------------------------------------------------------- database
+
+    def _setup(self, busy_timeout_ms: int) -> None:
+        db = self._db
+        db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            raise OutboxError(f"{self.folder / DB_NAME}: SQLite refused WAL mode ({mode})")
+        db.execute("PRAGMA synchronous = FULL")
+        if db.execute("PRAGMA synchronous").fetchone()[0] != 2:
+            raise OutboxError("SQLite refused synchronous=FULL")
+        with self._transaction():
+            for statement in _SCHEMA.split(";\n"):  # one statement at a time, in this transaction
+                if statement.strip():
+                    db.execute(statement)
+            row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+            if row is None:
+                db.execute("INSERT INTO meta (key, value) VALUES ('schema', ?)",
+                           (str(SCHEMA_VERSION),))
+            elif int(row[0]) != SCHEMA_VERSION:
+                raise OutboxError(f"outbox schema {row[0]} is not the one this code knows "
+                                  f"({SCHEMA_VERSION})")
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One short write transaction: BEGIN IMMEDIATE … COMMIT (ROLLBACK on error)."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def sqlite_settings(self) -> dict[str, str]:
+        """The durability settings in force on this connection (for diagnostics and tests)."""
+        names = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
+        with self._lock:
+            journal = self._db.execute("PRAGMA journal_mode").fetchone()[0]
+            sync = self._db.execute("PRAGMA synchronous").fetchone()[0]
+            busy = self._db.execute("PRAGMA busy_timeout").fetchone()[0]
+        return {"journal_mode": str(journal), "synchronous": names.get(sync, str(sync)),
+                "busy_timeout_ms": str(busy)}
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> Outbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _path(self, deposit_id: str) -> Path:
+        if not _ID_FILE.fullmatch(deposit_id):
+            raise OutboxError(f"deposit id {deposit_id!r} has characters outside 0-9 A-Z * ~ $ = -")
+        return self.envelopes / f"{deposit_id}{SUFFIX}"
+
+    def _entry(self, row: sqlite3.Row) -> Entry:
+        return Entry(deposit_id=row["deposit_id"], state=State(row["state"]),
+                     manifest=bytes(row["manifest"]), envelope_size=row["envelope_size"],
+                     envelope_sha256=row["envelope_sha256"], queued_at=row["queued_at"],
+                     envelope_path=self._path(row["deposit_id"]), lease_owner=row["lease_owner"],
+                     lease_until=row["lease_until"], attempts=row["attempts"],
+                     last_error=row["last_error"],
+                     ack=bytes(row["ack"]) if row["ack"] is not None else None,
+                     acknowledged_at=row["acknowledged_at"])
+
+    # -------------------------------------------------------------- space
+
+    def free_bytes(self) -> int:
+        st = os.statvfs(self.folder)
+        return st.f_bavail * st.f_frsize
+
+    def needed_bytes(self, dossier_bytes: int = 0) -> int:
+        """Free space a new deposit needs: the reserve plus one dossier (estimate or actual)."""
+        return self.reserve_bytes + max(self.dossier_estimate_bytes, dossier_bytes + 64 * 1024)
+
+    def space_ok(self, dossier_bytes: int = 0) -> bool:
+        return self.free_bytes() >= self.needed_bytes(dossier_bytes)
+
+    def check_space(self, dossier_bytes: int = 0) -> None:
+        """Raise :class:`OutboxFullError` unless one more dossier fits above the reserve."""
+        free = self.free_bytes()
+        needed = self.needed_bytes(dossier_bytes)
+        if free < needed:
+            raise OutboxFullError(
+                f"outbox {self.folder}: {free // MiB} MiB free, a new dossier needs "
+                f"{needed // MiB} MiB ({self.reserve_bytes // MiB} MiB reserve + "
+                f"{(needed - self.reserve_bytes) // MiB} MiB for the dossier); "
+                f"{self.stats(quick=True).pending} dossier(s) wait for upload. Restore the "
+                "network so the queue drains, or free space on the data disk.",
+                free_bytes=free, needed_bytes=needed)
+
+    # -------------------------------------------------------------- sealing
+
+    def seal_and_queue(self, *, deposit_id: str, procedure: str, deposit_json: dict[str, Any],
+                       pdf: bytes | bytearray | memoryview, tracking_token: str,
+                       created: datetime | None = None) -> Entry:
+        """Seal one deposit from memory and queue it durably; return its entry once committed.
+
+        Only when this returns is the deposit queued (the kiosk then prints the
+        receipt). Raises :class:`OutboxFullError` (nothing written),
+        :class:`DuplicateDepositError`, or :class:`OutboxError`; on any error
+        nothing of the deposit is left on disk.
+        """
+        sealer = self.sealer
+        if sealer is None:
+            raise OutboxError("this outbox was opened without a sealer (recipients and signing "
+                              "key); only the kiosk seals")
+        final = self._path(deposit_id)
+        moment = created or datetime.fromtimestamp(self._clock(), UTC)
+        # Check the manifest's fields before any byte is written (ManifestError "format").
+        mf.Manifest(deposit_id=deposit_id, kiosk_id=sealer.kiosk_id, procedure=procedure,
+                    created=mf.rfc3339(moment), envelope_size=0, envelope_sha256="0" * 64,
+                    tracking_token_sha256=mf.tracking_token_sha256(tracking_token))
+        with self._lock:
+            if self._db.execute("SELECT 1 FROM deposits WHERE deposit_id = ?",
+                                (deposit_id,)).fetchone():
+                raise DuplicateDepositError(f"deposit id {deposit_id} was already used")
+        self.check_space(len(pdf))
+        tmp = self.envelopes / f".{deposit_id}.{secrets.token_hex(6)}{TMP_SUFFIX}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        linked = False
+        try:
+            # Held until the row is committed: recovery elsewhere skips a locked file.
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                sealed = seal_to_fd(fd, deposit_json, pdf, sealer.recipients, mtime=moment)
+                os.fsync(fd)
+            except OSError as exc:
+                if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                    free = self.free_bytes()
+                    raise OutboxFullError(
+                        f"outbox {self.folder}: the disk filled up while sealing deposit "
+                        f"{deposit_id} ({free // MiB} MiB free); nothing was queued",
+                        free_bytes=free, needed_bytes=self.needed_bytes(len(pdf))) from None
+                raise OutboxError(f"cannot write the envelope of {deposit_id}: {exc}") from None
+            try:
+                os.link(tmp, final)
+            except FileExistsError:
+                raise DuplicateDepositError(f"an envelope for {deposit_id} already exists"
+                                            ) from None
+            linked = True
+            tmp.unlink()
+            fsync_dir(self.envelopes)
+            manifest = mf.Manifest(
+                deposit_id=deposit_id, kiosk_id=sealer.kiosk_id, procedure=procedure,
+                created=mf.rfc3339(moment), envelope_size=sealed.size,
+                envelope_sha256=sealed.sha256,
+                tracking_token_sha256=mf.tracking_token_sha256(tracking_token))
+            blob = mf.sign(manifest, sealer.signing_key)
+            queued_at = _now_text(self._clock)
+            try:
+                with self._transaction() as db:
+                    db.execute(
+                        "INSERT INTO deposits (deposit_id, manifest, envelope_size, "
+                        "envelope_sha256, state, queued_at) VALUES (?, ?, ?, ?, ?, ?)",
+                        (deposit_id, blob, sealed.size, sealed.sha256, State.SEALED, queued_at))
+            except sqlite3.IntegrityError:
+                raise DuplicateDepositError(f"deposit id {deposit_id} was already used"
+                                            ) from None
+            except sqlite3.Error as exc:
+                raise OutboxError(f"cannot queue deposit {deposit_id}: {exc}") from None
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+            if linked:
+                remove_durably(final)
+            raise
+        finally:
+            os.close(fd)   # releases the flock
+        log.info("deposit %s sealed and queued (%d bytes)", deposit_id, sealed.size)
+        return Entry(deposit_id=deposit_id, state=State.SEALED, manifest=blob,
+                     envelope_size=sealed.size, envelope_sha256=sealed.sha256,
+                     queued_at=queued_at, envelope_path=final)
+
+    # -------------------------------------------------------------- queries
+
+    def get(self, deposit_id: str) -> Entry:
+        with self._lock:
+            row = self._db.execute("SELECT * FROM deposits WHERE deposit_id = ?",
+                                   (deposit_id,)).fetchone()
+        if row is None:
+            raise UnknownDepositError(f"no deposit {deposit_id} in the outbox")
+        return self._entry(row)
+
+    def list(self, states: Sequence[State] | None = None) -> list[Entry]:
+        """Entries in queue order, optionally only those in ``states``."""
+        wanted = [State(s) for s in (states or list(State))]
+        marks = ", ".join("?" * len(wanted))
+        with self._lock:
+            # Only "?" placeholders are interpolated; the values are bound.
+            rows = self._db.execute(f"SELECT * FROM deposits WHERE state IN ({marks}) "  # noqa: S608
+                                    "ORDER BY seq", [str(s) for s in wanted]).fetchall()
+        return [self._entry(r) for r in rows]
+
+    def pending(self) -> builtins.list[Entry]:
+        """Deposits not yet acknowledged (sealed or uploading), oldest first."""
+        return self.list([State.SEALED, State.UPLOADING])
+
+    def last_deposit_id(self) -> str | None:
+        """The id of the last deposit ever queued (tombstones included), or None."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT deposit_id FROM deposits ORDER BY seq DESC LIMIT 1").fetchone()
+        return None if row is None else str(row[0])
+
+    def stats(self, *, quick: bool = False) -> Stats:
+        with self._lock:
+            counts = {str(r[0]): int(r[1]) for r in self._db.execute(
+                "SELECT state, COUNT(*) FROM deposits GROUP BY state")}
+            queued = self._db.execute(
+                "SELECT COALESCE(SUM(envelope_size), 0), MIN(queued_at) FROM deposits "
+                "WHERE state IN ('sealed', 'uploading')").fetchone()
+        free = self.free_bytes()
+        needed = self.needed_bytes()
+        return Stats(by_state={s.value: counts.get(s.value, 0) for s in State},
+                     queued_bytes=int(queued[0]), oldest_queued_at=queued[1],
+                     last_deposit_id=None if quick else self.last_deposit_id(),
+                     free_bytes=free, needed_bytes=needed, accepting=free >= needed,
+                     recovery=self.recovery)
+
+    # -------------------------------------------------------------- uploader side
+
+    def claim_next(self, owner: str, lease_seconds: float = DEFAULT_LEASE_SECONDS
+                   ) -> Claim | None:
+        """Lease the oldest deposit waiting for upload to ``owner``; None when there is none.
+
+        A deposit is waiting when sealed, or uploading under a lease that expired.
+        Two uploaders never hold the same deposit at once.
+        """
+        now = self._clock()
+        with self._transaction() as db:
+            row = db.execute(
+                "SELECT * FROM deposits WHERE state = 'sealed' OR (state = 'uploading' AND "
+                "lease_until < ?) ORDER BY seq LIMIT 1", (now,)).fetchone()
+            if row is None:
+                return None
+            return self._lease(db, row, owner, now + lease_seconds)
+
+    def claim(self, deposit_id: str, owner: str,
+              lease_seconds: float = DEFAULT_LEASE_SECONDS) -> Claim:
+        """Lease one given deposit; LeaseError if another uploader holds a live lease."""
+        now = self._clock()
+        with self._transaction() as db:
+            row = db.execute("SELECT * FROM deposits WHERE deposit_id = ?",
+                             (deposit_id,)).fetchone()
+            if row is None:
+                raise UnknownDepositError(f"no deposit {deposit_id} in the outbox")
+            state = State(row["state"])
+            if state not in (State.SEALED, State.UPLOADING):
+                raise StateError(f"deposit {deposit_id} is {state}, not waiting for upload")
+            if (state == State.UPLOADING and row["lease_owner"] != owner
+                    and row["lease_until"] >= now):
+                raise LeaseError(f"deposit {deposit_id} is being uploaded by "
+                                 f"{row['lease_owner']}")
+            return self._lease(db, row, owner, now + lease_seconds)
+
+    def _lease(self, db: sqlite3.Connection, row: sqlite3.Row, owner: str,
+               until: float) -> Claim:
+        db.execute("UPDATE deposits SET state = 'uploading', lease_owner = ?, lease_until = ?, "
+                   "attempts = attempts + 1 WHERE deposit_id = ?",
+                   (owner, until, row["deposit_id"]))
+        return Claim(deposit_id=row["deposit_id"], owner=owner, lease_until=until,
+                     manifest=bytes(row["manifest"]),
+                     envelope_path=self._path(row["deposit_id"]),
+                     envelope_size=row["envelope_size"], envelope_sha256=row["envelope_sha256"],
+                     attempts=row["attempts"] + 1)
+
+    def _held(self, db: sqlite3.Connection, deposit_id: str, owner: str) -> sqlite3.Row:
+        row: sqlite3.Row | None = db.execute("SELECT * FROM deposits WHERE deposit_id = ?",
+                                             (deposit_id,)).fetchone()
+        if row is None:
+            raise UnknownDepositError(f"no deposit {deposit_id} in the outbox")
+        if row["state"] != State.UPLOADING or row["lease_owner"] != owner:
+            raise LeaseError(f"{owner} holds no upload lease on deposit {deposit_id}")
+        return row
+
+    def renew_lease(self, deposit_id: str, owner: str,
+                    lease_seconds: float = DEFAULT_LEASE_SECONDS) -> float:
+        """Extend a held lease; the new expiry. LeaseError if it is no longer held."""
+        until = self._clock() + lease_seconds
+        with self._transaction() as db:
+            self._held(db, deposit_id, owner)
+            db.execute("UPDATE deposits SET lease_until = ? WHERE deposit_id = ?",
+                       (until, deposit_id))
+        return until
+
+    def release(self, deposit_id: str, owner: str, error: str | None = None) -> None:
+        """Give a claimed deposit back (upload failed); ``error`` is kept for diagnostics."""
+        with self._transaction() as db:
+            self._held(db, deposit_id, owner)
+            db.execute("UPDATE deposits SET state = 'sealed', lease_owner = NULL, "
+                       "lease_until = NULL, last_error = ? WHERE deposit_id = ?",
+                       (error, deposit_id))
+
+    def mark_acknowledged(self, deposit_id: str, ack: bytes, *, owner: str | None = None
+                          ) -> bool:
+        """Record the back office's acknowledgement, then delete the envelope (→ purged).
+
+        The caller (the uploader) has verified ``ack``. Accepted from sealed or
+        uploading (with ``owner``, the lease must be this uploader's if held);
+        a second acknowledgement of the same deposit is a no-op returning False.
+        """
+        now = _now_text(self._clock)
+        with self._transaction() as db:
+            row = db.execute("SELECT * FROM deposits WHERE deposit_id = ?",
+                             (deposit_id,)).fetchone()
+            if row is None:
+                raise UnknownDepositError(f"no deposit {deposit_id} in the outbox")
+            state = State(row["state"])
+            if state in (State.ACKNOWLEDGED, State.PURGED):
+                return False
+            if (owner is not None and state == State.UPLOADING
+                    and row["lease_owner"] not in (None, owner)
+                    and row["lease_until"] >= self._clock()):
+                raise LeaseError(f"deposit {deposit_id} is leased to {row['lease_owner']}")
+            db.execute("UPDATE deposits SET state = 'acknowledged', ack = ?, "
+                       "acknowledged_at = ?, lease_owner = NULL, lease_until = NULL "
+                       "WHERE deposit_id = ?", (ack, now, deposit_id))
+        self._purge(deposit_id)
+        log.info("deposit %s acknowledged by the back office; envelope deleted", deposit_id)
+        return True
+
+    def _purge(self, deposit_id: str) -> None:
+        remove_durably(self._path(deposit_id))
+        with self._transaction() as db:
+            db.execute("UPDATE deposits SET state = 'purged', purged_at = ? "
+                       "WHERE deposit_id = ? AND state = 'acknowledged'",
+                       (_now_text(self._clock), deposit_id))
+
+    # -------------------------------------------------------------- recovery
+
+    def recover(self) -> RecoveryReport:
+        """Clean up after an interrupted run; see the module docstring. Logged and returned."""
+        temp: builtins.list[str] = []
+        orphans: builtins.list[str] = []
+        strays: builtins.list[str] = []
+        for path in sorted(self.envelopes.iterdir()):
+            name = path.name
+            if name.startswith(".") and name.endswith(TMP_SUFFIX):
+                if self._remove_if_unlocked(path, lambda: True):
+                    temp.append(name)
+            elif name.endswith(SUFFIX) and _ID_FILE.fullmatch(name[:-len(SUFFIX)]):
+                deposit_id = name[:-len(SUFFIX)]
+                if self._remove_if_unlocked(path, self._without_row(deposit_id)):
+                    orphans.append(deposit_id)
+            else:
+                strays.append(name)
+        purged = []
+        for entry in self.list([State.ACKNOWLEDGED]):
+            self._purge(entry.deposit_id)
+            purged.append(entry.deposit_id)
+        missing = [e.deposit_id for e in self.pending() if not e.envelope_path.exists()]
+        report = RecoveryReport(tuple(temp), tuple(orphans), tuple(purged), tuple(missing),
+                                tuple(strays))
+        for line in report.lines():
+            (log.error if line.startswith("ERROR") else log.warning)("outbox recovery: %s", line)
+        return report
+
+    def _without_row(self, deposit_id: str) -> Callable[[], bool]:
+        return lambda: not self._has_row(deposit_id)
+
+    def _has_row(self, deposit_id: str) -> bool:
+        with self._lock:
+            return self._db.execute("SELECT 1 FROM deposits WHERE deposit_id = ?",
+                                    (deposit_id,)).fetchone() is not None
+
+    def _remove_if_unlocked(self, path: Path, should_remove: Callable[[], bool]) -> bool:
+        """Remove ``path`` if no live writer holds its lock and ``should_remove()`` says so."""
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return False
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False     # a live writer is still on it
+            if not should_remove():
+                return False
+            return remove_durably(path)
+        finally:
+            os.close(fd)

@@ -1,0 +1,53 @@
+"""Fixtures of the back-office tests: a private PostgreSQL, initialised data folders, servers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.backoffice.harness import FakeKiosk, RunningServer, enroll, free_port, init_backoffice
+from tests.backoffice.postgres import PrivatePostgres, private_postgres
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PrivatePostgres]:
+    """A private PostgreSQL for the whole session (skips, saying why, if it cannot start)."""
+    try:
+        with private_postgres() as server:
+            yield server
+    except RuntimeError as exc:
+        pytest.skip(f"PostgreSQL unavailable: {exc}")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def metadata_url(request: pytest.FixtureRequest, tmp_path: Path) -> str | None:
+    """None (SQLite in the data folder, the default) or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return None
+    server: PrivatePostgres = request.getfixturevalue("postgres_server")
+    return server.new_database()
+
+
+@pytest.fixture
+def backoffice_data(tmp_path: Path, metadata_url: str | None) -> tuple[Path, int]:
+    port = free_port()
+    return init_backoffice(tmp_path, port, metadata=metadata_url), port
+
+
+@pytest.fixture
+def server(backoffice_data: tuple[Path, int]) -> Iterator[RunningServer]:
+    data, port = backoffice_data
+    running = RunningServer(data, port).start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def kiosk(backoffice_data: tuple[Path, int], tmp_path: Path) -> Iterator[FakeKiosk]:
+    data, _port = backoffice_data
+    bundle = enroll(data, "MAIRIE-01", tmp_path / "bundle")
+    fake = FakeKiosk(bundle, tmp_path / "kiosk")
+    yield fake
+    fake.close()

@@ -1,0 +1,225 @@
+"""A real back office for tests and benchmarks: uvicorn over TLS in a thread, on 127.0.0.1.
+
+And a kiosk-side helper that makes genuine deposits (age envelope, signed
+manifest, deposit number with the kiosk's fleet code and check character).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import os
+import signal
+import ssl
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import uvicorn
+
+from backoffice import fleet
+from backoffice.app import Backoffice, create_app
+from backoffice.depositid import ALPHABET, check_character
+from backoffice.server import TLSH11Protocol, bind
+from backoffice.settings import load_settings
+from deposit import envelope, manifest
+from deposit.upload import Enrollment, TusClient, Uploader, UploadState
+from tests.backoffice.postgres import free_port
+from tests.conftest import REPO
+
+
+def init_backoffice(root: Path, port: int, *, metadata: str | None = None,
+                    key_type: str = "x25519") -> Path:
+    data = root / "backoffice"
+    fleet.init(data, url=f"https://127.0.0.1:{port}", metadata=metadata, key_type=key_type,
+               staff_identity=root / "staff-identity.txt", now=datetime.now(UTC))
+    return data
+
+
+class RunningServer:
+    """``backoffice serve`` in a thread of this process (same code, TLS, mTLS)."""
+
+    def __init__(self, data: Path, port: int, clock: Callable[[], datetime] | None = None
+                 ) -> None:
+        self.data = data
+        self.port = port
+        settings = load_settings(data)
+        self.bo = Backoffice.open(settings, clock) if clock else Backoffice.open(settings)
+        self.url = f"https://127.0.0.1:{port}"
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> RunningServer:
+        settings = self.bo.settings
+        sock = bind("127.0.0.1", self.port)
+        config = uvicorn.Config(
+            create_app(self.bo), http=TLSH11Protocol, ws="none", lifespan="on",
+            log_config=None, access_log=False, timeout_graceful_shutdown=2,
+            ssl_certfile=str(settings.server_cert), ssl_keyfile=str(settings.server_key),
+            ssl_ca_certs=str(settings.ca_cert), ssl_cert_reqs=ssl.CERT_OPTIONAL)
+        self._server = uvicorn.Server(config)
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+        def run() -> None:
+            async def main() -> None:
+                self._loop = asyncio.get_running_loop()
+                assert self._server is not None
+                await self._server.serve(sockets=[sock])
+
+            asyncio.run(main())
+
+        self._thread = threading.Thread(target=run, daemon=True, name="backoffice")
+        self._thread.start()
+        deadline = time.monotonic() + 20
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("the back office did not start")
+            time.sleep(0.02)
+        self._sock = sock
+        return self
+
+    def get(self, path: str, **kwargs: object) -> httpx.Response:
+        """A GET as a citizen's browser does it: server verified, no client certificate."""
+        ctx = ssl.create_default_context(cafile=str(self.bo.settings.ca_cert))
+        with httpx.Client(verify=ctx) as client:
+            return client.get(self.url + path, **kwargs)  # type: ignore[arg-type]
+
+    def stop(self) -> None:
+        if self._server is not None and self._thread is not None:
+            # Idle keep-alive connections of clients still alive would wait for
+            # their TLS close_notify forever: abort them, as a crash would.
+            loop = self._loop
+            connections = list(self._server.server_state.connections)
+            if loop is not None and connections:
+                done = threading.Event()
+
+                def abort() -> None:
+                    for conn in connections:
+                        transport = getattr(conn, "transport", None)
+                        if transport is not None:
+                            transport.abort()
+                    done.set()
+
+                loop.call_soon_threadsafe(abort)
+                done.wait(5)
+            self._server.should_exit = True
+            self._thread.join(timeout=20)
+            self._sock.close()
+        self.bo.close()
+
+
+class ServeProcess:
+    """``backoffice serve`` as a subprocess, its log collected."""
+
+    def __init__(self, data: Path) -> None:
+        env = dict(os.environ, PYTHONPATH=str(REPO))
+        self.proc = subprocess.Popen([sys.executable, "-m", "backoffice", "serve", "--data",
+                                      str(data)], stderr=subprocess.PIPE, text=True, env=env,
+                                     cwd=REPO)
+        self.log: list[str] = []
+        self.ready = threading.Event()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        if not self.ready.wait(30):
+            self.proc.kill()
+            self.stop()
+            raise AssertionError("serve did not start:\n" + "".join(self.log))
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.log.append(line)
+            if "listening on https://" in line:
+                self.ready.set()
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        status = self.proc.wait(timeout=30)
+        self._reader.join(timeout=10)
+        assert self.proc.stderr is not None
+        self.proc.stderr.close()
+        return status
+
+
+
+@dataclass
+class MadeDeposit:
+    deposit_id: str
+    envelope_path: Path
+    manifest: bytes
+    token: str
+    sha256: str
+    size: int
+
+
+def deposit_number(fleet_code: str, sequence: int) -> str:
+    body = fleet_code
+    n = sequence
+    digits = []
+    for _ in range(7):
+        digits.append(ALPHABET[n % 32])
+        n //= 32
+    body += "".join(reversed(digits))
+    full = body + check_character(body)
+    return f"{full[:4]}-{full[4:8]}-{full[8:]}"
+
+
+class FakeKiosk:
+    """Seals deposits the way the kiosk does (age envelope + signed manifest) from a bundle."""
+
+    def __init__(self, bundle: Path, folder: Path) -> None:
+        self.enrollment = Enrollment.load(bundle)
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        self.sequence = int(time.time()) % 1_000_000
+        self.key = self.enrollment.signing_key()
+        self._uploaders: list[Uploader] = []
+
+    def close(self) -> None:
+        for uploader in self._uploaders:
+            uploader.close()
+        self._uploaders.clear()
+
+    def make(self, size: int = 200_000, *, payload: bytes | None = None,
+             deposit_id: str | None = None, procedure: str = "caf-apl") -> MadeDeposit:
+        self.sequence += 1
+        deposit_id = deposit_id or deposit_number(self.enrollment.fleet_code, self.sequence)
+        data = payload if payload is not None else os.urandom(size)
+        path = self.folder / f"{deposit_id}.{self.sequence}.age"
+        with path.open("wb") as dst:
+            envelope.encrypt(io.BytesIO(data), dst, self.enrollment.recipients())
+        raw = path.read_bytes()
+        token = manifest.new_tracking_token()
+        m = manifest.Manifest(
+            deposit_id=deposit_id, kiosk_id=self.enrollment.kiosk_id, procedure=procedure,
+            created=manifest.rfc3339(datetime.now(UTC)), envelope_size=len(raw),
+            envelope_sha256=hashlib.sha256(raw).hexdigest(),
+            tracking_token_sha256=manifest.tracking_token_sha256(token))
+        return MadeDeposit(deposit_id, path, manifest.sign(m, self.key), token,
+                           m.envelope_sha256, len(raw))
+
+    def uploader(self, state_path: Path | None = None, **kwargs: object) -> Uploader:
+        client = self.enrollment.http_client(timeout=kwargs.pop("timeout", 30.0))  # type: ignore[arg-type]
+        tus = TusClient(client, str(kwargs.pop("endpoint", self.enrollment.upload_url)))
+        state = UploadState(state_path or self.folder / "uploader.sqlite3")
+        kwargs.setdefault("sleep", lambda s: time.sleep(min(s, 0.05)))
+        uploader = Uploader(tus, state, kiosk_id=self.enrollment.kiosk_id,
+                            ack_key=self.enrollment.ack_key(), **kwargs)  # type: ignore[arg-type]
+        self._uploaders.append(uploader)
+        return uploader
+
+
+def enroll(data: Path, kiosk_id: str, out: Path) -> Path:
+    fleet.enroll(data, kiosk_id, out, now=datetime.now(UTC))
+    return out
+
+
+__all__ = ["FakeKiosk", "RunningServer", "enroll", "free_port", "init_backoffice"]

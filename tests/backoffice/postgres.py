@@ -1,0 +1,104 @@
+"""A private PostgreSQL server for tests and benchmarks: initdb in a temporary folder.
+
+Uses the Debian ``postgresql`` package's binaries (``initdb``, ``pg_ctl``);
+listens on 127.0.0.1 and a free port only, with its socket in the same
+folder; runs as the ``postgres`` user when we are root (the server refuses
+root), through ``runuser``. Stopped (``pg_ctl stop -m fast``) and deleted at
+the end.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+
+def find_binaries() -> Path | None:
+    """The folder of initdb and pg_ctl, or None when PostgreSQL is not installed."""
+    found = shutil.which("initdb")
+    if found and shutil.which("pg_ctl"):
+        return Path(os.path.realpath(found)).parent
+    for folder in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True):
+        if Path(folder, "initdb").is_file() and Path(folder, "pg_ctl").is_file():
+            return Path(folder)
+    return None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class PrivatePostgres:
+    def __init__(self, bindir: Path, root: Path) -> None:
+        self.bindir = bindir
+        self.root = root
+        self.data = root / "data"
+        self.port = free_port()
+        self.user = "postgres" if os.geteuid() == 0 else pwd.getpwuid(os.geteuid()).pw_name
+        self._n = 0
+
+    def _run(self, *args: str, timeout: float = 120) -> None:
+        cmd = list(args)
+        if os.geteuid() == 0:
+            cmd = ["runuser", "-u", "postgres", "--", *cmd]
+        result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        if result.returncode != 0:
+            raise RuntimeError(f"{' '.join(args[:2])} failed: {result.stderr.strip()}")
+
+    def start(self) -> None:
+        if os.geteuid() == 0:
+            shutil.chown(self.root, "postgres", "postgres")
+        self._run(str(self.bindir / "initdb"), "-D", str(self.data), "-U", self.user,
+                  "--auth=trust", "-E", "UTF8", "--no-sync")
+        options = (f"-c listen_addresses=127.0.0.1 -p {self.port} "
+                   f"-c unix_socket_directories={self.root} -c fsync=on "
+                   f"-c max_connections=200")
+        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-o", options,
+                  "-l", str(self.root / "server.log"), "-w", "-t", "60", "start")
+
+    def stop(self) -> None:
+        with contextlib.suppress(Exception):
+            self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w",
+                      "stop", timeout=60)
+
+    @property
+    def admin_url(self) -> str:
+        return f"postgresql://{self.user}@127.0.0.1:{self.port}/postgres"
+
+    def new_database(self, prefix: str = "test") -> str:
+        """A fresh, empty database; returns its URL."""
+        import psycopg
+
+        self._n += 1
+        name = f"{prefix}_{os.getpid()}_{self._n}"
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return f"postgresql://{self.user}@127.0.0.1:{self.port}/{name}"
+
+
+@contextlib.contextmanager
+def private_postgres() -> Iterator[PrivatePostgres]:
+    """Start a private server; raises RuntimeError (with why) if it cannot."""
+    bindir = find_binaries()
+    if bindir is None:
+        raise RuntimeError("the PostgreSQL server binaries (initdb, pg_ctl) are not installed "
+                           "(Debian package postgresql)")
+    root = Path(tempfile.mkdtemp(prefix="kiosk-pg-"))
+    root.chmod(0o755)
+    server = PrivatePostgres(bindir, root)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)

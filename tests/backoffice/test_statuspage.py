@@ -1,0 +1,108 @@
+"""The citizen's status page: language, status and message shown; nothing told to a wrong token."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from babel.messages.mofile import read_mo
+from babel.messages.pofile import read_po
+
+from backoffice import statuspage
+from tests.backoffice.harness import FakeKiosk, RunningServer
+
+LOCALE = Path(__file__).resolve().parents[2] / "assets" / "locale"
+
+
+@pytest.fixture
+def delivered(server: RunningServer, kiosk: FakeKiosk):
+    made = kiosk.make(size=5_000)
+    assert kiosk.uploader().deliver(made).outcome == "delivered"
+    return made
+
+
+def test_the_receipt_url_shows_the_status_in_french_by_default(server, kiosk, delivered) -> None:
+    url = kiosk.enrollment.tracking_url(delivered.deposit_id, delivered.token)
+    r = server.get(url.removeprefix(server.url))
+    assert r.status_code == 200
+    assert '<html lang="fr">' in r.text
+    assert "Reçu" in r.text and delivered.deposit_id in r.text
+    assert "hreflang=\"en\"" in r.text              # the link to English
+    assert r.headers["Cache-Control"] == "no-store"
+    assert r.headers["Referrer-Policy"] == "no-referrer"
+    assert "default-src 'none'" in r.headers["Content-Security-Policy"]
+
+
+def test_english_comes_from_accept_language_or_the_lang_link(server, delivered) -> None:
+    path = f"/suivi/{delivered.deposit_id}"
+    r = server.get(path, params={"t": delivered.token},
+                   headers={"Accept-Language": "en-GB,en;q=0.9,fr;q=0.5"})
+    assert '<html lang="en">' in r.text and "Received" in r.text
+    r = server.get(path, params={"t": delivered.token, "lang": "en"},
+                   headers={"Accept-Language": "fr"})
+    assert '<html lang="en">' in r.text
+    r = server.get(path, params={"t": delivered.token}, headers={"Accept-Language": "de, it"})
+    assert '<html lang="fr">' in r.text
+
+
+def test_staff_status_and_message_show_on_the_page_escaped(server, delivered) -> None:
+    server.bo.metadata.set_status(delivered.deposit_id, "incomplete",
+                                  "Merci d'apporter <b>le justificatif</b> de domicile.",
+                                  datetime.now(UTC))
+    r = server.get(f"/suivi/{delivered.deposit_id}", params={"t": delivered.token})
+    assert "Incomplet" in r.text
+    assert "&lt;b&gt;le justificatif&lt;/b&gt;" in r.text and "<b>" not in r.text
+
+
+def test_a_wrong_token_answers_exactly_like_an_unknown_deposit(server, kiosk, delivered) -> None:
+    wrong = server.get(f"/suivi/{delivered.deposit_id}", params={"t": "x" * 32})
+    unknown_id = kiosk.make(size=1000).deposit_id          # valid number, never delivered
+    unknown = server.get(f"/suivi/{unknown_id}", params={"t": "x" * 32})
+    no_token = server.get(f"/suivi/{delivered.deposit_id}")
+    garbage = server.get("/suivi/not-a-number", params={"t": "x" * 32})
+    assert wrong.status_code == unknown.status_code == no_token.status_code == 404
+    assert garbage.status_code == 404
+    # Same body too (the page echoes no deposit number, only the token given).
+    assert wrong.text == unknown.text == garbage.text
+    assert delivered.deposit_id not in wrong.text
+
+
+def test_the_deposit_number_is_read_whatever_the_case_and_dashes(server, delivered) -> None:
+    loose = delivered.deposit_id.replace("-", "").lower()
+    r = server.get(f"/suivi/{loose}", params={"t": delivered.token})
+    assert r.status_code == 200
+
+
+def test_token_comparison_uses_the_hash_in_constant_time() -> None:
+    import inspect
+
+    source = inspect.getsource(statuspage.lookup)
+    assert "compare_digest" in source and "_DUMMY_HASH" in source
+
+
+@pytest.mark.parametrize(("header", "expected"), [
+    (None, "fr"), ("en", "en"), ("en-US,fr;q=0.8", "en"), ("fr-FR,en;q=0.8", "fr"),
+    ("de;q=1,en;q=0.1", "en"), ("en;q=0", "fr"), ("*", "fr"),
+])
+def test_language_negotiation(header: str | None, expected: str) -> None:
+    assert statuspage.choose_language(None, header) == expected
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_message_catalogs_are_complete_and_compiled(lang: str) -> None:
+    folder = LOCALE / lang / "LC_MESSAGES"
+    with (folder / "backoffice.po").open("rb") as f:
+        po = read_po(f)
+    with (folder / "backoffice.mo").open("rb") as f:
+        mo = read_mo(f)
+    po_messages = {m.id: m.string for m in po if m.id}
+    assert po_messages and all(po_messages.values()), "untranslated messages"
+    assert {m.id: m.string for m in mo if m.id} == po_messages, "the .mo is out of date"
+    import ast
+
+    tree = ast.parse((Path(statuspage.__file__)).read_text())
+    used = {node.args[0].value for node in ast.walk(tree)
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "_"
+            and node.args and isinstance(node.args[0], ast.Constant)}
+    assert used <= set(po_messages), f"missing from the catalog: {used - set(po_messages)}"

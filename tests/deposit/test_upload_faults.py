@@ -1,0 +1,252 @@
+"""The uploader against a real back office when things go wrong: down, cut, killed, throttled."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import tracemalloc
+from pathlib import Path
+
+import pytest
+
+from deposit.outbox import Outbox, Sealer
+from deposit.upload import MIB, deliver_outbox
+from tests.backoffice.harness import (
+    FakeKiosk,
+    RunningServer,
+    ServeProcess,
+    deposit_number,
+    enroll,
+    free_port,
+    init_backoffice,
+)
+from tests.conftest import REPO
+
+
+class CuttingProxy:
+    """A TCP proxy on 127.0.0.1 that can drop the connection after N bytes from the client.
+
+    ``cut_after`` bytes (client to server, counted over all connections): when
+    that many have passed, every open connection is closed at once, mid-request.
+    ``delay`` slows each forwarded block (to leave time for a kill).
+    """
+
+    def __init__(self, target_port: int, cut_after: int | None = None,
+                 delay: float = 0.0) -> None:
+        self.target_port = target_port
+        self.cut_after = cut_after
+        self.delay = delay
+        self.up_bytes = 0
+        self.cuts = 0
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self.listener = socket.socket()
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(16)
+        self.port = self.listener.getsockname()[1]
+        self._stop = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self._stop:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            try:
+                server = socket.create_connection(("127.0.0.1", self.target_port))
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._sockets += [client, server]
+            threading.Thread(target=self._pump, args=(client, server, True), daemon=True).start()
+            threading.Thread(target=self._pump, args=(server, client, False),
+                             daemon=True).start()
+
+    def _pump(self, src: socket.socket, dst: socket.socket, upstream: bool) -> None:
+        try:
+            while True:
+                data = src.recv(16384)
+                if not data:
+                    break
+                if self.delay:
+                    time.sleep(self.delay)
+                if upstream:
+                    with self._lock:
+                        if self.cut_after is not None and \
+                                self.up_bytes + len(data) > self.cut_after:
+                            keep = self.cut_after - self.up_bytes
+                            dst.sendall(data[:keep])
+                            self.up_bytes += keep
+                            self.cut_after = None
+                            self.cuts += 1
+                            self._close_all()
+                            return
+                        self.up_bytes += len(data)
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
+
+    def _close_all(self) -> None:
+        for s in self._sockets:
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+
+    def close(self) -> None:
+        self._stop = True
+        self.listener.close()
+        with self._lock:
+            for s in self._sockets:
+                s.close()
+
+
+@pytest.fixture
+def setup(tmp_path: Path):
+    port = free_port()
+    data = init_backoffice(tmp_path, port)
+    kiosk = FakeKiosk(enroll(data, "MAIRIE-01", tmp_path / "bundle"), tmp_path / "kiosk")
+    yield data, port, kiosk
+    kiosk.close()
+
+
+def outbox_for(kiosk: FakeKiosk, folder: Path) -> Outbox:
+    e = kiosk.enrollment
+    return Outbox(folder, sealer=Sealer(recipients=tuple(e.recipients()), kiosk_id=e.kiosk_id,
+                                        signing_key=e.signing_key()),
+                  reserve_bytes=0, dossier_estimate_bytes=MIB)
+
+
+def queue(box: Outbox, kiosk: FakeKiosk, n: int, size: int = 200_000) -> list[str]:
+    from deposit import manifest as mf
+
+    ids = []
+    for _ in range(n):
+        kiosk.sequence += 1
+        deposit_id = deposit_number(kiosk.enrollment.fleet_code, kiosk.sequence)
+        box.seal_and_queue(deposit_id=deposit_id, procedure="caf-apl",
+                           deposit_json={"version": 1, "deposit_id": deposit_id},
+                           pdf=b"%PDF-1.7\n" + os.urandom(size),
+                           tracking_token=mf.new_tracking_token())
+        ids.append(deposit_id)
+    return ids
+
+
+def test_back_office_down_during_the_whole_deposit_then_up_delivers_everything(setup,
+                                                                             tmp_path) -> None:
+    data, port, kiosk = setup
+    box = outbox_for(kiosk, tmp_path / "outbox")
+    ids = queue(box, kiosk, 3)
+    sleeps: list[float] = []
+    uploader = kiosk.uploader(max_attempts=3, sleep=sleeps.append)
+    results = deliver_outbox(box, uploader, owner="test")
+    assert [r.outcome for r in results] == ["queued"] * 3      # first tried, others not
+    assert "cannot reach" in results[0].reason
+    assert len(sleeps) == 2                                     # backed off between tries
+    assert [e.deposit_id for e in box.pending()] == ids        # nothing lost, nothing sent
+
+    server = RunningServer(data, port).start()
+    try:
+        results = deliver_outbox(box, kiosk.uploader(), owner="test")
+        assert [r.outcome for r in results] == ["delivered"] * 3
+        assert box.pending() == []
+        assert sorted(d.deposit_id for d in server.bo.metadata.deposits()) == sorted(ids)
+    finally:
+        server.stop()
+        box.close()
+
+
+def test_a_connection_cut_in_the_middle_of_a_chunk_resumes_and_resends_at_most_one_chunk(
+        setup) -> None:
+    data, port, kiosk = setup
+    server = RunningServer(data, port).start()
+    made = kiosk.make(size=5 * MIB)
+    # Cut 2.5 MiB into the stream: in the middle of the third 1 MiB chunk.
+    proxy = CuttingProxy(port, cut_after=int(2.5 * MIB))
+    try:
+        endpoint = f"https://127.0.0.1:{proxy.port}/files/"
+        uploader = kiosk.uploader(chunk_size=1 * MIB, endpoint=endpoint)
+        result = uploader.deliver(made)
+        assert result.outcome == "delivered", result.reason
+        assert proxy.cuts == 1
+        assert result.attempts == 2                              # one retry, after a HEAD
+        overhead = 64 * 1024                                     # TLS records, headers, OPTIONS
+        assert proxy.up_bytes <= made.size + 1 * MIB + overhead
+        assert proxy.up_bytes > made.size                        # the cut chunk was sent again
+        [record] = server.bo.metadata.deposits()
+        assert server.bo.objects.sha256(record.object_key) == made.sha256
+    finally:
+        proxy.close()
+        server.stop()
+
+
+def test_the_uploader_holds_one_chunk_in_memory_not_the_envelope(setup) -> None:
+    data, _port, kiosk = setup
+    server = ServeProcess(data)              # in another process: only the kiosk is measured
+    try:
+        made = kiosk.make(size=16 * MIB)
+        uploader = kiosk.uploader(chunk_size=4 * MIB)
+        uploader.caps()                                  # connection set up before measuring
+        tracemalloc.start()
+        try:
+            result = uploader.deliver(made)
+            _current, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        uploader.close()
+        assert result.outcome == "delivered"
+        # Chunks are streamed from the file in 256 KiB blocks: less than one chunk in memory.
+        assert peak < 1 * MIB, f"peak {peak / MIB:.1f} MiB for a 16 MiB envelope"
+    finally:
+        server.stop()
+
+
+def test_sigkill_at_any_instant_loses_nothing_and_makes_one_dossier(setup, tmp_path) -> None:
+    data, port, kiosk = setup
+    server = RunningServer(data, port).start()
+    proxy = CuttingProxy(port, delay=0.002)                  # slow enough to be caught mid-way
+    box = outbox_for(kiosk, tmp_path / "kiosk-data" / "outbox")
+    ids = queue(box, kiosk, 2, size=3 * MIB)
+    config = tmp_path / "kiosk.toml"
+    config.write_text(
+        f'[kiosk]\nid = "MAIRIE-01"\ncode = "{kiosk.enrollment.fleet_code}"\n'
+        f'data_dir = "{tmp_path / "kiosk-data"}"\n'
+        f'[upload]\nbundle = "{kiosk.enrollment.folder}"\nchunk_mib = 1\nattempts = 3\n'
+        f'[outbox]\nlease_seconds = 10\n')
+    # The bundle's URL goes through the slow proxy.
+    bundle_json = kiosk.enrollment.folder / "bundle.json"
+    bundle_json.write_text(bundle_json.read_text().replace(f":{port}/", f":{proxy.port}/"))
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    command = [sys.executable, "-m", "kiosk", "uploader", "--once", "--config", str(config)]
+    try:
+        for delay in (1.2, 2.0, 2.7):
+            proc = subprocess.Popen(command, env=env, cwd=REPO, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL)
+            time.sleep(delay)
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+        # Leases of killed uploaders expire; then one clean pass finishes the work.
+        time.sleep(10.5)
+        proc = subprocess.run(command, env=env, cwd=REPO, capture_output=True, text=True,
+                              timeout=180)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert box.pending() == []
+        stored = server.bo.metadata.deposits()
+        assert sorted(d.deposit_id for d in stored) == sorted(ids)
+        for d in stored:
+            assert server.bo.objects.sha256(d.object_key) == d.envelope_sha256
+    finally:
+        box.close()
+        proxy.close()
+        server.stop()
