@@ -10,8 +10,8 @@ deposit is refused and stays queued on the kiosk; SIGTERM stops the service.
 from __future__ import annotations
 
 import json
-import socket
 import os
+import socket
 import ssl
 import time
 from datetime import UTC, datetime
