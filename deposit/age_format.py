@@ -395,13 +395,13 @@ class Writable(Protocol):
 class ChunkSink(Writable, Protocol):
     """A sink that lends the encryptor its own buffers, so ciphertext is never copied.
 
-    ``acquire()`` returns a writable buffer of at least :data:`ENC_CHUNK_SIZE`
-    bytes; ``commit(buffer, n)`` hands its first ``n`` bytes back, in order.
+    ``acquire()`` returns a writable view of at least :data:`ENC_CHUNK_SIZE`
+    bytes; ``commit(view, n)`` hands its first ``n`` bytes back, in order.
     """
 
-    def acquire(self) -> bytearray: ...
+    def acquire(self) -> memoryview: ...
 
-    def commit(self, buffer: bytearray, n: int, /) -> None: ...
+    def commit(self, buffer: memoryview, n: int, /) -> None: ...
 
 
 class StreamEncryptor:
@@ -431,7 +431,7 @@ class StreamEncryptor:
         size = len(plain) + TAG_SIZE
         if self._lender is not None:
             buffer = self._lender.acquire()
-            self._aead.encrypt_into(self._nonce, plain, None, memoryview(buffer)[:size])
+            self._aead.encrypt_into(self._nonce, plain, None, buffer[:size])
             self._lender.commit(buffer, size)
         else:
             out = self._out_view[:size]

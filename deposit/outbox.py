@@ -11,7 +11,8 @@ Layout of the folder (``{data_dir}/outbox/``)::
 
     sealed ──claim──▶ uploading ──mark_acknowledged──▶ acknowledged ──(envelope deleted)──▶ purged
       ▲                  │
-      └──release─────────┘   (also when the lease expires: another uploader may claim it)
+      └──release─────────┘   (also when the lease expires: another uploader may claim it;
+                              release(retry_after=) delays the next claim of that deposit)
 
 - *sealed*: the envelope is on disk (fsynced) and the row committed.
 - *uploading*: an uploader holds a lease (owner, expiry); nobody else can
@@ -120,6 +121,7 @@ CREATE TABLE IF NOT EXISTS deposits (
     queued_at        TEXT    NOT NULL,
     lease_owner      TEXT,
     lease_until      REAL,
+    retry_at         REAL,                               -- sealed: not claimable before
     attempts         INTEGER NOT NULL DEFAULT 0,
     last_error       TEXT,
     ack              BLOB,
@@ -144,6 +146,7 @@ class Entry:
     envelope_path: Path
     lease_owner: str | None = None
     lease_until: float | None = None
+    retry_at: float | None = None
     attempts: int = 0
     last_error: str | None = None
     ack: bytes | None = None
@@ -337,7 +340,8 @@ class Outbox:
                      manifest=bytes(row["manifest"]), envelope_size=row["envelope_size"],
                      envelope_sha256=row["envelope_sha256"], queued_at=row["queued_at"],
                      envelope_path=self._path(row["deposit_id"]), lease_owner=row["lease_owner"],
-                     lease_until=row["lease_until"], attempts=row["attempts"],
+                     lease_until=row["lease_until"], retry_at=row["retry_at"],
+                     attempts=row["attempts"],
                      last_error=row["last_error"],
                      ack=bytes(row["ack"]) if row["ack"] is not None else None,
                      acknowledged_at=row["acknowledged_at"])
@@ -503,14 +507,17 @@ class Outbox:
                    ) -> Claim | None:
         """Lease the oldest deposit waiting for upload to ``owner``; None when there is none.
 
-        A deposit is waiting when sealed, or uploading under a lease that expired.
-        Two uploaders never hold the same deposit at once.
+        A deposit is waiting when sealed (and past the ``retry_after`` of its last
+        release), or uploading under a lease that expired. Two uploaders never
+        hold the same deposit at once; a deposit that keeps failing, released with
+        a delay, does not block those behind it.
         """
         now = self._clock()
         with self._transaction() as db:
             row = db.execute(
-                "SELECT * FROM deposits WHERE state = 'sealed' OR (state = 'uploading' AND "
-                "lease_until < ?) ORDER BY seq LIMIT 1", (now,)).fetchone()
+                "SELECT * FROM deposits WHERE (state = 'sealed' AND (retry_at IS NULL OR "
+                "retry_at <= ?)) OR (state = 'uploading' AND lease_until < ?) "
+                "ORDER BY seq LIMIT 1", (now, now)).fetchone()
             if row is None:
                 return None
             return self._lease(db, row, owner, now + lease_seconds)
@@ -536,7 +543,7 @@ class Outbox:
     def _lease(self, db: sqlite3.Connection, row: sqlite3.Row, owner: str,
                until: float) -> Claim:
         db.execute("UPDATE deposits SET state = 'uploading', lease_owner = ?, lease_until = ?, "
-                   "attempts = attempts + 1 WHERE deposit_id = ?",
+                   "retry_at = NULL, attempts = attempts + 1 WHERE deposit_id = ?",
                    (owner, until, row["deposit_id"]))
         return Claim(deposit_id=row["deposit_id"], owner=owner, lease_until=until,
                      manifest=bytes(row["manifest"]),
@@ -563,13 +570,29 @@ class Outbox:
                        (until, deposit_id))
         return until
 
-    def release(self, deposit_id: str, owner: str, error: str | None = None) -> None:
-        """Give a claimed deposit back (upload failed); ``error`` is kept for diagnostics."""
+    def release(self, deposit_id: str, owner: str, error: str | None = None, *,
+                retry_after: float = 0.0) -> None:
+        """Give a claimed deposit back (upload failed); ``error`` is kept for diagnostics.
+
+        ``retry_after`` (seconds; the uploader's backoff) keeps it from being
+        claimed again before then, so the deposits behind it go first.
+        """
+        retry_at = self._clock() + retry_after if retry_after > 0 else None
         with self._transaction() as db:
             self._held(db, deposit_id, owner)
             db.execute("UPDATE deposits SET state = 'sealed', lease_owner = NULL, "
-                       "lease_until = NULL, last_error = ? WHERE deposit_id = ?",
-                       (error, deposit_id))
+                       "lease_until = NULL, retry_at = ?, last_error = ? WHERE deposit_id = ?",
+                       (retry_at, error, deposit_id))
+
+    def next_claimable_at(self) -> float | None:
+        """When :meth:`claim_next` could next succeed (clock seconds; <= now: at once), or
+        None when nothing waits. For the uploader's sleep between rounds."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT MIN(CASE WHEN state = 'sealed' THEN COALESCE(retry_at, 0) "
+                "ELSE lease_until END) FROM deposits "
+                "WHERE state IN ('sealed', 'uploading')").fetchone()
+        return None if row[0] is None else float(row[0])
 
     def mark_acknowledged(self, deposit_id: str, ack: bytes, *, owner: str | None = None
                           ) -> bool:

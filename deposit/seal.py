@@ -9,7 +9,7 @@ SHA-256 is slower than ChaCha20-Poly1305 on most CPUs (about 1.6 against
 2 GB/s on the development machine), so done in line it would halve the sealing
 rate. :class:`PipelinedDigestWriter` hashes in a second thread while the
 caller's thread encrypts and writes the next chunk (both release the GIL);
-only ciphertext crosses between them, in four reusable 64 KiB buffers that
+only ciphertext crosses between them, in three reusable 1 MiB slabs that
 the encryptor encrypts into directly.
 """
 
@@ -54,23 +54,27 @@ class PipelinedDigestWriter:
     """Like :class:`DigestWriter`, but SHA-256 runs in a worker thread.
 
     It is a :class:`~deposit.age_format.ChunkSink`: the encryptor encrypts
-    into one of ``depth`` buffers lent by :meth:`acquire`; :meth:`commit`
-    writes it to the file in the caller's thread (so the file's order is the
-    caller's) and queues it for hashing; the worker hashes it and returns the
-    buffer to the pool. Encryption, writing and hashing of successive chunks
-    thus overlap, and ciphertext is never copied. ``close()`` waits for the
-    worker and re-raises its error.
+    straight into chunk-sized views of a 1 MiB slab lent by :meth:`acquire`;
+    :meth:`commit` writes each chunk to the file in the caller's thread (so the
+    file's order is the caller's), and a full slab goes to the worker, which
+    hashes it and returns it to a pool of ``depth`` slabs. Encryption, writing
+    and hashing overlap, ciphertext is never copied, and the threads meet once
+    per sixteen chunks. ``close()`` waits for the worker and re-raises its error.
     """
 
-    def __init__(self, fd: int, depth: int = 4) -> None:
+    SLAB_CHUNKS = 16
+
+    def __init__(self, fd: int, depth: int = 3) -> None:
         self._fd = fd
         self._hash = hashlib.sha256()
         self.size = 0
         self._free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
         for _ in range(depth):
-            self._free.put(bytearray(ENC_CHUNK_SIZE))
+            self._free.put(bytearray(self.SLAB_CHUNKS * ENC_CHUNK_SIZE))
         self._work: queue.SimpleQueue[tuple[bytes | bytearray, int, bool] | None] = (
             queue.SimpleQueue())
+        self._slab: bytearray | None = None
+        self._fill = 0
         self._error: BaseException | None = None
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="envelope-hasher", daemon=True)
@@ -80,7 +84,8 @@ class PipelinedDigestWriter:
         while (item := self._work.get()) is not None:
             buffer, n, pooled = item
             try:
-                self._hash.update(memoryview(buffer)[:n])
+                if self._error is None:
+                    self._hash.update(memoryview(buffer)[:n])
             except BaseException as exc:  # handed to the caller's thread by close()
                 self._error = exc
             finally:
@@ -93,20 +98,29 @@ class PipelinedDigestWriter:
         while view:
             view = view[os.write(self._fd, view):]
 
-    def acquire(self) -> bytearray:
-        return self._free.get()
+    def _hand_over(self) -> None:
+        """Queue the current slab for hashing (what was committed of it)."""
+        if self._slab is not None:
+            self._work.put((self._slab, self._fill, True))
+            self._slab = None
+            self._fill = 0
 
-    def commit(self, buffer: bytearray, n: int) -> None:
-        try:
-            self._write(memoryview(buffer)[:n])
-        except BaseException:
-            self._free.put(buffer)
-            raise
+    def acquire(self) -> memoryview:
+        if self._slab is None:
+            self._slab = self._free.get()
+        return memoryview(self._slab)[self._fill:self._fill + ENC_CHUNK_SIZE]
+
+    def commit(self, buffer: memoryview, n: int) -> None:
+        self._write(buffer[:n])
         self.size += n
-        self._work.put((buffer, n, True))
+        self._fill += n
+        assert self._slab is not None
+        if len(self._slab) - self._fill < ENC_CHUNK_SIZE:
+            self._hand_over()
 
     def write(self, data: bytes | bytearray | memoryview) -> int:
         """Small writes (the header, the nonce): written, and a copy queued for hashing."""
+        self._hand_over()              # keep the hashing order that of the file
         copy = bytes(data)
         self._write(memoryview(copy))
         self.size += len(copy)
@@ -117,6 +131,7 @@ class PipelinedDigestWriter:
         """Wait until everything is hashed; raise the worker's error if it had one."""
         if not self._closed:
             self._closed = True
+            self._hand_over()
             self._work.put(None)
             self._thread.join()
         if self._error is not None:

@@ -29,6 +29,7 @@ This module uses the standard library only.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Callable
@@ -68,12 +69,18 @@ def check_symbol(body: str) -> str:
     return CHECK_SYMBOLS[value % 37]
 
 
+#: Every pair of base-32 digits, by value (0..1023): encoding takes 4 lookups, not 7 divmods.
+_PAIRS = [a + b for a in DIGITS for b in DIGITS]
+
+
 def _encode(number: int, length: int) -> str:
-    chars = []
-    for _ in range(length):
-        number, digit = divmod(number, 32)
-        chars.append(DIGITS[digit])
-    return "".join(reversed(chars))
+    text = ""
+    for _ in range(length // 2):
+        number, pair = divmod(number, 1024)
+        text = _PAIRS[pair] + text
+    if length % 2:
+        text = DIGITS[number % 32] + text
+    return text
 
 
 def _normalise(text: str) -> str:
@@ -118,12 +125,16 @@ class DepositId:
 
     @property
     def check(self) -> str:
-        return check_symbol(self.body)
+        return self.compact[-1]
 
-    @property
+    @functools.cached_property
     def compact(self) -> str:
         """The 12 characters without separators."""
-        return self.body + self.check
+        fleet_value = 0
+        for char in self.fleet:
+            fleet_value = fleet_value * 32 + _VALUE[char]
+        value = fleet_value << (5 * SEQUENCE_LENGTH) | self.sequence
+        return self.body + CHECK_SYMBOLS[value % 37]
 
     @property
     def groups(self) -> tuple[str, str, str]:

@@ -292,6 +292,7 @@ def _cover(info: DossierInfo, documents: Sequence[DossierDocument]) -> list[Flow
                  ""])
     table = Table(rows, colWidths=[100 * mm, 30 * mm, 30 * mm], repeatRows=1)
     table.setStyle(TableStyle([
+        ("FONTNAME", (0, 0), (-1, -1), regular),   # not the default Helvetica, never embedded
         ("LINEBELOW", (0, 0), (-1, 0), 0.8, colors.black),
         ("LINEABOVE", (0, -1), (-1, -1), 0.8, colors.black),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),

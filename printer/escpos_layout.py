@@ -16,10 +16,11 @@ import qrcode
 import qrcode.constants
 
 from drivers.printer import Align, Cut, Element, Feed, PrinterProfile, PrintJob, QRCode, Style, Text
+from drivers.printer.profiles import choose_code_page
 from printer import content
 from printer.errors import LayoutError
 from printer.receipt import Receipt
-from printer.text import codec_for, columns_text, display_width, fit_to_codec, plain_spaces, wrap
+from printer.text import columns_text, display_width, fit_to_codec, plain_spaces, wrap
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +30,8 @@ QR_ERROR_CORRECTION: Literal["L", "M", "Q", "H"] = "M"
 #: Dots of one QR module below which phone cameras struggle on thermal paper (0.375 mm).
 MIN_QR_MODULE = 3
 MAX_QR_MODULE = 8
-#: Lines fed before the cut so that the last line clears the cutter blade.
-FEED_BEFORE_CUT = 4
+#: Lines fed at the end of a receipt on a printer without a cutter, to tear it off.
+TEAR_OFF_FEED = 6
 
 _EC_LEVELS = {"L": qrcode.constants.ERROR_CORRECT_L, "M": qrcode.constants.ERROR_CORRECT_M,
               "Q": qrcode.constants.ERROR_CORRECT_Q, "H": qrcode.constants.ERROR_CORRECT_H}
@@ -65,7 +66,8 @@ class _Lines:
             raise LayoutError(f"printer profile {profile.name!r} has {profile.columns} columns; "
                               f"receipts need at least {MIN_COLUMNS}")
         self.profile = profile
-        self.codec = codec_for(profile.code_pages)
+        # The page the driver will select, so that what we fit is what it prints.
+        self.codec = choose_code_page(profile).codec
         self.columns = profile.columns
         self.elements: list[Element] = []
 
@@ -102,12 +104,10 @@ class _Lines:
             case content.Paragraph(text, strong):
                 self.wrapped(text, BOLD if strong else PLAIN)
             case content.Code(data):
-                self.elements += [
-                    Feed(1),
+                # The driver leaves the 4-module quiet zone above and below.
+                self.elements.append(
                     QRCode(data, module_size=qr_module_size(data, self.profile.dots_per_line),
-                           error_correction=QR_ERROR_CORRECTION, align=Align.CENTER),
-                    Feed(1),
-                ]
+                           error_correction=QR_ERROR_CORRECTION, align=Align.CENTER))
 
 
 def receipt_job(receipt: Receipt, profile: PrinterProfile) -> PrintJob:
@@ -118,8 +118,7 @@ def receipt_job(receipt: Receipt, profile: PrinterProfile) -> PrintJob:
     lines = _Lines(profile)
     for block in content.receipt_blocks(receipt):
         lines.add(block)
-    if profile.cutter:
-        lines.elements += [Feed(FEED_BEFORE_CUT), Cut()]
-    else:
-        lines.elements.append(Feed(FEED_BEFORE_CUT + 2))
+    # The driver's cut feeds the last line past the blade; without a cutter, feed it
+    # past the tear bar ourselves.
+    lines.elements.append(Cut() if profile.cutter else Feed(TEAR_OFF_FEED))
     return PrintJob(tuple(lines.elements), name=f"receipt {receipt.deposit_id}")

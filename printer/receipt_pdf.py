@@ -140,7 +140,8 @@ def _flowables(receipt: Receipt, look: _Look, width: float) -> list[Flowable]:
                 table = Table([[Paragraph(bullet + escape(text), left),
                                 Paragraph(escape(detail), right)]],
                               colWidths=[width - detail_width, detail_width])
-                table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
+                table.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), regular),
+                                           ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
                                            ("LEFTPADDING", (0, 0), (-1, -1), 0),
                                            ("RIGHTPADDING", (0, 0), (-1, -1), 0),
                                            ("TOPPADDING", (0, 0), (-1, -1), 0),

@@ -109,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
         receipt = sample_receipt(language)
         for width in (58, 80):
             with tempfile.TemporaryDirectory(prefix="kiosk-receipt-") as scratch:
+                # timeout: the simulator answers the status query after a job only once it
+                # has rendered the receipt, which can take a second on a busy machine.
                 printer = open_printer(f"sim://?width={width}&out={scratch}")
                 try:
                     outcome = ReceiptPrinter(printer).print(receipt)

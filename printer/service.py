@@ -30,6 +30,7 @@ from drivers.errors import (
     DeviceTimeoutError,
     DeviceUnavailableError,
     PaperOutError,
+    PrinterError,
     PrinterFaultError,
     PrinterOfflineError,
 )
@@ -67,9 +68,9 @@ _MESSAGES = {
     Condition.LAYOUT: "the printer profile is too narrow for receipts",
 }
 
-#: Conditions that stop printing, in the order a technician should look at them.
-_BLOCKING = (Condition.OFFLINE, Condition.COVER_OPEN, Condition.PAPER_OUT,
-             Condition.CUTTER_ERROR, Condition.FAULT)
+#: Conditions that stop printing.
+_BLOCKING = (Condition.PAPER_OUT, Condition.COVER_OPEN, Condition.CUTTER_ERROR,
+             Condition.FAULT, Condition.OFFLINE)
 
 
 @dataclass(frozen=True)
@@ -101,24 +102,29 @@ class PrintOutcome:
 
 
 def conditions(status: PrinterStatus) -> list[Condition]:
-    """The conditions a status shows, blocking ones first."""
+    """The conditions a status shows, the one that stops printing first.
+
+    A printer reports itself offline whenever it cannot print (cover open, paper
+    out...): "offline" is named only when no more specific cause is known, as the
+    driver does.
+    """
     found = []
-    if not status.online:
-        found.append(Condition.OFFLINE)
-    if status.cover_open:
-        found.append(Condition.COVER_OPEN)
     if status.paper_out:
         found.append(Condition.PAPER_OUT)
+    if status.cover_open:
+        found.append(Condition.COVER_OPEN)
     if status.cutter_error:
         found.append(Condition.CUTTER_ERROR)
     if status.unrecoverable_error:
         found.append(Condition.FAULT)
+    if not status.online and not found:
+        found.append(Condition.OFFLINE)
     if status.paper_near_end:
         found.append(Condition.PAPER_NEAR_END)
     return found
 
 
-def _condition_of(exc: Exception) -> Condition:
+def _condition_of(exc: DeviceError) -> Condition:
     match exc:
         case PaperOutError():
             return Condition.PAPER_OUT
@@ -130,8 +136,6 @@ def _condition_of(exc: Exception) -> Condition:
             return Condition.CUTTER_ERROR
         case PrinterFaultError():
             return Condition.FAULT
-        case LayoutError():
-            return Condition.LAYOUT
         case DeviceTimeoutError() | DeviceUnavailableError() | DeviceProtocolError():
             return Condition.NO_ANSWER
         case _:
@@ -183,12 +187,18 @@ class ReceiptPrinter:
                                          detail=f"printer status: {', '.join(status.problems())}")
         try:
             job = receipt_job(receipt, self.printer.profile)
-            after = self.printer.print_job(job)
-        except (DeviceError, LayoutError) as exc:
-            condition = _condition_of(exc)
-            return self._not_printed(receipt, condition, status,
-                                     interrupted=not isinstance(exc, LayoutError),
+        except (LayoutError, DeviceError) as exc:
+            return self._not_printed(receipt, Condition.LAYOUT, status, interrupted=False,
                                      detail=f"{type(exc).__name__}: {exc}")
+        try:
+            after = self.printer.print_job(job)
+        except ValueError as exc:   # the driver refuses a job the paper cannot take
+            return self._not_printed(receipt, Condition.LAYOUT, status, interrupted=False,
+                                     detail=f"{type(exc).__name__}: {exc}")
+        except DeviceError as exc:
+            seen = exc.status if isinstance(exc, PrinterError) else None
+            return self._not_printed(receipt, _condition_of(exc), seen or status,
+                                     interrupted=True, detail=f"{type(exc).__name__}: {exc}")
         present = conditions(after)
         self._update(present, after)
         log.info("receipt %s printed%s", receipt.deposit_id,

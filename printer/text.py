@@ -1,5 +1,9 @@
 """Text for a fixed-width printer: widths, word wrapping, and what a code page can print.
 
+The code page itself is chosen by the driver (``drivers.printer.profiles.choose_code_page``:
+WPC1252, else PC858, else PC850, else PC437); the layout fits its text to that page
+first, so that what it wraps is exactly what prints.
+
 Widths are counted in printer columns: a precomposed "é" is one column, a
 combining accent none, a wide East Asian character two. Text is put in NFC
 first, so "é" typed as "e" + U+0301 still counts as one column and prints as
@@ -11,22 +15,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
 from typing import Final
 
 NO_BREAK_SPACES: Final = "\u00a0\u202f\u2007"
-
-#: Epson code page names (python-escpos profile spellings too) -> Python codec.
-CODECS: Final = {
-    "WPC1252": "cp1252", "CP1252": "cp1252",
-    "PC858": "cp858", "CP858": "cp858",
-    "PC850": "cp850", "CP850": "cp850",
-    "ISO885915": "iso8859_15",
-    "PC437": "cp437", "CP437": "cp437",
-}
-#: The order in which a code page is chosen for French (DESIGN.md, "Hardware abstraction"):
-#: WPC1252 has é è à ç ô œ and €; PC858 lacks œ; PC437 lacks € and most capitals with accents.
-PREFERENCE: Final = ("cp1252", "cp858", "iso8859_15", "cp850", "cp437")
 
 #: What to print for a character the chosen code page lacks, before falling back to "?".
 SUBSTITUTES: Final = {
@@ -38,16 +29,6 @@ SUBSTITUTES: Final = {
     "…": "...", "•": "-", "·": ".",
     "\u00a0": " ", "\u202f": " ", "\u2007": " ", "\u2009": " ",
 }
-
-
-def codec_for(code_pages: Iterable[str]) -> str:
-    """The Python codec of the best French code page among a printer profile's."""
-    names = {"".join(ch for ch in name.upper() if ch.isalnum()) for name in code_pages}
-    available = {CODECS[n] for n in names if n in CODECS}
-    for codec in PREFERENCE:
-        if codec in available:
-            return codec
-    return "cp437"   # every ESC/POS printer has it, as code page 0
 
 
 def fit_to_codec(text: str, codec: str, *, keep_no_break: bool = False) -> str:
@@ -166,14 +147,20 @@ def wrap(text: str, width: int, *, indent: int = 0, first_indent: int = 0) -> li
 
 
 def columns_text(left: str, right: str, width: int, *, indent: int = 2) -> list[str]:
-    """``left`` wrapped, with ``right`` aligned to the right margin of its last line (or of
-    a line of its own when there is no room)::
+    """``left`` wrapped short of ``right``, which sits at the right margin of its last
+    line (or, when the detail leaves too little room, of a line of its own)::
 
-        - Justificatif de domicile de
-          moins de 3 mois        1 page
+        - Justificatif de domicile    | rather than  - Justificatif de domicile de
+          de moins de 3 mois  1 page  |                moins de 3 mois       1 page
     """
-    lines = wrap(left, width, indent=indent)
     rw = display_width(right)
+    room = width - rw - 1
+    if room - indent >= 12:
+        lines = wrap(left, room, indent=indent)
+        last = lines[-1]
+        lines[-1] = last + " " * (width - display_width(last) - rw) + right
+        return lines
+    lines = wrap(left, width, indent=indent)
     last = lines[-1]
     if display_width(last) + 1 + rw <= width:
         lines[-1] = last + " " * (width - display_width(last) - rw) + right

@@ -44,7 +44,7 @@ I64 = npt.NDArray[np.int64]
 
 @dataclass(frozen=True)
 class DetectorParams:
-    """The knobs of one detection path (still or live); see docs/scanner.md for how they were set."""
+    """The knobs of one detection path (still or live); see docs/scanner.md."""
 
     work_size: int = 640            # longest side of the working image, px
     max_lines: int = 40             # candidate lines kept from the Hough accumulator
@@ -112,7 +112,8 @@ class _Analysis:
         gxy = (gx * gy) @ (weights ** 2)
         root = np.sqrt((gxx - gyy) ** 2 + 4 * gxy ** 2)
         self.magnitude = np.sqrt(np.maximum(0.5 * (gxx + gyy + root), 0)).astype(np.float32)
-        self.theta = (0.5 * np.arctan2(2 * gxy, gxx - gyy)).astype(np.float32)  # normal, (-pi/2, pi/2]
+        # orientation of the normal, in (-pi/2, pi/2]
+        self.theta = (0.5 * np.arctan2(2 * gxy, gxx - gyy)).astype(np.float32)
         dx = np.clip(self.magnitude * np.cos(self.theta), -32767, 32767).astype(np.int16)
         dy = np.clip(self.magnitude * np.sin(self.theta), -32767, 32767).astype(np.int16)
         t = params.edge_threshold
@@ -177,7 +178,7 @@ class _Analysis:
             pts = np.stack([px[sel], py[sel]], axis=1)
             mean = pts.mean(axis=0)
             cov = np.cov((pts - mean).T)
-            evals, evecs = np.linalg.eigh(cov)
+            _, evecs = np.linalg.eigh(cov)
             normal = evecs[:, 0]
             new_t = float(np.arctan2(normal[1], normal[0]) % np.pi)
             new_n = np.array([np.cos(new_t), np.sin(new_t)])
@@ -190,27 +191,44 @@ class _Analysis:
 
     def best_quad(self) -> F64 | None:
         thetas, rhos = self.candidate_lines()
-        k = len(thetas)
-        if k < 4:
+        if len(thetas) < 2:
             return None
-        profiles = _LineProfiles(self, thetas, rhos)
+        # the frame's own borders stand in for a side that lies outside the frame (a cut page),
+        # with a weak fixed support so that a whole page always beats them
+        n_found = len(thetas)
+        thetas = np.concatenate([thetas, [0.0, 0.0, np.pi / 2, np.pi / 2]])
+        rhos = np.concatenate([rhos, [0.0, self.w - 1.0, 0.0, self.h - 1.0]])
+        profiles = _LineProfiles(self, thetas, rhos, border_from=n_found)
         quads = _enumerate_quads(thetas, rhos, self.w, self.h, self.params.min_area)
         if quads is None:
             return None
         lines, corners = quads
         scores = profiles.score(lines, corners)
-        best = int(np.argmax(scores))
-        if scores[best] <= 0:
-            return None
-        log.debug("best of %d quads scores %.3f", len(scores), scores[best])
-        return corners[best]
+        return _pick(corners, scores)
+
+
+def _pick(corners: F64, scores: F64) -> F64 | None:
+    """The best-scoring quad, or None when none scores above zero.
+
+    (Promoting a larger quad around the winner, to prefer the page over a box
+    printed on it, was tried and lost more than it won on the simulated
+    frames: it picked quads that ran into the clutter. See docs/scanner.md.)
+    """
+    best = int(np.argmax(scores))
+    if scores[best] <= 0:
+        return None
+    log.debug("picked quad %d of %d, score %.3f", best, len(scores), scores[best])
+    return np.asarray(corners[best], dtype=np.float64)
 
 
 class _LineProfiles:
     """Per candidate line, cumulative sums along it of edge support and of colour on each side."""
 
-    def __init__(self, analysis: _Analysis, thetas: F64, rhos: F64) -> None:
+    BORDER_SUPPORT = 0.35
+
+    def __init__(self, analysis: _Analysis, thetas: F64, rhos: F64, border_from: int) -> None:
         self.thetas, self.rhos = thetas, rhos
+        self.is_border = np.arange(len(thetas)) >= border_from
         h, w = analysis.h, analysis.w
         self.half = int(np.ceil(np.hypot(h, w)))
         t = np.arange(-self.half, self.half + 1, dtype=np.float64)
@@ -232,6 +250,7 @@ class _LineProfiles:
             dtheta = np.abs((pix_theta[qy, qx] - thetas[:, None] + np.pi / 2) % np.pi - np.pi / 2)
             support = np.maximum(support, (on & (dtheta < np.radians(12))).astype(np.float64))
         support *= inside
+        support[self.is_border] = self.BORDER_SUPPORT * inside[self.is_border]
         self.support = _cumsum(support)
         self.inside = _cumsum(inside.astype(np.float64))
 
@@ -293,15 +312,16 @@ class _LineProfiles:
                 contrast = np.minimum(contrast, np.linalg.norm(c_in - c_out, axis=1))
                 if far == 0:
                     inner[:, s] = c_in
+            contrast = np.where(self.is_border[line], 12.0, contrast)
             terms[:, s] = np.stack([support, contrast, coverage, overrun], axis=1)
-            side_q[:, s] = (support * np.sqrt(np.clip(contrast / 12.0, 0, 1)) * (0.5 + 0.5 * coverage)
+            side_q[:, s] = (support * np.sqrt(np.clip(contrast / 12.0, 0, 1))
+                            * (0.5 + 0.5 * coverage)
                             * (1.0 - 0.5 * overrun))
         spread = np.linalg.norm(inner - inner.mean(axis=1, keepdims=True), axis=2).max(axis=1)
-        uniform = 1.0 / (1.0 + (spread / 25.0) ** 2)
         area = _areas(corners) / (self.half ** 2)
-        score = np.prod(np.maximum(side_q, 1e-6), axis=1) ** 0.25 * uniform * area ** 0.3
+        score = np.prod(np.maximum(side_q, 1e-6), axis=1) ** 0.25 * area ** 0.3
         if debug:
-            self.debug = dict(terms=terms, side_q=side_q, uniform=uniform, area=area, inner=inner)
+            self.debug = {"terms": terms, "side_q": side_q, "spread": spread, "area": area}
         return np.asarray(score, dtype=np.float64)
 
 

@@ -113,7 +113,7 @@ def _stretch_gray(gray: Image) -> Image:
 
 
 def _stretch_colour(image: Image) -> Image:
-    """Grey-world-free white balance: the brightest 2 % taken as white, the darkest 0.5 % as black."""
+    """White balance and levels: the brightest 2 % taken as white, the darkest 0.5 % as black."""
     img = image.astype(np.float32)
     lum = img.mean(axis=2)
     bright = lum >= np.percentile(lum, 98)

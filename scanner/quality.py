@@ -31,12 +31,13 @@ class QualityThresholds:
     """Limits of an acceptable page; defaults from the calibration in docs/scanner.md."""
 
     measure_dpi: float = 75.0        # resolution at which light and sharpness are measured
-    blur: float = 0.55               # blur score (0 sharp .. 1 flat) above which a page is blurred
+    blur: float = 0.45               # blur score (0 sharp .. 1 flat) above which a page is blurred
     motion_anisotropy: float = 0.12  # blur difference across directions that means motion
-    dark_paper: float = 95.0         # paper brighter than this (0..255) or the page is too dark
-    overexposed: float = 0.5         # fraction of the page burnt out (>= 250) for overexposure
-    glare: float = 0.004             # fraction of the page burnt out in a patch: glare
-    min_dpi: float = 55.0            # effective resolution of the page in the frame
+    dark_paper: float = 109.0        # paper brighter than this (0..255) or the page is too dark
+    overexposed: float = 0.12        # fraction of the page burnt out (>= 250) for overexposure
+    glare_level: float = 240.0       # grey level of a glare highlight on the page
+    glare: float = 0.0035            # fraction of the page in glare patches: glare
+    min_dpi: float = 49.0            # effective resolution of the page in the frame
     max_tilt_deg: float = 25.0       # camera-to-page tilt estimated from the perspective
     edge_margin: float = 0.004       # a corner this close to the frame edge (fraction) is cut
     max_motion: float = 0.01         # corner travel between frames, fraction of the diagonal
@@ -92,7 +93,7 @@ def assess(page: Page | None, corners: npt.ArrayLike | None, frame: Image,
     burnt = gray >= 250
     burnt_fraction = float(np.mean(burnt))
     measures["burnt_fraction"] = burnt_fraction
-    glare_fraction = glare_patch_fraction(burnt)
+    glare_fraction = glare_patch_fraction(gray >= t.glare_level)
     measures["glare_fraction"] = glare_fraction
     if paper < t.dark_paper:
         reasons.append(Reason.of(ReasonCode.TOO_DARK, paper, t.dark_paper))
@@ -134,7 +135,7 @@ def glare_patch_fraction(burnt: npt.NDArray[np.bool_]) -> float:
 _DIRECTIONS = ((1, 0), (0, 1), (1, 1), (1, -1))
 
 
-def directional_blur(gray: Image, *, min_content: float = 2.0) -> list[float] | None:
+def directional_blur(gray: Image, *, min_content: float = 0.3) -> list[float] | None:
     """Crété-Roffet blur score along x, y and both diagonals; None on a blank page.
 
     Each score is in [0, 1]: the share of the page's gradient that survives

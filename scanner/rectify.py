@@ -28,7 +28,7 @@ ASPECT_TOLERANCE = 0.06
 
 
 def estimate_aspect(corners: npt.ArrayLike, frame_size: tuple[int, int]) -> float:
-    """Height / width of the real rectangle seen as ``corners`` (tl, tr, br, bl) in a frame (w, h)."""
+    """Height / width of the real rectangle seen as ``corners`` (tl, tr, br, bl), frame (w, h)."""
     q = order_corners(corners).astype(np.float64)
     w, h = frame_size
     centre = np.array([w / 2.0, h / 2.0])

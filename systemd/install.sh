@@ -4,7 +4,7 @@
 #
 #   sudo systemd/install.sh [--bundle ENROLLMENT_DIR] [--no-start]
 #
-# It installs the code in /opt/kiosk (set-up: Debian packages, .venv), creates
+# It installs the code in /opt/deposit-kiosk (set-up: Debian packages, .venv), creates
 # the `kiosk` system user, installs the units, udev rules and tmpfiles, writes
 # /etc/kiosk/kiosk.toml from the example when there is none (with the
 # enrollment bundle's fragment when --bundle is given), and starts the services.
@@ -24,7 +24,7 @@ done
 
 ((EUID == 0)) || { echo "install: run as root (sudo $0)" >&2; exit 1; }
 src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-dest=/opt/kiosk
+dest=/opt/deposit-kiosk
 say() { printf 'install: %s\n' "$*" >&2; }
 
 say "packages for the display (cage compositor) and audio"

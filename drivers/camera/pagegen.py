@@ -23,8 +23,10 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageDraw, ImageFont
 
+import assets
+
 FONT_DIRS: tuple[Path, ...] = (
-    Path(__file__).resolve().parents[2] / "assets" / "fonts",
+    assets.path("fonts"),
     Path("/usr/share/fonts/truetype/dejavu"),
     Path("/usr/share/fonts/dejavu"),
 )

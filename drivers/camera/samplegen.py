@@ -23,9 +23,10 @@ import numpy as np
 import zxingcpp
 from PIL import Image, ImageDraw, ImageFilter
 
+import assets
 from drivers.camera.pagegen import GREY, INK, PAPER_MM, SANS, SERIF, Sheet, euros, letterhead
 
-HERE = Path(__file__).resolve().parents[2] / "assets" / "pages"
+HERE = assets.path("pages")
 TEXT_DPI = 200
 CARD_DPI = 300
 

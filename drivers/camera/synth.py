@@ -61,6 +61,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+import assets
 from drivers.camera.pagegen import PAPER_MM, render_text_page
 
 __all__ = [
@@ -81,7 +82,7 @@ Corners = npt.NDArray[np.float32]
 CAMERA_DISTANCE_MM = 450.0
 #: The long side of an A4 page covers this fraction of the frame's short side at scale 1.
 A4_FILL = (0.80, 0.88)
-PAGES_DIR = Path(__file__).resolve().parents[2] / "assets" / "pages"
+PAGES_DIR = assets.path("pages")
 
 
 @dataclass(frozen=True)

@@ -127,23 +127,23 @@ class ThreadedCamera:
 
     def latest(self, timeout: float = 0.0) -> Frame | None:
         with self._cond:
-            def newer() -> bool:
-                return self._frame is not None and self._frame.index > self._cursor
-
-            if not self._cond.wait_for(newer, timeout=max(0.0, timeout)):
-                return None
-            assert self._frame is not None
-            self._cursor = self._frame.index
-            return self._frame
+            frame = self._wait_newer(self._cursor, timeout)
+            if frame is not None:
+                self._cursor = frame.index
+            return frame
 
     def frame_after(self, index: int, timeout: float = 0.0) -> Frame | None:
         with self._cond:
-            def newer() -> bool:
-                return self._frame is not None and self._frame.index > index
+            return self._wait_newer(index, timeout)
 
-            if not self._cond.wait_for(newer, timeout=max(0.0, timeout)):
-                return None
-            return self._frame
+    def _wait_newer(self, index: int, timeout: float) -> Frame | None:
+        """The newest frame if newer than ``index``; waits, but not for a stopped camera."""
+        def newer() -> bool:
+            return self._frame is not None and self._frame.index > index
+
+        self._cond.wait_for(lambda: newer() or self._state == CameraState.STOPPED,
+                            timeout=max(0.0, timeout))
+        return self._frame if newer() else None
 
     def capture_still(self, timeout: float = 2.0) -> Frame:
         if self._thread is None or not self._thread.is_alive():
@@ -216,6 +216,7 @@ class ThreadedCamera:
         with self._cond:
             previous = self._state
             self._state, self._message = state, message
+            self._cond.notify_all()            # waiters give up on a stopped camera
         if previous == state:
             return
         if state == CameraState.LOST:

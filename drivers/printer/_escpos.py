@@ -8,22 +8,20 @@ Importing ``escpos.capabilities`` (which every part of python-escpos does)
 - creates a temporary folder (``mkdtemp()``) for a pickle cache and never
   removes it: one stray folder in /tmp per process.
 
-This module imports it once with a placeholder root handler in place and the
-cache folder pointed at a temporary folder removed when the process exits.
+This module imports it once with a placeholder root handler in place, and
+removes that folder when the process exits.
 Everything in ``drivers.printer`` that needs python-escpos imports it from here.
 """
 
 from __future__ import annotations
 
 import atexit
+import importlib
 import logging
-import os
 import shutil
 import sys
 import tempfile
 from typing import Any
-
-_CACHE_VARIABLE = "ESCPOS_CAPABILITIES_PICKLE_DIR"
 
 
 def _import_quietly() -> None:
@@ -32,18 +30,26 @@ def _import_quietly() -> None:
     root = logging.getLogger()
     placeholder = logging.NullHandler()
     root.addHandler(placeholder)
-    previous = os.environ.get(_CACHE_VARIABLE)
-    cache = None
-    if previous is None:
-        cache = tempfile.mkdtemp(prefix="escpos-capabilities-")
-        os.environ[_CACHE_VARIABLE] = cache
+    # capabilities.py runs ``environ.get(VARIABLE, mkdtemp())``: mkdtemp() runs even
+    # when the variable is set, so the folder it makes is noted here and removed at exit.
+    made: list[str] = []
+    original = tempfile.mkdtemp
+
+    def noting_mkdtemp(*args: Any, **kwargs: Any) -> Any:
+        folder = original(*args, **kwargs)
+        if sys._getframe(1).f_globals.get("__name__") == "escpos.capabilities":
+            made.append(folder)
+        return folder
+
+    tempfile.mkdtemp = noting_mkdtemp
     try:
-        pass  # imported for its side effects, tamed here
+        importlib.import_module("escpos.capabilities")
+        importlib.import_module("escpos.escpos")
     finally:
+        tempfile.mkdtemp = original
         root.removeHandler(placeholder)
-        if cache is not None:
-            del os.environ[_CACHE_VARIABLE]
-            atexit.register(shutil.rmtree, cache, ignore_errors=True)
+        for folder in made:
+            atexit.register(shutil.rmtree, folder, ignore_errors=True)
 
 
 _import_quietly()

@@ -137,11 +137,17 @@ class EscposPrinter:
         """
         with self._lock:
             try:
-                self.transport.open()
+                self._open()
             except PrinterUnavailableError as exc:
                 log.warning("printer not available yet: %s", exc)
                 return False
             return True
+
+    def _open(self) -> None:
+        """Open the transport if it is closed; a new port is asked about status afresh."""
+        if not self.transport.is_open:
+            self.transport.open()
+            self._status_answers = None
 
     # ------------------------------------------------------------------ status
 
@@ -158,14 +164,14 @@ class EscposPrinter:
         self._check_not_closed()
         was_open = self.transport.is_open
         try:
-            self.transport.open()
+            self._open()
             return self._query()
         except PrinterUnavailableError as exc:
             self.transport.close()
             if not was_open:
                 raise
             log.info("printer port failed (%s); opening it again", exc)
-        self.transport.open()
+        self._open()
         try:
             return self._query()
         except PrinterUnavailableError:

@@ -68,7 +68,7 @@ class SimulatedPrinter(EscposPrinter):
     def close(self) -> None:
         """Close the port, stop the simulator, remove the temporary PNG folder."""
         super().close()
-        self.simulator.stop()
+        self.simulator.close()
         if self._temporary is not None:
             shutil.rmtree(self._temporary, ignore_errors=True)
             self._temporary = None
@@ -111,7 +111,7 @@ def open(url: DeviceURL) -> SimulatedPrinter:
     try:
         printer = serial_backend.make_printer(serial_url, factory=factory)
     except BaseException:
-        simulator.stop()
+        simulator.close()
         if temporary is not None:
             shutil.rmtree(temporary, ignore_errors=True)
         raise

@@ -98,9 +98,11 @@ class SerialTransport:
     def open(self) -> None:
         if self._port is not None:
             return
+        # One writer per port: a second process opening it gets a clear error.
+        extra: dict[str, Any] = {} if "://" in self.location else {"exclusive": True}
         with _translated(self.name, "open"):
             port = serial.serial_for_url(self.location, do_not_open=True, timeout=0,
-                                         write_timeout=1, **self.settings)
+                                         write_timeout=1, **self.settings, **extra)
             port.open()
         self._port = port
         log.info("printer port %s open (%s)", self.location,

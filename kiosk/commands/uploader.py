@@ -16,12 +16,14 @@ import logging
 import random
 import signal
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
 from deposit.upload import Backoff
 from kiosk.config import load_config
 from kiosk.delivery import deliver_now
+from kiosk.systemd import Notifier
 
 log = logging.getLogger("kiosk.uploader")
 
@@ -60,18 +62,32 @@ def run(args: argparse.Namespace) -> int:
                       rng=random.Random())  # noqa: S311 - jitter, not a secret
     failures = 0
 
-    def pause(seconds: float) -> None:
-        stop.wait(seconds)
+    # Under systemd (Type=notify, WatchdogSec=): ready once configured, alive while
+    # chunks go out and while waiting; a hung upload loop stops pinging and is restarted.
+    notifier = Notifier.from_environment()
 
+    def should_stop() -> bool:
+        notifier.watchdog()
+        return stop.is_set()
+
+    def pause(seconds: float) -> None:
+        """Wait up to ``seconds`` (less if told to stop), feeding the watchdog."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0 and not should_stop():
+            stop.wait(min(left, notifier.ping_interval or left))
+
+    notifier.ready("uploader started")
     while True:
         report = deliver_now(config, bundle=args.bundle, retry_refused=args.retry_refused,
-                             should_stop=stop.is_set, sleep=pause)
+                             should_stop=should_stop, sleep=pause)
+        notifier.status(f"{report.pending} dossier(s) waiting")
         if args.json:
             print(json.dumps(report.as_dict(), ensure_ascii=False), flush=True)
         else:
             for line in report.lines() if report.deposits else []:
                 log.info("%s", line)
         if args.once or stop.is_set():
+            notifier.stopping()
             return 0 if report.all_delivered else 1
         if report.count("queued"):
             failures += 1
@@ -80,5 +96,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             failures = 0
             wait = config.upload.poll_s
-        if stop.wait(wait):
+        pause(wait)
+        if stop.is_set():
+            notifier.stopping()
             return 0

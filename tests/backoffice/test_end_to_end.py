@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import ssl
 import time
 from datetime import UTC, datetime
@@ -90,7 +91,12 @@ def test_init_enroll_serve_deliver_inbox_fetch_decrypt_status_revoke(tmp_path: P
     try:
         deposit_id, token, pdf = kiosk_deposit(box, enrollment, 1)
 
-        r = run_cli("kiosk", ["uploader", "--once", "--json", "--config", str(config)])
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as notify:
+            notify.bind(str(tmp_path / "notify"))   # as systemd would, for Type=notify
+            r = run_cli("kiosk", ["uploader", "--once", "--json", "--config", str(config)],
+                        env={"NOTIFY_SOCKET": str(tmp_path / "notify")})
+            notify.settimeout(1)
+            assert notify.recv(4096).startswith(b"READY=1")
         assert r.returncode == 0, r.stderr
         report = json.loads(r.stdout.splitlines()[-1])
         assert report["delivered"] == 1 and report["pending"] == 0

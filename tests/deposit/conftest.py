@@ -34,9 +34,10 @@ def deposit_json(deposit_id: str, **extra: Any) -> dict[str, Any]:
     return data
 
 
-def fake_pdf(size: int = 200_000, seed: int = 0) -> bytes:
+def fake_pdf(size: int = 200_000) -> bytes:
+    """Bytes that start like a PDF; random, as compressed page images are."""
     head = b"%PDF-1.7\n"
-    return head + os.urandom(size - len(head)) if seed == 0 else head + bytes(size - len(head))
+    return head + os.urandom(size - len(head))
 
 
 @pytest.fixture

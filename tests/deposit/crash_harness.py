@@ -177,9 +177,11 @@ def run(kills: int, folder: Path, *, seed: int = 0, max_delay: float = 0.25,
     start = time.monotonic()
     for i in range(kills):
         log = folder / f"strace-{i}.log" if strace else None
-        proc = subprocess.Popen(_child_command(folder, log), stdout=subprocess.PIPE,
-                                stderr=subprocess.DEVNULL, env=env, cwd=REPO, text=True,
-                                start_new_session=True)
+        errors = folder / "child-stderr.log"
+        with errors.open("w") as stderr:
+            proc = subprocess.Popen(_child_command(folder, log), stdout=subprocess.PIPE,
+                                    stderr=stderr, env=env, cwd=REPO, text=True,
+                                    start_new_session=True)
         assert proc.stdout is not None
         lines: list[str] = []
         if rng.random() < 0.1:
@@ -190,7 +192,8 @@ def run(kills: int, folder: Path, *, seed: int = 0, max_delay: float = 0.25,
                 lines.append(line)
             if not line:
                 os.killpg(proc.pid, signal.SIGKILL)
-                raise RuntimeError(f"the child did not start (exit {proc.wait()})")
+                raise RuntimeError(f"the child did not start (exit {proc.wait()}): "
+                                   f"{errors.read_text()[-2000:]}")
             time.sleep(rng.uniform(0.0, max_delay))
         os.killpg(proc.pid, signal.SIGKILL)   # the child (and strace with it) at once
         lines += proc.stdout.readlines()

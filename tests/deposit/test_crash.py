@@ -21,6 +21,7 @@ def test_sigkill_at_random_instants_loses_doubles_and_half_writes_nothing(tmp_pa
 
 
 @pytest.mark.soak
+@pytest.mark.timeout(1800)      # about 5 minutes on a quiet machine, far more on a busy one
 def test_five_hundred_kills_lose_double_and_half_write_nothing(tmp_path: Path) -> None:
     report = crash_harness.run(500, tmp_path / "run", seed=500, progress=True)
     print(report.summary())

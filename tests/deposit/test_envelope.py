@@ -69,7 +69,8 @@ def test_mixing_post_quantum_and_classical_recipients_is_refused() -> None:
     assert out.getvalue() == b""
 
 
-@pytest.mark.parametrize("bad", ["", "age1notakey", X_ID, "age1pq1qqqq", "scrypt"])
+@pytest.mark.parametrize("bad", ["", "age1notakey", X_ID, "age1pq1qqqq", "scrypt"],
+                         ids=["none", "garbage", "an-identity", "short-pq", "scrypt"])
 def test_a_bad_recipient_is_refused_before_anything_is_written(bad: str) -> None:
     out = io.BytesIO()
     with pytest.raises((KeyFormatError, RecipientError)):

@@ -258,3 +258,25 @@ def test_a_bad_kiosk_id_fails_at_start_up() -> None:
     with pytest.raises(ManifestError, match="kiosk_id"):
         Sealer(recipients=(envelope.generate_identity()[1],), kiosk_id="kiosk 1",
                signing_key=KIOSK_KEY)
+
+
+def test_a_deposit_released_with_a_delay_lets_the_ones_behind_it_go_first(
+        tmp_path: Path, sealer: Sealer) -> None:
+    clock = Clock()
+    box = Outbox(tmp_path, sealer=sealer, reserve_bytes=0, clock=clock)
+    assert box.next_claimable_at() is None
+    queue_one(box, "D3M0-0000-0001")
+    queue_one(box, "D3M0-0000-0002")
+    first = box.claim_next("up", lease_seconds=60)
+    assert first is not None and first.deposit_id == "D3M0-0000-0001"
+    box.release(first.deposit_id, "up", error="HTTP 500", retry_after=120)
+    second = box.claim_next("up", lease_seconds=60)
+    assert second is not None and second.deposit_id == "D3M0-0000-0002"
+    assert box.claim_next("up") is None
+    assert box.next_claimable_at() == clock.now + 60      # the lease on the second
+    box.mark_acknowledged(second.deposit_id, b"ack", owner="up")
+    assert box.next_claimable_at() == clock.now + 120
+    clock.now += 121
+    again = box.claim_next("up")
+    assert again is not None and again.deposit_id == "D3M0-0000-0001" and again.attempts == 2
+    box.close()

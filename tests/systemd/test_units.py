@@ -27,12 +27,25 @@ def installed_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "etc/systemd/system").mkdir(parents=True)
     for unit in UNITS:
         shutil.copy(unit, root / "etc/systemd/system" / unit.name)
-    for program in ("opt/kiosk/.venv/bin/kiosk", "usr/bin/cage"):
-        path = root / program
+    for program in started_programs():
+        path = root / program.lstrip("/")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("#!/bin/sh\n")
         path.chmod(0o755)
     return root
+
+
+def started_programs() -> set[str]:
+    """Every absolute program an ExecStart line runs (cage's child included)."""
+    programs = set()
+    for unit in UNITS:
+        for line in unit.read_text().splitlines():
+            if line.startswith("ExecStart="):
+                words = line.removeprefix("ExecStart=").split()
+                programs.add(words[0])
+                if "--" in words:                    # a wrapper such as cage: its child too
+                    programs.add(words[words.index("--") + 1])
+    return {p for p in programs if p.startswith("/")}
 
 
 def test_there_are_units_to_check() -> None:

@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     say(f"receipts: {args.out.resolve()}")
     while not stop.wait(0.2):
         pass
-    simulator.stop()
+    simulator.close()
     if args.link is not None and args.link.is_symlink():
         args.link.unlink()
     say(f"stopped after {len(simulator.jobs)} jobs")

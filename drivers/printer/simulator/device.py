@@ -17,6 +17,7 @@ import contextlib
 import errno
 import logging
 import os
+import queue
 import re
 import select
 import threading
@@ -26,6 +27,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
+
+from PIL import Image
 
 from drivers.printer.base import PrinterProfile
 from drivers.printer.simulator.parser import EscPosParser, ParsedJob
@@ -86,22 +89,34 @@ class PrinterSimulator:
     """A receipt printer in a thread. See the module docstring.
 
     ``out_dir``: where each finished job is rendered as ``receipt-NNNN.png``
-    (None: not rendered). ``idle_end``: seconds of silence after which a job
-    without a cut counts as finished.
+    (None: not rendered), by ``renderer`` in a thread of its own so that status
+    queries are answered at once, as a printer answers them in real time.
+    ``idle_end``: seconds of silence after which a job without a cut counts as
+    finished.
     """
 
     def __init__(self, profile: PrinterProfile, state: SimState | None = None, *,
                  out_dir: Path | None = None, idle_end: float = 0.5,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 renderer: Callable[[ParsedJob, PrinterProfile], Image.Image] = render,
+                 ) -> None:
         self.profile = profile
         self.out_dir = out_dir
+        self._render = renderer
         self.idle_end = idle_end
         self._clock = clock
         self._state = state or SimState()
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
         self._parser = EscPosParser(profile, self._gate)
-        self._jobs: list[ParsedJob] = []
+        self._jobs: list[ParsedJob] = []       # finished and rendered, oldest first
+        self._collected = 0                     # finished jobs handed to the renderer
+        # Rendering a PNG takes a while; a real printer answers DLE EOT in real time,
+        # so jobs are rendered by a worker and published in order once rendered.
+        self._render_queue: queue.SimpleQueue[ParsedJob | None] = queue.SimpleQueue()
+        self._renderer = threading.Thread(target=self._render_loop, daemon=True,
+                                          name="printer simulator renderer")
+        self._renderer.start()
         self._received = bytearray()
         self._tail = b""
         self._lines_since_armed = 0
@@ -135,14 +150,15 @@ class PrinterSimulator:
 
     @property
     def jobs(self) -> list[ParsedJob]:
-        """Jobs finished so far, oldest first."""
+        """Jobs finished so far, oldest first, each rendered (waits for the renderer)."""
+        self.flush()
         with self._lock:
             return list(self._jobs)
 
     @property
     def pngs(self) -> list[Path]:
         """The rendered receipts, oldest first."""
-        return [job.png for job in self.jobs if isinstance(job.png, Path)]
+        return [job.png for job in self.jobs if job.png is not None]
 
     @property
     def received(self) -> bytes:
@@ -229,21 +245,27 @@ class PrinterSimulator:
             return
         self._parser.finished = []
         for job in finished:
-            job.index = len(self._jobs) + 1
+            self._collected += 1
+            job.index = self._collected
+            self._render_queue.put(job)
+
+    def _render_loop(self) -> None:
+        while (job := self._render_queue.get()) is not None:
             self._save(job)
-            self._jobs.append(job)
+            with self._changed:
+                self._jobs.append(job)
+                self._changed.notify_all()
             log.info("simulated printer: job %d, %d lines, %d QR codes, %d images%s%s",
                      job.index, len(job.lines), len(job.qr_codes), len(job.images),
                      ", paper ran out" if job.truncated else "",
                      f" -> {job.png}" if job.png else "")
-        self._changed.notify_all()
 
     def _save(self, job: ParsedJob) -> None:
         if self.out_dir is None:
             return
-        path = self.out_dir / f"receipt-{len(self._jobs) + 1:04d}.png"
+        path = self.out_dir / f"receipt-{job.index:04d}.png"
         try:
-            render(job, self.profile).save(path)
+            self._render(job, self.profile).save(path)
         except OSError as exc:
             log.warning("simulated printer: cannot write %s: %s", path, exc)
             return
@@ -346,9 +368,23 @@ class PrinterSimulator:
                     os.close(fd)
         self._fds = self._wake = None
         self.finish()
+        self.flush()
+
+    def flush(self, timeout: float = 30.0) -> None:
+        """Wait until every finished job is rendered and listed in :attr:`jobs`."""
+        deadline = self._clock() + timeout
+        with self._changed:
+            while len(self._jobs) < self._collected and self._clock() < deadline:
+                self._changed.wait(0.05)
+
+    def close(self) -> None:
+        """Stop serving and end the renderer thread."""
+        self.stop()
+        self._render_queue.put(None)
+        self._renderer.join(5)
 
     def __enter__(self) -> PrinterSimulator:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.stop()
+        self.close()

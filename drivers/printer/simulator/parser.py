@@ -28,6 +28,7 @@ import codecs
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
@@ -156,7 +157,7 @@ class ParsedJob:
     warnings: list[str] = field(default_factory=list)
     truncated: bool = False  # the printer stopped (paper out, offline) during the job
     received: int = 0  # bytes of the job received
-    png: object = None  # pathlib.Path of the rendered receipt, set by the device
+    png: Path | None = None  # the rendered receipt, set by the device
 
     @property
     def lines(self) -> list[TextLine]:

@@ -36,6 +36,7 @@ FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 MAX_HEIGHT = 30_000  # dots (4 m at 180 dpi); longer jobs are cut short with a mark
 TOP_MARGIN = 24
 BOTTOM_MARGIN = 16
+CUT_MARK_HEIGHT = 13
 PAPER = 255
 INK = 0
 _LEVELS = {"L": qrcode.constants.ERROR_CORRECT_L, "M": qrcode.constants.ERROR_CORRECT_M,
@@ -131,12 +132,16 @@ def _image_band(image: RasterImage, dots: int) -> Image.Image:
 
 
 def _cut_mark(width: int, partial: bool) -> Image.Image:
-    band = Image.new("L", (width, 9), PAPER)
+    """A dashed line where the cutter cut, labelled at the right (grey: not printed)."""
+    band = Image.new("L", (width, CUT_MARK_HEIGHT), PAPER)
     draw = ImageDraw.Draw(band)
+    label = "partial cut" if partial else "cut"
+    font = _font(False, 10)
+    label_width = int(draw.textlength(label, font=font)) + 8
     dash = 6 if partial else 14
-    for x in range(0, width, dash * 2):
-        draw.line((x, 4, x + dash, 4), fill=150, width=1)
-    draw.text((2, -3), "partial cut" if partial else "cut", font=_font(False, 9), fill=150)
+    for x in range(0, width - label_width, dash * 2):
+        draw.line((x, 6, min(x + dash, width - label_width), 6), fill=150, width=1)
+    draw.text((width - label_width + 4, 0), label, font=font, fill=150)
     return band
 
 
@@ -162,7 +167,7 @@ def render(job: ParsedJob, profile: PrinterProfile) -> Image.Image:
         elif isinstance(element, PaperFeed):
             band, advance = None, element.dots
         else:
-            band, advance = _cut_mark(paper, element.partial), 9
+            band, advance = _cut_mark(paper, element.partial), CUT_MARK_HEIGHT
         if total + max(advance, band.height if band else 0) > MAX_HEIGHT:
             short = True
             break

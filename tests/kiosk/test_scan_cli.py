@@ -1,0 +1,50 @@
+"""``kiosk scan``: the command a technician (and the acceptance check) runs on image files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+
+from tests.conftest import run_cli
+
+
+def test_scan_detect_prints_one_json_line_per_image_with_corners_and_time(shared_data: Path
+                                                                          ) -> None:
+    images = sorted((shared_data / "pages-smartdoc").glob("background01_*.jpeg"))
+    done = run_cli("kiosk", ["scan", "detect", *map(str, images)])
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [line["image"] for line in lines] == [str(p) for p in images]
+    for line in lines:
+        assert len(line["corners"]) == 4 and all(len(c) == 2 for c in line["corners"])
+        assert line["ms"] > 0
+        (tl, tr, br, bl) = line["corners"]
+        assert tl[0] < tr[0] and bl[0] < br[0] and tl[1] < bl[1] and tr[1] < br[1]
+
+
+def test_scan_detect_reports_an_unreadable_file_and_goes_on(tmp_path: Path,
+                                                            shared_data: Path) -> None:
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(b"not a jpeg")
+    good = next((shared_data / "pages-smartdoc").glob("*.jpeg"))
+    done = run_cli("kiosk", ["scan", "detect", str(bad), str(good)])
+    assert done.returncode == 1
+    first, second = (json.loads(line) for line in done.stdout.splitlines())
+    assert first["corners"] is None and "not an image" in first["error"]
+    assert second["corners"] is not None
+
+
+def test_scan_page_writes_the_clean_page_and_prints_its_verdict(tmp_path: Path,
+                                                                 shared_data: Path) -> None:
+    image = shared_data / "pages-smartdoc" / "background01_letter001_frame_0098.jpeg"
+    out = tmp_path / "page.png"
+    done = run_cli("kiosk", ["scan", "page", str(image), "-o", str(out)])
+    report = json.loads(done.stdout)
+    assert report["format"] == "A4" and report["colour"] == "bilevel"
+    assert report["encoded"]["codec"] == "ccitt-g4"
+    assert isinstance(report["ok"], bool) and isinstance(report["reasons"], list)
+    assert done.returncode == (0 if report["ok"] else 1)
+    page = cv2.imread(str(out), cv2.IMREAD_GRAYSCALE)
+    assert page.shape == (2339, 1654)

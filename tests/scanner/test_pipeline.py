@@ -1,0 +1,110 @@
+"""Rectify, enhance and compress: formats, colours and byte streams a PDF can embed."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from drivers.camera.synth import Defects, render_text_page, sample_pages, synthesize
+from scanner import compress, enhance, process_still, rectify
+from scanner.compress import decode_g4, encode_g4
+from scanner.page import PageContent
+from scanner.rectify import estimate_aspect, recognise_format
+
+
+def square_page(width: int, height: int) -> np.ndarray:
+    img = np.full((height, width, 3), 235, np.uint8)
+    cv2.putText(img, "Bonjour", (width // 10, height // 2), cv2.FONT_HERSHEY_SIMPLEX,
+                width / 300, (20, 20, 20), max(1, width // 150))
+    return img
+
+
+@pytest.mark.parametrize(("size_mm", "name"), [((210, 297), "A4"), ((215.9, 279.4), "letter"),
+                                               ((85.6, 53.98), "ID-1")])
+def test_the_format_is_recognised_from_a_perspective_view(size_mm, name) -> None:
+    page = square_page(400, round(400 * size_mm[1] / size_mm[0]))
+    frame, corners = synthesize(page, np.random.default_rng(1),
+                                defects=Defects(tilt_deg=15), page_size_mm=size_mm)
+    aspect = estimate_aspect(corners, (frame.shape[1], frame.shape[0]))
+    fmt = recognise_format(aspect)
+    assert fmt is not None and fmt.name == name
+    rectified = rectify(frame, corners)
+    assert rectified.format == name
+    h, w = rectified.image.shape[:2]
+    assert abs((h / w) / (rectified.size_mm[1] / rectified.size_mm[0]) - 1) < 0.01
+
+
+def test_a4_and_a5_are_told_apart_only_by_the_trays_scale() -> None:
+    assert recognise_format(1.414).name == "A4"
+    assert recognise_format(1.414, long_side_mm=205).name == "A5"
+
+
+def test_g4_stream_round_trips_and_is_tiny_for_a_text_page() -> None:
+    page = np.full((600, 400), 255, np.uint8)
+    cv2.putText(page, "ABC 123", (30, 300), cv2.FONT_HERSHEY_SIMPLEX, 2, 0, 4)
+    page = np.where(page > 127, 255, 0).astype(np.uint8)     # putText anti-aliases
+    data = encode_g4(page)
+    assert not data.startswith(b"II*\x00")          # raw CCITT data, not a TIFF file
+    assert np.array_equal(decode_g4(data, 400, 600), page)
+    assert len(data) < 2000
+
+
+@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler-utils not installed")
+def test_g4_stream_renders_right_in_a_pdf_as_ccittfax_k_minus_1(tmp_path: Path) -> None:
+    page = np.full((200, 160), 255, np.uint8)
+    page[40:120, 30:90] = 0
+    data = encode_g4(page)
+    w, h = 160, 200
+    image = (b"<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceGray "
+             b"/BitsPerComponent 1 /Filter /CCITTFaxDecode /DecodeParms << /K -1 /Columns %d "
+             b"/Rows %d /BlackIs1 false >> /Length %d >>\nstream\n" % (w, h, w, h, len(data))
+             + data + b"\nendstream")
+    content = b"q %d 0 0 %d 0 0 cm /Im0 Do Q" % (w, h)
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %d %d] /Resources << /XObject "
+               b"<< /Im0 4 0 R >> >> /Contents 5 0 R >>" % (w, h), image,
+               b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream"]
+    pdf, offsets = b"%PDF-1.4\n", []
+    for i, obj in enumerate(objects):
+        offsets.append(len(pdf))
+        pdf += b"%d 0 obj\n" % (i + 1) + obj + b"\nendobj\n"
+    xref = len(pdf)
+    pdf += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    pdf += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    pdf += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1,
+                                                                              xref)
+    (tmp_path / "p.pdf").write_bytes(pdf)
+    subprocess.run(["pdftoppm", "-r", "72", "-gray", "-png", str(tmp_path / "p.pdf"),
+                    str(tmp_path / "r")], check=True)
+    rendered = cv2.imread(str(next(tmp_path.glob("r*.png"))), cv2.IMREAD_GRAYSCALE)
+    assert np.mean((rendered > 127) == (page > 127)) > 0.98
+
+
+@pytest.mark.slow
+def test_a_photographed_letter_becomes_a_small_bilevel_g4_page() -> None:
+    page = render_text_page(4)
+    frame, _ = synthesize(page, np.random.default_rng(4), frame_size=(3264, 2448),
+                          defects=Defects(gradient=0.5, noise_sigma=2))
+    result = process_still(frame)
+    assert result.page is not None and result.encoded is not None
+    assert result.page.format == "A4" and result.page.colour == "bilevel"
+    assert result.encoded.codec == "ccitt-g4"
+    assert result.encoded.width == 1654 and result.encoded.height == 2339
+    assert len(result.encoded.data) < 80_000
+    assert result.verdict.ok, result.verdict.to_json()
+
+
+def test_an_identity_card_keeps_its_colour_as_a_baseline_jfif() -> None:
+    card = next(p for p in sample_pages() if p.name == "identity-card")
+    frame, corners = synthesize(card.bgra(), np.random.default_rng(2), page_size_mm=card.size_mm)
+    page = enhance(rectify(frame, corners))
+    assert page.content is PageContent.COLOUR and page.colour == "rgb"
+    encoded = compress(page)
+    assert encoded.codec == "jpeg" and encoded.data[:4] == b"\xff\xd8\xff\xe0"
+    assert encoded.data[6:11] == b"JFIF\x00"
+    assert b"\xff\xc0" in encoded.data and b"\xff\xc2" not in encoded.data   # baseline only
