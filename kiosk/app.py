@@ -950,3 +950,58 @@ def build_runtime(config: Any, enrollment: Enrollment | None, *, post: Post | No
             log.error("code reader unavailable (%s): convocations cannot be read", exc)
     return Runtime(controller, catalog, journey, session, outbox, printer, reader_thread,
                    status_dir)
+
+
+@dataclass
+class DeliveryLog:
+    """What the immediate deliveries said (the demo reports it; the UI only needs the flag)."""
+
+    outcomes: dict[str, Any] = field(default_factory=dict)
+
+
+def enrollment_from_bundle(config: Any, bundle: Path | None = None, *,
+                           deliver_timeout: int = 5,
+                           log_to: DeliveryLog | None = None) -> Enrollment:
+    """The enrollment of ``backoffice enroll`` (``{data_dir}/enrollment`` unless ``bundle``).
+
+    Its deliver function makes one short delivery pass right after sealing
+    (``deliver_timeout`` seconds, one attempt): when the back office answers,
+    the receipt says the dossier was sent; otherwise it stays queued for the
+    uploader and the receipt says it will be sent as soon as possible.
+    Raises KioskError naming the folder and what is wrong.
+    """
+    from deposit.errors import DepositError
+    from deposit.upload import BundleError
+    from deposit.upload import Enrollment as Bundle
+    from kiosk.delivery import DeliveryError, bundle_folder, deliver_now
+    from kiosk.errors import KioskError
+
+    folder = bundle_folder(config, bundle)
+    try:
+        loaded = Bundle.load(folder)
+        recipients = tuple(loaded.recipients())
+        key = loaded.signing_key()
+    except (BundleError, DepositError) as exc:
+        raise KioskError(f"enrollment bundle {folder}: {exc}") from None
+    if loaded.kiosk_id != config.kiosk.id or loaded.fleet_code != config.kiosk.code:
+        raise KioskError(
+            f"enrollment bundle {folder} is for kiosk {loaded.kiosk_id} (code "
+            f"{loaded.fleet_code}) but the configuration says [kiosk] id = {config.kiosk.id!r}, "
+            f"code = {config.kiosk.code!r}: merge the bundle's kiosk.toml into the configuration")
+    quick = replace(config, upload=replace(config.upload, timeout_s=deliver_timeout, attempts=1))
+
+    def deliver(deposit_id: str) -> bool:
+        try:
+            report = deliver_now(quick, bundle=folder, attempts=1)
+        except DeliveryError as exc:
+            log.warning("delivery of %s not attempted: %s", deposit_id, exc)
+            if log_to is not None:
+                log_to.outcomes[deposit_id] = {"outcome": "queued", "reason": str(exc)}
+            return False
+        mine = [d for d in report.deposits if d.deposit_id == deposit_id]
+        if log_to is not None:
+            log_to.outcomes[deposit_id] = mine[0].as_dict() if mine else \
+                {"outcome": "queued", "reason": "not attempted"}
+        return bool(mine and mine[0].acknowledged)
+
+    return Enrollment(recipients, key, loaded.public_url, deliver)

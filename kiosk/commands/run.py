@@ -1,0 +1,101 @@
+"""``kiosk run``: the citizen application on the touchscreen (``--windowed`` to try it).
+
+It loads the configuration and the enrollment bundle (``{data_dir}/enrollment``),
+opens the devices, and shows the welcome screen. Without a bundle it still
+starts, and the welcome screen refuses deposits (nothing could be sealed for
+the back office). Under systemd it says READY=1 once the first screen is drawn
+and pings the watchdog from the interface's own clock, so a frozen interface
+is restarted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from kiosk.config import Config, load_config
+from kiosk.errors import KioskError
+
+log = logging.getLogger("kiosk.run")
+
+
+def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser("run", parents=parents, help="run the citizen application",
+                            description="The citizen application, full screen.")
+    parser.add_argument("--windowed", action="store_true",
+                        help="a window of [ui] width x height instead of the full screen")
+    parser.add_argument("--size", metavar="WxH", help="window size (default: [ui] width x "
+                        "height)")
+    parser.add_argument("--bundle", type=Path, metavar="DIR",
+                        help="enrollment bundle (default: [upload] bundle, else "
+                             "{data_dir}/enrollment)")
+    parser.set_defaults(func=run)
+
+
+def window_size(config: Config, size: str | None) -> tuple[int, int]:
+    if not size:
+        return config.ui.width, config.ui.height
+    try:
+        width, height = (int(v) for v in size.lower().split("x"))
+    except ValueError:
+        raise KioskError(f"--size {size!r} is not WIDTHxHEIGHT (e.g. 1280x800)") from None
+    if not (320 <= width <= 7680 and 320 <= height <= 7680):
+        raise KioskError(f"--size {size!r} is out of range (320 to 7680 pixels a side)")
+    return width, height
+
+
+def run(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    width, height = window_size(config, args.size)
+    from kiosk.app import build_runtime, enrollment_from_bundle
+
+    try:
+        enrollment = enrollment_from_bundle(config, args.bundle)
+    except KioskError as exc:
+        log.error("%s; deposits are refused until the kiosk is enrolled", exc)
+        enrollment = None
+    return run_app(config, enrollment, width=width, height=height,
+                   fullscreen=config.ui.fullscreen and not args.windowed,
+                   build=build_runtime)
+
+
+def run_app(config: Config, enrollment: Any, *, width: int, height: int, fullscreen: bool,
+            build: Any) -> int:
+    """Prepare Kivy, build the runtime, run the app until it is closed; close everything."""
+    from kiosk.ui import boot
+
+    kivy_home = Path(os.environ.get("KIVY_HOME") or config.kiosk.data_dir / "kivy")
+    boot.prepare(width=width, height=height, fullscreen=fullscreen, kivy_home=kivy_home)
+    from kivy.metrics import Metrics
+
+    from kiosk.systemd import Notifier
+    from kiosk.theme import theme_from_config
+    from kiosk.ui.app import KioskApp
+    from kiosk.ui.screens import UiContext
+
+    runtime = build(config, enrollment)
+    notifier = Notifier.from_environment()
+    try:
+        theme = replace(theme_from_config(config.ui.dpi, float(Metrics.dpi), config.ui.theme),
+                        min_target_mm=config.ui.touch_target_mm)
+        log.info("display: %dx%d, %.0f dpi, touch targets %.0f px (%.0f mm)", width, height,
+                 theme.dpi, theme.target, config.ui.touch_target_mm)
+        ctx = UiContext(runtime.catalog, runtime.session, runtime.journey,
+                        runtime.controller.clock,
+                        receipt_png=lambda: runtime.controller.current.screen_png,
+                        languages=tuple(config.kiosk.languages))
+        app = KioskApp(runtime.controller, ctx, theme=theme, agent_sound=config.ui.agent_sound,
+                       on_ready=lambda: notifier.ready("kiosk ready"),
+                       on_frame=notifier.watchdog, device_check=runtime.check_devices)
+        started = time.monotonic()
+        app.run()
+        log.info("interface closed after %.0f s", time.monotonic() - started)
+    finally:
+        notifier.stopping()
+        runtime.close()
+    return 0
