@@ -242,8 +242,8 @@ class KioskApp(App):  # type: ignore[misc]
 
     def __init__(self, controller: Controller, ctx: UiContext, *, theme: Theme | None = None,
                  title: str = "Deposit kiosk", agent_sound: bool = True,
-                 on_ready: Callable[[], None] | None = None,
-                 on_frame: Callable[[], None] | None = None,
+                 on_ready: Callable[[], object] | None = None,
+                 on_frame: Callable[[], object] | None = None,
                  device_check: Callable[[], None] | None = None,
                  device_check_every: float = 10.0, wipe_pause: float = 1.5,
                  **kwargs: Any) -> None:
