@@ -70,7 +70,8 @@ def run_app(config: Config, enrollment: Any, *, width: int, height: int, fullscr
     from kiosk.ui import boot
 
     kivy_home = Path(os.environ.get("KIVY_HOME") or config.kiosk.data_dir / "kivy")
-    boot.prepare(width=width, height=height, fullscreen=fullscreen, kivy_home=kivy_home)
+    boot.prepare(width=width, height=height, fullscreen=fullscreen, kivy_home=kivy_home,
+                 console_log=log.isEnabledFor(logging.INFO))
     from kivy.metrics import Metrics
 
     from kiosk.systemd import Notifier

@@ -23,7 +23,13 @@ def prepare(*, width: int, height: int, fullscreen: bool, kivy_home: Path | None
     if kivy_home is not None:
         kivy_home.mkdir(parents=True, exist_ok=True)
         os.environ["KIVY_HOME"] = str(kivy_home)
+    import logging
+
     from kivy.config import Config
+
+    if not console_log:
+        # Kivy says what it found (GL version, providers) at INFO: for a technician's -v only.
+        logging.getLogger("kivy").setLevel(logging.WARNING)
 
     Config.set("graphics", "width", str(width))
     Config.set("graphics", "height", str(height))

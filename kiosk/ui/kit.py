@@ -114,8 +114,8 @@ class Kiosk:
 
 
 def start_kiosk(config: Config, enrollment: Enrollment | None, *, clock: Callable[[], float]
-                = time.monotonic, theme: Theme | None = None, code_reader: bool = False,
-                ) -> Kiosk:
+                = time.monotonic, theme: Theme | None = None, code_reader: bool = True,
+                wipe_pause: float = 1.5) -> Kiosk:
     """Open the runtime and start the app on it (the window must be prepared: kiosk.ui.boot)."""
     socket = CameraSocket(config.devices.camera)
     runtime = build_runtime(config, enrollment, clock=clock, code_reader=code_reader,
@@ -124,7 +124,8 @@ def start_kiosk(config: Config, enrollment: Enrollment | None, *, clock: Callabl
                     receipt_png=lambda: runtime.controller.current.screen_png,
                     languages=tuple(config.kiosk.languages))
     app = KioskApp(runtime.controller, ctx, theme=theme or Theme(dpi=config.ui.dpi or 96.0),
-                   agent_sound=False, device_check=runtime.check_devices)
+                   agent_sound=False, device_check=runtime.check_devices,
+                   wipe_pause=wipe_pause)
     try:
         driver = UiDriver(app).start()
     except BaseException:
@@ -147,6 +148,13 @@ class Citizen:
 
     def tap(self, action: str, arg: Any = None) -> None:
         self.driver.tap_action(action, arg)
+
+    def show_code(self, text: str) -> None:
+        """Hold a code (a convocation letter's QR code) under the code reader."""
+        reader = self.kiosk.runtime.code_reader
+        if reader is None:
+            raise UiError("this kiosk has no code reader")
+        reader.reader.simulator.inject_text(text)
 
     @property
     def tray(self) -> Any:

@@ -29,7 +29,7 @@ log = logging.getLogger("kiosk.screenshots")
 def shoot(out: Path, size: str, dpi: float, language: str, work: Path) -> list[Path]:
     """One walk through the journey at ``size`` in ``language``; returns the files written."""
     from kiosk.catalog import convocation_url
-    from kiosk.journey import CodeRead, Overlay, ReceiptPhase, Step
+    from kiosk.journey import Overlay, ReceiptPhase, Step
     from kiosk.theme import Theme
     from kiosk.ui.kit import Citizen, OffsetClock, local_enrollment, sim_config, start_kiosk
 
@@ -67,11 +67,11 @@ def shoot(out: Path, size: str, dpi: float, language: str, work: Path) -> list[P
         person.tap("start")
         snap("procedure")
         person.tap("back")
-        kiosk.runtime.controller.post(CodeRead("https://www.example.com/not-a-letter"))
+        person.show_code("https://www.example.com/not-a-letter")
         driver.wait_until(lambda: driver.state.notice is not None, 10, "the notice")
         snap("not-a-convocation")
-        kiosk.runtime.controller.post(CodeRead(convocation_url(
-            "rdv.mairie.example.fr", "listes-electorales", "EL-2025-0042")))
+        person.show_code(convocation_url("rdv.mairie.example.fr", "listes-electorales",
+                                         "EL-2025-0042"))
         driver.wait_for_step(Step.CHECKLIST)
         snap("checklist")
         person.tap("begin")

@@ -18,7 +18,7 @@ import pytest
 
 from kiosk.catalog import convocation_url
 from kiosk.config import SessionSection
-from kiosk.journey import CodeRead, Overlay, ReceiptPhase, Step
+from kiosk.journey import Overlay, ReceiptPhase, Step
 
 pytestmark = pytest.mark.ui
 
@@ -31,9 +31,8 @@ def citizen(kiosk):
 
 
 def show_convocation(kiosk, procedure: str, reference: str, documents=()) -> None:
-    """The convocation's QR code read by the code reader (its thread posts what it reads)."""
-    kiosk.runtime.controller.post(CodeRead(convocation_url("rdv.example.fr", procedure,
-                                                           reference, documents)))
+    """The convocation's QR code held under the (simulated) code reader."""
+    citizen(kiosk).show_code(convocation_url("rdv.example.fr", procedure, reference, documents))
     kiosk.driver.wait_for_step(Step.CHECKLIST)
 
 
@@ -284,6 +283,18 @@ def test_disk_budget_short_refuses_new_deposits_at_welcome(make_kiosk) -> None:
     start = driver.app.root.current_screen.ids.start
     assert start.disabled
     driver.tap(start)
+    assert driver.state.step is Step.WELCOME
+
+
+def test_a_foreign_code_says_it_is_not_a_convocation_and_nothing_else(make_kiosk) -> None:
+    kiosk = make_kiosk()
+    driver = kiosk.driver
+    citizen(kiosk).show_code("https://www.impots.gouv.fr/")
+    driver.wait_until(lambda: driver.state.notice is not None, 10, "the notice")
+    assert "pas une convocation" in driver.describe()
+    assert driver.state.step is Step.WELCOME and driver.state.procedure is None
+    kiosk.runtime.code_reader.reader.simulator.inject_bytes(b"\xff\xfe\x00garbage\r\n")
+    driver.run_for(0.5)
     assert driver.state.step is Step.WELCOME
 
 
