@@ -383,6 +383,7 @@ def finish(config: Any, bundle: Path, office: BackOffice | None, deliveries: Any
             delivery = {"outcome": "queued", "reason": str(exc)}
     delivered = delivery.get("outcome") in ("delivered", "conflict")
     result["delivered"] = delivered
+    result["queued"] = not delivered
     result["delivery"] = delivery
     say(f"kiosk: dossier {deposit_id} {delivery.get('outcome')}"
         f"{' (' + str(delivery.get('reason')) + ')' if delivery.get('reason') else ''}")
