@@ -244,7 +244,7 @@ def test_paper_out_gives_the_receipt_drawn_for_the_screen(runtime) -> None:
 
 
 def test_device_checks_report_a_short_disk_and_a_printer_without_paper(runtime) -> None:
-    controller, queue = runtime.controller, runtime.queue
+    queue = runtime.queue
     runtime.outbox.reserve_bytes = 1 << 60
     runtime.printer.simulator.set(paper="out")
     runtime.check_devices()
