@@ -271,3 +271,72 @@ def test_results_for_a_wiped_session_do_nothing(tmp_path: Path) -> None:
     for event in (Sealed(None), Printed(), WipeDone()):  # type: ignore[arg-type]
         controller.dispatch(event)
     assert controller.state == before
+
+
+# ----------------------------------------------------------------------------- enrollment
+
+
+@pytest.fixture
+def bundle(tmp_path: Path) -> Path:
+    """A real enrollment bundle from the back office's own tools (no server is started)."""
+    from kiosk.commands.demo import free_port
+    from tests.conftest import run_cli
+
+    data, out = tmp_path / "backoffice", tmp_path / "bundle"
+    for args in (["init", "--data", str(data), "--url", f"https://127.0.0.1:{free_port()}",
+                  "--key-type", "x25519"], ["enroll", "--data", str(data), "DEMO-01",
+                                            "--out", str(out)]):
+        done = run_cli("backoffice", args)
+        assert done.returncode == 0, done.stderr
+    return out
+
+
+def config_for(bundle: Path, data: Path):
+    from dataclasses import replace
+
+    facts = json.loads((bundle / "bundle.json").read_text())
+    config = sim_config(data, seed=4)
+    return replace(config, kiosk=replace(config.kiosk, id=facts["kiosk_id"],
+                                         code=facts["fleet_code"]))
+
+
+def test_an_unreachable_back_office_leaves_the_deposit_queued_and_says_so(bundle: Path,
+                                                                          tmp_path: Path) -> None:
+    from kiosk.app import DeliveryLog, enrollment_from_bundle
+
+    config = config_for(bundle, tmp_path / "kiosk")
+    said = DeliveryLog()
+    queue = EventQueue()
+    rt = build_runtime(config, enrollment_from_bundle(config, bundle, log_to=said), post=queue)
+    try:
+        controller = rt.controller
+        controller.dispatch(CodeRead(convocation_url("x.fr", "rsa", "R-9", ["rib"])))
+        controller.dispatch(Tap(Action.BEGIN))
+        pump_until(queue, controller, lambda: controller.capture._camera is not None)
+        controller.capture._camera.simulator.place("text")
+        pump_until(queue, controller, lambda: controller.state.document.pages)
+        for tap in (Tap(Action.NEXT), Tap(Action.CONTINUE), Tap(Action.CONTINUE),
+                    Tap(Action.SEND)):
+            controller.dispatch(tap)
+        pump_until(queue, controller, lambda: controller.state.step is Step.RECEIPT)
+        deposit = controller.state.deposit
+        assert deposit.queued_offline                          # the receipt says "as soon as"
+        assert deposit.tracking_url.startswith(json.loads(
+            (bundle / "bundle.json").read_text())["public_url"])
+        assert rt.outbox.get(deposit.deposit_id).state.value == "sealed"
+        assert said.outcomes[deposit.deposit_id]["outcome"] == "queued"
+        assert "cannot reach" in said.outcomes[deposit.deposit_id]["reason"]
+    finally:
+        rt.close()
+
+
+def test_a_bundle_for_another_kiosk_is_refused_with_both_names(bundle: Path,
+                                                               tmp_path: Path) -> None:
+    from kiosk.app import enrollment_from_bundle
+    from kiosk.errors import KioskError
+
+    config = sim_config(tmp_path / "kiosk")         # DEMO-01, but the default code D3M0
+    with pytest.raises(KioskError, match=r"is for kiosk DEMO-01 \(code .*code = 'D3M0'"):
+        enrollment_from_bundle(config, bundle)
+    with pytest.raises(KioskError, match="no enrollment bundle"):
+        enrollment_from_bundle(config, tmp_path / "nowhere")
