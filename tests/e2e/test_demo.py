@@ -4,8 +4,8 @@ interface (Xvfb) reaches a real back office, and the staff's tools and plain ``a
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import shutil
 import subprocess
 import sys
