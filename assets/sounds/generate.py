@@ -10,15 +10,16 @@ import wave
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 RATE = 22_050
 HERE = Path(__file__).resolve().parent
 
 
-def tone(freq: float, seconds: float) -> np.ndarray:
-    t = np.arange(int(RATE * seconds)) / RATE
+def tone(freq: float, seconds: float) -> npt.NDArray[np.float64]:
+    t = np.arange(int(RATE * seconds), dtype=np.float64) / RATE
     envelope = np.exp(-3.5 * t) * np.minimum(1.0, t / 0.01)
-    return np.sin(2 * np.pi * freq * t) * envelope
+    return np.asarray(np.sin(2 * np.pi * freq * t) * envelope, dtype=np.float64)
 
 
 def main() -> None:

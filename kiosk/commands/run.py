@@ -72,8 +72,6 @@ def run_app(config: Config, enrollment: Any, *, width: int, height: int, fullscr
     kivy_home = Path(os.environ.get("KIVY_HOME") or config.kiosk.data_dir / "kivy")
     boot.prepare(width=width, height=height, fullscreen=fullscreen, kivy_home=kivy_home,
                  console_log=log.isEnabledFor(logging.INFO))
-    from kivy.metrics import Metrics
-
     from kiosk.systemd import Notifier
     from kiosk.theme import theme_from_config
     from kiosk.ui.app import KioskApp
@@ -82,7 +80,7 @@ def run_app(config: Config, enrollment: Any, *, width: int, height: int, fullscr
     runtime = build(config, enrollment)
     notifier = Notifier.from_environment()
     try:
-        theme = replace(theme_from_config(config.ui.dpi, float(Metrics.dpi), config.ui.theme),
+        theme = replace(theme_from_config(config.ui.dpi, boot.reported_dpi(), config.ui.theme),
                         min_target_mm=config.ui.touch_target_mm)
         log.info("display: %dx%d, %.0f dpi, touch targets %.0f px (%.0f mm)", width, height,
                  theme.dpi, theme.target, config.ui.touch_target_mm)

@@ -40,3 +40,10 @@ def prepare(*, width: int, height: int, fullscreen: bool, kivy_home: Path | None
     Config.set("kivy", "exit_on_escape", "0")             # no way out for a citizen
     Config.set("kivy", "log_enable", "0")                 # no log file of Kivy's own
     Config.set("input", "mouse", "mouse,disable_multitouch")
+
+
+def reported_dpi() -> float:
+    """The density the display reports to Kivy (after :func:`prepare`; 96 under Xvfb)."""
+    from kivy.metrics import Metrics
+
+    return float(Metrics.dpi)
