@@ -451,7 +451,9 @@ class JourneyState:
 
     @property
     def can_cancel(self) -> bool:
-        return self.step in _CANCELLABLE
+        # While sealing nothing can be undone; once it failed, the citizen may give up.
+        return self.step in _CANCELLABLE or (self.step is Step.SEALING
+                                             and self.seal_error is not None)
 
     @property
     def can_go_back(self) -> bool:
@@ -920,8 +922,10 @@ class Journey:
 
     def _capture_result(self, state: JourneyState,
                         event: CaptureStarted | PageCaptured | CaptureFailed) -> Transition:
-        if state.step is not Step.CAPTURE or state.out_of_order:
+        if state.step is not Step.CAPTURE or (state.out_of_order and
+                                              not isinstance(event, PageCaptured)):
             # A late result for a capture nobody waits for: its page must not linger.
+            # (A page taken just before the camera was lost is kept: nothing is lost.)
             if isinstance(event, PageCaptured):
                 return Transition(state, (DiscardPages((event.page.id,)),))
             return Transition(state)

@@ -430,10 +430,21 @@ def test_camera_lost_during_capture_is_out_of_order_and_loses_nothing() -> None:
     assert d.send(DeviceChanged(Device.CAMERA, ok=False)) == ()
     assert d.state.out_of_order and d.state.capture is CapturePhase.AIMING
     assert d.tap(Action.CAPTURE_NOW) == () and d.tap(Action.NEXT) == ()
+    assert d.send(CaptureFailed("blurred")) == ()
     assert d.tap(Action.CALL_AGENT) == (CallAgent(Step.CAPTURE),)
     assert d.state.documents[0].pages == (kept,)
     assert d.send(DeviceChanged(Device.CAMERA, ok=True)) == (StartCamera("identity", 2),)
     assert not d.state.out_of_order
+
+
+def test_a_page_taken_just_before_the_camera_was_lost_is_kept() -> None:
+    d = Driver()
+    d.to_capture()
+    d.send(CaptureStarted())
+    d.send(DeviceChanged(Device.CAMERA, ok=False))
+    ref = d.page()
+    assert d.state.documents[0].pages == (ref,) and d.state.capture is CapturePhase.TAKEN
+    assert d.state.out_of_order
 
 
 def test_camera_back_while_a_page_is_shown_does_not_restart_the_preview() -> None:
@@ -575,6 +586,10 @@ def test_retry_without_a_failure_does_nothing_and_cancel_is_refused_while_sealin
     assert d.state.overlay is None
     d.tap(Action.HELP)
     assert d.state.overlay is None
+    d.send(SealFailed("error"))
+    d.tap(Action.CANCEL)                      # failed: giving up is allowed
+    assert d.state.overlay is Overlay.CANCEL
+    assert d.tap(Action.CANCEL_CONFIRM) == (Wipe(WipeReason.CANCELLED),)
 
 
 def test_a_seal_result_arriving_late_is_ignored() -> None:
