@@ -53,6 +53,7 @@ def shoot(out: Path, size: str, dpi: float, language: str, work: Path) -> list[P
     def snap(name: str) -> None:
         driver.idle(4)
         path = driver.screenshot(folder / f"{len(written) + 1:02d}-{name}.png")
+        shrink(path)
         written.append(path)
         log.info("%s", path)
 
@@ -143,6 +144,20 @@ def shoot(out: Path, size: str, dpi: float, language: str, work: Path) -> list[P
     finally:
         kiosk.close()
     return written
+
+
+def shrink(path: Path) -> None:
+    """Re-save a screenshot as an optimised RGB PNG when that is smaller (lossless)."""
+    from PIL import Image
+
+    with Image.open(path) as picture:
+        rgb = picture.convert("RGB")
+    candidate = path.with_suffix(".tmp.png")
+    rgb.save(candidate, optimize=True)
+    if candidate.stat().st_size < path.stat().st_size:
+        candidate.replace(path)
+    else:
+        candidate.unlink()
 
 
 def _guidance(kiosk: object) -> bool:
