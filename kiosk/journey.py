@@ -599,7 +599,8 @@ class Journey:
     def _wipe(self, state: JourneyState, reason: WipeReason) -> Transition:
         cleared = self.initial(state.last_activity, state.devices)
         # Only the devices' condition survives: it belongs to the kiosk, not the citizen.
-        wiped = self._keep(cleared, step=Step.WIPE, wipe_reason=reason)
+        # The goodbye is said in the citizen's language; WipeDone brings the default back.
+        wiped = self._keep(cleared, step=Step.WIPE, wipe_reason=reason, language=state.language)
         commands: list[Command] = []
         if state.step is Step.CAPTURE:
             commands.append(StopCamera())
