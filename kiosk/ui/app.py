@@ -305,6 +305,7 @@ class KioskApp(App):  # type: ignore[misc]
 
     def _on_size(self, window: Any, size: tuple[int, int]) -> None:
         self.portrait = size[1] > size[0]
+        style.portrait = self.portrait
 
     # ------------------------------------------------------------- the journey
 

@@ -92,6 +92,9 @@ class UiDriver:
         return self.app.controller.state
 
     def describe(self) -> str:
+        """What the screen says, once the layout has settled (labels size themselves over a
+        frame or two after a change)."""
+        self.idle(2)
         return str(self.app.root.describe())
 
     # ------------------------------------------------------------- touches
@@ -110,6 +113,7 @@ class UiDriver:
                     yield widget
 
     def find(self, action: str, arg: Any = None) -> Widget:
+        self.idle(1)            # where a button is depends on the layout of the last change
         for widget in self.tappables():
             if widget.action == action and (arg is None or widget.arg == arg):
                 return widget

@@ -19,6 +19,7 @@ from kiosk.theme import Palette, Theme
 
 class StyleProxy(EventDispatcher):  # type: ignore[misc]  # Kivy ships no types
     dpi = NumericProperty(96.0)
+    portrait = BooleanProperty(False)     # the window is taller than wide (set by the app)
     large_text = BooleanProperty(False)
     high_contrast = BooleanProperty(False)
 

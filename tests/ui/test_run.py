@@ -38,9 +38,12 @@ def test_kiosk_run_shows_the_welcome_screen_and_tells_systemd_it_is_ready(
             return False
         return True
 
-    Clock.schedule_interval(look_and_stop, 0.25)
-    status = run_app(sim_config(tmp_path / "data"), None, width=1280, height=800,
-                     fullscreen=False, build=build_runtime)
+    poll = Clock.schedule_interval(look_and_stop, 0.25)
+    try:
+        status = run_app(sim_config(tmp_path / "data"), None, width=1280, height=800,
+                         fullscreen=False, build=build_runtime)
+    finally:
+        poll.cancel()
     assert status == 0
     assert seen["screen"] == "welcome"
     # Not enrolled: the kiosk runs, and says it cannot take dossiers.
