@@ -1,13 +1,30 @@
-"""Clean a rectified page: flatten the light, then make text bilevel or keep colour.
+"""Clean a rectified page: even out the light, then make text bilevel or keep colour.
 
-Text pages: the paper's brightness is estimated everywhere (a grey-level
-closing at low resolution removes the ink, a median smooths it) and the page is
-divided by it, which removes shadows and light gradients; the result is made
-bilevel with Otsu's threshold on the flattened page. Colour documents (a
-colour logo, a photograph, an identity card) keep their colour: the same
-division by the paper's brightness evens the light without changing hues, and
-identity cards, which have no paper to measure, get a global white balance and
-level stretch only.
+Everything that needs looking at the page as a whole is done at low
+resolution and applied to the full page in one pass:
+
+1. **Paper level.** At about 25 dpi the ink is closed away (a grey-level
+   closing wider than a letter, then a dilation that lifts bold headings, then
+   a median); what is left is the paper's brightness under the kiosk's light,
+   shadows and gradients included.
+2. **Kind of page.** Clearly coloured ink on more than ``COLOUR_FRACTION`` of
+   the page (at 25 dpi, chroma measured from the paper's own tint) makes it a
+   colour document; identity cards always are. Much mid-grey after
+   flattening makes a text page a photograph (kept in grey).
+3. **Text → bilevel.** The page divided by its paper level is flat (paper at
+   255 everywhere). A threshold on that flattened page is chosen locally, as
+   in Bernsen's method: where a small window (``WINDOW_MM``) holds a stroke,
+   half-way between its darkest and lightest pixels, where the stroke's
+   blurred edge is, so that strokes keep their width and faint rules are kept;
+   elsewhere a page-wide threshold (half-way between the page's typical ink
+   and the paper, Otsu separating the two) keeps blank paper blank and large
+   dark areas dark. The threshold surface times
+   the paper level is a threshold on the *unflattened* page, so the full
+   page is only compared with it, never divided.
+4. **Colour and grey pages** are divided by their paper level (colour kept:
+   the same factor on the three channels), then their levels are stretched
+   (white point from the brightest 2 %, black point from the darkest 0.5 %)
+   through a lookup table.
 """
 
 from __future__ import annotations
@@ -24,23 +41,36 @@ from scanner.page import Image, Page, PageContent
 COLOUR_FRACTION = 0.01
 #: Chroma (Lab a, b distance from the paper's own tint) of a "clearly coloured" pixel.
 COLOUR_CHROMA = 18.0
-#: A page is a photograph (kept in gray) when more than this fraction is mid-grey after flattening.
+#: A text page is a photograph (kept in grey) when more than this fraction is mid-grey once flat.
 PHOTO_FRACTION = 0.12
+#: Resolutions of the whole-page analyses.
+PAPER_DPI = 25.0
+INK_DPI = 100.0
+CLASSIFY_DPI = 25.0
+PHOTO_DPI = 50.0
 
 
-def paper_level(gray: Image, dpi: float) -> npt.NDArray[np.float32]:
-    """The paper's brightness at every pixel, as if the ink were not there."""
-    h, w = gray.shape
-    factor = max(1, round(dpi / 25))                      # work near 25 dpi
-    small = cv2.resize(gray, (max(1, w // factor), max(1, h // factor)),
-                       interpolation=cv2.INTER_AREA)
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7))    # > a letter at 25 dpi
-    closed = cv2.morphologyEx(small, cv2.MORPH_CLOSE, kernel)
-    closed = cv2.dilate(closed, kernel)                   # a second pass lifts bold headings
-    closed = cv2.medianBlur(closed, 5)
-    level = cv2.resize(closed, (w, h), interpolation=cv2.INTER_LINEAR).astype(np.float32)
-    return np.maximum(level, 16.0)
+def enhance(page: Page, *, bilevel: bool = True) -> Page:
+    """The cleaned page: bilevel (or flattened grey) for text, colour kept for the rest.
 
+    ``bilevel=False`` keeps text pages in grey (flattened and stretched).
+    """
+    content = classify(page)
+    if content is PageContent.COLOUR:
+        return replace(page, image=_clean_colour(page), content=content, bilevel=False)
+    gray = page.gray
+    paper = paper_level(shrink(gray, page.dpi, PAPER_DPI))
+    ink = shrink(gray, page.dpi, INK_DPI)
+    flat_ink = flatten(ink, paper)
+    if not bilevel or is_photo(flat_ink):
+        flat = flatten(gray, paper)
+        return replace(page, image=stretch(flat, shrink(flat, page.dpi, CLASSIFY_DPI)),
+                       content=content, bilevel=False)
+    surface = threshold_surface(flat_ink, paper)
+    return replace(page, image=binarise(gray, surface), content=content, bilevel=True)
+
+
+# -- what kind of page ----------------------------------------------------------------------------
 
 def classify(page: Page) -> PageContent:
     """TEXT or COLOUR, from how much of the page is clearly coloured."""
@@ -48,8 +78,8 @@ def classify(page: Page) -> PageContent:
         return page.content
     if page.image.ndim == 2:
         return PageContent.TEXT
-    small = _at_dpi(page.image, page.dpi, 50)
-    lab = cv2.cvtColor(small, cv2.COLOR_BGR2Lab).astype(np.float32)
+    small = shrink(page.image, page.dpi, CLASSIFY_DPI)
+    lab = np.asarray(cv2.cvtColor(small, cv2.COLOR_BGR2Lab), dtype=np.float32)
     light = lab[..., 0] > np.percentile(lab[..., 0], 60)
     tint = np.median(lab[light][:, 1:], axis=0) if np.any(light) else np.array([128.0, 128.0])
     chroma = np.linalg.norm(lab[..., 1:] - tint, axis=2)
@@ -57,67 +87,116 @@ def classify(page: Page) -> PageContent:
     return PageContent.COLOUR if coloured > COLOUR_FRACTION else PageContent.TEXT
 
 
-def enhance(page: Page, *, bilevel: bool = True) -> Page:
-    """The cleaned page: bilevel (or flattened gray) for text, colour kept for the rest."""
-    content = classify(page)
-    image = page.image
-    if content is PageContent.COLOUR:
-        if page.format == "ID-1":
-            out = _stretch_colour(image)
-        else:
-            gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-            level = paper_level(gray, page.dpi)
-            out = np.clip(image.astype(np.float32) * (240.0 / level)[..., None], 0, 255)
-            out = _stretch_colour(out.astype(np.uint8))
-        return replace(page, image=out, content=content, bilevel=False)
-    gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-    flat = np.clip(gray.astype(np.float32) * (255.0 / paper_level(gray, page.dpi)), 0, 255)
-    flat_u8 = flat.astype(np.uint8)
-    mid = cv2.medianBlur(_at_dpi(flat_u8, page.dpi, 50), 3)
-    photo = float(np.mean((mid > 60) & (mid < 190))) > PHOTO_FRACTION
-    if photo or not bilevel:
-        return replace(page, image=_stretch_gray(flat_u8), content=content, bilevel=False)
-    return replace(page, image=binarise(flat_u8), content=content, bilevel=True)
+def is_photo(flat: Image) -> bool:
+    """Whether a flattened page is mostly mid-grey (a photograph), not ink on paper."""
+    small = cv2.medianBlur(shrink(flat, INK_DPI, PHOTO_DPI), 3)
+    return float(np.mean((small > 60) & (small < 190))) > PHOTO_FRACTION
 
 
-def binarise(flat: Image) -> Image:
-    """Bilevel (0 ink, 255 paper) of a flattened text page.
+# -- light ----------------------------------------------------------------------------------------
 
-    Otsu's threshold splits ink from paper; the cut is then put half-way
-    between the ink's typical level and white, where a blurred stroke's edge
-    is, so that strokes keep their width instead of swelling.
+def paper_level(gray: Image) -> Image:
+    """The paper's brightness at every pixel of a page at about 25 dpi, the ink closed away."""
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7))    # wider than a letter
+    closed = cv2.morphologyEx(gray, cv2.MORPH_CLOSE, kernel)
+    closed = cv2.dilate(closed, kernel)                  # a second pass lifts bold headings
+    level = np.asarray(cv2.medianBlur(closed, 5), dtype=np.uint8)
+    return np.maximum(level, 16).astype(np.uint8)        # no division by (almost) nothing
+
+
+def flatten(gray: Image, paper: Image) -> Image:
+    """``gray`` divided by the paper level (resized to it): paper at 255, ink as a fraction."""
+    h, w = gray.shape[:2]
+    level = paper if paper.shape[:2] == (h, w) else cv2.resize(paper, (w, h),
+                                                               interpolation=cv2.INTER_LINEAR)
+    return np.asarray(cv2.divide(gray, level, scale=255.0), dtype=np.uint8)
+
+
+# -- text -> bilevel ------------------------------------------------------------------------------
+
+#: Bounds of the threshold on the flattened page (255 = paper).
+THRESHOLD_RANGE = (90.0, 225.0)
+#: Least ink-to-paper contrast (flattened grey levels) of a stroke near a point.
+MIN_CONTRAST = 45.0
+#: Side of the window in which the local ink and paper are looked for, in millimetres.
+WINDOW_MM = 1.8
+
+
+def threshold_surface(flat: Image, paper: Image,
+                      dpi: float = INK_DPI) -> npt.NDArray[np.float32]:
+    """The threshold on the unflattened page at the resolution of ``flat`` (about 100 dpi).
+
+    ``flat`` is the page flattened at that resolution, ``paper`` the paper level
+    at about 25 dpi. Where a window of ``WINDOW_MM`` holds a stroke (its darkest
+    and lightest pixels ``MIN_CONTRAST`` apart), the threshold is half-way
+    between them (Bernsen); elsewhere the page-wide one (half-way between the
+    page's typical ink, below Otsu's threshold, and the paper) keeps paper
+    white and large dark areas dark.
     """
     otsu, _ = cv2.threshold(flat, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
     ink = flat[flat < otsu]
     ink_level = float(np.median(ink)) if ink.size else 0.0
-    threshold = float(np.clip((ink_level + 255.0) / 2.0, 90, 200))
-    # a faint stroke still counts as ink: smooth a little before thresholding
-    smooth = cv2.GaussianBlur(flat, (3, 3), 0)
-    return np.where(smooth > threshold, 255, 0).astype(np.uint8)
+    low, high = THRESHOLD_RANGE
+    page_wide = float(np.clip((ink_level + 255.0) / 2.0, low, high))
+    side = max(3, round(WINDOW_MM * dpi / 25.4) | 1)
+    window = np.ones((side, side), np.uint8)
+    darkest = cv2.erode(flat, window).astype(np.float32)
+    lightest = cv2.dilate(flat, window).astype(np.float32)
+    local = np.clip((darkest + lightest) / 2.0, low, high)
+    threshold = np.where(lightest - darkest >= MIN_CONTRAST, local, page_wide)
+    threshold = cv2.blur(threshold.astype(np.float32), (3, 3))
+    h, w = flat.shape
+    level = cv2.resize(paper, (w, h), interpolation=cv2.INTER_LINEAR).astype(np.float32)
+    return np.asarray(level * threshold / 255.0, dtype=np.float32)
 
 
-def _at_dpi(image: Image, dpi: float, target: float) -> Image:
-    if dpi <= target:
+def binarise(gray: Image, surface: npt.NDArray[np.float32]) -> Image:
+    """0 (ink) where the page is darker than the threshold surface, 255 (paper) elsewhere."""
+    h, w = gray.shape
+    small = np.clip(np.round(surface), 0, 255).astype(np.uint8)
+    limit = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+    return np.asarray(cv2.compare(gray, limit, cv2.CMP_GT), dtype=np.uint8)
+
+
+# -- colour and grey ------------------------------------------------------------------------------
+
+def _clean_colour(page: Page) -> Image:
+    image = page.image
+    if image.ndim == 2:
+        image = np.asarray(cv2.cvtColor(image, cv2.COLOR_GRAY2BGR), dtype=np.uint8)
+    if page.format != "ID-1":       # a card has no paper to measure the light on
+        paper = paper_level(shrink(page.gray, page.dpi, PAPER_DPI))
+        h, w = image.shape[:2]
+        level = cv2.resize(paper, (w, h), interpolation=cv2.INTER_LINEAR)
+        image = np.asarray(cv2.divide(image, cv2.merge([level, level, level]), scale=240.0),
+                           dtype=np.uint8)
+    return stretch(image, shrink(image, page.dpi, CLASSIFY_DPI))
+
+
+def stretch(image: Image, sample: Image) -> Image:
+    """Levels (and white balance, in colour) from ``sample``: brightest 2 % white, 0.5 % black."""
+    pixels = sample.reshape(-1, 1 if sample.ndim == 2 else sample.shape[2]).astype(np.float32)
+    lum = pixels.mean(axis=1)
+    white = np.maximum(pixels[lum >= np.percentile(lum, 98)].mean(axis=0), 1.0)
+    black = np.percentile(pixels, 0.5, axis=0)
+    if float(np.min(white - black)) < 10:
         return image
-    f = target / dpi
+    ramp = np.arange(256, dtype=np.float32)[:, None]
+    table = np.clip((ramp - black) * (255.0 / np.maximum(white - black, 1.0)), 0, 255)
+    table = table.astype(np.uint8)
+    if image.ndim == 2:
+        return np.asarray(cv2.LUT(image, table[:, 0]), dtype=np.uint8)
+    return np.asarray(cv2.LUT(image, table.reshape(256, 1, 3)), dtype=np.uint8)
+
+
+# -- resolution -----------------------------------------------------------------------------------
+
+def shrink(image: Image, dpi: float, target: float) -> Image:
+    """``image`` at about ``target`` dpi: an exact block average by a whole factor (or as is)."""
+    factor = round(dpi / target)
+    if factor <= 1:
+        return image
     h, w = image.shape[:2]
-    return cv2.resize(image, (max(1, round(w * f)), max(1, round(h * f))),
-                      interpolation=cv2.INTER_AREA)
-
-
-def _stretch_gray(gray: Image) -> Image:
-    lo, hi = np.percentile(gray, [1, 99.5])
-    if hi - lo < 10:
-        return gray
-    return np.clip((gray.astype(np.float32) - lo) * (255.0 / (hi - lo)), 0, 255).astype(np.uint8)
-
-
-def _stretch_colour(image: Image) -> Image:
-    """White balance and levels: the brightest 2 % taken as white, the darkest 0.5 % as black."""
-    img = image.astype(np.float32)
-    lum = img.mean(axis=2)
-    bright = lum >= np.percentile(lum, 98)
-    white = np.maximum(img[bright].mean(axis=0), 1.0)
-    black = np.percentile(img.reshape(-1, 3), 0.5, axis=0)
-    out = (img - black) * (255.0 / np.maximum(white - black, 1.0))
-    return np.clip(out, 0, 255).astype(np.uint8)
+    size = (max(1, w // factor), max(1, h // factor))
+    cropped = image[: size[1] * factor, : size[0] * factor]
+    return np.asarray(cv2.resize(cropped, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)

@@ -44,6 +44,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from scanner.enhance import paper_level
 from scanner.geometry import Quad, order_corners, polygon_area
 from scanner.page import Image, Page, Reason, ReasonCode, Verdict
 
@@ -234,14 +235,6 @@ def _tile_min(a: npt.NDArray[_T], size: int, ny: int, nx: int) -> npt.NDArray[_T
 
 
 # -- light --------------------------------------------------------------------------------------
-
-def paper_level(gray: Image) -> Image:
-    """The paper's brightness at every pixel of a page at about 25 dpi, the ink closed away."""
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7))    # wider than a letter
-    closed = cv2.morphologyEx(gray, cv2.MORPH_CLOSE, kernel)
-    closed = cv2.dilate(closed, kernel)                  # a second pass lifts bold headings
-    return np.asarray(cv2.medianBlur(closed, 5), dtype=np.uint8)
-
 
 def glare_fraction(paper: Image, seen: Mask, lift: float) -> float:
     """Share of the page whose paper is lifted towards white by at least ``lift`` over its fit."""
