@@ -43,6 +43,9 @@ COLOUR_FRACTION = 0.01
 COLOUR_CHROMA = 18.0
 #: A text page is a photograph (kept in grey) when more than this fraction is mid-grey once flat.
 PHOTO_FRACTION = 0.12
+#: Width of the page's edge made white on a bilevel page: the rectified page's outermost
+#: pixels mix in the tray, which would print as a black frame.
+BORDER_MM = 0.6
 #: Resolutions of the whole-page analyses.
 PAPER_DPI = 25.0
 INK_DPI = 100.0
@@ -66,8 +69,13 @@ def enhance(page: Page, *, bilevel: bool = True) -> Page:
         flat = flatten(gray, paper)
         return replace(page, image=stretch(flat, shrink(flat, page.dpi, CLASSIFY_DPI)),
                        content=content, bilevel=False)
-    surface = threshold_surface(flat_ink, paper)
-    return replace(page, image=binarise(gray, surface), content=content, bilevel=True)
+    factor = max(1, round(page.dpi / INK_DPI))
+    darkest = flatten(pool(gray, factor, cv2.MORPH_ERODE), paper)
+    lightest = flatten(pool(gray, factor, cv2.MORPH_DILATE), paper)
+    surface = threshold_surface(flat_ink, darkest, lightest, paper, page.dpi / factor)
+    bilevel_page = binarise(gray, surface)
+    _clear_border(bilevel_page, round(BORDER_MM * page.dpi / 25.4))
+    return replace(page, image=bilevel_page, content=content, bilevel=True)
 
 
 # -- what kind of page ----------------------------------------------------------------------------
@@ -122,16 +130,19 @@ MIN_CONTRAST = 45.0
 WINDOW_MM = 1.8
 
 
-def threshold_surface(flat: Image, paper: Image,
-                      dpi: float = INK_DPI) -> npt.NDArray[np.float32]:
-    """The threshold on the unflattened page at the resolution of ``flat`` (about 100 dpi).
+def threshold_surface(flat: Image, darkest: Image, lightest: Image, paper: Image,
+                      dpi: float) -> npt.NDArray[np.float32]:
+    """The threshold on the unflattened page, at ``dpi`` (about 100).
 
-    ``flat`` is the page flattened at that resolution, ``paper`` the paper level
-    at about 25 dpi. Where a window of ``WINDOW_MM`` holds a stroke (its darkest
-    and lightest pixels ``MIN_CONTRAST`` apart), the threshold is half-way
-    between them (Bernsen); elsewhere the page-wide one (half-way between the
-    page's typical ink, below Otsu's threshold, and the paper) keeps paper
-    white and large dark areas dark.
+    ``flat`` is the flattened page at ``dpi``, ``darkest`` and ``lightest`` the
+    flattened minimum and maximum of each of its pixels' cells at full
+    resolution (a thin rule keeps its full contrast there, where an average
+    would wash it out), ``paper`` the paper level at about 25 dpi. Where a
+    window of ``WINDOW_MM`` holds a stroke (its darkest and lightest pixels
+    ``MIN_CONTRAST`` apart), the threshold is half-way between them
+    (Bernsen); elsewhere the page-wide one (half-way between the page's typical
+    ink, below Otsu's threshold, and the paper) keeps paper white and large
+    dark areas dark.
     """
     otsu, _ = cv2.threshold(flat, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
     ink = flat[flat < otsu]
@@ -140,12 +151,12 @@ def threshold_surface(flat: Image, paper: Image,
     page_wide = float(np.clip((ink_level + 255.0) / 2.0, low, high))
     side = max(3, round(WINDOW_MM * dpi / 25.4) | 1)
     window = np.ones((side, side), np.uint8)
-    darkest = cv2.erode(flat, window).astype(np.float32)
-    lightest = cv2.dilate(flat, window).astype(np.float32)
-    local = np.clip((darkest + lightest) / 2.0, low, high)
-    threshold = np.where(lightest - darkest >= MIN_CONTRAST, local, page_wide)
+    low_near = cv2.erode(darkest, window).astype(np.float32)
+    high_near = cv2.dilate(lightest, window).astype(np.float32)
+    local = np.clip((low_near + high_near) / 2.0, low, high)
+    threshold = np.where(high_near - low_near >= MIN_CONTRAST, local, page_wide)
     threshold = cv2.blur(threshold.astype(np.float32), (3, 3))
-    h, w = flat.shape
+    h, w = darkest.shape
     level = cv2.resize(paper, (w, h), interpolation=cv2.INTER_LINEAR).astype(np.float32)
     return np.asarray(level * threshold / 255.0, dtype=np.float32)
 
@@ -156,6 +167,14 @@ def binarise(gray: Image, surface: npt.NDArray[np.float32]) -> Image:
     small = np.clip(np.round(surface), 0, 255).astype(np.uint8)
     limit = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
     return np.asarray(cv2.compare(gray, limit, cv2.CMP_GT), dtype=np.uint8)
+
+
+def _clear_border(image: Image, width: int) -> None:
+    if width > 0:
+        image[:width, :] = 255
+        image[-width:, :] = 255
+        image[:, :width] = 255
+        image[:, -width:] = 255
 
 
 # -- colour and grey ------------------------------------------------------------------------------
@@ -190,6 +209,17 @@ def stretch(image: Image, sample: Image) -> Image:
 
 
 # -- resolution -----------------------------------------------------------------------------------
+
+def pool(gray: Image, factor: int, op: int) -> Image:
+    """The minimum (``cv2.MORPH_ERODE``) or maximum (``MORPH_DILATE``) of each factor-sized cell."""
+    if factor <= 1:
+        return gray
+    h, w = gray.shape
+    kernel = np.ones((factor, factor), np.uint8)
+    pooled = cv2.morphologyEx(gray, op, kernel, anchor=(0, 0))
+    return np.ascontiguousarray(pooled[: h // factor * factor: factor, : w // factor * factor:
+                                       factor])
+
 
 def shrink(image: Image, dpi: float, target: float) -> Image:
     """``image`` at about ``target`` dpi: an exact block average by a whole factor (or as is)."""
