@@ -90,15 +90,19 @@ def with_defect(base: Defects, field: str, strength: float) -> Defects:
     return replace(base, **values)
 
 
-def clean_defects(rng: np.random.Generator) -> Defects:
-    """The everyday variation of an acceptable frame."""
+def clean_defects(rng: np.random.Generator, *, hand_allowed: bool = True) -> Defects:
+    """The everyday variation of an acceptable frame.
+
+    ``hand_allowed=False`` keeps the citizen's hand away: a hand resting on a
+    sheet's margin would cover most of an identity card, which is no clean frame.
+    """
     return Defects(
         noise_sigma=float(rng.uniform(0, 4)),
         gradient=float(rng.uniform(0, 0.5)) if rng.random() < 0.5 else 0.0,
         blur_sigma=float(rng.uniform(0, 0.8)),
         tilt_deg=float(rng.uniform(0, 8)) if rng.random() < 0.4 else 0.0,
         scale=float(np.exp(rng.uniform(-0.25, 0.2))),
-        hand=bool(rng.random() < 0.3), clutter=bool(rng.random() < 0.5))
+        hand=bool(rng.random() < 0.3) and hand_allowed, clutter=bool(rng.random() < 0.5))
 
 
 def detection_corpus(n: int, seed: int = 1000,
@@ -123,7 +127,7 @@ def defect_corpus(per_kind: int, clean: int, seed: int = 5000,
             rng = np.random.default_rng(seed + i)
             page, mm, page_kind, name = _page(i)
             strength = float(rng.uniform(low, high))
-            base = replace(clean_defects(rng), hand=False)
+            base = replace(clean_defects(rng), hand=False)  # the hand's draws keep the rng in step
             if kind in ("blur", "motion", "tilt", "small"):
                 base = replace(base, blur_sigma=0.0, tilt_deg=0.0, scale=1.0)
             defects = with_defect(base, field, strength)
@@ -137,8 +141,9 @@ def defect_corpus(per_kind: int, clean: int, seed: int = 5000,
     for _ in range(clean):
         rng = np.random.default_rng(seed + i)
         page, mm, page_kind, name = _page(i)
-        frame, corners = synthesize(page, rng, frame_size=frame_size,
-                                    defects=clean_defects(rng), page_size_mm=mm)
+        defects = clean_defects(rng, hand_allowed=min(mm) >= 100)
+        frame, corners = synthesize(page, rng, frame_size=frame_size, defects=defects,
+                                    page_size_mm=mm)
         yield SimFrame(f"clean:{name}#{seed + i}", frame, corners, mm, page_kind)
         i += 1
 

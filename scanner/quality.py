@@ -19,9 +19,11 @@ Every figure is measured where it means the same whatever the camera:
 - **light** on the page at a coarse scale (``light_dpi``): the paper's level
   (the page with its ink closed away) for darkness, the share of the page
   clipped to white for over-exposure, and glare as the share of the page
-  whose paper is lifted towards white above the page's own smooth lighting (a
-  robust quadratic fit of the paper level, so that an uneven light is not
-  glare): lift = (paper - fit) / (255 - fit).
+  whose paper is lifted towards white above the page's own smooth lighting
+  (lift = (level - fit) / (255 - fit), the fit a robust quadratic surface of
+  the paper level, so that an uneven light or a shadow is not glare): a
+  specular highlight adds light, and ``glare_lift`` is the share of the way
+  to white it takes, which is where the print under it fades.
 - **geometry** from the corners and the frame: a corner outside, or within
   ``edge_margin`` of, the frame's border means the page is cut off; the
   page's effective resolution in the frame (pixels per inch of paper) says
@@ -57,18 +59,25 @@ _T = TypeVar("_T", bound=np.generic)
 
 @dataclass(frozen=True)
 class QualityThresholds:
-    """Limits of an acceptable page; defaults from the calibration in docs/scanner.md."""
+    """Limits of an acceptable page.
+
+    The measuring scales are design choices; every other default is the
+    calibrated threshold (``python -m benchmarks.calibrate_scanner``, run and
+    method in docs/scanner.md) rounded to two figures, except ``edge_margin``
+    (geometry: a corner on the frame's border) and ``max_motion`` (set by hand:
+    1 % of the diagonal between preview frames).
+    """
 
     sharpness_dpi: float = 100.0     # scale at which edge widths are measured
     light_dpi: float = 25.0          # scale at which the paper's light is measured
-    max_edge_width_mm: float = 1.4   # blurriest direction's edge width above which: blurred
-    dark_paper: float = 110.0        # paper level (0..255) below which the page is too dark
-    overexposed: float = 0.30        # share of the page clipped to white (>= 250)
-    glare_lift: float = 0.5          # paper lifted this far towards white above its fit
-    glare: float = 0.02              # share of the page so lifted: glare
+    max_edge_width_mm: float = 1.6   # blurriest direction's edge width above which: blurred
+    dark_paper: float = 122.0        # paper level (0..255) below which the page is too dark
+    overexposed: float = 0.37        # share of the page clipped to white (>= 250)
+    glare_lift: float = 0.6          # paper lifted this far towards white above its fit
+    glare: float = 0.011             # share of the page so lifted: glare
     min_dpi: float = 55.0            # effective resolution of the page in the frame
-    max_tilt_deg: float = 25.0       # camera-to-page tilt estimated from the perspective
-    edge_margin: float = 0.01        # corners nearer the frame's border (of its short side)
+    max_tilt_deg: float = 21.0       # camera-to-page tilt estimated from the perspective
+    edge_margin: float = 0.003       # corners nearer the frame's border (of its short side)
     max_motion: float = 0.01         # corner travel between frames, fraction of the diagonal
 
 
@@ -237,12 +246,12 @@ def _tile_min(a: npt.NDArray[_T], size: int, ny: int, nx: int) -> npt.NDArray[_T
 # -- light --------------------------------------------------------------------------------------
 
 def glare_fraction(paper: Image, seen: Mask, lift: float) -> float:
-    """Share of the page whose paper is lifted towards white by at least ``lift`` over its fit."""
+    """Share of the page whose paper is lifted towards white by ``lift`` over its smooth fit."""
     if np.count_nonzero(seen) < 16:
         return 0.0
     fit = smooth_light(paper, seen)
     lifted = (paper.astype(np.float32) - fit) / np.maximum(255.0 - fit, 8.0)
-    return float(np.mean(lifted[seen] > lift))
+    return float(np.count_nonzero(seen & (lifted > lift)) / np.count_nonzero(seen))
 
 
 def smooth_light(level: Image, seen: Mask, rounds: int = 4, points: int = 2500) -> F32:

@@ -86,7 +86,8 @@ def test_g4_stream_renders_right_in_a_pdf_as_ccittfax_k_minus_1(tmp_path: Path) 
     assert np.mean((rendered > 127) == (page > 127)) > 0.98
 
 
-def ink_agreement(bilevel: np.ndarray, truth_ink: np.ndarray, reach: int = 2) -> tuple[float, float]:
+def ink_agreement(bilevel: np.ndarray, truth_ink: np.ndarray,
+                  reach: int = 2) -> tuple[float, float]:
     """(share of the output's ink near true ink, share of the true ink near output ink)."""
     kernel = np.ones((2 * reach + 1, 2 * reach + 1), np.uint8)
     ink = (bilevel == 0).astype(np.uint8)

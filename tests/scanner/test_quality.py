@@ -69,7 +69,7 @@ def test_a_page_is_cut_off_when_a_corner_is_on_or_beyond_the_frames_border() -> 
     inside = np.array([[100, 80], [900, 90], [890, 700], [110, 690]], np.float32)
     on_border = inside.copy()
     on_border[1, 0] = 1023.0                         # on the right border of a 1024 px frame
-    beyond = inside + [300, 0]
+    beyond = inside + np.float32(300) * np.array([1, 0], np.float32)
     assert edge_clearance(inside, (1024, 768)) > DEFAULT_THRESHOLDS.edge_margin
     assert edge_clearance(on_border, (1024, 768)) < DEFAULT_THRESHOLDS.edge_margin
     assert edge_clearance(beyond, (1024, 768)) < 0
