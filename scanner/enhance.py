@@ -33,7 +33,6 @@ from dataclasses import replace
 
 import cv2
 import numpy as np
-import numpy.typing as npt
 
 from scanner.page import Image, Page, PageContent
 
@@ -64,15 +63,17 @@ def enhance(page: Page, *, bilevel: bool = True) -> Page:
     gray = page.gray
     paper = paper_level(shrink(gray, page.dpi, PAPER_DPI))
     ink = shrink(gray, page.dpi, INK_DPI)
-    flat_ink = flatten(ink, paper)
+    h, w = ink.shape
+    paper_ink = np.asarray(cv2.resize(paper, (w, h), interpolation=cv2.INTER_LINEAR), np.uint8)
+    flat_ink = flatten(ink, paper_ink)
     if not bilevel or is_photo(flat_ink):
         flat = flatten(gray, paper)
         return replace(page, image=stretch(flat, shrink(flat, page.dpi, CLASSIFY_DPI)),
                        content=content, bilevel=False)
     factor = max(1, round(page.dpi / INK_DPI))
-    darkest = flatten(pool(gray, factor, cv2.MORPH_ERODE), paper)
-    lightest = flatten(pool(gray, factor, cv2.MORPH_DILATE), paper)
-    surface = threshold_surface(flat_ink, darkest, lightest, paper, page.dpi / factor)
+    darkest = flatten(pool(gray, factor, cv2.MORPH_ERODE)[:h, :w], paper_ink)
+    lightest = flatten(pool(gray, factor, cv2.MORPH_DILATE)[:h, :w], paper_ink)
+    surface = threshold_surface(flat_ink, darkest, lightest, paper_ink, page.dpi / factor)
     bilevel_page = binarise(gray, surface)
     _clear_border(bilevel_page, round(BORDER_MM * page.dpi / 25.4))
     return replace(page, image=bilevel_page, content=content, bilevel=True)
@@ -87,12 +88,19 @@ def classify(page: Page) -> PageContent:
     if page.image.ndim == 2:
         return PageContent.TEXT
     small = shrink(page.image, page.dpi, CLASSIFY_DPI)
-    lab = np.asarray(cv2.cvtColor(small, cv2.COLOR_BGR2Lab), dtype=np.float32)
-    light = lab[..., 0] > np.percentile(lab[..., 0], 60)
-    tint = np.median(lab[light][:, 1:], axis=0) if np.any(light) else np.array([128.0, 128.0])
-    chroma = np.linalg.norm(lab[..., 1:] - tint, axis=2)
-    coloured = float(np.mean(chroma > COLOUR_CHROMA))
+    lab = np.asarray(cv2.cvtColor(small, cv2.COLOR_BGR2Lab), dtype=np.uint8).reshape(-1, 3)
+    # the paper's tint: median a, b of the lightest 40 % (histograms: 8-bit values)
+    light = lab[lab[:, 0] >= _percentile_u8(lab[:, 0], 60)]
+    tint = np.array([_percentile_u8(light[:, 1], 50), _percentile_u8(light[:, 2], 50)])
+    chroma2 = ((lab[:, 1:].astype(np.int32) - tint) ** 2).sum(axis=1)
+    coloured = float(np.mean(chroma2 > COLOUR_CHROMA ** 2))
     return PageContent.COLOUR if coloured > COLOUR_FRACTION else PageContent.TEXT
+
+
+def _percentile_u8(values: Image, q: float) -> int:
+    """The q-th percentile of 8-bit values, from their histogram."""
+    counts = np.cumsum(np.bincount(values, minlength=256))
+    return int(np.searchsorted(counts, q / 100.0 * counts[-1]))
 
 
 def is_photo(flat: Image) -> bool:
@@ -131,41 +139,41 @@ WINDOW_MM = 1.8
 
 
 def threshold_surface(flat: Image, darkest: Image, lightest: Image, paper: Image,
-                      dpi: float) -> npt.NDArray[np.float32]:
+                      dpi: float) -> Image:
     """The threshold on the unflattened page, at ``dpi`` (about 100).
 
     ``flat`` is the flattened page at ``dpi``, ``darkest`` and ``lightest`` the
     flattened minimum and maximum of each of its pixels' cells at full
     resolution (a thin rule keeps its full contrast there, where an average
-    would wash it out), ``paper`` the paper level at about 25 dpi. Where a
-    window of ``WINDOW_MM`` holds a stroke (its darkest and lightest pixels
+    would wash it out), ``paper`` the paper level at ``dpi``. Where a window
+    of ``WINDOW_MM`` holds a stroke (its darkest and lightest pixels
     ``MIN_CONTRAST`` apart), the threshold is half-way between them
     (Bernsen); elsewhere the page-wide one (half-way between the page's typical
     ink, below Otsu's threshold, and the paper) keeps paper white and large
-    dark areas dark.
+    dark areas dark. All in 8 bits with OpenCV's saturating arithmetic.
     """
     otsu, _ = cv2.threshold(flat, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
     ink = flat[flat < otsu]
     ink_level = float(np.median(ink)) if ink.size else 0.0
     low, high = THRESHOLD_RANGE
-    page_wide = float(np.clip((ink_level + 255.0) / 2.0, low, high))
+    page_wide = round(float(np.clip((ink_level + 255.0) / 2.0, low, high)))
     side = max(3, round(WINDOW_MM * dpi / 25.4) | 1)
     window = np.ones((side, side), np.uint8)
-    low_near = cv2.erode(darkest, window).astype(np.float32)
-    high_near = cv2.dilate(lightest, window).astype(np.float32)
-    local = np.clip((low_near + high_near) / 2.0, low, high)
-    threshold = np.where(high_near - low_near >= MIN_CONTRAST, local, page_wide)
-    threshold = cv2.blur(threshold.astype(np.float32), (3, 3))
-    h, w = darkest.shape
-    level = cv2.resize(paper, (w, h), interpolation=cv2.INTER_LINEAR).astype(np.float32)
-    return np.asarray(level * threshold / 255.0, dtype=np.float32)
+    low_near = cv2.erode(darkest, window)
+    high_near = cv2.dilate(lightest, window)
+    local = cv2.addWeighted(low_near, 0.5, high_near, 0.5, 0.0)
+    local = np.clip(local, round(low), round(high)).astype(np.uint8)
+    stroke = cv2.subtract(high_near, low_near) >= MIN_CONTRAST
+    threshold = np.full_like(local, page_wide)
+    np.copyto(threshold, local, where=stroke)
+    threshold = cv2.blur(threshold, (3, 3))                      # no seams between windows
+    return np.asarray(cv2.multiply(threshold, paper, scale=1.0 / 255.0), dtype=np.uint8)
 
 
-def binarise(gray: Image, surface: npt.NDArray[np.float32]) -> Image:
+def binarise(gray: Image, surface: Image) -> Image:
     """0 (ink) where the page is darker than the threshold surface, 255 (paper) elsewhere."""
     h, w = gray.shape
-    small = np.clip(np.round(surface), 0, 255).astype(np.uint8)
-    limit = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+    limit = cv2.resize(surface, (w, h), interpolation=cv2.INTER_LINEAR)
     return np.asarray(cv2.compare(gray, limit, cv2.CMP_GT), dtype=np.uint8)
 
 
