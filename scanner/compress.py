@@ -63,7 +63,7 @@ def encode_g4(bilevel: np.ndarray) -> bytes:
         pil.save(buffer, format="TIFF", compression="group4", tiffinfo=info)
         buffer.seek(0)
         with PILImage.open(buffer) as tiff:
-            tags = tiff.tag_v2               # type: ignore[attr-defined]
+            tags = tiff.tag_v2
             if tags.get(_COMPRESSION) != _GROUP4:
                 raise EncodeError("Pillow did not write a group 4 TIFF (is libtiff missing?)")
             offsets, counts = tags[_STRIP_OFFSETS], tags[_STRIP_BYTE_COUNTS]
