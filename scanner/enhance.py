@@ -23,8 +23,8 @@ resolution and applied to the full page in one pass:
    page is only compared with it, never divided.
 4. **Colour and grey pages** are divided by their paper level (colour kept:
    the same factor on the three channels), then their levels are stretched
-   (white point from the brightest 2 %, black point from the darkest 0.5 %)
-   through a lookup table.
+   (white point from the brightest 2 %, black point from the darkest 0.5 %,
+   one map for all channels) through a lookup table.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from dataclasses import replace
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 
 from scanner.page import Image, Page, PageContent
 
@@ -120,6 +121,52 @@ def paper_level(gray: Image) -> Image:
     return np.maximum(level, 16).astype(np.uint8)        # no division by (almost) nothing
 
 
+def lit_paper(paper: Image) -> Image:
+    """The light on a colour page: the smooth fit of its paper level, not the level itself.
+
+    A closing wider than a letter leaves a bar chart, a photograph or a
+    coloured band in the paper level, and dividing the three channels by it
+    would bleach their middles into false colours. The kiosk's light varies
+    smoothly (gradient, vignetting): a robust quadratic surface follows it
+    and ignores the print.
+    """
+    fit = smooth_light(paper, np.ones(paper.shape, np.bool_))
+    return np.asarray(np.clip(fit, 16, 255), dtype=np.uint8)
+
+
+def smooth_light(level: Image, seen: npt.NDArray[np.bool_], rounds: int = 4,
+                 points: int = 2500) -> npt.NDArray[np.float32]:
+    """A robust quadratic surface fitted to a paper level (an uneven light, without glare).
+
+    Fitted on a regular subset of about ``points`` cells (``seen``), by least
+    squares, dropping the cells more than 2.5 robust deviations away at each
+    round (glare above, dark print or a hand below).
+    """
+    h, w = level.shape
+    stride = max(1, int(np.sqrt(h * w / points)))
+    ys, xs = np.mgrid[0:h:stride, 0:w:stride]
+    x = xs.ravel() / max(1, w - 1) - 0.5
+    y = ys.ravel() / max(1, h - 1) - 0.5
+    design = np.stack([np.ones_like(x), x, y, x * x, y * y, x * y], axis=-1)
+    values = level[::stride, ::stride].ravel().astype(np.float64)
+    inside = seen[::stride, ::stride].ravel()
+    keep = inside.copy()
+    coef = np.array([float(np.median(values)), 0, 0, 0, 0, 0])
+    for _ in range(rounds):
+        if np.count_nonzero(keep) < 12:
+            break
+        a = design[keep]
+        coef = np.linalg.solve(a.T @ a + 1e-6 * np.eye(6), a.T @ values[keep])
+        resid = values - design @ coef
+        spread = 1.4826 * float(np.median(np.abs(resid[keep]))) + 1.0
+        keep = inside & (np.abs(resid) < 2.5 * spread)
+    c = coef.astype(np.float32)
+    gx = (np.arange(w, dtype=np.float32) / max(1, w - 1) - 0.5)[None, :]
+    gy = (np.arange(h, dtype=np.float32) / max(1, h - 1) - 0.5)[:, None]
+    return np.asarray(c[0] + c[1] * gx + c[3] * gx * gx + (c[2] + c[4] * gy) * gy
+                      + c[5] * gx * gy, dtype=np.float32)
+
+
 def flatten(gray: Image, paper: Image) -> Image:
     """``gray`` divided by the paper level (resized to it): paper at 255, ink as a fraction."""
     h, w = gray.shape[:2]
@@ -192,7 +239,7 @@ def _clean_colour(page: Page) -> Image:
     if image.ndim == 2:
         image = np.asarray(cv2.cvtColor(image, cv2.COLOR_GRAY2BGR), dtype=np.uint8)
     if page.format != "ID-1":       # a card has no paper to measure the light on
-        paper = paper_level(shrink(page.gray, page.dpi, PAPER_DPI))
+        paper = lit_paper(paper_level(shrink(page.gray, page.dpi, PAPER_DPI)))
         h, w = image.shape[:2]
         level = cv2.resize(paper, (w, h), interpolation=cv2.INTER_LINEAR)
         image = np.asarray(cv2.divide(image, cv2.merge([level, level, level]), scale=240.0),
@@ -201,19 +248,22 @@ def _clean_colour(page: Page) -> Image:
 
 
 def stretch(image: Image, sample: Image) -> Image:
-    """Levels (and white balance, in colour) from ``sample``: brightest 2 % white, 0.5 % black."""
-    pixels = sample.reshape(-1, 1 if sample.ndim == 2 else sample.shape[2]).astype(np.float32)
-    lum = pixels.mean(axis=1)
-    white = np.maximum(pixels[lum >= np.percentile(lum, 98)].mean(axis=0), 1.0)
-    black = np.percentile(pixels, 0.5, axis=0)
-    if float(np.min(white - black)) < 10:
+    """Levels from ``sample``: its brightest 2 % to white, its darkest 0.5 % to black.
+
+    One map for the three channels of a colour page: a per-channel white
+    balance would take a tinted card (light blue, pink) for white paper and
+    cast the complementary colour over it; the kiosk's own light is white.
+    """
+    lum = sample if sample.ndim == 2 else cv2.cvtColor(sample, cv2.COLOR_BGR2GRAY)
+    white = float(np.percentile(lum, 98))
+    bright = lum >= white
+    white = float(lum[bright].mean()) if np.any(bright) else white
+    black = float(np.percentile(lum, 0.5))
+    if white - black < 10:
         return image
-    ramp = np.arange(256, dtype=np.float32)[:, None]
-    table = np.clip((ramp - black) * (255.0 / np.maximum(white - black, 1.0)), 0, 255)
-    table = table.astype(np.uint8)
-    if image.ndim == 2:
-        return np.asarray(cv2.LUT(image, table[:, 0]), dtype=np.uint8)
-    return np.asarray(cv2.LUT(image, table.reshape(256, 1, 3)), dtype=np.uint8)
+    ramp = np.arange(256, dtype=np.float32)
+    table = np.clip((ramp - black) * (255.0 / (white - black)), 0, 255).astype(np.uint8)
+    return np.asarray(cv2.LUT(image, table), dtype=np.uint8)
 
 
 # -- resolution -----------------------------------------------------------------------------------

@@ -46,7 +46,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from scanner.enhance import paper_level
+from scanner.enhance import paper_level, smooth_light
 from scanner.geometry import Quad, order_corners, polygon_area
 from scanner.page import Image, Page, Reason, ReasonCode, Verdict
 
@@ -252,42 +252,6 @@ def glare_fraction(paper: Image, seen: Mask, lift: float) -> float:
     fit = smooth_light(paper, seen)
     lifted = (paper.astype(np.float32) - fit) / np.maximum(255.0 - fit, 8.0)
     return float(np.count_nonzero(seen & (lifted > lift)) / np.count_nonzero(seen))
-
-
-def smooth_light(level: Image, seen: Mask, rounds: int = 4, points: int = 2500) -> F32:
-    """A robust quadratic surface fitted to the paper level (an uneven light, without glare).
-
-    Fitted on a regular subset of about ``points`` cells, by weighted least
-    squares, dropping the cells more than 2.5 robust deviations away at each
-    round (glare above, dark print or a hand below).
-    """
-    h, w = level.shape
-    stride = max(1, int(np.sqrt(h * w / points)))
-    ys, xs = np.mgrid[0:h:stride, 0:w:stride]
-
-    def design(x: F64, y: F64) -> F64:
-        x = x / max(1, w - 1) - 0.5
-        y = y / max(1, h - 1) - 0.5
-        return np.stack([np.ones_like(x), x, y, x * x, y * y, x * y], axis=-1)
-
-    a = design(xs.ravel().astype(np.float64), ys.ravel().astype(np.float64))
-    values = level[::stride, ::stride].ravel().astype(np.float64)
-    inside = seen[::stride, ::stride].ravel()
-    keep = inside.copy()
-    coef = np.array([float(np.median(values)), 0, 0, 0, 0, 0])
-    for _ in range(rounds):
-        if np.count_nonzero(keep) < 12:
-            break
-        ak = a[keep]
-        coef = np.linalg.solve(ak.T @ ak + 1e-6 * np.eye(6), ak.T @ values[keep])
-        resid = values - a @ coef
-        spread = 1.4826 * float(np.median(np.abs(resid[keep]))) + 1.0
-        keep = inside & (np.abs(resid) < 2.5 * spread)
-    x = (np.arange(w, dtype=np.float32) / max(1, w - 1) - 0.5)[None, :]
-    y = (np.arange(h, dtype=np.float32) / max(1, h - 1) - 0.5)[:, None]
-    c = coef.astype(np.float32)
-    return np.asarray(c[0] + c[1] * x + c[3] * x * x + (c[2] + c[4] * y) * y + c[5] * x * y,
-                      dtype=np.float32)
 
 
 # -- helpers ------------------------------------------------------------------------------------
