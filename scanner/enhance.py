@@ -67,8 +67,10 @@ def enhance(page: Page, *, bilevel: bool = True) -> Page:
     h, w = ink.shape
     paper_ink = np.asarray(cv2.resize(paper, (w, h), interpolation=cv2.INTER_LINEAR), np.uint8)
     flat_ink = flatten(ink, paper_ink)
-    if not bilevel or is_photo(flat_ink):
-        flat = flatten(gray, paper)
+    photo = is_photo(flat_ink)
+    if photo or not bilevel:
+        light = lit_paper(paper) if photo else paper    # a photograph's tones are no shadows
+        flat = flatten(gray, light)
         return replace(page, image=stretch(flat, shrink(flat, page.dpi, CLASSIFY_DPI)),
                        content=content, bilevel=False)
     factor = max(1, round(page.dpi / INK_DPI))
