@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drivers.camera.base import Camera, CameraState, CameraStatus, Frame
+from drivers.camera.base import Camera, CameraState, CameraStatus, CameraTimeoutError, Frame
 
 #: URL scheme -> backend module (imported only when a URL names it).
 BACKENDS: dict[str, str] = {
@@ -12,4 +12,4 @@ BACKENDS: dict[str, str] = {
     "sim": "drivers.camera.sim_backend",
 }
 
-__all__ = ["BACKENDS", "Camera", "CameraState", "CameraStatus", "Frame"]
+__all__ = ["BACKENDS", "Camera", "CameraState", "CameraStatus", "CameraTimeoutError", "Frame"]

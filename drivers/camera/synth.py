@@ -67,6 +67,7 @@ __all__ = [
     "Defects",
     "Placement",
     "SamplePage",
+    "empty_tray",
     "render_text_page",
     "sample_pages",
     "synthesize",
@@ -551,26 +552,52 @@ def synthesize(page: npt.NDArray[np.uint8], rng: np.random.Generator, *,
                placement: Placement | None = None) -> tuple[Image, Corners]:
     """A BGR frame of ``page`` on the tray, and its true corners (float32 (4, 2): tl, tr, br, bl).
 
-    ``page`` is a BGR (or grey) image of the whole sheet; ``page_size_mm`` its
+    ``page`` is a BGR (or grey) image of the whole sheet, or BGRA where the
+    alpha is the document's shape (rounded corners); ``page_size_mm`` is its
     paper size (swapped if its orientation disagrees with the image's).
     ``frame_size`` is (width, height). ``placement`` overrides where the page
     lies (the random draws are made anyway, so the rest of the frame is
     unchanged). Corners may lie outside the frame when the page is cut.
     Raises ValueError on an empty page or a frame size below 64 pixels.
     """
-    defects = defects if defects is not None else Defects()
-    if page.ndim == 2:
-        page = _u8(cv2.cvtColor(page, cv2.COLOR_GRAY2BGR))
-    if page.ndim != 3 or page.shape[2] not in (3, 4) or page.shape[0] < 2 or page.shape[1] < 2:
-        raise ValueError(f"page must be a BGR image, got shape {page.shape}")
-    shape_alpha: FloatImage | None = None
-    if page.shape[2] == 4:
-        shape_alpha = page[:, :, 3].astype(np.float32) / 255.0
-        page = page[:, :, :3]
+    frame, corners = _compose(page, rng, frame_size=frame_size,
+                              defects=defects if defects is not None else Defects(),
+                              page_size_mm=page_size_mm, placement=placement)
+    assert corners is not None
+    return frame, corners
+
+
+def empty_tray(rng: np.random.Generator, *, frame_size: tuple[int, int] = (1920, 1080),
+               defects: Defects | None = None) -> Image:
+    """The frame :func:`synthesize` would give for the same ``rng`` state, without the page.
+
+    Same tray, clutter and light; no page, hand or glare (they need a page).
+    """
+    frame, _ = _compose(None, rng, frame_size=frame_size,
+                        defects=defects if defects is not None else Defects(),
+                        page_size_mm=PAPER_MM["A4"], placement=None)
+    return frame
+
+
+def _compose(page: npt.NDArray[np.uint8] | None, rng: np.random.Generator, *,
+             frame_size: tuple[int, int], defects: Defects, page_size_mm: tuple[float, float],
+             placement: Placement | None) -> tuple[Image, Corners | None]:
     width, height = int(frame_size[0]), int(frame_size[1])
     if width < 64 or height < 64:
         raise ValueError(f"frame size {frame_size} is too small")
-    ph, pw = page.shape[:2]
+    shape_alpha: FloatImage | None = None
+    if page is not None:
+        if page.ndim == 2:
+            page = _u8(cv2.cvtColor(page, cv2.COLOR_GRAY2BGR))
+        if page.ndim != 3 or page.shape[2] not in (3, 4) or page.shape[0] < 2 \
+                or page.shape[1] < 2:
+            raise ValueError(f"page must be a BGR image, got shape {page.shape}")
+        if page.shape[2] == 4:
+            shape_alpha = page[:, :, 3].astype(np.float32) / 255.0
+            page = page[:, :, :3]
+        ph, pw = page.shape[:2]
+    else:
+        ph, pw = 297, 210
     size_mm = (float(page_size_mm[0]), float(page_size_mm[1]))
     if (pw > ph) != (size_mm[0] > size_mm[1]):
         size_mm = (size_mm[1], size_mm[0])
@@ -585,13 +612,21 @@ def synthesize(page: npt.NDArray[np.uint8], rng: np.random.Generator, *,
         _draw_clutter(clutter_rng, canvas, cam)
         tray = canvas.astype(np.float32)
 
-    # 2. Where the page lies.
-    ppm_page = cam.ppm * math.sqrt(defects.scale)
-    page_cam = _Camera(width, height, ppm_page)
+    # Every other random draw, in a fixed order whatever the defects and the page.
     rotation = float(np.clip(rng.normal(0.0, 2.5), -7.0, 7.0))
     tilt_axis = float(rng.uniform(0, 180))
     offset_u = (float(rng.uniform(-1, 1)), float(rng.uniform(-1, 1)))
     cut_side = int(rng.integers(0, 4))
+    hand_rng = np.random.default_rng(int(rng.integers(0, 2**62)))
+    exposure = float(rng.uniform(0.86, 0.94))   # white paper at 220-240: no clipping
+    g_angle = float(rng.uniform(0, 2 * math.pi))
+    glare_u = (float(rng.uniform(0.25, 0.75)), float(rng.uniform(0.3, 0.7)))
+    glare_shape = (float(rng.uniform(0.08, 0.16)), float(rng.uniform(0.4, 0.8)),
+                   float(rng.uniform(0, 180)))
+
+    # 2. Where the page lies.
+    ppm_page = cam.ppm * math.sqrt(defects.scale)
+    page_cam = _Camera(width, height, ppm_page)
     if placement is not None:
         rotation = placement.rotation_deg
     flat = _page_corners_mm(size_mm, (0.0, 0.0), rotation, defects.tilt_deg, tilt_axis)
@@ -625,73 +660,72 @@ def synthesize(page: npt.NDArray[np.uint8], rng: np.random.Generator, *,
                 hi = mid
         centre = (centre[0] + direction[0] * hi, centre[1] + direction[1] * hi)
         corners = place(centre)
-
-    # 3. The page, warped with the homography that puts its pixel edges on the corners.
-    longest = max(float(np.linalg.norm(corners[i] - corners[(i + 1) % 4])) for i in range(4))
-    k = min(1.0, 1.3 * longest / max(pw, ph))
-    small_size = (max(2, round(pw * k)), max(2, round(ph * k)))
-    small = page if k > 0.95 else cv2.resize(page, small_size, interpolation=cv2.INTER_AREA)
-    sh, sw = small.shape[:2]
-    if shape_alpha is None:
-        src_alpha = np.ones((sh, sw), dtype=np.float32)
-        src = small.astype(np.float32)
-    else:
-        src_alpha = shape_alpha if k > 0.95 else _f32(
-            cv2.resize(shape_alpha, small_size, interpolation=cv2.INTER_AREA))
-        src = small.astype(np.float32) * src_alpha[:, :, None]
     corners32 = corners.astype(np.float32)
-    homography = cv2.getPerspectiveTransform(_page_edges(sw, sh), corners32)
-    kernel = _motion_kernel(defects.motion_px, defects.motion_angle_deg) \
-        if defects.motion_px >= 1 else None
-    pad = 8 + (kernel.shape[0] if kernel is not None else 0)
-    x0, y0, x1, y1 = _bounding_rect(corners, pad, width, height)
+
     out = tray
     page_alpha = np.zeros((height, width), dtype=np.float32)
-    if x1 > x0 and y1 > y0:
-        shift = np.array([[1, 0, -x0], [0, 1, -y0], [0, 0, 1]], dtype=np.float64)
-        local_h = shift @ homography
-        size = (x1 - x0, y1 - y0)
-        fg = _f32(cv2.warpPerspective(src, local_h, size, flags=cv2.INTER_LINEAR,
-                                      borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0)))
-        alpha = _f32(cv2.warpPerspective(src_alpha, local_h, size, flags=cv2.INTER_LINEAR,
-                                         borderMode=cv2.BORDER_CONSTANT, borderValue=0))
-        if kernel is not None:
-            fg = _f32(cv2.filter2D(fg, -1, kernel, borderType=cv2.BORDER_CONSTANT))
-            alpha = _f32(cv2.filter2D(alpha, -1, kernel, borderType=cv2.BORDER_CONSTANT))
-        # A thin soft shadow along the page edge (paper is never perfectly flat).
-        shadow = _f32(cv2.GaussianBlur(alpha, (0, 0), 2.5 + 0.002 * width))
-        shadow = _shifted(shadow, 2, 2)
-        region = out[y0:y1, x0:x1]
-        region *= (1.0 - 0.3 * shadow)[:, :, None]
-        region *= (1.0 - alpha)[:, :, None]
-        region += fg
-        page_alpha[y0:y1, x0:x1] = alpha
-
-    # 4. A hand on the page.
-    hand_rng = np.random.default_rng(int(rng.integers(0, 2**62)))
     hand_alpha: FloatImage | None = None
-    if defects.hand:
-        colour = np.zeros((height, width, 3), dtype=np.uint8)
-        mask = np.zeros((height, width), dtype=np.uint8)
-        _draw_hand(hand_rng, page_cam, corners, colour, mask)
-        hand_alpha = mask.astype(np.float32) / 255.0
-        depth = cv2.distanceTransform((mask > 127).astype(np.uint8), cv2.DIST_L2, 5)
-        roundness = np.clip(depth / (12.0 * page_cam.ppm), 0.0, 1.0)
-        shade = 0.72 + 0.28 * np.sqrt(roundness)
-        hand_fg = colour.astype(np.float32) * shade[:, :, None]
-        if kernel is not None:
-            hand_fg = _f32(cv2.filter2D(hand_fg, -1, kernel))
-            hand_alpha = _f32(cv2.filter2D(hand_alpha, -1, kernel))
-        offset = max(2, round(6 * page_cam.ppm))
-        cast = cv2.GaussianBlur(_shifted(hand_alpha, offset, offset // 2),
-                                (0, 0), 4 * page_cam.ppm)
-        out *= (1.0 - 0.45 * cast)[:, :, None]
-        out *= (1.0 - hand_alpha)[:, :, None]
-        out += hand_fg
+    kernel = _motion_kernel(defects.motion_px, defects.motion_angle_deg) \
+        if defects.motion_px >= 1 else None
+    if page is not None:
+        # 3. The page, warped with the homography that puts its pixel edges on the corners.
+        longest = max(float(np.linalg.norm(corners[i] - corners[(i + 1) % 4])) for i in range(4))
+        k = min(1.0, 1.3 * longest / max(pw, ph))
+        small_size = (max(2, round(pw * k)), max(2, round(ph * k)))
+        small = page if k > 0.95 else cv2.resize(page, small_size, interpolation=cv2.INTER_AREA)
+        sh, sw = small.shape[:2]
+        if shape_alpha is None:
+            src_alpha = np.ones((sh, sw), dtype=np.float32)
+            src = small.astype(np.float32)
+        else:
+            src_alpha = shape_alpha if k > 0.95 else _f32(
+                cv2.resize(shape_alpha, small_size, interpolation=cv2.INTER_AREA))
+            src = small.astype(np.float32) * src_alpha[:, :, None]
+        homography = np.asarray(cv2.getPerspectiveTransform(_page_edges(sw, sh), corners32),
+                                dtype=np.float64)
+        pad = 8 + (kernel.shape[0] if kernel is not None else 0)
+        x0, y0, x1, y1 = _bounding_rect(corners, pad, width, height)
+        if x1 > x0 and y1 > y0:
+            shift = np.array([[1, 0, -x0], [0, 1, -y0], [0, 0, 1]], dtype=np.float64)
+            local_h = shift @ homography
+            size = (x1 - x0, y1 - y0)
+            fg = _f32(cv2.warpPerspective(src, local_h, size, flags=cv2.INTER_LINEAR,
+                                          borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0)))
+            alpha = _f32(cv2.warpPerspective(src_alpha, local_h, size, flags=cv2.INTER_LINEAR,
+                                             borderMode=cv2.BORDER_CONSTANT, borderValue=0))
+            if kernel is not None:
+                fg = _f32(cv2.filter2D(fg, -1, kernel, borderType=cv2.BORDER_CONSTANT))
+                alpha = _f32(cv2.filter2D(alpha, -1, kernel, borderType=cv2.BORDER_CONSTANT))
+            # A thin soft shadow along the page edge (paper is never perfectly flat).
+            shadow = _f32(cv2.GaussianBlur(alpha, (0, 0), 2.5 + 0.002 * width))
+            shadow = _shifted(shadow, 2, 2)
+            region = out[y0:y1, x0:x1]
+            region *= (1.0 - 0.3 * shadow)[:, :, None]
+            region *= (1.0 - alpha)[:, :, None]
+            region += fg
+            page_alpha[y0:y1, x0:x1] = alpha
+
+        # 4. A hand on the page.
+        if defects.hand:
+            colour = np.zeros((height, width, 3), dtype=np.uint8)
+            mask = np.zeros((height, width), dtype=np.uint8)
+            _draw_hand(hand_rng, page_cam, corners, colour, mask)
+            hand_alpha = mask.astype(np.float32) / 255.0
+            depth = cv2.distanceTransform((mask > 127).astype(np.uint8), cv2.DIST_L2, 5)
+            roundness = np.clip(depth / (12.0 * page_cam.ppm), 0.0, 1.0)
+            shade = 0.72 + 0.28 * np.sqrt(roundness)
+            hand_fg = colour.astype(np.float32) * shade[:, :, None]
+            if kernel is not None:
+                hand_fg = _f32(cv2.filter2D(hand_fg, -1, kernel))
+                hand_alpha = _f32(cv2.filter2D(hand_alpha, -1, kernel))
+            offset = max(2, round(6 * page_cam.ppm))
+            cast = cv2.GaussianBlur(_shifted(hand_alpha, offset, offset // 2),
+                                    (0, 0), 4 * page_cam.ppm)
+            out *= (1.0 - 0.45 * cast)[:, :, None]
+            out *= (1.0 - hand_alpha)[:, :, None]
+            out += hand_fg
 
     # 5. Light: exposure, vignetting, gradient, darkness, over-exposure.
-    exposure = float(rng.uniform(0.86, 0.94))   # white paper at 220-240: no clipping
-    g_angle = float(rng.uniform(0, 2 * math.pi))
     xs = (np.arange(width, dtype=np.float32) - width / 2) / (width / 2)
     ys = (np.arange(height, dtype=np.float32) - height / 2) / (width / 2)
     light = (1.0 - 0.05 * (xs[None, :] ** 2 + ys[:, None] ** 2)).astype(np.float32)
@@ -710,25 +744,20 @@ def synthesize(page: npt.NDArray[np.uint8], rng: np.random.Generator, *,
         out += 40.0 * defects.overexposure
 
     # 6. Glare over the text of the page.
-    glare_u = (float(rng.uniform(0.25, 0.75)), float(rng.uniform(0.3, 0.7)))
-    glare_shape = (float(rng.uniform(0.08, 0.16)), float(rng.uniform(0.4, 0.8)),
-                   float(rng.uniform(0, 180)))
-    if defects.glare > 0:
-        spot = cv2.perspectiveTransform(
-            np.array([[[glare_u[0] * sw - 0.5, glare_u[1] * sh - 0.5]]], dtype=np.float32),
-            homography)[0, 0]
-        page_w_px = float(np.linalg.norm(corners[1] - corners[0]))
-        a = max(4.0, glare_shape[0] * page_w_px)
+    if defects.glare > 0 and page is not None:
+        k_w = float(np.linalg.norm(corners[1] - corners[0]))
+        spot = _project_point(glare_u, corners)
+        a = max(4.0, glare_shape[0] * k_w)
         b = a * glare_shape[1]
         theta = math.radians(glare_shape[2])
         reach = int(3 * a)
         gx0, gy0 = max(0, int(spot[0]) - reach), max(0, int(spot[1]) - reach)
         gx1, gy1 = min(width, int(spot[0]) + reach + 1), min(height, int(spot[1]) + reach + 1)
         if gx1 > gx0 and gy1 > gy0:
-            gx = np.arange(gx0, gx1, dtype=np.float32)[None, :] - spot[0]
-            gy = np.arange(gy0, gy1, dtype=np.float32)[:, None] - spot[1]
-            ru = (gx * math.cos(theta) + gy * math.sin(theta)) / a
-            rv = (-gx * math.sin(theta) + gy * math.cos(theta)) / b
+            dx = np.arange(gx0, gx1, dtype=np.float32)[None, :] - spot[0]
+            dy = np.arange(gy0, gy1, dtype=np.float32)[:, None] - spot[1]
+            ru = (dx * math.cos(theta) + dy * math.sin(theta)) / a
+            rv = (-dx * math.sin(theta) + dy * math.cos(theta)) / b
             blob = np.clip(1.6 * np.exp(-(ru * ru + rv * rv) / 2.0), 0.0, 1.0) * defects.glare
             blob *= page_alpha[gy0:gy1, gx0:gx1]
             if hand_alpha is not None:
@@ -745,4 +774,13 @@ def synthesize(page: npt.NDArray[np.uint8], rng: np.random.Generator, *,
     np.clip(out, 0.0, 255.0, out=out)
     out += 0.5
     frame = out.astype(np.uint8)
-    return frame, corners32
+    return frame, (corners32 if page is not None else None)
+
+
+def _project_point(unit: tuple[float, float],
+                   corners: npt.NDArray[np.float64]) -> tuple[float, float]:
+    """Where the point at ``unit`` (fractions of the page's width and height) lands in the frame."""
+    square = np.array([[0, 0], [1, 0], [1, 1], [0, 1]], dtype=np.float32)
+    mapping = cv2.getPerspectiveTransform(square, corners.astype(np.float32))
+    point = cv2.perspectiveTransform(np.array([[unit]], dtype=np.float32), mapping)
+    return float(point[0, 0, 0]), float(point[0, 0, 1])

@@ -1,4 +1,6 @@
-"""Draw the sample pages of the camera simulator: ``python -m assets.pages.make_pages``.
+"""Draw the sample pages of the camera simulator into ``assets/pages``.
+
+Run ``python -m drivers.camera.samplegen`` from the repository root.
 
 Every person, number and organisation on them is invented; the identity card
 says SPECIMEN across it. The pages are committed (small palette PNGs) so that
@@ -23,7 +25,7 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from drivers.camera.pagegen import GREY, INK, PAPER_MM, SANS, SERIF, Sheet, euros, letterhead
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[2] / "assets" / "pages"
 TEXT_DPI = 200
 CARD_DPI = 300
 
