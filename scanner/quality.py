@@ -50,8 +50,6 @@ from scanner.enhance import paper_level, smooth_light
 from scanner.geometry import Quad, order_corners, polygon_area
 from scanner.page import Image, Page, Reason, ReasonCode, Verdict
 
-F32 = npt.NDArray[np.float32]
-F64 = npt.NDArray[np.float64]
 Mask = npt.NDArray[np.bool_]
 VisibleFn = Callable[[tuple[int, int]], Mask]
 _T = TypeVar("_T", bound=np.generic)
