@@ -127,10 +127,13 @@ def test_tesseract_reads_the_compressed_page_as_well_as_the_rectified_photo(tmp_
 @pytest.mark.slow
 def test_a_photographed_letter_becomes_a_small_bilevel_g4_page() -> None:
     page = render_text_page(4)
-    frame, _ = synthesize(page, np.random.default_rng(4), frame_size=(3264, 2448),
-                          defects=Defects(gradient=0.5, noise_sigma=2))
+    frame, truth = synthesize(page, np.random.default_rng(4), frame_size=(3264, 2448),
+                              defects=Defects(gradient=0.5, noise_sigma=2))
     result = process_still(frame)
     assert result.page is not None and result.encoded is not None
+    # found on the still reduced to 2000 px, given back in the still's own pixels
+    assert result.corners is not None
+    assert np.max(np.linalg.norm(result.corners - truth, axis=1)) < 2.0
     assert result.page.format == "A4" and result.page.colour == "bilevel"
     assert result.encoded.codec == "ccitt-g4"
     assert result.encoded.width == 1654 and result.encoded.height == 2339
