@@ -638,15 +638,20 @@ def _other_sheet_rect(rng: np.random.Generator, canvas: _Canvas, page: F64,
     """
     centre = page.mean(axis=0)
     rect = page
-    for _ in range(40):
+    for attempt in range(60):
+        # farther and farther out: far enough, any sheet runs out of the frame
+        grow = 1.0 + attempt / 15
         a = float(rng.uniform(0, 2 * math.pi))
-        where = centre + np.array([math.cos(a), math.sin(a)]) * float(rng.uniform(*distance))
+        where = centre + np.array([math.cos(a), math.sin(a)]) \
+            * float(rng.uniform(*distance)) * grow
         rect = _rect_mm(size, (float(where[0]), float(where[1])), float(rng.uniform(-40, 40)))
-        px = _project(canvas.hom, rect)
-        outside = np.any((px[:, 0] < 0) | (px[:, 0] > canvas.w - 1)
-                         | (px[:, 1] < 0) | (px[:, 1] > canvas.h - 1))
+        px = _project(canvas.hom, rect).astype(np.float32)
+        frame = np.array([[0, 0], [canvas.w - 1, 0], [canvas.w - 1, canvas.h - 1],
+                          [0, canvas.h - 1]], np.float32)
+        seen, _ = cv2.intersectConvexConvex(px, frame)
+        outside = seen < 0.85 * abs(cv2.contourArea(px))
         overlap, _ = cv2.intersectConvexConvex(rect.astype(np.float32), page.astype(np.float32))
-        if outside or overlap > 0.02 * A4_MM[0] * A4_MM[1]:
+        if outside or overlap > 0.1 * size[0] * size[1]:
             break
     return rect
 

@@ -67,8 +67,8 @@ class DetectorParams:
     edge_high: float = 1.2          # per px), raised to noise_factor x the frame's noise
     noise_factor: float = 1.6
     min_piece: float = 0.0          # shortest straight piece, fraction of the working diagonal
-    max_peaks: int = 160            # Hough peaks whose side evidence is measured
-    max_lines: int = 48             # candidate lines kept: the peaks with the most evidence
+    max_peaks: int = 400            # Hough peaks whose side evidence is measured
+    max_lines: int = 64             # candidate lines kept: the peaks with the most evidence
     theta_bins: int = 360           # Hough orientation bins over 180 degrees
     vote_spread: float = 6.0        # an edge pixel votes this far (degrees) around its orientation
     min_area: float = 0.008         # smallest page, as a fraction of the frame
@@ -239,7 +239,7 @@ class _Detector:
             th = all_thetas[bins]
             rho = xs * np.cos(th) + ys * np.sin(th)
             idx = bins * n_rho + np.round(rho).astype(np.int64) + diag
-            acc += np.bincount(idx, weights=weight * (1.0 - abs(k) / (spread + 1)),
+            acc += np.bincount(idx, weights=weight,
                                minlength=acc.size)
         votes = acc.reshape(n_bins, n_rho).astype(np.float32)
         votes = np.asarray(cv2.sepFilter2D(votes, -1, np.array([0.5, 1.0, 0.5], np.float32),
@@ -385,7 +385,7 @@ class _LineEvidence:
     """
 
     BORDER_EVIDENCE = 0.5            # what a frame border stands for: an unseen side
-    BORDER_PENALTY = 0.7             # a page cut by the frame's edge is less likely than a whole one
+    BORDER_PENALTY = 0.5             # a page cut by the frame's edge is less likely than a whole one
     BASE_RATE = 0.35                 # side evidence that says nothing either way
 
     def __init__(self, det: _Detector, thetas: F64, rhos: F64, border_from: int) -> None:
@@ -523,27 +523,35 @@ class _LineEvidence:
 
     def score(self, lines: I64, corners: F64) -> F64:
         """Score of each quad; ``lines`` (N, 4) are the lines of sides c0c1, c1c2, c2c3, c3c0."""
-        f = self.features(lines, corners, windows=((0.0, 0.15),))
+        f = self.features(lines, corners, windows=((0.0, 0.08), (0.0, 0.15)))
         self.debug = f
         return _combine(f)
 
 
 def _combine(f: dict[str, F64]) -> F64:
-    """The score of each quad from its features (see :meth:`_LineEvidence.features`)."""
+    """The score of each quad from its features (see :meth:`_LineEvidence.features`).
+
+    - *gain*: the length of the quad's sides backed by evidence beyond what a line
+      through clutter gets (a-contrario style), so that a bigger page with a
+      half-hidden side still beats a small, cleanly outlined object; a thin line
+      along a side (a ridge: the shadow line where a sheet lies on another, but
+      also a printed rule) counts half a step;
+    - *corners*: edges reach each corner from both sides (a quad made of two
+      sheets' sides has a corner where nothing is);
+    - *overrun*: no step edge runs on past a corner;
+    - *format*: proportions of a paper format once rectified;
+    - a side on the frame's border (a page running out of the frame) halves it.
+    """
     border = f["border"] > 0
     real = ~border
-    cov = f["cov_step"]
-    cov_real = np.where(real, cov, 1.0)
-    # evidence for a page: the length of its sides backed by step edges, beyond what any
-    # line through clutter gets (a-contrario style), so that a bigger page with a
-    # half-hidden side still beats a small, cleanly outlined object
+    cov = f["cov_step"] + 0.5 * (f["cov_edge"] - f["cov_step"])
     gain = ((cov - _LineEvidence.BASE_RATE) * f["seen"] * real).sum(axis=1) / 1000.0
-    weakest = cov_real.min(axis=1)
+    weakest = np.where(real, cov, 1.0).min(axis=1)
     n_border = border.sum(axis=1)
-    corner = f["corner_step_0.15"]
-    over = f["over_step_0.15"]
-    score = (gain * (0.5 + 0.5 * corner.mean(axis=1)) * (1.0 - 0.5 * over.max(axis=1))
-             * _LineEvidence.BORDER_PENALTY ** n_border * f["shape"])
+    corners = np.prod(0.6 + 0.4 * f["corner_edge_0.08"], axis=1)
+    overrun = 1.0 - 0.5 * f["over_step_0.15"].max(axis=1)
+    score = (np.maximum(gain, 0.0) * corners * overrun * f["shape"]
+             * _LineEvidence.BORDER_PENALTY ** n_border)
     ok = (weakest > 0.15) & (n_border <= 2) & (f["in_frame"].min(axis=1) > 0.5)
     return np.asarray(np.where(ok, score, 0.0), np.float64)
 
