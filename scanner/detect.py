@@ -266,7 +266,7 @@ class _Detector:
         counts only unclaimed ones; so the many lines through one strong edge (a long
         desk edge, a curved cable) do not crowd out a page's faint sides.
         """
-        per_pixel = np.diff(evidence.evidence, axis=1) > 0.5                  # (K, T)
+        per_pixel = np.diff(evidence.tables["step"], axis=1) > 0.5                  # (K, T)
         t = np.arange(-evidence.half, evidence.half + 1, dtype=np.float64)
         px = np.cos(thetas)[:, None] * rhos[:, None] - np.sin(thetas)[:, None] * t[None, :]
         py = np.sin(thetas)[:, None] * rhos[:, None] + np.cos(thetas)[:, None] * t[None, :]
@@ -314,7 +314,7 @@ class _Detector:
         if quads is None:
             return None
         lines, corners = quads
-        scores = profiles.score(lines, corners)
+        scores = profiles.score(lines, corners, keep=max(1, self.params.finalists))
         order = np.argsort(-scores)
         keep: list[int] = []
         for i in order:
@@ -411,17 +411,16 @@ class _LineEvidence:
             edge |= on & (dtheta < np.radians(15))
         edge &= inside
         step = det.step_across(px, py, np.broadcast_to(thetas[:, None], px.shape))
-        tables = {"step": (edge & (step >= det.params.step_min)).astype(np.float64),
-                  "edge": edge.astype(np.float64)}
+        is_step = edge & (step >= det.params.step_min)
+        # a thin line along a side (a ridge: the shadow line where a sheet lies on another,
+        # but also a printed rule) is worth half a step
+        tables = {"step": is_step.astype(np.float64), "edge": edge.astype(np.float64),
+                  "value": 0.5 * (is_step.astype(np.float64) + edge)}
         for table in tables.values():
             table[self.is_border] = self.BORDER_EVIDENCE * inside[self.is_border]
         self.total = tables["step"].sum(axis=1)
         self.tables = {k: _cumsum(v) for k, v in tables.items()}
         self.inside = _cumsum(inside.astype(np.float64))
-
-    @property
-    def evidence(self) -> F64:
-        return self.tables["step"]
 
     def subset(self, keep: I64, det: _Detector) -> _LineEvidence:
         """These lines' evidence (rows ``keep``), followed by the frame's four borders."""
@@ -450,110 +449,103 @@ class _LineEvidence:
         d = np.stack([-np.sin(self.thetas[line]), np.cos(self.thetas[line])], axis=-1)
         return np.asarray(np.einsum("...i,...i->...", p, d) + self.half, np.float64)
 
-    def _sum(self, table: F64, line: I64, lo: F64, hi: F64) -> F64:
-        top = table.shape[1] - 1
-        a = np.clip(np.round(lo), 0, top).astype(np.int64)
-        b = np.clip(np.round(hi), 0, top).astype(np.int64)
-        return np.asarray(table[line, np.maximum(a, b)] - table[line, np.minimum(a, b)],
-                          np.float64)
+    def _index(self, t: F64) -> I64:
+        return np.clip(np.round(t), 0, self.inside.shape[1] - 1).astype(np.int64)
 
-    def features(self, lines: I64, corners: F64,
-                 windows: tuple[tuple[float, float], ...] = ((0.03, 0.12),)) -> dict[str, F64]:
-        """Per quad and side (or corner): coverage, corner and overrun figures.
+    @staticmethod
+    def _share(table: F64, inside: F64, line: I64, a: I64, b: I64, empty: float) -> F64:
+        """Share of samples a..b (either order) of each line backed in ``table``."""
+        lo, hi = np.minimum(a, b), np.maximum(a, b)
+        n = inside[line, hi] - inside[line, lo]
+        got = table[line, hi] - table[line, lo]
+        return np.asarray(np.where(n > 0, got / np.maximum(n, 1), empty), np.float64)
 
-        ``lines`` (N, 4) are the lines of sides c0c1, c1c2, c2c3, c3c0. Corner s
-        joins sides s-1 and s. For each table (step, edge) and window (a, b)
-        (fractions of the side's length from the corner): ``cov_T`` (N, 4) the
-        share of each side backed; ``corner_T_b`` (N, 4) the lesser of the two
-        sides' shares over the window next to the corner; ``over_T_b`` (N, 4)
-        the greater share over the same distance past the corner.
+    def score(self, lines: I64, corners: F64, keep: int = 8) -> F64:
+        """Score of each quad; ``lines`` (N, 4) are the lines of sides c0c1, c1c2, c2c3,
+        c3c0, and corner s joins sides s-1 and s.
+
+        - *gain*: the length of the quad's sides backed by evidence beyond what a
+          line through clutter gets (a-contrario style), so that a bigger page with
+          a half-hidden side still beats a small, cleanly outlined object;
+        - *corners*: edges reach each corner from both sides (a quad made of two
+          sheets' sides has a corner where nothing is);
+        - *overrun*: no step edge runs on past a corner;
+        - *format*: proportions of a paper format once rectified;
+        - each side on the frame's border (a page running out of the frame) halves it.
+
+        The score is the gain times factors of at most 1, so the gain bounds it:
+        quads are scored in order of gain until the ``keep``-th best score beats
+        the next gain; the others are left at 0.
         """
         n_quads = len(lines)
-        out: dict[str, F64] = {}
+        value = self.tables["value"]
+        pos = np.zeros((n_quads, 4, 2), np.int64)
+        cov = np.zeros((n_quads, 4))
         seen = np.zeros((n_quads, 4))
-        in_frame = np.zeros((n_quads, 4))
-        near = {}      # (table, b, side, which end: 0 at corner s, 1 at corner s+1) -> share
-        past = {}
+        length = np.zeros((n_quads, 4))
         for s in range(4):
             line = lines[:, s]
-            ta = self._pos(line, corners[:, s])                 # corner s
-            tb = self._pos(line, corners[:, (s + 1) % 4])       # corner s + 1
-            direction = np.sign(tb - ta)
-            length = np.maximum(np.abs(tb - ta), 1.0)
-            inside = self._sum(self.inside, line, ta, tb)
-            seen[:, s] = inside
-            in_frame[:, s] = inside / length
-            for name, table in self.tables.items():
-                out.setdefault(f"cov_{name}", np.zeros((n_quads, 4)))[:, s] = \
-                    self._sum(table, line, ta, tb) / np.maximum(inside, 1)
-                for wa, wb in windows:
-                    start = wa * length * direction
-                    stop = np.maximum(wb * length, 3.0) * direction
-                    for end, (c, sgn) in enumerate(((ta, 1.0), (tb, -1.0))):
-                        a, b = c + sgn * start, c + sgn * stop
-                        n_in = self._sum(self.inside, line, a, b)
-                        near[name, wb, s, end] = np.where(
-                            n_in > 0, self._sum(table, line, a, b) / np.maximum(n_in, 1), 0.5)
-                        a2, b2 = c - sgn * start, c - sgn * stop
-                        n_out = self._sum(self.inside, line, a2, b2)
-                        past[name, wb, s, end] = np.where(
-                            n_out > 0, self._sum(table, line, a2, b2) / np.maximum(n_out, 1), 0.0)
+            ta = self._pos(line, corners[:, s])
+            tb = self._pos(line, corners[:, (s + 1) % 4])
+            ia, ib = self._index(ta), self._index(tb)
+            pos[:, s, 0], pos[:, s, 1] = ia, ib
+            length[:, s] = np.maximum(np.abs(tb - ta), 1.0)
+            lo, hi = np.minimum(ia, ib), np.maximum(ia, ib)
+            seen[:, s] = self.inside[line, hi] - self.inside[line, lo]
+            cov[:, s] = (value[line, hi] - value[line, lo]) / np.maximum(seen[:, s], 1)
         border = self.is_border[lines]
-        for name in self.tables:
-            for _, r in windows:
-                corner = np.zeros((n_quads, 4))
-                over = np.zeros((n_quads, 4))
-                for s in range(4):
-                    prev = (s - 1) % 4
-                    a = np.where(border[:, prev], np.inf, near[name, r, prev, 1])
-                    b = np.where(border[:, s], np.inf, near[name, r, s, 0])
-                    c = np.minimum(a, b)
-                    corner[:, s] = np.where(np.isfinite(c), c, 0.5)
-                    oa = np.where(border[:, prev], 0.0, past[name, r, prev, 1])
-                    ob = np.where(border[:, s], 0.0, past[name, r, s, 0])
-                    over[:, s] = np.maximum(oa, ob)
-                out[f"corner_{name}_{r}"] = corner
-                out[f"over_{name}_{r}"] = over
-        out["seen"] = seen
-        out["in_frame"] = in_frame
-        out["border"] = border.astype(np.float64)
-        out["size"] = np.sqrt(_areas(corners)) / self.half
-        out["shape"] = _format_prior(corners, self.w, self.h)
-        return out
+        real = ~border
+        gain = ((cov - self.BASE_RATE) * seen * real).sum(axis=1) / 1000.0
+        weakest = np.where(real, cov, 1.0).min(axis=1)
+        n_border = border.sum(axis=1)
+        ok = (weakest > 0.15) & (n_border <= 2) & ((seen / length).min(axis=1) > 0.5) & (gain > 0)
+        bound = np.where(ok, gain * self.BORDER_PENALTY ** n_border, 0.0)
+        order = np.argsort(-bound)
+        scores = np.zeros(n_quads)
+        chunk = 2048
+        for start in range(0, n_quads, chunk):
+            idx = order[start:start + chunk]
+            idx = idx[bound[idx] > 0]
+            if len(idx) == 0:
+                break
+            scores[idx] = bound[idx] * self._factors(lines[idx], corners[idx], pos[idx],
+                                                     length[idx], border[idx])
+            best = np.sort(scores)[-keep] if n_quads >= keep else 0.0
+            if start + chunk < n_quads and best >= bound[order[start + chunk]]:
+                break
+        return scores
 
-    def score(self, lines: I64, corners: F64) -> F64:
-        """Score of each quad; ``lines`` (N, 4) are the lines of sides c0c1, c1c2, c2c3, c3c0."""
-        f = self.features(lines, corners, windows=((0.0, 0.08), (0.0, 0.15)))
-        self.debug = f
-        return _combine(f)
-
-
-def _combine(f: dict[str, F64]) -> F64:
-    """The score of each quad from its features (see :meth:`_LineEvidence.features`).
-
-    - *gain*: the length of the quad's sides backed by evidence beyond what a line
-      through clutter gets (a-contrario style), so that a bigger page with a
-      half-hidden side still beats a small, cleanly outlined object; a thin line
-      along a side (a ridge: the shadow line where a sheet lies on another, but
-      also a printed rule) counts half a step;
-    - *corners*: edges reach each corner from both sides (a quad made of two
-      sheets' sides has a corner where nothing is);
-    - *overrun*: no step edge runs on past a corner;
-    - *format*: proportions of a paper format once rectified;
-    - a side on the frame's border (a page running out of the frame) halves it.
-    """
-    border = f["border"] > 0
-    real = ~border
-    cov = f["cov_step"] + 0.5 * (f["cov_edge"] - f["cov_step"])
-    gain = ((cov - _LineEvidence.BASE_RATE) * f["seen"] * real).sum(axis=1) / 1000.0
-    weakest = np.where(real, cov, 1.0).min(axis=1)
-    n_border = border.sum(axis=1)
-    corners = np.prod(0.6 + 0.4 * f["corner_edge_0.08"], axis=1)
-    overrun = 1.0 - 0.5 * f["over_step_0.15"].max(axis=1)
-    score = (np.maximum(gain, 0.0) * corners * overrun * f["shape"]
-             * _LineEvidence.BORDER_PENALTY ** n_border)
-    ok = (weakest > 0.15) & (n_border <= 2) & (f["in_frame"].min(axis=1) > 0.5)
-    return np.asarray(np.where(ok, score, 0.0), np.float64)
+    def _factors(self, lines: I64, corners: F64, pos: I64, length: F64, border: B) -> F64:
+        """Corner, overrun and format factors (each at most 1) of some quads."""
+        n_quads = len(lines)
+        edge, step = self.tables["edge"], self.tables["step"]
+        near = np.zeros((n_quads, 4, 2))        # edge share next to corner s (0) and s + 1 (1)
+        past = np.zeros((n_quads, 4, 2))        # step share past them
+        for s in range(4):
+            line = lines[:, s]
+            ia, ib = pos[:, s, 0], pos[:, s, 1]
+            direction = np.sign(ib - ia)
+            r_near = np.round(np.maximum(0.08 * length[:, s], 3.0)).astype(np.int64) * direction
+            r_past = np.round(np.maximum(0.15 * length[:, s], 3.0)).astype(np.int64) * direction
+            top = self.inside.shape[1] - 1
+            near[:, s, 0] = self._share(edge, self.inside, line, ia,
+                                        np.clip(ia + r_near, 0, top), 0.5)
+            near[:, s, 1] = self._share(edge, self.inside, line,
+                                        np.clip(ib - r_near, 0, top), ib, 0.5)
+            past[:, s, 0] = self._share(step, self.inside, line,
+                                        np.clip(ia - r_past, 0, top), ia, 0.0)
+            past[:, s, 1] = self._share(step, self.inside, line, ib,
+                                        np.clip(ib + r_past, 0, top), 0.0)
+        prev_border = np.roll(border, 1, axis=1)
+        at_prev = np.where(prev_border, np.inf, np.roll(near[:, :, 1], 1, axis=1))
+        at_here = np.where(border, np.inf, near[:, :, 0])
+        corner = np.minimum(at_prev, at_here)
+        corner = np.where(np.isfinite(corner), corner, 0.5)
+        over = np.maximum(np.where(prev_border, 0.0, np.roll(past[:, :, 1], 1, axis=1)),
+                          np.where(border, 0.0, past[:, :, 0]))
+        self.debug = {"corner": corner, "over": over}
+        return np.asarray(np.prod(0.6 + 0.4 * corner, axis=1) * (1.0 - 0.5 * over.max(axis=1))
+                          * _format_prior(corners, self.w, self.h), np.float64)
 
 
 #: Long / short side of the documents a kiosk takes: US letter, A-series, ID-1 cards.
