@@ -768,11 +768,12 @@ def _kiosk_frame(name: str, rng: np.random.Generator, frame_size: tuple[int, int
 def _id_card_frame(name: str, rng: np.random.Generator, frame_size: tuple[int, int]
                    ) -> HardFrame:
     card = next(s for s in sample_pages() if s.name == "identity-card")
-    # no clutter: the synthesiser's clutter may hold a whole sheet of paper in plain view,
-    # and which of the two is "the document" is then a matter of opinion
+    # no clutter and no hand: the synthesiser's clutter may hold a whole sheet of paper in
+    # plain view (which of the two is "the document" is then a matter of opinion), and its
+    # hand, sized for a page, covers half a card (a frame to be retaken, not measured)
     defects = Defects(noise_sigma=float(rng.uniform(1, 4)), gradient=float(rng.uniform(0, 0.4)),
                       blur_sigma=float(rng.uniform(0, 0.8)), tilt_deg=float(rng.uniform(0, 10)),
-                      hand=bool(rng.random() < 0.3), clutter=False)
+                      scale=float(np.exp(rng.uniform(-0.3, 0.3))))
     frame, corners = synthesize(card.bgra(), rng, frame_size=frame_size, defects=defects,
                                 page_size_mm=card.size_mm)
     return HardFrame(name, "id_card", frame, corners, card.size_mm)

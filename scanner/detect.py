@@ -385,7 +385,7 @@ class _LineEvidence:
     """
 
     BORDER_EVIDENCE = 0.5            # what a frame border stands for: an unseen side
-    BORDER_PENALTY = 0.5             # a page cut by the frame's edge is less likely than a whole one
+    BORDER_PENALTY = 0.3             # a page cut by the frame's edge is less likely than a whole one
     BASE_RATE = 0.35                 # side evidence that says nothing either way
 
     def __init__(self, det: _Detector, thetas: F64, rhos: F64, border_from: int) -> None:
