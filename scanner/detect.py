@@ -37,6 +37,7 @@ The method (see docs/scanner.md, "Detection", for what was measured):
 
 from __future__ import annotations
 
+import heapq
 import logging
 import math
 from dataclasses import dataclass
@@ -79,7 +80,7 @@ class DetectorParams:
 
 
 STILL = DetectorParams()
-LIVE = DetectorParams(work_size=320, blur=0.7, max_lines=28, theta_bins=180, band=2.0,
+LIVE = DetectorParams(work_size=320, blur=0.7, max_peaks=48, max_lines=24, theta_bins=180, band=2.0,
                       refine=False)
 
 
@@ -137,26 +138,29 @@ class _Detector:
         self.lab = np.asarray(cv2.GaussianBlur(lab, (0, 0), params.blur), np.float32)
         gx = np.asarray(cv2.Sobel(self.lab, cv2.CV_32F, 1, 0, ksize=3, scale=0.125), np.float32)
         gy = np.asarray(cv2.Sobel(self.lab, cv2.CV_32F, 0, 1, ksize=3, scale=0.125), np.float32)
-        gxx = np.einsum("hwc,hwc->hw", gx, gx)
-        gyy = np.einsum("hwc,hwc->hw", gy, gy)
-        gxy = np.einsum("hwc,hwc->hw", gx, gy)
+        ones = np.ones((1, 3), np.float32)           # sums the three channels
+        gxx = np.asarray(cv2.transform(cv2.multiply(gx, gx), ones), np.float32)
+        gyy = np.asarray(cv2.transform(cv2.multiply(gy, gy), ones), np.float32)
+        gxy = np.asarray(cv2.transform(cv2.multiply(gx, gy), ones), np.float32)
         # the structure tensor, smoothed: orientations steady along a straight edge despite JPEG's
         # blocky chroma and the staircase of a slanted edge
-        tensor = np.asarray(cv2.GaussianBlur(np.dstack([gxx, gyy, gxy]), (0, 0),
+        tensor = np.asarray(cv2.GaussianBlur(cv2.merge([gxx, gyy, gxy]), (0, 0),
                                              params.tensor_blur), np.float32)
         gxx, gyy, gxy = tensor[:, :, 0], tensor[:, :, 1], tensor[:, :, 2]
-        root = np.sqrt((gxx - gyy) ** 2 + 4 * gxy ** 2)
+        diff = gxx - gyy
+        root = np.sqrt(diff * diff + 4 * gxy * gxy)
         self.magnitude = np.sqrt(np.maximum(0.5 * (gxx + gyy + root), 0)).astype(np.float32)
-        # orientation of the normal, in (-pi/2, pi/2]
-        self.theta = (0.5 * np.arctan2(2 * gxy, gxx - gyy)).astype(np.float32)
+        # orientation of the normal, in [0, pi)
+        self.theta = np.asarray(cv2.phase(diff, 2 * gxy), np.float32) * np.float32(0.5)
         # thresholds above the frame's own noise: most of a frame is flat, so the median
         # gradient is the noise's (sensor, JPEG, desk grain)
         noise = float(np.median(self.magnitude[::4, ::4]))
         self.edge_low = max(params.edge_low, params.noise_factor * noise)
         self.edge_high = max(params.edge_high, 2 * params.noise_factor * noise)
         unit = 16.0                                      # Canny works on integer gradients
-        dx = np.clip(self.magnitude * np.cos(self.theta) * unit, -32767, 32767).astype(np.int16)
-        dy = np.clip(self.magnitude * np.sin(self.theta) * unit, -32767, 32767).astype(np.int16)
+        gx1, gy1 = cv2.polarToCart(self.magnitude * np.float32(unit), self.theta)
+        dx = np.clip(gx1, -32767, 32767).astype(np.int16)
+        dy = np.clip(gy1, -32767, 32767).astype(np.int16)
         self.edges = np.asarray(cv2.Canny(dx, dy, self.edge_low * unit, self.edge_high * unit,
                                           L2gradient=True), np.uint8)
 
@@ -222,7 +226,11 @@ class _Detector:
         return step
 
     def candidate_lines(self) -> tuple[F64, F64]:
-        """(theta, rho) of the strongest lines: normal angle in [0, pi) and signed distance."""
+        """(theta, rho) of the Hough peaks, strongest first: normal angle in [0, pi), distance.
+
+        The pixels that voted are kept in ``self.voters`` (x, y, orientation) for
+        :func:`_refit`.
+        """
         xs, ys, theta, weight = self.straight_pixels()
         min_len = max(self.params.min_piece, 0.01) * self.diag
         if len(xs) < min_len:
@@ -233,14 +241,14 @@ class _Detector:
         all_thetas = np.arange(n_bins) * np.pi / n_bins
         centre_bin = np.round(theta / np.pi * n_bins).astype(np.int64)
         spread = max(1, round(n_bins * self.params.vote_spread / 180))
-        acc = np.zeros(n_bins * n_rho, np.float64)
-        for k in range(-spread, spread + 1):
-            bins = (centre_bin + k) % n_bins
-            th = all_thetas[bins]
-            rho = xs * np.cos(th) + ys * np.sin(th)
-            idx = bins * n_rho + np.round(rho).astype(np.int64) + diag
-            acc += np.bincount(idx, weights=weight,
-                               minlength=acc.size)
+        # every pixel votes alike for each orientation in the window: the peak is where the
+        # pixels line up, not where their (noisy, sometimes biased) orientations point
+        bins = (centre_bin[None, :] + np.arange(-spread, spread + 1)[:, None]) % n_bins
+        cos_t, sin_t = np.cos(all_thetas), np.sin(all_thetas)
+        rho = xs[None, :] * cos_t[bins] + ys[None, :] * sin_t[bins]
+        idx = bins * n_rho + np.round(rho).astype(np.int64) + diag
+        acc = np.bincount(idx.ravel(), weights=np.broadcast_to(weight, idx.shape).ravel(),
+                          minlength=n_bins * n_rho)
         votes = acc.reshape(n_bins, n_rho).astype(np.float32)
         votes = np.asarray(cv2.sepFilter2D(votes, -1, np.array([0.5, 1.0, 0.5], np.float32),
                                            np.array([1.0], np.float32),
@@ -257,7 +265,8 @@ class _Detector:
         order = np.argsort(-strength)[: self.params.max_peaks]
         thetas = all_thetas[cand[order, 0]]
         rhos = (cand[order, 1] - diag).astype(np.float64)
-        return _refit(thetas, rhos, xs, ys, theta)
+        self.voters = (xs, ys, theta)
+        return thetas, rhos
 
     def _distinct_lines(self, evidence: _LineEvidence, thetas: F64, rhos: F64) -> I64:
         """The lines with the most evidence of their own, best first.
@@ -266,32 +275,26 @@ class _Detector:
         counts only unclaimed ones; so the many lines through one strong edge (a long
         desk edge, a curved cable) do not crowd out a page's faint sides.
         """
-        per_pixel = np.diff(evidence.tables["step"], axis=1) > 0.5                  # (K, T)
-        t = np.arange(-evidence.half, evidence.half + 1, dtype=np.float64)
-        px = np.cos(thetas)[:, None] * rhos[:, None] - np.sin(thetas)[:, None] * t[None, :]
-        py = np.sin(thetas)[:, None] * rhos[:, None] + np.cos(thetas)[:, None] * t[None, :]
-        ix = np.clip(np.round(px), 0, self.w - 1).astype(np.int64)
-        iy = np.clip(np.round(py), 0, self.h - 1).astype(np.int64)
-        claimed = np.zeros((self.h, self.w), bool)
+        flat_all = evidence.iy * self.w + evidence.ix
+        pixels = [flat_all[k, evidence.step_at[k]] for k in range(len(thetas))]
+        claimed = np.zeros(self.h * self.w, bool)
+        around = np.array([dy * self.w + dx for dy in (-1, 0, 1) for dx in (-1, 0, 1)])
         chosen: list[int] = []
-        remaining = evidence.total.copy()
-        order = list(np.argsort(-remaining))
-        while order and len(chosen) < self.params.max_lines:
-            k = order.pop(0)
-            on = per_pixel[k]
-            own = float(np.count_nonzero(~claimed[iy[k, on], ix[k, on]]))
-            if order and own < remaining[order[0]]:
-                remaining[k] = own                 # lazy re-ranking: put it back in its place
-                pos = int(np.searchsorted(-remaining[np.array(order)], -own))
-                order.insert(pos, k)
+        # lazy greedy: a line's count of unclaimed pixels only ever drops, so a stale count
+        # on top of the heap is recounted and pushed back until the top one is fresh
+        heap = [(-float(len(p)), k) for k, p in enumerate(pixels)]
+        heapq.heapify(heap)
+        while heap and len(chosen) < self.params.max_lines:
+            neg, k = heapq.heappop(heap)
+            own = float(np.count_nonzero(~claimed[pixels[k]]))
+            if heap and own < -heap[0][0] and own < -neg:
+                heapq.heappush(heap, (-own, k))
                 continue
             if own < 0.01 * self.diag:
                 break
             chosen.append(k)
-            ys, xs = iy[k, on], ix[k, on]
-            for dy in (-1, 0, 1):
-                for dx in (-1, 0, 1):
-                    claimed[np.clip(ys + dy, 0, self.h - 1), np.clip(xs + dx, 0, self.w - 1)] = True
+            claimed[np.clip((pixels[k][:, None] + around[None, :]).ravel(), 0,
+                            claimed.size - 1)] = True
         return np.sort(np.asarray(chosen, np.int64))
 
     # -- quadrilaterals ----------------------------------------------------------------------
@@ -305,11 +308,11 @@ class _Detector:
         # cable's or a pen's outline has many edge pixels and few steps
         evidence = _LineEvidence(self, thetas, rhos, border_from=len(thetas))
         keep = self._distinct_lines(evidence, thetas, rhos)
-        thetas, rhos = thetas[keep], rhos[keep]
+        thetas, rhos = _refit(thetas[keep], rhos[keep], *self.voters)
         n_found = len(thetas)
         thetas = np.concatenate([thetas, [0.0, 0.0, np.pi / 2, np.pi / 2]])
         rhos = np.concatenate([rhos, [0.0, self.w - 1.0, 0.0, self.h - 1.0]])
-        profiles = evidence.subset(keep, self)
+        profiles = _LineEvidence(self, thetas, rhos, border_from=n_found)
         quads = _enumerate_quads(thetas, rhos, self.w, self.h, self.params.min_area)
         if quads is None:
             return None
@@ -351,29 +354,32 @@ def _piece_shapes(comp: I64, xs: I64, ys: I64, n: int) -> tuple[F64, F64]:
 
 
 def _refit(thetas: F64, rhos: F64, xs: I64, ys: I64, pix_theta: F64) -> tuple[F64, F64]:
-    """Least-squares refit of each line to the straight-piece pixels lying along it."""
-    out_t, out_r = thetas.copy(), rhos.copy()
+    """Least-squares refit of each line to the voting pixels lying along it, all at once.
+
+    A line moves only if enough pixels (8) back it and the fit turns it by less
+    than 1.5 degrees.
+    """
+    if len(thetas) == 0 or len(xs) == 0:
+        return thetas, rhos
     px = xs.astype(np.float64)
     py = ys.astype(np.float64)
-    for i, (th, rho) in enumerate(zip(thetas, rhos, strict=True)):
-        dist = px * np.cos(th) + py * np.sin(th) - rho
-        dtheta = np.abs((pix_theta - th + np.pi / 2) % np.pi - np.pi / 2)
-        sel = (np.abs(dist) < 1.6) & (dtheta < np.radians(3))
-        if np.count_nonzero(sel) < 8:
-            continue
-        pts = np.stack([px[sel], py[sel]], axis=1)
-        mean = pts.mean(axis=0)
-        cov = np.cov((pts - mean).T)
-        _, evecs = np.linalg.eigh(cov)
-        normal = evecs[:, 0]
-        new_t = float(np.arctan2(normal[1], normal[0]) % np.pi)
-        if abs((new_t - th + np.pi / 2) % np.pi - np.pi / 2) < np.radians(1.5):
-            out_t[i] = new_t
-            out_r[i] = float(mean @ np.array([np.cos(new_t), np.sin(new_t)]))
-    return out_t, out_r
+    cos, sin = np.cos(thetas)[:, None], np.sin(thetas)[:, None]
+    dist = px[None, :] * cos + py[None, :] * sin - rhos[:, None]                  # (K, N)
+    dtheta = np.abs((pix_theta[None, :] - thetas[:, None] + np.pi / 2) % np.pi - np.pi / 2)
+    sel = ((np.abs(dist) < 1.6) & (dtheta < np.radians(3))).astype(np.float64)
+    n = sel.sum(axis=1)
+    safe = np.maximum(n, 1)
+    mx, my = sel @ px / safe, sel @ py / safe
+    sxx = sel @ (px * px) / safe - mx * mx
+    syy = sel @ (py * py) / safe - my * my
+    sxy = sel @ (px * py) / safe - mx * my
+    # the normal is the direction of least spread
+    new_t = (0.5 * np.arctan2(2 * sxy, sxx - syy) + np.pi / 2) % np.pi
+    turn = np.abs((new_t - thetas + np.pi / 2) % np.pi - np.pi / 2)
+    ok = (n >= 8) & (turn < np.radians(1.5))
+    new_r = mx * np.cos(new_t) + my * np.sin(new_t)
+    return np.where(ok, new_t, thetas), np.where(ok, new_r, rhos)
 
-
-# ------------------------------------------------------------------------------ evidence
 
 class _LineEvidence:
     """Per candidate line, cumulative sums along it of side evidence.
@@ -393,13 +399,16 @@ class _LineEvidence:
         self.is_border = np.arange(len(thetas)) >= border_from
         h, w = det.h, det.w
         self.w, self.h = w, h
-        self.half = int(np.ceil(det.diag))
-        t = np.arange(-self.half, self.half + 1, dtype=np.float64)
         n = np.stack([np.cos(thetas), np.sin(thetas)], axis=1)           # (K, 2)
         d = np.stack([-np.sin(thetas), np.cos(thetas)], axis=1)
         base = n * rhos[:, None]
-        px = base[:, None, 0] + t[None, :] * d[:, None, 0]              # (K, T)
-        py = base[:, None, 1] + t[None, :] * d[:, None, 1]
+        # sample each line (1 px apart) only where it crosses the frame: from ``origin``
+        lo, hi = _clip_to_frame(base, d, w, h)
+        self.origin = np.floor(lo) - 1.0
+        n_samples = int(max(1.0, float(np.max(np.ceil(hi) + 1.0 - self.origin)))) + 1
+        t = self.origin[:, None] + np.arange(n_samples, dtype=np.float64)[None, :]
+        px = base[:, None, 0] + t * d[:, None, 0]                         # (K, T)
+        py = base[:, None, 1] + t * d[:, None, 1]
         inside = (px >= -0.5) & (px <= w - 0.5) & (py >= -0.5) & (py <= h - 0.5)
 
         edge = np.zeros(px.shape, bool)
@@ -410,8 +419,14 @@ class _LineEvidence:
             dtheta = np.abs((det.theta[qy, qx] - thetas[:, None] + np.pi / 2) % np.pi - np.pi / 2)
             edge |= on & (dtheta < np.radians(15))
         edge &= inside
-        step = det.step_across(px, py, np.broadcast_to(thetas[:, None], px.shape))
-        is_step = edge & (step >= det.params.step_min)
+        # the colour step only where there is an edge (a small share of the samples)
+        self.ix = np.clip(np.round(px), 0, w - 1).astype(np.int64)
+        self.iy = np.clip(np.round(py), 0, h - 1).astype(np.int64)
+        rows, cols = np.nonzero(edge)
+        is_step = np.zeros(px.shape, bool)
+        is_step[rows, cols] = det.step_across(px[rows, cols], py[rows, cols],
+                                              thetas[rows]) >= det.params.step_min
+        self.step_at = is_step
         # a thin line along a side (a ridge: the shadow line where a sheet lies on another,
         # but also a printed rule) is worth half a step
         tables = {"step": is_step.astype(np.float64), "edge": edge.astype(np.float64),
@@ -422,32 +437,10 @@ class _LineEvidence:
         self.tables = {k: _cumsum(v) for k, v in tables.items()}
         self.inside = _cumsum(inside.astype(np.float64))
 
-    def subset(self, keep: I64, det: _Detector) -> _LineEvidence:
-        """These lines' evidence (rows ``keep``), followed by the frame's four borders."""
-        out = object.__new__(_LineEvidence)
-        out.w, out.h, out.half = self.w, self.h, self.half
-        border_t = np.array([0.0, 0.0, np.pi / 2, np.pi / 2])
-        border_r = np.array([0.0, det.w - 1.0, 0.0, det.h - 1.0])
-        out.thetas = np.concatenate([self.thetas[keep], border_t])
-        out.rhos = np.concatenate([self.rhos[keep], border_r])
-        out.is_border = np.arange(len(out.thetas)) >= len(keep)
-        t = np.arange(-self.half, self.half + 1, dtype=np.float64)
-        ins = []
-        for th, rho in zip(border_t, border_r, strict=True):
-            px = np.cos(th) * rho - t * np.sin(th)
-            py = np.sin(th) * rho + t * np.cos(th)
-            ins.append((px >= -0.5) & (px <= det.w - 0.5) & (py >= -0.5) & (py <= det.h - 0.5))
-        inside = np.asarray(ins, np.float64)
-        out.total = np.concatenate([self.total[keep], inside.sum(axis=1) * self.BORDER_EVIDENCE])
-        out.tables = {k: np.concatenate([v[keep], _cumsum(inside * self.BORDER_EVIDENCE)])
-                      for k, v in self.tables.items()}
-        out.inside = np.concatenate([self.inside[keep], _cumsum(inside)])
-        return out
-
     def _pos(self, line: I64, p: F64) -> F64:
         """Position (sample index, fractional) of points p along their lines."""
         d = np.stack([-np.sin(self.thetas[line]), np.cos(self.thetas[line])], axis=-1)
-        return np.asarray(np.einsum("...i,...i->...", p, d) + self.half, np.float64)
+        return np.asarray(np.einsum("...i,...i->...", p, d) - self.origin[line], np.float64)
 
     def _index(self, t: F64) -> I64:
         return np.clip(np.round(t), 0, self.inside.shape[1] - 1).astype(np.int64)
@@ -584,6 +577,28 @@ def _format_prior(corners: F64, w: int, h: int) -> F64:
     ratio = np.maximum(ratio, 1.0 / np.maximum(ratio, 1e-9))
     off = np.min(np.abs(np.log(ratio[:, None] / FORMAT_RATIOS[None, :])), axis=1)
     return np.asarray(0.2 + 0.8 * np.exp(-(np.maximum(off - 0.05, 0.0) / 0.15) ** 2), np.float64)
+
+
+def _clip_to_frame(base: F64, d: F64, w: int, h: int) -> tuple[F64, F64]:
+    """Parameter range (lo, hi) of the lines base + t d inside the frame (Liang-Barsky).
+
+    Lines that miss the frame get an empty range at 0.
+    """
+    lo = np.full(len(base), -np.inf)
+    hi = np.full(len(base), np.inf)
+    for axis, size in ((0, w), (1, h)):
+        p0, dv = base[:, axis], d[:, axis]
+        flat = np.abs(dv) < 1e-12
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ta = (-0.5 - p0) / dv
+            tb = (size - 0.5 - p0) / dv
+        t_min = np.where(flat, np.where((p0 >= -0.5) & (p0 <= size - 0.5), -np.inf, np.inf),
+                         np.minimum(ta, tb))
+        t_max = np.where(flat, np.where((p0 >= -0.5) & (p0 <= size - 0.5), np.inf, -np.inf),
+                         np.maximum(ta, tb))
+        lo, hi = np.maximum(lo, t_min), np.minimum(hi, t_max)
+    empty = ~(hi >= lo) | ~np.isfinite(lo) | ~np.isfinite(hi)
+    return np.where(empty, 0.0, lo), np.where(empty, 0.0, hi)
 
 
 def _cumsum(values: F64) -> F64:
