@@ -1,38 +1,38 @@
 """Find the page in a frame: four corners, or nothing.
 
-The method (see docs/scanner.md, "Detection", for what was measured):
+The method (docs/scanner.md, "Detection", says what was measured and why):
 
 1. **Edges.** The frame is reduced to a working size (640 px for a still,
    320 px for a live preview frame) and converted to CIE Lab, so that a white
-   page on a white but tinted desk still differs (in chroma). A colour
-   gradient (Di Zenzo's structure tensor over L, a, b, in colour-difference
-   units per pixel) is thinned by Canny to edge pixels, with low thresholds:
-   the side of a sheet lying on other white sheets is a step of only a few
-   units.
-2. **Straight pieces.** Edge pixels are grouped by orientation (Burns'
-   overlapping orientation buckets) into connected pieces; a piece long and
-   thin enough is a straight edge segment. Text, textures and curved objects
-   give short or fat pieces and are dropped.
-3. **Lines.** Pixels of straight pieces vote, with their piece's orientation,
-   in a Hough accumulator; its peaks, refitted to their pixels, are the
-   candidate lines (page sides, but also table rules, desk edges, cables,
-   pens). The frame's own borders are added as weak candidates, for pages
-   that run out of the frame.
-4. **Evidence along each line.** At every pixel of each candidate line: is
-   there an edge pixel on the line with the line's orientation, and does the
-   colour differ from one side of the line to the other both near it and a
-   little farther away? (A page side is a *step*; a printed rule, a cable
-   lying along it, a pen's reflection are *ridges*.) Cumulative sums make any
-   stretch's figures O(1).
-5. **Quadrilaterals.** Every convex quad made of two roughly opposite pairs
-   of candidate lines is scored at once: the share of its perimeter backed by
-   step edges, its weakest side, whether its corners are real corners (edges
-   reach them from both sides and do not run on past them), its size, and a
-   page-likeness prior (the proportions it would have once rectified). The
-   best few quads of a still are then refined on the full-resolution frame
-   (the strongest colour step across each side, to a fraction of a pixel)
-   and scored again there, at full resolution, where the faint side of a
-   sheet lying on a pile of sheets is sharper than at the working size.
+   page on a white but tinted desk still differs (in chroma). The colour
+   gradient is Di Zenzo's structure tensor over L, a, b, smoothed so that
+   orientations stay steady along a straight edge despite JPEG's blocky
+   chroma; Canny thins it to edge pixels, with thresholds just above the
+   frame's own noise: the side of a sheet lying on other sheets is a step of
+   only a few Lab units.
+2. **Steps, not strokes.** An edge pixel counts only where the colour differs
+   from one side of it to the other near it *and* farther away (a sheet's
+   side is a step; text strokes, printed rules, a cable or a pen's reflection
+   are thin ridges with the same surface on both sides).
+3. **Lines.** Step pixels vote in a Hough accumulator, each for every
+   orientation within a few degrees of its own (alike: the peak is where the
+   pixels line up, not where their noisy orientations point). The peaks are
+   ranked by the step evidence along them, each counting only pixels no better
+   line has claimed (so the many lines through one strong edge or a curved
+   cable do not crowd out a page's faint sides), and refitted to their pixels.
+   The frame's borders are added, for pages that run out of the frame.
+4. **Evidence along each line.** Cumulative sums along each line of: edge
+   pixels with the line's orientation (within a pixel), and of those, steps.
+   Any stretch's figures are then O(1).
+5. **Quadrilaterals.** Every convex quad of two roughly opposite pairs of
+   lines is scored: the length of its sides backed by evidence beyond what a
+   line through clutter gets (a thin line along a side, such as the shadow
+   line where a sheet lies on another, counts half), times whether its
+   corners are real corners (edges reach each from both sides), whether no
+   step runs on past them, whether its proportions once rectified are a paper
+   format's, and a penalty per side on the frame's border. The best quad of
+   a still is refined on the full-resolution frame: the strongest colour
+   step across each side, to a fraction of a pixel.
 """
 
 from __future__ import annotations
@@ -67,7 +67,6 @@ class DetectorParams:
     edge_low: float = 0.6           # least Canny thresholds on the colour gradient (Lab units
     edge_high: float = 1.2          # per px), raised to noise_factor x the frame's noise
     noise_factor: float = 1.6
-    min_piece: float = 0.0          # shortest straight piece, fraction of the working diagonal
     max_peaks: int = 400            # Hough peaks whose side evidence is measured
     max_lines: int = 64             # candidate lines kept: the peaks with the most evidence
     theta_bins: int = 360           # Hough orientation bins over 180 degrees
@@ -75,13 +74,13 @@ class DetectorParams:
     min_area: float = 0.008         # smallest page, as a fraction of the frame
     band: float = 3.0               # distance of the near colour samples from a side, px
     step_min: float = 2.0           # colour step (Lab units) that makes an edge pixel a side's
-    refine: bool = True             # refine and re-score the best quads on the full frame
-    finalists: int = 8              # how many quads are refined and re-scored
+    refine: bool = True             # refine the best quad's sides on the full frame
+    finalists: int = 8              # how many distinct best quads ``_Detector.candidates`` gives
 
 
 STILL = DetectorParams()
-LIVE = DetectorParams(work_size=320, blur=0.7, max_peaks=48, max_lines=24, theta_bins=180, band=2.0,
-                      refine=False)
+LIVE = DetectorParams(work_size=320, blur=0.7, max_peaks=48, max_lines=24, theta_bins=180,
+                      band=2.0, refine=False)
 
 
 def detect(frame: U8) -> Quad | None:
@@ -116,18 +115,18 @@ def find_page(frame: U8, params: DetectorParams) -> Quad | None:
     found = _Detector(small, params).candidates()
     if found is None:
         return None
-    corners, scores = found
+    corners, _ = found
     # working pixel centres to source pixel centres
-    corners = (corners + 0.5) / scale - 0.5
-    if not params.refine:
-        return order_corners(corners[0])
-    return order_corners(_final_choice(frame, corners, scores, params))
+    best = (corners[0] + 0.5) / scale - 0.5
+    if params.refine:
+        best = refine_corners(frame, best)
+    return order_corners(best)
 
 
 # ------------------------------------------------------------------------------ working image
 
 class _Detector:
-    """Edges, straight pieces, candidate lines and scored quads of one working image."""
+    """Edges, candidate lines and scored quads of one working image."""
 
     def __init__(self, image: U8, params: DetectorParams) -> None:
         self.params = params
@@ -164,10 +163,10 @@ class _Detector:
         self.edges = np.asarray(cv2.Canny(dx, dy, self.edge_low * unit, self.edge_high * unit,
                                           L2gradient=True), np.uint8)
 
-    # -- straight pieces and lines -----------------------------------------------------------
+    # -- lines -------------------------------------------------------------------------------
 
-    def straight_pixels(self) -> tuple[I64, I64, F64, F64]:
-        """Edge pixels that belong to a straight piece: x, y, the piece's normal angle, weight."""
+    def step_pixels(self) -> tuple[I64, I64, F64, F64]:
+        """Edge pixels between two different surfaces: x, y, normal angle, vote weight."""
         ys, xs = np.nonzero(self.edges)
         if len(xs) == 0:
             empty = np.empty(0, np.int64)
@@ -179,34 +178,7 @@ class _Detector:
         sel = step >= self.params.step_min
         xs, ys, normal = xs[sel], ys[sel], normal[sel]
         weight = np.minimum(self.magnitude[ys, xs].astype(np.float64) / (2 * self.edge_high), 1.0)
-        if self.params.min_piece <= 0:
-            return xs.astype(np.int64), ys.astype(np.int64), normal, weight
-        min_len = self.params.min_piece * self.diag
-        n_buckets = 12
-        best_len = np.zeros(len(xs))
-        best_theta = np.zeros(len(xs))
-        bucket_img = np.full((self.h, self.w), -1, np.int16)
-        for shift in (0.0, 0.5):
-            bucket = (np.floor(normal / (np.pi / n_buckets) + shift) % n_buckets).astype(np.int16)
-            bucket_img[ys, xs] = bucket
-            comp = np.zeros(len(xs), np.int64)
-            base = 0
-            for b in range(n_buckets):
-                sel = bucket == b
-                if not np.any(sel):
-                    continue
-                mask = (bucket_img == b).astype(np.uint8)
-                count, labels = cv2.connectedComponents(mask, connectivity=8, ltype=cv2.CV_32S)
-                comp[sel] = labels[ys[sel], xs[sel]].astype(np.int64) + base
-                base += int(count)
-            bucket_img[ys, xs] = -1
-            length, angle = _piece_shapes(comp, xs, ys, base)
-            px_len = length[comp]
-            better = (px_len >= min_len) & (px_len > best_len)
-            best_len = np.where(better, px_len, best_len)
-            best_theta = np.where(better, angle[comp], best_theta)
-        keep = best_len > 0
-        return xs[keep].astype(np.int64), ys[keep].astype(np.int64), best_theta[keep], weight[keep]
+        return xs.astype(np.int64), ys.astype(np.int64), normal, weight
 
     def step_across(self, x: F64, y: F64, normal: F64) -> F64:
         """Colour difference across each point (any array shape), the least of three distances.
@@ -231,8 +203,8 @@ class _Detector:
         The pixels that voted are kept in ``self.voters`` (x, y, orientation) for
         :func:`_refit`.
         """
-        xs, ys, theta, weight = self.straight_pixels()
-        min_len = max(self.params.min_piece, 0.01) * self.diag
+        xs, ys, theta, weight = self.step_pixels()
+        min_len = 0.01 * self.diag
         if len(xs) < min_len:
             return np.empty(0), np.empty(0)
         diag = int(np.ceil(self.diag))
@@ -319,38 +291,18 @@ class _Detector:
         lines, corners = quads
         scores = profiles.score(lines, corners, keep=max(1, self.params.finalists))
         order = np.argsort(-scores)
-        keep: list[int] = []
+        best: list[int] = []
         for i in order:
-            if scores[i] <= 0 or len(keep) >= max(1, self.params.finalists):
+            if scores[i] <= 0 or len(best) >= max(1, self.params.finalists):
                 break
-            if any(np.max(np.linalg.norm(corners[i] - corners[j], axis=1)) < 2.0 for j in keep):
+            if any(np.max(np.linalg.norm(corners[i] - corners[j], axis=1)) < 2.0 for j in best):
                 continue
-            keep.append(int(i))
-        if not keep:
+            best.append(int(i))
+        if not best:
             return None
-        log.debug("best quad score %.3f of %d quads, %d lines", scores[keep[0]], len(scores),
+        log.debug("best quad score %.3f of %d quads, %d lines", scores[best[0]], len(scores),
                   n_found)
-        return corners[keep], scores[keep]
-
-
-def _piece_shapes(comp: I64, xs: I64, ys: I64, n: int) -> tuple[F64, F64]:
-    """Length and normal angle of each connected piece, from its pixels' second moments."""
-    count = np.bincount(comp, minlength=n).astype(np.float64)
-    safe = np.maximum(count, 1)
-    fx, fy = xs.astype(np.float64), ys.astype(np.float64)
-    mx = np.bincount(comp, weights=fx, minlength=n) / safe
-    my = np.bincount(comp, weights=fy, minlength=n) / safe
-    dx, dy = fx - mx[comp], fy - my[comp]
-    sxx = np.bincount(comp, weights=dx * dx, minlength=n) / safe
-    syy = np.bincount(comp, weights=dy * dy, minlength=n) / safe
-    sxy = np.bincount(comp, weights=dx * dy, minlength=n) / safe
-    half = np.sqrt(((sxx - syy) / 2) ** 2 + sxy ** 2)
-    major = (sxx + syy) / 2 + half
-    minor = np.maximum((sxx + syy) / 2 - half, 0)
-    length = np.sqrt(12 * major)                     # a uniform run of pixels along a line
-    direction = 0.5 * np.arctan2(2 * sxy, sxx - syy)
-    straight = (np.sqrt(minor) <= 0.9) & (count >= 0.7 * length)
-    return np.where(straight, length, 0.0), (direction + np.pi / 2) % np.pi
+        return corners[best], scores[best]
 
 
 def _refit(thetas: F64, rhos: F64, xs: I64, ys: I64, pix_theta: F64) -> tuple[F64, F64]:
@@ -391,7 +343,7 @@ class _LineEvidence:
     """
 
     BORDER_EVIDENCE = 0.5            # what a frame border stands for: an unseen side
-    BORDER_PENALTY = 0.3             # a page cut by the frame's edge is less likely than a whole one
+    BORDER_PENALTY = 0.3             # per side on the frame's border: a whole page is likelier
     BASE_RATE = 0.35                 # side evidence that says nothing either way
 
     def __init__(self, det: _Detector, thetas: F64, rhos: F64, border_from: int) -> None:
@@ -658,56 +610,6 @@ def _enumerate_quads(thetas: F64, rhos: F64, w: int, h: int, min_area: float
 
 
 # ------------------------------------------------------------------------------ the still
-
-def _final_choice(frame: U8, corners: F64, scores: F64, params: DetectorParams) -> F64:
-    """Refine the finalists on the full frame and keep the best by full-resolution evidence."""
-    best, best_score = corners[0], -1.0
-    for quad, coarse in zip(corners, scores, strict=True):
-        refined = refine_corners(frame, quad)
-        fine = side_support(frame, refined)
-        total = coarse * fine
-        log.debug("finalist coarse %.3f fine %.3f", coarse, fine)
-        if total > best_score:
-            best, best_score = refined, total
-    return np.asarray(best, np.float64)
-
-
-def side_support(frame: U8, quad: F64 | Quad) -> float:
-    """Share of the quad's perimeter where a colour step sits on the side, at full resolution."""
-    q = order_corners(quad).astype(np.float64)
-    h, w = frame.shape[:2]
-    img = frame.astype(np.float32)
-    total, hit = 0.0, 0.0
-    for s in range(4):
-        a, b = q[s], q[(s + 1) % 4]
-        length = float(np.hypot(*(b - a)))
-        if length < 8:
-            continue
-        d = (b - a) / length
-        n = np.array([-d[1], d[0]])
-        n_points = int(np.clip(length / 3, 16, 400))
-        t = np.linspace(0.03, 0.97, n_points) * length
-        offsets = np.arange(-6.0, 6.5, 0.5)
-        px = a[0] + t[:, None] * d[0] + offsets[None, :] * n[0]
-        py = a[1] + t[:, None] * d[1] + offsets[None, :] * n[1]
-        valid = ((px.min(axis=1) >= 1) & (px.max(axis=1) <= w - 2)
-                 & (py.min(axis=1) >= 1) & (py.max(axis=1) <= h - 2))
-        if np.count_nonzero(valid) < 4:
-            continue
-        prof = cv2.remap(img, px.astype(np.float32), py.astype(np.float32), cv2.INTER_LINEAR)
-        prof = np.asarray(cv2.GaussianBlur(prof, (0, 0), sigmaX=1.0, sigmaY=1.5), np.float32)
-        diff = prof[:, 2:] - prof[:, :-2]
-        strength = np.sqrt(np.sum(diff.astype(np.float64) ** 2, axis=2))
-        m = strength.shape[1]
-        centre = (m - 1) / 2
-        peak_at = np.argmax(strength, axis=1)
-        peak = strength[np.arange(len(peak_at)), peak_at]
-        step = np.linalg.norm(prof[:, -1].astype(np.float64) - prof[:, 0], axis=1)
-        on_side = (np.abs(peak_at - centre) <= 3) & (peak >= 6.0) & (step >= 5.0)
-        total += float(np.count_nonzero(valid)) * length / n_points
-        hit += float(np.count_nonzero(on_side & valid)) * length / n_points
-    return hit / total if total > 0 else 0.0
-
 
 def refine_corners(frame: U8, quad: F64 | Quad, *, reach: float = 8.0,
                    rounds: int = 2) -> F64:
