@@ -83,10 +83,16 @@ class HardFrame:
     page_size_mm: tuple[float, float] = A4_MM
 
 
-def hard_corpus(per_category: int, seed: int = 40000,
+#: Seeds of the validation frames the benchmark and the tests use. The detector was
+#: designed and tuned on another range (40000 + 1000 c + i), so these say how it does
+#: on frames it was not tuned on.
+VALIDATION_SEED = 60000
+
+
+def hard_corpus(per_category: int, seed: int = VALIDATION_SEED,
                 categories: Sequence[str] = CATEGORIES,
                 frame_size: tuple[int, int] = (1920, 1080)) -> Iterator[HardFrame]:
-    """``per_category`` frames of each category (seeds ``seed``, ``seed + 1``, ...)."""
+    """``per_category`` frames of each category (frame i of category c: seed + 1000 c + i)."""
     for c, category in enumerate(categories):
         for i in range(per_category):
             yield make_frame(category, seed + 1000 * c + i, frame_size)
