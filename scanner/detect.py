@@ -443,7 +443,7 @@ class _LineEvidence:
         gain = ((cov - self.BASE_RATE) * seen * real).sum(axis=1) / 1000.0
         weakest = np.where(real, cov, 1.0).min(axis=1)
         n_border = border.sum(axis=1)
-        ok = (weakest > 0.15) & (n_border <= 2) & ((seen / length).min(axis=1) > 0.5) & (gain > 0)
+        ok = (weakest > 0.05) & (n_border <= 2) & ((seen / length).min(axis=1) > 0.5) & (gain > 0)
         bound = np.where(ok, gain * self.BORDER_PENALTY ** n_border, 0.0)
         order = np.argsort(-bound)
         scores = np.zeros(n_quads)
@@ -489,7 +489,7 @@ class _LineEvidence:
         over = np.maximum(np.where(prev_border, 0.0, np.roll(past[:, :, 1], 1, axis=1)),
                           np.where(border, 0.0, past[:, :, 0]))
         self.debug = {"corner": corner, "over": over}
-        return np.asarray(np.prod(0.6 + 0.4 * corner, axis=1) * (1.0 - 0.5 * over.max(axis=1))
+        return np.asarray(np.prod((0.6 + 0.4 * corner) * (1.0 - 0.5 * over), axis=1)
                           * _format_prior(corners, self.w, self.h), np.float64)
 
 
