@@ -80,7 +80,7 @@ class DetectorParams:
 
 STILL = DetectorParams()
 LIVE = DetectorParams(work_size=320, blur=0.7, max_peaks=48, max_lines=24, theta_bins=180,
-                      band=2.0, refine=False)
+                      band=2.0, refine=False, finalists=1)
 
 
 def detect(frame: U8) -> Quad | None:
@@ -278,7 +278,7 @@ class _Detector:
             return None
         # keep the lines with the most side evidence (steps), not the most edge pixels: a
         # cable's or a pen's outline has many edge pixels and few steps
-        evidence = _LineEvidence(self, thetas, rhos, border_from=len(thetas))
+        evidence = _LineEvidence(self, thetas, rhos, border_from=len(thetas), tables_wanted=False)
         keep = self._distinct_lines(evidence, thetas, rhos)
         thetas, rhos = _refit(thetas[keep], rhos[keep], *self.voters)
         n_found = len(thetas)
@@ -346,7 +346,9 @@ class _LineEvidence:
     BORDER_PENALTY = 0.3             # per side on the frame's border: a whole page is likelier
     BASE_RATE = 0.35                 # side evidence that says nothing either way
 
-    def __init__(self, det: _Detector, thetas: F64, rhos: F64, border_from: int) -> None:
+    def __init__(self, det: _Detector, thetas: F64, rhos: F64, border_from: int,
+                 tables_wanted: bool = True) -> None:
+        """``tables_wanted=False`` stops after the step pixels (to rank lines)."""
         self.thetas, self.rhos = thetas, rhos
         self.is_border = np.arange(len(thetas)) >= border_from
         h, w = det.h, det.w
@@ -379,13 +381,15 @@ class _LineEvidence:
         is_step[rows, cols] = det.step_across(px[rows, cols], py[rows, cols],
                                               thetas[rows]) >= det.params.step_min
         self.step_at = is_step
+        self.total = is_step.sum(axis=1).astype(np.float64)
+        if not tables_wanted:
+            return
         # a thin line along a side (a ridge: the shadow line where a sheet lies on another,
         # but also a printed rule) is worth half a step
         tables = {"step": is_step.astype(np.float64), "edge": edge.astype(np.float64),
                   "value": 0.5 * (is_step.astype(np.float64) + edge)}
         for table in tables.values():
             table[self.is_border] = self.BORDER_EVIDENCE * inside[self.is_border]
-        self.total = tables["step"].sum(axis=1)
         self.tables = {k: _cumsum(v) for k, v in tables.items()}
         self.inside = _cumsum(inside.astype(np.float64))
 
