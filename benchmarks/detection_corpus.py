@@ -83,10 +83,16 @@ class HardFrame:
     page_size_mm: tuple[float, float] = A4_MM
 
 
-def hard_corpus(per_category: int, seed: int = 40000,
+#: Seeds of the validation frames the benchmark and the tests use. The detector was
+#: designed and tuned on another range (40000 + 1000 c + i), so these say how it does
+#: on frames it was not tuned on.
+VALIDATION_SEED = 60000
+
+
+def hard_corpus(per_category: int, seed: int = VALIDATION_SEED,
                 categories: Sequence[str] = CATEGORIES,
                 frame_size: tuple[int, int] = (1920, 1080)) -> Iterator[HardFrame]:
-    """``per_category`` frames of each category (seeds ``seed``, ``seed + 1``, ...)."""
+    """``per_category`` frames of each category (frame i of category c: seed + 1000 c + i)."""
     for c, category in enumerate(categories):
         for i in range(per_category):
             yield make_frame(category, seed + 1000 * c + i, frame_size)
@@ -246,7 +252,7 @@ def _project(hom: F64, pts: F64) -> F64:
 
 def _px_per_mm(hom: F64, at: F64) -> float:
     """Local scale of the homography at desk point ``at`` (geometric mean of both axes)."""
-    p = _project(hom, np.array([at, at + [1.0, 0.0], at + [0.0, 1.0]]))
+    p = _project(hom, np.array([at, at + np.array([1.0, 0.0]), at + np.array([0.0, 1.0])]))
     return float(math.sqrt(np.linalg.norm(p[1] - p[0]) * np.linalg.norm(p[2] - p[0])))
 
 
@@ -353,7 +359,7 @@ def _noise_field(rng: np.random.Generator, w: int, h: int, cells: int) -> FloatI
 def _desk(rng: np.random.Generator, kind: str, canvas: _Canvas) -> None:
     """Fill the canvas with a desk of ``kind``, drawn in desk coordinates."""
     # a texture over the desk area the frame sees, at about 1 px per mm
-    inv = np.linalg.inv(canvas.hom)
+    inv = np.asarray(np.linalg.inv(canvas.hom), np.float64)
     frame_pts = np.array([[0, 0], [canvas.w, 0], [canvas.w, canvas.h], [0, canvas.h]], np.float64)
     seen = _project(inv, frame_pts)
     lo = np.maximum(seen.min(axis=0), -2500.0)
@@ -386,11 +392,11 @@ def _desk(rng: np.random.Generator, kind: str, canvas: _Canvas) -> None:
             tone = tone.T.copy() if tone.shape[0] == tone.shape[1] else \
                 np.asarray(cv2.resize(tone.T.copy(), (tw, th)), np.float32)
     elif kind == "tiles":
-        period = float(rng.uniform(40, 160)) * res
+        tile = float(rng.uniform(40, 160)) * res
         xs = np.arange(tw, dtype=np.float32)[None, :]
         ys = np.arange(th, dtype=np.float32)[:, None]
-        grout = ((xs % period) < 2.5 * res) | ((ys % period) < 2.5 * res)
-        checker = ((xs // period + ys // period) % 2).astype(np.float32)
+        grout = ((xs % tile) < 2.5 * res) | ((ys % tile) < 2.5 * res)
+        checker = ((xs // tile + ys // tile) % 2).astype(np.float32)
         tone = tone * (1.0 - 0.08 * checker * float(rng.random() < 0.5))
         tone = np.where(grout, tone * float(rng.uniform(0.55, 0.85)), tone)
     elif kind == "fabric":
@@ -398,9 +404,9 @@ def _desk(rng: np.random.Generator, kind: str, canvas: _Canvas) -> None:
         tone = tone + 0.07 * cv2.GaussianBlur(fine, (0, 0), 0.9)
         xs = np.arange(tw, dtype=np.float32)[None, :]
         ys = np.arange(th, dtype=np.float32)[:, None]
-        period = float(rng.uniform(6, 14)) * res
-        tone = tone + 0.05 * np.sin(2 * np.pi * (xs + ys) / period) \
-            * np.sin(2 * np.pi * (xs - ys) / period)
+        weave = float(rng.uniform(6, 14)) * res
+        tone = tone + 0.05 * np.sin(2 * np.pi * (xs + ys) / weave) \
+            * np.sin(2 * np.pi * (xs - ys) / weave)
     else:
         fine = rng.standard_normal((th, tw)).astype(np.float32)
         tone = tone + 0.015 * cv2.GaussianBlur(fine, (0, 0), 0.7)
@@ -523,10 +529,10 @@ def _warp_page(canvas: _Canvas, page: Image, rect: F64, paper_tint: npt.NDArray[
     content = page.astype(np.float32) * (paper_tint / 255.0)[None, None, :]
     fg = cv2.warpPerspective(content, hom, (canvas.w, canvas.h), flags=cv2.INTER_LINEAR,
                              borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
-    alpha = cv2.warpPerspective(np.ones(page.shape[:2], np.float32), hom, (canvas.w, canvas.h),
-                                flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
-                                borderValue=0)
-    alpha = np.asarray(alpha, np.float32)
+    alpha = np.asarray(cv2.warpPerspective(np.ones(page.shape[:2], np.float32), hom,
+                                           (canvas.w, canvas.h), flags=cv2.INTER_LINEAR,
+                                           borderMode=cv2.BORDER_CONSTANT, borderValue=0),
+                       np.float32)
     canvas.img *= (1.0 - alpha)[:, :, None]
     canvas.img += np.asarray(fg, np.float32)
     return alpha
@@ -549,7 +555,8 @@ def _cable(rng: np.random.Generator, canvas: _Canvas) -> None:
     mask = canvas.mask_path(path, width)
     canvas.shadow(mask, 0.35, 6.0, (int(rng.integers(4, 14)), int(rng.integers(4, 14))))
     canvas.paint(mask, tuple(float(v) for v in rng.uniform(10, 45, 3)))
-    canvas.paint(canvas.mask_path(path + [0.6, -0.6], width * 0.25) * 0.4, (120, 120, 120))
+    canvas.paint(canvas.mask_path(path + np.array([0.6, -0.6]), width * 0.25) * 0.4,
+                 (120, 120, 120))
 
 
 def _pen(rng: np.random.Generator, canvas: _Canvas, near: F64) -> None:
@@ -612,15 +619,16 @@ def _objects(rng: np.random.Generator, canvas: _Canvas, page: F64) -> None:
         a = float(rng.uniform(0, 2 * math.pi))
         where = centre + np.array([math.cos(a), math.sin(a)]) * float(rng.uniform(230, 380))
         if kind == "mouse":
-            ell = cv2.ellipse2Poly((0, 0), (30, 50), int(rng.uniform(0, 180)), 0, 360, 10)
-            poly = ell.astype(np.float64) + where
+            poly = np.asarray(cv2.ellipse2Poly((0, 0), (30, 50), int(rng.uniform(0, 180)), 0, 360,
+                                               10), np.float64) + where
             canvas.shadow(canvas.mask_poly(poly), 0.5, 12.0, (12, 16))
             canvas.paint(canvas.mask_poly(poly), (35, 35, 38))
         elif kind == "mug":
-            ell = cv2.ellipse2Poly((0, 0), (45, 45), 0, 0, 360, 10).astype(np.float64) + where
+            ell = np.asarray(cv2.ellipse2Poly((0, 0), (45, 45), 0, 0, 360, 10), np.float64) + where
             canvas.shadow(canvas.mask_poly(ell), 0.5, 16.0, (16, 22))
             canvas.paint(canvas.mask_poly(ell), (235, 235, 238))
-            inner = cv2.ellipse2Poly((0, 0), (37, 37), 0, 0, 360, 10).astype(np.float64) + where
+            inner = np.asarray(cv2.ellipse2Poly((0, 0), (37, 37), 0, 0, 360, 10),
+                               np.float64) + where
             canvas.paint(canvas.mask_poly(inner), (60, 90, 120))
         else:
             rect = _rect_mm((72, 150), tuple(where), float(rng.uniform(0, 180)))
@@ -638,15 +646,20 @@ def _other_sheet_rect(rng: np.random.Generator, canvas: _Canvas, page: F64,
     """
     centre = page.mean(axis=0)
     rect = page
-    for _ in range(40):
+    for attempt in range(60):
+        # farther and farther out: far enough, any sheet runs out of the frame
+        grow = 1.0 + attempt / 15
         a = float(rng.uniform(0, 2 * math.pi))
-        where = centre + np.array([math.cos(a), math.sin(a)]) * float(rng.uniform(*distance))
+        where = centre + np.array([math.cos(a), math.sin(a)]) \
+            * float(rng.uniform(*distance)) * grow
         rect = _rect_mm(size, (float(where[0]), float(where[1])), float(rng.uniform(-40, 40)))
-        px = _project(canvas.hom, rect)
-        outside = np.any((px[:, 0] < 0) | (px[:, 0] > canvas.w - 1)
-                         | (px[:, 1] < 0) | (px[:, 1] > canvas.h - 1))
+        px = _project(canvas.hom, rect).astype(np.float32)
+        frame = np.array([[0, 0], [canvas.w - 1, 0], [canvas.w - 1, canvas.h - 1],
+                          [0, canvas.h - 1]], np.float32)
+        seen, _ = cv2.intersectConvexConvex(px, frame)
+        outside = seen < 0.85 * abs(cv2.contourArea(px))
         overlap, _ = cv2.intersectConvexConvex(rect.astype(np.float32), page.astype(np.float32))
-        if outside or overlap > 0.02 * A4_MM[0] * A4_MM[1]:
+        if outside or overlap > 0.1 * size[0] * size[1]:
             break
     return rect
 
@@ -751,7 +764,8 @@ def _kiosk_frame(name: str, rng: np.random.Generator, frame_size: tuple[int, int
     page = samples[k].image if k < len(samples) else _letter(int(rng.integers(0, 6)))
     defects = Defects(noise_sigma=float(rng.uniform(1, 5)), gradient=float(rng.uniform(0, 0.6)),
                       blur_sigma=float(rng.uniform(0, 1.2)),
-                      tilt_deg=float(rng.uniform(0, 15)), scale=float(np.exp(rng.uniform(-0.3, 0.2))),
+                      tilt_deg=float(rng.uniform(0, 15)),
+                      scale=float(np.exp(rng.uniform(-0.3, 0.2))),
                       hand=bool(rng.random() < 0.5), clutter=True,
                       motion_px=float(rng.uniform(0, 8)),
                       motion_angle_deg=float(rng.uniform(0, 180)))
@@ -763,11 +777,12 @@ def _kiosk_frame(name: str, rng: np.random.Generator, frame_size: tuple[int, int
 def _id_card_frame(name: str, rng: np.random.Generator, frame_size: tuple[int, int]
                    ) -> HardFrame:
     card = next(s for s in sample_pages() if s.name == "identity-card")
-    # no clutter: the synthesiser's clutter may hold a whole sheet of paper in plain view,
-    # and which of the two is "the document" is then a matter of opinion
+    # no clutter and no hand: the synthesiser's clutter may hold a whole sheet of paper in
+    # plain view (which of the two is "the document" is then a matter of opinion), and its
+    # hand, sized for a page, covers half a card (a frame to be retaken, not measured)
     defects = Defects(noise_sigma=float(rng.uniform(1, 4)), gradient=float(rng.uniform(0, 0.4)),
                       blur_sigma=float(rng.uniform(0, 0.8)), tilt_deg=float(rng.uniform(0, 10)),
-                      hand=bool(rng.random() < 0.3), clutter=False)
+                      scale=float(np.exp(rng.uniform(-0.3, 0.3))))
     frame, corners = synthesize(card.bgra(), rng, frame_size=frame_size, defects=defects,
                                 page_size_mm=card.size_mm)
     return HardFrame(name, "id_card", frame, corners, card.size_mm)

@@ -1,42 +1,43 @@
 """Find the page in a frame: four corners, or nothing.
 
-The method (see docs/scanner.md, "Detection", for what was measured):
+The method (docs/scanner.md, "Detection", says what was measured and why):
 
 1. **Edges.** The frame is reduced to a working size (640 px for a still,
    320 px for a live preview frame) and converted to CIE Lab, so that a white
-   page on a white but tinted desk still differs (in chroma). A colour
-   gradient (Di Zenzo's structure tensor over L, a, b, in colour-difference
-   units per pixel) is thinned by Canny to edge pixels, with low thresholds:
-   the side of a sheet lying on other white sheets is a step of only a few
-   units.
-2. **Straight pieces.** Edge pixels are grouped by orientation (Burns'
-   overlapping orientation buckets) into connected pieces; a piece long and
-   thin enough is a straight edge segment. Text, textures and curved objects
-   give short or fat pieces and are dropped.
-3. **Lines.** Pixels of straight pieces vote, with their piece's orientation,
-   in a Hough accumulator; its peaks, refitted to their pixels, are the
-   candidate lines (page sides, but also table rules, desk edges, cables,
-   pens). The frame's own borders are added as weak candidates, for pages
-   that run out of the frame.
-4. **Evidence along each line.** At every pixel of each candidate line: is
-   there an edge pixel on the line with the line's orientation, and does the
-   colour differ from one side of the line to the other both near it and a
-   little farther away? (A page side is a *step*; a printed rule, a cable
-   lying along it, a pen's reflection are *ridges*.) Cumulative sums make any
-   stretch's figures O(1).
-5. **Quadrilaterals.** Every convex quad made of two roughly opposite pairs
-   of candidate lines is scored at once: the share of its perimeter backed by
-   step edges, its weakest side, whether its corners are real corners (edges
-   reach them from both sides and do not run on past them), its size, and a
-   page-likeness prior (the proportions it would have once rectified). The
-   best few quads of a still are then refined on the full-resolution frame
-   (the strongest colour step across each side, to a fraction of a pixel)
-   and scored again there, at full resolution, where the faint side of a
-   sheet lying on a pile of sheets is sharper than at the working size.
+   page on a white but tinted desk still differs (in chroma). The colour
+   gradient is Di Zenzo's structure tensor over L, a, b, smoothed so that
+   orientations stay steady along a straight edge despite JPEG's blocky
+   chroma; Canny thins it to edge pixels, with thresholds just above the
+   frame's own noise: the side of a sheet lying on other sheets is a step of
+   only a few Lab units.
+2. **Steps, not strokes.** An edge pixel counts only where the colour differs
+   from one side of it to the other near it *and* farther away (a sheet's
+   side is a step; text strokes, printed rules, a cable or a pen's reflection
+   are thin ridges with the same surface on both sides).
+3. **Lines.** Step pixels vote in a Hough accumulator, each for every
+   orientation within a few degrees of its own (alike: the peak is where the
+   pixels line up, not where their noisy orientations point). The peaks are
+   ranked by the step evidence along them, each counting only pixels no better
+   line has claimed (so the many lines through one strong edge or a curved
+   cable do not crowd out a page's faint sides), and refitted to their pixels.
+   The frame's borders are added, for pages that run out of the frame.
+4. **Evidence along each line.** Cumulative sums along each line of: edge
+   pixels with the line's orientation (within a pixel), and of those, steps.
+   Any stretch's figures are then O(1).
+5. **Quadrilaterals.** Every convex quad of two roughly opposite pairs of
+   lines is scored: the length of its sides backed by evidence beyond what a
+   line through clutter gets (a thin line along a side, such as the shadow
+   line where a sheet lies on another, counts half), times whether its
+   corners are real corners (edges reach each from both sides), whether no
+   step runs on past them, whether its proportions once rectified are a paper
+   format's, and a penalty per side on the frame's border. The best quad of
+   a still is refined on the full-resolution frame: the strongest colour
+   step across each side, to a fraction of a pixel.
 """
 
 from __future__ import annotations
 
+import heapq
 import logging
 import math
 from dataclasses import dataclass
@@ -66,21 +67,20 @@ class DetectorParams:
     edge_low: float = 0.6           # least Canny thresholds on the colour gradient (Lab units
     edge_high: float = 1.2          # per px), raised to noise_factor x the frame's noise
     noise_factor: float = 1.6
-    min_piece: float = 0.0          # shortest straight piece, fraction of the working diagonal
-    max_peaks: int = 160            # Hough peaks whose side evidence is measured
-    max_lines: int = 48             # candidate lines kept: the peaks with the most evidence
+    max_peaks: int = 400            # Hough peaks whose side evidence is measured
+    max_lines: int = 64             # candidate lines kept: the peaks with the most evidence
     theta_bins: int = 360           # Hough orientation bins over 180 degrees
     vote_spread: float = 6.0        # an edge pixel votes this far (degrees) around its orientation
     min_area: float = 0.008         # smallest page, as a fraction of the frame
     band: float = 3.0               # distance of the near colour samples from a side, px
     step_min: float = 2.0           # colour step (Lab units) that makes an edge pixel a side's
-    refine: bool = True             # refine and re-score the best quads on the full frame
-    finalists: int = 8              # how many quads are refined and re-scored
+    refine: bool = True             # refine the best quad's sides on the full frame
+    finalists: int = 8              # how many distinct best quads ``_Detector.candidates`` gives
 
 
 STILL = DetectorParams()
-LIVE = DetectorParams(work_size=320, blur=0.7, max_lines=28, theta_bins=180, band=2.0,
-                      refine=False)
+LIVE = DetectorParams(work_size=320, blur=0.7, max_peaks=48, max_lines=24, theta_bins=180,
+                      band=2.0, refine=False, finalists=1)
 
 
 def detect(frame: U8) -> Quad | None:
@@ -115,18 +115,18 @@ def find_page(frame: U8, params: DetectorParams) -> Quad | None:
     found = _Detector(small, params).candidates()
     if found is None:
         return None
-    corners, scores = found
+    corners, _ = found
     # working pixel centres to source pixel centres
-    corners = (corners + 0.5) / scale - 0.5
-    if not params.refine:
-        return order_corners(corners[0])
-    return order_corners(_final_choice(frame, corners, scores, params))
+    best = (corners[0] + 0.5) / scale - 0.5
+    if params.refine:
+        best = refine_corners(frame, best)
+    return order_corners(best)
 
 
 # ------------------------------------------------------------------------------ working image
 
 class _Detector:
-    """Edges, straight pieces, candidate lines and scored quads of one working image."""
+    """Edges, candidate lines and scored quads of one working image."""
 
     def __init__(self, image: U8, params: DetectorParams) -> None:
         self.params = params
@@ -137,33 +137,36 @@ class _Detector:
         self.lab = np.asarray(cv2.GaussianBlur(lab, (0, 0), params.blur), np.float32)
         gx = np.asarray(cv2.Sobel(self.lab, cv2.CV_32F, 1, 0, ksize=3, scale=0.125), np.float32)
         gy = np.asarray(cv2.Sobel(self.lab, cv2.CV_32F, 0, 1, ksize=3, scale=0.125), np.float32)
-        gxx = np.einsum("hwc,hwc->hw", gx, gx)
-        gyy = np.einsum("hwc,hwc->hw", gy, gy)
-        gxy = np.einsum("hwc,hwc->hw", gx, gy)
+        ones = np.ones((1, 3), np.float32)           # sums the three channels
+        gxx = np.asarray(cv2.transform(cv2.multiply(gx, gx), ones), np.float32)
+        gyy = np.asarray(cv2.transform(cv2.multiply(gy, gy), ones), np.float32)
+        gxy = np.asarray(cv2.transform(cv2.multiply(gx, gy), ones), np.float32)
         # the structure tensor, smoothed: orientations steady along a straight edge despite JPEG's
         # blocky chroma and the staircase of a slanted edge
-        tensor = np.asarray(cv2.GaussianBlur(np.dstack([gxx, gyy, gxy]), (0, 0),
+        tensor = np.asarray(cv2.GaussianBlur(cv2.merge([gxx, gyy, gxy]), (0, 0),
                                              params.tensor_blur), np.float32)
         gxx, gyy, gxy = tensor[:, :, 0], tensor[:, :, 1], tensor[:, :, 2]
-        root = np.sqrt((gxx - gyy) ** 2 + 4 * gxy ** 2)
+        diff = gxx - gyy
+        root = np.sqrt(diff * diff + 4 * gxy * gxy)
         self.magnitude = np.sqrt(np.maximum(0.5 * (gxx + gyy + root), 0)).astype(np.float32)
-        # orientation of the normal, in (-pi/2, pi/2]
-        self.theta = (0.5 * np.arctan2(2 * gxy, gxx - gyy)).astype(np.float32)
+        # orientation of the normal, in [0, pi)
+        self.theta = np.asarray(cv2.phase(diff, 2 * gxy), np.float32) * np.float32(0.5)
         # thresholds above the frame's own noise: most of a frame is flat, so the median
         # gradient is the noise's (sensor, JPEG, desk grain)
         noise = float(np.median(self.magnitude[::4, ::4]))
         self.edge_low = max(params.edge_low, params.noise_factor * noise)
         self.edge_high = max(params.edge_high, 2 * params.noise_factor * noise)
         unit = 16.0                                      # Canny works on integer gradients
-        dx = np.clip(self.magnitude * np.cos(self.theta) * unit, -32767, 32767).astype(np.int16)
-        dy = np.clip(self.magnitude * np.sin(self.theta) * unit, -32767, 32767).astype(np.int16)
+        gx1, gy1 = cv2.polarToCart(self.magnitude * np.float32(unit), self.theta)
+        dx = np.clip(gx1, -32767, 32767).astype(np.int16)
+        dy = np.clip(gy1, -32767, 32767).astype(np.int16)
         self.edges = np.asarray(cv2.Canny(dx, dy, self.edge_low * unit, self.edge_high * unit,
                                           L2gradient=True), np.uint8)
 
-    # -- straight pieces and lines -----------------------------------------------------------
+    # -- lines -------------------------------------------------------------------------------
 
-    def straight_pixels(self) -> tuple[I64, I64, F64, F64]:
-        """Edge pixels that belong to a straight piece: x, y, the piece's normal angle, weight."""
+    def step_pixels(self) -> tuple[I64, I64, F64, F64]:
+        """Edge pixels between two different surfaces: x, y, normal angle, vote weight."""
         ys, xs = np.nonzero(self.edges)
         if len(xs) == 0:
             empty = np.empty(0, np.int64)
@@ -175,34 +178,7 @@ class _Detector:
         sel = step >= self.params.step_min
         xs, ys, normal = xs[sel], ys[sel], normal[sel]
         weight = np.minimum(self.magnitude[ys, xs].astype(np.float64) / (2 * self.edge_high), 1.0)
-        if self.params.min_piece <= 0:
-            return xs.astype(np.int64), ys.astype(np.int64), normal, weight
-        min_len = self.params.min_piece * self.diag
-        n_buckets = 12
-        best_len = np.zeros(len(xs))
-        best_theta = np.zeros(len(xs))
-        bucket_img = np.full((self.h, self.w), -1, np.int16)
-        for shift in (0.0, 0.5):
-            bucket = (np.floor(normal / (np.pi / n_buckets) + shift) % n_buckets).astype(np.int16)
-            bucket_img[ys, xs] = bucket
-            comp = np.zeros(len(xs), np.int64)
-            base = 0
-            for b in range(n_buckets):
-                sel = bucket == b
-                if not np.any(sel):
-                    continue
-                mask = (bucket_img == b).astype(np.uint8)
-                count, labels = cv2.connectedComponents(mask, connectivity=8, ltype=cv2.CV_32S)
-                comp[sel] = labels[ys[sel], xs[sel]].astype(np.int64) + base
-                base += int(count)
-            bucket_img[ys, xs] = -1
-            length, angle = _piece_shapes(comp, xs, ys, base)
-            px_len = length[comp]
-            better = (px_len >= min_len) & (px_len > best_len)
-            best_len = np.where(better, px_len, best_len)
-            best_theta = np.where(better, angle[comp], best_theta)
-        keep = best_len > 0
-        return xs[keep].astype(np.int64), ys[keep].astype(np.int64), best_theta[keep], weight[keep]
+        return xs.astype(np.int64), ys.astype(np.int64), normal, weight
 
     def step_across(self, x: F64, y: F64, normal: F64) -> F64:
         """Colour difference across each point (any array shape), the least of three distances.
@@ -222,9 +198,13 @@ class _Detector:
         return step
 
     def candidate_lines(self) -> tuple[F64, F64]:
-        """(theta, rho) of the strongest lines: normal angle in [0, pi) and signed distance."""
-        xs, ys, theta, weight = self.straight_pixels()
-        min_len = max(self.params.min_piece, 0.01) * self.diag
+        """(theta, rho) of the Hough peaks, strongest first: normal angle in [0, pi), distance.
+
+        The pixels that voted are kept in ``self.voters`` (x, y, orientation) for
+        :func:`_refit`.
+        """
+        xs, ys, theta, weight = self.step_pixels()
+        min_len = 0.01 * self.diag
         if len(xs) < min_len:
             return np.empty(0), np.empty(0)
         diag = int(np.ceil(self.diag))
@@ -233,14 +213,14 @@ class _Detector:
         all_thetas = np.arange(n_bins) * np.pi / n_bins
         centre_bin = np.round(theta / np.pi * n_bins).astype(np.int64)
         spread = max(1, round(n_bins * self.params.vote_spread / 180))
-        acc = np.zeros(n_bins * n_rho, np.float64)
-        for k in range(-spread, spread + 1):
-            bins = (centre_bin + k) % n_bins
-            th = all_thetas[bins]
-            rho = xs * np.cos(th) + ys * np.sin(th)
-            idx = bins * n_rho + np.round(rho).astype(np.int64) + diag
-            acc += np.bincount(idx, weights=weight * (1.0 - abs(k) / (spread + 1)),
-                               minlength=acc.size)
+        # every pixel votes alike for each orientation in the window: the peak is where the
+        # pixels line up, not where their (noisy, sometimes biased) orientations point
+        bins = (centre_bin[None, :] + np.arange(-spread, spread + 1)[:, None]) % n_bins
+        cos_t, sin_t = np.cos(all_thetas), np.sin(all_thetas)
+        rho = xs[None, :] * cos_t[bins] + ys[None, :] * sin_t[bins]
+        idx = bins * n_rho + np.round(rho).astype(np.int64) + diag
+        acc = np.bincount(idx.ravel(), weights=np.broadcast_to(weight, idx.shape).ravel(),
+                          minlength=n_bins * n_rho)
         votes = acc.reshape(n_bins, n_rho).astype(np.float32)
         votes = np.asarray(cv2.sepFilter2D(votes, -1, np.array([0.5, 1.0, 0.5], np.float32),
                                            np.array([1.0], np.float32),
@@ -257,7 +237,8 @@ class _Detector:
         order = np.argsort(-strength)[: self.params.max_peaks]
         thetas = all_thetas[cand[order, 0]]
         rhos = (cand[order, 1] - diag).astype(np.float64)
-        return _refit(thetas, rhos, xs, ys, theta)
+        self.voters = (xs, ys, theta)
+        return thetas, rhos
 
     def _distinct_lines(self, evidence: _LineEvidence, thetas: F64, rhos: F64) -> I64:
         """The lines with the most evidence of their own, best first.
@@ -266,32 +247,26 @@ class _Detector:
         counts only unclaimed ones; so the many lines through one strong edge (a long
         desk edge, a curved cable) do not crowd out a page's faint sides.
         """
-        per_pixel = np.diff(evidence.evidence, axis=1) > 0.5                  # (K, T)
-        t = np.arange(-evidence.half, evidence.half + 1, dtype=np.float64)
-        px = np.cos(thetas)[:, None] * rhos[:, None] - np.sin(thetas)[:, None] * t[None, :]
-        py = np.sin(thetas)[:, None] * rhos[:, None] + np.cos(thetas)[:, None] * t[None, :]
-        ix = np.clip(np.round(px), 0, self.w - 1).astype(np.int64)
-        iy = np.clip(np.round(py), 0, self.h - 1).astype(np.int64)
-        claimed = np.zeros((self.h, self.w), bool)
+        flat_all = evidence.iy * self.w + evidence.ix
+        pixels = [flat_all[k, evidence.step_at[k]] for k in range(len(thetas))]
+        claimed = np.zeros(self.h * self.w, bool)
+        around = np.array([dy * self.w + dx for dy in (-1, 0, 1) for dx in (-1, 0, 1)])
         chosen: list[int] = []
-        remaining = evidence.total.copy()
-        order = list(np.argsort(-remaining))
-        while order and len(chosen) < self.params.max_lines:
-            k = order.pop(0)
-            on = per_pixel[k]
-            own = float(np.count_nonzero(~claimed[iy[k, on], ix[k, on]]))
-            if order and own < remaining[order[0]]:
-                remaining[k] = own                 # lazy re-ranking: put it back in its place
-                pos = int(np.searchsorted(-remaining[np.array(order)], -own))
-                order.insert(pos, k)
+        # lazy greedy: a line's count of unclaimed pixels only ever drops, so a stale count
+        # on top of the heap is recounted and pushed back until the top one is fresh
+        heap = [(-float(len(p)), k) for k, p in enumerate(pixels)]
+        heapq.heapify(heap)
+        while heap and len(chosen) < self.params.max_lines:
+            neg, k = heapq.heappop(heap)
+            own = float(np.count_nonzero(~claimed[pixels[k]]))
+            if heap and own < -heap[0][0] and own < -neg:
+                heapq.heappush(heap, (-own, k))
                 continue
             if own < 0.01 * self.diag:
                 break
             chosen.append(k)
-            ys, xs = iy[k, on], ix[k, on]
-            for dy in (-1, 0, 1):
-                for dx in (-1, 0, 1):
-                    claimed[np.clip(ys + dy, 0, self.h - 1), np.clip(xs + dx, 0, self.w - 1)] = True
+            claimed[np.clip((pixels[k][:, None] + around[None, :]).ravel(), 0,
+                            claimed.size - 1)] = True
         return np.sort(np.asarray(chosen, np.int64))
 
     # -- quadrilaterals ----------------------------------------------------------------------
@@ -303,77 +278,60 @@ class _Detector:
             return None
         # keep the lines with the most side evidence (steps), not the most edge pixels: a
         # cable's or a pen's outline has many edge pixels and few steps
-        evidence = _LineEvidence(self, thetas, rhos, border_from=len(thetas))
+        evidence = _LineEvidence(self, thetas, rhos, border_from=len(thetas), tables_wanted=False)
         keep = self._distinct_lines(evidence, thetas, rhos)
-        thetas, rhos = thetas[keep], rhos[keep]
+        thetas, rhos = _refit(thetas[keep], rhos[keep], *self.voters)
         n_found = len(thetas)
         thetas = np.concatenate([thetas, [0.0, 0.0, np.pi / 2, np.pi / 2]])
         rhos = np.concatenate([rhos, [0.0, self.w - 1.0, 0.0, self.h - 1.0]])
-        profiles = evidence.subset(keep, self)
+        profiles = _LineEvidence(self, thetas, rhos, border_from=n_found)
         quads = _enumerate_quads(thetas, rhos, self.w, self.h, self.params.min_area)
         if quads is None:
             return None
         lines, corners = quads
-        scores = profiles.score(lines, corners)
+        scores = profiles.score(lines, corners, keep=max(1, self.params.finalists))
         order = np.argsort(-scores)
-        keep: list[int] = []
+        best: list[int] = []
         for i in order:
-            if scores[i] <= 0 or len(keep) >= max(1, self.params.finalists):
+            if scores[i] <= 0 or len(best) >= max(1, self.params.finalists):
                 break
-            if any(np.max(np.linalg.norm(corners[i] - corners[j], axis=1)) < 2.0 for j in keep):
+            if any(np.max(np.linalg.norm(corners[i] - corners[j], axis=1)) < 2.0 for j in best):
                 continue
-            keep.append(int(i))
-        if not keep:
+            best.append(int(i))
+        if not best:
             return None
-        log.debug("best quad score %.3f of %d quads, %d lines", scores[keep[0]], len(scores),
+        log.debug("best quad score %.3f of %d quads, %d lines", scores[best[0]], len(scores),
                   n_found)
-        return corners[keep], scores[keep]
-
-
-def _piece_shapes(comp: I64, xs: I64, ys: I64, n: int) -> tuple[F64, F64]:
-    """Length and normal angle of each connected piece, from its pixels' second moments."""
-    count = np.bincount(comp, minlength=n).astype(np.float64)
-    safe = np.maximum(count, 1)
-    fx, fy = xs.astype(np.float64), ys.astype(np.float64)
-    mx = np.bincount(comp, weights=fx, minlength=n) / safe
-    my = np.bincount(comp, weights=fy, minlength=n) / safe
-    dx, dy = fx - mx[comp], fy - my[comp]
-    sxx = np.bincount(comp, weights=dx * dx, minlength=n) / safe
-    syy = np.bincount(comp, weights=dy * dy, minlength=n) / safe
-    sxy = np.bincount(comp, weights=dx * dy, minlength=n) / safe
-    half = np.sqrt(((sxx - syy) / 2) ** 2 + sxy ** 2)
-    major = (sxx + syy) / 2 + half
-    minor = np.maximum((sxx + syy) / 2 - half, 0)
-    length = np.sqrt(12 * major)                     # a uniform run of pixels along a line
-    direction = 0.5 * np.arctan2(2 * sxy, sxx - syy)
-    straight = (np.sqrt(minor) <= 0.9) & (count >= 0.7 * length)
-    return np.where(straight, length, 0.0), (direction + np.pi / 2) % np.pi
+        return corners[best], scores[best]
 
 
 def _refit(thetas: F64, rhos: F64, xs: I64, ys: I64, pix_theta: F64) -> tuple[F64, F64]:
-    """Least-squares refit of each line to the straight-piece pixels lying along it."""
-    out_t, out_r = thetas.copy(), rhos.copy()
+    """Least-squares refit of each line to the voting pixels lying along it, all at once.
+
+    A line moves only if enough pixels (8) back it and the fit turns it by less
+    than 1.5 degrees.
+    """
+    if len(thetas) == 0 or len(xs) == 0:
+        return thetas, rhos
     px = xs.astype(np.float64)
     py = ys.astype(np.float64)
-    for i, (th, rho) in enumerate(zip(thetas, rhos, strict=True)):
-        dist = px * np.cos(th) + py * np.sin(th) - rho
-        dtheta = np.abs((pix_theta - th + np.pi / 2) % np.pi - np.pi / 2)
-        sel = (np.abs(dist) < 1.6) & (dtheta < np.radians(3))
-        if np.count_nonzero(sel) < 8:
-            continue
-        pts = np.stack([px[sel], py[sel]], axis=1)
-        mean = pts.mean(axis=0)
-        cov = np.cov((pts - mean).T)
-        _, evecs = np.linalg.eigh(cov)
-        normal = evecs[:, 0]
-        new_t = float(np.arctan2(normal[1], normal[0]) % np.pi)
-        if abs((new_t - th + np.pi / 2) % np.pi - np.pi / 2) < np.radians(1.5):
-            out_t[i] = new_t
-            out_r[i] = float(mean @ np.array([np.cos(new_t), np.sin(new_t)]))
-    return out_t, out_r
+    cos, sin = np.cos(thetas)[:, None], np.sin(thetas)[:, None]
+    dist = px[None, :] * cos + py[None, :] * sin - rhos[:, None]                  # (K, N)
+    dtheta = np.abs((pix_theta[None, :] - thetas[:, None] + np.pi / 2) % np.pi - np.pi / 2)
+    sel = ((np.abs(dist) < 1.6) & (dtheta < np.radians(3))).astype(np.float64)
+    n = sel.sum(axis=1)
+    safe = np.maximum(n, 1)
+    mx, my = sel @ px / safe, sel @ py / safe
+    sxx = sel @ (px * px) / safe - mx * mx
+    syy = sel @ (py * py) / safe - my * my
+    sxy = sel @ (px * py) / safe - mx * my
+    # the normal is the direction of least spread
+    new_t = (0.5 * np.arctan2(2 * sxy, sxx - syy) + np.pi / 2) % np.pi
+    turn = np.abs((new_t - thetas + np.pi / 2) % np.pi - np.pi / 2)
+    ok = (n >= 8) & (turn < np.radians(1.5))
+    new_r = mx * np.cos(new_t) + my * np.sin(new_t)
+    return np.where(ok, new_t, thetas), np.where(ok, new_r, rhos)
 
-
-# ------------------------------------------------------------------------------ evidence
 
 class _LineEvidence:
     """Per candidate line, cumulative sums along it of side evidence.
@@ -385,21 +343,26 @@ class _LineEvidence:
     """
 
     BORDER_EVIDENCE = 0.5            # what a frame border stands for: an unseen side
-    BORDER_PENALTY = 0.7             # a page cut by the frame's edge is less likely than a whole one
+    BORDER_PENALTY = 0.3             # per side on the frame's border: a whole page is likelier
     BASE_RATE = 0.35                 # side evidence that says nothing either way
 
-    def __init__(self, det: _Detector, thetas: F64, rhos: F64, border_from: int) -> None:
+    def __init__(self, det: _Detector, thetas: F64, rhos: F64, border_from: int,
+                 tables_wanted: bool = True) -> None:
+        """``tables_wanted=False`` stops after the step pixels (to rank lines)."""
         self.thetas, self.rhos = thetas, rhos
         self.is_border = np.arange(len(thetas)) >= border_from
         h, w = det.h, det.w
         self.w, self.h = w, h
-        self.half = int(np.ceil(det.diag))
-        t = np.arange(-self.half, self.half + 1, dtype=np.float64)
         n = np.stack([np.cos(thetas), np.sin(thetas)], axis=1)           # (K, 2)
         d = np.stack([-np.sin(thetas), np.cos(thetas)], axis=1)
         base = n * rhos[:, None]
-        px = base[:, None, 0] + t[None, :] * d[:, None, 0]              # (K, T)
-        py = base[:, None, 1] + t[None, :] * d[:, None, 1]
+        # sample each line (1 px apart) only where it crosses the frame: from ``origin``
+        lo, hi = _clip_to_frame(base, d, w, h)
+        self.origin = np.floor(lo) - 1.0
+        n_samples = int(max(1.0, float(np.max(np.ceil(hi) + 1.0 - self.origin)))) + 1
+        t = self.origin[:, None] + np.arange(n_samples, dtype=np.float64)[None, :]
+        px = base[:, None, 0] + t * d[:, None, 0]                         # (K, T)
+        py = base[:, None, 1] + t * d[:, None, 1]
         inside = (px >= -0.5) & (px <= w - 0.5) & (py >= -0.5) & (py <= h - 0.5)
 
         edge = np.zeros(px.shape, bool)
@@ -410,142 +373,128 @@ class _LineEvidence:
             dtheta = np.abs((det.theta[qy, qx] - thetas[:, None] + np.pi / 2) % np.pi - np.pi / 2)
             edge |= on & (dtheta < np.radians(15))
         edge &= inside
-        step = det.step_across(px, py, np.broadcast_to(thetas[:, None], px.shape))
-        tables = {"step": (edge & (step >= det.params.step_min)).astype(np.float64),
-                  "edge": edge.astype(np.float64)}
+        # the colour step only where there is an edge (a small share of the samples)
+        self.ix = np.clip(np.round(px), 0, w - 1).astype(np.int64)
+        self.iy = np.clip(np.round(py), 0, h - 1).astype(np.int64)
+        rows, cols = np.nonzero(edge)
+        is_step = np.zeros(px.shape, bool)
+        is_step[rows, cols] = det.step_across(px[rows, cols], py[rows, cols],
+                                              thetas[rows]) >= det.params.step_min
+        self.step_at = is_step
+        self.total = is_step.sum(axis=1).astype(np.float64)
+        if not tables_wanted:
+            return
+        # a thin line along a side (a ridge: the shadow line where a sheet lies on another,
+        # but also a printed rule) is worth half a step
+        tables = {"step": is_step.astype(np.float64), "edge": edge.astype(np.float64),
+                  "value": 0.5 * (is_step.astype(np.float64) + edge)}
         for table in tables.values():
             table[self.is_border] = self.BORDER_EVIDENCE * inside[self.is_border]
-        self.total = tables["step"].sum(axis=1)
         self.tables = {k: _cumsum(v) for k, v in tables.items()}
         self.inside = _cumsum(inside.astype(np.float64))
-
-    @property
-    def evidence(self) -> F64:
-        return self.tables["step"]
-
-    def subset(self, keep: I64, det: _Detector) -> _LineEvidence:
-        """These lines' evidence (rows ``keep``), followed by the frame's four borders."""
-        out = object.__new__(_LineEvidence)
-        out.w, out.h, out.half = self.w, self.h, self.half
-        border_t = np.array([0.0, 0.0, np.pi / 2, np.pi / 2])
-        border_r = np.array([0.0, det.w - 1.0, 0.0, det.h - 1.0])
-        out.thetas = np.concatenate([self.thetas[keep], border_t])
-        out.rhos = np.concatenate([self.rhos[keep], border_r])
-        out.is_border = np.arange(len(out.thetas)) >= len(keep)
-        t = np.arange(-self.half, self.half + 1, dtype=np.float64)
-        ins = []
-        for th, rho in zip(border_t, border_r, strict=True):
-            px = np.cos(th) * rho - t * np.sin(th)
-            py = np.sin(th) * rho + t * np.cos(th)
-            ins.append((px >= -0.5) & (px <= det.w - 0.5) & (py >= -0.5) & (py <= det.h - 0.5))
-        inside = np.asarray(ins, np.float64)
-        out.total = np.concatenate([self.total[keep], inside.sum(axis=1) * self.BORDER_EVIDENCE])
-        out.tables = {k: np.concatenate([v[keep], _cumsum(inside * self.BORDER_EVIDENCE)])
-                      for k, v in self.tables.items()}
-        out.inside = np.concatenate([self.inside[keep], _cumsum(inside)])
-        return out
 
     def _pos(self, line: I64, p: F64) -> F64:
         """Position (sample index, fractional) of points p along their lines."""
         d = np.stack([-np.sin(self.thetas[line]), np.cos(self.thetas[line])], axis=-1)
-        return np.asarray(np.einsum("...i,...i->...", p, d) + self.half, np.float64)
+        return np.asarray(np.einsum("...i,...i->...", p, d) - self.origin[line], np.float64)
 
-    def _sum(self, table: F64, line: I64, lo: F64, hi: F64) -> F64:
-        top = table.shape[1] - 1
-        a = np.clip(np.round(lo), 0, top).astype(np.int64)
-        b = np.clip(np.round(hi), 0, top).astype(np.int64)
-        return np.asarray(table[line, np.maximum(a, b)] - table[line, np.minimum(a, b)],
-                          np.float64)
+    def _index(self, t: F64) -> I64:
+        return np.clip(np.round(t), 0, self.inside.shape[1] - 1).astype(np.int64)
 
-    def features(self, lines: I64, corners: F64,
-                 windows: tuple[tuple[float, float], ...] = ((0.03, 0.12),)) -> dict[str, F64]:
-        """Per quad and side (or corner): coverage, corner and overrun figures.
+    @staticmethod
+    def _share(table: F64, inside: F64, line: I64, a: I64, b: I64, empty: float) -> F64:
+        """Share of samples a..b (either order) of each line backed in ``table``."""
+        lo, hi = np.minimum(a, b), np.maximum(a, b)
+        n = inside[line, hi] - inside[line, lo]
+        got = table[line, hi] - table[line, lo]
+        return np.asarray(np.where(n > 0, got / np.maximum(n, 1), empty), np.float64)
 
-        ``lines`` (N, 4) are the lines of sides c0c1, c1c2, c2c3, c3c0. Corner s
-        joins sides s-1 and s. For each table (step, edge) and window (a, b)
-        (fractions of the side's length from the corner): ``cov_T`` (N, 4) the
-        share of each side backed; ``corner_T_b`` (N, 4) the lesser of the two
-        sides' shares over the window next to the corner; ``over_T_b`` (N, 4)
-        the greater share over the same distance past the corner.
+    def score(self, lines: I64, corners: F64, keep: int = 8) -> F64:
+        """Score of each quad; ``lines`` (N, 4) are the lines of sides c0c1, c1c2, c2c3,
+        c3c0, and corner s joins sides s-1 and s.
+
+        - *gain*: the length of the quad's sides backed by evidence beyond what a
+          line through clutter gets (a-contrario style), so that a bigger page with
+          a half-hidden side still beats a small, cleanly outlined object;
+        - *corners*: edges reach each corner from both sides (a quad made of two
+          sheets' sides has a corner where nothing is);
+        - *overrun*: no step edge runs on past a corner;
+        - *format*: proportions of a paper format once rectified;
+        - each side on the frame's border (a page running out of the frame) halves it.
+
+        The score is the gain times factors of at most 1, so the gain bounds it:
+        quads are scored in order of gain until the ``keep``-th best score beats
+        the next gain; the others are left at 0.
         """
         n_quads = len(lines)
-        out: dict[str, F64] = {}
+        value = self.tables["value"]
+        pos = np.zeros((n_quads, 4, 2), np.int64)
+        cov = np.zeros((n_quads, 4))
         seen = np.zeros((n_quads, 4))
-        in_frame = np.zeros((n_quads, 4))
-        near = {}      # (table, b, side, which end: 0 at corner s, 1 at corner s+1) -> share
-        past = {}
+        length = np.zeros((n_quads, 4))
         for s in range(4):
             line = lines[:, s]
-            ta = self._pos(line, corners[:, s])                 # corner s
-            tb = self._pos(line, corners[:, (s + 1) % 4])       # corner s + 1
-            direction = np.sign(tb - ta)
-            length = np.maximum(np.abs(tb - ta), 1.0)
-            inside = self._sum(self.inside, line, ta, tb)
-            seen[:, s] = inside
-            in_frame[:, s] = inside / length
-            for name, table in self.tables.items():
-                out.setdefault(f"cov_{name}", np.zeros((n_quads, 4)))[:, s] = \
-                    self._sum(table, line, ta, tb) / np.maximum(inside, 1)
-                for wa, wb in windows:
-                    start = wa * length * direction
-                    stop = np.maximum(wb * length, 3.0) * direction
-                    for end, (c, sgn) in enumerate(((ta, 1.0), (tb, -1.0))):
-                        a, b = c + sgn * start, c + sgn * stop
-                        n_in = self._sum(self.inside, line, a, b)
-                        near[name, wb, s, end] = np.where(
-                            n_in > 0, self._sum(table, line, a, b) / np.maximum(n_in, 1), 0.5)
-                        a2, b2 = c - sgn * start, c - sgn * stop
-                        n_out = self._sum(self.inside, line, a2, b2)
-                        past[name, wb, s, end] = np.where(
-                            n_out > 0, self._sum(table, line, a2, b2) / np.maximum(n_out, 1), 0.0)
+            ta = self._pos(line, corners[:, s])
+            tb = self._pos(line, corners[:, (s + 1) % 4])
+            ia, ib = self._index(ta), self._index(tb)
+            pos[:, s, 0], pos[:, s, 1] = ia, ib
+            length[:, s] = np.maximum(np.abs(tb - ta), 1.0)
+            lo, hi = np.minimum(ia, ib), np.maximum(ia, ib)
+            seen[:, s] = self.inside[line, hi] - self.inside[line, lo]
+            cov[:, s] = (value[line, hi] - value[line, lo]) / np.maximum(seen[:, s], 1)
         border = self.is_border[lines]
-        for name in self.tables:
-            for _, r in windows:
-                corner = np.zeros((n_quads, 4))
-                over = np.zeros((n_quads, 4))
-                for s in range(4):
-                    prev = (s - 1) % 4
-                    a = np.where(border[:, prev], np.inf, near[name, r, prev, 1])
-                    b = np.where(border[:, s], np.inf, near[name, r, s, 0])
-                    c = np.minimum(a, b)
-                    corner[:, s] = np.where(np.isfinite(c), c, 0.5)
-                    oa = np.where(border[:, prev], 0.0, past[name, r, prev, 1])
-                    ob = np.where(border[:, s], 0.0, past[name, r, s, 0])
-                    over[:, s] = np.maximum(oa, ob)
-                out[f"corner_{name}_{r}"] = corner
-                out[f"over_{name}_{r}"] = over
-        out["seen"] = seen
-        out["in_frame"] = in_frame
-        out["border"] = border.astype(np.float64)
-        out["size"] = np.sqrt(_areas(corners)) / self.half
-        out["shape"] = _format_prior(corners, self.w, self.h)
-        return out
+        real = ~border
+        gain = ((cov - self.BASE_RATE) * seen * real).sum(axis=1) / 1000.0
+        weakest = np.where(real, cov, 1.0).min(axis=1)
+        n_border = border.sum(axis=1)
+        ok = (weakest > 0.05) & (n_border <= 2) & ((seen / length).min(axis=1) > 0.5) & (gain > 0)
+        bound = np.where(ok, gain * self.BORDER_PENALTY ** n_border, 0.0)
+        order = np.argsort(-bound)
+        scores = np.zeros(n_quads)
+        chunk = 2048
+        for start in range(0, n_quads, chunk):
+            idx = order[start:start + chunk]
+            idx = idx[bound[idx] > 0]
+            if len(idx) == 0:
+                break
+            scores[idx] = bound[idx] * self._factors(lines[idx], corners[idx], pos[idx],
+                                                     length[idx], border[idx])
+            best = np.sort(scores)[-keep] if n_quads >= keep else 0.0
+            if start + chunk < n_quads and best >= bound[order[start + chunk]]:
+                break
+        return scores
 
-    def score(self, lines: I64, corners: F64) -> F64:
-        """Score of each quad; ``lines`` (N, 4) are the lines of sides c0c1, c1c2, c2c3, c3c0."""
-        f = self.features(lines, corners, windows=((0.0, 0.15),))
-        self.debug = f
-        return _combine(f)
-
-
-def _combine(f: dict[str, F64]) -> F64:
-    """The score of each quad from its features (see :meth:`_LineEvidence.features`)."""
-    border = f["border"] > 0
-    real = ~border
-    cov = f["cov_step"]
-    cov_real = np.where(real, cov, 1.0)
-    # evidence for a page: the length of its sides backed by step edges, beyond what any
-    # line through clutter gets (a-contrario style), so that a bigger page with a
-    # half-hidden side still beats a small, cleanly outlined object
-    gain = ((cov - _LineEvidence.BASE_RATE) * f["seen"] * real).sum(axis=1) / 1000.0
-    weakest = cov_real.min(axis=1)
-    n_border = border.sum(axis=1)
-    corner = f["corner_step_0.15"]
-    over = f["over_step_0.15"]
-    score = (gain * (0.5 + 0.5 * corner.mean(axis=1)) * (1.0 - 0.5 * over.max(axis=1))
-             * _LineEvidence.BORDER_PENALTY ** n_border * f["shape"])
-    ok = (weakest > 0.15) & (n_border <= 2) & (f["in_frame"].min(axis=1) > 0.5)
-    return np.asarray(np.where(ok, score, 0.0), np.float64)
+    def _factors(self, lines: I64, corners: F64, pos: I64, length: F64, border: B) -> F64:
+        """Corner, overrun and format factors (each at most 1) of some quads."""
+        n_quads = len(lines)
+        edge, step = self.tables["edge"], self.tables["step"]
+        near = np.zeros((n_quads, 4, 2))        # edge share next to corner s (0) and s + 1 (1)
+        past = np.zeros((n_quads, 4, 2))        # step share past them
+        for s in range(4):
+            line = lines[:, s]
+            ia, ib = pos[:, s, 0], pos[:, s, 1]
+            direction = np.sign(ib - ia)
+            r_near = np.round(np.maximum(0.08 * length[:, s], 3.0)).astype(np.int64) * direction
+            r_past = np.round(np.maximum(0.15 * length[:, s], 3.0)).astype(np.int64) * direction
+            top = self.inside.shape[1] - 1
+            near[:, s, 0] = self._share(edge, self.inside, line, ia,
+                                        np.clip(ia + r_near, 0, top), 0.5)
+            near[:, s, 1] = self._share(edge, self.inside, line,
+                                        np.clip(ib - r_near, 0, top), ib, 0.5)
+            past[:, s, 0] = self._share(step, self.inside, line,
+                                        np.clip(ia - r_past, 0, top), ia, 0.0)
+            past[:, s, 1] = self._share(step, self.inside, line, ib,
+                                        np.clip(ib + r_past, 0, top), 0.0)
+        prev_border = np.roll(border, 1, axis=1)
+        at_prev = np.where(prev_border, np.inf, np.roll(near[:, :, 1], 1, axis=1))
+        at_here = np.where(border, np.inf, near[:, :, 0])
+        corner = np.minimum(at_prev, at_here)
+        corner = np.where(np.isfinite(corner), corner, 0.5)
+        over = np.maximum(np.where(prev_border, 0.0, np.roll(past[:, :, 1], 1, axis=1)),
+                          np.where(border, 0.0, past[:, :, 0]))
+        self.debug = {"corner": corner, "over": over}
+        return np.asarray(np.prod((0.6 + 0.4 * corner) * (1.0 - 0.5 * over), axis=1)
+                          * _format_prior(corners, self.w, self.h), np.float64)
 
 
 #: Long / short side of the documents a kiosk takes: US letter, A-series, ID-1 cards.
@@ -584,6 +533,28 @@ def _format_prior(corners: F64, w: int, h: int) -> F64:
     ratio = np.maximum(ratio, 1.0 / np.maximum(ratio, 1e-9))
     off = np.min(np.abs(np.log(ratio[:, None] / FORMAT_RATIOS[None, :])), axis=1)
     return np.asarray(0.2 + 0.8 * np.exp(-(np.maximum(off - 0.05, 0.0) / 0.15) ** 2), np.float64)
+
+
+def _clip_to_frame(base: F64, d: F64, w: int, h: int) -> tuple[F64, F64]:
+    """Parameter range (lo, hi) of the lines base + t d inside the frame (Liang-Barsky).
+
+    Lines that miss the frame get an empty range at 0.
+    """
+    lo = np.full(len(base), -np.inf)
+    hi = np.full(len(base), np.inf)
+    for axis, size in ((0, w), (1, h)):
+        p0, dv = base[:, axis], d[:, axis]
+        flat = np.abs(dv) < 1e-12
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ta = (-0.5 - p0) / dv
+            tb = (size - 0.5 - p0) / dv
+        t_min = np.where(flat, np.where((p0 >= -0.5) & (p0 <= size - 0.5), -np.inf, np.inf),
+                         np.minimum(ta, tb))
+        t_max = np.where(flat, np.where((p0 >= -0.5) & (p0 <= size - 0.5), np.inf, -np.inf),
+                         np.maximum(ta, tb))
+        lo, hi = np.maximum(lo, t_min), np.minimum(hi, t_max)
+    empty = ~(hi >= lo) | ~np.isfinite(lo) | ~np.isfinite(hi)
+    return np.where(empty, 0.0, lo), np.where(empty, 0.0, hi)
 
 
 def _cumsum(values: F64) -> F64:
@@ -643,56 +614,6 @@ def _enumerate_quads(thetas: F64, rhos: F64, w: int, h: int, min_area: float
 
 
 # ------------------------------------------------------------------------------ the still
-
-def _final_choice(frame: U8, corners: F64, scores: F64, params: DetectorParams) -> F64:
-    """Refine the finalists on the full frame and keep the best by full-resolution evidence."""
-    best, best_score = corners[0], -1.0
-    for quad, coarse in zip(corners, scores, strict=True):
-        refined = refine_corners(frame, quad)
-        fine = side_support(frame, refined)
-        total = coarse * fine
-        log.debug("finalist coarse %.3f fine %.3f", coarse, fine)
-        if total > best_score:
-            best, best_score = refined, total
-    return np.asarray(best, np.float64)
-
-
-def side_support(frame: U8, quad: F64 | Quad) -> float:
-    """Share of the quad's perimeter where a colour step sits on the side, at full resolution."""
-    q = order_corners(quad).astype(np.float64)
-    h, w = frame.shape[:2]
-    img = frame.astype(np.float32)
-    total, hit = 0.0, 0.0
-    for s in range(4):
-        a, b = q[s], q[(s + 1) % 4]
-        length = float(np.hypot(*(b - a)))
-        if length < 8:
-            continue
-        d = (b - a) / length
-        n = np.array([-d[1], d[0]])
-        n_points = int(np.clip(length / 3, 16, 400))
-        t = np.linspace(0.03, 0.97, n_points) * length
-        offsets = np.arange(-6.0, 6.5, 0.5)
-        px = a[0] + t[:, None] * d[0] + offsets[None, :] * n[0]
-        py = a[1] + t[:, None] * d[1] + offsets[None, :] * n[1]
-        valid = ((px.min(axis=1) >= 1) & (px.max(axis=1) <= w - 2)
-                 & (py.min(axis=1) >= 1) & (py.max(axis=1) <= h - 2))
-        if np.count_nonzero(valid) < 4:
-            continue
-        prof = cv2.remap(img, px.astype(np.float32), py.astype(np.float32), cv2.INTER_LINEAR)
-        prof = np.asarray(cv2.GaussianBlur(prof, (0, 0), sigmaX=1.0, sigmaY=1.5), np.float32)
-        diff = prof[:, 2:] - prof[:, :-2]
-        strength = np.sqrt(np.sum(diff.astype(np.float64) ** 2, axis=2))
-        m = strength.shape[1]
-        centre = (m - 1) / 2
-        peak_at = np.argmax(strength, axis=1)
-        peak = strength[np.arange(len(peak_at)), peak_at]
-        step = np.linalg.norm(prof[:, -1].astype(np.float64) - prof[:, 0], axis=1)
-        on_side = (np.abs(peak_at - centre) <= 3) & (peak >= 6.0) & (step >= 5.0)
-        total += float(np.count_nonzero(valid)) * length / n_points
-        hit += float(np.count_nonzero(on_side & valid)) * length / n_points
-    return hit / total if total > 0 else 0.0
-
 
 def refine_corners(frame: U8, quad: F64 | Quad, *, reach: float = 8.0,
                    rounds: int = 2) -> F64:
