@@ -23,13 +23,13 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from backoffice import pki
-from backoffice.depositid import ALPHABET
 from backoffice.errors import EnrollmentError, SetupError
 from backoffice.settings import SETTINGS_FILE, Settings, load_settings, url_host_port
 from backoffice.store.metadata import KioskRecord, open_metadata
 from backoffice.store.objects import open_objects
 from deposit import ack as ackmod
 from deposit import envelope, manifest
+from deposit.ids import DIGITS
 from deposit.upload import Enrollment
 
 log = logging.getLogger(__name__)
@@ -107,7 +107,7 @@ def init(data_dir: Path, *, url: str = "https://localhost:8443", public_url: str
 
 def new_fleet_code(taken: Callable[[str], bool]) -> str:
     for _ in range(1000):
-        code = "".join(secrets.choice(ALPHABET) for _ in range(4))
+        code = "".join(secrets.choice(DIGITS) for _ in range(4))
         if code not in RESERVED_CODES and not taken(code):
             return code
     raise EnrollmentError("no free fleet code found (the fleet is nearly full)")

@@ -33,7 +33,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from starlette.concurrency import run_in_threadpool
 
-from backoffice import depositid, pki
+from backoffice import pki
 from backoffice.errors import (
     AuthError,
     ChecksumMismatch,
@@ -53,6 +53,7 @@ from backoffice.store.metadata import (
 )
 from backoffice.store.objects import ObjectStore
 from deposit import ack as ackmod
+from deposit import ids
 from deposit import manifest as manifestmod
 from deposit.errors import DepositError
 
@@ -165,8 +166,8 @@ class Ingest:
         if "manifest" not in meta or "deposit_id" not in meta:
             raise IngestError("Upload-Metadata must carry deposit_id and manifest")
         manifest = self._verify_manifest(kiosk, meta["manifest"])
-        claimed = depositid.normalize(meta["deposit_id"].decode("utf-8", "replace"))
-        deposit_id = depositid.normalize(manifest.deposit_id)
+        claimed = ids.canonical(meta["deposit_id"].decode("utf-8", "replace"))
+        deposit_id = ids.canonical(manifest.deposit_id)
         if deposit_id is None or claimed != deposit_id:
             raise EnvelopeRefused("the deposit id of the metadata and the manifest differ or "
                                   "are not deposit numbers")
@@ -174,7 +175,7 @@ class Ingest:
             self.metrics.inc("backoffice_requests_refused_total", reason="kiosk_mismatch")
             raise EnvelopeRefused(f"the manifest names kiosk {manifest.kiosk_id!r}, the "
                                   f"certificate kiosk {kiosk.kiosk_id!r}")
-        if depositid.fleet_code(deposit_id) != kiosk.fleet_code:
+        if ids.DepositId.parse(deposit_id).fleet != kiosk.fleet_code:
             raise EnvelopeRefused(f"deposit {deposit_id} does not carry this kiosk's fleet code "
                                   f"{kiosk.fleet_code}")
         if manifest.envelope_size != length:

@@ -18,12 +18,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from backoffice import depositid
 from backoffice.errors import StaffToolError, UnknownDepositError
 from backoffice.settings import Settings, load_settings
 from backoffice.store.metadata import STATUSES, MetadataStore, open_metadata
 from backoffice.store.objects import open_objects
-from deposit import envelope, payload
+from deposit import envelope, ids, payload
 from deposit import manifest as manifestmod
 from deposit.errors import DecryptionError, DepositError
 
@@ -103,7 +102,7 @@ def format_inbox(data: dict[str, list[dict[str, Any]]]) -> str:
 
 
 def _deposit_id(raw: str) -> str:
-    deposit_id = depositid.normalize(raw)
+    deposit_id = ids.canonical(raw)
     if deposit_id is None:
         raise UnknownDepositError(f"{raw!r} is not a deposit number (XXXX-XXXX-XXXX)")
     return deposit_id

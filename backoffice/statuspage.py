@@ -27,8 +27,8 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date, format_time
 
 import assets
-from backoffice import depositid
 from backoffice.store.metadata import DepositRecord
+from deposit import ids
 
 LANGUAGES = ("fr", "en")
 DEFAULT_LANGUAGE = "fr"
@@ -95,7 +95,7 @@ class Page:
 def lookup(find: Callable[[str], DepositRecord | None], raw_id: str,
            token: str | None) -> DepositRecord | None:
     """The deposit if ``token`` is its tracking token; None for unknown or wrong, alike."""
-    deposit_id = depositid.normalize(raw_id)
+    deposit_id = ids.canonical(raw_id)
     record = find(deposit_id) if deposit_id else None
     given = hashlib.sha256((token or "").encode("utf-8", "replace")).hexdigest()
     expected = record.tracking_token_sha256 if record else _DUMMY_HASH

@@ -36,7 +36,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from deposit.errors import DepositError
+from deposit.errors import AckError
 
 VERSION = 1
 DOMAIN = b"deposit-kiosk ack v1\n"
@@ -47,14 +47,6 @@ HEADER = "Deposit-Ack"
 CHECKS = ("format", "signature", "deposit_id", "kiosk_id", "envelope")
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
-
-
-class AckError(DepositError):
-    """An acknowledgement fails a check; ``check`` is one of :data:`CHECKS`."""
-
-    def __init__(self, check: str, message: str) -> None:
-        super().__init__(f"acknowledgement {check} check failed: {message}")
-        self.check = check
 
 
 @dataclass(frozen=True)

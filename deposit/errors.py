@@ -14,8 +14,16 @@
     │   └── AuthenticationError      the file was altered (one opaque error, no byte position)
     │       ├── HeaderMacError       kind "hmac": the header MAC does not match
     │       └── PayloadError         kind "payload": a payload chunk fails, is missing or trails
+    ├── DepositIdError               a deposit number that is not valid (also ValueError);
+    │                                ``.reason`` says why (a :class:`DepositIdProblem`)
+    ├── DepositIdExhaustedError      the 7-character sequence of a kiosk has no value left
     ├── ManifestError                a manifest fails a check; ``check`` names which
     ├── ArchiveError                 a payload archive is refused on unpacking (path, link, size…)
+    ├── AckError                     the back office's acknowledgement does not verify (ack.py)
+    ├── UploadError                  delivery failed (deposit/upload.py)
+    │   ├── BundleError              the enrollment bundle is missing or unusable
+    │   ├── TransientError           worth trying again later (network, 5xx, timeouts)
+    │   └── RefusedError             the back office refused this dossier as it is
     └── OutboxError                  the outbox cannot do what was asked
         ├── OutboxFullError          no room for one more dossier (technician + citizen messages)
         ├── UnknownDepositError      no such deposit id in the outbox
@@ -29,6 +37,8 @@ failed, never where in the file: a caller can tell "not for me" (no match) from
 """
 
 from __future__ import annotations
+
+from enum import StrEnum
 
 
 class DepositError(Exception):
@@ -92,6 +102,33 @@ class PayloadError(AuthenticationError):
     kind = "payload"
 
 
+class DepositIdProblem(StrEnum):
+    """Why a typed deposit number was refused (machine-readable, for the UI and speech)."""
+
+    EMPTY = "empty"
+    WRONG_LENGTH = "wrong_length"
+    BAD_CHARACTER = "bad_character"
+    CHECK_MISMATCH = "check_mismatch"
+    WRONG_FLEET_CODE = "wrong_fleet_code"
+
+
+class DepositIdError(DepositError, ValueError):
+    """A deposit number that is not valid.
+
+    ``reason`` is a :class:`DepositIdProblem`; ``position`` the 0-based index (in the
+    12 significant characters) of the offending character when there is one.
+    """
+
+    def __init__(self, message: str, reason: DepositIdProblem, position: int | None = None):
+        super().__init__(message)
+        self.reason = reason
+        self.position = position
+
+
+class DepositIdExhaustedError(DepositError):
+    """The 7-character sequence of this fleet code is used up (around the year 3100)."""
+
+
 class ManifestError(DepositError):
     """A manifest fails a check. ``check`` is one of :data:`deposit.manifest.CHECKS`."""
 
@@ -141,3 +178,36 @@ class LeaseError(OutboxError):
 
 class DuplicateDepositError(OutboxError):
     """The deposit id was used before; ids are never reused, even after purge."""
+
+
+class AckError(DepositError):
+    """An acknowledgement fails a check; ``check`` is one of :data:`deposit.ack.CHECKS`."""
+
+    def __init__(self, check: str, message: str) -> None:
+        super().__init__(f"acknowledgement {check} check failed: {message}")
+        self.check = check
+
+
+class UploadError(DepositError):
+    """A deposit was not delivered."""
+
+
+class BundleError(UploadError):
+    """The enrollment bundle is missing, incomplete or unreadable."""
+
+
+class TransientError(UploadError):
+    """The back office cannot be reached or is busy; the deposit stays queued."""
+
+
+class RefusedError(UploadError):
+    """The back office refused; ``status`` is the HTTP status (0 for a TLS refusal)."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+    @property
+    def kiosk_refused(self) -> bool:
+        """True when the kiosk itself is refused (revoked, unknown certificate)."""
+        return self.status in (0, 401, 403)

@@ -52,7 +52,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from deposit import ack as ackmod
 from deposit import manifest as manifestmod
-from deposit.errors import DepositError
+from deposit.errors import AckError, BundleError, RefusedError, TransientError, UploadError
 from deposit.outbox import Outbox
 
 log = logging.getLogger(__name__)
@@ -62,32 +62,6 @@ MIB = 1024 * 1024
 MIN_CHUNK = 1 * MIB
 MAX_CHUNK = 8 * MIB
 
-
-# ====================================================================== errors
-
-class UploadError(DepositError):
-    """A deposit was not delivered."""
-
-
-class BundleError(UploadError):
-    """The enrollment bundle is missing, incomplete or unreadable."""
-
-
-class TransientError(UploadError):
-    """The back office cannot be reached or is busy; the deposit stays queued."""
-
-
-class RefusedError(UploadError):
-    """The back office refused; ``status`` is the HTTP status (0 for a TLS refusal)."""
-
-    def __init__(self, message: str, status: int) -> None:
-        super().__init__(message)
-        self.status = status
-
-    @property
-    def kiosk_refused(self) -> bool:
-        """True when the kiosk itself is refused (revoked, unknown certificate)."""
-        return self.status in (0, 401, 403)
 
 
 class _OffsetConflict(UploadError):
@@ -170,7 +144,7 @@ class Enrollment:
     def ack_key(self) -> Ed25519PublicKey:
         try:
             return ackmod.load_public_key(self.file(self.ACK_KEY).read_bytes())
-        except (OSError, ackmod.AckError) as exc:
+        except (OSError, AckError) as exc:
             raise BundleError(f"{self.file(self.ACK_KEY)}: {exc}") from None
 
     def signing_key(self) -> Ed25519PrivateKey:
@@ -570,7 +544,7 @@ class Uploader:
                     # The upload was discarded; a new one will be needed.
                     self.state.forget(item.deposit_id)
                 return result
-            except ackmod.AckError as exc:
+            except AckError as exc:
                 result.outcome, result.reason = "queued", f"acknowledgement rejected: {exc}"
                 log.error("deposit %s: %s", item.deposit_id, result.reason)
                 return result

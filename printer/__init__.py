@@ -1,8 +1,8 @@
 """What is printed: the receipt (ESC/POS via :mod:`drivers`, PDF, screen, speech) and the
 dossier PDF.
 
-- :mod:`printer.deposit_id` — deposit numbers: generator, parser, check character;
-- :mod:`printer.receipt` — the receipt as data, and the tracking URL;
+- :mod:`printer.receipt` — the receipt as data, and the tracking URL (deposit numbers
+  themselves are :mod:`deposit.ids`);
 - :mod:`printer.content` — its wording in the session's language (gettext domain ``printer``);
 - :mod:`printer.escpos_layout`, :mod:`printer.receipt_pdf`, :mod:`printer.screen`,
   :mod:`printer.speech` — the four renderings;

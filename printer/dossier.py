@@ -48,8 +48,8 @@ from reportlab.pdfbase.pdfdoc import (
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Frame, Paragraph, Spacer, Table, TableStyle
 
+from deposit.ids import DepositId
 from printer.content import pages_text
-from printer.deposit_id import DepositId
 from printer.errors import DossierError
 from printer.fonts import pdf_date, register_pdf_fonts
 from printer.i18n import translator

@@ -20,7 +20,7 @@ from enum import StrEnum
 from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from printer.deposit_id import DepositId
+from deposit.ids import DepositId
 from printer.errors import LayoutError
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from printer.deposit_id import DepositId
+from deposit.ids import DepositId
 from printer.receipt import (
     DocumentEntry,
     ProcessingTime,

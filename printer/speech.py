@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from deposit.ids import DepositId
 from printer.content import duration_text, pages_text, transmission_text
-from printer.deposit_id import DepositId
 from printer.i18n import Translator, translator
 from printer.receipt import Receipt
 

@@ -54,23 +54,24 @@ class AutoCapture:
 
     def __init__(self, *, hold_s: float = 0.8, rearm_s: float = 1.0,
                  thresholds: QualityThresholds = DEFAULT_THRESHOLDS,
-                 preview_dpi: float = 60.0) -> None:
+                 preview_dpi: float | None = None) -> None:
+        """``preview_dpi``: the page is rectified at this resolution to be judged; by
+        default the scale at which sharpness is measured, so no resampling is needed."""
         if hold_s < 0 or rearm_s < 0:
             raise ValueError("hold_s and rearm_s are durations and cannot be negative")
         self.hold_s = hold_s
         self.rearm_s = rearm_s
         self.thresholds = thresholds
-        self.preview_dpi = preview_dpi
+        self.preview_dpi = thresholds.sharpness_dpi if preview_dpi is None else preview_dpi
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every frame seen (a new document, a retake)."""
         self._previous: Quad | None = None
         self._steady_since: float | None = None
         self._captured_at: Quad | None = None
         self._absent_since: float | None = None
         self.guidance = Guidance(CaptureState.SEARCHING, None, (), 0.0)
-
-    def reset(self) -> None:
-        """Forget everything (a new document, a retake)."""
-        self.__init__(hold_s=self.hold_s, rearm_s=self.rearm_s,  # type: ignore[misc]
-                      thresholds=self.thresholds, preview_dpi=self.preview_dpi)
 
     def feed(self, frame: Image, now: float) -> CaptureEvent | None:
         corners = detect_live(frame)
@@ -97,7 +98,7 @@ class AutoCapture:
             self._steady_since = None
             self.guidance = Guidance(CaptureState.SEARCHING, corners, tuple(verdict.reasons), 0.0)
             return None
-        if self._steady_since is None:
+        if self._steady_since is None or now < self._steady_since:   # (a clock set back)
             self._steady_since = now
         held = now - self._steady_since
         progress = 1.0 if self.hold_s == 0 else min(1.0, held / self.hold_s)

@@ -53,8 +53,9 @@ def encode_g4(bilevel: np.ndarray) -> bytes:
         raise EncodeError(f"a bilevel page is H x W, got {bilevel.shape}")
     # Pillow writes mode "1" as BlackIsZero and libtiff encodes the bits as they are, while a
     # CCITT stream's runs are white-first with 0 meaning white (WhiteIsZero): so ink goes in as 1
-    ink = np.where(bilevel > 127, 0, 255).astype(np.uint8)
-    pil = PILImage.fromarray(ink, mode="L").convert("1", dither=PILImage.Dither.NONE)
+    h, w = bilevel.shape
+    bits = np.packbits(bilevel <= 127, axis=1)          # rows padded to whole bytes, MSB first
+    pil = PILImage.frombytes("1", (w, h), bits.tobytes())
     buffer = io.BytesIO()
     info = TiffImagePlugin.ImageFileDirectory_v2()
     info[_ROWS_PER_STRIP] = pil.height
@@ -62,7 +63,7 @@ def encode_g4(bilevel: np.ndarray) -> bytes:
         pil.save(buffer, format="TIFF", compression="group4", tiffinfo=info)
         buffer.seek(0)
         with PILImage.open(buffer) as tiff:
-            tags = tiff.tag_v2               # type: ignore[attr-defined]
+            tags = tiff.tag_v2
             if tags.get(_COMPRESSION) != _GROUP4:
                 raise EncodeError("Pillow did not write a group 4 TIFF (is libtiff missing?)")
             offsets, counts = tags[_STRIP_OFFSETS], tags[_STRIP_BYTE_COUNTS]

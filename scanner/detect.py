@@ -1,32 +1,45 @@
 """Find the page in a frame: four corners, or nothing.
 
-The method (measured on SmartDoc 2015 challenge 1 frames and on synthesised
-kiosk frames; see docs/scanner.md):
+The method (docs/scanner.md, "Detection", says what was measured and why):
 
-1. The frame is reduced to a working size (640 px for a still, 320 px for a
-   live preview frame) and converted to CIE Lab, so that a white page on a
-   white desk still differs in chroma.
-2. A colour gradient (Di Zenzo's structure tensor over L, a, b) gives an edge
-   strength and orientation at every pixel; Canny's non-maximum suppression
-   thins it to edge pixels.
-3. Each edge pixel votes, with its own orientation, in a Hough accumulator;
-   its peaks are the candidate lines (page sides, but also table rules, text
-   baselines, desk edges), each refitted to its own edge pixels.
-4. Every quadrilateral made of two roughly opposite pairs of candidate lines
-   is scored at once (cumulative sums along each line make each side's
-   figures O(1)): how much of each side is backed by an edge of the same
-   orientation, how strongly the colour differs across it (a page side is a
-   step; a printed rule is a ridge with the same paper on both sides), how
-   alike the four inner margins are (one sheet of paper), and its size.
-5. For a still, each side of the winner is refined on the full-resolution
-   frame: the strongest colour step is looked for across the side at many
-   points, to a fraction of a pixel, and a robust line is fitted through them;
-   the corners are the intersections of the refined sides.
+1. **Edges.** The frame is reduced to a working size (640 px for a still,
+   320 px for a live preview frame) and converted to CIE Lab, so that a white
+   page on a white but tinted desk still differs (in chroma). The colour
+   gradient is Di Zenzo's structure tensor over L, a, b, smoothed so that
+   orientations stay steady along a straight edge despite JPEG's blocky
+   chroma; Canny thins it to edge pixels, with thresholds just above the
+   frame's own noise: the side of a sheet lying on other sheets is a step of
+   only a few Lab units.
+2. **Steps, not strokes.** An edge pixel counts only where the colour differs
+   from one side of it to the other near it *and* farther away (a sheet's
+   side is a step; text strokes, printed rules, a cable or a pen's reflection
+   are thin ridges with the same surface on both sides).
+3. **Lines.** Step pixels vote in a Hough accumulator, each for every
+   orientation within a few degrees of its own (alike: the peak is where the
+   pixels line up, not where their noisy orientations point). The peaks are
+   ranked by the step evidence along them, each counting only pixels no better
+   line has claimed (so the many lines through one strong edge or a curved
+   cable do not crowd out a page's faint sides), and refitted to their pixels.
+   The frame's borders are added, for pages that run out of the frame.
+4. **Evidence along each line.** Cumulative sums along each line of: edge
+   pixels with the line's orientation (within a pixel), and of those, steps.
+   Any stretch's figures are then O(1).
+5. **Quadrilaterals.** Every convex quad of two roughly opposite pairs of
+   lines is scored: the length of its sides backed by evidence beyond what a
+   line through clutter gets (a thin line along a side, such as the shadow
+   line where a sheet lies on another, counts half), times whether its
+   corners are real corners (edges reach each from both sides), whether no
+   step runs on past them, whether its proportions once rectified are a paper
+   format's, and a penalty per side on the frame's border. The best quad of
+   a still is refined on the full-resolution frame: the strongest colour
+   step across each side, to a fraction of a pixel.
 """
 
 from __future__ import annotations
 
+import heapq
 import logging
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -40,6 +53,8 @@ log = logging.getLogger(__name__)
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
+B = npt.NDArray[np.bool_]
+U8 = npt.NDArray[np.uint8]
 
 
 @dataclass(frozen=True)
@@ -47,285 +62,502 @@ class DetectorParams:
     """The knobs of one detection path (still or live); see docs/scanner.md."""
 
     work_size: int = 640            # longest side of the working image, px
-    max_lines: int = 40             # candidate lines kept from the Hough accumulator
-    edge_threshold: float = 16.0    # colour-gradient strength of an edge pixel (Lab units x 4)
-    min_area: float = 0.015         # smallest page, as a fraction of the frame
-    band: float = 4.0               # distance of the inner/outer colour bands from a side, px
+    blur: float = 0.8               # Gaussian sigma before the gradient, working px
+    tensor_blur: float = 1.0        # Gaussian sigma of the structure tensor, working px
+    edge_low: float = 0.6           # least Canny thresholds on the colour gradient (Lab units
+    edge_high: float = 1.2          # per px), raised to noise_factor x the frame's noise
+    noise_factor: float = 1.6
+    max_peaks: int = 400            # Hough peaks whose side evidence is measured
+    max_lines: int = 64             # candidate lines kept: the peaks with the most evidence
     theta_bins: int = 360           # Hough orientation bins over 180 degrees
-    refit_lines: bool = True        # least-squares refit of each Hough line to its edge pixels
-    support_reach: int = 2          # an edge pixel this far across a line still backs it, px
-    refine: bool = True             # sub-pixel refinement on the full-resolution frame
+    vote_spread: float = 6.0        # an edge pixel votes this far (degrees) around its orientation
+    min_area: float = 0.008         # smallest page, as a fraction of the frame
+    band: float = 3.0               # distance of the near colour samples from a side, px
+    step_min: float = 2.0           # colour step (Lab units) that makes an edge pixel a side's
+    refine: bool = True             # refine the best quad's sides on the full frame
+    finalists: int = 8              # how many distinct best quads ``_Detector.candidates`` gives
 
 
 STILL = DetectorParams()
-LIVE = DetectorParams(work_size=320, max_lines=24, band=3.0, theta_bins=180, refit_lines=False,
-                      support_reach=1, refine=False)
+LIVE = DetectorParams(work_size=320, blur=0.7, max_peaks=48, max_lines=24, theta_bins=180,
+                      band=2.0, refine=False, finalists=1)
 
 
-def detect(frame: npt.NDArray[np.uint8]) -> Quad | None:
+def detect(frame: U8) -> Quad | None:
     """The page's corners (tl, tr, br, bl) in source pixels, refined to sub-pixel, or None."""
     return find_page(frame, STILL)
 
 
-def detect_live(frame: npt.NDArray[np.uint8]) -> Quad | None:
+def detect_live(frame: U8) -> Quad | None:
     """A faster, coarser :func:`detect` for preview frames (no full-resolution refinement)."""
     return find_page(frame, LIVE)
 
 
-def find_page(frame: npt.NDArray[np.uint8], params: DetectorParams) -> Quad | None:
-    """Detect with explicit parameters; ``frame`` is H x W x 3 BGR (or H x W gray) uint8."""
+def find_page(frame: U8, params: DetectorParams) -> Quad | None:
+    """Detect with explicit parameters; ``frame`` is H x W x 3 BGR (or H x W gray) uint8.
+
+    Raises ValueError for anything else (or a frame smaller than 32 px).
+    """
     if frame.ndim == 2:
-        frame = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
-    if frame.ndim != 3 or frame.shape[2] != 3 or min(frame.shape[:2]) < 32:
-        raise ValueError(f"expected an H x W x 3 BGR frame of at least 32 px, got {frame.shape}")
+        frame = np.asarray(cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR), np.uint8)
+    if frame.ndim != 3 or frame.shape[2] != 3 or min(frame.shape[:2]) < 32 \
+            or frame.dtype != np.uint8:
+        raise ValueError(f"expected an H x W x 3 BGR uint8 frame of at least 32 px, "
+                         f"got {frame.dtype} {frame.shape}")
     h, w = frame.shape[:2]
     scale = params.work_size / max(h, w)
     if scale < 1.0:
-        small = cv2.resize(frame, (round(w * scale), round(h * scale)),
-                           interpolation=cv2.INTER_AREA)
+        small = np.asarray(cv2.resize(frame, (round(w * scale), round(h * scale)),
+                                      interpolation=cv2.INTER_AREA), np.uint8)
     else:
         scale = 1.0
         small = frame
-    analysis = _Analysis(small, params)
-    quad = analysis.best_quad()
-    if quad is None:
+    found = _Detector(small, params).candidates()
+    if found is None:
         return None
-    quad = quad / scale
+    corners, _ = found
+    # working pixel centres to source pixel centres
+    best = (corners[0] + 0.5) / scale - 0.5
     if params.refine:
-        quad = refine_corners(frame, quad)
-    return order_corners(quad)
+        best = refine_corners(frame, best)
+    return order_corners(best)
 
 
-class _Analysis:
-    """Gradients, edge pixels and candidate lines of one working image."""
+# ------------------------------------------------------------------------------ working image
 
-    def __init__(self, image: npt.NDArray[np.uint8], params: DetectorParams) -> None:
+class _Detector:
+    """Edges, candidate lines and scored quads of one working image."""
+
+    def __init__(self, image: U8, params: DetectorParams) -> None:
         self.params = params
         self.h, self.w = image.shape[:2]
-        lab = cv2.cvtColor(image, cv2.COLOR_BGR2Lab).astype(np.float32)
-        self.lab = cv2.GaussianBlur(lab, (0, 0), 1.0)
-        gx = cv2.Sobel(self.lab, cv2.CV_32F, 1, 0, ksize=3)
-        gy = cv2.Sobel(self.lab, cv2.CV_32F, 0, 1, ksize=3)
-        weights = np.array([1.0, 1.5, 1.5], np.float32)   # chroma steps are smaller than lightness
-        gxx = (gx * gx) @ (weights ** 2)
-        gyy = (gy * gy) @ (weights ** 2)
-        gxy = (gx * gy) @ (weights ** 2)
-        root = np.sqrt((gxx - gyy) ** 2 + 4 * gxy ** 2)
+        self.diag = math.hypot(self.w, self.h)
+        lab = np.asarray(cv2.cvtColor(image.astype(np.float32) * np.float32(1 / 255),
+                                      cv2.COLOR_BGR2Lab), np.float32)
+        self.lab = np.asarray(cv2.GaussianBlur(lab, (0, 0), params.blur), np.float32)
+        gx = np.asarray(cv2.Sobel(self.lab, cv2.CV_32F, 1, 0, ksize=3, scale=0.125), np.float32)
+        gy = np.asarray(cv2.Sobel(self.lab, cv2.CV_32F, 0, 1, ksize=3, scale=0.125), np.float32)
+        ones = np.ones((1, 3), np.float32)           # sums the three channels
+        gxx = np.asarray(cv2.transform(cv2.multiply(gx, gx), ones), np.float32)
+        gyy = np.asarray(cv2.transform(cv2.multiply(gy, gy), ones), np.float32)
+        gxy = np.asarray(cv2.transform(cv2.multiply(gx, gy), ones), np.float32)
+        # the structure tensor, smoothed: orientations steady along a straight edge despite JPEG's
+        # blocky chroma and the staircase of a slanted edge
+        tensor = np.asarray(cv2.GaussianBlur(cv2.merge([gxx, gyy, gxy]), (0, 0),
+                                             params.tensor_blur), np.float32)
+        gxx, gyy, gxy = tensor[:, :, 0], tensor[:, :, 1], tensor[:, :, 2]
+        diff = gxx - gyy
+        root = np.sqrt(diff * diff + 4 * gxy * gxy)
         self.magnitude = np.sqrt(np.maximum(0.5 * (gxx + gyy + root), 0)).astype(np.float32)
-        # orientation of the normal, in (-pi/2, pi/2]
-        self.theta = (0.5 * np.arctan2(2 * gxy, gxx - gyy)).astype(np.float32)
-        dx = np.clip(self.magnitude * np.cos(self.theta), -32767, 32767).astype(np.int16)
-        dy = np.clip(self.magnitude * np.sin(self.theta), -32767, 32767).astype(np.int16)
-        t = params.edge_threshold
-        self.edges = cv2.Canny(dx, dy, t, 2 * t, L2gradient=True)
+        # orientation of the normal, in [0, pi)
+        self.theta = np.asarray(cv2.phase(diff, 2 * gxy), np.float32) * np.float32(0.5)
+        # thresholds above the frame's own noise: most of a frame is flat, so the median
+        # gradient is the noise's (sensor, JPEG, desk grain)
+        noise = float(np.median(self.magnitude[::4, ::4]))
+        self.edge_low = max(params.edge_low, params.noise_factor * noise)
+        self.edge_high = max(params.edge_high, 2 * params.noise_factor * noise)
+        unit = 16.0                                      # Canny works on integer gradients
+        gx1, gy1 = cv2.polarToCart(self.magnitude * np.float32(unit), self.theta)
+        dx = np.clip(gx1, -32767, 32767).astype(np.int16)
+        dy = np.clip(gy1, -32767, 32767).astype(np.int16)
+        self.edges = np.asarray(cv2.Canny(dx, dy, self.edge_low * unit, self.edge_high * unit,
+                                          L2gradient=True), np.uint8)
 
     # -- lines -------------------------------------------------------------------------------
 
-    def candidate_lines(self) -> tuple[F64, F64]:
-        """(theta, rho) of the strongest lines: normal angle in [0, pi) and signed distance."""
+    def step_pixels(self) -> tuple[I64, I64, F64, F64]:
+        """Edge pixels between two different surfaces: x, y, normal angle, vote weight."""
         ys, xs = np.nonzero(self.edges)
-        if len(xs) < 20:
+        if len(xs) == 0:
+            empty = np.empty(0, np.int64)
+            return empty, empty, np.empty(0), np.empty(0)
+        normal = self.theta[ys, xs].astype(np.float64) % np.pi
+        # only edges between two different surfaces vote (a step), not thin things on one
+        # surface (text strokes, printed rules, a cable lying on the desk)
+        step = self.step_across(xs.astype(np.float64), ys.astype(np.float64), normal)
+        sel = step >= self.params.step_min
+        xs, ys, normal = xs[sel], ys[sel], normal[sel]
+        weight = np.minimum(self.magnitude[ys, xs].astype(np.float64) / (2 * self.edge_high), 1.0)
+        return xs.astype(np.int64), ys.astype(np.int64), normal, weight
+
+    def step_across(self, x: F64, y: F64, normal: F64) -> F64:
+        """Colour difference across each point (any array shape), the least of three distances.
+
+        ``normal`` is the angle of the normal there. A side of a sheet differs near it and
+        farther away; a thin stroke or a cable differs only near it.
+        """
+        nx, ny = np.cos(normal), np.sin(normal)
+        step = np.full(np.shape(x), np.inf)
+        for dist in (self.params.band, 2.5 * self.params.band, 5 * self.params.band):
+            sides = []
+            for sign in (1, -1):
+                qx = np.clip(np.round(x + sign * dist * nx), 0, self.w - 1).astype(np.int64)
+                qy = np.clip(np.round(y + sign * dist * ny), 0, self.h - 1).astype(np.int64)
+                sides.append(self.lab[qy, qx])
+            step = np.minimum(step, np.linalg.norm(sides[0] - sides[1], axis=-1))
+        return step
+
+    def candidate_lines(self) -> tuple[F64, F64]:
+        """(theta, rho) of the Hough peaks, strongest first: normal angle in [0, pi), distance.
+
+        The pixels that voted are kept in ``self.voters`` (x, y, orientation) for
+        :func:`_refit`.
+        """
+        xs, ys, theta, weight = self.step_pixels()
+        min_len = 0.01 * self.diag
+        if len(xs) < min_len:
             return np.empty(0), np.empty(0)
-        theta = self.theta[ys, xs].astype(np.float64) % np.pi
-        weight = np.minimum(self.magnitude[ys, xs], 4 * self.params.edge_threshold) \
-            .astype(np.float64)
-        diag = int(np.ceil(np.hypot(self.h, self.w)))
+        diag = int(np.ceil(self.diag))
         n_rho = 2 * diag + 1
         n_bins = self.params.theta_bins
         all_thetas = np.arange(n_bins) * np.pi / n_bins
         centre_bin = np.round(theta / np.pi * n_bins).astype(np.int64)
-        spread = max(1, n_bins // 90)   # each pixel votes within +-2 degrees of its orientation
-        acc = np.zeros(n_bins * n_rho, np.float64)
-        for k in range(-spread, spread + 1):
-            bins = (centre_bin + k) % n_bins
-            th = all_thetas[bins]
-            rho = xs * np.cos(th) + ys * np.sin(th)
-            idx = bins * n_rho + np.round(rho).astype(np.int64) + diag
-            acc += np.bincount(idx, weights=weight * (1.0 - abs(k) / (spread + 1)),
-                               minlength=acc.size)
+        spread = max(1, round(n_bins * self.params.vote_spread / 180))
+        # every pixel votes alike for each orientation in the window: the peak is where the
+        # pixels line up, not where their (noisy, sometimes biased) orientations point
+        bins = (centre_bin[None, :] + np.arange(-spread, spread + 1)[:, None]) % n_bins
+        cos_t, sin_t = np.cos(all_thetas), np.sin(all_thetas)
+        rho = xs[None, :] * cos_t[bins] + ys[None, :] * sin_t[bins]
+        idx = bins * n_rho + np.round(rho).astype(np.int64) + diag
+        acc = np.bincount(idx.ravel(), weights=np.broadcast_to(weight, idx.shape).ravel(),
+                          minlength=n_bins * n_rho)
         votes = acc.reshape(n_bins, n_rho).astype(np.float32)
-        # pixel positions scatter a line's votes over two neighbouring rho bins
-        votes = cv2.sepFilter2D(votes, -1, np.array([0.5, 1.0, 0.5], np.float32),
-                                np.array([1.0], np.float32), borderType=cv2.BORDER_CONSTANT)
+        votes = np.asarray(cv2.sepFilter2D(votes, -1, np.array([0.5, 1.0, 0.5], np.float32),
+                                           np.array([1.0], np.float32),
+                                           borderType=cv2.BORDER_CONSTANT), np.float32)
         # theta wraps around: a line at 179.5 degrees and rho is the line at 0 degrees and -rho
-        wrap = max(1, n_bins // 60)     # peaks are kept +-3 degrees and +-5 px apart
+        wrap = max(1, n_bins // 90)              # peaks are kept +-2 degrees and +-3 px apart
         wrapped = np.vstack([votes[-wrap:, ::-1], votes, votes[:wrap, ::-1]])
-        peak = cv2.dilate(wrapped, np.ones((2 * wrap + 1, 11), np.uint8))[wrap:-wrap]
-        floor = 0.1 * min(self.h, self.w) * self.params.edge_threshold  # a short, faint side
-        cand = np.argwhere((votes >= peak) & (votes > floor))
+        peak = np.asarray(cv2.dilate(wrapped, np.ones((2 * wrap + 1, 7), np.uint8)),
+                          np.float32)[wrap:-wrap]
+        cand = np.argwhere((votes >= peak) & (votes > 0.6 * min_len))
         if len(cand) == 0:
             return np.empty(0), np.empty(0)
         strength = votes[cand[:, 0], cand[:, 1]]
-        order = np.argsort(-strength)[: self.params.max_lines]
+        order = np.argsort(-strength)[: self.params.max_peaks]
         thetas = all_thetas[cand[order, 0]]
         rhos = (cand[order, 1] - diag).astype(np.float64)
-        if not self.params.refit_lines:
-            return thetas, rhos
-        return self._refit(thetas, rhos, xs, ys, theta)
+        self.voters = (xs, ys, theta)
+        return thetas, rhos
 
-    def _refit(self, thetas: F64, rhos: F64, xs: I64, ys: I64, pix_theta: F64
-               ) -> tuple[F64, F64]:
-        """Least-squares refit of each line to the edge pixels lying on it with its orientation."""
-        out_t, out_r = thetas.copy(), rhos.copy()
-        px = xs.astype(np.float64)
-        py = ys.astype(np.float64)
-        for i, (th, rho) in enumerate(zip(thetas, rhos, strict=True)):
-            dist = px * np.cos(th) + py * np.sin(th) - rho
-            dtheta = np.abs((pix_theta - th + np.pi / 2) % np.pi - np.pi / 2)
-            sel = (np.abs(dist) < 2.0) & (dtheta < np.radians(4))
-            if np.count_nonzero(sel) < 10:
+    def _distinct_lines(self, evidence: _LineEvidence, thetas: F64, rhos: F64) -> I64:
+        """The lines with the most evidence of their own, best first.
+
+        Greedy: a line's evidence pixels are claimed once it is chosen, and a later line
+        counts only unclaimed ones; so the many lines through one strong edge (a long
+        desk edge, a curved cable) do not crowd out a page's faint sides.
+        """
+        flat_all = evidence.iy * self.w + evidence.ix
+        pixels = [flat_all[k, evidence.step_at[k]] for k in range(len(thetas))]
+        claimed = np.zeros(self.h * self.w, bool)
+        around = np.array([dy * self.w + dx for dy in (-1, 0, 1) for dx in (-1, 0, 1)])
+        chosen: list[int] = []
+        # lazy greedy: a line's count of unclaimed pixels only ever drops, so a stale count
+        # on top of the heap is recounted and pushed back until the top one is fresh
+        heap = [(-float(len(p)), k) for k, p in enumerate(pixels)]
+        heapq.heapify(heap)
+        while heap and len(chosen) < self.params.max_lines:
+            neg, k = heapq.heappop(heap)
+            own = float(np.count_nonzero(~claimed[pixels[k]]))
+            if heap and own < -heap[0][0] and own < -neg:
+                heapq.heappush(heap, (-own, k))
                 continue
-            pts = np.stack([px[sel], py[sel]], axis=1)
-            mean = pts.mean(axis=0)
-            cov = np.cov((pts - mean).T)
-            _, evecs = np.linalg.eigh(cov)
-            normal = evecs[:, 0]
-            new_t = float(np.arctan2(normal[1], normal[0]) % np.pi)
-            new_n = np.array([np.cos(new_t), np.sin(new_t)])
-            if abs((new_t - th + np.pi / 2) % np.pi - np.pi / 2) < np.radians(2):
-                out_t[i] = new_t
-                out_r[i] = float(mean @ new_n)
-        return out_t, out_r
+            if own < 0.01 * self.diag:
+                break
+            chosen.append(k)
+            claimed[np.clip((pixels[k][:, None] + around[None, :]).ravel(), 0,
+                            claimed.size - 1)] = True
+        return np.sort(np.asarray(chosen, np.int64))
 
     # -- quadrilaterals ----------------------------------------------------------------------
 
-    def best_quad(self) -> F64 | None:
+    def candidates(self) -> tuple[F64, F64] | None:
+        """Corners (N, 4, 2) of the best quads, best first, with their scores; or None."""
         thetas, rhos = self.candidate_lines()
         if len(thetas) < 2:
             return None
-        # the frame's own borders stand in for a side that lies outside the frame (a cut page),
-        # with a weak fixed support so that a whole page always beats them
+        # keep the lines with the most side evidence (steps), not the most edge pixels: a
+        # cable's or a pen's outline has many edge pixels and few steps
+        evidence = _LineEvidence(self, thetas, rhos, border_from=len(thetas), tables_wanted=False)
+        keep = self._distinct_lines(evidence, thetas, rhos)
+        thetas, rhos = _refit(thetas[keep], rhos[keep], *self.voters)
         n_found = len(thetas)
         thetas = np.concatenate([thetas, [0.0, 0.0, np.pi / 2, np.pi / 2]])
         rhos = np.concatenate([rhos, [0.0, self.w - 1.0, 0.0, self.h - 1.0]])
-        profiles = _LineProfiles(self, thetas, rhos, border_from=n_found)
+        profiles = _LineEvidence(self, thetas, rhos, border_from=n_found)
         quads = _enumerate_quads(thetas, rhos, self.w, self.h, self.params.min_area)
         if quads is None:
             return None
         lines, corners = quads
-        scores = profiles.score(lines, corners)
-        return _pick(corners, scores)
+        scores = profiles.score(lines, corners, keep=max(1, self.params.finalists))
+        order = np.argsort(-scores)
+        best: list[int] = []
+        for i in order:
+            if scores[i] <= 0 or len(best) >= max(1, self.params.finalists):
+                break
+            if any(np.max(np.linalg.norm(corners[i] - corners[j], axis=1)) < 2.0 for j in best):
+                continue
+            best.append(int(i))
+        if not best:
+            return None
+        log.debug("best quad score %.3f of %d quads, %d lines", scores[best[0]], len(scores),
+                  n_found)
+        return corners[best], scores[best]
 
 
-def _pick(corners: F64, scores: F64) -> F64 | None:
-    """The best-scoring quad, or None when none scores above zero.
+def _refit(thetas: F64, rhos: F64, xs: I64, ys: I64, pix_theta: F64) -> tuple[F64, F64]:
+    """Least-squares refit of each line to the voting pixels lying along it, all at once.
 
-    (Promoting a larger quad around the winner, to prefer the page over a box
-    printed on it, was tried and lost more than it won on the simulated
-    frames: it picked quads that ran into the clutter. See docs/scanner.md.)
+    A line moves only if enough pixels (8) back it and the fit turns it by less
+    than 1.5 degrees.
     """
-    best = int(np.argmax(scores))
-    if scores[best] <= 0:
-        return None
-    log.debug("picked quad %d of %d, score %.3f", best, len(scores), scores[best])
-    return np.asarray(corners[best], dtype=np.float64)
+    if len(thetas) == 0 or len(xs) == 0:
+        return thetas, rhos
+    px = xs.astype(np.float64)
+    py = ys.astype(np.float64)
+    cos, sin = np.cos(thetas)[:, None], np.sin(thetas)[:, None]
+    dist = px[None, :] * cos + py[None, :] * sin - rhos[:, None]                  # (K, N)
+    dtheta = np.abs((pix_theta[None, :] - thetas[:, None] + np.pi / 2) % np.pi - np.pi / 2)
+    sel = ((np.abs(dist) < 1.6) & (dtheta < np.radians(3))).astype(np.float64)
+    n = sel.sum(axis=1)
+    safe = np.maximum(n, 1)
+    mx, my = sel @ px / safe, sel @ py / safe
+    sxx = sel @ (px * px) / safe - mx * mx
+    syy = sel @ (py * py) / safe - my * my
+    sxy = sel @ (px * py) / safe - mx * my
+    # the normal is the direction of least spread
+    new_t = (0.5 * np.arctan2(2 * sxy, sxx - syy) + np.pi / 2) % np.pi
+    turn = np.abs((new_t - thetas + np.pi / 2) % np.pi - np.pi / 2)
+    ok = (n >= 8) & (turn < np.radians(1.5))
+    new_r = mx * np.cos(new_t) + my * np.sin(new_t)
+    return np.where(ok, new_t, thetas), np.where(ok, new_r, rhos)
 
 
-class _LineProfiles:
-    """Per candidate line, cumulative sums along it of edge support and of colour on each side."""
+class _LineEvidence:
+    """Per candidate line, cumulative sums along it of side evidence.
 
-    BORDER_SUPPORT = 0.35
+    A pixel of a line is *edge* evidence when an edge pixel lies on the line
+    (within a pixel) with the line's orientation, and *step* evidence when the
+    colour also differs across the line near it and farther away (a side of a
+    sheet, not a thin printed rule, a cable or a shadow line).
+    """
 
-    def __init__(self, analysis: _Analysis, thetas: F64, rhos: F64, border_from: int) -> None:
+    BORDER_EVIDENCE = 0.5            # what a frame border stands for: an unseen side
+    BORDER_PENALTY = 0.3             # per side on the frame's border: a whole page is likelier
+    BASE_RATE = 0.35                 # side evidence that says nothing either way
+
+    def __init__(self, det: _Detector, thetas: F64, rhos: F64, border_from: int,
+                 tables_wanted: bool = True) -> None:
+        """``tables_wanted=False`` stops after the step pixels (to rank lines)."""
         self.thetas, self.rhos = thetas, rhos
         self.is_border = np.arange(len(thetas)) >= border_from
-        h, w = analysis.h, analysis.w
-        self.half = int(np.ceil(np.hypot(h, w)))
-        t = np.arange(-self.half, self.half + 1, dtype=np.float64)
+        h, w = det.h, det.w
+        self.w, self.h = w, h
         n = np.stack([np.cos(thetas), np.sin(thetas)], axis=1)           # (K, 2)
         d = np.stack([-np.sin(thetas), np.cos(thetas)], axis=1)
         base = n * rhos[:, None]
-        px = base[:, None, 0] + t[None, :] * d[:, None, 0]              # (K, T)
-        py = base[:, None, 1] + t[None, :] * d[:, None, 1]
-        inside = (px >= 0) & (px <= w - 1) & (py >= 0) & (py <= h - 1)
+        # sample each line (1 px apart) only where it crosses the frame: from ``origin``
+        lo, hi = _clip_to_frame(base, d, w, h)
+        self.origin = np.floor(lo) - 1.0
+        n_samples = int(max(1.0, float(np.max(np.ceil(hi) + 1.0 - self.origin)))) + 1
+        t = self.origin[:, None] + np.arange(n_samples, dtype=np.float64)[None, :]
+        px = base[:, None, 0] + t * d[:, None, 0]                         # (K, T)
+        py = base[:, None, 1] + t * d[:, None, 1]
+        inside = (px >= -0.5) & (px <= w - 0.5) & (py >= -0.5) & (py <= h - 0.5)
 
-        # edge support: an edge pixel within 2 px across the line, oriented like the line
-        support = np.zeros(px.shape, np.float64)
-        pix_theta = analysis.theta
-        reach = analysis.params.support_reach
-        for off in range(-reach, reach + 1):
+        edge = np.zeros(px.shape, bool)
+        for off in (-1, 0, 1):
             qx = np.clip(np.round(px + off * n[:, None, 0]), 0, w - 1).astype(np.int64)
             qy = np.clip(np.round(py + off * n[:, None, 1]), 0, h - 1).astype(np.int64)
-            on = analysis.edges[qy, qx] > 0
-            dtheta = np.abs((pix_theta[qy, qx] - thetas[:, None] + np.pi / 2) % np.pi - np.pi / 2)
-            support = np.maximum(support, (on & (dtheta < np.radians(12))).astype(np.float64))
-        support *= inside
-        support[self.is_border] = self.BORDER_SUPPORT * inside[self.is_border]
-        self.support = _cumsum(support)
+            on = det.edges[qy, qx] > 0
+            dtheta = np.abs((det.theta[qy, qx] - thetas[:, None] + np.pi / 2) % np.pi - np.pi / 2)
+            edge |= on & (dtheta < np.radians(15))
+        edge &= inside
+        # the colour step only where there is an edge (a small share of the samples)
+        self.ix = np.clip(np.round(px), 0, w - 1).astype(np.int64)
+        self.iy = np.clip(np.round(py), 0, h - 1).astype(np.int64)
+        rows, cols = np.nonzero(edge)
+        is_step = np.zeros(px.shape, bool)
+        is_step[rows, cols] = det.step_across(px[rows, cols], py[rows, cols],
+                                              thetas[rows]) >= det.params.step_min
+        self.step_at = is_step
+        self.total = is_step.sum(axis=1).astype(np.float64)
+        if not tables_wanted:
+            return
+        # a thin line along a side (a ridge: the shadow line where a sheet lies on another,
+        # but also a printed rule) is worth half a step
+        tables = {"step": is_step.astype(np.float64), "edge": edge.astype(np.float64),
+                  "value": 0.5 * (is_step.astype(np.float64) + edge)}
+        for table in tables.values():
+            table[self.is_border] = self.BORDER_EVIDENCE * inside[self.is_border]
+        self.tables = {k: _cumsum(v) for k, v in tables.items()}
         self.inside = _cumsum(inside.astype(np.float64))
 
-        # colour to each side of the line (side "+" is along the normal), near and farther
-        # away: a printed rule or a cable is a ridge, with the same colour on both sides of it
-        band = analysis.params.band
-        self.colour: dict[tuple[int, int], F64] = {}
-        for sign in (1, -1):
-            for far, dist in enumerate((band, 2.5 * band)):
-                qx = np.clip(np.round(px + sign * dist * n[:, None, 0]), 0, w - 1).astype(np.int64)
-                qy = np.clip(np.round(py + sign * dist * n[:, None, 1]), 0, h - 1).astype(np.int64)
-                lab = analysis.lab[qy, qx].astype(np.float64) * inside[..., None]   # (K, T, 3)
-                self.colour[sign, far] = _cumsum(lab)
-
-    def _span(self, line: I64, a: F64, b: F64) -> tuple[I64, I64]:
-        """Sample indices of the stretch of each line between points a and b."""
+    def _pos(self, line: I64, p: F64) -> F64:
+        """Position (sample index, fractional) of points p along their lines."""
         d = np.stack([-np.sin(self.thetas[line]), np.cos(self.thetas[line])], axis=-1)
-        ta = np.einsum("...i,...i->...", a, d)
-        tb = np.einsum("...i,...i->...", b, d)
-        lo = np.clip(np.round(np.minimum(ta, tb)) + self.half, 0, 2 * self.half + 1)
-        hi = np.clip(np.round(np.maximum(ta, tb)) + self.half, 0, 2 * self.half + 1)
-        return lo.astype(np.int64), hi.astype(np.int64)
+        return np.asarray(np.einsum("...i,...i->...", p, d) - self.origin[line], np.float64)
 
-    def score(self, lines: I64, corners: F64, debug: bool = False) -> F64:
-        """Score of each quad; ``lines`` (N, 4) are the lines of sides c0c1, c1c2, c2c3, c3c0."""
+    def _index(self, t: F64) -> I64:
+        return np.clip(np.round(t), 0, self.inside.shape[1] - 1).astype(np.int64)
+
+    @staticmethod
+    def _share(table: F64, inside: F64, line: I64, a: I64, b: I64, empty: float) -> F64:
+        """Share of samples a..b (either order) of each line backed in ``table``."""
+        lo, hi = np.minimum(a, b), np.maximum(a, b)
+        n = inside[line, hi] - inside[line, lo]
+        got = table[line, hi] - table[line, lo]
+        return np.asarray(np.where(n > 0, got / np.maximum(n, 1), empty), np.float64)
+
+    def score(self, lines: I64, corners: F64, keep: int = 8) -> F64:
+        """Score of each quad; ``lines`` (N, 4) are the lines of sides c0c1, c1c2, c2c3,
+        c3c0, and corner s joins sides s-1 and s.
+
+        - *gain*: the length of the quad's sides backed by evidence beyond what a
+          line through clutter gets (a-contrario style), so that a bigger page with
+          a half-hidden side still beats a small, cleanly outlined object;
+        - *corners*: edges reach each corner from both sides (a quad made of two
+          sheets' sides has a corner where nothing is);
+        - *overrun*: no step edge runs on past a corner;
+        - *format*: proportions of a paper format once rectified;
+        - each side on the frame's border (a page running out of the frame) halves it.
+
+        The score is the gain times factors of at most 1, so the gain bounds it:
+        quads are scored in order of gain until the ``keep``-th best score beats
+        the next gain; the others are left at 0.
+        """
         n_quads = len(lines)
-        centre = corners.mean(axis=1)                                      # (N, 2)
-        side_q = np.zeros((n_quads, 4))
-        terms = np.zeros((n_quads, 4, 4))
-        inner = np.zeros((n_quads, 4, 3))
+        value = self.tables["value"]
+        pos = np.zeros((n_quads, 4, 2), np.int64)
+        cov = np.zeros((n_quads, 4))
+        seen = np.zeros((n_quads, 4))
+        length = np.zeros((n_quads, 4))
         for s in range(4):
             line = lines[:, s]
-            a, b = corners[:, s], corners[:, (s + 1) % 4]
-            lo, hi = self._span(line, a, b)
-            length = np.maximum(hi - lo, 1).astype(np.float64)
-            seen = self.inside[line, hi] - self.inside[line, lo]
-            seen1 = np.maximum(seen, 1)
-            support = (self.support[line, hi] - self.support[line, lo]) / seen1
-            coverage = seen / length
-            # beyond its corners a page side has no edge: a side cut short by a cable has
-            ext = np.maximum(np.round(0.15 * length), 2).astype(np.int64)
-            top = self.support.shape[1] - 1
-            lo2, hi2 = np.clip(lo - ext, 0, top), np.clip(hi + ext, 0, top)
-            beyond = (self.support[line, lo] - self.support[line, lo2]
-                      + self.support[line, hi2] - self.support[line, hi])
-            beyond_seen = (self.inside[line, lo] - self.inside[line, lo2]
-                           + self.inside[line, hi2] - self.inside[line, hi])
-            overrun = beyond / np.maximum(beyond_seen, 1)
-            normal = np.stack([np.cos(self.thetas[line]), np.sin(self.thetas[line])], axis=1)
-            inward = np.einsum("ni,ni->n", centre, normal) > self.rhos[line]
-            contrast = np.full(n_quads, np.inf)
-            for far in (0, 1):
-                c_plus = (self.colour[1, far][line, hi] - self.colour[1, far][line, lo]) \
-                    / seen1[:, None]
-                c_minus = (self.colour[-1, far][line, hi] - self.colour[-1, far][line, lo]) \
-                    / seen1[:, None]
-                c_in = np.where(inward[:, None], c_plus, c_minus)
-                c_out = np.where(inward[:, None], c_minus, c_plus)
-                contrast = np.minimum(contrast, np.linalg.norm(c_in - c_out, axis=1))
-                if far == 0:
-                    inner[:, s] = c_in
-            contrast = np.where(self.is_border[line], 12.0, contrast)
-            terms[:, s] = np.stack([support, contrast, coverage, overrun], axis=1)
-            side_q[:, s] = (support * np.sqrt(np.clip(contrast / 12.0, 0, 1))
-                            * (0.5 + 0.5 * coverage)
-                            * (1.0 - 0.5 * overrun))
-        spread = np.linalg.norm(inner - inner.mean(axis=1, keepdims=True), axis=2).max(axis=1)
-        area = _areas(corners) / (self.half ** 2)
-        score = np.prod(np.maximum(side_q, 1e-6), axis=1) ** 0.25 * area ** 0.3
-        if debug:
-            self.debug = {"terms": terms, "side_q": side_q, "spread": spread, "area": area}
-        return np.asarray(score, dtype=np.float64)
+            ta = self._pos(line, corners[:, s])
+            tb = self._pos(line, corners[:, (s + 1) % 4])
+            ia, ib = self._index(ta), self._index(tb)
+            pos[:, s, 0], pos[:, s, 1] = ia, ib
+            length[:, s] = np.maximum(np.abs(tb - ta), 1.0)
+            lo, hi = np.minimum(ia, ib), np.maximum(ia, ib)
+            seen[:, s] = self.inside[line, hi] - self.inside[line, lo]
+            cov[:, s] = (value[line, hi] - value[line, lo]) / np.maximum(seen[:, s], 1)
+        border = self.is_border[lines]
+        real = ~border
+        gain = ((cov - self.BASE_RATE) * seen * real).sum(axis=1) / 1000.0
+        weakest = np.where(real, cov, 1.0).min(axis=1)
+        n_border = border.sum(axis=1)
+        ok = (weakest > 0.05) & (n_border <= 2) & ((seen / length).min(axis=1) > 0.5) & (gain > 0)
+        bound = np.where(ok, gain * self.BORDER_PENALTY ** n_border, 0.0)
+        order = np.argsort(-bound)
+        scores = np.zeros(n_quads)
+        chunk = 2048
+        for start in range(0, n_quads, chunk):
+            idx = order[start:start + chunk]
+            idx = idx[bound[idx] > 0]
+            if len(idx) == 0:
+                break
+            scores[idx] = bound[idx] * self._factors(lines[idx], corners[idx], pos[idx],
+                                                     length[idx], border[idx])
+            best = np.sort(scores)[-keep] if n_quads >= keep else 0.0
+            if start + chunk < n_quads and best >= bound[order[start + chunk]]:
+                break
+        return scores
+
+    def _factors(self, lines: I64, corners: F64, pos: I64, length: F64, border: B) -> F64:
+        """Corner, overrun and format factors (each at most 1) of some quads."""
+        n_quads = len(lines)
+        edge, step = self.tables["edge"], self.tables["step"]
+        near = np.zeros((n_quads, 4, 2))        # edge share next to corner s (0) and s + 1 (1)
+        past = np.zeros((n_quads, 4, 2))        # step share past them
+        for s in range(4):
+            line = lines[:, s]
+            ia, ib = pos[:, s, 0], pos[:, s, 1]
+            direction = np.sign(ib - ia)
+            r_near = np.round(np.maximum(0.08 * length[:, s], 3.0)).astype(np.int64) * direction
+            r_past = np.round(np.maximum(0.15 * length[:, s], 3.0)).astype(np.int64) * direction
+            top = self.inside.shape[1] - 1
+            near[:, s, 0] = self._share(edge, self.inside, line, ia,
+                                        np.clip(ia + r_near, 0, top), 0.5)
+            near[:, s, 1] = self._share(edge, self.inside, line,
+                                        np.clip(ib - r_near, 0, top), ib, 0.5)
+            past[:, s, 0] = self._share(step, self.inside, line,
+                                        np.clip(ia - r_past, 0, top), ia, 0.0)
+            past[:, s, 1] = self._share(step, self.inside, line, ib,
+                                        np.clip(ib + r_past, 0, top), 0.0)
+        prev_border = np.roll(border, 1, axis=1)
+        at_prev = np.where(prev_border, np.inf, np.roll(near[:, :, 1], 1, axis=1))
+        at_here = np.where(border, np.inf, near[:, :, 0])
+        corner = np.minimum(at_prev, at_here)
+        corner = np.where(np.isfinite(corner), corner, 0.5)
+        over = np.maximum(np.where(prev_border, 0.0, np.roll(past[:, :, 1], 1, axis=1)),
+                          np.where(border, 0.0, past[:, :, 0]))
+        self.debug = {"corner": corner, "over": over}
+        return np.asarray(np.prod((0.6 + 0.4 * corner) * (1.0 - 0.5 * over), axis=1)
+                          * _format_prior(corners, self.w, self.h), np.float64)
 
 
-def _cumsum(values: F64 | npt.NDArray[np.bool_]) -> F64:
+#: Long / short side of the documents a kiosk takes: US letter, A-series, ID-1 cards.
+FORMAT_RATIOS = np.array([279.4 / 215.9, math.sqrt(2.0), 85.6 / 53.98])
+
+
+def _format_prior(corners: F64, w: int, h: int) -> F64:
+    """How much like a paper format each quad's real rectangle is (0.2 .. 1).
+
+    The real proportions come from the quad's vanishing points with the
+    principal point at the frame's centre (Zhang and He 2007, as in
+    ``scanner.rectify``); when the focal length they imply is not a camera's
+    (the page is seen face-on, or the quad is no rectangle's image) the mean
+    side lengths are used instead.
+    """
+    centre = np.array([w / 2.0, h / 2.0])
+    m = np.concatenate([corners - centre, np.ones((*corners.shape[:2], 1))], axis=2)
+    m1, m2, m4, m3 = m[:, 0], m[:, 1], m[:, 2], m[:, 3]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        k2 = np.einsum("ni,ni->n", np.cross(m1, m4), m3) / np.einsum("ni,ni->n",
+                                                                      np.cross(m2, m4), m3)
+        k3 = np.einsum("ni,ni->n", np.cross(m1, m4), m2) / np.einsum("ni,ni->n",
+                                                                      np.cross(m3, m4), m2)
+        n2 = k2[:, None] * m2 - m1
+        n3 = k3[:, None] * m3 - m1
+        f2 = -(n2[:, 0] * n3[:, 0] + n2[:, 1] * n3[:, 1]) / (n2[:, 2] * n3[:, 2])
+        big = float(max(w, h)) ** 2
+        plausible = np.isfinite(f2) & (f2 > 0.09 * big) & (f2 < 100.0 * big)
+        f2 = np.where(plausible, f2, 1.0)
+        wid2 = n2[:, 0] ** 2 / f2 + n2[:, 1] ** 2 / f2 + n2[:, 2] ** 2
+        hei2 = n3[:, 0] ** 2 / f2 + n3[:, 1] ** 2 / f2 + n3[:, 2] ** 2
+        ratio = np.sqrt(hei2 / wid2)
+    sides = np.linalg.norm(np.roll(corners, -1, axis=1) - corners, axis=2)
+    fallback = (sides[:, 1] + sides[:, 3]) / np.maximum(sides[:, 0] + sides[:, 2], 1e-9)
+    ratio = np.where(plausible & np.isfinite(ratio) & (ratio > 0), ratio, fallback)
+    ratio = np.maximum(ratio, 1.0 / np.maximum(ratio, 1e-9))
+    off = np.min(np.abs(np.log(ratio[:, None] / FORMAT_RATIOS[None, :])), axis=1)
+    return np.asarray(0.2 + 0.8 * np.exp(-(np.maximum(off - 0.05, 0.0) / 0.15) ** 2), np.float64)
+
+
+def _clip_to_frame(base: F64, d: F64, w: int, h: int) -> tuple[F64, F64]:
+    """Parameter range (lo, hi) of the lines base + t d inside the frame (Liang-Barsky).
+
+    Lines that miss the frame get an empty range at 0.
+    """
+    lo = np.full(len(base), -np.inf)
+    hi = np.full(len(base), np.inf)
+    for axis, size in ((0, w), (1, h)):
+        p0, dv = base[:, axis], d[:, axis]
+        flat = np.abs(dv) < 1e-12
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ta = (-0.5 - p0) / dv
+            tb = (size - 0.5 - p0) / dv
+        t_min = np.where(flat, np.where((p0 >= -0.5) & (p0 <= size - 0.5), -np.inf, np.inf),
+                         np.minimum(ta, tb))
+        t_max = np.where(flat, np.where((p0 >= -0.5) & (p0 <= size - 0.5), np.inf, -np.inf),
+                         np.maximum(ta, tb))
+        lo, hi = np.maximum(lo, t_min), np.minimum(hi, t_max)
+    empty = ~(hi >= lo) | ~np.isfinite(lo) | ~np.isfinite(hi)
+    return np.where(empty, 0.0, lo), np.where(empty, 0.0, hi)
+
+
+def _cumsum(values: F64) -> F64:
     """Cumulative sum along axis 1 with a leading zero, so that sum[a:b] = c[b] - c[a]."""
     v = np.asarray(values, dtype=np.float64)
     pad = np.zeros((v.shape[0], 1, *v.shape[2:]))
@@ -364,7 +596,7 @@ def _enumerate_quads(thetas: F64, rhos: F64, w: int, h: int, min_area: float
         return None
     corners = np.stack([pts[a, c], pts[c, b], pts[b, d], pts[d, a]], axis=1)   # (N, 4, 2)
     lines = np.stack([c, b, d, a], axis=1)    # sides c0c1 on c, c1c2 on b, c2c3 on d, c3c0 on a
-    margin = 0.25
+    margin = 0.15
     ok = np.isfinite(corners).all(axis=(1, 2))
     ok &= np.all((corners[..., 0] > -margin * w) & (corners[..., 0] < (1 + margin) * w)
                  & (corners[..., 1] > -margin * h) & (corners[..., 1] < (1 + margin) * h), axis=1)
@@ -373,14 +605,17 @@ def _enumerate_quads(thetas: F64, rhos: F64, w: int, h: int, min_area: float
         - edges[..., 1] * np.roll(edges, -1, axis=1)[..., 0]
     ok &= np.all(turn > 0, axis=1) | np.all(turn < 0, axis=1)
     ok &= _areas(np.nan_to_num(corners)) > min_area * w * h
+    # no slivers: a page seen at a slant is still no thinner than 1:5
+    sides = np.linalg.norm(np.nan_to_num(edges), axis=2)
+    ok &= sides.min(axis=1) > 0.2 * sides.max(axis=1)
     if not np.any(ok):
         return None
     return lines[ok], corners[ok]
 
 
-# -- full-resolution refinement ------------------------------------------------------------------
+# ------------------------------------------------------------------------------ the still
 
-def refine_corners(frame: npt.NDArray[np.uint8], quad: F64 | Quad, *, reach: float = 8.0,
+def refine_corners(frame: U8, quad: F64 | Quad, *, reach: float = 8.0,
                    rounds: int = 2) -> F64:
     """Move each side of ``quad`` onto the strongest colour step across it, to sub-pixel.
 
@@ -396,10 +631,7 @@ def refine_corners(frame: npt.NDArray[np.uint8], quad: F64 | Quad, *, reach: flo
     img = frame.astype(np.float32)
     for r in range(rounds):
         reach_r = reach / (2 ** r)
-        lines = []
-        for s in range(4):
-            a, b = q[s], q[(s + 1) % 4]
-            lines.append(_refine_side(img, a, b, reach_r, w, h))
+        lines = [_refine_side(img, q[s], q[(s + 1) % 4], reach_r, w, h) for s in range(4)]
         new = []
         for s in range(4):
             x = np.cross(lines[(s - 1) % 4], lines[s])
@@ -434,7 +666,7 @@ def _refine_side(img: F32, a: F64, b: F64, reach: float, w: int, h: int) -> F64:
     if np.count_nonzero(valid) < 8:
         return np.asarray(old, dtype=np.float64)
     prof = cv2.remap(img, px.astype(np.float32), py.astype(np.float32), cv2.INTER_LINEAR)
-    prof = cv2.GaussianBlur(prof, (0, 0), sigmaX=1.2, sigmaY=1.5)       # across, then along
+    prof = np.asarray(cv2.GaussianBlur(prof, (0, 0), sigmaX=1.2, sigmaY=1.5), np.float32)
     diff = prof[:, 2:] - prof[:, :-2]                                     # central difference
     strength = np.sqrt(np.sum(diff.astype(np.float64) ** 2, axis=2))      # (P, M-2)
     # prefer the step nearest the coarse line when two are alike (a shadow beside the edge)
@@ -453,9 +685,8 @@ def _refine_side(img: F32, a: F64, b: F64, reach: float, w: int, h: int) -> F64:
     if np.count_nonzero(good) < 8:
         return np.asarray(old, dtype=np.float64)
     off = offsets[1:-1][best] + frac * step
-    pts = np.stack([a + t * d + off * n for t, off in zip(t, off, strict=True)])[good]
-    weight = peak[good]
-    return _robust_line(pts, weight)
+    pts = (a[None, :] + t[:, None] * d[None, :] + off[:, None] * n[None, :])[good]
+    return _robust_line(pts, peak[good])
 
 
 def _robust_line(pts: F64, weight: F64) -> F64:

@@ -1,13 +1,30 @@
-"""Clean a rectified page: flatten the light, then make text bilevel or keep colour.
+"""Clean a rectified page: even out the light, then make text bilevel or keep colour.
 
-Text pages: the paper's brightness is estimated everywhere (a grey-level
-closing at low resolution removes the ink, a median smooths it) and the page is
-divided by it, which removes shadows and light gradients; the result is made
-bilevel with Otsu's threshold on the flattened page. Colour documents (a
-colour logo, a photograph, an identity card) keep their colour: the same
-division by the paper's brightness evens the light without changing hues, and
-identity cards, which have no paper to measure, get a global white balance and
-level stretch only.
+Everything that needs looking at the page as a whole is done at low
+resolution and applied to the full page in one pass:
+
+1. **Paper level.** At about 25 dpi the ink is closed away (a grey-level
+   closing wider than a letter, then a dilation that lifts bold headings, then
+   a median); what is left is the paper's brightness under the kiosk's light,
+   shadows and gradients included.
+2. **Kind of page.** Clearly coloured ink on more than ``COLOUR_FRACTION`` of
+   the page (at 25 dpi, chroma measured from the paper's own tint) makes it a
+   colour document; identity cards always are. Much mid-grey after
+   flattening makes a text page a photograph (kept in grey).
+3. **Text → bilevel.** The page divided by its paper level is flat (paper at
+   255 everywhere). A threshold on that flattened page is chosen locally, as
+   in Bernsen's method: where a small window (``WINDOW_MM``) holds a stroke,
+   half-way between its darkest and lightest pixels, where the stroke's
+   blurred edge is, so that strokes keep their width and faint rules are kept;
+   elsewhere a page-wide threshold (half-way between the page's typical ink
+   and the paper, Otsu separating the two) keeps blank paper blank and large
+   dark areas dark. The threshold surface times
+   the paper level is a threshold on the *unflattened* page, so the full
+   page is only compared with it, never divided.
+4. **Colour and grey pages** are divided by their paper level (colour kept:
+   the same factor on the three channels), then their levels are stretched
+   (white point from the brightest 2 %, black point from the darkest 0.5 %,
+   one map for all channels) through a lookup table.
 """
 
 from __future__ import annotations
@@ -24,23 +41,48 @@ from scanner.page import Image, Page, PageContent
 COLOUR_FRACTION = 0.01
 #: Chroma (Lab a, b distance from the paper's own tint) of a "clearly coloured" pixel.
 COLOUR_CHROMA = 18.0
-#: A page is a photograph (kept in gray) when more than this fraction is mid-grey after flattening.
+#: A text page is a photograph (kept in grey) when more than this fraction is mid-grey once flat.
 PHOTO_FRACTION = 0.12
+#: Width of the page's edge made white on a bilevel page: the rectified page's outermost
+#: pixels mix in the tray, which would print as a black frame.
+BORDER_MM = 0.6
+#: Resolutions of the whole-page analyses.
+PAPER_DPI = 25.0
+INK_DPI = 100.0
+CLASSIFY_DPI = 25.0
+PHOTO_DPI = 50.0
 
 
-def paper_level(gray: Image, dpi: float) -> npt.NDArray[np.float32]:
-    """The paper's brightness at every pixel, as if the ink were not there."""
-    h, w = gray.shape
-    factor = max(1, round(dpi / 25))                      # work near 25 dpi
-    small = cv2.resize(gray, (max(1, w // factor), max(1, h // factor)),
-                       interpolation=cv2.INTER_AREA)
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7))    # > a letter at 25 dpi
-    closed = cv2.morphologyEx(small, cv2.MORPH_CLOSE, kernel)
-    closed = cv2.dilate(closed, kernel)                   # a second pass lifts bold headings
-    closed = cv2.medianBlur(closed, 5)
-    level = cv2.resize(closed, (w, h), interpolation=cv2.INTER_LINEAR).astype(np.float32)
-    return np.maximum(level, 16.0)
+def enhance(page: Page, *, bilevel: bool = True) -> Page:
+    """The cleaned page: bilevel (or flattened grey) for text, colour kept for the rest.
 
+    ``bilevel=False`` keeps text pages in grey (flattened and stretched).
+    """
+    content = classify(page)
+    if content is PageContent.COLOUR:
+        return replace(page, image=_clean_colour(page), content=content, bilevel=False)
+    gray = page.gray
+    paper = paper_level(shrink(gray, page.dpi, PAPER_DPI))
+    ink = shrink(gray, page.dpi, INK_DPI)
+    h, w = ink.shape
+    paper_ink = np.asarray(cv2.resize(paper, (w, h), interpolation=cv2.INTER_LINEAR), np.uint8)
+    flat_ink = flatten(ink, paper_ink)
+    photo = is_photo(flat_ink)
+    if photo or not bilevel:
+        light = lit_paper(paper) if photo else paper    # a photograph's tones are no shadows
+        flat = flatten(gray, light)
+        return replace(page, image=stretch(flat, shrink(flat, page.dpi, CLASSIFY_DPI)),
+                       content=content, bilevel=False)
+    factor = max(1, round(page.dpi / INK_DPI))
+    darkest = flatten(pool(gray, factor, cv2.MORPH_ERODE)[:h, :w], paper_ink)
+    lightest = flatten(pool(gray, factor, cv2.MORPH_DILATE)[:h, :w], paper_ink)
+    surface = threshold_surface(flat_ink, darkest, lightest, paper_ink, page.dpi / factor)
+    bilevel_page = binarise(gray, surface)
+    _clear_border(bilevel_page, round(BORDER_MM * page.dpi / 25.4))
+    return replace(page, image=bilevel_page, content=content, bilevel=True)
+
+
+# -- what kind of page ----------------------------------------------------------------------------
 
 def classify(page: Page) -> PageContent:
     """TEXT or COLOUR, from how much of the page is clearly coloured."""
@@ -48,76 +90,203 @@ def classify(page: Page) -> PageContent:
         return page.content
     if page.image.ndim == 2:
         return PageContent.TEXT
-    small = _at_dpi(page.image, page.dpi, 50)
-    lab = cv2.cvtColor(small, cv2.COLOR_BGR2Lab).astype(np.float32)
-    light = lab[..., 0] > np.percentile(lab[..., 0], 60)
-    tint = np.median(lab[light][:, 1:], axis=0) if np.any(light) else np.array([128.0, 128.0])
-    chroma = np.linalg.norm(lab[..., 1:] - tint, axis=2)
-    coloured = float(np.mean(chroma > COLOUR_CHROMA))
+    small = shrink(page.image, page.dpi, CLASSIFY_DPI)
+    lab = np.asarray(cv2.cvtColor(small, cv2.COLOR_BGR2Lab), dtype=np.uint8).reshape(-1, 3)
+    # the paper's tint: median a, b of the lightest 40 % (histograms: 8-bit values)
+    light = lab[lab[:, 0] >= _percentile_u8(lab[:, 0], 60)]
+    tint = np.array([_percentile_u8(light[:, 1], 50), _percentile_u8(light[:, 2], 50)])
+    chroma2 = ((lab[:, 1:].astype(np.int32) - tint) ** 2).sum(axis=1)
+    coloured = float(np.mean(chroma2 > COLOUR_CHROMA ** 2))
     return PageContent.COLOUR if coloured > COLOUR_FRACTION else PageContent.TEXT
 
 
-def enhance(page: Page, *, bilevel: bool = True) -> Page:
-    """The cleaned page: bilevel (or flattened gray) for text, colour kept for the rest."""
-    content = classify(page)
-    image = page.image
-    if content is PageContent.COLOUR:
-        if page.format == "ID-1":
-            out = _stretch_colour(image)
-        else:
-            gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-            level = paper_level(gray, page.dpi)
-            out = np.clip(image.astype(np.float32) * (240.0 / level)[..., None], 0, 255)
-            out = _stretch_colour(out.astype(np.uint8))
-        return replace(page, image=out, content=content, bilevel=False)
-    gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-    flat = np.clip(gray.astype(np.float32) * (255.0 / paper_level(gray, page.dpi)), 0, 255)
-    flat_u8 = flat.astype(np.uint8)
-    mid = cv2.medianBlur(_at_dpi(flat_u8, page.dpi, 50), 3)
-    photo = float(np.mean((mid > 60) & (mid < 190))) > PHOTO_FRACTION
-    if photo or not bilevel:
-        return replace(page, image=_stretch_gray(flat_u8), content=content, bilevel=False)
-    return replace(page, image=binarise(flat_u8), content=content, bilevel=True)
+def _percentile_u8(values: Image, q: float) -> int:
+    """The q-th percentile of 8-bit values, from their histogram."""
+    counts = np.cumsum(np.bincount(values, minlength=256))
+    return int(np.searchsorted(counts, q / 100.0 * counts[-1]))
 
 
-def binarise(flat: Image) -> Image:
-    """Bilevel (0 ink, 255 paper) of a flattened text page.
+def is_photo(flat: Image) -> bool:
+    """Whether a flattened page is mostly mid-grey (a photograph), not ink on paper."""
+    small = cv2.medianBlur(shrink(flat, INK_DPI, PHOTO_DPI), 3)
+    return float(np.mean((small > 60) & (small < 190))) > PHOTO_FRACTION
 
-    Otsu's threshold splits ink from paper; the cut is then put half-way
-    between the ink's typical level and white, where a blurred stroke's edge
-    is, so that strokes keep their width instead of swelling.
+
+# -- light ----------------------------------------------------------------------------------------
+
+def paper_level(gray: Image) -> Image:
+    """The paper's brightness at every pixel of a page at about 25 dpi, the ink closed away."""
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7))    # wider than a letter
+    closed = cv2.morphologyEx(gray, cv2.MORPH_CLOSE, kernel)
+    closed = cv2.dilate(closed, kernel)                  # a second pass lifts bold headings
+    level = np.asarray(cv2.medianBlur(closed, 5), dtype=np.uint8)
+    return np.maximum(level, 16).astype(np.uint8)        # no division by (almost) nothing
+
+
+def lit_paper(paper: Image) -> Image:
+    """The light on a colour page: the smooth fit of its paper level, not the level itself.
+
+    A closing wider than a letter leaves a bar chart, a photograph or a
+    coloured band in the paper level, and dividing the three channels by it
+    would bleach their middles into false colours. The kiosk's light varies
+    smoothly (gradient, vignetting): a robust quadratic surface follows it
+    and ignores the print.
+    """
+    fit = smooth_light(paper, np.ones(paper.shape, np.bool_))
+    return np.asarray(np.clip(fit, 16, 255), dtype=np.uint8)
+
+
+def smooth_light(level: Image, seen: npt.NDArray[np.bool_], rounds: int = 4,
+                 points: int = 2500) -> npt.NDArray[np.float32]:
+    """A robust quadratic surface fitted to a paper level (an uneven light, without glare).
+
+    Fitted on a regular subset of about ``points`` cells (``seen``), by least
+    squares, dropping the cells more than 2.5 robust deviations away at each
+    round (glare above, dark print or a hand below).
+    """
+    h, w = level.shape
+    stride = max(1, int(np.sqrt(h * w / points)))
+    ys, xs = np.mgrid[0:h:stride, 0:w:stride]
+    x = xs.ravel() / max(1, w - 1) - 0.5
+    y = ys.ravel() / max(1, h - 1) - 0.5
+    design = np.stack([np.ones_like(x), x, y, x * x, y * y, x * y], axis=-1)
+    values = level[::stride, ::stride].ravel().astype(np.float64)
+    inside = seen[::stride, ::stride].ravel()
+    keep = inside.copy()
+    coef = np.array([float(np.median(values)), 0, 0, 0, 0, 0])
+    for _ in range(rounds):
+        if np.count_nonzero(keep) < 12:
+            break
+        a = design[keep]
+        coef = np.linalg.solve(a.T @ a + 1e-6 * np.eye(6), a.T @ values[keep])
+        resid = values - design @ coef
+        spread = 1.4826 * float(np.median(np.abs(resid[keep]))) + 1.0
+        keep = inside & (np.abs(resid) < 2.5 * spread)
+    c = coef.astype(np.float32)
+    gx = (np.arange(w, dtype=np.float32) / max(1, w - 1) - 0.5)[None, :]
+    gy = (np.arange(h, dtype=np.float32) / max(1, h - 1) - 0.5)[:, None]
+    return np.asarray(c[0] + c[1] * gx + c[3] * gx * gx + (c[2] + c[4] * gy) * gy
+                      + c[5] * gx * gy, dtype=np.float32)
+
+
+def flatten(gray: Image, paper: Image) -> Image:
+    """``gray`` divided by the paper level (resized to it): paper at 255, ink as a fraction."""
+    h, w = gray.shape[:2]
+    level = paper if paper.shape[:2] == (h, w) else cv2.resize(paper, (w, h),
+                                                               interpolation=cv2.INTER_LINEAR)
+    return np.asarray(cv2.divide(gray, level, scale=255.0), dtype=np.uint8)
+
+
+# -- text -> bilevel ------------------------------------------------------------------------------
+
+#: Bounds of the threshold on the flattened page (255 = paper).
+THRESHOLD_RANGE = (90.0, 225.0)
+#: Least ink-to-paper contrast (flattened grey levels) of a stroke near a point.
+MIN_CONTRAST = 45.0
+#: Side of the window in which the local ink and paper are looked for, in millimetres.
+WINDOW_MM = 1.8
+
+
+def threshold_surface(flat: Image, darkest: Image, lightest: Image, paper: Image,
+                      dpi: float) -> Image:
+    """The threshold on the unflattened page, at ``dpi`` (about 100).
+
+    ``flat`` is the flattened page at ``dpi``, ``darkest`` and ``lightest`` the
+    flattened minimum and maximum of each of its pixels' cells at full
+    resolution (a thin rule keeps its full contrast there, where an average
+    would wash it out), ``paper`` the paper level at ``dpi``. Where a window
+    of ``WINDOW_MM`` holds a stroke (its darkest and lightest pixels
+    ``MIN_CONTRAST`` apart), the threshold is half-way between them
+    (Bernsen); elsewhere the page-wide one (half-way between the page's typical
+    ink, below Otsu's threshold, and the paper) keeps paper white and large
+    dark areas dark. All in 8 bits with OpenCV's saturating arithmetic.
     """
     otsu, _ = cv2.threshold(flat, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
     ink = flat[flat < otsu]
     ink_level = float(np.median(ink)) if ink.size else 0.0
-    threshold = float(np.clip((ink_level + 255.0) / 2.0, 90, 200))
-    # a faint stroke still counts as ink: smooth a little before thresholding
-    smooth = cv2.GaussianBlur(flat, (3, 3), 0)
-    return np.where(smooth > threshold, 255, 0).astype(np.uint8)
+    low, high = THRESHOLD_RANGE
+    page_wide = round(float(np.clip((ink_level + 255.0) / 2.0, low, high)))
+    side = max(3, round(WINDOW_MM * dpi / 25.4) | 1)
+    window = np.ones((side, side), np.uint8)
+    low_near = cv2.erode(darkest, window)
+    high_near = cv2.dilate(lightest, window)
+    local = cv2.addWeighted(low_near, 0.5, high_near, 0.5, 0.0)
+    local = np.clip(local, round(low), round(high)).astype(np.uint8)
+    stroke = cv2.subtract(high_near, low_near) >= MIN_CONTRAST
+    threshold = np.full_like(local, page_wide)
+    np.copyto(threshold, local, where=stroke)
+    threshold = cv2.blur(threshold, (3, 3))                      # no seams between windows
+    return np.asarray(cv2.multiply(threshold, paper, scale=1.0 / 255.0), dtype=np.uint8)
 
 
-def _at_dpi(image: Image, dpi: float, target: float) -> Image:
-    if dpi <= target:
+def binarise(gray: Image, surface: Image) -> Image:
+    """0 (ink) where the page is darker than the threshold surface, 255 (paper) elsewhere."""
+    h, w = gray.shape
+    limit = cv2.resize(surface, (w, h), interpolation=cv2.INTER_LINEAR)
+    return np.asarray(cv2.compare(gray, limit, cv2.CMP_GT), dtype=np.uint8)
+
+
+def _clear_border(image: Image, width: int) -> None:
+    if width > 0:
+        image[:width, :] = 255
+        image[-width:, :] = 255
+        image[:, :width] = 255
+        image[:, -width:] = 255
+
+
+# -- colour and grey ------------------------------------------------------------------------------
+
+def _clean_colour(page: Page) -> Image:
+    image = page.image
+    if image.ndim == 2:
+        image = np.asarray(cv2.cvtColor(image, cv2.COLOR_GRAY2BGR), dtype=np.uint8)
+    if page.format != "ID-1":       # a card has no paper to measure the light on
+        paper = lit_paper(paper_level(shrink(page.gray, page.dpi, PAPER_DPI)))
+        h, w = image.shape[:2]
+        level = cv2.resize(paper, (w, h), interpolation=cv2.INTER_LINEAR)
+        image = np.asarray(cv2.divide(image, cv2.merge([level, level, level]), scale=240.0),
+                           dtype=np.uint8)
+    return stretch(image, shrink(image, page.dpi, CLASSIFY_DPI))
+
+
+def stretch(image: Image, sample: Image) -> Image:
+    """Levels from ``sample``: its brightest 2 % to white, its darkest 0.5 % to black.
+
+    One map for the three channels of a colour page: a per-channel white
+    balance would take a tinted card (light blue, pink) for white paper and
+    cast the complementary colour over it; the kiosk's own light is white.
+    """
+    lum = sample if sample.ndim == 2 else cv2.cvtColor(sample, cv2.COLOR_BGR2GRAY)
+    white = float(np.percentile(lum, 98))
+    bright = lum >= white
+    white = float(lum[bright].mean()) if np.any(bright) else white
+    black = float(np.percentile(lum, 0.5))
+    if white - black < 10:
         return image
-    f = target / dpi
-    h, w = image.shape[:2]
-    return cv2.resize(image, (max(1, round(w * f)), max(1, round(h * f))),
-                      interpolation=cv2.INTER_AREA)
+    ramp = np.arange(256, dtype=np.float32)
+    table = np.clip((ramp - black) * (255.0 / (white - black)), 0, 255).astype(np.uint8)
+    return np.asarray(cv2.LUT(image, table), dtype=np.uint8)
 
 
-def _stretch_gray(gray: Image) -> Image:
-    lo, hi = np.percentile(gray, [1, 99.5])
-    if hi - lo < 10:
+# -- resolution -----------------------------------------------------------------------------------
+
+def pool(gray: Image, factor: int, op: int) -> Image:
+    """The minimum (``cv2.MORPH_ERODE``) or maximum (``MORPH_DILATE``) of each factor-sized cell."""
+    if factor <= 1:
         return gray
-    return np.clip((gray.astype(np.float32) - lo) * (255.0 / (hi - lo)), 0, 255).astype(np.uint8)
+    h, w = gray.shape
+    kernel = np.ones((factor, factor), np.uint8)
+    pooled = cv2.morphologyEx(gray, op, kernel, anchor=(0, 0))
+    return np.ascontiguousarray(pooled[: h // factor * factor: factor, : w // factor * factor:
+                                       factor])
 
 
-def _stretch_colour(image: Image) -> Image:
-    """White balance and levels: the brightest 2 % taken as white, the darkest 0.5 % as black."""
-    img = image.astype(np.float32)
-    lum = img.mean(axis=2)
-    bright = lum >= np.percentile(lum, 98)
-    white = np.maximum(img[bright].mean(axis=0), 1.0)
-    black = np.percentile(img.reshape(-1, 3), 0.5, axis=0)
-    out = (img - black) * (255.0 / np.maximum(white - black, 1.0))
-    return np.clip(out, 0, 255).astype(np.uint8)
+def shrink(image: Image, dpi: float, target: float) -> Image:
+    """``image`` at about ``target`` dpi: an exact block average by a whole factor (or as is)."""
+    factor = round(dpi / target)
+    if factor <= 1:
+        return image
+    h, w = image.shape[:2]
+    size = (max(1, w // factor), max(1, h // factor))
+    cropped = image[: size[1] * factor, : size[0] * factor]
+    return np.asarray(cv2.resize(cropped, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)

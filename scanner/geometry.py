@@ -76,8 +76,8 @@ def smartdoc_jaccard(found: npt.ArrayLike | None, truth: npt.ArrayLike,
     w, h = page
     target = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float32)
     homography = cv2.getPerspectiveTransform(np.asarray(truth, dtype=np.float32), target)
-    warped = cv2.perspectiveTransform(np.asarray(found, dtype=np.float32).reshape(1, 4, 2),
-                                      homography).reshape(4, 2)
+    warped = np.asarray(cv2.perspectiveTransform(
+        np.asarray(found, dtype=np.float32).reshape(1, 4, 2), homography), np.float64).reshape(4, 2)
     if not is_convex(warped):
         return _raster_jaccard(warped, target)
     area_found = polygon_area(warped)

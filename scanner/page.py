@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 from typing import Literal
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -67,6 +69,13 @@ class Page:
         if self.image.ndim == 3:
             return "rgb"
         return "bilevel" if self.bilevel else "gray"
+
+    @cached_property
+    def gray(self) -> Image:
+        """The page in gray (converted once, then shared by quality and enhancement)."""
+        if self.image.ndim == 2:
+            return self.image
+        return np.asarray(cv2.cvtColor(self.image, cv2.COLOR_BGR2GRAY), dtype=np.uint8)
 
 
 class ReasonCode(StrEnum):

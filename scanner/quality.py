@@ -1,49 +1,90 @@
 """Judge a captured page: is it sharp, lit, whole, near, flat and still enough to be read?
 
 Every figure is measured where it means the same whatever the camera:
-sharpness and light on the rectified page resampled to a fixed resolution
-(``QualityThresholds.measure_dpi``), size as the page's effective resolution
-in the frame, tilt from the page's perspective. The thresholds were calibrated
-on synthesised frames with known defects (``benchmarks/calibrate_scanner.py``;
-figures and method in docs/scanner.md).
 
-Sharpness is the no-reference blur measure of Crété-Roffet et al. (2007): the
-page is blurred again along one direction and the loss of its gradient
-measured; a sharp page loses much (score near 0), a blurred one little (near
-1). Measured along four directions, it also tells motion blur (one direction
-much blurrier than the one across it) from defocus.
+- **sharpness** on the rectified page resampled to a fixed scale
+  (``QualityThresholds.sharpness_dpi``), as an *edge width in page
+  millimetres*. The page is cut into tiles of 2.5 mm; in each tile the largest
+  directional derivative (along x, y and both diagonals) is divided by the
+  tile's local step height (ink to paper, over the tile and its neighbours).
+  For an edge of height H blurred over a width w the steepest slope is about
+  H / w, so the ratio is 1 / w whatever the light, the ink or the camera's
+  resolution. Over the tiles that hold a full-contrast edge (text), the
+  sharpest edges seen in each direction (90th percentile of the ratio) give
+  that direction's edge width. Defocus widens the edges in every direction;
+  motion blur only along the motion, while the edges across it stay sharp.
+  So the *blurriest* direction's width says whether the page is blurred, and
+  the *sharpest* direction's width tells motion (one direction smeared) from
+  defocus (all smeared).
+- **light** on the page at a coarse scale (``light_dpi``): the paper's level
+  (the page with its ink closed away) for darkness, the share of the page
+  clipped to white for over-exposure, and glare as the share of the page
+  whose paper is lifted towards white above the page's own smooth lighting
+  (lift = (level - fit) / (255 - fit), the fit a robust quadratic surface of
+  the paper level, so that an uneven light or a shadow is not glare): a
+  specular highlight adds light, and ``glare_lift`` is the share of the way
+  to white it takes, which is where the print under it fades.
+- **geometry** from the corners and the frame: a corner outside, or within
+  ``edge_margin`` of, the frame's border means the page is cut off; the
+  page's effective resolution in the frame (pixels per inch of paper) says
+  whether it is too small or too far; its tilt comes from the perspective.
+- **movement** between two frames from the corners' travel (``previous``).
+
+Regions of the page that lie outside the frame (a cut page) are left out of
+the sharpness and light figures. The thresholds were calibrated on simulated
+frames with known defects (``python -m benchmarks.calibrate_scanner``; the
+method and figures are in docs/scanner.md).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
+from scanner.enhance import paper_level, smooth_light
 from scanner.geometry import Quad, order_corners, polygon_area
 from scanner.page import Image, Page, Reason, ReasonCode, Verdict
+
+Mask = npt.NDArray[np.bool_]
+VisibleFn = Callable[[tuple[int, int]], Mask]
+_T = TypeVar("_T", bound=np.generic)
 
 
 @dataclass(frozen=True)
 class QualityThresholds:
-    """Limits of an acceptable page; defaults from the calibration in docs/scanner.md."""
+    """Limits of an acceptable page.
 
-    measure_dpi: float = 75.0        # resolution at which light and sharpness are measured
-    blur: float = 0.45               # blur score (0 sharp .. 1 flat) above which a page is blurred
-    motion_anisotropy: float = 0.12  # blur difference across directions that means motion
-    dark_paper: float = 109.0        # paper brighter than this (0..255) or the page is too dark
-    overexposed: float = 0.12        # fraction of the page burnt out (>= 250) for overexposure
-    glare_level: float = 240.0       # grey level of a glare highlight on the page
-    glare: float = 0.0035            # fraction of the page in glare patches: glare
-    min_dpi: float = 49.0            # effective resolution of the page in the frame
-    max_tilt_deg: float = 25.0       # camera-to-page tilt estimated from the perspective
-    edge_margin: float = 0.004       # a corner this close to the frame edge (fraction) is cut
+    The measuring scales are design choices; every other default is the
+    calibrated threshold (``python -m benchmarks.calibrate_scanner``, run and
+    method in docs/scanner.md) rounded to two figures, except ``edge_margin``
+    (geometry: a corner on the frame's border) and ``max_motion`` (set by hand:
+    1 % of the diagonal between preview frames).
+    """
+
+    sharpness_dpi: float = 100.0     # scale at which edge widths are measured
+    light_dpi: float = 25.0          # scale at which the paper's light is measured
+    max_edge_width_mm: float = 1.6   # blurriest direction's edge width above which: blurred
+    dark_paper: float = 122.0        # paper level (0..255) below which the page is too dark
+    overexposed: float = 0.37        # share of the page clipped to white (>= 250)
+    glare_lift: float = 0.6          # paper lifted this far towards white above its fit
+    glare: float = 0.011             # share of the page so lifted: glare
+    min_dpi: float = 55.0            # effective resolution of the page in the frame
+    max_tilt_deg: float = 21.0       # camera-to-page tilt estimated from the perspective
+    edge_margin: float = 0.003       # corners nearer the frame's border (of its short side)
     max_motion: float = 0.01         # corner travel between frames, fraction of the diagonal
 
 
 DEFAULT_THRESHOLDS = QualityThresholds()
+
+#: Order in which reasons are reported (the first is the one the citizen hears first).
+_PRIORITY = (ReasonCode.NO_PAGE, ReasonCode.CUT_OFF, ReasonCode.TOO_SMALL, ReasonCode.TOO_TILTED,
+             ReasonCode.MOVING, ReasonCode.TOO_DARK, ReasonCode.OVEREXPOSED, ReasonCode.GLARE,
+             ReasonCode.BLURRED)
 
 
 def assess(page: Page | None, corners: npt.ArrayLike | None, frame: Image,
@@ -53,119 +94,228 @@ def assess(page: Page | None, corners: npt.ArrayLike | None, frame: Image,
 
     ``previous`` is the page's corners in the preceding frame, when there is
     one: a page that moved between them is ``moving``. ``page`` or ``corners``
-    None means no page was found.
+    None means no page was found. ``frame`` is only used for its size.
     """
     if page is None or corners is None:
         return Verdict([Reason.of(ReasonCode.NO_PAGE)])
-    quad = order_corners(corners)
-    measures: dict[str, float] = {}
-    reasons: list[Reason] = []
-    t = thresholds
     h, w = frame.shape[:2]
+    measures = measure(page, corners, (w, h), previous=previous, thresholds=thresholds)
+    return Verdict(judge(measures, thresholds), measures)
 
-    # -- geometry -----------------------------------------------------------------------
-    margin = t.edge_margin * min(w, h)
-    outside = np.concatenate([margin - quad.min(axis=0),
-                              quad.max(axis=0) - (np.array([w - 1, h - 1]) - margin)])
-    measures["edge_overrun_px"] = float(outside.max())
-    if outside.max() > 0:
-        reasons.append(Reason.of(ReasonCode.CUT_OFF, float(outside.max()), 0.0))
+
+def measure(page: Page, corners: npt.ArrayLike, frame_size: tuple[int, int], *,
+            previous: npt.ArrayLike | None = None,
+            thresholds: QualityThresholds = DEFAULT_THRESHOLDS) -> dict[str, float]:
+    """Every figure :func:`judge` looks at (only the thresholds' two scales are used here).
+
+    Keys: ``edge_clearance``, ``effective_dpi``, ``tilt_deg``, ``motion`` (with
+    ``previous``), ``paper_level``, ``burnt_fraction``, ``glare_fraction``,
+    ``edge_width_mm`` and ``edge_width_across_mm`` (absent on a blank page).
+    """
+    quad = order_corners(corners)
+    w, h = frame_size
+    measures: dict[str, float] = {}
+    # -- geometry
+    measures["edge_clearance"] = edge_clearance(quad, (w, h))
     area_in2 = page.size_mm[0] * page.size_mm[1] / 25.4 ** 2
-    effective_dpi = float(np.sqrt(polygon_area(quad) / area_in2))
-    measures["effective_dpi"] = effective_dpi
-    if effective_dpi < t.min_dpi:
-        reasons.append(Reason.of(ReasonCode.TOO_SMALL, effective_dpi, t.min_dpi))
-    tilt = tilt_degrees(quad, page.size_mm, (w, h))
-    measures["tilt_deg"] = tilt
-    if tilt > t.max_tilt_deg:
-        reasons.append(Reason.of(ReasonCode.TOO_TILTED, tilt, t.max_tilt_deg))
+    measures["effective_dpi"] = float(np.sqrt(polygon_area(quad) / area_in2))
+    measures["tilt_deg"] = tilt_degrees(quad, page.size_mm, (w, h))
     if previous is not None:
         travel = float(np.max(np.linalg.norm(order_corners(previous) - quad, axis=1)))
-        rel = travel / float(np.hypot(w, h))
-        measures["motion"] = rel
-        if rel > t.max_motion:
-            reasons.append(Reason.of(ReasonCode.MOVING, rel, t.max_motion))
-
-    # -- light and sharpness on the page at a fixed scale ------------------------------------
-    gray = to_gray_at(page, t.measure_dpi)
-    paper = float(np.percentile(gray, 90))
-    measures["paper_level"] = paper
-    burnt = gray >= 250
-    burnt_fraction = float(np.mean(burnt))
-    measures["burnt_fraction"] = burnt_fraction
-    glare_fraction = glare_patch_fraction(gray >= t.glare_level)
-    measures["glare_fraction"] = glare_fraction
-    if paper < t.dark_paper:
-        reasons.append(Reason.of(ReasonCode.TOO_DARK, paper, t.dark_paper))
-    elif burnt_fraction > t.overexposed:
-        reasons.append(Reason.of(ReasonCode.OVEREXPOSED, burnt_fraction, t.overexposed))
-    elif glare_fraction > t.glare:
-        reasons.append(Reason.of(ReasonCode.GLARE, glare_fraction, t.glare))
-    blur = directional_blur(gray)
-    if blur is not None:
-        worst, best = max(blur), min(blur)
-        measures["blur"] = worst
-        measures["blur_anisotropy"] = worst - best
-        if worst > t.blur:
-            moving = worst - best > t.motion_anisotropy
-            code = ReasonCode.MOVING if moving else ReasonCode.BLURRED
-            if code not in {r.code for r in reasons}:
-                reasons.append(Reason.of(code, worst, t.blur))
-    return Verdict(reasons, measures)
+        measures["motion"] = travel / float(np.hypot(w, h))
+    # -- light, on the page at a coarse scale
+    sharp = resample(page, thresholds.sharpness_dpi)
+    if thresholds.light_dpi < thresholds.sharpness_dpi:
+        light = _resize(sharp, thresholds.light_dpi / thresholds.sharpness_dpi)
+    else:
+        light = resample(page, thresholds.light_dpi)
+    seen = visible_mask(quad, (w, h), light.shape)
+    if not np.any(seen):
+        seen = np.ones(light.shape, np.bool_)
+    paper = paper_level(light)
+    measures["paper_level"] = float(np.percentile(paper[seen], 50))
+    measures["burnt_fraction"] = float(np.mean(light[seen] >= 250))
+    measures["glare_fraction"] = glare_fraction(paper, seen, thresholds.glare_lift)
+    # -- sharpness, on the page at a fixed scale
+    widths = edge_widths_mm(sharp, thresholds.sharpness_dpi,
+                            visible=lambda shape: visible_mask(quad, (w, h), shape))
+    if widths is not None:
+        measures["edge_width_mm"] = max(widths)
+        measures["edge_width_across_mm"] = min(widths)
+    return measures
 
 
-def to_gray_at(page: Page, dpi: float) -> Image:
-    """The page in gray at ``dpi`` (never enlarged beyond its own resolution)."""
-    gray = page.image if page.image.ndim == 2 else cv2.cvtColor(page.image, cv2.COLOR_BGR2GRAY)
-    if page.dpi <= dpi:
-        return gray
-    f = dpi / page.dpi
-    h, w = gray.shape
-    return cv2.resize(gray, (max(8, round(w * f)), max(8, round(h * f))),
-                      interpolation=cv2.INTER_AREA)
+def judge(measures: dict[str, float], thresholds: QualityThresholds = DEFAULT_THRESHOLDS
+          ) -> list[Reason]:
+    """The reasons against a page, from its :func:`measure` figures, most urgent first."""
+    t = thresholds
+    m = measures
+    reasons: list[Reason] = []
+
+    def flag(code: ReasonCode, value: float, limit: float) -> None:
+        if code not in {r.code for r in reasons}:
+            reasons.append(Reason.of(code, value, limit))
+
+    if m["edge_clearance"] < t.edge_margin:
+        flag(ReasonCode.CUT_OFF, m["edge_clearance"], t.edge_margin)
+    if m["effective_dpi"] < t.min_dpi:
+        flag(ReasonCode.TOO_SMALL, m["effective_dpi"], t.min_dpi)
+    if m["tilt_deg"] > t.max_tilt_deg:
+        flag(ReasonCode.TOO_TILTED, m["tilt_deg"], t.max_tilt_deg)
+    if m.get("motion", 0.0) > t.max_motion:
+        flag(ReasonCode.MOVING, m["motion"], t.max_motion)
+    overexposed = m["burnt_fraction"] > t.overexposed
+    if m["paper_level"] < t.dark_paper:
+        flag(ReasonCode.TOO_DARK, m["paper_level"], t.dark_paper)
+    elif overexposed:
+        flag(ReasonCode.OVEREXPOSED, m["burnt_fraction"], t.overexposed)
+    if m["glare_fraction"] > t.glare and not overexposed:
+        flag(ReasonCode.GLARE, m["glare_fraction"], t.glare)
+    width = m.get("edge_width_mm")
+    if width is not None and width > t.max_edge_width_mm:
+        # smeared in one direction only (sharp across it): the page moved during the exposure
+        if m["edge_width_across_mm"] <= t.max_edge_width_mm:
+            flag(ReasonCode.MOVING, width, t.max_edge_width_mm)
+        else:
+            flag(ReasonCode.BLURRED, width, t.max_edge_width_mm)
+    reasons.sort(key=lambda r: _PRIORITY.index(r.code))
+    return reasons
 
 
-def glare_patch_fraction(burnt: npt.NDArray[np.bool_]) -> float:
-    """Fraction of the page covered by burnt-out patches (glare), ignoring specks."""
-    mask = burnt.astype(np.uint8)
-    mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
-    return float(mask.mean())
+# -- sharpness ----------------------------------------------------------------------------------
+
+#: Side of the tiles in which edges are measured, in page millimetres.
+TILE_MM = 2.5
+#: Least local step (grey levels) of a tile whose edges are measured.
+MIN_STEP = 40.0
 
 
-_DIRECTIONS = ((1, 0), (0, 1), (1, 1), (1, -1))
+def edge_widths_mm(gray: Image, dpi: float, *, visible: VisibleFn | None = None,
+                   percentile: float = 90.0) -> tuple[float, float, float, float] | None:
+    """Edge width (mm) along x, y and both diagonals of a gray page at ``dpi``; None if blank.
 
-
-def directional_blur(gray: Image, *, min_content: float = 0.3) -> list[float] | None:
-    """Crété-Roffet blur score along x, y and both diagonals; None on a blank page.
-
-    Each score is in [0, 1]: the share of the page's gradient that survives
-    when the page is blurred again (9-pixel box) along that direction.
+    See the module docstring. ``visible(shape)`` gives the tiles (a boolean
+    array of that shape) that lie inside the frame; the others are skipped.
     """
-    img = gray.astype(np.float32)
-    border = 6
-    img = img[border:-border, border:-border] if min(img.shape) > 4 * border else img
-    scores: list[float] = []
-    for dx, dy in _DIRECTIONS:
-        kernel = np.zeros((9, 9), np.float32)
-        for k in range(-4, 5):
-            kernel[4 + k * dy, 4 + k * dx] = 1.0 / 9.0
-        again = cv2.filter2D(img, -1, kernel, borderType=cv2.BORDER_REPLICATE)
-        d_img = _diff(img, dx, dy)
-        d_again = _diff(again, dx, dy)
-        total = float(d_img.sum())
-        if total < min_content * d_img.size:
-            return None
-        kept = np.maximum(d_img - d_again, 0).sum()
-        scores.append(float((total - kept) / total))
-    return scores
+    px_per_mm = dpi / 25.4
+    size = max(4, round(TILE_MM * px_per_mm))
+    h, w = gray.shape
+    ny, nx = h // size, w // size
+    if ny < 3 or nx < 3:
+        return None
+    g = np.ascontiguousarray(gray[: ny * size, : nx * size])
+    # 3x3 Sobel in int16: 8 x the slope in grey levels per pixel, exact and fast
+    gx = np.asarray(cv2.Sobel(g, cv2.CV_16S, 1, 0, ksize=3), dtype=np.int16)
+    gy = np.asarray(cv2.Sobel(g, cv2.CV_16S, 0, 1, ksize=3), dtype=np.int16)
+    slopes = (np.abs(gx), np.abs(gy), np.abs(gx + gy), np.abs(gx - gy))
+    norm = (8.0, 8.0, 8.0 * 2 ** 0.5, 8.0 * 2 ** 0.5)       # to grey levels per pixel
+    near = np.ones((3, 3), np.uint8)
+    high = cv2.dilate(_tile_max(g, size, ny, nx), near).astype(np.float32)
+    low = cv2.erode(_tile_min(g, size, ny, nx), near).astype(np.float32)
+    step = high - low
+    chosen = step > MIN_STEP
+    if visible is not None:
+        chosen &= visible((ny, nx))
+    if np.count_nonzero(chosen) < 10:
+        return None
+    chosen &= step >= 0.5 * float(np.percentile(step[chosen], 95))
+    if np.count_nonzero(chosen) < 10:
+        return None
+    out = []
+    for s, k in zip(slopes, norm, strict=True):
+        steepest = _tile_max(s, size, ny, nx)[chosen].astype(np.float32) / k
+        ratio = float(np.percentile(steepest / step[chosen], percentile))   # 1 / width, per px
+        out.append(float("inf") if ratio <= 0 else 1.0 / ratio / px_per_mm)
+    return out[0], out[1], out[2], out[3]
 
 
-def _diff(img: npt.NDArray[np.float32], dx: int, dy: int) -> npt.NDArray[np.float32]:
-    h, w = img.shape
-    y0, y1 = max(0, -dy), h - max(0, dy)
-    a = img[y0:y1, 0: w - dx]
-    b = img[y0 + dy: y1 + dy, dx: w]
-    return np.abs(b - a)
+def _tile_max(a: npt.NDArray[_T], size: int, ny: int, nx: int) -> npt.NDArray[_T]:
+    """The maximum of each size x size tile."""
+    rows = a[: ny * size, : nx * size].reshape(ny, size, nx * size).max(axis=1)
+    return np.ascontiguousarray(rows.reshape(ny, nx, size).max(axis=2))
+
+
+def _tile_min(a: npt.NDArray[_T], size: int, ny: int, nx: int) -> npt.NDArray[_T]:
+    """The minimum of each size x size tile."""
+    rows = a[: ny * size, : nx * size].reshape(ny, size, nx * size).min(axis=1)
+    return np.ascontiguousarray(rows.reshape(ny, nx, size).min(axis=2))
+
+
+# -- light --------------------------------------------------------------------------------------
+
+def glare_fraction(paper: Image, seen: Mask, lift: float) -> float:
+    """Share of the page whose paper is lifted towards white by ``lift`` over its smooth fit."""
+    if np.count_nonzero(seen) < 16:
+        return 0.0
+    fit = smooth_light(paper, seen)
+    lifted = (paper.astype(np.float32) - fit) / np.maximum(255.0 - fit, 8.0)
+    return float(np.count_nonzero(seen & (lifted > lift)) / np.count_nonzero(seen))
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+def resample(page: Page, dpi: float) -> Image:
+    """The page in gray at ``dpi`` (area-averaged when shrinking, bilinear when enlarging)."""
+    return _resize(page.gray, dpi / page.dpi)
+
+
+def _resize(gray: Image, factor: float) -> Image:
+    """``gray`` scaled by ``factor``; a shrink by a whole number is an exact block average.
+
+    (OpenCV's area resampling is a hundred times faster for whole factors, and
+    dropping the last few rows or columns of a page costs nothing.)
+    """
+    if abs(factor - 1.0) < 1e-3:
+        return gray
+    h, w = gray.shape[:2]
+    whole = round(1.0 / factor)
+    if factor < 1 and abs(1.0 / factor - whole) < 0.02 and min(h, w) >= 8 * whole:
+        size = (w // whole, h // whole)
+        gray = gray[: size[1] * whole, : size[0] * whole]
+        return np.asarray(cv2.resize(gray, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
+    size = (max(8, round(w * factor)), max(8, round(h * factor)))
+    return np.asarray(cv2.resize(gray, size, interpolation=cv2.INTER_AREA if factor < 1
+                                 else cv2.INTER_LINEAR), dtype=np.uint8)
+
+
+def visible_mask(quad: Quad, frame_size: tuple[int, int], shape: tuple[int, ...]) -> Mask:
+    """Which cells of a grid of ``shape`` laid over the page fall inside the frame."""
+    ny, nx = shape[0], shape[1]
+    grid = np.array([[0, 0], [nx, 0], [nx, ny], [0, ny]], np.float32)
+    to_grid = np.asarray(cv2.getPerspectiveTransform(np.asarray(quad, np.float32), grid),
+                         dtype=np.float64)
+    w, h = frame_size
+    border = np.array([[1, 1], [w - 2, 1], [w - 2, h - 2], [1, h - 2]], np.float64)
+    # the frame's border seen from the page (cell centres at +0.5); a frame corner behind the
+    # page's horizon would not map to a convex quad: then every cell is mapped one by one
+    homogeneous = np.hstack([border, np.ones((4, 1))]) @ to_grid.T
+    mask = np.zeros((ny, nx), np.uint8)
+    if np.all(homogeneous[:, 2] > 0):
+        polygon = homogeneous[:, :2] / homogeneous[:, 2:] - 0.5
+        if cv2.isContourConvex(np.round(polygon * 16).astype(np.int32)):
+            limit = 4.0 * (nx + ny)      # far outside the grid: clip, fillConvexPoly needs ints
+            polygon = np.clip(polygon, -limit, limit)
+            cv2.fillConvexPoly(mask, np.round(polygon * 16).astype(np.int32), 1, cv2.LINE_8,
+                               shift=4)
+            return mask.astype(np.bool_)
+    to_frame = np.linalg.inv(to_grid)
+    ys, xs = np.mgrid[0:ny, 0:nx].astype(np.float64)
+    cells = np.stack([xs + 0.5, ys + 0.5, np.ones_like(xs)], axis=-1) @ to_frame.T
+    fx = cells[..., 0] / cells[..., 2]
+    fy = cells[..., 1] / cells[..., 2]
+    return np.asarray((fx >= 1) & (fx <= w - 2) & (fy >= 1) & (fy <= h - 2), dtype=np.bool_)
+
+
+def edge_clearance(quad: Quad, frame_size: tuple[int, int]) -> float:
+    """Smallest distance from a corner to the frame's border, over the frame's short side.
+
+    Negative when a corner lies outside the frame: a page side on or beyond the
+    border has both its corners there.
+    """
+    w, h = frame_size
+    q = np.asarray(quad, dtype=np.float64)
+    gaps = np.concatenate([q[:, 0], q[:, 1], (w - 1) - q[:, 0], (h - 1) - q[:, 1]])
+    return float(gaps.min() / min(w, h))
 
 
 def tilt_degrees(quad: Quad, size_mm: tuple[float, float], frame_size: tuple[int, int]) -> float:
@@ -181,7 +331,8 @@ def tilt_degrees(quad: Quad, size_mm: tuple[float, float], frame_size: tuple[int
     pts = order_corners(quad).astype(np.float64) - centre
     pw, ph = size_mm
     src = np.array([[0, 0], [pw, 0], [pw, ph], [0, ph]], np.float32)
-    homography = cv2.getPerspectiveTransform(src, pts.astype(np.float32))
+    homography = np.asarray(cv2.getPerspectiveTransform(src, pts.astype(np.float32)),
+                            dtype=np.float64)
     h1, h2 = homography[:, 0], homography[:, 1]
     # orthogonality of the rotation's first two columns gives the focal length
     denom = h1[2] * h2[2]

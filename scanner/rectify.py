@@ -38,9 +38,9 @@ def estimate_aspect(corners: npt.ArrayLike, frame_size: tuple[int, int]) -> floa
     k3 = np.dot(np.cross(m1, m4), m2) / np.dot(np.cross(m3, m4), m2)
     n2 = k2 * m2 - m1
     n3 = k3 * m3 - m1
-    side_w = (np.linalg.norm(q[1] - q[0]) + np.linalg.norm(q[2] - q[3])) / 2
-    side_h = (np.linalg.norm(q[3] - q[0]) + np.linalg.norm(q[2] - q[1])) / 2
-    fallback = float(side_h / max(side_w, 1e-9))
+    side_w = float(np.linalg.norm(q[1] - q[0]) + np.linalg.norm(q[2] - q[3])) / 2
+    side_h = float(np.linalg.norm(q[3] - q[0]) + np.linalg.norm(q[2] - q[1])) / 2
+    fallback = side_h / max(side_w, 1e-9)
     if abs(n2[2] * n3[2]) < 1e-9:
         return fallback
     f2 = -(n2[0] * n3[0] + n2[1] * n3[1]) / (n2[2] * n3[2])
@@ -98,13 +98,15 @@ def rectify(image: Image, corners: npt.ArrayLike, *, dpi: float | None = None,
     target = np.array([[0, 0], [out_w, 0], [out_w, out_h], [0, out_h]], np.float32)
     homography = cv2.getPerspectiveTransform(quad, target)
     # shrinking a lot without smoothing aliases text: blur the source to the output's scale first
-    src_long = max(np.linalg.norm(quad[2] - quad[0]), np.linalg.norm(quad[3] - quad[1]))
+    src_long = max(float(np.linalg.norm(quad[2] - quad[0])),
+                   float(np.linalg.norm(quad[3] - quad[1])))
     shrink = src_long / math.hypot(out_w, out_h)
     source = image
     if shrink > 1.5:
-        source = cv2.GaussianBlur(image, (0, 0), 0.4 * shrink)
-    warped = cv2.warpPerspective(source, homography, (out_w, out_h), flags=cv2.INTER_LINEAR,
-                                 borderMode=cv2.BORDER_REPLICATE)
+        source = np.asarray(cv2.GaussianBlur(image, (0, 0), 0.4 * shrink), np.uint8)
+    warped = np.asarray(cv2.warpPerspective(source, homography, (out_w, out_h),
+                                            flags=cv2.INTER_LINEAR,
+                                            borderMode=cv2.BORDER_REPLICATE), np.uint8)
     # an identity card is a colour document whatever is printed on it
     content = PageContent.COLOUR if fmt is ID1 else PageContent.UNKNOWN
     return Page(image=warped, size_mm=(round(size_mm[0], 2), round(size_mm[1], 2)), dpi=out_dpi,

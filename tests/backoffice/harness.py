@@ -26,10 +26,10 @@ import uvicorn
 
 from backoffice import fleet
 from backoffice.app import Backoffice, create_app
-from backoffice.depositid import ALPHABET, check_character
 from backoffice.server import TLSH11Protocol, bind
 from backoffice.settings import load_settings
 from deposit import envelope, manifest
+from deposit.ids import DepositId
 from deposit.upload import Enrollment, TusClient, Uploader, UploadState
 from tests.backoffice.postgres import free_port
 from tests.conftest import REPO
@@ -161,15 +161,7 @@ class MadeDeposit:
 
 
 def deposit_number(fleet_code: str, sequence: int) -> str:
-    body = fleet_code
-    n = sequence
-    digits = []
-    for _ in range(7):
-        digits.append(ALPHABET[n % 32])
-        n //= 32
-    body += "".join(reversed(digits))
-    full = body + check_character(body)
-    return f"{full[:4]}-{full[4:8]}-{full[8:]}"
+    return str(DepositId(fleet_code, sequence))
 
 
 class FakeKiosk:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from deposit import ack
+from deposit.errors import AckError
 
 SHA = "ab" * 32
 
@@ -43,7 +44,7 @@ def test_a_signed_acknowledgement_verifies_and_round_trips(keys) -> None:
 ])
 def test_an_acknowledgement_for_something_else_is_refused(keys, expect, check) -> None:
     private, public = keys
-    with pytest.raises(ack.AckError) as err:
+    with pytest.raises(AckError) as err:
         ack.verify(ack.sign(make(), private), public, **expect)
     assert err.value.check == check
 
@@ -52,24 +53,24 @@ def test_another_key_or_any_altered_byte_is_refused(keys) -> None:
     private, public = keys
     blob = ack.sign(make(), private)
     _other_private, other_public = ack.generate_key()
-    with pytest.raises(ack.AckError) as err:
+    with pytest.raises(AckError) as err:
         ack.verify(blob, ack.load_public_key(other_public))
     assert err.value.check == "signature"
     altered = blob.replace(b'"envelope_size":1234', b'"envelope_size":1235')
-    with pytest.raises(ack.AckError) as err:
+    with pytest.raises(AckError) as err:
         ack.verify(altered, public)
     assert err.value.check == "signature"
     for i in range(0, len(blob), 7):
         flipped = bytearray(blob)
         flipped[i] ^= 0x01
-        with pytest.raises(ack.AckError):
+        with pytest.raises(AckError):
             ack.verify(bytes(flipped), public)
 
 
 @pytest.mark.parametrize("blob", [b"", b"not json", b"[]", b'{"version": 1}',
                                   b'{"deposit_id":1}'])
 def test_garbage_is_a_format_error(keys, blob) -> None:
-    with pytest.raises(ack.AckError) as err:
+    with pytest.raises(AckError) as err:
         ack.verify(blob, keys[1])
     assert err.value.check == "format"
 

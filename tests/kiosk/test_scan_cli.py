@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
 import cv2
+import numpy as np
 
+from scanner.geometry import smartdoc_jaccard
 from tests.conftest import run_cli
 
 
@@ -22,6 +25,34 @@ def test_scan_detect_prints_one_json_line_per_image_with_corners_and_time(shared
         assert line["ms"] > 0
         (tl, tr, br, bl) = line["corners"]
         assert tl[0] < tr[0] and bl[0] < br[0] and tl[1] < bl[1] and tr[1] < br[1]
+
+
+def test_scan_detect_prints_null_corners_when_there_is_no_page(tmp_path: Path) -> None:
+    empty = tmp_path / "tray.png"
+    rng = np.random.default_rng(1)
+    tray = cv2.GaussianBlur(rng.normal(80, 5, (1080, 1920, 3)).clip(0, 255).astype(np.uint8),
+                            (0, 0), 2)
+    assert cv2.imwrite(str(empty), tray)
+    done = run_cli("kiosk", ["scan", "detect", str(empty)])
+    assert done.returncode == 0, done.stderr
+    line = json.loads(done.stdout)
+    assert set(line) == {"image", "corners", "ms"}
+    assert line["image"] == str(empty) and line["corners"] is None and line["ms"] > 0
+
+
+def test_scan_detect_finds_the_top_sheet_of_a_pile_as_the_acceptance_check_does(
+        shared_data: Path) -> None:
+    # the hidden SmartDoc frames are checked with this command: corners tl, tr, br, bl
+    folder = shared_data / "pages-smartdoc"
+    with (folder / "ground_truth.csv").open(encoding="utf-8") as f:
+        rows = [r for r in csv.DictReader(f) if r["bg_name"] == "background05"]
+    images = [folder / r["image_path"].replace("/", "_") for r in rows]
+    done = run_cli("kiosk", ["scan", "detect", *map(str, images)])
+    assert done.returncode == 0, done.stderr
+    for row, text in zip(rows, done.stdout.splitlines(), strict=True):
+        line = json.loads(text)
+        truth = [[float(row[f"{k}_x"]), float(row[f"{k}_y"])] for k in ("tl", "tr", "br", "bl")]
+        assert smartdoc_jaccard(line["corners"], truth) > 0.85, line
 
 
 def test_scan_detect_reports_an_unreadable_file_and_goes_on(tmp_path: Path,

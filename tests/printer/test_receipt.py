@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 import pytest
 
-from printer.deposit_id import DepositId
+from deposit.ids import DepositId
 from printer.errors import LayoutError
 from printer.receipt import DocumentEntry, ProcessingTime, tracking_url
 from printer.samples import sample_receipt

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from printer.deposit_id import DepositId
+from deposit.ids import DepositId
 from printer.receipt import ProcessingTime, Transmission
 from printer.samples import sample_receipt
 from printer.speech import receipt_speech, speech_text, spell_deposit_id

@@ -1,4 +1,4 @@
-"""Page detection on real SmartDoc frames and on simulated kiosk frames."""
+"""Page detection on real SmartDoc frames, on hard synthetic frames, and its edge cases."""
 
 from __future__ import annotations
 
@@ -9,9 +9,16 @@ import cv2
 import numpy as np
 import pytest
 
-from benchmarks.scanner_corpus import detection_corpus
+from benchmarks.detection_corpus import make_frame
+from drivers.camera.synth import Defects, Placement, render_text_page, sample_pages, synthesize
 from scanner import detect, detect_live
 from scanner.geometry import order_corners, smartdoc_jaccard
+
+#: The frames of the validation range (benchmarks.detection_corpus.VALIDATION_SEED) that the
+#: default run checks: one per category, the detector was not tuned on them.
+HARD_SAMPLE = [("stacked", 62001), ("cluttered", 71002), ("cable_pens", 63000),
+               ("fingers", 64001), ("magazine", 67000), ("frame_edge", 69000),
+               ("motion", 66001), ("id_card", 73000)]
 
 
 def smartdoc_frames(shared_data: Path) -> list[tuple[str, np.ndarray, np.ndarray]]:
@@ -40,32 +47,57 @@ def test_corners_come_out_top_left_first_and_clockwise() -> None:
 
 
 @pytest.mark.slow
-def test_pages_on_plain_smartdoc_backgrounds_are_found_to_a_few_pixels(shared_data: Path) -> None:
-    # backgrounds 01 and 03; background 05 (white sheets stacked on a white desk) is a known
-    # failure, reported in docs/scanner.md rather than hidden by a looser bound here
+def test_smartdoc_frames_meet_the_acceptance_including_stacked_sheets(shared_data: Path
+                                                                      ) -> None:
+    # issue 3: mean Jaccard >= 0.97 and no frame below 0.85, background 05 (the top sheet of
+    # a pile on a white desk, under a cable and pens) included
+    scores = {name: smartdoc_jaccard(detect(frame), truth)
+              for name, frame, truth in smartdoc_frames(shared_data)}
+    assert min(scores.values()) >= 0.85, scores
+    assert np.mean(list(scores.values())) >= 0.97, scores
+    plain = [v for k, v in scores.items() if not k.startswith("background05")]
+    assert min(plain) > 0.985, scores              # 1.5-4 px corner error on plain desks
+
+
+def test_live_detection_finds_the_page_on_plain_desks(shared_data: Path) -> None:
     for name, frame, truth in smartdoc_frames(shared_data):
         if name.startswith("background05"):
-            continue
-        found = detect(frame)
-        assert found is not None, name
-        assert smartdoc_jaccard(found, truth) > 0.98, name
-        assert np.abs(found - truth).max() < 6, name
+            continue       # the preview does not see a pile's top sheet; the still does
+        assert smartdoc_jaccard(detect_live(frame), truth) > 0.97, name
 
 
 @pytest.mark.slow
-def test_simulated_kiosk_pages_are_found_with_clutter_and_hands() -> None:
-    scores = []
-    for f in detection_corpus(6, seed=31000):
-        if f.kind == "colour":     # identity cards: see docs/scanner.md (known weakness)
-            continue
-        scores.append(smartdoc_jaccard(detect(f.frame), f.corners, page=f.page_size_mm))
-    assert len(scores) >= 4
-    assert min(scores) > 0.95
+@pytest.mark.parametrize(("category", "seed"), HARD_SAMPLE, ids=[c for c, _ in HARD_SAMPLE])
+def test_hard_synthetic_frames_are_found(category: str, seed: int) -> None:
+    f = make_frame(category, seed)
+    still = smartdoc_jaccard(detect(f.frame), f.corners, page=f.page_size_mm)
+    # a pile's top sheet may lose to the pile (its sides are white on white): about 0.9
+    assert still > (0.85 if category in ("stacked", "cluttered") else 0.95)
+    assert smartdoc_jaccard(detect_live(f.frame), f.corners, page=f.page_size_mm) > 0.8
 
 
-def test_live_detection_finds_the_page_coarsely(shared_data: Path) -> None:
-    _, frame, truth = smartdoc_frames(shared_data)[0]
-    assert smartdoc_jaccard(detect_live(frame), truth) > 0.95
+def test_a_page_turned_sideways_comes_out_top_left_first_clockwise() -> None:
+    page = render_text_page(5, size="A4", dpi=60)
+    frame, truth = synthesize(page, np.random.default_rng(8), defects=Defects(scale=0.7),
+                              placement=Placement(rotation_deg=78.0))
+    found = detect(frame)
+    assert found is not None
+    assert smartdoc_jaccard(found, truth) > 0.97
+    # image order: the corner nearest the frame's top-left first, then clockwise on screen
+    assert int(np.argmin(found.sum(axis=1))) == 0
+    edges = np.roll(found, -1, axis=0) - found
+    cross = edges[:, 0] * np.roll(edges, -1, axis=0)[:, 1] \
+        - edges[:, 1] * np.roll(edges, -1, axis=0)[:, 0]
+    assert np.all(cross > 0)                      # y points down: clockwise turns are positive
+
+
+def test_a_small_identity_card_on_the_tray_is_found() -> None:
+    card = next(s for s in sample_pages() if s.name == "identity-card")
+    frame, truth = synthesize(card.bgra(), np.random.default_rng(12),
+                              defects=Defects(scale=0.6, noise_sigma=2.0),
+                              page_size_mm=card.size_mm)
+    assert cv2.contourArea(truth) / (frame.shape[0] * frame.shape[1]) < 0.02
+    assert smartdoc_jaccard(detect(frame), truth, page=card.size_mm) > 0.95
 
 
 def test_an_empty_tray_has_no_page() -> None:
@@ -76,6 +108,14 @@ def test_an_empty_tray_has_no_page() -> None:
     assert detect_live(tray) is None
 
 
+def test_a_grey_frame_is_accepted_like_a_colour_one(shared_data: Path) -> None:
+    _, frame, truth = smartdoc_frames(shared_data)[0]
+    grey = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    assert smartdoc_jaccard(detect_live(grey), truth) > 0.95
+
+
 def test_a_frame_that_is_not_an_image_is_refused() -> None:
     with pytest.raises(ValueError, match="H x W x 3"):
         detect(np.zeros((10, 10, 3), np.uint8))
+    with pytest.raises(ValueError, match="uint8"):
+        detect(np.zeros((100, 100, 3), np.float32))

@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
+from benchmarks.bench_scanner import decoded, legibility, ocr
 from drivers.camera.synth import Defects, render_text_page, sample_pages, synthesize
 from scanner import compress, enhance, process_still, rectify
 from scanner.compress import decode_g4, encode_g4
@@ -85,13 +86,54 @@ def test_g4_stream_renders_right_in_a_pdf_as_ccittfax_k_minus_1(tmp_path: Path) 
     assert np.mean((rendered > 127) == (page > 127)) > 0.98
 
 
+def ink_agreement(bilevel: np.ndarray, truth_ink: np.ndarray,
+                  reach: int = 2) -> tuple[float, float]:
+    """(share of the output's ink near true ink, share of the true ink near output ink)."""
+    kernel = np.ones((2 * reach + 1, 2 * reach + 1), np.uint8)
+    ink = (bilevel == 0).astype(np.uint8)
+    near_truth = cv2.dilate(truth_ink.astype(np.uint8), kernel) > 0
+    near_ink = cv2.dilate(ink, kernel) > 0
+    return float(near_truth[ink > 0].mean()), float(near_ink[truth_ink].mean())
+
+
+@pytest.mark.slow
+def test_a_page_in_uneven_light_becomes_clean_bilevel_text_without_shadow_or_specks() -> None:
+    source = render_text_page(21)                            # 200 dpi, like the rectified page
+    frame, corners = synthesize(source, np.random.default_rng(21), frame_size=(2560, 1920),
+                                defects=Defects(gradient=0.9, noise_sigma=3, blur_sigma=0.6))
+    clean = enhance(rectify(frame, corners))
+    assert clean.colour == "bilevel" and clean.image.shape == source.shape[:2]
+    truth_ink = cv2.cvtColor(source, cv2.COLOR_BGR2GRAY) < 128
+    precise, complete = ink_agreement(clean.image, truth_ink)
+    assert precise > 0.98, "ink where the page has none (shadow, noise specks)"
+    assert complete > 0.97, "strokes lost"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("tesseract") is None, reason="tesseract-ocr not installed")
+def test_tesseract_reads_the_compressed_page_as_well_as_the_rectified_photo(tmp_path) -> None:
+    frame, corners = synthesize(render_text_page(22), np.random.default_rng(22),
+                                frame_size=(4000, 3000), defects=Defects(gradient=0.4,
+                                                                         noise_sigma=2))
+    page = rectify(frame, corners)
+    encoded = compress(enhance(page))
+    assert encoded.codec == "ccitt-g4" and len(encoded.data) < 80_000
+    reference = ocr(page.image, tmp_path)
+    assert len(reference) > 500                            # a page of text, read
+    read, _ = legibility(reference, ocr(decoded(encoded), tmp_path))
+    assert read >= 0.97
+
+
 @pytest.mark.slow
 def test_a_photographed_letter_becomes_a_small_bilevel_g4_page() -> None:
     page = render_text_page(4)
-    frame, _ = synthesize(page, np.random.default_rng(4), frame_size=(3264, 2448),
-                          defects=Defects(gradient=0.5, noise_sigma=2))
+    frame, truth = synthesize(page, np.random.default_rng(4), frame_size=(3264, 2448),
+                              defects=Defects(gradient=0.5, noise_sigma=2))
     result = process_still(frame)
     assert result.page is not None and result.encoded is not None
+    # found on the still reduced to 2000 px, given back in the still's own pixels
+    assert result.corners is not None
+    assert np.max(np.linalg.norm(result.corners - truth, axis=1)) < 2.0
     assert result.page.format == "A4" and result.page.colour == "bilevel"
     assert result.encoded.codec == "ccitt-g4"
     assert result.encoded.width == 1654 and result.encoded.height == 2339

@@ -1,43 +1,108 @@
-"""Quality verdicts on simulated frames with known defects, and automatic capture."""
+"""Quality verdicts on simulated frames with known defects."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from benchmarks.scanner_corpus import EXPECTED_CODES, defect_corpus
+from benchmarks.calibrate_scanner import evaluate, measure_corpus
+from benchmarks.scanner_corpus import defect_corpus
 from drivers.camera.synth import Defects, render_text_page, synthesize
-from scanner import AutoCapture, CaptureState, ReasonCode, assess, detect, rectify
-from scanner.page import MESSAGES
+from scanner import ReasonCode, assess, rectify
+from scanner.page import MESSAGES, Reason
+from scanner.quality import DEFAULT_THRESHOLDS, edge_clearance, judge, measure
+
+FRAME = (1920, 1080)
 
 
-def codes(frame: np.ndarray) -> set[str]:
-    corners = detect(frame)
-    if corners is None:
-        return {"no_page"}
-    return {r.code.value for r in assess(rectify(frame, corners), corners, frame).reasons}
+def verdict_of(frame: np.ndarray, corners: np.ndarray):
+    return assess(rectify(frame, corners), corners, frame)
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("kind", [
-    pytest.param(k, marks=pytest.mark.xfail(reason="recall below target, see docs/scanner.md",
-                                            strict=False))
-    if k in ("blur", "motion", "cut") else k
-    for k in ("blur", "motion", "glare", "darkness", "overexposure", "cut", "small")])
-def test_each_simulated_defect_is_flagged_with_its_reason(kind: str) -> None:
-    frames = list(defect_corpus(2, 0, seed=41000, kinds=(kind,)))
-    for f in frames:
-        if f.kind == "colour":
-            continue
-        found = codes(f.frame)
-        assert found & EXPECTED_CODES[kind], (f.name, f.strength, found)
+def letter(seed: int, defects: Defects, frame_size=FRAME) -> tuple[np.ndarray, np.ndarray]:
+    return synthesize(render_text_page(seed), np.random.default_rng(seed),
+                      frame_size=frame_size, defects=defects)
 
 
 @pytest.mark.slow
-def test_clean_frames_pass() -> None:
-    frames = [f for f in defect_corpus(0, 6, seed=42000) if f.kind == "text"]
-    flagged = [(f.name, codes(f.frame)) for f in frames]
-    assert sum(bool(c) for _, c in flagged) <= 1, flagged
+def test_simulated_defects_are_flagged_and_clean_frames_pass() -> None:
+    """A modest sample of the benchmark's figure (seeds apart from calibration and benchmark).
+
+    Two frames of each defect at a strength that makes the page unusable, six clean
+    frames; measured on the page rectified from its true corners (detection has its
+    own tests). The full figure, also with detected corners: benchmarks/bench_scanner.py.
+    """
+    rows = measure_corpus(defect_corpus(2, 6, seed=41000), use_detector=False)
+    result = evaluate(rows, DEFAULT_THRESHOLDS, "truth")
+    assert set(result["recall"]) == {"blur", "motion", "glare", "darkness", "overexposure",
+                                     "cut", "tilt", "small"}
+    assert all(r == 1.0 for r in result["recall"].values()), result["misses"]
+    assert result["false_alarm_rate"] <= 1 / 6, result["false_alarms"]
+
+
+def test_motion_blur_is_told_from_defocus() -> None:
+    moved = verdict_of(*letter(11, Defects(motion_px=25, motion_angle_deg=30)))
+    defocused = verdict_of(*letter(11, Defects(blur_sigma=4)))
+    assert moved.codes == {ReasonCode.MOVING}, moved.to_json()
+    assert defocused.codes == {ReasonCode.BLURRED}, defocused.to_json()
+    # smeared along the motion, still sharp across it
+    assert moved.measures["edge_width_across_mm"] < DEFAULT_THRESHOLDS.max_edge_width_mm
+    assert defocused.measures["edge_width_across_mm"] > DEFAULT_THRESHOLDS.max_edge_width_mm
+
+
+@pytest.mark.slow
+def test_blur_is_measured_in_page_millimetres_whatever_the_camera() -> None:
+    """The same page, sharp and with the same blur on paper (0.9 mm), at 2 MP and at 5 MP."""
+    widths = {}
+    for size in (FRAME, (2560, 1920)):
+        px_per_mm = 0.84 * min(size) / 297          # the synthesiser's tray scale, on average
+        sharp = verdict_of(*letter(12, Defects(), frame_size=size))
+        blurred = verdict_of(*letter(12, Defects(blur_sigma=0.9 * px_per_mm), frame_size=size))
+        assert ReasonCode.BLURRED not in sharp.codes, (size, sharp.to_json())
+        assert ReasonCode.BLURRED in blurred.codes, (size, blurred.to_json())
+        widths[size] = blurred.measures["edge_width_mm"]
+    small, large = widths.values()
+    assert abs(small / large - 1) < 0.25, widths
+
+
+def test_a_page_is_cut_off_when_a_corner_is_on_or_beyond_the_frames_border() -> None:
+    inside = np.array([[100, 80], [900, 90], [890, 700], [110, 690]], np.float32)
+    on_border = inside.copy()
+    on_border[1, 0] = 1023.0                         # on the right border of a 1024 px frame
+    beyond = inside + np.float32(300) * np.array([1, 0], np.float32)
+    assert edge_clearance(inside, (1024, 768)) > DEFAULT_THRESHOLDS.edge_margin
+    assert edge_clearance(on_border, (1024, 768)) < DEFAULT_THRESHOLDS.edge_margin
+    assert edge_clearance(beyond, (1024, 768)) < 0
+    frame, corners = letter(13, Defects(cut=0.1))
+    verdict = verdict_of(frame, corners)
+    assert ReasonCode.CUT_OFF in verdict.codes
+    assert verdict.reasons[0].code is ReasonCode.CUT_OFF       # the first thing to fix
+
+
+def test_uneven_light_is_not_glare_but_a_highlight_over_the_text_is() -> None:
+    shaded = verdict_of(*letter(14, Defects(gradient=0.9, noise_sigma=3)))
+    assert shaded.ok, shaded.to_json()
+    glare = verdict_of(*letter(14, Defects(glare=0.8)))
+    assert glare.codes == {ReasonCode.GLARE}, glare.to_json()
+
+
+def test_darkness_and_overexposure_are_told_apart() -> None:
+    dark = verdict_of(*letter(15, Defects(darkness=0.85)))
+    bright = verdict_of(*letter(15, Defects(overexposure=0.85)))
+    assert ReasonCode.TOO_DARK in dark.codes and ReasonCode.OVEREXPOSED not in dark.codes
+    assert ReasonCode.OVEREXPOSED in bright.codes and ReasonCode.TOO_DARK not in bright.codes
+
+
+def test_judge_lists_the_reasons_most_urgent_first_with_their_figures() -> None:
+    frame, corners = letter(16, Defects())
+    measures = measure(rectify(frame, corners), corners, (frame.shape[1], frame.shape[0]))
+    assert judge(measures) == []
+    bad = {**measures, "edge_width_mm": 3.0, "edge_width_across_mm": 2.5, "paper_level": 60.0,
+           "edge_clearance": -0.05}
+    reasons = judge(bad)
+    assert [r.code for r in reasons] == [ReasonCode.CUT_OFF, ReasonCode.TOO_DARK,
+                                         ReasonCode.BLURRED]
+    assert reasons[2] == Reason.of(ReasonCode.BLURRED, 3.0, DEFAULT_THRESHOLDS.max_edge_width_mm)
 
 
 def test_every_reason_has_a_message_for_the_citizen() -> None:
@@ -53,28 +118,6 @@ def test_no_page_is_a_reason_not_an_error() -> None:
 def test_a_page_that_moved_since_the_previous_frame_is_moving() -> None:
     frame, corners = synthesize(render_text_page(1), np.random.default_rng(5))
     page = rectify(frame, corners)
+    assert ReasonCode.MOVING not in assess(page, corners, frame, previous=corners + 2).codes
     verdict = assess(page, corners, frame, previous=corners + 25)
     assert ReasonCode.MOVING in verdict.codes
-
-
-def test_auto_capture_waits_for_the_hold_time_then_captures_once() -> None:
-    frame, _ = synthesize(render_text_page(2), np.random.default_rng(6))
-    auto = AutoCapture(hold_s=0.5, rearm_s=0.3)
-    events = [auto.feed(frame, t) for t in (0.0, 0.2, 0.4)]
-    assert events == [None, None, None]
-    assert auto.guidance.state is CaptureState.STEADY and 0.3 < auto.guidance.progress < 1
-    event = auto.feed(frame, 0.6)
-    assert event is not None and event.at == 0.6 and event.verdict.ok
-    assert auto.feed(frame, 0.8) is None and auto.feed(frame, 2.0) is None   # not twice
-    empty = np.full_like(frame, 80)
-    assert auto.feed(empty, 2.1) is None and auto.feed(empty, 2.5) is None   # page taken away
-    assert auto.feed(frame, 2.6) is None
-    assert auto.feed(frame, 3.2) is not None                                 # the next page
-
-
-def test_auto_capture_does_not_take_a_blurred_page() -> None:
-    frame, _ = synthesize(render_text_page(3), np.random.default_rng(7),
-                          defects=Defects(blur_sigma=4))
-    auto = AutoCapture(hold_s=0.2)
-    assert all(auto.feed(frame, t / 10) is None for t in range(10))
-    assert auto.guidance.state is CaptureState.SEARCHING

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from printer.deposit_id import (
+from deposit.errors import DepositIdError, DepositIdExhaustedError, DepositIdProblem
+from deposit.ids import (
     CHECK_SYMBOLS,
     DIGITS,
     SEQUENCE_EPOCH,
@@ -20,7 +21,6 @@ from printer.deposit_id import (
     DepositIdGenerator,
     check_symbol,
 )
-from printer.errors import DepositIdError, DepositIdExhaustedError, DepositIdProblem
 
 NOW = SEQUENCE_EPOCH + 60_000_000.0   # late 2025
 

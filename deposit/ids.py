@@ -17,11 +17,11 @@ d * 32**i; swapping the neighbours a, b of weights 32**(i+1) and 32**i changes i
 by (a - b) * 31 * 32**i. 37 is prime and divides none of d, a - b, 31 or 32, so
 the remainder changes. Swapping the last data character with the check
 character is caught too (it would need 2c = 2a mod 37, i.e. c = a).
-``tests/printer/test_deposit_id.py`` checks all of this exhaustively.
+``tests/deposit/test_ids.py`` checks all of this exhaustively.
 
 Reading is lenient as Crockford intends: case is ignored, ``I`` and ``L`` read as
 ``1``, ``O`` as ``0``, and hyphens, spaces, dots and underscores are dropped.
-Anything else gets a :class:`~printer.errors.DepositIdError` whose ``reason`` says
+Anything else gets a :class:`~deposit.errors.DepositIdError` whose ``reason`` says
 what is wrong, so the UI can tell the citizen in their language.
 
 This module uses the standard library only.
@@ -36,7 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
-from printer.errors import DepositIdError, DepositIdExhaustedError, DepositIdProblem
+from deposit.errors import DepositIdError, DepositIdExhaustedError, DepositIdProblem
 
 log = logging.getLogger(__name__)
 
@@ -185,6 +185,18 @@ class DepositId:
         except DepositIdError:
             return False
         return True
+
+
+def canonical(text: str) -> str | None:
+    """The printed form ``XXXX-XXXX-XXXX`` of what a person or a URL gave, or None.
+
+    For callers that only need to know whether ``text`` is a deposit number (the
+    back office's routes); :meth:`DepositId.parse` says what is wrong with it.
+    """
+    try:
+        return str(DepositId.parse(text))
+    except DepositIdError:
+        return None
 
 
 class DepositIdGenerator:
