@@ -407,7 +407,7 @@ class DepositService:
     """Builds the dossier of a :class:`~kiosk.journey.Seal` request and queues it, encrypted.
 
     ``outbox`` is a ``deposit.outbox.Outbox`` opened with a sealer (recipients,
-    kiosk id, signing key); ``ids`` a ``printer.deposit_id.DepositIdGenerator``
+    kiosk id, signing key); ``ids`` a ``deposit.ids.DepositIdGenerator``
     resumed from the outbox's last id; ``public_url`` the back office's public
     address for tracking links. ``deliver`` (optional) tries to hand the
     dossier to the back office at once and says whether it did (else it stays
@@ -453,8 +453,8 @@ class DepositService:
 
     def seal(self, request: Seal, session: Session) -> SealedDeposit:
         from deposit.errors import OutboxError, OutboxFullError
+        from deposit.ids import DepositId
         from deposit.manifest import new_tracking_token
-        from printer.deposit_id import DepositId
         from printer.dossier import DossierDocument, DossierInfo, dossier_pdf
         from printer.receipt import tracking_url
 
@@ -528,7 +528,7 @@ class ReceiptService:
 
     def receipt(self, job: PrintReceipt, sealed: SealedDeposit, case_reference: str | None
                 ) -> Any:
-        from printer.deposit_id import DepositId
+        from deposit.ids import DepositId
         from printer.receipt import (
             DocumentEntry,
             ProcessingTime,
@@ -902,9 +902,9 @@ def build_runtime(config: Any, enrollment: Enrollment | None, *, post: Post | No
     status_dir = data_dir / "status"
     outbox = sealer = None
     if enrollment is not None:
+        from deposit.ids import DepositIdGenerator
         from deposit.outbox import Outbox
         from deposit.outbox import Sealer as OutboxSealer
-        from printer.deposit_id import DepositIdGenerator
 
         ob = config.outbox
         outbox = Outbox(data_dir / "outbox",
@@ -970,8 +970,7 @@ def enrollment_from_bundle(config: Any, bundle: Path | None = None, *,
     uploader and the receipt says it will be sent as soon as possible.
     Raises KioskError naming the folder and what is wrong.
     """
-    from deposit.errors import DepositError
-    from deposit.upload import BundleError
+    from deposit.errors import BundleError, DepositError
     from deposit.upload import Enrollment as Bundle
     from kiosk.delivery import DeliveryError, bundle_folder, deliver_now
     from kiosk.errors import KioskError

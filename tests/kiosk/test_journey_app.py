@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from deposit.ids import DepositId
 from kiosk.app import (
     AgentSignal,
     CaptureWorker,
@@ -49,7 +50,6 @@ from kiosk.journey import (
 )
 from kiosk.session import Session, StoredPage
 from kiosk.ui.kit import local_enrollment, sim_config
-from printer.deposit_id import DepositId
 
 
 def stored(page_id: str = "p1", size: int = 1000) -> StoredPage:
