@@ -32,6 +32,18 @@ def find_binaries() -> Path | None:
     return None
 
 
+def reachable_temp_folder() -> str:
+    """A temporary folder the ``postgres`` user can reach when we run as root.
+
+    Other tests may point TMPDIR at a private (0700) folder of their own; the
+    server, run as ``postgres``, could not enter a folder made inside it.
+    """
+    base = Path(tempfile.gettempdir()).resolve()
+    if os.geteuid() != 0 or all(p.stat().st_mode & 0o001 for p in [base, *base.parents]):
+        return str(base)
+    return "/tmp"
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -93,7 +105,7 @@ def private_postgres() -> Iterator[PrivatePostgres]:
     if bindir is None:
         raise RuntimeError("the PostgreSQL server binaries (initdb, pg_ctl) are not installed "
                            "(Debian package postgresql)")
-    root = Path(tempfile.mkdtemp(prefix="kiosk-pg-"))
+    root = Path(tempfile.mkdtemp(prefix="kiosk-pg-", dir=reachable_temp_folder()))
     root.chmod(0o755)
     server = PrivatePostgres(bindir, root)
     try:
