@@ -303,7 +303,7 @@ def demo(args: argparse.Namespace, work: Path, result: Result,
     config = Config(
         kiosk=KioskSection(id=kiosk_id, code=code, place="Démonstration", data_dir=data),
         devices=DevicesSection(camera=f"sim://?seed={args.seed}&placed=false",
-                               printer=f"sim://?timeout=5&out={receipts}", code_reader="sim://"),
+                               printer=f"sim://?out={receipts}", code_reader="sim://"),
         ui=UiSection(fullscreen=False, width=1280, height=800, dpi=96.0))
     deliveries = DeliveryLog()
     enrollment = enrollment_from_bundle(config, bundle, log_to=deliveries)

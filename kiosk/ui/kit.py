@@ -60,7 +60,7 @@ def sim_config(data_dir: Path, *, seed: int = 1, printer: str = "", size: tuple[
         kiosk=KioskSection(data_dir=data_dir),
         devices=DevicesSection(
             camera=f"sim://?seed={seed}&placed=false",
-            printer=printer or f"sim://?timeout=5&out={data_dir / 'receipts'}",
+            printer=printer or f"sim://?out={data_dir / 'receipts'}",
             code_reader=code_reader),
         session=session or SessionSection(),
         ui=UiSection(fullscreen=False, width=size[0], height=size[1], dpi=dpi))
