@@ -1,4 +1,4 @@
-"""``kiosk devices``: each configured device, its backend and its status, through the real drivers."""
+"""``kiosk devices``: each configured device, its backend and status, through the real drivers."""
 
 from __future__ import annotations
 
