@@ -948,6 +948,13 @@ class _SideStrip:
     def is_top_sheet_side(self, mid: float, drift: float) -> bool:
         """Is this line the side of a sheet lying on the one whose side the strip follows?
 
+        See :meth:`doubt`.
+        """
+        return self.doubt(mid, drift) is None
+
+    def doubt(self, mid: float, drift: float) -> str | None:
+        """Why the line (mid, drift) is not the side of a sheet lying on this one, or None.
+
         Where the line runs inside the quad, the band between them must be blank
         paper (the sheet underneath), the band just inside the line blank too
         (the top sheet's margin), both papers alike and the top one not darker,
@@ -966,35 +973,52 @@ class _SideStrip:
         rows_in = np.flatnonzero((offset > 4) & usable)
         rows_out = np.flatnonzero((offset < -4) & usable)
         if len(rows_in) + len(rows_out) < 0.3 * n_usable:
-            return False
+            return "the side itself"
         if len(rows_out) >= 0.1 * n_usable:
             k = max(3, round(_PILE_RUN / _PILE_ROW_PX) | 1)
             side_runs = np.convolve(self.near[:, self.j_side].astype(np.float64), np.ones(k) / k,
                                     mode="same")
-            if vis[rows_out].mean() < 0.5 or (side_runs[rows_out] >= 0.5).mean() > 0.25:
-                return False
+            if vis[rows_out].mean() < 0.5:
+                return f"unseen where it pokes out ({vis[rows_out].mean():.2f})"
+            if (side_runs[rows_out] >= 0.5).mean() > 0.25:
+                return f"the side is seen under it ({(side_runs[rows_out] >= 0.5).mean():.2f})"
         if len(rows_in) >= 0.1 * n_usable:
             off = offset[rows_in]
-            if off.mean() < _PILE_MIN_OFFSET \
-                    or off.max() * self.unit > _PILE_MAX_OFFSET * self.size:
-                return False
+            if off.mean() < _PILE_MIN_OFFSET:
+                return "too near the side"
+            if off.max() * self.unit > _PILE_MAX_OFFSET * self.size:
+                return "too far inside"
             ji = j[rows_in]
-            between = self.marks[rows_in, np.clip(ji - 2, 0, cols)] \
+            # (not the few units just outside the line: the top sheet's own thin shadow)
+            between = self.marks[rows_in, np.clip(ji - 6, 0, cols)] \
                 - self.marks[rows_in, np.clip(self.j_side + 3, 0, cols)]
             margin = self.marks[rows_in, np.clip(ji + 14, 0, cols)] \
                 - self.marks[rows_in, np.clip(ji + 3, 0, cols)]
             under = np.median(self.lab[rows_in, np.clip((self.j_side + ji) // 2, 0, cols - 1)],
                               axis=0)
             top = np.median(self.lab[rows_in, np.clip(ji + 6, 0, cols - 1)], axis=0)
-            if vis[rows_in].mean() < 0.5 or (between > 0).mean() > 0.2 \
-                    or (margin > 0).mean() > 0.3 or np.linalg.norm(top - under) > 12.0 \
-                    or top[0] - under[0] < -1.0:
-                return False
+            if vis[rows_in].mean() < 0.5:
+                return f"unseen inside ({vis[rows_in].mean():.2f})"
+            if (between > 0).mean() > 0.2:
+                return f"marks between ({(between > 0).mean():.2f})"
+            if (margin > 0).mean() > 0.3:
+                return f"marks in its margin ({(margin > 0).mean():.2f})"
+            if np.linalg.norm(top - under) > 12.0:
+                return f"unlike papers ({np.linalg.norm(top - under):.1f})"
+            # both paper: about as light as the lightest common surface in the band (a page's
+            # paper), not a coloured band or a photograph inside the page
+            paper = float(np.percentile(self.lab[self.valid, :, 0], 75))
+            if min(top[0], under[0]) < paper - 15.0:
+                return f"not paper ({min(top[0], under[0]):.0f} < {paper:.0f} - 15)"
+            if top[0] - under[0] < -1.0:
+                return f"darker than the sheet under it ({top[0] - under[0]:.1f})"
         runs = np.diff(np.concatenate([[0], vis[usable].astype(np.int8), [0]]))
         lengths = np.flatnonzero(runs == -1) - np.flatnonzero(runs == 1)
         if lengths[lengths >= _PILE_RUN / _PILE_ROW_PX].sum() < 0.4 * n_usable:
-            return False
-        return bool(vis[usable].mean() >= 0.45)
+            return "seen in bits"
+        if vis[usable].mean() < 0.45:
+            return f"seen on too few rows ({vis[usable].mean():.2f})"
+        return None
 
     def fit(self, mid: float, drift: float) -> F64:
         """Homogeneous line through the edge points along (mid, drift), to sub-pixel."""
