@@ -14,8 +14,16 @@ One run reports:
   frame: ``cv2.cvtColor`` (to grey) plus ``cv2.resize`` of the frame to the
   live working size (320 px). The machine is shared: compare the ratios.
 
-``ctx.quick`` takes 2 synthetic frames per category instead of 20 and fewer
-timing repeats.
+- ``stills``: the cheap path for 12 MP stills (4000 x 3000 frames of the same
+  synthetic set): :func:`scanner.detect.detect_live` on the still reduced by
+  4, then :func:`scanner.detect.refine_corners` on the full still for several
+  ``reach`` / ``rounds``, then :func:`scanner.detect.top_sheet`; Jaccard and
+  milliseconds of each step, against ``detect`` on the still halved (the
+  precise path) and a reference timed in the same loop (``cv2.cvtColor`` of
+  the full still to grey).
+
+``ctx.quick`` takes 2 synthetic frames per category instead of 20 (1 still of
+4 categories instead of 2 of each) and fewer timing repeats.
 """
 
 from __future__ import annotations
@@ -34,7 +42,8 @@ import numpy.typing as npt
 from benchmarks.common import Context, summary_ms
 from benchmarks.detection_corpus import CATEGORIES, hard_corpus
 from scanner import detect, detect_live
-from scanner.geometry import Quad, smartdoc_jaccard
+from scanner.detect import refine_corners, top_sheet
+from scanner.geometry import Quad, order_corners, smartdoc_jaccard
 
 Image = npt.NDArray[np.uint8]
 Detector = Callable[[Image], Quad | None]
@@ -57,6 +66,8 @@ def run(ctx: Context) -> dict[str, Any]:
         out["speed"] = bench_speed([image for _, image, _ in frames],
                                    repeat=3 if ctx.quick else 15)
     out["hard"] = bench_hard(2 if ctx.quick else 20)
+    out["stills"] = bench_stills(CATEGORIES[:4] if ctx.quick else CATEGORIES,
+                                 1 if ctx.quick else 2, repeat=1 if ctx.quick else 3)
     return out
 
 
@@ -161,5 +172,76 @@ def bench_hard(per_category: int) -> dict[str, Any]:
         "still_mean": round(float(np.mean(every_still)), 4),
         "live_mean": round(float(np.mean(every_live)), 4),
         "still_worst": {k: v for v, k in worst},
+        "seconds": round(time.perf_counter() - start, 1),
+    }
+
+
+#: ``refine_corners`` settings measured on 12 MP stills (reach in still pixels, rounds).
+REFINE_SETTINGS = ((8.0, 2), (8.0, 1), (16.0, 1), (25.0, 1), (25.0, 2), (40.0, 1))
+STILL_SIZE = (4000, 3000)
+
+
+def bench_stills(categories: tuple[str, ...], per_category: int, repeat: int) -> dict[str, Any]:
+    """The cheap path on 12 MP stills: live corners on the still reduced by 4, refined on the
+    full still with each of ``REFINE_SETTINGS``, then the pile check (``top_sheet``); and
+    ``detect`` on the still halved. Jaccard mean / min and median ms of each.
+    """
+    scores: dict[str, list[float]] = {}
+    times: dict[str, list[float]] = {}
+
+    def timed(name: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        result = None
+        for _ in range(repeat):
+            start = time.perf_counter()
+            result = fn(*args, **kwargs)
+            times.setdefault(name, []).append(time.perf_counter() - start)
+        return result
+
+    def score(name: str, quad: Any, truth: npt.NDArray[np.float32],
+              page: tuple[float, float]) -> None:
+        found = None if quad is None else order_corners(quad)
+        scores.setdefault(name, []).append(smartdoc_jaccard(found, truth, page=page))
+
+    start = time.perf_counter()
+    for f in hard_corpus(per_category, categories=categories, frame_size=STILL_SIZE):
+        still = f.frame
+        h, w = still.shape[:2]
+        timed("reference", cv2.cvtColor, still, cv2.COLOR_BGR2GRAY)
+        halved = timed("reduce_by_2", cv2.resize, still, (w // 2, h // 2),
+                       interpolation=cv2.INTER_AREA)
+        quarter = timed("reduce_by_4", cv2.resize, halved, (w // 4, h // 4),
+                        interpolation=cv2.INTER_AREA)
+        precise = timed("detect_on_halved", detect, halved)
+        score("detect_on_halved", None if precise is None else (precise + 0.5) * 2 - 0.5,
+              f.corners, f.page_size_mm)
+        rough = timed("live_on_quarter", detect_live, quarter)
+        if rough is None:
+            for reach, rounds in REFINE_SETTINGS:
+                score(f"refine_reach{reach:g}_rounds{rounds}", None, f.corners, f.page_size_mm)
+            score("refine_then_top_sheet", None, f.corners, f.page_size_mm)
+            continue
+        rough = (rough + 0.5) * 4 - 0.5
+        score("live_on_quarter", rough, f.corners, f.page_size_mm)
+        refined = rough
+        for reach, rounds in REFINE_SETTINGS:
+            name = f"refine_reach{reach:g}_rounds{rounds}"
+            q = timed(name, refine_corners, still, rough, reach=reach, rounds=rounds)
+            score(name, q, f.corners, f.page_size_mm)
+            if (reach, rounds) == (25.0, 1):
+                refined = q
+        top = timed("top_sheet", top_sheet, still, refined)
+        score("refine_then_top_sheet", top, f.corners, f.page_size_mm)
+    ref = statistics.median(times["reference"])
+    return {
+        "frame": f"{STILL_SIZE[0]}x{STILL_SIZE[1]}", "stills": len(scores["detect_on_halved"]),
+        "categories": list(categories),
+        "reference": "cv2.cvtColor(BGR2GRAY) of the full still",
+        "reference_ms": round(ref * 1000, 2),
+        "jaccard": {k: {"mean": round(float(np.mean(v)), 4), "min": round(float(np.min(v)), 4)}
+                    for k, v in scores.items()},
+        "median_ms": {k: round(statistics.median(v) * 1000, 2) for k, v in times.items()},
+        "over_reference": {k: round(statistics.median(v) / ref, 2) for k, v in times.items()
+                           if k != "reference"},
+        "note": "refine_then_top_sheet: refine reach 25 (2 x 4000 / 320), 1 round, then top_sheet",
         "seconds": round(time.perf_counter() - start, 1),
     }

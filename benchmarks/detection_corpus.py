@@ -671,6 +671,33 @@ def _magazine_beside(rng: np.random.Generator, canvas: _Canvas, page: F64) -> No
                np.array([255, 255, 255], np.float32))
 
 
+def _pile(rng: np.random.Generator, canvas: _Canvas, count: int,
+          paper: npt.NDArray[np.float32]) -> tuple[float, float, tuple[int, int]]:
+    """Sheets of a pile under the page; returns the page's own shadow (strength, blur, offset).
+
+    As on a real pile: each sheet a few mm off (2-20 mm) and turned by up to a
+    few degrees; half of them another paper (a different white, a bluer or
+    warmer tint); one light for the whole pile, so every sheet's thin shadow
+    falls on the same sides (none on the others), from strong to nothing at all.
+    """
+    angle = float(rng.uniform(0, 2 * math.pi))
+    reach = float(rng.uniform(0.5, 3.0))
+    offset_px = (round(reach * math.cos(angle)), round(reach * math.sin(angle)))
+    blur = float(rng.uniform(1.0, 2.5))
+    for _ in range(count):
+        offset = rng.normal(0, 6, 2)
+        offset += np.sign(offset) * 2.0
+        turn = float(np.clip(rng.normal(0, 2.0), -5.0, 5.0))
+        rect = _rect_mm(A4_MM, tuple(offset), turn)
+        mask = canvas.mask_poly(rect)
+        canvas.shadow(mask, float(rng.uniform(0.05, 0.35)), blur, offset_px)
+        own = _paper_colour(rng) if rng.random() < 0.5 else paper
+        canvas.paint(mask, own * float(rng.uniform(0.94, 1.02)))
+    # the page's own shadow on the pile: from clear to none (a flat sheet on a flat pile)
+    strength = float(rng.uniform(0.0, 0.35)) if rng.random() < 0.8 else 0.0
+    return strength, blur, offset_px
+
+
 def _motion_kernel(length: float, angle: float) -> FloatImage:
     size = max(3, math.ceil(length) | 1)
     kernel = np.zeros((size, size), np.float32)
@@ -698,16 +725,11 @@ def _render(spec: _Spec, rng: np.random.Generator, frame_size: tuple[int, int]
         _sheet_with_lines(rng, canvas, _other_sheet_rect(rng, canvas, page_rect, size,
                                                          (170.0, 330.0)))
     paper = _paper_colour(rng)
-    for _ in range(spec.under_sheets):
-        # sheets of the same pile: a few mm off, turned by a degree or two
-        offset = rng.normal(0, 6, 2)
-        offset += np.sign(offset) * 2.0
-        rect = _rect_mm(A4_MM, tuple(offset), float(rng.normal(0, 1.5)))
-        mask = canvas.mask_poly(rect)
-        canvas.shadow(mask, float(rng.uniform(0.1, 0.3)), 2.0, (1, 2))
-        canvas.paint(mask, paper * float(rng.uniform(0.95, 1.02)))
+    page_shadow = (float(rng.uniform(0.1, 0.35)), 2.0, (1, 2))
+    if spec.under_sheets:
+        page_shadow = _pile(rng, canvas, spec.under_sheets, paper)
     page_mask = canvas.mask_poly(page_rect)
-    canvas.shadow(page_mask, float(rng.uniform(0.1, 0.35)), 2.0, (1, 2))
+    canvas.shadow(page_mask, *page_shadow)
     _warp_page(canvas, _page_image(rng, spec.magazine_page), page_rect, paper)
     if spec.cable:
         _cable(rng, canvas)
