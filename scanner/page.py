@@ -54,7 +54,14 @@ class Page:
     ``image`` is H x W x 3 BGR, or H x W gray (0 black, 255 white; a bilevel
     page holds only 0 and 255). ``size_mm`` is (width, height) as placed,
     ``format`` the recognised paper format's name ("A4", "A5", "letter",
-    "ID-1") or "other" when the proportions matched none.
+    "ID-1") or "other" when the proportions matched none. ``dpi`` is the
+    page's resolution as stored; ``source_dpi`` the resolution at which the
+    camera saw it (frame pixels per inch of paper: the square root of the
+    page's area in the frame over its area on paper), None when unknown. What
+    the camera could not resolve is not on the page, whatever ``dpi`` says:
+    :func:`scanner.enhance.enhance` keeps text grey below
+    ``BILEVEL_MIN_SOURCE_DPI``, and :func:`scanner.rectify.rectify` stores such
+    pages at a resolution matched to ``source_dpi``.
     """
 
     image: Image
@@ -63,6 +70,7 @@ class Page:
     format: str
     content: PageContent = PageContent.UNKNOWN
     bilevel: bool = False
+    source_dpi: float | None = None
 
     @property
     def colour(self) -> Literal["bilevel", "gray", "rgb"]:
