@@ -76,8 +76,10 @@ def enhance(page: Page, *, bilevel: bool = True) -> Page:
     if content is PageContent.COLOUR:
         return replace(page, image=_clean_colour(page), content=content, bilevel=False)
     gray = page.gray
-    paper = paper_level(shrink(gray, page.dpi, PAPER_DPI))
-    ink = shrink(gray, page.dpi, INK_DPI)
+    # at whole fractions of the page's resolution (block averages, shared with assess())
+    factor = max(1, round(page.dpi / INK_DPI))
+    paper = paper_level(page.gray_at(page.dpi / max(1, round(page.dpi / PAPER_DPI))))
+    ink = page.gray_at(page.dpi / factor)
     h, w = ink.shape
     paper_ink = np.asarray(cv2.resize(paper, (w, h), interpolation=cv2.INTER_LINEAR), np.uint8)
     flat_ink = flatten(ink, paper_ink)
@@ -89,7 +91,6 @@ def enhance(page: Page, *, bilevel: bool = True) -> Page:
     if not bilevel or not bilevel_safe(page.source_dpi):
         return replace(page, image=grey_text(flatten(gray, paper)), content=content,
                        bilevel=False)
-    factor = max(1, round(page.dpi / INK_DPI))
     darkest = flatten(pool(gray, factor, cv2.MORPH_ERODE)[:h, :w], paper_ink)
     lightest = flatten(pool(gray, factor, cv2.MORPH_DILATE)[:h, :w], paper_ink)
     surface = threshold_surface(flat_ink, darkest, lightest, paper_ink, page.dpi / factor)
@@ -299,7 +300,8 @@ def _clean_colour(page: Page) -> Image:
     if image.ndim == 2:
         image = np.asarray(cv2.cvtColor(image, cv2.COLOR_GRAY2BGR), dtype=np.uint8)
     if page.format != "ID-1":       # a card has no paper to measure the light on
-        paper = lit_paper(paper_level(shrink(page.gray, page.dpi, PAPER_DPI)))
+        paper = lit_paper(paper_level(page.gray_at(page.dpi / max(1, round(page.dpi
+                                                                            / PAPER_DPI)))))
         h, w = image.shape[:2]
         level = cv2.resize(paper, (w, h), interpolation=cv2.INTER_LINEAR)
         image = np.asarray(cv2.divide(image, cv2.merge([level, level, level]), scale=240.0),

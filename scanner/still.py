@@ -15,10 +15,11 @@ reduced still) is rarely needed. :func:`locate` tries, in order:
    pixel; only the page's bounding box is handed over);
 3. **checks** of the refined quad, any of which sends the still to the
    precise detector instead: a corner moved farther than the rough corners'
-   error allows (``MAX_TRAVEL``: refinement caught another edge or ran
-   away), the quad is not a page (not convex, smaller than ``MIN_AREA`` of
-   the frame, proportions of no paper format), or a side is not backed by a
-   colour step along most of its length (``MIN_SIDE_SUPPORT``).
+   error allows (``MAX_TRAVEL``: refinement caught another edge), the quad
+   is not a page (not convex, a corner outside the frame, smaller than
+   ``MIN_AREA`` of the frame, proportions of no paper format), or a side is
+   not backed by a colour step along enough of its length
+   (``MIN_SIDE_SUPPORT``).
 
 The precise path is :func:`scanner.detect.detect` on the still reduced to at
 most ``DETECT_MAX_SIDE`` (corners within 0.1-0.3 px of those found on the
@@ -52,9 +53,14 @@ log = logging.getLogger(__name__)
 DETECT_MAX_SIDE = 2000
 #: Least long side of the reduced still given to the live detector (it works at 320 px).
 LIVE_MIN_SIDE = 480
-#: Largest corner travel during refinement, as a fraction of the frame's long side (the live
-#: detector's corners lie within about 0.5 % of it; a hint from a preview frame a little more).
-MAX_TRAVEL = 0.015
+#: How far (px of the reduced still) each side is searched for its colour step, and in how many
+#: rounds: the live detector's corners lie within 1-3 px of it there, and a second round
+#: (``refine_corners``' default) adds nothing measurable for 60 % more time.
+REFINE_REACH = 6.0
+REFINE_ROUNDS = 1
+#: A refined corner farther than this many times ``REFINE_REACH`` from the rough one means the
+#: sides turned onto something else.
+MAX_TRAVEL = 2.0
 #: Smallest page, as a fraction of the frame's area.
 MIN_AREA = 0.02
 #: Least share of each side's length along which the colour steps across it.
@@ -179,9 +185,9 @@ def scale_corners(corners: npt.ArrayLike, from_size: tuple[int, int],
 def check(levels: Levels, k: int, rough: Quad, refined: Quad) -> str | None:
     """Why a refined quad (level 0 pixels) is doubtful, or None when it is not."""
     h, w = levels[0].shape[:2]
-    travel = float(np.max(np.linalg.norm(refined - rough, axis=1)))
-    if travel > MAX_TRAVEL * max(h, w):
-        return f"refinement moved a corner {travel:.0f} px"
+    travel = float(np.max(np.linalg.norm(refined - rough, axis=1))) / 2 ** k
+    if travel > MAX_TRAVEL * REFINE_REACH:
+        return f"refinement moved a corner {travel:.0f} px (reduced still)"
     if not is_convex(refined):
         return "the refined quad is not convex"
     if np.any(refined < -0.5) or np.any(refined[:, 0] > w - 0.5) or np.any(refined[:, 1] > h - 0.5):
@@ -242,7 +248,8 @@ def _refine(levels: Levels, k: int, rough: Quad) -> Quad:
     if x1 - x0 < 32 or y1 - y0 < 32:
         return rough
     offset = np.array([x0, y0], np.float64)
-    refined = refine_corners(np.ascontiguousarray(image[y0:y1, x0:x1]), q - offset)
+    refined = refine_corners(np.ascontiguousarray(image[y0:y1, x0:x1]), q - offset,
+                             reach=REFINE_REACH, rounds=REFINE_ROUNDS)
     return _to_level0(np.asarray(refined, np.float64) + offset, k)
 
 
