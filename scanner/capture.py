@@ -18,7 +18,7 @@ import numpy as np
 
 from scanner.detect import detect_live
 from scanner.geometry import Quad
-from scanner.page import Image, Reason, ReasonCode, Verdict
+from scanner.page import Image, PageContent, Reason, ReasonCode, Verdict
 from scanner.quality import DEFAULT_THRESHOLDS, QualityThresholds, assess
 from scanner.rectify import rectify
 
@@ -92,7 +92,8 @@ class AutoCapture:
                 self.guidance = Guidance(CaptureState.CAPTURED, corners, (), 1.0)
                 return None
             self._captured_at = None                # another page, or the same one moved away
-        page = rectify(frame, corners, dpi=self.preview_dpi)
+        # judged in grey (no colour figure): no classification, one channel warped
+        page = rectify(frame, corners, dpi=self.preview_dpi, content=PageContent.TEXT)
         verdict = assess(page, corners, frame, previous=previous, thresholds=self.thresholds)
         if not verdict.ok:
             self._steady_since = None

@@ -27,8 +27,11 @@ _COMPRESSION = 259
 _GROUP4 = 4
 
 
-def compress(page: Page) -> EncodedPage:
-    """Encode a page: G4 when bilevel, JPEG (gray or colour) otherwise. Raises EncodeError."""
+def compress(page: Page, *, jpeg_quality: int | None = None) -> EncodedPage:
+    """Encode a page: G4 when bilevel, JPEG (gray or colour) otherwise. Raises EncodeError.
+
+    ``jpeg_quality`` overrides ``JPEG_QUALITY`` (for measurements).
+    """
     image = page.image
     h, w = image.shape[:2]
     common = {"width": w, "height": h, "dpi": page.dpi, "size_mm": page.size_mm}
@@ -40,7 +43,8 @@ def compress(page: Page) -> EncodedPage:
         pil = PILImage.fromarray(np.ascontiguousarray(image[..., ::-1]), mode="RGB")
     buffer = io.BytesIO()
     try:
-        pil.save(buffer, format="JPEG", quality=JPEG_QUALITY[page.colour], optimize=True,
+        quality = JPEG_QUALITY[page.colour] if jpeg_quality is None else jpeg_quality
+        pil.save(buffer, format="JPEG", quality=quality, optimize=True,
                  progressive=False, dpi=(page.dpi, page.dpi), subsampling="4:2:0")
     except (OSError, ValueError) as exc:
         raise EncodeError(f"JPEG encoding failed: {exc}") from exc

@@ -53,27 +53,44 @@ CLASSIFY_DPI = 25.0
 PHOTO_DPI = 50.0
 
 
+#: Least resolution (frame pixels per inch of paper) at which the camera must have seen a text
+#: page for it to be made bilevel; below it the page is kept grey. Calibrated by
+#: ``python -m benchmarks.calibrate_bilevel`` (docs/scanner.md, "Bilevel or grey").
+BILEVEL_MIN_SOURCE_DPI = 100.0
+
+
+def bilevel_safe(source_dpi: float | None) -> bool:
+    """Whether text seen at ``source_dpi`` survives binarisation (unknown: assumed so)."""
+    return source_dpi is None or source_dpi >= BILEVEL_MIN_SOURCE_DPI
+
+
 def enhance(page: Page, *, bilevel: bool = True) -> Page:
     """The cleaned page: bilevel (or flattened grey) for text, colour kept for the rest.
 
+    A text page becomes bilevel only when the camera saw it sharply enough
+    (:func:`bilevel_safe` of ``page.source_dpi``): binarising strokes the
+    camera could not resolve breaks them, while grey keeps what was seen.
     ``bilevel=False`` keeps text pages in grey (flattened and stretched).
     """
     content = classify(page)
     if content is PageContent.COLOUR:
         return replace(page, image=_clean_colour(page), content=content, bilevel=False)
     gray = page.gray
-    paper = paper_level(shrink(gray, page.dpi, PAPER_DPI))
-    ink = shrink(gray, page.dpi, INK_DPI)
+    # at whole fractions of the page's resolution (block averages, shared with assess())
+    factor = max(1, round(page.dpi / INK_DPI))
+    paper = paper_level(page.gray_at(page.dpi / max(1, round(page.dpi / PAPER_DPI))))
+    ink = page.gray_at(page.dpi / factor)
     h, w = ink.shape
     paper_ink = np.asarray(cv2.resize(paper, (w, h), interpolation=cv2.INTER_LINEAR), np.uint8)
     flat_ink = flatten(ink, paper_ink)
     photo = is_photo(flat_ink)
-    if photo or not bilevel:
-        light = lit_paper(paper) if photo else paper    # a photograph's tones are no shadows
-        flat = flatten(gray, light)
+    if photo:                                           # a photograph's tones are no shadows
+        flat = flatten(gray, lit_paper(paper))
         return replace(page, image=stretch(flat, shrink(flat, page.dpi, CLASSIFY_DPI)),
                        content=content, bilevel=False)
-    factor = max(1, round(page.dpi / INK_DPI))
+    if not bilevel or not bilevel_safe(page.source_dpi):
+        return replace(page, image=grey_text(flatten(gray, paper)), content=content,
+                       bilevel=False)
     darkest = flatten(pool(gray, factor, cv2.MORPH_ERODE)[:h, :w], paper_ink)
     lightest = flatten(pool(gray, factor, cv2.MORPH_DILATE)[:h, :w], paper_ink)
     surface = threshold_surface(flat_ink, darkest, lightest, paper_ink, page.dpi / factor)
@@ -85,18 +102,27 @@ def enhance(page: Page, *, bilevel: bool = True) -> Page:
 # -- what kind of page ----------------------------------------------------------------------------
 
 def classify(page: Page) -> PageContent:
-    """TEXT or COLOUR, from how much of the page is clearly coloured."""
+    """TEXT or COLOUR, from how much of the page is clearly coloured.
+
+    ``page.content`` when it is already known (:func:`scanner.rectify.rectify`
+    classifies the page at low resolution before warping it).
+    """
     if page.content is not PageContent.UNKNOWN:
         return page.content
     if page.image.ndim == 2:
         return PageContent.TEXT
-    small = shrink(page.image, page.dpi, CLASSIFY_DPI)
-    lab = np.asarray(cv2.cvtColor(small, cv2.COLOR_BGR2Lab), dtype=np.uint8).reshape(-1, 3)
+    return classify_colours(shrink(page.image, page.dpi, CLASSIFY_DPI))
+
+
+def classify_colours(small: Image) -> PageContent:
+    """TEXT or COLOUR for a BGR page at about ``CLASSIFY_DPI`` (block averages, not samples)."""
+    lab = np.asarray(cv2.cvtColor(small, cv2.COLOR_BGR2Lab), dtype=np.uint8)
+    lum, a, b = (np.ascontiguousarray(lab[..., i]).ravel() for i in range(3))
     # the paper's tint: median a, b of the lightest 40 % (histograms: 8-bit values)
-    light = lab[lab[:, 0] >= _percentile_u8(lab[:, 0], 60)]
-    tint = np.array([_percentile_u8(light[:, 1], 50), _percentile_u8(light[:, 2], 50)])
-    chroma2 = ((lab[:, 1:].astype(np.int32) - tint) ** 2).sum(axis=1)
-    coloured = float(np.mean(chroma2 > COLOUR_CHROMA ** 2))
+    light = lum >= _percentile_u8(lum, 60)
+    da = a.astype(np.int32) - _percentile_u8(a[light], 50)
+    db = b.astype(np.int32) - _percentile_u8(b[light], 50)
+    coloured = np.count_nonzero(da * da + db * db > COLOUR_CHROMA ** 2) / max(1, lum.size)
     return PageContent.COLOUR if coloured > COLOUR_FRACTION else PageContent.TEXT
 
 
@@ -226,6 +252,39 @@ def binarise(gray: Image, surface: Image) -> Image:
     return np.asarray(cv2.compare(gray, limit, cv2.CMP_GT), dtype=np.uint8)
 
 
+#: Share of a grey text page's paper made pure white (the rest is the paper's noise and grain).
+PAPER_WHITE = 0.9
+
+
+def grey_text(flat: Image) -> Image:
+    """A flattened text page in grey: its paper white, its ink as dark as the page's darkest.
+
+    The paper of a flattened page sits just under 255 with the sensor's noise
+    and the camera's JPEG grain on it, which costs a grey JPEG most of its
+    bytes and shows nothing: the white point is put where ``PAPER_WHITE`` of
+    the paper (the pixels above Otsu's threshold) is lighter, the black point
+    at the darkest 0.5 % of the page. Strokes keep their grey edges, which is
+    what makes small text readable when the camera saw it at low resolution.
+    """
+    sample = np.ascontiguousarray(flat[::3, ::3])
+    otsu, _ = cv2.threshold(sample, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    counts = np.bincount(sample.ravel(), minlength=256).astype(np.int64)
+    cumulative = np.cumsum(counts)
+    paper_from = int(otsu) + 1
+    paper_total = cumulative[-1] - cumulative[paper_from - 1]
+    if paper_total <= 0:
+        return flat
+    white = int(np.searchsorted(cumulative, cumulative[paper_from - 1]
+                                + (1.0 - PAPER_WHITE) * paper_total))
+    black = int(np.searchsorted(cumulative, 0.005 * cumulative[-1]))
+    white = max(white, paper_from)
+    if white - black < 10:
+        return flat
+    ramp = np.arange(256, dtype=np.float32)
+    table = np.clip((ramp - black) * (255.0 / (white - black)), 0, 255).astype(np.uint8)
+    return np.asarray(cv2.LUT(flat, table), dtype=np.uint8)
+
+
 def _clear_border(image: Image, width: int) -> None:
     if width > 0:
         image[:width, :] = 255
@@ -241,7 +300,8 @@ def _clean_colour(page: Page) -> Image:
     if image.ndim == 2:
         image = np.asarray(cv2.cvtColor(image, cv2.COLOR_GRAY2BGR), dtype=np.uint8)
     if page.format != "ID-1":       # a card has no paper to measure the light on
-        paper = lit_paper(paper_level(shrink(page.gray, page.dpi, PAPER_DPI)))
+        paper = lit_paper(paper_level(page.gray_at(page.dpi / max(1, round(page.dpi
+                                                                            / PAPER_DPI)))))
         h, w = image.shape[:2]
         level = cv2.resize(paper, (w, h), interpolation=cv2.INTER_LINEAR)
         image = np.asarray(cv2.divide(image, cv2.merge([level, level, level]), scale=240.0),

@@ -54,7 +54,14 @@ class Page:
     ``image`` is H x W x 3 BGR, or H x W gray (0 black, 255 white; a bilevel
     page holds only 0 and 255). ``size_mm`` is (width, height) as placed,
     ``format`` the recognised paper format's name ("A4", "A5", "letter",
-    "ID-1") or "other" when the proportions matched none.
+    "ID-1") or "other" when the proportions matched none. ``dpi`` is the
+    page's resolution as stored; ``source_dpi`` the resolution at which the
+    camera saw it (frame pixels per inch of paper: the square root of the
+    page's area in the frame over its area on paper), None when unknown. What
+    the camera could not resolve is not on the page, whatever ``dpi`` says:
+    :func:`scanner.enhance.enhance` keeps text grey below
+    ``BILEVEL_MIN_SOURCE_DPI``, and :func:`scanner.rectify.rectify` stores such
+    pages at a resolution matched to ``source_dpi``.
     """
 
     image: Image
@@ -63,6 +70,7 @@ class Page:
     format: str
     content: PageContent = PageContent.UNKNOWN
     bilevel: bool = False
+    source_dpi: float | None = None
 
     @property
     def colour(self) -> Literal["bilevel", "gray", "rgb"]:
@@ -70,12 +78,43 @@ class Page:
             return "rgb"
         return "bilevel" if self.bilevel else "gray"
 
+    _scaled: dict[float, Image] = field(default_factory=dict, init=False, repr=False,
+                                        compare=False)
+
     @cached_property
     def gray(self) -> Image:
         """The page in gray (converted once, then shared by quality and enhancement)."""
         if self.image.ndim == 2:
             return self.image
         return np.asarray(cv2.cvtColor(self.image, cv2.COLOR_BGR2GRAY), dtype=np.uint8)
+
+    def gray_at(self, dpi: float) -> Image:
+        """The page in gray at ``dpi`` (:func:`resample_gray`), made once and kept: quality
+        and enhancement look at the page at the same scales."""
+        key = round(float(dpi), 3)
+        if key not in self._scaled:
+            self._scaled[key] = resample_gray(self.gray, dpi / self.dpi)
+        return self._scaled[key]
+
+
+def resample_gray(gray: Image, factor: float) -> Image:
+    """``gray`` scaled by ``factor``; a shrink by a whole number is an exact block average.
+
+    (OpenCV's area resampling is a hundred times faster for whole factors, and
+    dropping the last few rows or columns of a page costs nothing.) Enlarging
+    is bilinear.
+    """
+    if abs(factor - 1.0) < 1e-3:
+        return gray
+    h, w = gray.shape[:2]
+    whole = round(1.0 / factor)
+    if factor < 1 and abs(1.0 / factor - whole) < 0.02 and min(h, w) >= 8 * whole:
+        size = (w // whole, h // whole)
+        gray = gray[: size[1] * whole, : size[0] * whole]
+        return np.asarray(cv2.resize(gray, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
+    size = (max(8, round(w * factor)), max(8, round(h * factor)))
+    return np.asarray(cv2.resize(gray, size, interpolation=cv2.INTER_AREA if factor < 1
+                                 else cv2.INTER_LINEAR), dtype=np.uint8)
 
 
 class ReasonCode(StrEnum):

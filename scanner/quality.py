@@ -125,10 +125,7 @@ def measure(page: Page, corners: npt.ArrayLike, frame_size: tuple[int, int], *,
         measures["motion"] = travel / float(np.hypot(w, h))
     # -- light, on the page at a coarse scale
     sharp = resample(page, thresholds.sharpness_dpi)
-    if thresholds.light_dpi < thresholds.sharpness_dpi:
-        light = _resize(sharp, thresholds.light_dpi / thresholds.sharpness_dpi)
-    else:
-        light = resample(page, thresholds.light_dpi)
+    light = resample(page, thresholds.light_dpi)
     seen = visible_mask(quad, (w, h), light.shape)
     if not np.any(seen):
         seen = np.ones(light.shape, np.bool_)
@@ -256,26 +253,7 @@ def glare_fraction(paper: Image, seen: Mask, lift: float) -> float:
 
 def resample(page: Page, dpi: float) -> Image:
     """The page in gray at ``dpi`` (area-averaged when shrinking, bilinear when enlarging)."""
-    return _resize(page.gray, dpi / page.dpi)
-
-
-def _resize(gray: Image, factor: float) -> Image:
-    """``gray`` scaled by ``factor``; a shrink by a whole number is an exact block average.
-
-    (OpenCV's area resampling is a hundred times faster for whole factors, and
-    dropping the last few rows or columns of a page costs nothing.)
-    """
-    if abs(factor - 1.0) < 1e-3:
-        return gray
-    h, w = gray.shape[:2]
-    whole = round(1.0 / factor)
-    if factor < 1 and abs(1.0 / factor - whole) < 0.02 and min(h, w) >= 8 * whole:
-        size = (w // whole, h // whole)
-        gray = gray[: size[1] * whole, : size[0] * whole]
-        return np.asarray(cv2.resize(gray, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
-    size = (max(8, round(w * factor)), max(8, round(h * factor)))
-    return np.asarray(cv2.resize(gray, size, interpolation=cv2.INTER_AREA if factor < 1
-                                 else cv2.INTER_LINEAR), dtype=np.uint8)
+    return page.gray_at(dpi)
 
 
 def visible_mask(quad: Quad, frame_size: tuple[int, int], shape: tuple[int, ...]) -> Mask:

@@ -14,8 +14,9 @@ from benchmarks.bench_scanner import decoded, legibility, ocr
 from drivers.camera.synth import Defects, render_text_page, sample_pages, synthesize
 from scanner import compress, enhance, process_still, rectify
 from scanner.compress import decode_g4, encode_g4
+from scanner.enhance import BILEVEL_MIN_SOURCE_DPI, grey_text
 from scanner.page import PageContent
-from scanner.rectify import estimate_aspect, recognise_format
+from scanner.rectify import GREY_OVERSAMPLING, MIN_STORAGE_DPI, estimate_aspect, recognise_format
 
 
 def square_page(width: int, height: int) -> np.ndarray:
@@ -150,3 +151,62 @@ def test_an_identity_card_keeps_its_colour_as_a_baseline_jfif() -> None:
     assert encoded.codec == "jpeg" and encoded.data[:4] == b"\xff\xd8\xff\xe0"
     assert encoded.data[6:11] == b"JFIF\x00"
     assert b"\xff\xc0" in encoded.data and b"\xff\xc2" not in encoded.data   # baseline only
+
+
+def letter_seen_at(dpi: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A letter on the tray, the frame sized so that the camera sees it at about ``dpi``."""
+    height = round(dpi * 297 / 25.4 / 0.84)          # synth: A4's long side fills ~84 %
+    return synthesize(render_text_page(seed), np.random.default_rng(seed),
+                      frame_size=(round(height * 4 / 3), height),
+                      defects=Defects(noise_sigma=2, gradient=0.3))
+
+
+def test_the_cameras_resolution_on_the_page_is_measured_from_its_corners() -> None:
+    for dpi in (60.0, 150.0):
+        frame, corners = letter_seen_at(dpi, 41)
+        page = rectify(frame, corners)
+        assert page.source_dpi is not None and abs(page.source_dpi / dpi - 1) < 0.08
+
+
+def test_a_page_seen_at_low_resolution_is_kept_grey_at_a_resolution_matched_to_it() -> None:
+    frame, corners = letter_seen_at(60, 42)
+    result = process_still(frame, corners=corners)
+    page, encoded = result.page, result.encoded
+    assert page is not None and encoded is not None and page.source_dpi is not None
+    assert page.source_dpi < BILEVEL_MIN_SOURCE_DPI
+    assert encoded.codec == "jpeg" and encoded.colour == "gray"
+    expected_dpi = max(MIN_STORAGE_DPI, round(GREY_OVERSAMPLING * page.source_dpi))
+    assert encoded.dpi == expected_dpi
+    # the physical size is kept, and the pixels are that size at that resolution
+    assert encoded.size_mm == (210.0, 297.0)
+    assert encoded.width == round(210 / 25.4 * encoded.dpi)
+    assert encoded.height == round(297 / 25.4 * encoded.dpi)
+    assert len(encoded.data) < 80_000
+
+
+def test_a_page_seen_sharply_enough_becomes_bilevel_at_200_dpi() -> None:
+    frame, corners = letter_seen_at(BILEVEL_MIN_SOURCE_DPI * 1.15, 43)
+    page = rectify(frame, corners)
+    assert page.dpi == 200 and page.image.ndim == 2 and page.content is PageContent.TEXT
+    encoded = compress(enhance(page))
+    assert encoded.codec == "ccitt-g4" and (encoded.width, encoded.height) == (1654, 2339)
+
+
+def test_a_text_page_is_warped_in_grey_and_matches_the_grey_of_the_colour_warp() -> None:
+    frame, corners = letter_seen_at(120, 44)
+    grey = rectify(frame, corners, dpi=150)
+    colour = rectify(frame, corners, dpi=150, content=PageContent.COLOUR)
+    assert grey.image.ndim == 2 and colour.image.ndim == 3
+    assert np.abs(grey.image.astype(int) - colour.gray.astype(int)).max() <= 2
+
+
+def test_a_grey_text_page_has_white_paper_and_keeps_its_strokes_grey_edges() -> None:
+    rng = np.random.default_rng(5)
+    flat = np.clip(rng.normal(248, 3, (400, 300)), 0, 255).astype(np.uint8)   # noisy paper
+    cv2.putText(flat, "Bonjour", (20, 200), cv2.FONT_HERSHEY_SIMPLEX, 2, 40, 3, cv2.LINE_AA)
+    out = grey_text(flat)
+    paper = flat > 200
+    assert np.mean(out[paper] == 255) > 0.85                 # the grain is gone
+    assert np.percentile(out[flat < 60], 50) < 20             # ink is black
+    edges = (flat > 80) & (flat < 180)
+    assert np.mean((out[edges] > 0) & (out[edges] < 255)) > 0.8   # anti-aliased edges kept
