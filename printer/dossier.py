@@ -48,11 +48,11 @@ from reportlab.pdfbase.pdfdoc import (
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Frame, Paragraph, Spacer, Table, TableStyle
 
-from deposit.ids import DepositId
 from printer.content import pages_text
 from printer.errors import DossierError
 from printer.fonts import pdf_date, register_pdf_fonts
 from printer.i18n import translator
+from printer.receipt import DepositNumber
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ class DossierDocument:
 class DossierInfo:
     """What the cover says. ``created`` must be timezone-aware."""
 
-    deposit_id: DepositId | str
+    deposit_id: DepositNumber | str
     procedure_code: str
     procedure_title: str
     created: datetime

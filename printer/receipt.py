@@ -17,10 +17,10 @@ import ipaddress
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from typing import Protocol
 from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from deposit.ids import DepositId
 from printer.errors import LayoutError
 
 
@@ -94,7 +94,16 @@ class ServiceContact:
     website: str | None = None
 
 
-def tracking_url(public_url: str, deposit_id: DepositId, token: str) -> str:
+class DepositNumber(Protocol):
+    """What a receipt needs of a deposit number: its printed groups (``str()`` joins them
+    with dashes). ``deposit.ids.DepositId`` is one; the printer does not import ``deposit``
+    (DESIGN.md: printer renders, it does not own deposit numbers)."""
+
+    @property
+    def groups(self) -> tuple[str, ...]: ...
+
+
+def tracking_url(public_url: str, deposit_id: DepositNumber, token: str) -> str:
     """``{public_url}/suivi/{deposit_id}?t={token}`` (docs/contracts.md).
 
     ``public_url`` comes from the enrollment bundle, ``token`` from
@@ -128,7 +137,7 @@ class Receipt:
     """Everything a receipt says. ``created`` must be timezone-aware; it is shown in
     ``timezone`` (the kiosk's). No personal data: a receipt may be left in the tray."""
 
-    deposit_id: DepositId
+    deposit_id: DepositNumber
     created: datetime
     kiosk_id: str
     place: str

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from deposit.ids import DepositId
 from printer.receipt import (
+    DepositNumber,
     DocumentEntry,
     ProcessingTime,
     Receipt,
@@ -30,7 +30,22 @@ from printer.receipt import (
 
 log = logging.getLogger(__name__)
 
-SAMPLE_ID = DepositId("D3M0", 59_756_220)
+@dataclass(frozen=True)
+class PrintedNumber:
+    """A deposit number as printed (``deposit.ids.DepositId("D3M0", 59_756_220)``, whose
+    check character tests/printer/test_samples.py verifies): samples need no ``deposit``."""
+
+    text: str
+
+    @property
+    def groups(self) -> tuple[str, ...]:
+        return tuple(self.text.split("-"))
+
+    def __str__(self) -> str:
+        return self.text
+
+
+SAMPLE_ID = PrintedNumber("D3M0-01RZ-KNWS")
 SAMPLE_TOKEN = "q3Vd8kR2xN7pL0aZ5mWcYt"  # noqa: S105  (printed in the docs, not a secret)
 SAMPLE_PUBLIC_URL = "https://suivi.demarches.example.fr"
 SAMPLE_CREATED = datetime(2025, 11, 22, 14, 57, 12, tzinfo=UTC)
@@ -74,7 +89,7 @@ _TEXTS = {
 
 
 def sample_receipt(language: str = "fr", transmission: Transmission = Transmission.QUEUED,
-                   *, deposit_id: DepositId = SAMPLE_ID, token: str = SAMPLE_TOKEN) -> Receipt:
+                   *, deposit_id: DepositNumber = SAMPLE_ID, token: str = SAMPLE_TOKEN) -> Receipt:
     """A realistic receipt in ``language`` (``fr`` or ``en``)."""
     t = _TEXTS[language]
     return Receipt(

@@ -20,17 +20,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from deposit.ids import DepositId
 from printer.content import duration_text, pages_text, transmission_text
 from printer.i18n import Translator, translator
-from printer.receipt import Receipt
+from printer.receipt import DepositNumber, Receipt
 
 
 def _symbol_names(tr: Translator) -> dict[str, str]:
     return {"*": tr._("star"), "~": tr._("tilde"), "$": tr._("dollar"), "=": tr._("equals")}
 
 
-def spell_deposit_id(deposit_id: DepositId, language: str = "fr") -> str:
+def spell_deposit_id(deposit_id: DepositNumber, language: str = "fr") -> str:
     """``K, 0, 1, 2. 7, F, 3, Q. 9, X, M, V``: characters apart, groups with a pause."""
     names = _symbol_names(translator(language))
     return ". ".join(", ".join(names.get(c, c) for c in group) for group in deposit_id.groups)

@@ -22,7 +22,7 @@ ALLOWED = {
     "scanner": set(),
     # A receipt shows a deposit's number: deposit.ids (standard library only) owns it,
     # so that the back office, which may import deposit alone, reads the same numbers.
-    "printer": {"drivers", "deposit", "assets"},
+    "printer": {"drivers", "assets"},
     "deposit": set(),
     "kiosk": {"drivers", "scanner", "printer", "deposit", "assets"},
     "backoffice": {"deposit", "assets"},
