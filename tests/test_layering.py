@@ -20,8 +20,8 @@ PROJECT = ["drivers", "scanner", "printer", "deposit", "kiosk", "backoffice", "a
 ALLOWED = {
     "drivers": {"assets"},
     "scanner": set(),
-    # A receipt shows a deposit's number: deposit.ids (standard library only) owns it,
-    # so that the back office, which may import deposit alone, reads the same numbers.
+    # printer prints through drivers; a deposit's number reaches it by its shape
+    # (printer.receipt.DepositNumber), deposit.ids owning the numbers for the back office.
     "printer": {"drivers", "assets"},
     "deposit": set(),
     "kiosk": {"drivers", "scanner", "printer", "deposit", "assets"},
