@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from kiosk.errors import KioskError
-from scanner import assess, compress, detect, enhance, rectify
+from scanner import detect, process_still
 from scanner.page import Image
 
 
@@ -70,25 +70,35 @@ def run_detect(args: argparse.Namespace) -> int:
     return status
 
 
+#: What ``kiosk scan page -o`` can write, by extension.
+PAGE_FORMATS = (".png", ".tif", ".tiff", ".jpg", ".jpeg")
+
+
 def run_page(args: argparse.Namespace) -> int:
+    """The kiosk's own still pipeline (``scanner.process_still``) on one image file."""
+    output: Path = args.output
+    if output.suffix.lower() not in PAGE_FORMATS:
+        raise KioskError(f"{output}: unknown page format {output.suffix or '(no extension)'!r}; "
+                         f"accepted: {', '.join(PAGE_FORMATS)}")
     image = read_image(args.image)
-    corners = detect(image)
-    if corners is None:
-        verdict = assess(None, None, image)
-        print(json.dumps({"image": str(args.image), "corners": None, **verdict.to_json()},
+    result = process_still(image)
+    if result.corners is None or result.page is None or result.encoded is None:
+        print(json.dumps({"image": str(args.image), "corners": None, **result.verdict.to_json()},
                          ensure_ascii=False))
         return 1
-    page = rectify(image, corners)
-    verdict = assess(page, corners, image)
-    clean = enhance(page)
-    encoded = compress(clean)
-    if not cv2.imwrite(str(args.output), clean.image):
-        raise KioskError(f"{args.output}: cannot write (unknown extension or unwritable folder)")
-    report = {"image": str(args.image), "output": str(args.output),
+    clean, encoded, corners = result.page, result.encoded, result.corners
+    try:
+        written = cv2.imwrite(str(output), clean.image)
+    except cv2.error as exc:
+        raise KioskError(f"{output}: cannot write: {exc.err}") from exc
+    if not written:
+        raise KioskError(f"{output}: cannot write (is the folder there and writable?)")
+    report = {"image": str(args.image), "output": str(output),
               "corners": [[round(float(x), 2), round(float(y), 2)] for x, y in corners],
+              "method": result.method,
               "format": clean.format, "size_mm": list(clean.size_mm), "dpi": clean.dpi,
               "content": clean.content.value, "colour": clean.colour,
               "encoded": {"codec": encoded.codec, "bytes": len(encoded.data)},
-              **verdict.to_json()}
+              **result.verdict.to_json()}
     print(json.dumps(report, ensure_ascii=False))
-    return 0 if verdict.ok else 1
+    return 0 if result.verdict.ok else 1
