@@ -442,11 +442,18 @@ class _LineEvidence:
         return np.clip(np.round(t), 0, self.inside.shape[1] - 1).astype(np.int64)
 
     @staticmethod
-    def _share(table: F64, inside: F64, line: I64, a: I64, b: I64, empty: float) -> F64:
-        """Share of samples a..b (either order) of each line backed in ``table``."""
+    def _share(table: F64, inside: F64, line: I64, a: I64, b: I64, empty: float,
+               least: I64 | None = None) -> F64:
+        """Share of samples a..b (either order) of each line backed in ``table``.
+
+        Only samples inside the frame count, unless ``least`` is given: then the
+        share is of at least that many samples (those off the frame count as unbacked).
+        """
         lo, hi = np.minimum(a, b), np.maximum(a, b)
         n = inside[line, hi] - inside[line, lo]
         got = table[line, hi] - table[line, lo]
+        if least is not None:
+            n = np.maximum(n, least)
         return np.asarray(np.where(n > 0, got / np.maximum(n, 1), empty), np.float64)
 
     def score(self, lines: I64, corners: F64, keep: int = 8) -> F64:
@@ -515,9 +522,12 @@ class _LineEvidence:
             self._share(edge, self.inside, lines, ia, np.clip(ia + r_near, 0, top), 0.5),
             self._share(edge, self.inside, lines, np.clip(ib - r_near, 0, top), ib, 0.5)],
             axis=2)
-        past = np.stack([            # step share past them
-            self._share(step, self.inside, lines, np.clip(ia - r_past, 0, top), ia, 0.0),
-            self._share(step, self.inside, lines, ib, np.clip(ib + r_past, 0, top), 0.0)],
+        # step share past them, of the whole stretch: a side that ends on the frame's border
+        # runs on past its corner by the pixel or two left there, which says nothing
+        span = np.abs(r_past)
+        past = np.stack([
+            self._share(step, self.inside, lines, np.clip(ia - r_past, 0, top), ia, 0.0, span),
+            self._share(step, self.inside, lines, ib, np.clip(ib + r_past, 0, top), 0.0, span)],
             axis=2)
         prev_border = np.roll(border, 1, axis=1)
         at_prev = np.where(prev_border, np.inf, np.roll(near[:, :, 1], 1, axis=1))
