@@ -12,7 +12,9 @@ import pytest
 from benchmarks.detection_corpus import make_frame
 from drivers.camera.synth import Defects, Placement, render_text_page, sample_pages, synthesize
 from scanner import detect, detect_live
-from scanner.geometry import order_corners, smartdoc_jaccard
+from scanner.geometry import Quad, order_corners, smartdoc_jaccard
+from scanner.quality import DEFAULT_THRESHOLDS, edge_clearance
+from scanner.rectify import halve
 
 #: The frames of the validation range (benchmarks.detection_corpus.VALIDATION_SEED) that the
 #: default run checks: one per category, the detector was not tuned on them.
@@ -119,3 +121,48 @@ def test_a_frame_that_is_not_an_image_is_refused() -> None:
         detect(np.zeros((10, 10, 3), np.uint8))
     with pytest.raises(ValueError, match="uint8"):
         detect(np.zeros((100, 100, 3), np.float32))
+
+# -- a page that runs out of the frame: found to the frame's edge, never shrunk onto its text
+# (a cut page cropped silently to a printed line inside it would lose the citizen's text;
+# found to the frame's edge, the quality check says it is cut off)
+
+#: Seeds of cut pages: 33 is test_still's (the page's bottom runs out, a table and
+#: paragraphs above it); the others cut other sides.
+CUT_SEEDS = (33, 34, 35, 36)
+
+
+def cut_page(seed: int) -> tuple[np.ndarray, Quad]:
+    """A 12 MP still of a page that runs out of it, halved as the still path does."""
+    frame, truth = synthesize(render_text_page(seed), np.random.default_rng(seed),
+                              frame_size=(4000, 3000), defects=Defects(cut=0.15))
+    return halve(frame), ((truth + 0.5) / 2 - 0.5).astype(np.float32)
+
+
+def visible_overlap(found: Quad, truth: Quad, size: tuple[int, int]) -> tuple[float, float]:
+    """(intersection over union, found area / true area) of both quads clipped to the frame."""
+    w, h = size
+    frame = np.float32([[-0.5, -0.5], [w - 0.5, -0.5], [w - 0.5, h - 0.5], [-0.5, h - 0.5]])
+    area_t, seen_t = cv2.intersectConvexConvex(np.float32(order_corners(truth)), frame)
+    area_f, seen_f = cv2.intersectConvexConvex(np.float32(order_corners(found)), frame)
+    both, _ = cv2.intersectConvexConvex(seen_t, seen_f)
+    return both / (area_t + area_f - both), area_f / area_t
+
+
+@pytest.fixture(scope="module", params=CUT_SEEDS)
+def cut(request: pytest.FixtureRequest) -> tuple[np.ndarray, Quad]:
+    return cut_page(request.param)
+
+
+@pytest.mark.parametrize("detector", [detect, detect_live], ids=["still", "live"])
+def test_a_page_running_out_of_the_frame_is_found_to_the_frame_edge(cut, detector) -> None:
+    frame, truth = cut
+    h, w = frame.shape[:2]
+    assert np.any((truth < 0) | (truth[:, :1] > w - 1) | (truth[:, 1:] > h - 1))
+    found = detector(frame)
+    assert found is not None
+    overlap, area = visible_overlap(found, truth, (w, h))
+    # the whole visible part of the page: not shrunk onto a printed line inside it
+    assert overlap > 0.97
+    assert area > 0.97
+    # and a side on (or beyond) the frame's edge, so that the page is said to be cut off
+    assert edge_clearance(found, (w, h)) < DEFAULT_THRESHOLDS.edge_margin
