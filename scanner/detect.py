@@ -990,8 +990,11 @@ class _SideStrip:
                                     mode="same")
             if vis[rows_out].mean() < 0.5:
                 return f"unseen where it pokes out ({vis[rows_out].mean():.2f})"
-            if (side_runs[rows_out] >= 0.5).mean() > 0.25:
-                return f"the side is seen under it ({(side_runs[rows_out] >= 0.5).mean():.2f})"
+            # (only where the line is seen: past the top sheet's corner, the side under it
+            # shows again)
+            under = side_runs[rows_out[vis[rows_out]]] >= 0.5
+            if under.mean() > 0.25:
+                return f"the side is seen under it ({under.mean():.2f})"
         if len(rows_in) >= 0.1 * n_usable:
             off = offset[rows_in]
             if off.mean() < _PILE_MIN_OFFSET:
