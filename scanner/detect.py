@@ -494,7 +494,11 @@ class _LineEvidence:
         weakest = np.where(real, cov, 1.0).min(axis=1)
         n_border = border.sum(axis=1)
         ok = (weakest > 0.05) & (n_border <= 2) & ((seen / length).min(axis=1) > 0.5) & (gain > 0)
-        bound = np.where(ok, gain * self.BORDER_PENALTY ** n_border, 0.0)
+        # a side backed less than a line through clutter is as good as unseen: it costs, at
+        # worst (no evidence), what a side on the frame's border costs
+        unseen = np.where(real, np.clip(cov / self.BASE_RATE, 0.0, 1.0), 1.0)
+        weak = np.prod(self.BORDER_PENALTY + (1.0 - self.BORDER_PENALTY) * unseen, axis=1)
+        bound = np.where(ok, gain * self.BORDER_PENALTY ** n_border * weak, 0.0)
         order = np.argsort(-bound)
         scores = np.zeros(n_quads)
         chunk = 2048
@@ -537,7 +541,12 @@ class _LineEvidence:
         over = np.maximum(np.where(prev_border, 0.0, np.roll(past[:, :, 1], 1, axis=1)),
                           np.where(border, 0.0, past[:, :, 0]))
         self.debug = {"corner": corner, "over": over}
-        return np.asarray(np.prod((0.6 + 0.4 * corner) * (1.0 - 0.5 * over), axis=1)
+        # a side whose neighbours both run on past it, and nothing reaches its corners, is a
+        # line across the page (a text line, a fold), not its edge
+        across = np.minimum(over, np.roll(over, -1, axis=1)) \
+            * (1.0 - np.maximum(corner, np.roll(corner, -1, axis=1)))
+        return np.asarray(np.prod((0.6 + 0.4 * corner) * (1.0 - 0.5 * over)
+                                  * (1.0 - 0.8 * across), axis=1)
                           * _format_prior(corners, self.w, self.h), np.float64)
 
 
