@@ -830,6 +830,8 @@ _PILE_OUT = 0.05            # and outside (a top sheet poking out past an under-
 _PILE_MAX_OFFSET = 0.09     # a top sheet lies at most this far inside (of the quad's size)
 _PILE_MIN_OFFSET = 8.0      # and at least this far, on average (nearer: the same edge, blurred)
 _PILE_MAX_TURN = 6.0        # degrees between a top sheet's side and the side under it
+_PILE_RIDGE = 4.0           # least depth (L units) of a thin dark line taken for a sheet's edge
+_PILE_RIDGE_TURN = 1.5      # degrees a line must turn from the side for its thin dark line to count
 _PILE_TOL = 1.5             # a line is seen at a row when an edge point lies this near it
 
 
@@ -900,6 +902,21 @@ class _SideStrip:
         k = math.ceil(_PILE_TOL)
         self.near = np.asarray(cv2.dilate(edge.astype(np.uint8), np.ones((1, 2 * k + 1), np.uint8)),
                                bool)
+        # thin dark lines (ridges) along the side: where a sheet lies on another of the same
+        # paper, its edge is often only its own thin shadow, with no step across it; but so
+        # is a printed rule, so a ridge counts only for lines turned from the side (see seen)
+        light = lab[..., 0]
+        depth = np.zeros_like(light)
+        for k in (2, 3):
+            np.maximum(depth[:, k:-k], np.minimum(light[:, :-2 * k], light[:, 2 * k:])
+                       - light[:, k:-k], out=depth[:, k:-k])
+        ridge = (depth >= np.roll(depth, 1, axis=1)) & (depth > np.roll(depth, -1, axis=1)) \
+            & (depth >= max(_PILE_RIDGE, 2.0 * self.tau)) & self.valid[:, None]
+        ridge[:, :9] = False
+        ridge[:, -9:] = False
+        self.ridges = np.nonzero(ridge)
+        self.near_ridge = np.asarray(cv2.dilate(ridge.astype(np.uint8),
+                                                np.ones((1, 2 * k + 1), np.uint8)), bool)
         # anything marked (text strokes too) makes a band not blank
         strong = maxima & (across >= max(2.5 * self.tau, 3.0))
         self.marks = np.concatenate([np.zeros((self.rows, 1), np.int32),
@@ -912,17 +929,21 @@ class _SideStrip:
 
     def candidates(self, top: int = 6) -> list[tuple[float, float]]:
         """Lines (mid, drift) seen on the most rows, other than the side itself: a small Hough."""
-        rr, jj = self.points
         cols = self.near.shape[1]
         n_valid = int(self.valid.sum())
-        if len(rr) == 0 or n_valid == 0:
-            return []
         most = int(min(math.ceil(math.tan(math.radians(_PILE_MAX_TURN)) * self.length
                                  / self.unit), cols))
         drifts = np.arange(-most, most + 1)
+        turned = np.abs(drifts) >= self.least_drift()
+        # steps vote for every line; ridges only for lines turned from the side
+        rr = np.concatenate([self.points[0], self.ridges[0]])
+        jj = np.concatenate([self.points[1], self.ridges[1]])
+        is_ridge = np.arange(len(rr)) >= len(self.points[0])
+        if len(rr) == 0 or n_valid == 0:
+            return []
         rho = rr / (self.rows - 1) - 0.5
         mid = np.rint(jj[None, :] - drifts[:, None] * rho[None, :]).astype(np.int64)
-        ok = (mid >= 0) & (mid < cols)
+        ok = (mid >= 0) & (mid < cols) & (~is_ridge[None, :] | turned[:, None])
         row = np.broadcast_to(np.arange(len(drifts))[:, None], mid.shape)
         acc = np.bincount((row * cols + np.clip(mid, 0, cols - 1))[ok],
                           minlength=len(drifts) * cols).reshape(len(drifts), cols)
@@ -945,13 +966,21 @@ class _SideStrip:
                 break
         return out
 
+    def least_drift(self) -> float:
+        """Drift (columns over the side's length) of a line turned by ``_PILE_RIDGE_TURN``."""
+        return math.tan(math.radians(_PILE_RIDGE_TURN)) * float(self.t[-1] - self.t[0]) / self.unit
+
     def seen(self, path: F64) -> B:
-        """Rows where an edge point lies on the line, with a steady colour step across it."""
+        """Rows where an edge point lies on the line, with a steady colour step across it, or
+        (for a line turned from the side: not a printed rule) a thin dark line on it."""
         cols = self.near.shape[1]
         j = np.rint(path).astype(np.int64)
         inside = (j >= 9) & (j < cols - 9) & self.valid
         rows = np.arange(self.rows)
         vis = self.near[rows, np.clip(j, 0, cols - 1)] & inside
+        ridge = np.zeros(self.rows, bool)
+        if abs(path[-1] - path[0]) >= self.least_drift():
+            ridge = self.near_ridge[rows, np.clip(j, 0, cols - 1)] & inside & ~vis
         at = np.flatnonzero(vis)
         if len(at) >= 5:
             # the same colour step all along a sheet's edge (not text, not a crossing object)
@@ -962,7 +991,7 @@ class _SideStrip:
             cos = g @ typical / (np.linalg.norm(g, axis=1) * max(float(np.linalg.norm(typical)),
                                                                  1e-6) + 1e-9)
             vis[at[cos < 0.7]] = False
-        return np.asarray(vis, bool)
+        return np.asarray(vis | ridge, bool)
 
     def is_top_sheet_side(self, mid: float, drift: float) -> bool:
         """Is this line the side of a sheet lying on the one whose side the strip follows?
@@ -1001,9 +1030,9 @@ class _SideStrip:
                 return f"unseen where it pokes out ({vis[rows_out].mean():.2f})"
             # (only where the line is seen: past the top sheet's corner, the side under it
             # shows again)
-            under = side_runs[rows_out[vis[rows_out]]] >= 0.5
-            if under.mean() > 0.25:
-                return f"the side is seen under it ({under.mean():.2f})"
+            shows = side_runs[rows_out[vis[rows_out]]] >= 0.5
+            if shows.mean() > 0.25:
+                return f"the side is seen under it ({shows.mean():.2f})"
         if len(rows_in) >= 0.1 * n_usable:
             off = offset[rows_in]
             if off.mean() < _PILE_MIN_OFFSET:
