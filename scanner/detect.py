@@ -1024,8 +1024,9 @@ class _SideStrip:
             return "the side itself"
         if len(rows_out) >= 0.1 * n_usable:
             k = max(3, round(_PILE_RUN / _PILE_ROW_PX) | 1)
-            side_runs = np.convolve(self.near[:, self.j_side].astype(np.float64), np.ones(k) / k,
-                                    mode="same")
+            # (seen as a step or as a thin dark line: the edge of a sheet on the pile)
+            side_seen = self.near[:, self.j_side] | self.near_ridge[:, self.j_side]
+            side_runs = np.convolve(side_seen.astype(np.float64), np.ones(k) / k, mode="same")
             if vis[rows_out].mean() < 0.5:
                 return f"unseen where it pokes out ({vis[rows_out].mean():.2f})"
             # (only where the line is seen: past the top sheet's corner, the side under it
