@@ -547,14 +547,14 @@ class _LineEvidence:
             * (1.0 - np.maximum(corner, np.roll(corner, -1, axis=1)))
         return np.asarray(np.prod((0.6 + 0.4 * corner) * (1.0 - 0.5 * over)
                                   * (1.0 - 0.8 * across), axis=1)
-                          * _format_prior(corners, self.w, self.h), np.float64)
+                          * _format_prior(corners, self.w, self.h, border), np.float64)
 
 
 #: Long / short side of the documents a kiosk takes: US letter, A-series, ID-1 cards.
 FORMAT_RATIOS = np.array([279.4 / 215.9, math.sqrt(2.0), 85.6 / 53.98])
 
 
-def _format_prior(corners: F64, w: int, h: int) -> F64:
+def _format_prior(corners: F64, w: int, h: int, border: B | None = None) -> F64:
     """How much like a paper format each quad's real rectangle is (0.2 .. 1).
 
     The real proportions come from the quad's vanishing points with the
@@ -562,6 +562,10 @@ def _format_prior(corners: F64, w: int, h: int) -> F64:
     ``scanner.rectify``); when the focal length they imply is not a camera's
     (the page is seen face-on, or the quad is no rectangle's image) the mean
     side lengths are used instead.
+
+    ``border`` (N, 4) marks sides on the frame's border: such a quad is the part
+    of a page the frame shows, as deep as the page or less, so it need only be
+    no deeper (across the cut) than the longest format is long for its width.
     """
     centre = np.array([w / 2.0, h / 2.0])
     m = np.concatenate([corners - centre, np.ones((*corners.shape[:2], 1))], axis=2)
@@ -583,8 +587,17 @@ def _format_prior(corners: F64, w: int, h: int) -> F64:
     sides = np.linalg.norm(np.roll(corners, -1, axis=1) - corners, axis=2)
     fallback = (sides[:, 1] + sides[:, 3]) / np.maximum(sides[:, 0] + sides[:, 2], 1e-9)
     ratio = np.where(plausible & np.isfinite(ratio) & (ratio > 0), ratio, fallback)
-    ratio = np.maximum(ratio, 1.0 / np.maximum(ratio, 1e-9))
+    # height (sides 1, 3) over width (sides 0, 2)
+    tall = np.maximum(ratio, 1e-9)
+    ratio = np.maximum(tall, 1.0 / tall)
     off = np.min(np.abs(np.log(ratio[:, None] / FORMAT_RATIOS[None, :])), axis=1)
+    if border is not None:
+        # cut across the height (a border on side 0 or 2) or across the width; both: any depth
+        across_h, across_w = border[:, 0] | border[:, 2], border[:, 1] | border[:, 3]
+        depth = np.where(across_h, tall, 1.0 / tall)
+        off_cut = np.where(across_h & across_w, 0.0,
+                           np.maximum(np.log(depth / FORMAT_RATIOS.max()), 0.0))
+        off = np.where(across_h | across_w, off_cut, off)
     return np.asarray(0.2 + 0.8 * np.exp(-(np.maximum(off - 0.05, 0.0) / 0.15) ** 2), np.float64)
 
 
