@@ -543,8 +543,15 @@ class _LineEvidence:
         self.debug = {"corner": corner, "over": over}
         # a side whose neighbours both run on past it, and nothing reaches its corners, is a
         # line across the page (a text line, a fold), not its edge
-        across = np.minimum(over, np.roll(over, -1, axis=1)) \
-            * (1.0 - np.maximum(corner, np.roll(corner, -1, axis=1)))
+        # (a corner off the frame says nothing: its side is judged by its other end)
+        off = (corners[..., 0] < -0.5) | (corners[..., 0] > self.w - 0.5) \
+            | (corners[..., 1] < -0.5) | (corners[..., 1] > self.h - 0.5)
+        over_in = np.where(off, np.inf, over)
+        corner_in = np.where(off, -np.inf, corner)
+        runs_on = np.minimum(over_in, np.roll(over_in, -1, axis=1))
+        reached = np.maximum(corner_in, np.roll(corner_in, -1, axis=1))
+        across = np.where(np.isfinite(runs_on) & np.isfinite(reached),
+                          runs_on * (1.0 - reached), 0.0)
         return np.asarray(np.prod((0.6 + 0.4 * corner) * (1.0 - 0.5 * over)
                                   * (1.0 - 0.8 * across), axis=1)
                           * _format_prior(corners, self.w, self.h, border), np.float64)
