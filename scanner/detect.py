@@ -494,11 +494,7 @@ class _LineEvidence:
         weakest = np.where(real, cov, 1.0).min(axis=1)
         n_border = border.sum(axis=1)
         ok = (weakest > 0.05) & (n_border <= 2) & ((seen / length).min(axis=1) > 0.5) & (gain > 0)
-        # a side backed less than a line through clutter is as good as unseen: it costs, at
-        # worst (no evidence), what a side on the frame's border costs
-        unseen = np.where(real, np.clip(cov / self.BASE_RATE, 0.0, 1.0), 1.0)
-        weak = np.prod(self.BORDER_PENALTY + (1.0 - self.BORDER_PENALTY) * unseen, axis=1)
-        bound = np.where(ok, gain * self.BORDER_PENALTY ** n_border * weak, 0.0)
+        bound = np.where(ok, gain * self.BORDER_PENALTY ** n_border, 0.0)
         order = np.argsort(-bound)
         scores = np.zeros(n_quads)
         chunk = 2048
