@@ -30,9 +30,16 @@ The method (docs/scanner.md, "Detection", says what was measured and why):
    line where a sheet lies on another, counts half), times whether its
    corners are real corners (edges reach each from both sides), whether no
    step runs on past them, whether its proportions once rectified are a paper
-   format's, and a penalty per side on the frame's border. The best quad of
+   format's, and a penalty per side on the frame's border (such a quad is the
+   part of a page the frame shows: it is asked no format, only not to be
+   deeper across the cut than a format allows; a line across the page, whose
+   neighbours run on past both its ends, is no side). The best quad of
    a still is refined on the full-resolution frame: the strongest colour
    step across each side, to a fraction of a pixel.
+6. **Top sheet** (still). On a pile, lines a little inside the quad (or
+   poking out of it) that are the side of a sheet lying on it replace its
+   sides (:func:`top_sheet`): a colour step, or only a thin shadow for a line
+   turned from the side (a printed rule runs parallel to it).
 """
 
 from __future__ import annotations
