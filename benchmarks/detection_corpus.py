@@ -5,7 +5,9 @@ above, one page, mild clutter). The SmartDoc 2015 frames the detector must
 also handle are harder: a phone held over a desk at an angle, the page lying
 on other sheets, a cable and pens across it, fingers on its margin, a
 colourful magazine page, other papers and objects around, motion blur, the
-page touching the frame's edge. This module composes such frames, by
+page touching the frame's edge or running out of it (``cut``: the truth is the
+whole page; score those with :func:`scanner.geometry.visible_jaccard`, on what
+the frame shows). This module composes such frames, by
 category, with the page's true corners (tl, tr, br, bl of the **top** page).
 
 How a frame is made (everything drawn from one seed, so the set is the same
@@ -71,6 +73,12 @@ CATEGORIES: tuple[str, ...] = (
     "id_card",        # an identity card (ID-1) on the kiosk tray
 )
 
+#: The page running out of the frame by 8-25 % of its size. Apart from ``CATEGORIES``: the
+#: whole page is not in the frame, so its score is on what the frame shows
+#: (:func:`scanner.geometry.visible_jaccard`), not SmartDoc's.
+CUT = "cut"
+ALL_CATEGORIES: tuple[str, ...] = (*CATEGORIES, CUT)
+
 
 @dataclass(frozen=True, eq=False)
 class HardFrame:
@@ -101,8 +109,8 @@ def hard_corpus(per_category: int, seed: int = VALIDATION_SEED,
 def make_frame(category: str, seed: int,
                frame_size: tuple[int, int] = (1920, 1080)) -> HardFrame:
     """The frame of ``category`` drawn from ``seed``; ValueError for an unknown category."""
-    if category not in CATEGORIES:
-        raise ValueError(f"unknown category {category!r} (valid: {', '.join(CATEGORIES)})")
+    if category not in ALL_CATEGORIES:
+        raise ValueError(f"unknown category {category!r} (valid: {', '.join(ALL_CATEGORIES)})")
     rng = np.random.default_rng(seed)
     name = f"{category}#{seed}"
     if category == "kiosk":
@@ -130,6 +138,7 @@ class _Spec:
     papers_nearby: int = 0
     objects: bool = False
     touch_edge: bool = False
+    cut: bool = False                 # runs out of the frame by 8-25 % of its size
 
     @classmethod
     def for_category(cls, category: str, rng: np.random.Generator) -> _Spec:
@@ -157,6 +166,9 @@ class _Spec:
             s.objects = True
         elif category == "frame_edge":
             s.touch_edge = True
+            s.fill = (0.6, 0.95)
+        elif category == CUT:
+            s.touch_edge = s.cut = True
             s.fill = (0.6, 0.95)
         elif category == "textured":
             s.desk = str(rng.choice(["wood", "tiles", "fabric"]))
@@ -200,6 +212,8 @@ def _camera(rng: np.random.Generator, frame_size: tuple[int, int], spec: _Spec) 
     # desk, so the principal point stays at the frame's centre, as in a phone's frames)
     side = int(rng.integers(0, 4))
     over_u = float(rng.uniform(-0.01, 0.03))
+    if spec.cut:                          # the same draw, stretched: no other frame changes
+        over_u = 0.08 + 0.17 * (over_u + 0.01) / 0.04
     place_u = (float(rng.uniform(-0.8, 0.8)), float(rng.uniform(-0.8, 0.8)), float(rng.random()))
     for _ in range(3):
         shift = _placement_shift(hom, (w, h), spec.touch_edge, side, over_u, place_u)

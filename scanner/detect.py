@@ -30,9 +30,16 @@ The method (docs/scanner.md, "Detection", says what was measured and why):
    line where a sheet lies on another, counts half), times whether its
    corners are real corners (edges reach each from both sides), whether no
    step runs on past them, whether its proportions once rectified are a paper
-   format's, and a penalty per side on the frame's border. The best quad of
+   format's, and a penalty per side on the frame's border (such a quad is the
+   part of a page the frame shows: it is asked no format, only not to be
+   deeper across the cut than a format allows; a line across the page, whose
+   neighbours run on past both its ends, is no side). The best quad of
    a still is refined on the full-resolution frame: the strongest colour
    step across each side, to a fraction of a pixel.
+6. **Top sheet** (still). On a pile, lines a little inside the quad (or
+   poking out of it) that are the side of a sheet lying on it replace its
+   sides (:func:`top_sheet`): a colour step, or only a thin shadow for a line
+   turned from the side (a printed rule runs parallel to it).
 """
 
 from __future__ import annotations
@@ -442,11 +449,18 @@ class _LineEvidence:
         return np.clip(np.round(t), 0, self.inside.shape[1] - 1).astype(np.int64)
 
     @staticmethod
-    def _share(table: F64, inside: F64, line: I64, a: I64, b: I64, empty: float) -> F64:
-        """Share of samples a..b (either order) of each line backed in ``table``."""
+    def _share(table: F64, inside: F64, line: I64, a: I64, b: I64, empty: float,
+               least: I64 | None = None) -> F64:
+        """Share of samples a..b (either order) of each line backed in ``table``.
+
+        Only samples inside the frame count, unless ``least`` is given: then the
+        share is of at least that many samples (those off the frame count as unbacked).
+        """
         lo, hi = np.minimum(a, b), np.maximum(a, b)
         n = inside[line, hi] - inside[line, lo]
         got = table[line, hi] - table[line, lo]
+        if least is not None:
+            n = np.maximum(n, least)
         return np.asarray(np.where(n > 0, got / np.maximum(n, 1), empty), np.float64)
 
     def score(self, lines: I64, corners: F64, keep: int = 8) -> F64:
@@ -515,9 +529,12 @@ class _LineEvidence:
             self._share(edge, self.inside, lines, ia, np.clip(ia + r_near, 0, top), 0.5),
             self._share(edge, self.inside, lines, np.clip(ib - r_near, 0, top), ib, 0.5)],
             axis=2)
-        past = np.stack([            # step share past them
-            self._share(step, self.inside, lines, np.clip(ia - r_past, 0, top), ia, 0.0),
-            self._share(step, self.inside, lines, ib, np.clip(ib + r_past, 0, top), 0.0)],
+        # step share past them, of the whole stretch: a side that ends on the frame's border
+        # runs on past its corner by the pixel or two left there, which says nothing
+        span = np.abs(r_past)
+        past = np.stack([
+            self._share(step, self.inside, lines, np.clip(ia - r_past, 0, top), ia, 0.0, span),
+            self._share(step, self.inside, lines, ib, np.clip(ib + r_past, 0, top), 0.0, span)],
             axis=2)
         prev_border = np.roll(border, 1, axis=1)
         at_prev = np.where(prev_border, np.inf, np.roll(near[:, :, 1], 1, axis=1))
@@ -527,15 +544,27 @@ class _LineEvidence:
         over = np.maximum(np.where(prev_border, 0.0, np.roll(past[:, :, 1], 1, axis=1)),
                           np.where(border, 0.0, past[:, :, 0]))
         self.debug = {"corner": corner, "over": over}
-        return np.asarray(np.prod((0.6 + 0.4 * corner) * (1.0 - 0.5 * over), axis=1)
-                          * _format_prior(corners, self.w, self.h), np.float64)
+        # a side whose neighbours both run on past it, and nothing reaches its corners, is a
+        # line across the page (a text line, a fold), not its edge
+        # (a corner off the frame says nothing: its side is judged by its other end)
+        off = (corners[..., 0] < -0.5) | (corners[..., 0] > self.w - 0.5) \
+            | (corners[..., 1] < -0.5) | (corners[..., 1] > self.h - 0.5)
+        over_in = np.where(off, np.inf, over)
+        corner_in = np.where(off, -np.inf, corner)
+        runs_on = np.minimum(over_in, np.roll(over_in, -1, axis=1))
+        reached = np.maximum(corner_in, np.roll(corner_in, -1, axis=1))
+        across = np.where(np.isfinite(runs_on) & np.isfinite(reached),
+                          runs_on * (1.0 - reached), 0.0)
+        return np.asarray(np.prod((0.6 + 0.4 * corner) * (1.0 - 0.5 * over)
+                                  * (1.0 - 0.8 * across), axis=1)
+                          * _format_prior(corners, self.w, self.h, border), np.float64)
 
 
 #: Long / short side of the documents a kiosk takes: US letter, A-series, ID-1 cards.
 FORMAT_RATIOS = np.array([279.4 / 215.9, math.sqrt(2.0), 85.6 / 53.98])
 
 
-def _format_prior(corners: F64, w: int, h: int) -> F64:
+def _format_prior(corners: F64, w: int, h: int, border: B | None = None) -> F64:
     """How much like a paper format each quad's real rectangle is (0.2 .. 1).
 
     The real proportions come from the quad's vanishing points with the
@@ -543,6 +572,10 @@ def _format_prior(corners: F64, w: int, h: int) -> F64:
     ``scanner.rectify``); when the focal length they imply is not a camera's
     (the page is seen face-on, or the quad is no rectangle's image) the mean
     side lengths are used instead.
+
+    ``border`` (N, 4) marks sides on the frame's border: such a quad is the part
+    of a page the frame shows, as deep as the page or less, so it need only be
+    no deeper (across the cut) than the longest format is long for its width.
     """
     centre = np.array([w / 2.0, h / 2.0])
     m = np.concatenate([corners - centre, np.ones((*corners.shape[:2], 1))], axis=2)
@@ -564,8 +597,17 @@ def _format_prior(corners: F64, w: int, h: int) -> F64:
     sides = np.linalg.norm(np.roll(corners, -1, axis=1) - corners, axis=2)
     fallback = (sides[:, 1] + sides[:, 3]) / np.maximum(sides[:, 0] + sides[:, 2], 1e-9)
     ratio = np.where(plausible & np.isfinite(ratio) & (ratio > 0), ratio, fallback)
-    ratio = np.maximum(ratio, 1.0 / np.maximum(ratio, 1e-9))
+    # height (sides 1, 3) over width (sides 0, 2)
+    tall = np.maximum(ratio, 1e-9)
+    ratio = np.maximum(tall, 1.0 / tall)
     off = np.min(np.abs(np.log(ratio[:, None] / FORMAT_RATIOS[None, :])), axis=1)
+    if border is not None:
+        # cut across the height (a border on side 0 or 2) or across the width; both: any depth
+        across_h, across_w = border[:, 0] | border[:, 2], border[:, 1] | border[:, 3]
+        depth = np.where(across_h, tall, 1.0 / tall)
+        off_cut = np.where(across_h & across_w, 0.0,
+                           np.maximum(np.log(depth / FORMAT_RATIOS.max()), 0.0))
+        off = np.where(across_h | across_w, off_cut, off)
     return np.asarray(0.2 + 0.8 * np.exp(-(np.maximum(off - 0.05, 0.0) / 0.15) ** 2), np.float64)
 
 
@@ -811,6 +853,8 @@ _PILE_OUT = 0.05            # and outside (a top sheet poking out past an under-
 _PILE_MAX_OFFSET = 0.09     # a top sheet lies at most this far inside (of the quad's size)
 _PILE_MIN_OFFSET = 8.0      # and at least this far, on average (nearer: the same edge, blurred)
 _PILE_MAX_TURN = 6.0        # degrees between a top sheet's side and the side under it
+_PILE_RIDGE = 4.0           # least depth (L units) of a thin dark line taken for a sheet's edge
+_PILE_RIDGE_TURN = 1.5      # degrees a line must turn from the side for its thin dark line to count
 _PILE_TOL = 1.5             # a line is seen at a row when an edge point lies this near it
 
 
@@ -881,6 +925,21 @@ class _SideStrip:
         k = math.ceil(_PILE_TOL)
         self.near = np.asarray(cv2.dilate(edge.astype(np.uint8), np.ones((1, 2 * k + 1), np.uint8)),
                                bool)
+        # thin dark lines (ridges) along the side: where a sheet lies on another of the same
+        # paper, its edge is often only its own thin shadow, with no step across it; but so
+        # is a printed rule, so a ridge counts only for lines turned from the side (see seen)
+        light = lab[..., 0]
+        depth = np.zeros_like(light)
+        for k in (2, 3):
+            np.maximum(depth[:, k:-k], np.minimum(light[:, :-2 * k], light[:, 2 * k:])
+                       - light[:, k:-k], out=depth[:, k:-k])
+        ridge = (depth >= np.roll(depth, 1, axis=1)) & (depth > np.roll(depth, -1, axis=1)) \
+            & (depth >= max(_PILE_RIDGE, 2.0 * self.tau)) & self.valid[:, None]
+        ridge[:, :9] = False
+        ridge[:, -9:] = False
+        self.ridges = np.nonzero(ridge)
+        self.near_ridge = np.asarray(cv2.dilate(ridge.astype(np.uint8),
+                                                np.ones((1, 2 * k + 1), np.uint8)), bool)
         # anything marked (text strokes too) makes a band not blank
         strong = maxima & (across >= max(2.5 * self.tau, 3.0))
         self.marks = np.concatenate([np.zeros((self.rows, 1), np.int32),
@@ -893,17 +952,21 @@ class _SideStrip:
 
     def candidates(self, top: int = 6) -> list[tuple[float, float]]:
         """Lines (mid, drift) seen on the most rows, other than the side itself: a small Hough."""
-        rr, jj = self.points
         cols = self.near.shape[1]
         n_valid = int(self.valid.sum())
-        if len(rr) == 0 or n_valid == 0:
-            return []
         most = int(min(math.ceil(math.tan(math.radians(_PILE_MAX_TURN)) * self.length
                                  / self.unit), cols))
         drifts = np.arange(-most, most + 1)
+        turned = np.abs(drifts) >= self.least_drift()
+        # steps vote for every line; ridges only for lines turned from the side
+        rr = np.concatenate([self.points[0], self.ridges[0]])
+        jj = np.concatenate([self.points[1], self.ridges[1]])
+        is_ridge = np.arange(len(rr)) >= len(self.points[0])
+        if len(rr) == 0 or n_valid == 0:
+            return []
         rho = rr / (self.rows - 1) - 0.5
         mid = np.rint(jj[None, :] - drifts[:, None] * rho[None, :]).astype(np.int64)
-        ok = (mid >= 0) & (mid < cols)
+        ok = (mid >= 0) & (mid < cols) & (~is_ridge[None, :] | turned[:, None])
         row = np.broadcast_to(np.arange(len(drifts))[:, None], mid.shape)
         acc = np.bincount((row * cols + np.clip(mid, 0, cols - 1))[ok],
                           minlength=len(drifts) * cols).reshape(len(drifts), cols)
@@ -926,13 +989,21 @@ class _SideStrip:
                 break
         return out
 
+    def least_drift(self) -> float:
+        """Drift (columns over the side's length) of a line turned by ``_PILE_RIDGE_TURN``."""
+        return math.tan(math.radians(_PILE_RIDGE_TURN)) * float(self.t[-1] - self.t[0]) / self.unit
+
     def seen(self, path: F64) -> B:
-        """Rows where an edge point lies on the line, with a steady colour step across it."""
+        """Rows where an edge point lies on the line, with a steady colour step across it, or
+        (for a line turned from the side: not a printed rule) a thin dark line on it."""
         cols = self.near.shape[1]
         j = np.rint(path).astype(np.int64)
         inside = (j >= 9) & (j < cols - 9) & self.valid
         rows = np.arange(self.rows)
         vis = self.near[rows, np.clip(j, 0, cols - 1)] & inside
+        ridge = np.zeros(self.rows, bool)
+        if abs(path[-1] - path[0]) >= self.least_drift():
+            ridge = self.near_ridge[rows, np.clip(j, 0, cols - 1)] & inside & ~vis
         at = np.flatnonzero(vis)
         if len(at) >= 5:
             # the same colour step all along a sheet's edge (not text, not a crossing object)
@@ -943,7 +1014,7 @@ class _SideStrip:
             cos = g @ typical / (np.linalg.norm(g, axis=1) * max(float(np.linalg.norm(typical)),
                                                                  1e-6) + 1e-9)
             vis[at[cos < 0.7]] = False
-        return np.asarray(vis, bool)
+        return np.asarray(vis | ridge, bool)
 
     def is_top_sheet_side(self, mid: float, drift: float) -> bool:
         """Is this line the side of a sheet lying on the one whose side the strip follows?
@@ -976,12 +1047,16 @@ class _SideStrip:
             return "the side itself"
         if len(rows_out) >= 0.1 * n_usable:
             k = max(3, round(_PILE_RUN / _PILE_ROW_PX) | 1)
-            side_runs = np.convolve(self.near[:, self.j_side].astype(np.float64), np.ones(k) / k,
-                                    mode="same")
+            # (seen as a step or as a thin dark line: the edge of a sheet on the pile)
+            side_seen = self.near[:, self.j_side] | self.near_ridge[:, self.j_side]
+            side_runs = np.convolve(side_seen.astype(np.float64), np.ones(k) / k, mode="same")
             if vis[rows_out].mean() < 0.5:
                 return f"unseen where it pokes out ({vis[rows_out].mean():.2f})"
-            if (side_runs[rows_out] >= 0.5).mean() > 0.25:
-                return f"the side is seen under it ({(side_runs[rows_out] >= 0.5).mean():.2f})"
+            # (only where the line is seen: past the top sheet's corner, the side under it
+            # shows again)
+            shows = side_runs[rows_out[vis[rows_out]]] >= 0.5
+            if shows.mean() > 0.25:
+                return f"the side is seen under it ({shows.mean():.2f})"
         if len(rows_in) >= 0.1 * n_usable:
             off = offset[rows_in]
             if off.mean() < _PILE_MIN_OFFSET:

@@ -86,6 +86,27 @@ def smartdoc_jaccard(found: npt.ArrayLike | None, truth: npt.ArrayLike,
     return float(inter / union) if union > 0 else 0.0
 
 
+def visible_jaccard(found: npt.ArrayLike | None, truth: npt.ArrayLike,
+                    frame_size: tuple[int, int]) -> float:
+    """Jaccard index, in frame pixels, of the parts of two convex quads inside the frame.
+
+    For a page that runs out of the frame (``frame_size`` is (w, h)): the best
+    answer is the part the frame shows, so both quads are clipped to the
+    frame's outer edge first. No answer, or nothing of either inside, scores 0.
+    """
+    if found is None:
+        return 0.0
+    w, h = frame_size
+    frame = np.array([[-0.5, -0.5], [w - 0.5, -0.5], [w - 0.5, h - 0.5], [-0.5, h - 0.5]],
+                     np.float32)
+    area_t, seen_t = cv2.intersectConvexConvex(order_corners(truth).astype(np.float32), frame)
+    area_f, seen_f = cv2.intersectConvexConvex(order_corners(found).astype(np.float32), frame)
+    if seen_t is None or seen_f is None or area_t <= 0 or area_f <= 0:
+        return 0.0
+    both, _ = cv2.intersectConvexConvex(seen_t, seen_f)
+    return float(both / (area_t + area_f - both))
+
+
 def _raster_jaccard(warped: FloatArray, target: npt.NDArray[np.float32]) -> float:
     """Jaccard by rasterisation, for a found polygon that is not convex once warped."""
     scale = 0.25

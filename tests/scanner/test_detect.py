@@ -9,10 +9,12 @@ import cv2
 import numpy as np
 import pytest
 
-from benchmarks.detection_corpus import make_frame
+from benchmarks.detection_corpus import CUT, make_frame
 from drivers.camera.synth import Defects, Placement, render_text_page, sample_pages, synthesize
 from scanner import detect, detect_live
-from scanner.geometry import order_corners, smartdoc_jaccard
+from scanner.geometry import Quad, order_corners, smartdoc_jaccard, visible_jaccard
+from scanner.quality import DEFAULT_THRESHOLDS, edge_clearance
+from scanner.rectify import halve
 
 #: The frames of the validation range (benchmarks.detection_corpus.VALIDATION_SEED) that the
 #: default run checks: one per category, the detector was not tuned on them.
@@ -119,3 +121,59 @@ def test_a_frame_that_is_not_an_image_is_refused() -> None:
         detect(np.zeros((10, 10, 3), np.uint8))
     with pytest.raises(ValueError, match="uint8"):
         detect(np.zeros((100, 100, 3), np.float32))
+
+# -- a page that runs out of the frame: found to the frame's edge, never shrunk onto its text
+# (a cut page cropped silently to a printed line inside it would lose the citizen's text;
+# found to the frame's edge, the quality check says it is cut off)
+
+#: Seeds of cut pages: 33 is test_still's (the page's bottom runs out, a table and
+#: paragraphs above it); the others cut other sides.
+CUT_SEEDS = (33, 34, 35, 36)
+
+
+def cut_page(seed: int) -> tuple[np.ndarray, Quad]:
+    """A 12 MP still of a page that runs out of it, halved as the still path does."""
+    frame, truth = synthesize(render_text_page(seed), np.random.default_rng(seed),
+                              frame_size=(4000, 3000), defects=Defects(cut=0.15))
+    return halve(frame), ((truth + 0.5) / 2 - 0.5).astype(np.float32)
+
+
+@pytest.fixture(scope="module", params=CUT_SEEDS)
+def cut(request: pytest.FixtureRequest) -> tuple[np.ndarray, Quad]:
+    return cut_page(request.param)
+
+
+@pytest.mark.parametrize("detector", [detect, detect_live], ids=["still", "live"])
+def test_a_page_running_out_of_the_frame_is_found_to_the_frame_edge(cut, detector) -> None:
+    frame, truth = cut
+    h, w = frame.shape[:2]
+    assert np.any((truth < 0) | (truth[:, :1] > w - 1) | (truth[:, 1:] > h - 1))
+    found = detector(frame)
+    assert found is not None
+    # the whole visible part of the page: not shrunk onto a printed line inside it
+    assert visible_jaccard(found, truth, (w, h)) > 0.97
+    # and a side on (or beyond) the frame's edge, so that the page is said to be cut off
+    assert edge_clearance(found, (w, h)) < DEFAULT_THRESHOLDS.edge_margin
+
+
+@pytest.mark.parametrize("seed", [74001, 74005, 74006])
+def test_a_hand_held_photo_of_a_page_running_out_of_the_frame_is_found_to_its_edge(
+        seed: int) -> None:
+    # the hard corpus's cut frames: the page runs out by 8-25 %, so the part the frame
+    # shows is no paper format (74006 live: 0.36 when that was asked of it); 74005 is cut
+    # past a corner (the frame shows five of its sides: the best quad has a corner outside)
+    f = make_frame(CUT, seed)
+    h, w = f.frame.shape[:2]
+    for found in (detect(f.frame), detect_live(f.frame)):
+        assert visible_jaccard(found, f.corners, (w, h)) > 0.95
+        assert found is not None
+        assert edge_clearance(found, (w, h)) < DEFAULT_THRESHOLDS.edge_margin
+
+
+def test_visible_jaccard_scores_what_the_frame_shows() -> None:
+    truth = np.array([[100, 100], [700, 100], [700, 500], [100, 500]], np.float32)
+    at_edge = np.array([[100, 100], [399.5, 100], [399.5, 500], [100, 500]], np.float32)
+    # the frame shows x <= 399.5: the page found to the frame's edge is the whole answer
+    assert visible_jaccard(at_edge, truth, (400, 600)) == pytest.approx(1.0)
+    assert visible_jaccard(at_edge, truth, (800, 600)) == pytest.approx(0.5, abs=0.01)
+    assert visible_jaccard(None, truth, (400, 600)) == 0.0
