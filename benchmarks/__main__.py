@@ -32,7 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true",
                         help="smaller inputs and fewer repeats, for a smoke run")
     parser.add_argument("--shared", type=Path, default=None,
-                        help="the shared test data folder (default: ../shared beside the checkout)")
+                        help="the shared test data folder (default: $KIOSK_SHARED, else ../shared "
+                             "beside the checkout)")
     args = parser.parse_args(argv)
 
     names = sorted(m.name.removeprefix("bench_") for m in pkgutil.iter_modules(benchmarks.__path__)

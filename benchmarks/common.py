@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import statistics
 import tempfile
@@ -17,13 +18,13 @@ REPO = Path(__file__).resolve().parent.parent
 @dataclass
 class Context:
     quick: bool
-    shared: Path | None      # ../shared, or None when absent (benchmarks needing it say so)
+    shared: Path | None      # KIOSK_SHARED or ../shared; None when absent (users say so)
     scratch: Path
 
     @classmethod
     def create(cls, quick: bool = False, shared: Path | None = None) -> Context:
-        if shared is None:
-            candidate = REPO.parent / "shared"
+        if shared is None:   # as the tests find it: KIOSK_SHARED, else ../shared
+            candidate = Path(os.environ.get("KIOSK_SHARED", REPO.parent / "shared"))
             shared = candidate if candidate.is_dir() else None
         return cls(quick=quick, shared=shared,
                    scratch=Path(tempfile.mkdtemp(prefix="kiosk-bench-")))
@@ -31,7 +32,8 @@ class Context:
     def need_shared(self, *parts: str) -> Path:
         """The path of shared data, or raise with a clear reason when ../shared is absent."""
         if self.shared is None:
-            raise FileNotFoundError("../shared is not beside the checkout; pass --shared DIR")
+            raise FileNotFoundError("../shared is not beside the checkout; "
+                                    "pass --shared DIR or set KIOSK_SHARED")
         path = self.shared.joinpath(*parts)
         if not path.exists():
             raise FileNotFoundError(f"{path} is missing")
