@@ -76,7 +76,7 @@ from scanner import (
 from scanner.compress import decode_g4
 from scanner.geometry import Quad, smartdoc_jaccard
 from scanner.page import EncodedPage, Image, Page
-from scanner.quality import DEFAULT_THRESHOLDS
+from scanner.quality import DEFAULT_THRESHOLDS, judge
 from scanner.rectify import Levels
 
 __all__ = ["read_smartdoc", "run"]
@@ -458,6 +458,22 @@ def bench_quality(per_kind: int, clean: int) -> dict[str, Any]:
             "recall": result["recall"], "false_alarm_rate": result["false_alarm_rate"],
             "meets": bool(min(result["recall"].values()) >= 0.95
                           and result["false_alarm_rate"] <= 0.05),
+            "refused_for_any_reason": refused(sel, corners),
             "misses": result["misses"][:12], "false_alarms": result["false_alarms"][:12]}
     out["seconds"] = round(time.perf_counter() - start, 1)
     return out
+
+
+def refused(rows: list[Row], corners: Corners) -> dict[str, float]:
+    """Per defect, the share of frames refused for any reason (no page found included).
+
+    Looser than ``recall`` (one of the defect's own reasons): a page refused
+    with the wrong reason is not stored, but the citizen is told the wrong fix.
+    """
+    out: dict[str, list[bool]] = {}
+    for r in rows:
+        if r.defect is None:
+            continue
+        m = r.measures(corners)
+        out.setdefault(r.defect, []).append(m is None or bool(judge(m, DEFAULT_THRESHOLDS)))
+    return {k: round(float(np.mean(v)), 3) for k, v in out.items()}
