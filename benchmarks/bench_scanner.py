@@ -29,7 +29,8 @@ legibility, quality verdicts.
   legibility);
 - ``quality``: recall of each simulated defect (flagged with one of its
   expected reasons) and false alarms on clean frames, with the pages' true
-  corners and with the detector's (seeds 5000+, disjoint from the
+  corners, with the still detector's, and end to end (the verdict of
+  ``process_still`` on the frame) (seeds 5000+, disjoint from the
   calibration's).
 
 Timings run on one OpenCV thread (cv2.setNumThreads(1)) and tesseract on one
@@ -56,7 +57,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from benchmarks.calibrate_scanner import Corners, evaluate, measure_corpus
+from benchmarks.calibrate_scanner import Corners, Row, evaluate, measure_frame
 from benchmarks.common import Context, summary_ms
 from benchmarks.detection_corpus import CATEGORIES, hard_corpus
 from benchmarks.scanner_corpus import defect_corpus, read_smartdoc, text_pages
@@ -75,7 +76,7 @@ from scanner import (
 from scanner.compress import decode_g4
 from scanner.geometry import Quad, smartdoc_jaccard
 from scanner.page import EncodedPage, Image, Page
-from scanner.quality import DEFAULT_THRESHOLDS
+from scanner.quality import DEFAULT_THRESHOLDS, judge
 from scanner.rectify import Levels
 
 __all__ = ["read_smartdoc", "run"]
@@ -253,6 +254,10 @@ def bench_still_detection(per_category: int) -> dict[str, Any]:
 
 # -- bytes per page and legibility ----------------------------------------------------------------
 
+#: Share of the reference's characters a stored page must let tesseract read again (issue #3).
+LEGIBILITY_KEEP = 0.97
+
+
 def ocr(image: Image, scratch: Path) -> str:
     """What tesseract (French) reads in an image, as it prints it."""
     with tempfile.NamedTemporaryFile(suffix=".png", dir=scratch, delete=False) as tmp:
@@ -336,7 +341,9 @@ def bench_pages(n: int, n_kiosk: int, smartdoc: list[tuple[str, Image, np.ndarra
       the stored page (decoded, enlarged back to 200 dpi);
     - ``control``: the same figure for the reference itself re-encoded as JPEG
       q95 at 200 dpi (visually lossless): where it is far below 1, tesseract's
-      reading of that page is noise, and so is ``legibility``;
+      reading of that page is noise, and so is ``legibility``
+      (``acceptance_pages_read_steadily`` are the acceptance pages whose
+      control reaches ``LEGIBILITY_KEEP``; ``acceptance_pages`` are all of them);
     - ``truth_ratio`` (generated letters): characters of the drawn page's text
       read on the stored page over those read on the reference;
     - ``ssim`` (pages stored in grey or colour): structural similarity of the
@@ -393,6 +400,7 @@ def bench_pages(n: int, n_kiosk: int, smartdoc: list[tuple[str, Image, np.ndarra
                "median_legibility": round(statistics.median(read), 4),
                "min_legibility": round(min(read), 4),
                "median_control": round(statistics.median(r["control"] for r in sel), 4),
+               "pages_reading_keep": sum(r["legibility"] >= LEGIBILITY_KEEP for r in sel),
                "codecs": dict(Counter(r["codec"] for r in sel))}
         ratios = [r["truth_ratio"] for r in sel if "truth_ratio" in r]
         if ratios:
@@ -404,10 +412,15 @@ def bench_pages(n: int, n_kiosk: int, smartdoc: list[tuple[str, Image, np.ndarra
         return out
 
     acceptance = [r for r in rows if r["group"] in ("simulated", "smartdoc")]
+    steady = [r for r in acceptance if r["control"] >= LEGIBILITY_KEEP]
     return {"reference_dpi": 200, "ocr": "tesseract -l fra --psm 3",
+            "target": {"median_bytes": 80_000, "legibility": LEGIBILITY_KEEP},
             "legibility_measure": "matched characters / reference characters (difflib matching "
                                   "blocks on sorted non-empty lines, spaces removed)",
             "acceptance_pages": summary(acceptance),
+            # the pages whose reading by tesseract survives a visually lossless copy of the
+            # reference (control): on the others the legibility figure is tesseract's noise
+            "acceptance_pages_read_steadily": summary(steady),
             "simulated": summary([r for r in rows if r["group"] == "simulated"]),
             "kiosk_1080p": summary([r for r in rows if r["group"] == "kiosk_1080p"]),
             "smartdoc": summary([r for r in rows if r["group"] == "smartdoc"]),
@@ -417,14 +430,50 @@ def bench_pages(n: int, n_kiosk: int, smartdoc: list[tuple[str, Image, np.ndarra
 # -- quality verdicts -----------------------------------------------------------------------------
 
 def bench_quality(per_kind: int, clean: int) -> dict[str, Any]:
+    """Recall of each simulated defect and clean false alarms, three ways.
+
+    - ``truth_corners``: the page rectified from its true corners (the
+      measures on their own, as calibrated);
+    - ``detected_corners``: from the corners the still detector
+      (``scanner.detect``) finds on the frame;
+    - ``pipeline``: end to end, the verdict ``process_still`` returns for the
+      frame (its fast path, the precise detector when in doubt, rectify,
+      assess): what the kiosk tells the citizen about a still.
+    """
     start = time.perf_counter()
-    rows = measure_corpus(defect_corpus(per_kind, clean, seed=5000))
+    rows: list[Row] = []
+    ends: list[Row] = []
+    for frame in defect_corpus(per_kind, clean, seed=5000):
+        row = measure_frame(frame)
+        rows.append(row)
+        verdict = process_still(frame.frame).verdict
+        ends.append(replace(row, detected=verdict.measures or None))
     out: dict[str, Any] = {"per_kind": per_kind, "clean": clean, "seed": 5000}
-    sources: tuple[Corners, ...] = ("truth", "detected")
-    for corners in sources:
-        result = evaluate(rows, DEFAULT_THRESHOLDS, corners)
-        out[f"{corners}_corners"] = {
+    sources: tuple[tuple[str, list[Row], Corners], ...] = (
+        ("truth_corners", rows, "truth"), ("detected_corners", rows, "detected"),
+        ("pipeline", ends, "detected"))
+    for key, sel, corners in sources:
+        result = evaluate(sel, DEFAULT_THRESHOLDS, corners)
+        out[key] = {
             "recall": result["recall"], "false_alarm_rate": result["false_alarm_rate"],
+            "meets": bool(min(result["recall"].values()) >= 0.95
+                          and result["false_alarm_rate"] <= 0.05),
+            "refused_for_any_reason": refused(sel, corners),
             "misses": result["misses"][:12], "false_alarms": result["false_alarms"][:12]}
     out["seconds"] = round(time.perf_counter() - start, 1)
     return out
+
+
+def refused(rows: list[Row], corners: Corners) -> dict[str, float]:
+    """Per defect, the share of frames refused for any reason (no page found included).
+
+    Looser than ``recall`` (one of the defect's own reasons): a page refused
+    with the wrong reason is not stored, but the citizen is told the wrong fix.
+    """
+    out: dict[str, list[bool]] = {}
+    for r in rows:
+        if r.defect is None:
+            continue
+        m = r.measures(corners)
+        out.setdefault(r.defect, []).append(m is None or bool(judge(m, DEFAULT_THRESHOLDS)))
+    return {k: round(float(np.mean(v)), 3) for k, v in out.items()}

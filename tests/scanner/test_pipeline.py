@@ -169,7 +169,7 @@ def test_the_cameras_resolution_on_the_page_is_measured_from_its_corners() -> No
 
 
 def test_a_page_seen_at_low_resolution_is_kept_grey_at_a_resolution_matched_to_it() -> None:
-    frame, corners = letter_seen_at(60, 42)
+    frame, corners = letter_seen_at(BILEVEL_MIN_SOURCE_DPI * 0.75, 42)
     result = process_still(frame, corners=corners)
     page, encoded = result.page, result.encoded
     assert page is not None and encoded is not None and page.source_dpi is not None
