@@ -347,11 +347,13 @@ class CaptureWorker:
             self.processing_seconds.append(time.perf_counter() - started)
         if result.encoded is None or result.page is None:
             codes = [r.code.value for r in result.verdict.reasons] or ["no_page"]
+            self._refused(manual, result.verdict.reasons)
             self._post(CaptureFailed(codes[0]))
             return
         reasons = tuple(r.code.value for r in result.verdict.reasons)
         if not manual and reasons:
             # The preview looked fine but the full still does not: say why and look again.
+            self._refused(manual, result.verdict.reasons)
             self._post(CaptureFailed(reasons[0]))
             return
         picture = to_rgb(fit_long_side(result.page.image, PAGE_PREVIEW_LONG_SIDE))
@@ -361,6 +363,13 @@ class CaptureWorker:
                           reasons=reasons, meta={"format": result.page.format})
         if self._session.add(page, generation):
             self._post(PageCaptured(PageRef(page.id, ok=not reasons, reasons=reasons)))
+
+    def _refused(self, manual: bool, reasons: Any) -> None:
+        """A still auto-capture took was refused: take the page again once the citizen
+        nudges it (not only once it leaves the tray, as for a page already taken)."""
+        if not manual:
+            with self._lock:
+                self._auto.refused(reasons)
 
     def _publish(self, image: npt.NDArray[np.uint8], guidance: Any) -> None:
         # The tray is the middle of a wide frame: show its 4:3 centre, larger.

@@ -11,6 +11,7 @@ so one sheet is never captured twice.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -49,6 +50,11 @@ class Guidance:
     progress: float              # 0..1 of the hold time
 
 
+#: How far (share of the frame's diagonal) a page whose still was refused must move to be
+#: taken again: well above the live corners' jitter (a few pixels), below a citizen's nudge.
+REFUSED_TRAVEL = 0.02
+
+
 class AutoCapture:
     """Feed it frames; it answers with a CaptureEvent when the page is to be taken."""
 
@@ -71,7 +77,19 @@ class AutoCapture:
         self._steady_since: float | None = None
         self._captured_at: Quad | None = None
         self._absent_since: float | None = None
+        self._refused: tuple[Reason, ...] | None = None
         self.guidance = Guidance(CaptureState.SEARCHING, None, (), 0.0)
+
+    def refused(self, reasons: Sequence[Reason] = ()) -> None:
+        """The still of the last capture was refused (``reasons``: its verdict's).
+
+        The page is taken again as soon as it moves a little (``REFUSED_TRAVEL``: the
+        citizen adjusting it as told) or goes away, not only after the large move or the
+        removal that a page already taken needs; meanwhile the guidance carries those
+        reasons instead of "captured" (which says "this page is already taken").
+        """
+        if self._captured_at is not None:
+            self._refused = tuple(reasons)
 
     def feed(self, frame: Image, now: float) -> CaptureEvent | None:
         corners = detect_live(frame)
@@ -82,16 +100,22 @@ class AutoCapture:
                 self._absent_since = now
             if self._captured_at is not None and now - self._absent_since >= self.rearm_s:
                 self._captured_at = None            # the page went away: ready for the next
+                self._refused = None
             state = CaptureState.CAPTURED if self._captured_at is not None \
-                else CaptureState.SEARCHING
+                and self._refused is None else CaptureState.SEARCHING
             self.guidance = Guidance(state, None, (Reason.of(ReasonCode.NO_PAGE),), 0.0)
             return None
         self._absent_since = None
         if self._captured_at is not None:
-            if _travel(self._captured_at, corners, frame) < 0.1:
+            moved = _travel(self._captured_at, corners, frame)
+            if self._refused is not None and moved < REFUSED_TRAVEL:
+                self.guidance = Guidance(CaptureState.SEARCHING, corners, self._refused, 0.0)
+                return None
+            if self._refused is None and moved < 0.1:
                 self.guidance = Guidance(CaptureState.CAPTURED, corners, (), 1.0)
                 return None
             self._captured_at = None                # another page, or the same one moved away
+            self._refused = None
         # judged in grey (no colour figure): no classification, one channel warped
         page = rectify(frame, corners, dpi=self.preview_dpi, content=PageContent.TEXT)
         verdict = assess(page, corners, frame, previous=previous, thresholds=self.thresholds)

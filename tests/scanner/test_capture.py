@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from drivers.camera.synth import Defects, Placement, render_text_page, synthesize
-from scanner import AutoCapture, CaptureState, ReasonCode
+from scanner import AutoCapture, CaptureState, Reason, ReasonCode
 
 PAGE = render_text_page(2)
 
@@ -75,6 +75,26 @@ def test_reset_forgets_a_capture_so_the_same_page_can_be_retaken(still) -> None:
     auto.reset()
     assert auto.guidance.state is CaptureState.SEARCHING
     assert auto.feed(still, 0.2) is not None
+
+
+
+def test_a_refused_still_is_taken_again_once_the_page_is_nudged_not_said_already_taken(
+        still) -> None:
+    nudged = frame_at(30.0)                 # 30 mm aside: about 4 % of the frame's diagonal
+    for refused in (False, True):
+        auto = AutoCapture(hold_s=0.0)
+        assert auto.feed(still, 0.0) is not None
+        if refused:
+            auto.refused([Reason.of(ReasonCode.CUT_OFF)])
+        assert auto.feed(still, 0.1) is None            # not moved: never taken twice
+        if refused:
+            assert auto.guidance.state is CaptureState.SEARCHING
+            assert [r.code for r in auto.guidance.reasons] == [ReasonCode.CUT_OFF]
+        else:
+            assert auto.guidance.state is CaptureState.CAPTURED
+        taken = [t for t in (0.2, 0.3, 0.4) if auto.feed(nudged, t) is not None]
+        # a page already taken must move far or go away; a refused one, only be adjusted
+        assert len(taken) == (1 if refused else 0)
 
 
 def test_durations_cannot_be_negative() -> None:
