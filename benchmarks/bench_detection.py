@@ -6,7 +6,7 @@ One run reports:
   still detector (``detect``) and of the live one (``detect_live``) on each
   frame of ``data/pages-smartdoc``, their mean and minimum, and the frames
   below 0.85 (the acceptance of issue 3: mean >= 0.97, none below 0.85);
-- ``hard``: the same, per category, on ``benchmarks.detection_corpus`` (hand-held
+- ``hard``: the same, per category, on ``devtools.detection_corpus`` (hand-held
   desk photos with stacked sheets, cables, fingers, magazines, blur, and the
   kiosk's own tray with identity cards), with the worst frames named; pages
   running out of the frame (``cut``) are scored on what the frame shows
@@ -43,7 +43,7 @@ import numpy as np
 import numpy.typing as npt
 
 from benchmarks.common import Context, summary_ms
-from benchmarks.detection_corpus import ALL_CATEGORIES, CATEGORIES, CUT, hard_corpus
+from devtools.detection_corpus import ALL_CATEGORIES, CATEGORIES, CUT, hard_corpus
 from scanner import detect, detect_live
 from scanner.detect import refine_corners, top_sheet
 from scanner.geometry import Quad, order_corners, smartdoc_jaccard, visible_jaccard

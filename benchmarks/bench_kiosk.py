@@ -81,7 +81,7 @@ def one_deposit(person: Any, number: int) -> None:
 
 
 def run(ctx: Context) -> dict[str, Any]:
-    from kiosk.ui.xvfb import Xvfb, need_virtual_display
+    from devtools.xvfb import Xvfb, need_virtual_display
 
     xvfb = Xvfb(1920, 1080) if need_virtual_display() else None
     if xvfb is not None:
@@ -90,7 +90,7 @@ def run(ctx: Context) -> dict[str, Any]:
         from kiosk.ui import boot
 
         boot.prepare(width=1280, height=800, fullscreen=False, kivy_home=ctx.scratch / "kivy")
-        from kiosk.ui.kit import Citizen, local_enrollment, sim_config, start_kiosk
+        from devtools.kit import Citizen, local_enrollment, sim_config, start_kiosk
 
         enrollment, _identity = local_enrollment()
         config = sim_config(ctx.scratch / "kiosk", seed=5)

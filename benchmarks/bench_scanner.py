@@ -11,7 +11,7 @@ legibility, quality verdicts.
   as the pipeline runs it (locate — the fast path, with its halvings of the
   still —, rectify, assess, enhance, compress);
 - ``still_detection``: how ``process_still`` finds the page on 12 MP stills
-  (the hard synthetic set of ``benchmarks.detection_corpus`` at 4000 x 3000):
+  (the hard synthetic set of ``devtools.detection_corpus`` at 4000 x 3000):
   Jaccard and corner error of the fast path alone, of the precise detector
   on the still reduced to 2000 px, and of what the pipeline uses (the fast
   path unless its checks doubt it, then the precise one), with the share of
@@ -39,13 +39,9 @@ Timings run on one OpenCV thread (cv2.setNumThreads(1)) and tesseract on one
 
 from __future__ import annotations
 
-import difflib
-import os
 import re
 import shutil
 import statistics
-import subprocess
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -57,10 +53,19 @@ from typing import Any
 import cv2
 import numpy as np
 
-from benchmarks.calibrate_scanner import Corners, Row, evaluate, measure_frame
 from benchmarks.common import Context, summary_ms
-from benchmarks.detection_corpus import CATEGORIES, hard_corpus
-from benchmarks.scanner_corpus import defect_corpus, read_smartdoc, text_pages
+from devtools.detection_corpus import CATEGORIES, hard_corpus
+from devtools.scanner_corpus import defect_corpus, read_smartdoc, text_pages
+from devtools.scanner_eval import (
+    LEGIBILITY_KEEP,
+    Corners,
+    Row,
+    decoded,
+    evaluate,
+    legibility,
+    measure_frame,
+    ocr,
+)
 from drivers.camera.synth import render_text_page
 from scanner import (
     assess,
@@ -73,9 +78,8 @@ from scanner import (
     rectify,
     scale_corners,
 )
-from scanner.compress import decode_g4
 from scanner.geometry import Quad, smartdoc_jaccard
-from scanner.page import EncodedPage, Image, Page
+from scanner.page import Image, Page
 from scanner.quality import DEFAULT_THRESHOLDS, judge
 from scanner.rectify import Levels
 
@@ -242,7 +246,7 @@ def bench_still_detection(per_category: int) -> dict[str, Any]:
              for r in rows if r["final"] < r["precise"] - 0.005]
     better = [r["frame"] for r in rows if r["final"] > r["precise"] + 0.005]
     return {"frame": "4000x3000", "per_category": per_category,
-            "corpus": "benchmarks.detection_corpus.hard_corpus (validation seeds)",
+            "corpus": "devtools.detection_corpus.hard_corpus (validation seeds)",
             "all": summary(rows),
             "by_category": {c: summary([r for r in rows if r["category"] == c])
                             for c in CATEGORIES},
@@ -253,46 +257,6 @@ def bench_still_detection(per_category: int) -> dict[str, Any]:
 
 
 # -- bytes per page and legibility ----------------------------------------------------------------
-
-#: Share of the reference's characters a stored page must let tesseract read again (issue #3).
-LEGIBILITY_KEEP = 0.97
-
-
-def ocr(image: Image, scratch: Path) -> str:
-    """What tesseract (French) reads in an image, as it prints it."""
-    with tempfile.NamedTemporaryFile(suffix=".png", dir=scratch, delete=False) as tmp:
-        path = Path(tmp.name)
-    try:
-        if not cv2.imwrite(str(path), image):
-            raise RuntimeError(f"cannot write {path}")
-        done = subprocess.run(["tesseract", str(path), "stdout", "-l", "fra", "--psm", "3"],
-                              capture_output=True, text=True, timeout=300, check=True,
-                              env={**os.environ, "OMP_THREAD_LIMIT": "1"})
-    finally:
-        path.unlink(missing_ok=True)
-    return done.stdout
-
-
-def legibility(reference: str, read: str) -> tuple[float, float]:
-    """(share of the reference's characters read again, difflib ratio); see the docstring."""
-    def norm(text: str) -> str:
-        return "\n".join(sorted("".join(line.split()) for line in text.splitlines()
-                                if line.strip()))
-
-    a, b = norm(reference), norm(read)
-    if not a:
-        return (1.0, 1.0) if not b else (0.0, 0.0)
-    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
-    matched = sum(block.size for block in matcher.get_matching_blocks())
-    return matched / len(a), matcher.ratio()
-
-
-def decoded(encoded: EncodedPage) -> Image:
-    if encoded.codec == "ccitt-g4":
-        return decode_g4(encoded.data, encoded.width, encoded.height)
-    return np.asarray(cv2.imdecode(np.frombuffer(encoded.data, np.uint8), cv2.IMREAD_UNCHANGED),
-                      dtype=np.uint8)
-
 
 def ssim(a: Image, b: Image) -> float:
     """Mean structural similarity of two grey images of one size (Wang et al. 2004, 11 px

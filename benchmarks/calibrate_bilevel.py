@@ -57,7 +57,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from benchmarks.bench_scanner import decoded, legibility, ocr
+from devtools.scanner_eval import decoded, legibility, ocr
 from drivers.camera.synth import Defects, render_text_page, synthesize
 from scanner import compress, enhance, rectify
 from scanner.compress import JPEG_QUALITY

@@ -28,17 +28,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterable
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, fields, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import cv2
 import numpy as np
 
-from benchmarks.scanner_corpus import EXPECTED_CODES, SimFrame, defect_corpus
-from scanner import detect, rectify
-from scanner.quality import DEFAULT_THRESHOLDS, QualityThresholds, judge, measure
+from devtools.scanner_corpus import defect_corpus
+from devtools.scanner_eval import Corners, Row, evaluate, measure_corpus
+from scanner.quality import DEFAULT_THRESHOLDS, QualityThresholds
 
 #: measure -> (defect kinds it watches, +1 if the defect raises it / -1 if it lowers it,
 #: the QualityThresholds field it sets)
@@ -53,45 +52,6 @@ MEASURES: dict[str, tuple[tuple[str, ...], int, str]] = {
 }
 #: Thresholds set by design, not half-way between the corpora (see the module docstring).
 FIXED = {"edge_margin"}
-
-Corners = Literal["truth", "detected"]
-
-
-@dataclass
-class Row:
-    """The measures of one frame, from its true corners and from the detector's."""
-
-    name: str
-    defect: str | None
-    strength: float
-    kind: str
-    truth: dict[str, float] | None
-    detected: dict[str, float] | None
-
-    def measures(self, corners: Corners) -> dict[str, float] | None:
-        return self.truth if corners == "truth" else self.detected
-
-
-def measure_frame(frame: SimFrame, *, use_detector: bool = True) -> Row:
-    """Measure one frame with its true corners and (unless told not to) the detected ones."""
-    size = (frame.frame.shape[1], frame.frame.shape[0])
-    truth = measure(rectify(frame.frame, frame.corners), frame.corners, size)
-    found = detect(frame.frame) if use_detector else None
-    detected = None if found is None else measure(rectify(frame.frame, found), found, size)
-    return Row(frame.name, frame.defect, frame.strength, frame.kind, truth, detected)
-
-
-def measure_corpus(frames: Iterable[SimFrame], *, use_detector: bool = True,
-                   log: bool = False) -> list[Row]:
-    rows = []
-    for f in frames:
-        row = measure_frame(f, use_detector=use_detector)
-        rows.append(row)
-        if log:
-            shown = {k: round(v, 3) for k, v in (row.truth or {}).items()}
-            print(f"{row.name}: {json.dumps(shown)}", file=sys.stderr, flush=True)
-    return rows
-
 
 def derive(rows: list[Row]) -> dict[str, dict[str, Any]]:
     """Per measure: the clean and defect edges (98th / 5th percentiles) and the threshold."""
@@ -124,35 +84,6 @@ def thresholds_from(derived: dict[str, dict[str, Any]],
     """``base`` with every calibrated (not fixed) threshold replaced by the derived one."""
     values = {d["field"]: float(d["threshold"]) for d in derived.values() if not d["fixed"]}
     return replace(base, **values)
-
-
-def evaluate(rows: list[Row], thresholds: QualityThresholds, corners: Corners) -> dict[str, Any]:
-    """Recall of each defect (flagged with one of its expected reasons) and clean false alarms.
-
-    A frame whose page was not found counts as flagged ``no_page``.
-    """
-    hits: dict[str, list[bool]] = {}
-    misses: list[str] = []
-    false_alarms: list[str] = []
-    clean = 0
-    for r in rows:
-        m = r.measures(corners)
-        codes = {"no_page"} if m is None else {x.code.value for x in judge(m, thresholds)}
-        if r.defect is None:
-            clean += 1
-            if codes:
-                false_alarms.append(f"{r.name}: {sorted(codes)}")
-            continue
-        hit = bool(codes & EXPECTED_CODES[r.defect])
-        hits.setdefault(r.defect, []).append(hit)
-        if not hit:
-            misses.append(f"{r.name} ({r.strength:.2f}): {sorted(codes) or 'accepted'}")
-    return {"corners": corners,
-            "recall": {k: round(float(np.mean(v)), 3) for k, v in hits.items()},
-            "frames_per_defect": {k: len(v) for k, v in hits.items()},
-            "clean_frames": clean,
-            "false_alarm_rate": round(len(false_alarms) / max(1, clean), 3),
-            "misses": misses, "false_alarms": false_alarms}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from deposit.ids import DepositId
+from devtools.kit import local_enrollment, sim_config
 from kiosk.app import (
     AgentSignal,
     CaptureWorker,
@@ -49,7 +50,6 @@ from kiosk.journey import (
     WipeDone,
 )
 from kiosk.session import Session, StoredPage
-from kiosk.ui.kit import local_enrollment, sim_config
 
 
 def stored(page_id: str = "p1", size: int = 1000) -> StoredPage:
@@ -279,7 +279,7 @@ def test_results_for_a_wiped_session_do_nothing(tmp_path: Path) -> None:
 @pytest.fixture
 def bundle(tmp_path: Path) -> Path:
     """A real enrollment bundle from the back office's own tools (no server is started)."""
-    from kiosk.commands.demo import free_port
+    from tests.backoffice.postgres import free_port
     from tests.conftest import run_cli
 
     data, out = tmp_path / "backoffice", tmp_path / "bundle"

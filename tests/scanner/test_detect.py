@@ -9,14 +9,14 @@ import cv2
 import numpy as np
 import pytest
 
-from benchmarks.detection_corpus import CUT, make_frame
+from devtools.detection_corpus import CUT, make_frame
 from drivers.camera.synth import Defects, Placement, render_text_page, sample_pages, synthesize
 from scanner import detect, detect_live
 from scanner.geometry import Quad, order_corners, smartdoc_jaccard, visible_jaccard
 from scanner.quality import DEFAULT_THRESHOLDS, edge_clearance
 from scanner.rectify import halve
 
-#: The frames of the validation range (benchmarks.detection_corpus.VALIDATION_SEED) that the
+#: The frames of the validation range (devtools.detection_corpus.VALIDATION_SEED) that the
 #: default run checks: one per category, the detector was not tuned on them.
 HARD_SAMPLE = [("stacked", 62001), ("cluttered", 71002), ("cable_pens", 63000),
                ("fingers", 64001), ("magazine", 67000), ("frame_edge", 69000),

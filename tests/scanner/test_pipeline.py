@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from benchmarks.bench_scanner import decoded, legibility, ocr
+from devtools.scanner_eval import decoded, legibility, ocr
 from drivers.camera.synth import Defects, render_text_page, sample_pages, synthesize
 from scanner import compress, enhance, process_still, rectify
 from scanner.compress import decode_g4, encode_g4

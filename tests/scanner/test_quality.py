@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmarks.calibrate_scanner import evaluate, measure_corpus
-from benchmarks.scanner_corpus import defect_corpus
+from devtools.scanner_corpus import defect_corpus
+from devtools.scanner_eval import evaluate, measure_corpus
 from drivers.camera.synth import Defects, render_text_page, synthesize
 from scanner import ReasonCode, assess, rectify
 from scanner.page import MESSAGES, Reason

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from devtools.xvfb import Xvfb, need_virtual_display
 from kiosk.ui import boot
-from kiosk.ui.xvfb import Xvfb, need_virtual_display
 
 KIVY_HOME = Path(tempfile.mkdtemp(prefix="kiosk-ui-kivy-"))
 # The kiosk's own temporary folder, private to this run, so the tests can read all of it.
@@ -49,8 +49,8 @@ def kiosk_data(tmp_path: Path) -> Path:
 @pytest.fixture
 def make_kiosk(display: str, kiosk_data: Path):
     """``make_kiosk(**options)`` starts a kiosk; every kiosk started is closed after the test."""
+    from devtools.kit import OffsetClock, local_enrollment, sim_config, start_kiosk
     from kiosk.config import SessionSection
-    from kiosk.ui.kit import OffsetClock, local_enrollment, sim_config, start_kiosk
 
     started = []
 

@@ -15,9 +15,9 @@ def test_kiosk_run_shows_the_welcome_screen_and_tells_systemd_it_is_ready(
     from kivy.app import App
     from kivy.clock import Clock
 
+    from devtools.kit import sim_config
     from kiosk.app import build_runtime
     from kiosk.commands.run import run_app
-    from kiosk.ui.kit import sim_config
 
     notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     notify.bind(str(tmp_path / "notify"))

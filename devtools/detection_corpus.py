@@ -1,6 +1,6 @@
 """A harder synthetic validation set for page detection: hand-held desk photos.
 
-``benchmarks.scanner_corpus`` covers the kiosk's own tray (a camera straight
+``devtools.scanner_corpus`` covers the kiosk's own tray (a camera straight
 above, one page, mild clutter). The SmartDoc 2015 frames the detector must
 also handle are harder: a phone held over a desk at an angle, the page lying
 on other sheets, a cable and pens across it, fingers on its margin, a

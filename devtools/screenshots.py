@@ -1,4 +1,4 @@
-"""Screenshots of every screen, in every language and screen size: ``python -m kiosk.ui.screenshots
+"""Screenshots of every screen, in every language and screen size: ``python -m devtools.screenshots
 docs/screens/``.
 
 The real interface runs on the simulated camera and printer (under Xvfb when
@@ -28,10 +28,10 @@ log = logging.getLogger("kiosk.screenshots")
 
 def shoot(out: Path, size: str, dpi: float, language: str, work: Path) -> list[Path]:
     """One walk through the journey at ``size`` in ``language``; returns the files written."""
+    from devtools.kit import Citizen, OffsetClock, local_enrollment, sim_config, start_kiosk
     from kiosk.catalog import convocation_url
     from kiosk.journey import Overlay, ReceiptPhase, Step
     from kiosk.theme import Theme
-    from kiosk.ui.kit import Citizen, OffsetClock, local_enrollment, sim_config, start_kiosk
 
     width, height = (int(v) for v in size.split("x"))
     data = work / f"{size}-{language}"
@@ -167,7 +167,7 @@ def _guidance(kiosk: object) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m kiosk.ui.screenshots",
+    parser = argparse.ArgumentParser(prog="python -m devtools.screenshots",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("out", type=Path, help="folder for the PNGs (e.g. docs/screens)")
     parser.add_argument("--sizes", default=",".join(SIZES),
@@ -177,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="panel density for every size (default: typical of each size)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="screenshots: %(message)s")
-    from kiosk.ui.xvfb import Xvfb, need_virtual_display
+    from devtools.xvfb import Xvfb, need_virtual_display
 
     xvfb = Xvfb(1920, 1920) if need_virtual_display() else None
     work = Path(tempfile.mkdtemp(prefix="kiosk-screens-"))

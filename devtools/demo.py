@@ -1,5 +1,7 @@
-"""``kiosk demo``: the whole product on one machine: a back office, a kiosk on simulated devices,
-and a deposit from the touchscreen to the staff's decrypted dossier.
+"""``bin/kiosk demo`` (``python -m devtools.demo``): the whole product on one machine.
+
+A back office, a kiosk on simulated devices, and a deposit from the touchscreen to the
+staff's decrypted dossier.
 
 1. A local back office: ``backoffice init`` (HTTPS on 127.0.0.1, a free port,
    a temporary data folder), ``backoffice enroll`` of the demo kiosk,
@@ -53,9 +55,9 @@ DOCUMENTS = {"tax-notice": ["tax-notice"], "income": ["payslip", "text"],
 PHONE = "0612345678"
 
 
-def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser(
-        "demo", parents=parents, help="a deposit from the touchscreen to the back office",
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bin/kiosk demo",
         description="Start a local back office and the kiosk on simulated devices, and make a "
                     "deposit (scripted without a display, by you with one).")
     parser.add_argument("--json", action="store_true",
@@ -72,7 +74,14 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     parser.add_argument("--out", type=Path, metavar="DIR",
                         help="where the demo keeps its files (default: a new temporary folder)")
     parser.add_argument("--seed", type=int, default=7, help="seed of the simulated tray")
-    parser.set_defaults(func=run)
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return run(args)
 
 
 def say(message: str) -> None:
@@ -200,9 +209,9 @@ class Result:
 
 def play_deposit(kiosk: Any, result: Result) -> None:
     """The scripted citizen: a convocation, three documents (four pages), a phone number."""
+    from devtools.kit import Citizen
     from kiosk.catalog import convocation_url
     from kiosk.journey import ReceiptPhase, Step
-    from kiosk.ui.kit import Citizen
 
     person = Citizen(kiosk)
     driver = kiosk.driver
@@ -275,9 +284,9 @@ def run(args: argparse.Namespace) -> int:
 
 def demo(args: argparse.Namespace, work: Path, result: Result,
          stack: contextlib.ExitStack) -> int:
+    from devtools.xvfb import Xvfb, need_virtual_display
     from kiosk.app import DeliveryLog, enrollment_from_bundle
     from kiosk.config import Config, DevicesSection, KioskSection, UiSection
-    from kiosk.ui.xvfb import Xvfb, need_virtual_display
 
     office: BackOffice | None = None
     if args.bundle is None:
@@ -320,7 +329,7 @@ def demo(args: argparse.Namespace, work: Path, result: Result,
                  console_log=bool(args.verbose))
     if not scripted:
         return play_by_hand(config, enrollment, deliveries, bundle, office, result)
-    from kiosk.ui.kit import start_kiosk
+    from devtools.kit import start_kiosk
 
     say(f"starting kiosk {kiosk_id} on the simulated camera, printer and code reader")
     kiosk = start_kiosk(config, enrollment)
@@ -420,3 +429,7 @@ def finish(config: Any, bundle: Path, office: BackOffice | None, deliveries: Any
         say("the back office of the bundle did not take the dossier: it stays queued on the "
             "kiosk, encrypted, for the uploader")
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

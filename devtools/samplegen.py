@@ -1,6 +1,6 @@
 """Draw the sample pages of the camera simulator into ``assets/pages``.
 
-Run ``python -m drivers.camera.samplegen`` from the repository root.
+Run ``python -m devtools.samplegen`` from the repository root.
 
 Every person, number and organisation on them is invented; the identity card
 says SPECIMEN across it. The pages are committed (small palette PNGs) so that
@@ -326,7 +326,7 @@ def main() -> None:
                                      encoding="utf-8")
     for entry in entries:
         size = (HERE / str(entry["file"])).stat().st_size
-        print(f"{entry['file']}: {size // 1024} KiB")  # noqa: T201 - a tool run by hand
+        print(f"{entry['file']}: {size // 1024} KiB")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 the benchmark: one place that builds it and plays a citizen at the tray.
 
 :func:`start_kiosk` opens a :class:`~kiosk.app.Runtime` from a configuration
-(simulated camera and printer) and a :class:`~kiosk.ui.harness.UiDriver` on
+(simulated camera and printer) and a :class:`~devtools.harness.UiDriver` on
 it. :class:`Citizen` does what a person does: taps buttons, lays a page on
 the simulated tray, takes it away when the screen says so, and moves it again
 when the screen says the page is cut off or too far.
@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from devtools.harness import UiDriver, UiError
 from kiosk.app import Enrollment, Runtime, build_runtime
 from kiosk.config import Config, DevicesSection, KioskSection, SessionSection, UiSection
 from kiosk.journey import CapturePhase, Step
 from kiosk.theme import Theme
 from kiosk.ui.app import KioskApp
-from kiosk.ui.harness import UiDriver, UiError
 from kiosk.ui.screens import UiContext
 
 #: Pages of the camera simulator a citizen can lay on the tray (assets/pages).
