@@ -3,7 +3,7 @@
 ``init`` creates the data folder (CA, server certificate, acknowledgement key,
 staff recipients, settings, empty stores) and one staff identity meant for the
 staff workstation. ``enroll`` issues everything one kiosk needs as a bundle
-folder (see :class:`deposit.upload.Enrollment`) and records the kiosk (its
+folder (see :class:`deposit.bundle.Enrollment`) and records the kiosk (its
 certificate's fingerprint, its manifest-signing public key, its fleet code).
 ``revoke`` marks a kiosk revoked: its next request is refused.
 """
@@ -29,8 +29,8 @@ from backoffice.store.metadata import KioskRecord, open_metadata
 from backoffice.store.objects import open_objects
 from deposit import ack as ackmod
 from deposit import envelope, manifest
+from deposit.bundle import Enrollment
 from deposit.ids import DIGITS
-from deposit.upload import Enrollment
 
 log = logging.getLogger(__name__)
 

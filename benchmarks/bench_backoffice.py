@@ -80,6 +80,7 @@ def _backoffice_run(ctx: Context, name: str, metadata: str | None, seconds: floa
     from deposit import manifest as mf
     from tests.backoffice.harness import (
         FakeKiosk,
+        MadeDeposit,
         ServeProcess,
         deposit_number,
         enroll,
@@ -97,7 +98,7 @@ def _backoffice_run(ctx: Context, name: str, metadata: str | None, seconds: floa
     try:
         def body(i: int, deadline: float, tally: Tally) -> None:
             kiosk = kiosks[i]
-            uploader = kiosk.uploader(max_attempts=3)
+            uploader = kiosk.uploader()
             path = kiosk.folder / "envelope.bin"
             try:
                 while time.monotonic() < deadline:
@@ -110,9 +111,10 @@ def _backoffice_run(ctx: Context, name: str, metadata: str | None, seconds: floa
                         procedure="bench", created=mf.rfc3339(datetime.now(UTC)),
                         envelope_size=SIZE, envelope_sha256=hashlib.sha256(raw).hexdigest(),
                         tracking_token_sha256=mf.tracking_token_sha256(mf.new_tracking_token()))
-                    item = _Item(deposit_id, path, mf.sign(m, kiosk.key))
+                    item = MadeDeposit(deposit_id, path, mf.sign(m, kiosk.key), "",
+                                       m.envelope_sha256, SIZE)
                     start = time.perf_counter()
-                    result = uploader.deliver(item)
+                    result = kiosk.deliver(item, uploader, attempts=3)
                     elapsed = time.perf_counter() - start
                     with tally.lock:
                         if result.outcome == "delivered":
@@ -137,13 +139,6 @@ def _backoffice_run(ctx: Context, name: str, metadata: str | None, seconds: floa
     result["lost"] = len(set(tally.acked) - stored)
     result["metadata"] = "postgresql" if metadata else "sqlite"
     return result
-
-
-@dataclass(frozen=True)
-class _Item:
-    deposit_id: str
-    envelope_path: Path
-    manifest: bytes
 
 
 NGINX_CONF = """
@@ -177,7 +172,7 @@ http {{
 
 
 def _nginx_run(ctx: Context, seconds: float) -> dict[str, Any]:
-    from deposit.upload import Enrollment
+    from deposit.bundle import Enrollment
     from tests.backoffice.harness import enroll, free_port, init_backoffice
 
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"

@@ -90,11 +90,12 @@ def run(ctx: Context) -> dict[str, Any]:
         from kiosk.ui import boot
 
         boot.prepare(width=1280, height=800, fullscreen=False, kivy_home=ctx.scratch / "kivy")
-        from devtools.kit import Citizen, local_enrollment, sim_config, start_kiosk
+        from devtools.citizen import Citizen, local_keys, sim_config
+        from devtools.kit import start_kiosk
 
-        enrollment, _identity = local_enrollment()
+        keys, _identity = local_keys()
         config = sim_config(ctx.scratch / "kiosk", seed=5)
-        kiosk = start_kiosk(config, enrollment, wipe_pause=0.0)
+        kiosk = start_kiosk(config, keys, wipe_pause=0.0)
         try:
             return measure(kiosk, Citizen(kiosk), ctx)
         finally:

@@ -20,9 +20,10 @@
     ├── ManifestError                a manifest fails a check; ``check`` names which
     ├── ArchiveError                 a payload archive is refused on unpacking (path, link, size…)
     ├── AckError                     the back office's acknowledgement does not verify (ack.py)
-    ├── UploadError                  delivery failed (deposit/upload.py)
+    ├── UploadError                  delivery failed (deposit/tus.py, deposit/delivery.py)
     │   ├── BundleError              the enrollment bundle is missing or unusable
     │   ├── TransientError           worth trying again later (network, 5xx, timeouts)
+    │   │   └── UnreachableError     no connection could be made to the back office at all
     │   └── RefusedError             the back office refused this dossier as it is
     └── OutboxError                  the outbox cannot do what was asked
         ├── OutboxFullError          no room for one more dossier (technician + citizen messages)
@@ -198,6 +199,11 @@ class BundleError(UploadError):
 
 class TransientError(UploadError):
     """The back office cannot be reached or is busy; the deposit stays queued."""
+
+
+class UnreachableError(TransientError):
+    """No connection could be made to the back office (network down, DNS, refused port):
+    every deposit would fail the same way, so a delivery pass stops at once."""
 
 
 class RefusedError(UploadError):

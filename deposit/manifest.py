@@ -151,6 +151,10 @@ def _field_problem(m: Manifest) -> str | None:
 
 # ------------------------------------------------------------------ signing
 
+#: A kiosk's manifest-signing key (the type, for modules that may not touch the hazmat layer).
+SigningKey = Ed25519PrivateKey
+
+
 def sign(manifest: Manifest, key: Ed25519PrivateKey) -> bytes:
     """The signed, canonical blob of ``manifest``."""
     signature = key.sign(SIGNING_CONTEXT + manifest.canonical())

@@ -3,20 +3,27 @@
 Layout of the folder (``{data_dir}/outbox/``)::
 
     outbox.sqlite3 (+ -wal, -shm)   one row per deposit ever queued: its signed manifest,
-                                     state, upload lease, acknowledgement; no personal data
+                                     state, upload lease, delivery outcome, tus URL,
+                                     acknowledgement; and the kiosk's standing with its back
+                                     office. No personal data. Schema: deposit/outbox_schema.py
     envelopes/<deposit id>.age       the age envelope (ciphertext only), while not yet purged
     envelopes/.<deposit id>.<random>.tmp   an envelope being written (never read)
 
-**States and transitions** (:class:`State`)::
+**States and transitions** (:class:`deposit.status.OutboxState`)::
 
     sealed ──claim──▶ uploading ──mark_acknowledged──▶ acknowledged ──(envelope deleted)──▶ purged
-      ▲                  │
-      └──release─────────┘   (also when the lease expires: another uploader may claim it;
-                              release(retry_after=) delays the next claim of that deposit)
+      ▲   ▲              │  │
+      │   └──release─────┘  └──refuse──▶ refused    (release: also when the lease expires;
+      └──────requeue_refused─────────────┘           release(retry_after=) delays the next
+                                                     claim of that deposit)
 
 - *sealed*: the envelope is on disk (fsynced) and the row committed.
 - *uploading*: an uploader holds a lease (owner, expiry); nobody else can
   claim it until the lease is released or expires. ``renew_lease`` extends it.
+- *refused*: the back office refused this dossier as it is (it fails
+  verification, it is too large): the envelope is kept, the reason too, and
+  it is not sent again until a technician asks (``requeue_refused``). An
+  acknowledgement still ends it (an export imported by staff).
 - *acknowledged*: the back office's acknowledgement (bytes, verified by the
   uploader) is stored; the envelope is deleted right after.
 - *purged*: the envelope is gone; the row stays as a tombstone with the
@@ -37,6 +44,16 @@ the deletion of acknowledged envelopes, and reports rows whose envelope is
 missing (that would be a disk fault; never produced by this code). A writer
 holds an exclusive ``flock`` on its file until its row is committed, so a
 recovery run by another process never removes a deposit being written.
+
+**Delivery.** The uploader works by :meth:`Outbox.claim_next` and
+:meth:`Outbox.release`: a deposit that fails is released with a delay (its
+``retry_at``), so the deposits behind it go first; each claim counts an
+attempt, each release records the :class:`~deposit.status.DeliveryOutcome`.
+The tus URL of the upload under way is kept in the row (``set_upload_url``)
+before its first byte is sent, so a restart resumes it. The kiosk's
+:class:`~deposit.status.Standing` with its back office (``set_standing``) is
+what the kiosk application reads to refuse new deposits when the back office
+refuses the kiosk.
 
 **Sharing.** The kiosk application and the uploader (another process) open
 the same folder; every transaction is short and explicit (``BEGIN
@@ -63,16 +80,16 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from deposit import manifest as mf
+from deposit import outbox_schema
 from deposit.envelope import parse_recipients
 from deposit.errors import (
     DuplicateDepositError,
@@ -84,6 +101,7 @@ from deposit.errors import (
 )
 from deposit.fsutil import fsync_dir, make_private_dir, remove_durably
 from deposit.seal import seal_to_fd
+from deposit.status import DeliveryOutcome, OutboxState, Standing
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +109,6 @@ DB_NAME = "outbox.sqlite3"
 ENVELOPES = "envelopes"
 SUFFIX = ".age"
 TMP_SUFFIX = ".tmp"
-SCHEMA_VERSION = 1
 MiB = 1024 * 1024
 DEFAULT_RESERVE_BYTES = 200 * MiB
 DEFAULT_DOSSIER_ESTIMATE_BYTES = 30 * MiB
@@ -101,44 +118,12 @@ DEFAULT_BUSY_TIMEOUT_MS = 5000
 _ID_FILE = re.compile(r"[0-9A-Z*~$=][0-9A-Z*~$=-]{0,63}")
 
 
-class State(StrEnum):
-    """Where a deposit is in the outbox. Stored in SQLite and read by the uploader."""
-
-    SEALED = "sealed"
-    UPLOADING = "uploading"
-    ACKNOWLEDGED = "acknowledged"
-    PURGED = "purged"
-
-
-_SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS deposits (
-    seq              INTEGER PRIMARY KEY AUTOINCREMENT,  -- queue order, never reused
-    deposit_id       TEXT    NOT NULL UNIQUE,
-    manifest         BLOB    NOT NULL,                   -- signed blob (deposit.manifest)
-    envelope_size    INTEGER NOT NULL,
-    envelope_sha256  TEXT    NOT NULL,
-    state            TEXT    NOT NULL CHECK (state IN ({", ".join(f"'{s}'" for s in State)})),
-    queued_at        TEXT    NOT NULL,
-    lease_owner      TEXT,
-    lease_until      REAL,
-    retry_at         REAL,                               -- sealed: not claimable before
-    attempts         INTEGER NOT NULL DEFAULT 0,
-    last_error       TEXT,
-    ack              BLOB,
-    acknowledged_at  TEXT,
-    purged_at        TEXT
-);
-CREATE INDEX IF NOT EXISTS deposits_state ON deposits (state, seq);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-"""
-
-
 @dataclass(frozen=True)
 class Entry:
     """One deposit of the outbox, as listed."""
 
     deposit_id: str
-    state: State
+    state: OutboxState
     manifest: bytes
     envelope_size: int
     envelope_sha256: str
@@ -149,6 +134,9 @@ class Entry:
     retry_at: float | None = None
     attempts: int = 0
     last_error: str | None = None
+    last_outcome: DeliveryOutcome | None = None
+    upload_url: str | None = None
+    refused_at: str | None = None
     ack: bytes | None = None
     acknowledged_at: str | None = None
 
@@ -165,6 +153,17 @@ class Claim:
     envelope_size: int
     envelope_sha256: str
     attempts: int
+    upload_url: str | None = None
+
+
+@dataclass(frozen=True)
+class StandingRecord:
+    """The kiosk's standing with its back office, as the uploader last recorded it."""
+
+    standing: Standing = Standing.UNKNOWN
+    reason: str = ""
+    since: str | None = None           # when it became this standing (UTC, RFC 3339)
+    last_contact: str | None = None    # the last time the back office answered
 
 
 @dataclass(frozen=True)
@@ -215,10 +214,18 @@ class Stats:
     needed_bytes: int
     accepting: bool
     recovery: RecoveryReport = field(default_factory=RecoveryReport)
+    standing: StandingRecord = field(default_factory=StandingRecord)
 
     @property
     def pending(self) -> int:
-        return self.by_state.get(State.SEALED, 0) + self.by_state.get(State.UPLOADING, 0)
+        """Deposits the uploader will send (sealed or uploading)."""
+        return self.by_state.get(OutboxState.SEALED, 0) + \
+            self.by_state.get(OutboxState.UPLOADING, 0)
+
+    @property
+    def held(self) -> int:
+        """Deposits on the kiosk not yet acknowledged (pending or refused)."""
+        return self.pending + self.by_state.get(OutboxState.REFUSED, 0)
 
 
 @dataclass(frozen=True)
@@ -286,17 +293,16 @@ class Outbox:
         db.execute("PRAGMA synchronous = FULL")
         if db.execute("PRAGMA synchronous").fetchone()[0] != 2:
             raise OutboxError("SQLite refused synchronous=FULL")
+        legacy = self.folder / outbox_schema.LEGACY_UPLOAD_STATE
         with self._transaction():
-            for statement in _SCHEMA.split(";\n"):  # one statement at a time, in this transaction
-                if statement.strip():
-                    db.execute(statement)
-            row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-            if row is None:
-                db.execute("INSERT INTO meta (key, value) VALUES ('schema', ?)",
-                           (str(SCHEMA_VERSION),))
-            elif int(row[0]) != SCHEMA_VERSION:
-                raise OutboxError(f"outbox schema {row[0]} is not the one this code knows "
-                                  f"({SCHEMA_VERSION})")
+            found = outbox_schema.setup(db, self.folder)
+            taken = outbox_schema.take_over_legacy_upload_state(db, legacy) \
+                if found == 1 and legacy.exists() else None
+        if taken is not None:
+            log.warning("outbox %s: took over %d row(s) of %s; removing it", self.folder, taken,
+                        legacy.name)
+            for suffix in ("", "-wal", "-shm"):
+                remove_durably(legacy.with_name(legacy.name + suffix))
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -336,13 +342,16 @@ class Outbox:
         return self.envelopes / f"{deposit_id}{SUFFIX}"
 
     def _entry(self, row: sqlite3.Row) -> Entry:
-        return Entry(deposit_id=row["deposit_id"], state=State(row["state"]),
+        return Entry(deposit_id=row["deposit_id"], state=OutboxState(row["state"]),
                      manifest=bytes(row["manifest"]), envelope_size=row["envelope_size"],
                      envelope_sha256=row["envelope_sha256"], queued_at=row["queued_at"],
                      envelope_path=self._path(row["deposit_id"]), lease_owner=row["lease_owner"],
                      lease_until=row["lease_until"], retry_at=row["retry_at"],
                      attempts=row["attempts"],
                      last_error=row["last_error"],
+                     last_outcome=DeliveryOutcome(row["last_outcome"])
+                     if row["last_outcome"] is not None else None,
+                     upload_url=row["upload_url"], refused_at=row["refused_at"],
                      ack=bytes(row["ack"]) if row["ack"] is not None else None,
                      acknowledged_at=row["acknowledged_at"])
 
@@ -436,7 +445,8 @@ class Outbox:
                     db.execute(
                         "INSERT INTO deposits (deposit_id, manifest, envelope_size, "
                         "envelope_sha256, state, queued_at) VALUES (?, ?, ?, ?, ?, ?)",
-                        (deposit_id, blob, sealed.size, sealed.sha256, State.SEALED, queued_at))
+                        (deposit_id, blob, sealed.size, sealed.sha256, OutboxState.SEALED,
+                         queued_at))
             except sqlite3.IntegrityError:
                 raise DuplicateDepositError(f"deposit id {deposit_id} was already used"
                                             ) from None
@@ -451,7 +461,7 @@ class Outbox:
         finally:
             os.close(fd)   # releases the flock
         log.info("deposit %s sealed and queued (%d bytes)", deposit_id, sealed.size)
-        return Entry(deposit_id=deposit_id, state=State.SEALED, manifest=blob,
+        return Entry(deposit_id=deposit_id, state=OutboxState.SEALED, manifest=blob,
                      envelope_size=sealed.size, envelope_sha256=sealed.sha256,
                      queued_at=queued_at, envelope_path=final)
 
@@ -465,9 +475,9 @@ class Outbox:
             raise UnknownDepositError(f"no deposit {deposit_id} in the outbox")
         return self._entry(row)
 
-    def list(self, states: Sequence[State] | None = None) -> list[Entry]:
+    def list(self, states: Sequence[OutboxState] | None = None) -> list[Entry]:
         """Entries in queue order, optionally only those in ``states``."""
-        wanted = [State(s) for s in (states or list(State))]
+        wanted = [OutboxState(s) for s in (states or list(OutboxState))]
         marks = ", ".join("?" * len(wanted))
         with self._lock:
             # Only "?" placeholders are interpolated; the values are bound.
@@ -476,8 +486,13 @@ class Outbox:
         return [self._entry(r) for r in rows]
 
     def pending(self) -> builtins.list[Entry]:
-        """Deposits not yet acknowledged (sealed or uploading), oldest first."""
-        return self.list([State.SEALED, State.UPLOADING])
+        """Deposits the uploader will send (sealed or uploading), oldest first."""
+        return self.list([OutboxState.SEALED, OutboxState.UPLOADING])
+
+    def held(self) -> builtins.list[Entry]:
+        """Deposits on the kiosk not yet acknowledged (pending or refused), oldest first: what
+        ``kiosk export`` writes to removable media."""
+        return self.list([OutboxState.SEALED, OutboxState.UPLOADING, OutboxState.REFUSED])
 
     def last_deposit_id(self) -> str | None:
         """The id of the last deposit ever queued (tombstones included), or None."""
@@ -495,29 +510,34 @@ class Outbox:
                 "WHERE state IN ('sealed', 'uploading')").fetchone()
         free = self.free_bytes()
         needed = self.needed_bytes()
-        return Stats(by_state={s.value: counts.get(s.value, 0) for s in State},
+        return Stats(by_state={s.value: counts.get(s.value, 0) for s in OutboxState},
                      queued_bytes=int(queued[0]), oldest_queued_at=queued[1],
                      last_deposit_id=None if quick else self.last_deposit_id(),
                      free_bytes=free, needed_bytes=needed, accepting=free >= needed,
-                     recovery=self.recovery)
+                     recovery=self.recovery, standing=self.standing())
 
     # -------------------------------------------------------------- uploader side
 
-    def claim_next(self, owner: str, lease_seconds: float = DEFAULT_LEASE_SECONDS
-                   ) -> Claim | None:
+    def claim_next(self, owner: str, lease_seconds: float = DEFAULT_LEASE_SECONDS, *,
+                   exclude: Collection[str] = ()) -> Claim | None:
         """Lease the oldest deposit waiting for upload to ``owner``; None when there is none.
 
         A deposit is waiting when sealed (and past the ``retry_after`` of its last
         release), or uploading under a lease that expired. Two uploaders never
         hold the same deposit at once; a deposit that keeps failing, released with
-        a delay, does not block those behind it.
+        a delay, does not block those behind it. ``exclude``: deposits this pass
+        already tried. Each claim counts one attempt.
         """
         now = self._clock()
+        skip = sorted(exclude)
+        marks = ", ".join("?" * len(skip))
+        # Only "?" placeholders are interpolated; the values are bound.
+        query = ("SELECT * FROM deposits WHERE ((state = 'sealed' AND (retry_at IS NULL OR "  # noqa: S608
+                 "retry_at <= ?)) OR (state = 'uploading' AND lease_until < ?))"
+                 + (f" AND deposit_id NOT IN ({marks})" if skip else "")
+                 + " ORDER BY seq LIMIT 1")
         with self._transaction() as db:
-            row = db.execute(
-                "SELECT * FROM deposits WHERE (state = 'sealed' AND (retry_at IS NULL OR "
-                "retry_at <= ?)) OR (state = 'uploading' AND lease_until < ?) "
-                "ORDER BY seq LIMIT 1", (now, now)).fetchone()
+            row = db.execute(query, (now, now, *skip)).fetchone()
             if row is None:
                 return None
             return self._lease(db, row, owner, now + lease_seconds)
@@ -531,10 +551,10 @@ class Outbox:
                              (deposit_id,)).fetchone()
             if row is None:
                 raise UnknownDepositError(f"no deposit {deposit_id} in the outbox")
-            state = State(row["state"])
-            if state not in (State.SEALED, State.UPLOADING):
+            state = OutboxState(row["state"])
+            if state not in (OutboxState.SEALED, OutboxState.UPLOADING):
                 raise StateError(f"deposit {deposit_id} is {state}, not waiting for upload")
-            if (state == State.UPLOADING and row["lease_owner"] != owner
+            if (state == OutboxState.UPLOADING and row["lease_owner"] != owner
                     and row["lease_until"] >= now):
                 raise LeaseError(f"deposit {deposit_id} is being uploaded by "
                                  f"{row['lease_owner']}")
@@ -549,14 +569,14 @@ class Outbox:
                      manifest=bytes(row["manifest"]),
                      envelope_path=self._path(row["deposit_id"]),
                      envelope_size=row["envelope_size"], envelope_sha256=row["envelope_sha256"],
-                     attempts=row["attempts"] + 1)
+                     attempts=row["attempts"] + 1, upload_url=row["upload_url"])
 
     def _held(self, db: sqlite3.Connection, deposit_id: str, owner: str) -> sqlite3.Row:
         row: sqlite3.Row | None = db.execute("SELECT * FROM deposits WHERE deposit_id = ?",
                                              (deposit_id,)).fetchone()
         if row is None:
             raise UnknownDepositError(f"no deposit {deposit_id} in the outbox")
-        if row["state"] != State.UPLOADING or row["lease_owner"] != owner:
+        if row["state"] != OutboxState.UPLOADING or row["lease_owner"] != owner:
             raise LeaseError(f"{owner} holds no upload lease on deposit {deposit_id}")
         return row
 
@@ -570,9 +590,19 @@ class Outbox:
                        (until, deposit_id))
         return until
 
+    def set_upload_url(self, deposit_id: str, owner: str, url: str | None) -> None:
+        """Remember (or forget, with None) the tus upload of a held deposit, durably: set
+        before the first byte is sent to it, so that a restart resumes it."""
+        with self._transaction() as db:
+            self._held(db, deposit_id, owner)
+            db.execute("UPDATE deposits SET upload_url = ? WHERE deposit_id = ?",
+                       (url, deposit_id))
+
     def release(self, deposit_id: str, owner: str, error: str | None = None, *,
-                retry_after: float = 0.0) -> None:
-        """Give a claimed deposit back (upload failed); ``error`` is kept for diagnostics.
+                retry_after: float = 0.0,
+                outcome: DeliveryOutcome = DeliveryOutcome.RETRY) -> None:
+        """Give a claimed deposit back (not delivered this time); ``error`` and ``outcome``
+        are kept for diagnostics.
 
         ``retry_after`` (seconds; the uploader's backoff) keeps it from being
         claimed again before then, so the deposits behind it go first.
@@ -581,8 +611,35 @@ class Outbox:
         with self._transaction() as db:
             self._held(db, deposit_id, owner)
             db.execute("UPDATE deposits SET state = 'sealed', lease_owner = NULL, "
-                       "lease_until = NULL, retry_at = ?, last_error = ? WHERE deposit_id = ?",
-                       (retry_at, error, deposit_id))
+                       "lease_until = NULL, retry_at = ?, last_error = ?, last_outcome = ? "
+                       "WHERE deposit_id = ?", (retry_at, error, outcome, deposit_id))
+
+    def refuse(self, deposit_id: str, owner: str, reason: str) -> None:
+        """The back office refused this dossier as it is: keep it, with the reason, and do not
+        offer it for upload again (→ refused) until :meth:`requeue_refused`."""
+        with self._transaction() as db:
+            self._held(db, deposit_id, owner)
+            db.execute("UPDATE deposits SET state = 'refused', lease_owner = NULL, "
+                       "lease_until = NULL, retry_at = NULL, last_error = ?, last_outcome = ?, "
+                       "upload_url = NULL, refused_at = ? WHERE deposit_id = ?",
+                       (reason, DeliveryOutcome.REFUSED, _now_text(self._clock), deposit_id))
+        log.error("deposit %s refused by the back office and kept on the kiosk: %s",
+                  deposit_id, reason)
+
+    def requeue_refused(self, deposit_ids: Collection[str] | None = None) -> builtins.list[str]:
+        """Offer refused deposits (all, or those named) for upload again (a technician's
+        decision, once the cause is fixed). Returns the ids requeued."""
+        with self._transaction() as db:
+            rows = db.execute("SELECT deposit_id FROM deposits WHERE state = 'refused' "
+                              "ORDER BY seq").fetchall()
+            ids = [str(r[0]) for r in rows
+                   if deposit_ids is None or str(r[0]) in set(deposit_ids)]
+            for deposit_id in ids:
+                db.execute("UPDATE deposits SET state = 'sealed', retry_at = NULL "
+                           "WHERE deposit_id = ?", (deposit_id,))
+        if ids:
+            log.warning("refused deposit(s) offered for upload again: %s", ", ".join(ids))
+        return ids
 
     def next_claimable_at(self) -> float | None:
         """When :meth:`claim_next` could next succeed (clock seconds; <= now: at once), or
@@ -594,11 +651,11 @@ class Outbox:
                 "WHERE state IN ('sealed', 'uploading')").fetchone()
         return None if row[0] is None else float(row[0])
 
-    def mark_acknowledged(self, deposit_id: str, ack: bytes, *, owner: str | None = None
-                          ) -> bool:
+    def mark_acknowledged(self, deposit_id: str, ack: bytes, *, owner: str | None = None,
+                          outcome: DeliveryOutcome = DeliveryOutcome.DELIVERED) -> bool:
         """Record the back office's acknowledgement, then delete the envelope (→ purged).
 
-        The caller (the uploader) has verified ``ack``. Accepted from sealed or
+        The caller has verified ``ack``. Accepted from sealed, refused or
         uploading (with ``owner``, the lease must be this uploader's if held);
         a second acknowledgement of the same deposit is a no-op returning False.
         """
@@ -608,19 +665,50 @@ class Outbox:
                              (deposit_id,)).fetchone()
             if row is None:
                 raise UnknownDepositError(f"no deposit {deposit_id} in the outbox")
-            state = State(row["state"])
-            if state in (State.ACKNOWLEDGED, State.PURGED):
+            state = OutboxState(row["state"])
+            if state in (OutboxState.ACKNOWLEDGED, OutboxState.PURGED):
                 return False
-            if (owner is not None and state == State.UPLOADING
+            if (owner is not None and state == OutboxState.UPLOADING
                     and row["lease_owner"] not in (None, owner)
                     and row["lease_until"] >= self._clock()):
                 raise LeaseError(f"deposit {deposit_id} is leased to {row['lease_owner']}")
             db.execute("UPDATE deposits SET state = 'acknowledged', ack = ?, "
-                       "acknowledged_at = ?, lease_owner = NULL, lease_until = NULL "
-                       "WHERE deposit_id = ?", (ack, now, deposit_id))
+                       "acknowledged_at = ?, lease_owner = NULL, lease_until = NULL, "
+                       "last_outcome = ?, upload_url = NULL WHERE deposit_id = ?",
+                       (ack, now, outcome, deposit_id))
         self._purge(deposit_id)
         log.info("deposit %s acknowledged by the back office; envelope deleted", deposit_id)
         return True
+
+    # -------------------------------------------------------------- standing
+
+    def standing(self) -> StandingRecord:
+        """The kiosk's standing with its back office, as the uploader last recorded it."""
+        with self._lock:
+            rows = dict(self._db.execute(
+                "SELECT key, value FROM meta WHERE key IN ('standing', 'standing_reason', "
+                "'standing_since', 'last_contact')").fetchall())
+        try:
+            standing = Standing(rows.get("standing", Standing.UNKNOWN))
+        except ValueError:
+            standing = Standing.UNKNOWN
+        return StandingRecord(standing, rows.get("standing_reason", ""),
+                              rows.get("standing_since"), rows.get("last_contact"))
+
+    def set_standing(self, standing: Standing, reason: str = "") -> bool:
+        """Record the kiosk's standing (the uploader, after each exchange or failure to
+        have one). Returns True when it changed (then the caller alerts the technician)."""
+        now = _now_text(self._clock)
+        with self._transaction() as db:
+            row = db.execute("SELECT value FROM meta WHERE key = 'standing'").fetchone()
+            changed = row is None or row[0] != standing
+            values = [("standing", standing.value), ("standing_reason", reason)]
+            if changed:
+                values.append(("standing_since", now))
+            if standing is Standing.ONLINE:
+                values.append(("last_contact", now))
+            db.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", values)
+        return changed
 
     def _purge(self, deposit_id: str) -> None:
         remove_durably(self._path(deposit_id))
@@ -648,7 +736,7 @@ class Outbox:
             else:
                 strays.append(name)
         purged = []
-        for entry in self.list([State.ACKNOWLEDGED]):
+        for entry in self.list([OutboxState.ACKNOWLEDGED]):
             self._purge(entry.deposit_id)
             purged.append(entry.deposit_id)
         missing = [e.deposit_id for e in self.pending() if not e.envelope_path.exists()]

@@ -12,6 +12,8 @@ staff's decrypted dossier.
    4 pages laid on the simulated tray, a phone number, the receipt); with a
    display it opens the window and lets a person play (``--script`` plays the
    script there too).
+   The kiosk's uploader runs beside it as its own process (``kiosk uploader``,
+   as on a kiosk), nudged by the kiosk after the deposit.
 3. The dossier delivered to the back office, fetched and decrypted with the
    staff identity (``backoffice fetch`` and ``backoffice decrypt``, as staff
    do), and the citizen's status page read over HTTPS.
@@ -32,17 +34,29 @@ import argparse
 import contextlib
 import json
 import logging
-import re
-import socket
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from deposit.outbox import Outbox
+from deposit.status import OutboxState
+from devtools.backoffice import BackOffice, backoffice_cli, decode_qr, read_status, say
+from devtools.citizen import Citizen, printer_simulator
+from devtools.xvfb import Xvfb, need_virtual_display
+from kiosk.catalog import convocation_url
+from kiosk.commands.run import run_app
+from kiosk.config import Config, load_config
 from kiosk.errors import KioskError
+from kiosk.journey import ReceiptPhase, Step
+from kiosk.runtime import Runtime, SealingKeys, build_runtime, sealing_keys
+
+if TYPE_CHECKING:   # imports Kivy, which must be prepared first (kiosk.ui.boot)
+    from devtools.kit import Kiosk
 
 log = logging.getLogger("kiosk.demo")
 
@@ -53,6 +67,8 @@ REFERENCE = "SIP-2025-004217"
 DOCUMENTS = {"tax-notice": ["tax-notice"], "income": ["payslip", "text"],
              "expenses": ["proof-of-address"]}
 PHONE = "0612345678"
+#: How long the demo waits for the uploader to deliver the dossier.
+DELIVERY_WAIT_S = 90.0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -84,119 +100,6 @@ def main(argv: list[str] | None = None) -> int:
     return run(args)
 
 
-def say(message: str) -> None:
-    print(f"demo: {message}", file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def backoffice_cli(*args: str, timeout: float = 120) -> str:
-    """Run ``python -m backoffice ARGS`` as staff would; its stdout, or KioskError with stderr."""
-    command = [sys.executable, "-m", "backoffice", *args]
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
-                              check=False)
-    except subprocess.TimeoutExpired:
-        raise KioskError(f"backoffice {args[0]} did not finish within {timeout:g} s") from None
-    if done.returncode != 0:
-        raise KioskError(f"backoffice {args[0]} failed ({done.returncode}): "
-                         f"{done.stderr.strip()[-600:]}")
-    return done.stdout
-
-
-@dataclass
-class BackOffice:
-    """The demo's own back office: a data folder, its staff identity and a serving process."""
-
-    data: Path
-    identity: Path
-    bundle: Path
-    url: str
-    process: subprocess.Popen[bytes] | None = None
-    log_path: Path | None = None
-
-    @classmethod
-    def create(cls, work: Path, key_type: str) -> BackOffice:
-        port = free_port()
-        url = f"https://127.0.0.1:{port}"
-        data, identity, bundle = work / "backoffice", work / "staff-identity.txt", work / "bundle"
-        say(f"creating a back office in {data} ({key_type} staff key)")
-        backoffice_cli("init", "--data", str(data), "--url", url, "--key-type", key_type,
-                       "--staff-identity", str(identity))
-        say(f"enrolling kiosk {KIOSK_ID}")
-        backoffice_cli("enroll", "--data", str(data), KIOSK_ID, "--out", str(bundle))
-        return cls(data, identity, bundle, url)
-
-    def serve(self) -> None:
-        self.log_path = self.data.parent / "backoffice.log"
-        host_port = self.url.removeprefix("https://")
-        say(f"starting the back office on {self.url} (log: {self.log_path})")
-        with self.log_path.open("wb") as out:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "backoffice", "serve", "--data", str(self.data),
-                 "--listen", host_port], stdout=out, stderr=subprocess.STDOUT)
-        wait_for_health(self.url, self.bundle / "tls" / "ca.crt", self.process, self.log_path)
-
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=5)
-        say("back office stopped")
-
-
-def wait_for_health(url: str, ca: Path, process: subprocess.Popen[bytes] | None,
-                    log_path: Path | None, timeout: float = 60) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    last = ""
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            tail = log_path.read_text(errors="replace")[-800:] if log_path else ""
-            raise KioskError(f"the back office exited ({process.returncode}):\n{tail}")
-        try:
-            answer = httpx.get(f"{url}/health", verify=str(ca), timeout=2)
-            if answer.status_code == 200:
-                return
-            last = f"HTTP {answer.status_code}"
-        except httpx.HTTPError as exc:
-            last = str(exc)
-        time.sleep(0.3)
-    raise KioskError(f"the back office at {url} did not answer /health within {timeout:g} s "
-                     f"({last})")
-
-
-def read_status(url: str, ca: Path) -> tuple[str | None, str]:
-    """What the citizen's status page says (the status line), fetched over HTTPS."""
-    import httpx
-
-    try:
-        page = httpx.get(url, verify=str(ca), timeout=10, headers={"Accept-Language": "fr"})
-    except httpx.HTTPError as exc:
-        return None, f"status page unreachable: {exc}"
-    if page.status_code != 200:
-        return None, f"status page answered HTTP {page.status_code}"
-    found = re.search(r'class="status[^"]*"[^>]*>(.*?)<', page.text, re.S)
-    return (found.group(1).strip() if found else None), f"HTTP {page.status_code}"
-
-
-def decode_qr(png: Path) -> list[str]:
-    import zxingcpp
-    from PIL import Image
-
-    with Image.open(png) as picture:
-        return [code.text for code in zxingcpp.read_barcodes(picture.convert("L"))]
-
-
 @dataclass
 class Result:
     """What the demo made, for the summary and ``--json``."""
@@ -207,12 +110,8 @@ class Result:
         self.values[key] = str(value) if isinstance(value, Path) else value
 
 
-def play_deposit(kiosk: Any, result: Result) -> None:
+def play_deposit(kiosk: Kiosk, result: Result) -> None:
     """The scripted citizen: a convocation, three documents (four pages), a phone number."""
-    from devtools.kit import Citizen
-    from kiosk.catalog import convocation_url
-    from kiosk.journey import ReceiptPhase, Step
-
     person = Citizen(kiosk)
     driver = kiosk.driver
     say("citizen: shows the QR code of a convocation letter")
@@ -240,6 +139,7 @@ def play_deposit(kiosk: Any, result: Result) -> None:
                                                        ReceiptPhase.ON_SCREEN),
                       120, "the receipt")
     state = driver.state
+    assert state.deposit is not None
     result["deposit_id"] = state.deposit.deposit_id
     result["status_url"] = state.deposit.tracking_url
     result["printed"] = state.receipt is ReceiptPhase.PRINTED
@@ -284,13 +184,9 @@ def run(args: argparse.Namespace) -> int:
 
 def demo(args: argparse.Namespace, work: Path, result: Result,
          stack: contextlib.ExitStack) -> int:
-    from devtools.xvfb import Xvfb, need_virtual_display
-    from kiosk.app import DeliveryLog, enrollment_from_bundle
-    from kiosk.config import Config, DevicesSection, KioskSection, UiSection
-
     office: BackOffice | None = None
     if args.bundle is None:
-        office = BackOffice.create(work, args.key_type)
+        office = BackOffice.create(work, args.key_type, KIOSK_ID)
         stack.callback(office.stop)
         office.serve()
         bundle = office.bundle
@@ -307,15 +203,11 @@ def demo(args: argparse.Namespace, work: Path, result: Result,
         raise KioskError(f"{bundle}: not an enrollment bundle ({exc})") from None
     result["bundle"] = bundle
     result.values.setdefault("back_office", facts.get("upload_url"))
-    data = work / "kiosk"
-    receipts = data / "receipts"
-    config = Config(
-        kiosk=KioskSection(id=kiosk_id, code=code, place="Démonstration", data_dir=data),
-        devices=DevicesSection(camera=f"sim://?seed={args.seed}&placed=false",
-                               printer=f"sim://?out={receipts}", code_reader="sim://"),
-        ui=UiSection(fullscreen=False, width=1280, height=800, dpi=96.0))
-    deliveries = DeliveryLog()
-    enrollment = enrollment_from_bundle(config, bundle, log_to=deliveries)
+    config_path = write_config(work, kiosk_id, code, bundle, args.seed)
+    config = load_config(config_path)
+    result["config"] = config_path
+    keys = sealing_keys(config)
+    stack.callback(start_uploader(config_path, work))
     headless = need_virtual_display()
     scripted = headless or args.script
     if headless:
@@ -328,79 +220,130 @@ def demo(args: argparse.Namespace, work: Path, result: Result,
     boot.prepare(width=1280, height=800, fullscreen=False, kivy_home=work / "kivy",
                  console_log=bool(args.verbose))
     if not scripted:
-        return play_by_hand(config, enrollment, deliveries, bundle, office, result)
+        return play_by_hand(config, keys, bundle, office, result)
     from devtools.kit import start_kiosk
 
     say(f"starting kiosk {kiosk_id} on the simulated camera, printer and code reader")
-    kiosk = start_kiosk(config, enrollment)
+    kiosk = start_kiosk(config, keys)
     stack.callback(kiosk.close)
     play_deposit(kiosk, result)
-    pngs = kiosk.runtime.printer.simulator.pngs
+    pngs = printer_simulator(kiosk.runtime).pngs
     result["receipt_png"] = pngs[-1] if pngs else None
-    return finish(config, bundle, office, deliveries, result)
+    return finish(config, bundle, office, result)
 
 
-def play_by_hand(config: Any, enrollment: Any, deliveries: Any, bundle: Path,
-                 office: BackOffice | None, result: Result) -> int:
+def write_config(work: Path, kiosk_id: str, code: str, bundle: Path, seed: int) -> Path:
+    """The kiosk's configuration file, as a technician's would be (simulated devices)."""
+    data = work / "kiosk"
+    receipts = data / "receipts"
+    path = work / "kiosk.toml"
+    path.write_text(f"""# The demo kiosk (devtools/demo.py): simulated devices, files under {work}.
+[kiosk]
+id = "{kiosk_id}"
+code = "{code}"
+place = "Démonstration"
+data_dir = {json.dumps(str(data))}
+
+[devices]
+camera = "sim://?seed={seed}&placed=false"
+printer = {json.dumps(f"sim://?out={receipts}")}
+code_reader = "sim://"
+
+[ui]
+fullscreen = false
+width = 1280
+height = 800
+dpi = 96
+
+[upload]
+bundle = {json.dumps(str(bundle))}
+poll_s = 5
+max_backoff_s = 10
+""", encoding="utf-8")
+    return path
+
+
+def start_uploader(config_path: Path, work: Path) -> Callable[[], None]:
+    """``kiosk uploader`` in its own process, as on a kiosk; returns what stops it."""
+    log_path = work / "uploader.log"
+    say(f"starting the kiosk's uploader (log: {log_path})")
+    with log_path.open("wb") as out:
+        process = subprocess.Popen([sys.executable, "-m", "kiosk", "uploader", "--config",
+                                    str(config_path)], stdout=out, stderr=subprocess.STDOUT)
+
+    def stop() -> None:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=5)
+
+    return stop
+
+
+def play_by_hand(config: Config, keys: SealingKeys, bundle: Path, office: BackOffice | None,
+                 result: Result) -> int:
     """A person plays in the window; the last deposit made is reported when it is closed."""
-    from kiosk.app import build_runtime
-    from kiosk.commands.run import run_app
-
     say("the kiosk window is open: make a deposit (QR codes: see docs/journey.md); close the "
         "window to finish")
-    holder: dict[str, Any] = {}
+    holder: dict[str, Runtime] = {}
 
-    def build(cfg: Any, enr: Any) -> Any:
-        runtime = build_runtime(cfg, enr)
+    def build(cfg: Config, k: SealingKeys | None) -> Runtime:
+        runtime = build_runtime(cfg, k)
         holder["runtime"] = runtime
         return runtime
 
-    run_app(config, enrollment, width=1280, height=800, fullscreen=False, build=build)
-    runtime = holder["runtime"]
-    outbox_last = runtime.outbox.last_deposit_id() if runtime.outbox else None
-    if outbox_last is None:
+    run_app(config, keys, width=1280, height=800, fullscreen=False, build=build)
+    with Outbox(config.kiosk.data_dir / "outbox") as outbox:
+        last = outbox.last_deposit_id()
+    if last is None:
         say("no deposit was made")
         return 0
-    result["deposit_id"] = outbox_last
-    receipts = Path(config.kiosk.data_dir) / "receipts"
+    result["deposit_id"] = last
+    receipts = config.kiosk.data_dir / "receipts"
     pngs = sorted(receipts.glob("*.png"))
     result["receipt_png"] = pngs[-1] if pngs else None
     if pngs:
         codes = decode_qr(pngs[-1])
         result["status_url"] = codes[0] if codes else None
-    return finish(config, bundle, office, deliveries, result)
+    return finish(config, bundle, office, result)
 
 
-def finish(config: Any, bundle: Path, office: BackOffice | None, deliveries: Any,
-           result: Result) -> int:
+def wait_for_delivery(config: Config, deposit_id: str, timeout: float) -> dict[str, Any]:
+    """What the uploader did with the deposit, waiting up to ``timeout`` s for its delivery."""
+    deadline = time.monotonic() + timeout
+    with Outbox(config.kiosk.data_dir / "outbox") as outbox:
+        while True:
+            entry = outbox.get(deposit_id)
+            done = entry.state in (OutboxState.ACKNOWLEDGED, OutboxState.PURGED,
+                                   OutboxState.REFUSED)
+            if done or time.monotonic() > deadline:
+                return {"state": entry.state.value,
+                        "outcome": entry.last_outcome.value if entry.last_outcome else None,
+                        "reason": entry.last_error or "", "attempts": entry.attempts,
+                        "envelope": str(entry.envelope_path)
+                        if entry.envelope_path.exists() else None}
+            time.sleep(0.3)
+
+
+def finish(config: Config, bundle: Path, office: BackOffice | None, result: Result) -> int:
     """Delivery, the staff's decryption and the status page, as far as each is possible."""
-    from deposit.outbox import Outbox
-    from kiosk.delivery import DeliveryError, deliver_now
-
     deposit_id = result.values.get("deposit_id")
     if not deposit_id:
         raise KioskError("no deposit was made")
-    delivery = deliveries.outcomes.get(deposit_id, {"outcome": "queued"})
-    if delivery.get("outcome") not in ("delivered", "conflict"):
-        say("kiosk: the dossier is queued; one more delivery pass (as the uploader does)")
-        try:
-            report = deliver_now(config, bundle=bundle, attempts=2)
-            mine = [d for d in report.deposits if d.deposit_id == deposit_id]
-            if mine:
-                delivery = mine[0].as_dict()
-        except DeliveryError as exc:
-            delivery = {"outcome": "queued", "reason": str(exc)}
-    delivered = delivery.get("outcome") in ("delivered", "conflict")
+    say("kiosk: the dossier is sealed and queued; waiting for the uploader to deliver it")
+    delivery = wait_for_delivery(config, deposit_id,
+                                 DELIVERY_WAIT_S if office is not None else 20.0)
+    delivered = delivery["outcome"] in ("delivered", "conflict")
     result["delivered"] = delivered
     result["queued"] = not delivered
     result["delivery"] = delivery
-    say(f"kiosk: dossier {deposit_id} {delivery.get('outcome')}"
-        f"{' (' + str(delivery.get('reason')) + ')' if delivery.get('reason') else ''}")
-    with Outbox(Path(config.kiosk.data_dir) / "outbox") as outbox:
-        entry = outbox.get(deposit_id)
-        result["outbox_state"] = entry.state.value
-        local = entry.envelope_path if entry.envelope_path.exists() else None
-    result["envelope"] = local
+    result["outbox_state"] = delivery["state"]
+    say(f"kiosk: dossier {deposit_id} {delivery['outcome'] or 'waiting'}"
+        + (f" ({delivery['reason']})" if delivery["reason"] else ""))
+    result["envelope"] = delivery["envelope"]
     result["dossier_dir"] = None
     if office is not None and delivered:
         fetched = office.data.parent / "fetched"
@@ -426,8 +369,8 @@ def finish(config: Any, bundle: Path, office: BackOffice | None, deliveries: Any
         result["status"] = status
         say(f"citizen's phone: the status page says {status!r} ({detail})")
     if office is None and not delivered:
-        say("the back office of the bundle did not take the dossier: it stays queued on the "
-            "kiosk, encrypted, for the uploader")
+        say("the back office of the bundle did not take the dossier yet: it stays queued on "
+            "the kiosk, encrypted, for the uploader")
     return 0
 
 

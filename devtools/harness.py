@@ -18,13 +18,10 @@ from kivy.base import EventLoop, stopTouchApp
 from kivy.tests.common import UnitTestTouch
 from kivy.uix.widget import Widget
 
+from devtools.citizen import UiError
 from kiosk.journey import Step
 from kiosk.ui.app import KioskApp
 from kiosk.ui.widgets import Tappable
-
-
-class UiError(AssertionError):
-    """The interface did not do what the script expected (with what it showed instead)."""
 
 
 class UiDriver:

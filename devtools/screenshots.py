@@ -28,18 +28,22 @@ log = logging.getLogger("kiosk.screenshots")
 
 def shoot(out: Path, size: str, dpi: float, language: str, work: Path) -> list[Path]:
     """One walk through the journey at ``size`` in ``language``; returns the files written."""
-    from devtools.kit import Citizen, OffsetClock, local_enrollment, sim_config, start_kiosk
+    from deposit.status import Standing
+    from devtools.citizen import Citizen, OffsetClock, local_keys, printer_simulator, sim_config
+    from devtools.kit import start_kiosk
     from kiosk.catalog import convocation_url
-    from kiosk.journey import Overlay, ReceiptPhase, Step
+    from kiosk.journey import Overlay, ReceiptPhase, Refusal, Step
     from kiosk.theme import Theme
 
     width, height = (int(v) for v in size.split("x"))
     data = work / f"{size}-{language}"
     data.mkdir(parents=True)
     clock = OffsetClock()
-    enrollment, _identity = local_enrollment()
+    keys, _identity = local_keys()
     config = sim_config(data, size=(width, height), dpi=dpi, seed=3)
-    kiosk = start_kiosk(config, enrollment, clock=clock, theme=Theme(dpi=dpi))
+    kiosk = start_kiosk(config, keys, clock=clock, theme=Theme(dpi=dpi))
+    outbox = kiosk.runtime.outbox
+    assert outbox is not None
     from kivy.core.window import Window
 
     Window.size = (width, height)
@@ -121,12 +125,12 @@ def shoot(out: Path, size: str, dpi: float, language: str, work: Path) -> list[P
         kiosk.runtime.controller._jobs.submit(hold.wait, 30)   # sealing waits its turn
         person.tap("send")
         snap("sealing")
-        kiosk.runtime.printer.simulator.set(paper="out")
+        printer_simulator(kiosk.runtime).set(paper="out")
         hold.set()
         driver.wait_until(lambda: driver.state.receipt is ReceiptPhase.ON_SCREEN, 60,
                           "the receipt on screen")
         snap("receipt-on-screen")
-        kiosk.runtime.printer.simulator.set(paper="ok")
+        printer_simulator(kiosk.runtime).set(paper="ok")
         person.tap("print_again")
         driver.wait_until(lambda: driver.state.receipt is ReceiptPhase.PRINTED, 60,
                           "the receipt")
@@ -137,9 +141,17 @@ def shoot(out: Path, size: str, dpi: float, language: str, work: Path) -> list[P
         driver.wait_for_step(Step.WIPE, timeout=5)
         snap("wipe")
         driver.wait_for_step(Step.WELCOME)
-        kiosk.runtime.outbox.reserve_bytes = 1 << 60
+        # The back office refuses the kiosk (revoked): the uploader records it, the welcome
+        # screen refuses new deposits.
+        outbox.set_standing(Standing.REFUSED, "403 kiosk revoked")
         kiosk.runtime.check_devices()
         driver.wait_until(lambda: not driver.state.accepting, 10, "the refusal")
+        snap("welcome-kiosk-refused")
+        outbox.set_standing(Standing.ONLINE)
+        outbox.reserve_bytes = 1 << 60
+        kiosk.runtime.check_devices()
+        driver.wait_until(lambda: driver.state.refusals == (Refusal.DISK_FULL,), 10,
+                          "the refusal")
         snap("welcome-refusing")
     finally:
         kiosk.close()

@@ -153,8 +153,9 @@ class UploadSection:
 
     bundle: Path | None = None          # None: {data_dir}/enrollment
     chunk_mib: int = field(default=4, metadata=_between(1, 8))
-    timeout_s: int = field(default=30, metadata=_between(5, 600))
-    attempts: int = field(default=5, metadata=_between(1, 100))
+    # Under half the uploader unit's WatchdogSec (600 s): a request waits at most this long
+    # without a byte moving, and the watchdog is fed only while the loop moves.
+    timeout_s: int = field(default=30, metadata=_between(5, 240))
     poll_s: int = field(default=15, metadata=_between(1, 3600))
     max_backoff_s: int = field(default=600, metadata=_between(1, 86_400))
 

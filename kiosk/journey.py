@@ -36,6 +36,7 @@ from typing import Any
 
 from kiosk.catalog import Catalog, Convocation, ConvocationError, Procedure
 from kiosk.i18n import N_
+from kiosk.reasons import OutboxProblem, PrintProblem, SealFailure
 
 #: Version of the privacy notice shown on the contact screen (recorded with the consent).
 PRIVACY_NOTICE_VERSION = "2025-01"
@@ -131,6 +132,7 @@ class Refusal(StrEnum):
     DISK_FULL = "disk_full"            # the outbox refuses: its disk budget is short
     CAMERA_LOST = "camera_lost"
     OUTBOX_BROKEN = "outbox_broken"
+    KIOSK_REFUSED = "kiosk_refused"    # the back office refuses this kiosk (revoked...)
 
 
 class Device(StrEnum):
@@ -201,9 +203,9 @@ class Contact:
 class DeviceHealth:
     camera_ok: bool = True
     printer_ok: bool = True
-    printer_problem: str = ""      # e.g. "paper_out", "cover_open" (drivers' PrinterStatus names)
+    printer_problem: PrintProblem | None = None
     outbox_ok: bool = True
-    outbox_problem: str = ""       # e.g. "disk_full"
+    outbox_problem: OutboxProblem | None = None
     online: bool = True
 
 
@@ -270,7 +272,7 @@ class CaptureFailed:
 class DeviceChanged:
     device: Device
     ok: bool
-    problem: str = ""
+    problem: PrintProblem | OutboxProblem | None = None
 
 
 @dataclass(frozen=True)
@@ -280,7 +282,7 @@ class Sealed:
 
 @dataclass(frozen=True)
 class SealFailed:
-    reason: str          # "disk_full", "error"
+    reason: SealFailure
 
 
 @dataclass(frozen=True)
@@ -290,7 +292,7 @@ class Printed:
 
 @dataclass(frozen=True)
 class PrintFailed:
-    reason: str          # "paper_out", "cover_open", "offline", "error"
+    reason: PrintProblem
 
 
 @dataclass(frozen=True)
@@ -413,8 +415,8 @@ class JourneyState:
     warning_deadline: float | None = None
     deposit: DepositResult | None = None
     receipt: ReceiptPhase | None = None
-    print_problem: str = ""
-    seal_error: str | None = None
+    print_problem: PrintProblem | None = None
+    seal_error: SealFailure | None = None
     capture_problem: str = ""
     wipe_reason: WipeReason | None = None
 
@@ -430,7 +432,8 @@ class JourneyState:
         """Why new deposits are refused now (empty: they are accepted)."""
         found = []
         if not self.devices.outbox_ok:
-            found.append(Refusal.DISK_FULL if self.devices.outbox_problem == "disk_full"
+            problem = self.devices.outbox_problem
+            found.append(_REFUSALS.get(problem, Refusal.OUTBOX_BROKEN) if problem is not None
                          else Refusal.OUTBOX_BROKEN)
         if not self.devices.camera_ok:
             found.append(Refusal.CAMERA_LOST)
@@ -465,6 +468,10 @@ class JourneyState:
         """Whether a citizen's data or choices are in the state (what the timeout protects)."""
         return self.step is not Step.WELCOME or self.language != self.default_language
 
+
+#: What the welcome screen says for each outbox problem (anything else: OUTBOX_BROKEN).
+_REFUSALS = {OutboxProblem.DISK_FULL: Refusal.DISK_FULL,
+             OutboxProblem.KIOSK_REFUSED: Refusal.KIOSK_REFUSED}
 
 _CANCELLABLE = frozenset({Step.PROCEDURE, Step.CHECKLIST, Step.CAPTURE, Step.REVIEW,
                           Step.CONTACT, Step.CONFIRM})
@@ -900,10 +907,10 @@ class Journey:
             devices = replace(devices, camera_ok=event.ok)
         elif event.device is Device.PRINTER:
             devices = replace(devices, printer_ok=event.ok,
-                              printer_problem="" if event.ok else event.problem)
+                              printer_problem=None if event.ok else _print_problem(event))
         elif event.device is Device.OUTBOX:
             devices = replace(devices, outbox_ok=event.ok,
-                              outbox_problem="" if event.ok else event.problem)
+                              outbox_problem=None if event.ok else _outbox_problem(event))
         elif event.device is Device.NETWORK:
             devices = replace(devices, online=event.ok)
         if devices == state.devices:
@@ -963,9 +970,17 @@ class Journey:
         if state.step is not Step.RECEIPT or state.receipt is not ReceiptPhase.PRINTING:
             return Transition(state)
         if isinstance(event, Printed):
-            return Transition(self._keep(state, receipt=ReceiptPhase.PRINTED, print_problem=""))
+            return Transition(self._keep(state, receipt=ReceiptPhase.PRINTED, print_problem=None))
         return Transition(self._keep(state, receipt=ReceiptPhase.ON_SCREEN,
                                      print_problem=event.reason))
+
+
+def _print_problem(event: DeviceChanged) -> PrintProblem:
+    return event.problem if isinstance(event.problem, PrintProblem) else PrintProblem.ERROR
+
+
+def _outbox_problem(event: DeviceChanged) -> OutboxProblem:
+    return event.problem if isinstance(event.problem, OutboxProblem) else OutboxProblem.ERROR
 
 
 _STEP_HANDLERS = {

@@ -8,7 +8,7 @@ call does nothing, so the same code runs on a laptop.
     notifier = Notifier.from_environment()
     notifier.ready("kiosk ready")          # READY=1
     ...
-    notifier.watchdog()                    # call at least every notifier.ping_interval s
+    notifier.watchdog()                    # call at least every notifier.ping_interval / 2 s
 
 Ping the watchdog from the loop whose hang should restart the service (the
 Kivy clock for the UI, the upload loop for the uploader), never from a thread
@@ -62,7 +62,10 @@ class Notifier:
 
     @property
     def ping_interval(self) -> float | None:
-        """Seconds between watchdog pings: half the interval systemd allows, or None."""
+        """The longest gap allowed between two pings: half the interval systemd allows (its
+        own advice), or None without a watchdog. Call :meth:`watchdog` at least every half of
+        this: it sends once a quarter of systemd's interval has passed, so the pings that go
+        are never further apart than this, whatever the caller's rhythm."""
         if not self.watchdog_usec:
             return None
         return self.watchdog_usec / 2_000_000
@@ -93,12 +96,12 @@ class Notifier:
         return self.send("STOPPING=1")
 
     def watchdog(self) -> bool:
-        """Ping the watchdog if half its interval has passed since the last ping."""
+        """Ping the watchdog if a quarter of its interval has passed since the last ping."""
         interval = self.ping_interval
         if interval is None:
             return False
         now = self.clock()
-        if now - self._last_ping < interval:
+        if now - self._last_ping < interval / 2:
             return False
         self._last_ping = now
         return self.send("WATCHDOG=1")

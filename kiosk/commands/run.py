@@ -1,11 +1,12 @@
 """``kiosk run``: the citizen application on the touchscreen (``--windowed`` to try it).
 
-It loads the configuration and the enrollment bundle (``{data_dir}/enrollment``),
-opens the devices, and shows the welcome screen. Without a bundle it still
-starts, and the welcome screen refuses deposits (nothing could be sealed for
-the back office). Under systemd it says READY=1 once the first screen is drawn
-and pings the watchdog from the interface's own clock, so a frozen interface
-is restarted.
+It loads the configuration and the enrollment bundle (``[upload] bundle``, else
+``{data_dir}/enrollment``), opens the devices, and shows the welcome screen.
+Without a usable bundle it still starts, and the welcome screen refuses
+deposits (nothing could be sealed for the back office). Under systemd it says
+READY=1 once the first screen is drawn and pings the watchdog from the
+interface's own clock for as long as the UI thread turns, so a frozen
+interface is restarted.
 """
 
 from __future__ import annotations
@@ -14,14 +15,19 @@ import argparse
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from kiosk.config import Config, load_config
 from kiosk.errors import KioskError
+from kiosk.runtime import Runtime, SealingKeys, build_runtime, sealing_keys
 
 log = logging.getLogger("kiosk.run")
+
+#: Builds the runtime the UI runs on (the demo passes its own to keep hold of it).
+Build = Callable[[Config, SealingKeys | None], Runtime]
 
 
 def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
@@ -52,20 +58,18 @@ def window_size(config: Config, size: str | None) -> tuple[int, int]:
 def run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     width, height = window_size(config, args.size)
-    from kiosk.app import build_runtime, enrollment_from_bundle
-
+    keys: SealingKeys | None
     try:
-        enrollment = enrollment_from_bundle(config, args.bundle)
+        keys = sealing_keys(config, args.bundle)
     except KioskError as exc:
         log.error("%s; deposits are refused until the kiosk is enrolled", exc)
-        enrollment = None
-    return run_app(config, enrollment, width=width, height=height,
-                   fullscreen=config.ui.fullscreen and not args.windowed,
-                   build=build_runtime)
+        keys = None
+    return run_app(config, keys, width=width, height=height,
+                   fullscreen=config.ui.fullscreen and not args.windowed)
 
 
-def run_app(config: Config, enrollment: Any, *, width: int, height: int, fullscreen: bool,
-            build: Any) -> int:
+def run_app(config: Config, keys: SealingKeys | None, *, width: int, height: int,
+            fullscreen: bool, build: Build = build_runtime) -> int:
     """Prepare Kivy, build the runtime, run the app until it is closed; close everything."""
     from kiosk.ui import boot
 
@@ -77,7 +81,7 @@ def run_app(config: Config, enrollment: Any, *, width: int, height: int, fullscr
     from kiosk.ui.app import KioskApp
     from kiosk.ui.screens import UiContext
 
-    runtime = build(config, enrollment)
+    runtime = build(config, keys)
     notifier = Notifier.from_environment()
     try:
         theme = replace(theme_from_config(config.ui.dpi, boot.reported_dpi(), config.ui.theme),
@@ -88,9 +92,14 @@ def run_app(config: Config, enrollment: Any, *, width: int, height: int, fullscr
                         runtime.controller.clock,
                         receipt_png=lambda: runtime.controller.current.screen_png,
                         languages=tuple(config.kiosk.languages))
+        # The heartbeat runs a few times per allowed gap, so that jitter never spaces pings
+        # further apart than the watchdog allows (kiosk/systemd.py).
+        interval = notifier.ping_interval
         app = KioskApp(runtime.controller, ctx, theme=theme, agent_sound=config.ui.agent_sound,
                        on_ready=lambda: notifier.ready("kiosk ready"),
-                       on_frame=notifier.watchdog, device_check=runtime.check_devices)
+                       heartbeat=notifier.watchdog,
+                       heartbeat_every=min(1.0, interval / 4) if interval else 1.0,
+                       device_check=runtime.check_devices)
         started = time.monotonic()
         app.run()
         log.info("interface closed after %.0f s", time.monotonic() - started)

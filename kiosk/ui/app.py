@@ -26,7 +26,7 @@ from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.floatlayout import FloatLayout
 
 import assets
-from kiosk.app import Controller
+from kiosk.controller import Controller
 from kiosk.journey import (
     PROGRESS,
     Action,
@@ -234,8 +234,9 @@ class KioskApp(App):  # type: ignore[misc]
     """The citizen application. ``controller`` runs the journey; ``ctx`` feeds the screens.
 
     ``theme`` sizes everything (DPI, large text, contrast); ``on_ready`` is
-    called once the first screen is drawn (systemd's READY=1), ``on_frame``
-    on every clock tick of the UI (the watchdog ping).
+    called once the first screen is drawn (systemd's READY=1); ``heartbeat``
+    every ``heartbeat_every`` seconds from the UI's own clock, for as long as
+    the UI thread turns (the watchdog ping: a blocked UI thread stops it).
     """
 
     portrait = BooleanProperty(False)
@@ -243,7 +244,8 @@ class KioskApp(App):  # type: ignore[misc]
     def __init__(self, controller: Controller, ctx: UiContext, *, theme: Theme | None = None,
                  title: str = "Deposit kiosk", agent_sound: bool = True,
                  on_ready: Callable[[], object] | None = None,
-                 on_frame: Callable[[], object] | None = None,
+                 heartbeat: Callable[[], object] | None = None,
+                 heartbeat_every: float = 0.5,
                  device_check: Callable[[], None] | None = None,
                  device_check_every: float = 10.0, wipe_pause: float = 1.5,
                  **kwargs: Any) -> None:
@@ -254,7 +256,8 @@ class KioskApp(App):  # type: ignore[misc]
         self.title = title
         self.agent_sound = agent_sound
         self.on_ready = on_ready
-        self.on_frame = on_frame
+        self.heartbeat = heartbeat
+        self.heartbeat_every = heartbeat_every
         self.device_check = device_check
         self.device_check_every = device_check_every
         controller.wipe_pause = wipe_pause
@@ -286,9 +289,8 @@ class KioskApp(App):  # type: ignore[misc]
             Clock.schedule_interval(self._poll_preview, 1 / 30),
             Clock.schedule_interval(lambda dt: self.root.update_countdown(), 0.5),
         ]
-        if self.on_frame is not None:
-            frame = self.on_frame
-            self._events.append(Clock.schedule_interval(lambda dt: frame(), 1.0))
+        if self.heartbeat is not None:
+            self._events.append(Clock.schedule_interval(self._beat, self.heartbeat_every))
         if self.device_check is not None:
             check = self.device_check
             check()
@@ -297,6 +299,12 @@ class KioskApp(App):  # type: ignore[misc]
         if self.on_ready is not None:
             ready = self.on_ready
             Clock.schedule_once(lambda dt: ready(), 0)
+
+    def _beat(self, dt: float) -> None:
+        """The heartbeat. Returns None: Kivy cancels an interval whose callback returns False
+        (a ping function's False between two pings once stopped the watchdog for good)."""
+        if self.heartbeat is not None:
+            self.heartbeat()
 
     def on_stop(self) -> None:
         for event in self._events:

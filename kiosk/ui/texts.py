@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from kiosk.i18n import N_
 from kiosk.journey import PRIVACY_NOTICE_VERSION, Notice, Refusal, Step
+from kiosk.reasons import PrintProblem, SealFailure
 
 LANGUAGE_NAMES = {"fr": "Français", "en": "English", "ar": "العربية", "es": "Español",
                   "de": "Deutsch", "it": "Italiano", "pt": "Português"}
@@ -34,6 +35,8 @@ REFUSALS: dict[Refusal, str] = {
                             "not working."),
     Refusal.OUTBOX_BROKEN: N_("This kiosk cannot take new dossiers for now: it cannot "
                               "store them safely."),
+    Refusal.KIOSK_REFUSED: N_("This kiosk cannot take new dossiers for now: the service "
+                              "does not accept it any more. Please ask at the counter."),
 }
 
 #: Guidance under the live preview, by scanner Reason code (same words as scanner.MESSAGES).
@@ -51,20 +54,24 @@ REASONS: dict[str, str] = {
     "camera": N_("The photo could not be taken. Try again."),
 }
 
-PRINT_PROBLEMS: dict[str, str] = {
-    "paper_out": N_("The printer has no paper left."),
-    "paper_near_end": N_("The printer is running out of paper."),
-    "cover_open": N_("The printer cover is open."),
-    "offline": N_("The printer is not answering."),
-    "cutter_error": N_("The printer's cutter is jammed."),
-    "error": N_("The printer is not working."),
+PRINT_PROBLEMS: dict[PrintProblem, str] = {
+    PrintProblem.PAPER_OUT: N_("The printer has no paper left."),
+    PrintProblem.COVER_OPEN: N_("The printer cover is open."),
+    PrintProblem.OFFLINE: N_("The printer is not answering."),
+    PrintProblem.CUTTER_ERROR: N_("The printer's cutter is jammed."),
+    PrintProblem.ERROR: N_("The printer is not working."),
 }
 
-SEAL_PROBLEMS: dict[str, str] = {
-    "disk_full": N_("The kiosk's storage is full: your dossier could not be saved. "
-                    "Nothing was sent. Please call an agent."),
-    "error": N_("Your dossier could not be saved. Nothing was sent. Try again, or call "
-                "an agent."),
+def print_problem(problem: PrintProblem | None) -> str:
+    """The message (to translate) for a printer problem; any problem unnamed is an error."""
+    return PRINT_PROBLEMS.get(problem or PrintProblem.ERROR, PRINT_PROBLEMS[PrintProblem.ERROR])
+
+
+SEAL_PROBLEMS: dict[SealFailure, str] = {
+    SealFailure.DISK_FULL: N_("The kiosk's storage is full: your dossier could not be saved. "
+                              "Nothing was sent. Please call an agent."),
+    SealFailure.ERROR: N_("Your dossier could not be saved. Nothing was sent. Try again, or "
+                          "call an agent."),
 }
 
 HELP: dict[Step, str] = {

@@ -29,8 +29,11 @@ from backoffice.app import Backoffice, create_app
 from backoffice.server import TLSH11Protocol, bind
 from backoffice.settings import load_settings
 from deposit import envelope, manifest
+from deposit.bundle import Enrollment
+from deposit.delivery import Delivery, Uploader
 from deposit.ids import DepositId
-from deposit.upload import Enrollment, TusClient, Uploader, UploadState
+from deposit.status import DeliveryOutcome
+from deposit.tus import TusClient
 from tests.backoffice.postgres import free_port
 from tests.conftest import REPO
 
@@ -152,12 +155,17 @@ class ServeProcess:
 
 @dataclass
 class MadeDeposit:
+    """A sealed deposit outside any outbox; ``upload_url`` and ``attempts`` play the outbox
+    row's (the tus upload being resumed, the attempts so far)."""
+
     deposit_id: str
     envelope_path: Path
     manifest: bytes
     token: str
     sha256: str
     size: int
+    upload_url: str | None = None
+    attempts: int = 0
 
 
 def deposit_number(fleet_code: str, sequence: int) -> str:
@@ -198,15 +206,33 @@ class FakeKiosk:
         return MadeDeposit(deposit_id, path, manifest.sign(m, self.key), token,
                            m.envelope_sha256, len(raw))
 
-    def uploader(self, state_path: Path | None = None, **kwargs: object) -> Uploader:
-        client = self.enrollment.http_client(timeout=kwargs.pop("timeout", 30.0))  # type: ignore[arg-type]
-        tus = TusClient(client, str(kwargs.pop("endpoint", self.enrollment.upload_url)))
-        state = UploadState(state_path or self.folder / "uploader.sqlite3")
-        kwargs.setdefault("sleep", lambda s: time.sleep(min(s, 0.05)))
-        uploader = Uploader(tus, state, kiosk_id=self.enrollment.kiosk_id,
-                            ack_key=self.enrollment.ack_key(), **kwargs)  # type: ignore[arg-type]
+    def uploader(self, *, chunk_size: int = 4 * 1024 * 1024, timeout: float = 30.0,
+                 endpoint: str | None = None) -> Uploader:
+        client = self.enrollment.http_client(timeout=timeout)
+        tus = TusClient(client, endpoint or self.enrollment.upload_url)
+        uploader = Uploader(tus, kiosk_id=self.enrollment.kiosk_id,
+                            ack_key=self.enrollment.ack_key(), chunk_size=chunk_size)
         self._uploaders.append(uploader)
         return uploader
+
+    def deliver(self, made: MadeDeposit, uploader: Uploader | None = None, *,
+                attempts: int = 1, pause: float = 0.05) -> Delivery:
+        """Deliver ``made`` as the uploader service does, up to ``attempts`` attempts while
+        the outcome is RETRY, remembering the tus URL between attempts as the outbox does."""
+        uploader = uploader or self.uploader()
+
+        def remember(url: str | None) -> None:
+            made.upload_url = url
+
+        sent = 0
+        while True:
+            made.attempts += 1
+            result = uploader.deliver(made, remember_url=remember)
+            sent += result.bytes_sent
+            if result.outcome is not DeliveryOutcome.RETRY or made.attempts >= attempts:
+                result.bytes_sent = sent
+                return result
+            time.sleep(pause)
 
 
 def enroll(data: Path, kiosk_id: str, out: Path) -> Path:

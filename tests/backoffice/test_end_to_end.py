@@ -21,8 +21,8 @@ import httpx
 import pytest
 
 from deposit import manifest as mf
+from deposit.bundle import Enrollment
 from deposit.outbox import Outbox, Sealer
-from deposit.upload import Enrollment
 from tests.backoffice.harness import ServeProcess as Service
 from tests.backoffice.harness import deposit_number, free_port
 from tests.conftest import run_cli
@@ -82,7 +82,7 @@ def test_init_enroll_serve_deliver_inbox_fetch_decrypt_status_revoke(tmp_path: P
     config.write_text(
         (bundle / "kiosk.toml").read_text().replace(
             "[kiosk]\n", f'[kiosk]\ndata_dir = "{kiosk_dir}"\n').replace(
-            "[upload]\n", f'[upload]\nbundle = "{bundle}"\nattempts = 2\n'))
+            "[upload]\n", f'[upload]\nbundle = "{bundle}"\n'))
     sealer = Sealer(recipients=tuple(enrollment.recipients()), kiosk_id="MAIRIE-01",
                     signing_key=enrollment.signing_key())
     box = Outbox(kiosk_dir / "outbox", sealer=sealer, reserve_bytes=0,
@@ -133,7 +133,8 @@ def test_init_enroll_serve_deliver_inbox_fetch_decrypt_status_revoke(tmp_path: P
         r = run_cli("kiosk", ["uploader", "--once", "--json", "--config", str(config)])
         assert r.returncode == 1
         report = json.loads(r.stdout.splitlines()[-1])
-        assert report["refused"] == 1 and report["pending"] == 1
+        assert report["kiosk_refused"] == 1 and report["pending"] == 1
+        assert report["standing"] == "refused"
         assert "revoked" in report["deposits"][0]["reason"]
         assert [e.deposit_id for e in box.pending()] == [second]
         assert box.get(second).envelope_path.exists()

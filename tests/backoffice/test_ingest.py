@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 
 import pytest
 
@@ -21,7 +22,7 @@ def stored(server: RunningServer) -> list:
 def test_kiosk_delivers_a_deposit_and_holds_a_verified_acknowledgement(
         server: RunningServer, kiosk: FakeKiosk) -> None:
     made = kiosk.make(size=3 * MIB)
-    result = kiosk.uploader(chunk_size=1 * MIB).deliver(made)
+    result = kiosk.deliver(made, kiosk.uploader(chunk_size=1 * MIB))
 
     assert result.outcome == "delivered", result.reason
     ack = ackmod.verify(result.ack, kiosk.enrollment.ack_key(), deposit_id=made.deposit_id,
@@ -38,9 +39,9 @@ def test_kiosk_delivers_a_deposit_and_holds_a_verified_acknowledgement(
 def test_the_same_deposit_sent_twice_is_one_dossier_with_the_same_acknowledgement(
         server: RunningServer, kiosk: FakeKiosk, tmp_path) -> None:
     made = kiosk.make()
-    first = kiosk.uploader().deliver(made)
-    # A second kiosk process that lost its state (new state file) sends it again.
-    second = kiosk.uploader(state_path=tmp_path / "other-state.sqlite3").deliver(made)
+    first = kiosk.deliver(made)
+    # A second kiosk process that lost its upload state sends it again from scratch.
+    second = kiosk.deliver(replace(made, upload_url=None))
 
     assert first.outcome == second.outcome == "delivered"
     assert first.ack == second.ack
@@ -52,10 +53,10 @@ def test_the_same_deposit_sent_twice_is_one_dossier_with_the_same_acknowledgemen
 def test_a_different_envelope_under_a_known_id_is_kept_apart_and_reported(
         server: RunningServer, kiosk: FakeKiosk) -> None:
     first = kiosk.make()
-    assert kiosk.uploader().deliver(first).outcome == "delivered"
+    assert kiosk.deliver(first).outcome == "delivered"
     other = kiosk.make(deposit_id=first.deposit_id)
 
-    result = kiosk.uploader().deliver(other)
+    result = kiosk.deliver(other)
 
     assert result.outcome == "conflict"
     [record] = stored(server)
@@ -75,14 +76,14 @@ def test_an_envelope_with_one_bit_flipped_is_refused_and_stays_with_the_kiosk(
     raw[5000] ^= 0x10
     made.envelope_path.write_bytes(raw)
 
-    result = kiosk.uploader().deliver(made)
+    result = kiosk.deliver(made)
 
     assert result.outcome == "refused" and result.status == 422
     assert "SHA-256" in result.reason
     assert stored(server) == []
     assert made.envelope_path.exists()
     assert server.bo.ingest.metrics.value("backoffice_envelopes_refused_total") == 1
-    assert kiosk.uploader().state.outcome(made.deposit_id)[0] == "refused"
+    assert made.upload_url is None        # that upload was discarded: none is resumed
 
 
 def test_the_store_keeps_every_deposit_across_a_restart(backoffice_data, kiosk) -> None:
@@ -91,7 +92,7 @@ def test_the_store_keeps_every_deposit_across_a_restart(backoffice_data, kiosk) 
     try:
         made = [kiosk.make(size=50_000) for _ in range(3)]
         for m in made:
-            assert kiosk.uploader().deliver(m).outcome == "delivered"
+            assert kiosk.deliver(m).outcome == "delivered"
     finally:
         server.stop()
     store = open_metadata(load_settings(data).metadata)
@@ -108,7 +109,7 @@ def test_status_changes_are_kept_with_their_history(server: RunningServer, kiosk
     from datetime import UTC, datetime
 
     made = kiosk.make(size=10_000)
-    assert kiosk.uploader().deliver(made).outcome == "delivered"
+    assert kiosk.deliver(made).outcome == "delivered"
     assert server.bo.metadata.set_status(made.deposit_id, status, "ok", datetime.now(UTC))
     assert server.bo.metadata.deposit(made.deposit_id).status == status
     assert [h[1] for h in server.bo.metadata.status_history(made.deposit_id)] == \

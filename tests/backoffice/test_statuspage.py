@@ -18,7 +18,7 @@ LOCALE = Path(__file__).resolve().parents[2] / "assets" / "locale"
 @pytest.fixture
 def delivered(server: RunningServer, kiosk: FakeKiosk):
     made = kiosk.make(size=5_000)
-    assert kiosk.uploader().deliver(made).outcome == "delivered"
+    assert kiosk.deliver(made).outcome == "delivered"
     return made
 
 

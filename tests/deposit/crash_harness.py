@@ -221,7 +221,8 @@ def audit(folder: Path, identity: str, report: Report) -> None:
     from deposit import envelope
     from deposit import manifest as mf
     from deposit.errors import DepositError
-    from deposit.outbox import Outbox, State
+    from deposit.outbox import Outbox
+    from deposit.status import OutboxState
 
     key = mf.load_signing_key(folder / "kiosk.key").public_key()
     with Outbox(folder / "outbox", recover=True) as box:
@@ -245,7 +246,7 @@ def audit(folder: Path, identity: str, report: Report) -> None:
 
     expected_files = set()
     for entry in entries:
-        if entry.state in (State.SEALED, State.UPLOADING):
+        if entry.state in (OutboxState.SEALED, OutboxState.UPLOADING):
             report.sealed += 1
             expected_files.add(entry.envelope_path.name)
             if not entry.envelope_path.exists():
@@ -268,7 +269,7 @@ def audit(folder: Path, identity: str, report: Report) -> None:
                 report.corrupt.append(f"{entry.deposit_id}: decrypts to another dossier")
             else:
                 report.decrypted += 1
-        elif entry.state == State.PURGED:
+        elif entry.state == OutboxState.PURGED:
             report.purged += 1
             if entry.ack != b"ack:" + entry.deposit_id.encode():
                 report.corrupt.append(f"{entry.deposit_id}: tombstone without its ack")
@@ -278,7 +279,8 @@ def audit(folder: Path, identity: str, report: Report) -> None:
         if name not in expected_files:
             report.half_present.append(f"{name}: file without a waiting row")
     for d in report.reported:
-        if d in by_id and by_id[d].state not in (State.SEALED, State.UPLOADING, State.PURGED):
+        if d in by_id and by_id[d].state not in (OutboxState.SEALED, OutboxState.UPLOADING,
+                                                 OutboxState.PURGED):
             report.half_present.append(f"{d}: reported but in state {by_id[d].state}")
 
 

@@ -21,7 +21,8 @@ from deposit.errors import (
     OutboxFullError,
     StateError,
 )
-from deposit.outbox import Outbox, Sealer, State
+from deposit.outbox import Outbox, Sealer
+from deposit.status import OutboxState
 from tests.deposit.conftest import (
     BACKOFFICE_ID,
     KIOSK_ID,
@@ -48,7 +49,7 @@ def test_sqlite_runs_in_wal_mode_with_full_sync(outbox: Outbox) -> None:
 def test_sealed_deposit_verifies_decrypts_and_unpacks(outbox: Outbox) -> None:
     pdf = fake_pdf(300_000)
     entry = queue_one(outbox, "D3M0-0000-0001", pdf)
-    assert entry.state == State.SEALED
+    assert entry.state == OutboxState.SEALED
     assert entry.envelope_path.stat().st_mode & 0o777 == 0o600
     found = mf.verify(entry.manifest, KIOSK_KEY.public_key(), kiosk_id=KIOSK_ID,
                       envelope=entry.envelope_path)
@@ -109,12 +110,13 @@ def test_uploader_lifecycle_claim_release_claim_acknowledge(tmp_path: Path,
 
     assert uploader.mark_acknowledged(again.deposit_id, b"signed-ack", owner="up-1")
     entry = kiosk.get("D3M0-0000-0001")
-    assert entry.state == State.PURGED and entry.ack == b"signed-ack"
+    assert entry.state == OutboxState.PURGED and entry.ack == b"signed-ack"
     assert not entry.envelope_path.exists()
     assert uploader.mark_acknowledged(again.deposit_id, b"signed-ack") is False   # replay
     assert [e.deposit_id for e in kiosk.pending()] == ["D3M0-0000-0002"]
     stats = kiosk.stats()
-    assert stats.by_state == {"sealed": 1, "uploading": 0, "acknowledged": 0, "purged": 1}
+    assert stats.by_state == {"sealed": 1, "uploading": 0, "refused": 0, "acknowledged": 0,
+                              "purged": 1}
     assert stats.pending == 1 and stats.last_deposit_id == "D3M0-0000-0002"
     kiosk.close()
     uploader.close()
@@ -209,7 +211,7 @@ def test_recovery_finishes_deleting_an_acknowledged_envelope(tmp_path: Path,
     db.close()
     with Outbox(tmp_path, recover=True) as box:
         assert box.recovery.purged_acknowledged == ("D3M0-0000-0001",)
-        assert box.get("D3M0-0000-0001").state == State.PURGED
+        assert box.get("D3M0-0000-0001").state == OutboxState.PURGED
     assert list((tmp_path / "envelopes").iterdir()) == []
 
 

@@ -15,8 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from deposit.delivery import Backoff, deliver_pass
 from deposit.outbox import Outbox, Sealer
-from deposit.upload import MIB, deliver_outbox
+from deposit.status import DeliveryOutcome, Standing
+from deposit.tus import MIB
 from tests.backoffice.harness import (
     FakeKiosk,
     RunningServer,
@@ -148,18 +150,26 @@ def test_back_office_down_during_the_whole_deposit_then_up_delivers_everything(s
     data, port, kiosk = setup
     box = outbox_for(kiosk, tmp_path / "outbox")
     ids = queue(box, kiosk, 3)
-    sleeps: list[float] = []
-    uploader = kiosk.uploader(max_attempts=3, sleep=sleeps.append)
-    results = deliver_outbox(box, uploader, owner="test")
-    assert [r.outcome for r in results] == ["queued"] * 3      # first tried, others not
-    assert "cannot reach" in results[0].reason
-    assert len(sleeps) == 2                                     # backed off between tries
+    backoff = Backoff(base=0.05, cap=0.2)
+    report = deliver_pass(box, kiosk.uploader(), owner="test", backoff=backoff)
+    # Unreachable: the first is tried and released with a delay, the pass ends there.
+    assert [d.outcome for d in report.deliveries] == [DeliveryOutcome.RETRY]
+    assert "cannot reach" in report.deliveries[0].reason and report.deliveries[0].unreachable
+    assert report.standing is Standing.UNREACHABLE and report.global_failure
     assert [e.deposit_id for e in box.pending()] == ids        # nothing lost, nothing sent
+    first = box.get(ids[0])
+    assert first.retry_at is not None and first.last_outcome is DeliveryOutcome.RETRY
 
     server = RunningServer(data, port).start()
     try:
-        results = deliver_outbox(box, kiosk.uploader(), owner="test")
-        assert [r.outcome for r in results] == ["delivered"] * 3
+        delivered: list[str] = []
+        for _ in range(5):                       # the first waits out its short backoff
+            report = deliver_pass(box, kiosk.uploader(), owner="test", backoff=backoff)
+            delivered += [d.deposit_id for d in report.deliveries if d.acknowledged]
+            if not box.pending():
+                break
+            time.sleep(0.25)
+        assert sorted(delivered) == sorted(ids)
         assert box.pending() == []
         assert sorted(d.deposit_id for d in server.bo.metadata.deposits()) == sorted(ids)
     finally:
@@ -177,10 +187,10 @@ def test_a_connection_cut_in_the_middle_of_a_chunk_resumes_and_resends_at_most_o
     try:
         endpoint = f"https://127.0.0.1:{proxy.port}/files/"
         uploader = kiosk.uploader(chunk_size=1 * MIB, endpoint=endpoint)
-        result = uploader.deliver(made)
+        result = kiosk.deliver(made, uploader, attempts=3)
         assert result.outcome == "delivered", result.reason
         assert proxy.cuts == 1
-        assert result.attempts == 2                              # one retry, after a HEAD
+        assert made.attempts == 2                                # one retry, after a HEAD
         overhead = 64 * 1024                                     # TLS records, headers, OPTIONS
         assert proxy.up_bytes <= made.size + 1 * MIB + overhead
         assert proxy.up_bytes > made.size                        # the cut chunk was sent again
@@ -200,7 +210,7 @@ def test_the_uploader_holds_one_chunk_in_memory_not_the_envelope(setup) -> None:
         uploader.caps()                                  # connection set up before measuring
         tracemalloc.start()
         try:
-            result = uploader.deliver(made)
+            result = kiosk.deliver(made, uploader)
             _current, peak = tracemalloc.get_traced_memory()
         finally:
             tracemalloc.stop()
@@ -222,7 +232,7 @@ def test_sigkill_at_any_instant_loses_nothing_and_makes_one_dossier(setup, tmp_p
     config.write_text(
         f'[kiosk]\nid = "MAIRIE-01"\ncode = "{kiosk.enrollment.fleet_code}"\n'
         f'data_dir = "{tmp_path / "kiosk-data"}"\n'
-        f'[upload]\nbundle = "{kiosk.enrollment.folder}"\nchunk_mib = 1\nattempts = 3\n'
+        f'[upload]\nbundle = "{kiosk.enrollment.folder}"\nchunk_mib = 1\n'
         f'[outbox]\nlease_seconds = 10\n')
     # The bundle's URL goes through the slow proxy.
     bundle_json = kiosk.enrollment.folder / "bundle.json"

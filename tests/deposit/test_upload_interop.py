@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from backoffice import pki
-from deposit.upload import MIB
+from deposit.tus import MIB
 from tests.backoffice.harness import FakeKiosk, RunningServer, enroll, free_port, init_backoffice
 from tests.deposit.test_upload_faults import CuttingProxy
 
@@ -112,14 +112,13 @@ def stored_upload(store: Path) -> bytes:
 def test_the_uploader_uploads_to_the_reference_tus_server(kiosk, reference) -> None:
     _data, _port, fake = kiosk
     made = fake.make(size=3 * MIB)
-    uploader = fake.uploader(chunk_size=1 * MIB, endpoint=reference.url + "/files",
-                             max_attempts=1)
+    uploader = fake.uploader(chunk_size=1 * MIB, endpoint=reference.url + "/files")
     caps = uploader.caps()
     assert "creation" in caps.extensions
-    result = uploader.deliver(made)
+    result = fake.deliver(made, uploader)
     # The bytes are all there; without the back office's acknowledgement the
     # deposit rightly stays queued on the kiosk.
-    assert result.outcome == "queued" and "no acknowledgement" in result.reason
+    assert result.outcome == "retry" and "no acknowledgement" in result.reason
     assert result.bytes_sent == made.size
     assert stored_upload(reference.store) == made.envelope_path.read_bytes()
 
@@ -130,7 +129,7 @@ def test_the_uploader_resumes_against_the_reference_server_after_a_cut(kiosk, re
     made = fake.make(size=4 * MIB)
     proxy = CuttingProxy(reference.port, cut_after=int(1.5 * MIB))
     try:
-        uploader = fake.uploader(chunk_size=1 * MIB, max_attempts=3,
+        uploader = fake.uploader(chunk_size=1 * MIB,
                                  endpoint=f"https://127.0.0.1:{proxy.port}/files")
         heads: list[str] = []
         original_head = uploader.tus.head
@@ -140,7 +139,7 @@ def test_the_uploader_resumes_against_the_reference_server_after_a_cut(kiosk, re
             return original_head(url)
 
         uploader.tus.head = counting_head  # type: ignore[method-assign]
-        result = uploader.deliver(made)
+        result = fake.deliver(made, uploader, attempts=3)
         assert proxy.cuts == 1
         assert heads, "the uploader must ask the offset with HEAD before resuming"
         assert "no acknowledgement" in result.reason

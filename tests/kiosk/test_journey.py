@@ -59,6 +59,7 @@ from kiosk.journey import (
     progress_index,
     valid_email,
 )
+from kiosk.reasons import OutboxProblem, PrintProblem, SealFailure
 
 CATALOG = load_catalog()
 TIMEOUTS = Timeouts(inactivity=120, capture=240, satisfaction=45, warning=30)
@@ -235,7 +236,7 @@ def test_taps_of_a_deposit_without_and_with_a_convocation() -> None:
 
 def test_disk_budget_short_refuses_new_deposits_at_welcome_with_the_reason() -> None:
     d = Driver()
-    d.send(DeviceChanged(Device.OUTBOX, ok=False, problem="disk_full"))
+    d.send(DeviceChanged(Device.OUTBOX, ok=False, problem=OutboxProblem.DISK_FULL))
     assert d.state.refusals == (Refusal.DISK_FULL,) and not d.state.accepting
     d.tap(Action.START)
     assert d.state.step is Step.WELCOME
@@ -249,14 +250,14 @@ def test_disk_budget_short_refuses_new_deposits_at_welcome_with_the_reason() -> 
 def test_a_lost_camera_refuses_deposits_and_a_broken_outbox_says_so() -> None:
     d = Driver()
     d.send(DeviceChanged(Device.CAMERA, ok=False))
-    d.send(DeviceChanged(Device.OUTBOX, ok=False, problem="error"))
+    d.send(DeviceChanged(Device.OUTBOX, ok=False, problem=OutboxProblem.ERROR))
     assert d.state.refusals == (Refusal.OUTBOX_BROKEN, Refusal.CAMERA_LOST)
 
 
 def test_a_printer_without_paper_does_not_refuse_deposits() -> None:
     d = Driver()
-    d.send(DeviceChanged(Device.PRINTER, ok=False, problem="paper_out"))
-    assert d.state.accepting and d.state.devices.printer_problem == "paper_out"
+    d.send(DeviceChanged(Device.PRINTER, ok=False, problem=PrintProblem.PAPER_OUT))
+    assert d.state.accepting and d.state.devices.printer_problem is PrintProblem.PAPER_OUT
     d.send(DeviceChanged(Device.PRINTER, ok=True))
     assert d.state.devices == DeviceHealth()
 
@@ -568,11 +569,11 @@ def test_sealing_failure_offers_a_retry_and_times_out_like_any_screen() -> None:
     d.to_confirm()
     d.tap(Action.SEND)
     assert d.journey.timeout_for(d.state) is None       # the machine is working, not the citizen
-    d.send(SealFailed("disk_full"))
-    assert d.state.step is Step.SEALING and d.state.seal_error == "disk_full"
+    d.send(SealFailed(SealFailure.DISK_FULL))
+    assert d.state.step is Step.SEALING and d.state.seal_error is SealFailure.DISK_FULL
     (seal,) = d.tap(Action.RETRY)
     assert isinstance(seal, Seal) and d.state.seal_error is None
-    d.send(SealFailed("error"))
+    d.send(SealFailed(SealFailure.ERROR))
     d.wait(TIMEOUTS.inactivity)
     assert d.state.step is Step.WIPE and d.state.wipe_reason is WipeReason.TIMEOUT
 
@@ -586,7 +587,7 @@ def test_retry_without_a_failure_does_nothing_and_cancel_is_refused_while_sealin
     assert d.state.overlay is None
     d.tap(Action.HELP)
     assert d.state.overlay is None
-    d.send(SealFailed("error"))
+    d.send(SealFailed(SealFailure.ERROR))
     d.tap(Action.CANCEL)                      # failed: giving up is allowed
     assert d.state.overlay is Overlay.CANCEL
     assert d.tap(Action.CANCEL_CONFIRM) == (Wipe(WipeReason.CANCELLED),)
@@ -596,9 +597,9 @@ def test_a_seal_result_arriving_late_is_ignored() -> None:
     d = Driver()
     before = d.state
     d.send(Sealed(DepositResult("X", "https://x")))
-    d.send(SealFailed("error"))
+    d.send(SealFailed(SealFailure.ERROR))
     d.send(Printed())
-    d.send(PrintFailed("paper_out"))
+    d.send(PrintFailed(PrintProblem.PAPER_OUT))
     assert d.state == before
 
 
@@ -615,20 +616,21 @@ def test_paper_out_during_print_shows_receipt_on_screen_and_offers_a_reprint() -
     d = Driver()
     result = d.to_receipt()
     assert d.tap(Action.FINISH) == ()          # still printing
-    d.send(PrintFailed("paper_out"))
-    assert d.state.receipt is ReceiptPhase.ON_SCREEN and d.state.print_problem == "paper_out"
+    d.send(PrintFailed(PrintProblem.PAPER_OUT))
+    assert d.state.receipt is ReceiptPhase.ON_SCREEN
+    assert d.state.print_problem is PrintProblem.PAPER_OUT
     (job,) = d.tap(Action.PRINT_AGAIN)
     assert isinstance(job, PrintReceipt) and job.deposit == result
     assert d.state.receipt is ReceiptPhase.PRINTING
     d.send(Printed())
-    assert d.state.receipt is ReceiptPhase.PRINTED and d.state.print_problem == ""
+    assert d.state.receipt is ReceiptPhase.PRINTED and d.state.print_problem is None
     assert d.tap(Action.PRINT_AGAIN) == ()
 
 
 def test_the_receipt_screen_can_be_left_while_the_receipt_is_on_screen() -> None:
     d = Driver()
     d.to_receipt()
-    d.send(PrintFailed("cover_open"))
+    d.send(PrintFailed(PrintProblem.COVER_OPEN))
     d.tap(Action.FINISH)
     assert d.state.step is Step.SATISFACTION
 
@@ -844,7 +846,7 @@ def test_satisfaction_ends_by_itself() -> None:
 def test_a_receipt_left_on_screen_is_wiped_after_the_timeout() -> None:
     d = Driver()
     d.to_receipt()
-    d.send(PrintFailed("paper_out"))
+    d.send(PrintFailed(PrintProblem.PAPER_OUT))
     assert d.wait(TIMEOUTS.inactivity) == (Wipe(WipeReason.COMPLETED),)
     assert d.state.step is Step.WIPE and d.state.deposit is None
 
@@ -916,11 +918,11 @@ def events() -> st.SearchStrategy[Event]:
         st.sampled_from(list(Action)).flatmap(tap),
         st.just(Tick()), st.just(Activity()), st.just(CaptureStarted()),
         st.just(CaptureFailed("blurred")), st.just(WipeDone()), st.just(Printed()),
-        st.just(PrintFailed("paper_out")), st.just(SealFailed("error")),
+        st.just(PrintFailed(PrintProblem.PAPER_OUT)), st.just(SealFailed(SealFailure.ERROR)),
         st.just(Sealed(DepositResult("X", "https://x"))),
         st.sampled_from([CodeRead("garbage"), CodeRead(convocation_url("x.fr", "rsa", "R"))]),
         st.builds(DeviceChanged, st.sampled_from(list(Device)), st.booleans(),
-                  st.sampled_from(["", "disk_full", "paper_out"])),
+                  st.sampled_from([None, OutboxProblem.DISK_FULL, PrintProblem.PAPER_OUT])),
         st.just(PageCaptured(PageRef("new"))),
     )
 

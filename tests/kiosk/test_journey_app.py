@@ -18,18 +18,12 @@ import numpy as np
 import pytest
 
 from deposit.ids import DepositId
-from devtools.kit import local_enrollment, sim_config
-from kiosk.app import (
-    AgentSignal,
-    CaptureWorker,
-    CodeReaderThread,
-    Controller,
-    EventQueue,
-    SatisfactionLog,
-    SealedDeposit,
-    build_runtime,
-)
+from deposit.status import OutboxState, Standing
+from devtools.citizen import local_keys, sim_config
+from kiosk.capture import CaptureWorker
 from kiosk.catalog import convocation_url, load_catalog
+from kiosk.controller import CodeReaderThread, Controller
+from kiosk.events import EventQueue
 from kiosk.journey import (
     Action,
     CaptureFailed,
@@ -49,7 +43,12 @@ from kiosk.journey import (
     Tap,
     WipeDone,
 )
+from kiosk.nudge import NudgeListener
+from kiosk.reasons import OutboxProblem, PrintProblem
+from kiosk.runtime import build_runtime, sealing_keys
+from kiosk.sealing import SealedDeposit
 from kiosk.session import Session, StoredPage
+from kiosk.signals import AgentSignal, SatisfactionLog
 
 
 def stored(page_id: str = "p1", size: int = 1000) -> StoredPage:
@@ -177,10 +176,10 @@ def test_the_capture_worker_takes_a_page_laid_on_the_tray_and_keeps_it_in_memory
 
 @pytest.fixture
 def runtime(tmp_path: Path):
-    enrollment, identity = local_enrollment()
+    keys, identity = local_keys()
     config = sim_config(tmp_path / "data", seed=4)
     queue = EventQueue()
-    rt = build_runtime(config, enrollment, post=queue)
+    rt = build_runtime(config, keys, post=queue)
     rt.identity = identity
     rt.queue = queue
     yield rt
@@ -235,7 +234,7 @@ def test_paper_out_gives_the_receipt_drawn_for_the_screen(runtime) -> None:
     result = DepositResult(deposit_id, f"https://suivi.example.fr/suivi/{deposit_id}?t=x")
     controller.current.sealed = SealedDeposit(result, datetime.now(UTC), "x")
     controller.perform(PrintReceipt(result, "rsa", "fr", (DocumentPages("identity", ("p",)),)))
-    assert queue.events.get(timeout=30) == PrintFailed("paper_out")
+    assert queue.events.get(timeout=30) == PrintFailed(PrintProblem.PAPER_OUT)
     assert controller.current.screen_png.startswith(b"\x89PNG")
     runtime.printer.simulator.set(paper="ok")
     controller.perform(PrintReceipt(result, "rsa", "fr", (DocumentPages("identity", ("p",)),)))
@@ -248,8 +247,8 @@ def test_device_checks_report_a_short_disk_and_a_printer_without_paper(runtime) 
     runtime.outbox.reserve_bytes = 1 << 60
     runtime.printer.simulator.set(paper="out")
     runtime.check_devices()
-    events = [queue.events.get(timeout=20), queue.events.get(timeout=20)]
-    assert DeviceChanged(Device.OUTBOX, ok=False, problem="disk_full") in events
+    events = [queue.events.get(timeout=20) for _ in range(3)]
+    assert DeviceChanged(Device.OUTBOX, ok=False, problem=OutboxProblem.DISK_FULL) in events
     assert any(e.device is Device.PRINTER and not e.ok for e in events)
 
 
@@ -300,14 +299,15 @@ def config_for(bundle: Path, data: Path):
                                          code=facts["fleet_code"]))
 
 
-def test_an_unreachable_back_office_leaves_the_deposit_queued_and_says_so(bundle: Path,
-                                                                          tmp_path: Path) -> None:
-    from kiosk.app import DeliveryLog, enrollment_from_bundle
-
+def test_sealing_never_waits_for_the_network_it_nudges_the_uploader(bundle: Path,
+                                                                    tmp_path: Path) -> None:
     config = config_for(bundle, tmp_path / "kiosk")
-    said = DeliveryLog()
     queue = EventQueue()
-    rt = build_runtime(config, enrollment_from_bundle(config, bundle, log_to=said), post=queue)
+    rt = build_runtime(config, sealing_keys(config, bundle), post=queue)
+    assert rt.outbox is not None
+    # The uploader (another process) found the back office unreachable, and listens.
+    rt.outbox.set_standing(Standing.UNREACHABLE, "cannot reach https://127.0.0.1:9/files/")
+    listener = NudgeListener(config.kiosk.data_dir)
     try:
         controller = rt.controller
         controller.dispatch(CodeRead(convocation_url("x.fr", "rsa", "R-9", ["rib"])))
@@ -323,20 +323,33 @@ def test_an_unreachable_back_office_leaves_the_deposit_queued_and_says_so(bundle
         assert deposit.queued_offline                          # the receipt says "as soon as"
         assert deposit.tracking_url.startswith(json.loads(
             (bundle / "bundle.json").read_text())["public_url"])
-        assert rt.outbox.get(deposit.deposit_id).state.value == "sealed"
-        assert said.outcomes[deposit.deposit_id]["outcome"] == "queued"
-        assert "cannot reach" in said.outcomes[deposit.deposit_id]["reason"]
+        assert rt.outbox.get(deposit.deposit_id).state is OutboxState.SEALED
+        assert listener.wait(0), "the uploader was not nudged"
     finally:
+        listener.close()
         rt.close()
+
+
+def test_a_back_office_that_refuses_the_kiosk_closes_the_welcome_screen(runtime) -> None:
+    controller, queue = runtime.controller, runtime.queue
+    runtime.outbox.set_standing(Standing.REFUSED, "403 kiosk D3M0 is revoked")
+    runtime.check_devices()
+    pump_until(queue, controller, lambda: not controller.state.accepting)
+    assert controller.state.devices.outbox_problem is OutboxProblem.KIOSK_REFUSED
+    controller.dispatch(Tap(Action.START))
+    assert controller.state.step is Step.WELCOME
+    assert runtime.outbox.pending() == []                      # nothing was lost: nothing held
+    runtime.outbox.set_standing(Standing.ONLINE)               # accepted again
+    runtime.check_devices()
+    pump_until(queue, controller, lambda: controller.state.accepting)
 
 
 def test_a_bundle_for_another_kiosk_is_refused_with_both_names(bundle: Path,
                                                                tmp_path: Path) -> None:
-    from kiosk.app import enrollment_from_bundle
     from kiosk.errors import KioskError
 
     config = sim_config(tmp_path / "kiosk")         # DEMO-01, but the default code D3M0
     with pytest.raises(KioskError, match=r"is for kiosk DEMO-01 \(code .*code = 'D3M0'"):
-        enrollment_from_bundle(config, bundle)
+        sealing_keys(config, bundle)
     with pytest.raises(KioskError, match="no enrollment bundle"):
-        enrollment_from_bundle(config, tmp_path / "nowhere")
+        sealing_keys(config, tmp_path / "nowhere")

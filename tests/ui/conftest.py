@@ -49,7 +49,8 @@ def kiosk_data(tmp_path: Path) -> Path:
 @pytest.fixture
 def make_kiosk(display: str, kiosk_data: Path):
     """``make_kiosk(**options)`` starts a kiosk; every kiosk started is closed after the test."""
-    from devtools.kit import OffsetClock, local_enrollment, sim_config, start_kiosk
+    from devtools.citizen import OffsetClock, local_keys, sim_config
+    from devtools.kit import start_kiosk
     from kiosk.config import SessionSection
 
     started = []
@@ -57,9 +58,9 @@ def make_kiosk(display: str, kiosk_data: Path):
     def make(*, printer: str = "", session: SessionSection | None = None, seed: int = 1,
              enrolled: bool = True):
         clock = OffsetClock()
-        enrollment, identity = local_enrollment()
+        keys, identity = local_keys()
         config = sim_config(kiosk_data, printer=printer, session=session, seed=seed)
-        kiosk = start_kiosk(config, enrollment if enrolled else None, clock=clock)
+        kiosk = start_kiosk(config, keys if enrolled else None, clock=clock)
         kiosk.identity = identity            # type: ignore[attr-defined]
         kiosk.offset_clock = clock           # type: ignore[attr-defined]
         started.append(kiosk)

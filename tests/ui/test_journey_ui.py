@@ -26,7 +26,7 @@ SENTINEL = "kzq8w7v3x9"          # typed into the contact field; must end up now
 
 
 def citizen(kiosk):
-    from devtools.kit import Citizen
+    from devtools.citizen import Citizen
     return Citizen(kiosk)
 
 

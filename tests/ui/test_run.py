@@ -15,8 +15,7 @@ def test_kiosk_run_shows_the_welcome_screen_and_tells_systemd_it_is_ready(
     from kivy.app import App
     from kivy.clock import Clock
 
-    from devtools.kit import sim_config
-    from kiosk.app import build_runtime
+    from devtools.citizen import sim_config
     from kiosk.commands.run import run_app
 
     notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -41,7 +40,7 @@ def test_kiosk_run_shows_the_welcome_screen_and_tells_systemd_it_is_ready(
     poll = Clock.schedule_interval(look_and_stop, 0.25)
     try:
         status = run_app(sim_config(tmp_path / "data"), None, width=1280, height=800,
-                         fullscreen=False, build=build_runtime)
+                         fullscreen=False)
     finally:
         poll.cancel()
     assert status == 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from kivy.properties import BooleanProperty, NumericProperty, OptionProperty, StringProperty
 
-from kiosk.app import PreviewFrame
+from kiosk.capture import PreviewFrame
 from kiosk.journey import Action, CapturePhase, JourneyState, Step
 from kiosk.ui.i18n import _
 from kiosk.ui.screens.base import KioskScreen, Primary, UiContext

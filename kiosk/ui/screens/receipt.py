@@ -11,7 +11,7 @@ from PIL import Image
 from kiosk.journey import Action, JourneyState, ReceiptPhase, Step
 from kiosk.ui.i18n import _
 from kiosk.ui.screens.base import KioskScreen, Primary, UiContext
-from kiosk.ui.texts import PRINT_PROBLEMS
+from kiosk.ui.texts import print_problem
 
 
 class ReceiptScreen(KioskScreen):
@@ -38,7 +38,7 @@ class ReceiptScreen(KioskScreen):
         self.transmission = (
             _("No network for now: your dossier is kept, encrypted, on this kiosk and will "
               "be sent as soon as possible.") if state.deposit.queued_offline else
-            _("Your dossier has been sent to the service."))
+            _("Your dossier is saved, encrypted, and is on its way to the service."))
         if state.receipt is ReceiptPhase.PRINTING:
             self.message = _("Printing your receipt…")
         elif state.receipt is ReceiptPhase.PRINTED:
@@ -46,7 +46,7 @@ class ReceiptScreen(KioskScreen):
                              "follow your dossier.")
         else:
             self.message = _("Photograph this receipt with your phone, or ask an agent.")
-        self.problem = _(PRINT_PROBLEMS.get(state.print_problem, PRINT_PROBLEMS["error"])) \
+        self.problem = _(print_problem(state.print_problem)) \
             if state.receipt is ReceiptPhase.ON_SCREEN else ""
         self.paper_shown = state.receipt is ReceiptPhase.ON_SCREEN
         if self.paper_shown and self.shown_receipt != state.deposit.deposit_id:

@@ -16,8 +16,7 @@ class SealingScreen(KioskScreen):
 
     def render(self, state: JourneyState, ctx: UiContext) -> None:
         super().render(state, ctx)
-        self.error = _(SEAL_PROBLEMS.get(state.seal_error, SEAL_PROBLEMS["error"])) \
-            if state.seal_error else ""
+        self.error = _(SEAL_PROBLEMS[state.seal_error]) if state.seal_error else ""
 
     def primary(self, state: JourneyState, ctx: UiContext) -> Primary | None:
         if state.seal_error is None:

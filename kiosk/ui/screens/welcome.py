@@ -7,7 +7,7 @@ from kivy.properties import BooleanProperty, StringProperty
 from kiosk.journey import JourneyState, Step
 from kiosk.ui.i18n import _
 from kiosk.ui.screens.base import KioskScreen, UiContext
-from kiosk.ui.texts import PRINT_PROBLEMS, REFUSALS
+from kiosk.ui.texts import REFUSALS, print_problem
 
 
 class WelcomeScreen(KioskScreen):
@@ -22,7 +22,7 @@ class WelcomeScreen(KioskScreen):
         self.refusal = "\n".join(_(REFUSALS[r]) for r in state.refusals)
         problem = state.devices.printer_problem
         if not state.devices.printer_ok and state.accepting:
-            what = _(PRINT_PROBLEMS.get(problem, PRINT_PROBLEMS["error"]))
+            what = _(print_problem(problem))
             self.printer_note = what + " " + _("Your receipt will be shown on the screen.")
         else:
             self.printer_note = ""

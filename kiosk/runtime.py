@@ -1,0 +1,192 @@
+"""The composition root: every collaborator of a running kiosk, built from the configuration.
+
+:func:`build_runtime` opens the devices the configuration names, the outbox,
+the printer's receipt service, the camera worker, the code reader thread and
+the controller, and wires them; :class:`Runtime` holds them and closes them in
+order. :func:`sealing_keys` reads what sealing needs from the enrollment bundle
+(``backoffice enroll``'s folder). ``kiosk run`` puts the UI on top
+(kiosk/commands/run.py); tests, the demo and the benchmarks drive the same
+runtime with or without the UI.
+
+Delivery is not here: ``kiosk uploader`` is another process (kiosk/uploading.py);
+the runtime only nudges it (kiosk/nudge.py) after each deposit.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from deposit.bundle import Enrollment
+from deposit.errors import BundleError, DepositError
+from deposit.ids import DepositIdGenerator
+from deposit.manifest import SigningKey
+from deposit.outbox import Outbox
+from deposit.outbox import Sealer as OutboxSealer
+from drivers import open_camera, open_code_reader, open_printer
+from drivers.camera.base import Camera
+from drivers.errors import DeviceError
+from drivers.printer.base import Printer
+from kiosk.capture import CaptureWorker
+from kiosk.catalog import Catalog, load_catalog
+from kiosk.config import Config
+from kiosk.controller import CodeReaderThread, Controller
+from kiosk.errors import KioskError
+from kiosk.events import Clock, EventQueue, Post
+from kiosk.journey import Event, Journey, Timeouts
+from kiosk.nudge import Nudger
+from kiosk.reasons import OutboxProblem
+from kiosk.receipts import ReceiptService
+from kiosk.sealing import DepositService
+from kiosk.session import Session
+from kiosk.signals import AgentSignal, SatisfactionLog
+from printer.service import ReceiptPrinter
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SealingKeys:
+    """What a kiosk needs from its enrollment to seal deposits for its back office."""
+
+    recipients: tuple[str, ...]       # the back office's age recipients
+    signing_key: SigningKey           # this kiosk's manifest-signing key
+    public_url: str                   # base of the tracking links printed on receipts
+
+
+@dataclass
+class Runtime:
+    """Everything a running kiosk holds open; :meth:`close` releases it all, in order."""
+
+    config: Config
+    controller: Controller
+    catalog: Catalog
+    journey: Journey
+    session: Session
+    outbox: Outbox | None = None
+    printer: Printer | None = None
+    code_reader: CodeReaderThread | None = None
+    status_dir: Path | None = None
+
+    def check_devices(self) -> None:
+        self.controller.check_devices(self.outbox, self.printer)
+
+    def close(self) -> None:
+        if self.code_reader is not None:
+            self.code_reader.close()
+        self.controller.close()
+        if self.printer is not None:
+            try:
+                self.printer.close()
+            except DeviceError as exc:
+                log.warning("printer did not close cleanly: %s", exc)
+        if self.outbox is not None:
+            self.outbox.close()
+
+
+def journey_from_config(config: Config, catalog: Catalog) -> Journey:
+    s = config.session
+    return Journey(catalog, languages=config.kiosk.languages,
+                   default_language=config.kiosk.default_language,
+                   timeouts=Timeouts(inactivity=s.inactivity, capture=s.capture_inactivity,
+                                     satisfaction=s.satisfaction, warning=s.warning),
+                   max_pages=s.max_pages)
+
+
+def build_runtime(config: Config, keys: SealingKeys | None, *, post: Post | None = None,
+                  clock: Clock = time.monotonic, catalog: Catalog | None = None,
+                  code_reader: bool = True,
+                  camera_factory: Callable[[], Camera] | None = None) -> Runtime:
+    """Open everything the configuration names and wire the controller to it.
+
+    Without ``keys`` (no usable enrollment) the kiosk runs but refuses deposits
+    (nothing to seal for): the welcome screen says so. Raises
+    KioskError/DeviceError/deposit errors with a message naming what is wrong.
+    """
+    catalog = catalog or load_catalog(languages=config.kiosk.languages)
+    journey = journey_from_config(config, catalog)
+    session = Session()
+    post = post or EventQueue()
+    data_dir = Path(config.kiosk.data_dir)
+    status_dir = data_dir / "status"
+    outbox = sealer = None
+    if keys is not None:
+        ob = config.outbox
+        outbox = Outbox(data_dir / "outbox",
+                        sealer=OutboxSealer(keys.recipients, config.kiosk.id, keys.signing_key),
+                        reserve_bytes=ob.reserve_mb * 1024 * 1024,
+                        dossier_estimate_bytes=ob.dossier_estimate_mb * 1024 * 1024,
+                        busy_timeout_ms=ob.busy_timeout_ms, recover=True)
+        ids = DepositIdGenerator(config.kiosk.code, time.time, outbox.last_deposit_id())
+        sealer = DepositService(outbox, ids, catalog, kiosk_id=config.kiosk.id,
+                                kiosk_place=config.kiosk.place, public_url=keys.public_url,
+                                nudge=Nudger(data_dir))
+    printer = receipts = None
+    try:
+        printer = open_printer(config.devices.printer)
+        receipts = ReceiptService(ReceiptPrinter(printer), catalog, kiosk_id=config.kiosk.id,
+                                  place=config.kiosk.place)
+    except DeviceError as exc:
+        log.error("receipt printer unavailable (%s): receipts will be shown on screen", exc)
+    camera_url = config.devices.camera
+
+    def forward(event: Event) -> None:
+        controller.post(event)      # the UI replaces controller.post once it runs
+
+    # Auto-capture times the page's stillness on the real clock, whatever the journey's is.
+    capture = CaptureWorker(camera_factory or (lambda: open_camera(camera_url)), session,
+                            forward)
+    controller = Controller(journey, session, capture, sealer, receipts,
+                            AgentSignal(status_dir, config.kiosk.id), SatisfactionLog(status_dir),
+                            post=post, clock=clock)
+    if keys is None:
+        controller.state = replace(controller.state, devices=replace(
+            controller.state.devices, outbox_ok=False,
+            outbox_problem=OutboxProblem.NOT_ENROLLED))
+    reader_thread = None
+    if code_reader:
+        try:
+            reader_thread = CodeReaderThread(open_code_reader(config.devices.code_reader),
+                                             forward)
+            reader_thread.start()
+        except DeviceError as exc:
+            log.error("code reader unavailable (%s): convocations cannot be read", exc)
+    return Runtime(config, controller, catalog, journey, session, outbox, printer,
+                   reader_thread, status_dir)
+
+
+def bundle_folder(config: Config, bundle: Path | None = None) -> Path:
+    """The enrollment bundle: ``bundle``, else ``[upload] bundle``, else {data_dir}/enrollment."""
+    return bundle or config.upload.bundle or config.kiosk.data_dir / "enrollment"
+
+
+def load_bundle(config: Config, bundle: Path | None = None) -> Enrollment:
+    """This kiosk's enrollment bundle, checked against the configuration.
+
+    Raises KioskError naming the folder and what is wrong, and how to fix it.
+    """
+    folder = bundle_folder(config, bundle)
+    try:
+        loaded = Enrollment.load(folder)
+    except BundleError as exc:
+        raise KioskError(f"enrollment bundle {folder}: {exc}") from None
+    if loaded.kiosk_id != config.kiosk.id or loaded.fleet_code != config.kiosk.code:
+        where = config.path or "the configuration"
+        raise KioskError(
+            f"enrollment bundle {folder} is for kiosk {loaded.kiosk_id} (code "
+            f"{loaded.fleet_code}) but {where} says [kiosk] id = {config.kiosk.id!r}, code = "
+            f"{config.kiosk.code!r}: run `kiosk config enroll --bundle {folder}` (or merge the "
+            f"bundle's kiosk.toml into the configuration)")
+    return loaded
+
+
+def sealing_keys(config: Config, bundle: Path | None = None) -> SealingKeys:
+    """What sealing needs, from this kiosk's enrollment bundle (see :func:`load_bundle`)."""
+    loaded = load_bundle(config, bundle)
+    try:
+        return SealingKeys(tuple(loaded.recipients()), loaded.signing_key(), loaded.public_url)
+    except (DepositError, OSError) as exc:
+        raise KioskError(f"enrollment bundle {loaded.folder}: {exc}") from None

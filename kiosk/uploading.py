@@ -1,0 +1,292 @@
+"""The uploader service (``kiosk uploader``): the outbox delivered to the back office, apart from
+the citizen's screen.
+
+It runs as its own process (systemd unit ``kiosk-uploader.service``), so a slow
+or silent back office never freezes the touchscreen, and a crash of one never
+stops the other. :class:`UploaderService` loops:
+
+1. a pass over the outbox (:func:`deposit.delivery.deliver_pass`): deposits are
+   claimed one by one, each failure is released with its own backoff, so a
+   refused deposit or one that keeps failing never delays the others;
+2. the kiosk's standing recorded in the outbox (the kiosk application reads it:
+   a back office that refuses the kiosk closes the welcome screen to new
+   deposits), with an alert in the log when it changes;
+3. a wait until the next deposit is due, the next poll (``[upload] poll_s``), or
+   a nudge from the kiosk application (a dossier was just queued: see
+   :mod:`kiosk.nudge`). After a pass that found the back office unreachable,
+   the wait grows (full jitter) up to ``[upload] max_backoff_s``.
+
+Under systemd (``Type=notify``, ``WatchdogSec=``) it says READY=1 once started,
+pings the watchdog from this loop only (between blocks of a chunk, between
+requests, while waiting), and reports the queue in STATUS=. A loop that hangs
+stops pinging and is restarted. SIGTERM stops it between two blocks; SIGKILL
+at any instant loses nothing (the upload resumes from the back office's
+durable offset).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from deposit.bundle import Enrollment
+from deposit.delivery import Backoff, Delivery, PassReport, Uploader, deliver_pass
+from deposit.errors import DepositError
+from deposit.outbox import Outbox, Stats
+from deposit.status import DeliveryOutcome, Standing
+from deposit.tus import MIB, TusClient
+from kiosk.config import Config
+from kiosk.errors import KioskError
+from kiosk.nudge import NudgeListener
+from kiosk.runtime import load_bundle
+from kiosk.systemd import Notifier
+
+log = logging.getLogger(__name__)
+
+
+class DeliveryError(KioskError):
+    """Delivery cannot even start: no enrollment bundle, unusable outbox."""
+
+
+@dataclass
+class DeliveryReport:
+    """One pass: what became of each deposit tried, and what is left on the kiosk."""
+
+    back_office: str
+    deliveries: list[Delivery] = field(default_factory=list)
+    standing: Standing = Standing.UNKNOWN
+    standing_reason: str = ""
+    pending: int = 0           # deposits the uploader will send (sealed or uploading)
+    refused: int = 0           # deposits the back office refused, kept on the kiosk
+    ended: str = ""
+
+    def count(self, *outcomes: DeliveryOutcome) -> int:
+        return sum(1 for d in self.deliveries if d.outcome in outcomes)
+
+    @property
+    def all_delivered(self) -> bool:
+        return self.pending == 0 and self.refused == 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "back_office": self.back_office,
+            "delivered": self.count(DeliveryOutcome.DELIVERED, DeliveryOutcome.CONFLICT),
+            "retry": self.count(DeliveryOutcome.RETRY),
+            "refused": self.count(DeliveryOutcome.REFUSED),
+            "kiosk_refused": self.count(DeliveryOutcome.KIOSK_REFUSED),
+            "pending": self.pending, "kept_refused": self.refused,
+            "standing": self.standing.value, "standing_reason": self.standing_reason,
+            "ended": self.ended,
+            "deposits": [d.as_dict() for d in self.deliveries],
+        }
+
+    def lines(self) -> list[str]:
+        out = [f"{d.deposit_id}: {d.outcome.value}" + (f" ({d.reason})" if d.reason else "")
+               for d in self.deliveries]
+        out.append(f"{self.count(DeliveryOutcome.DELIVERED, DeliveryOutcome.CONFLICT)} "
+                   f"delivered, {self.count(DeliveryOutcome.RETRY)} to retry, "
+                   f"{self.count(DeliveryOutcome.REFUSED)} refused; {self.pending} waiting and "
+                   f"{self.refused} refused still on the kiosk; back office "
+                   f"{self.standing.value}" + (f" ({self.standing_reason})"
+                                               if self.standing_reason else ""))
+        return out
+
+
+def outbox_folder(config: Config) -> Path:
+    return config.kiosk.data_dir / "outbox"
+
+
+def open_uploader(config: Config, bundle: Enrollment, *,
+                  should_stop: Callable[[], bool] = lambda: False) -> Uploader:
+    """An :class:`~deposit.delivery.Uploader` for this kiosk's bundle and configuration."""
+    try:
+        client = bundle.http_client(timeout=config.upload.timeout_s)
+        return Uploader(TusClient(client, bundle.upload_url), kiosk_id=bundle.kiosk_id,
+                        ack_key=bundle.ack_key(), chunk_size=config.upload.chunk_mib * MIB,
+                        should_stop=should_stop)
+    except DepositError as exc:
+        raise DeliveryError(f"enrollment bundle {bundle.folder}: {exc}") from None
+
+
+class UploaderService:
+    """The loop of ``kiosk uploader`` (see the module docstring).
+
+    ``notifier`` talks to systemd; ``listener`` (None: no nudges) wakes the
+    loop early; ``stop`` ends it between two blocks. Randomness and clocks are
+    passed in for tests.
+    """
+
+    def __init__(self, config: Config, *, bundle: Path | None = None,
+                 notifier: Notifier | None = None, listener: NudgeListener | None = None,
+                 stop: threading.Event | None = None, rng: random.Random | None = None,
+                 wall_clock: Callable[[], float] = time.time) -> None:
+        self.config = config
+        try:
+            self.bundle = load_bundle(config, bundle)
+        except KioskError as exc:
+            raise DeliveryError(str(exc)) from None
+        self.notifier = notifier or Notifier(None)
+        self.listener = listener
+        self.stop = stop or threading.Event()
+        self._wall = wall_clock
+        rng = rng or random.Random()  # noqa: S311 - jitter, not a secret
+        up = config.upload
+        # Per deposit: 2 s, 4 s, 8 s… up to max_backoff_s, at least half of it each time.
+        self.backoff = Backoff(base=1.0, cap=up.max_backoff_s, floor=1.0, rng=rng)
+        # Between passes that found the back office unreachable.
+        self.pass_backoff = Backoff(base=max(1.0, up.poll_s / 2), cap=up.max_backoff_s,
+                                    floor=1.0, rng=rng)
+        self.owner = f"uploader@{socket.gethostname()}:{os.getpid()}"
+        try:
+            self.outbox = Outbox(outbox_folder(config),
+                                 busy_timeout_ms=config.outbox.busy_timeout_ms)
+        except DepositError as exc:
+            raise DeliveryError(f"outbox {outbox_folder(config)}: {exc}") from None
+        self.uploader = open_uploader(config, self.bundle, should_stop=self.should_stop)
+        self.failed_passes = 0
+
+    def close(self) -> None:
+        self.uploader.close()
+        self.outbox.close()
+
+    def __enter__(self) -> UploaderService:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def should_stop(self) -> bool:
+        """Checked between blocks and requests; also where the watchdog is fed (the loop is
+        alive whenever it gets here)."""
+        self.notifier.watchdog()
+        return self.stop.is_set()
+
+    # ------------------------------------------------------------------ one pass
+
+    def deliver_once(self) -> DeliveryReport:
+        """One pass over the outbox, its outcome recorded; never raises for the network."""
+        report = DeliveryReport(self.bundle.upload_url)
+        now = datetime.fromtimestamp(self._wall(), UTC)
+        expired = self._certificate_expired(now)
+        if expired:
+            passed = PassReport(standing=Standing.REFUSED, ended=expired, global_failure=True)
+        else:
+            passed = deliver_pass(self.outbox, self.uploader, owner=self.owner,
+                                  backoff=self.backoff,
+                                  lease_seconds=self.config.outbox.lease_seconds,
+                                  progress=self.notifier.watchdog)
+        report.deliveries, report.ended = passed.deliveries, passed.ended
+        reason = passed.ended if passed.global_failure else ""
+        if passed.standing is not None:
+            self._record_standing(passed.standing, reason)
+        self.failed_passes = self.failed_passes + 1 if passed.global_failure else 0
+        stats = self.outbox.stats(quick=True)
+        report.pending = stats.pending
+        report.refused = stats.by_state.get("refused", 0)
+        report.standing = stats.standing.standing
+        report.standing_reason = stats.standing.reason
+        self._status(stats)
+        return report
+
+    def _certificate_expired(self, now: datetime) -> str:
+        try:
+            expiry = self.bundle.certificate_expiry()
+        except DepositError as exc:
+            return f"this kiosk's certificate cannot be read: {exc}"
+        if now >= expiry:
+            return (f"this kiosk's certificate expired on {expiry:%Y-%m-%d %H:%M} UTC: the "
+                    f"back office will refuse it (enroll the kiosk again)")
+        return ""
+
+    def _record_standing(self, standing: Standing, reason: str) -> None:
+        try:
+            changed = self.outbox.set_standing(standing, reason)
+        except DepositError as exc:
+            log.error("cannot record the back office's standing: %s", exc)
+            return
+        if not changed:
+            return
+        if standing is Standing.REFUSED:
+            # The technician's alert: the journal (journalctl -u kiosk-uploader) and STATUS=.
+            log.critical("ALERT: the back office refuses kiosk %s (%s). The kiosk refuses new "
+                         "deposits; queued dossiers stay on it: write them to removable media "
+                         "with `kiosk export --to DIR` for `backoffice import`.",
+                         self.bundle.kiosk_id, reason)
+        elif standing is Standing.UNREACHABLE:
+            log.warning("the back office cannot be reached (%s); dossiers wait on the kiosk",
+                        reason)
+        else:
+            log.info("the back office answers again")
+
+    def _status(self, stats: Stats) -> None:
+        standing = stats.standing.standing
+        text = (f"{stats.pending} dossier(s) waiting, {stats.by_state.get('refused', 0)} "
+                f"refused; back office {standing.value}")
+        self.notifier.status(text)
+        status_dir = self.config.kiosk.data_dir / "status"
+        try:
+            status_dir.mkdir(parents=True, exist_ok=True)
+            tmp = status_dir / ".delivery.json.tmp"
+            tmp.write_text(json.dumps({
+                "at": datetime.fromtimestamp(self._wall(), UTC).isoformat(timespec="seconds"),
+                "pending": stats.pending, "refused": stats.by_state.get("refused", 0),
+                "queued_bytes": stats.queued_bytes, "oldest_queued_at": stats.oldest_queued_at,
+                "standing": standing.value, "standing_reason": stats.standing.reason,
+                "standing_since": stats.standing.since,
+                "last_contact": stats.standing.last_contact}, indent=2) + "\n",
+                encoding="utf-8")
+            tmp.replace(status_dir / "delivery.json")
+        except OSError as exc:
+            log.warning("cannot write the delivery status file: %s", exc)
+
+    # ------------------------------------------------------------------ the loop
+
+    def next_wait(self, report: DeliveryReport) -> float:
+        """Seconds until the next pass (a nudge may end the wait sooner)."""
+        up = self.config.upload
+        if self.failed_passes:
+            return self.pass_backoff.delay(self.failed_passes)
+        due = self.outbox.next_claimable_at()
+        if due is None:
+            return float(up.poll_s)
+        return min(float(up.poll_s), max(0.5, due - time.time()))
+
+    def run(self, *, once: bool = False,
+            on_report: Callable[[DeliveryReport], None] = lambda r: None) -> DeliveryReport:
+        """Loop until stopped (or one pass with ``once``); the last report."""
+        self.notifier.ready("uploader started")
+        try:
+            while True:
+                report = self.deliver_once()
+                on_report(report)
+                if once or self.stop.is_set():
+                    return report
+                wait = self.next_wait(report)
+                if report.pending or report.deliveries:
+                    log.info("next pass in %.0f s (%d waiting)", wait, report.pending)
+                self._wait(wait)
+                if self.stop.is_set():
+                    return report
+        finally:
+            self.notifier.stopping()
+
+    def _wait(self, seconds: float) -> None:
+        tick = self.notifier.ping_interval / 2 if self.notifier.ping_interval else None
+        if self.listener is not None:
+            if self.listener.wait(seconds, tick=tick, on_tick=self.notifier.watchdog,
+                                  should_stop=self.stop.is_set):
+                log.debug("nudged by the kiosk")
+            return
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0 and not self.should_stop():
+            self.stop.wait(min(left, tick or left))
