@@ -1,4 +1,4 @@
-"""``backoffice``: init, serve, enroll, revoke, keygen, inbox, fetch, decrypt, status.
+"""``backoffice``: init, serve, enroll, revoke, keygen, inbox, fetch, decrypt, status, import.
 
 Each subcommand lives in its own module of :mod:`backoffice.commands` and
 provides ``register(subparsers, parents)``.

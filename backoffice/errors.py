@@ -17,10 +17,33 @@
         ├── TooLarge             more bytes than Upload-Length or Tus-Max-Size (413)
         ├── UploadLocked         another request is writing to this upload (423)
         └── EnvelopeRefused      a complete upload fails verification (422): size, digest,
-                                 manifest signature, kiosk id or deposit number
+                                 manifest signature, kiosk id or deposit number; ``check``
+                                 (a :class:`Check`) says which rule, where it is known
 """
 
 from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Check(StrEnum):
+    """Which rule refused an envelope.
+
+    Crosses into the report of ``backoffice import --json`` (backoffice/importer.py)
+    and the logs; tus answers carry only the message.
+    """
+
+    STRUCTURE = "structure"      # the export folder itself (deposit.errors.ExportProblem says more)
+    KIOSK = "kiosk"              # no such enrolled kiosk, or the manifest names another kiosk
+    MANIFEST = "manifest"        # the manifest is malformed or of an unknown version
+    SIGNATURE = "signature"      # the manifest is not signed by the enrolled kiosk's key
+    DEPOSIT_ID = "deposit_id"    # not a deposit number, or not the one given beside the manifest
+    FLEET_CODE = "fleet_code"    # the deposit number does not carry the kiosk's fleet code
+    SIZE = "size"                # the envelope is not the size its manifest states
+    DIGEST = "digest"            # the envelope's SHA-256 is not its manifest's
+    TOO_LARGE = "too_large"      # over the largest envelope this back office accepts
+    REVOKED = "revoked"          # created on the kiosk after its revocation
+    READ = "read"                # the envelope could not be read from the medium
 
 
 class BackofficeError(Exception):
@@ -96,6 +119,13 @@ class UploadLocked(IngestError):
 
 
 class EnvelopeRefused(IngestError):
-    """A complete upload fails verification; nothing of it is kept."""
+    """A complete upload fails verification; nothing of it is kept.
+
+    ``check`` is the :class:`Check` that failed, None where the rule has no name.
+    """
 
     status = 422
+
+    def __init__(self, message: str, check: Check | None = None) -> None:
+        super().__init__(message)
+        self.check = check

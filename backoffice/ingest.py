@@ -15,6 +15,16 @@ The rules, whatever the HTTP layer above:
 - the deposit id is the idempotency key: the same envelope again gets the
   first acknowledgement back; a different envelope under a known id is kept
   apart as a conflict (logged, counted, listed in the inbox), never over the first.
+
+An envelope that arrives whole, from removable media (``backoffice import``,
+deposit/export.py), goes through the same rules: :meth:`Ingest.receive_file`
+makes the checks of creation (:meth:`Ingest.check_length`,
+:meth:`Ingest.accept_manifest`), streams the bytes into the partial object of
+an upload record of its own, and settles it by :meth:`Ingest._complete`, the
+completion of every upload: verification, storage, acknowledgement and
+idempotency are one code path. Only the revocation rule differs, since the
+medium was carried by hand: a revoked kiosk's envelope is accepted when its
+manifest was created before the revocation (:meth:`Ingest.check_revocation`).
 """
 
 from __future__ import annotations
@@ -28,7 +38,7 @@ import secrets
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, BinaryIO
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from starlette.concurrency import run_in_threadpool
@@ -36,6 +46,7 @@ from starlette.concurrency import run_in_threadpool
 from backoffice import pki
 from backoffice.errors import (
     AuthError,
+    Check,
     ChecksumMismatch,
     EnvelopeRefused,
     IngestError,
@@ -63,6 +74,8 @@ Clock = Callable[[], datetime]
 
 #: Checksum algorithms of the tus checksum extension we accept (sha1 is required by the spec).
 CHECKSUMS: dict[str, Callable[[], Any]] = {"sha256": hashlib.sha256, "sha1": hashlib.sha1}
+
+_BLOCK = 1 << 20
 
 
 class ClientGone(Exception):
@@ -113,6 +126,15 @@ class Received:
     ack: bytes | None = None
 
 
+@dataclass(frozen=True)
+class Settled:
+    """How a complete envelope was settled: its acknowledgement, and what became of it."""
+
+    ack: bytes
+    disposition: str     # the acknowledgement's: "stored" or "conflict"
+    new: bool            # False when this very envelope was settled before (a replay)
+
+
 class Ingest:
     """The upload rules over a metadata store and an object store; see the module docstring."""
 
@@ -153,34 +175,67 @@ class Ingest:
             self.metrics.inc("backoffice_requests_refused_total", reason="manifest")
             log.warning("kiosk %s sent a manifest that fails verification: %s",
                         kiosk.kiosk_id, exc)
-            raise EnvelopeRefused(f"manifest refused: {exc}") from None
+            check = Check.SIGNATURE if getattr(exc, "check", None) == "signature" \
+                else Check.MANIFEST
+            raise EnvelopeRefused(f"manifest refused: {exc}", check) from None
 
-    def create(self, kiosk: KioskRecord, length: int, metadata_header: str) -> Received:
-        """Create (or find again) the upload of one envelope; see the module docstring."""
+    def check_length(self, length: int) -> None:
+        """An envelope of ``length`` bytes may be received: IngestError, TooLarge otherwise."""
         if length < 0:
             raise IngestError("Upload-Length must be a non-negative integer")
         if length > self.max_upload_bytes:
             self.metrics.inc("backoffice_requests_refused_total", reason="too_large")
             raise TooLarge(f"Upload-Length {length} is over the maximum {self.max_upload_bytes}")
-        meta = parse_metadata(metadata_header)
-        if "manifest" not in meta or "deposit_id" not in meta:
-            raise IngestError("Upload-Metadata must carry deposit_id and manifest")
-        manifest = self._verify_manifest(kiosk, meta["manifest"])
-        claimed = ids.canonical(meta["deposit_id"].decode("utf-8", "replace"))
+
+    def accept_manifest(self, kiosk: KioskRecord, blob: bytes, claimed_id: str,
+                        length: int) -> tuple[manifestmod.Manifest, str]:
+        """The manifest ``kiosk`` signed for an envelope of ``length`` bytes, and its deposit id.
+
+        The checks of creation: the signature with the kiosk's enrolled key, the
+        deposit number given beside it (``claimed_id``), the kiosk id, the fleet
+        code, the size. :class:`EnvelopeRefused` (with its ``check``) otherwise.
+        """
+        manifest = self._verify_manifest(kiosk, blob)
+        claimed = ids.canonical(claimed_id)
         deposit_id = ids.canonical(manifest.deposit_id)
         if deposit_id is None or claimed != deposit_id:
             raise EnvelopeRefused("the deposit id of the metadata and the manifest differ or "
-                                  "are not deposit numbers")
+                                  "are not deposit numbers", Check.DEPOSIT_ID)
         if manifest.kiosk_id != kiosk.kiosk_id:
             self.metrics.inc("backoffice_requests_refused_total", reason="kiosk_mismatch")
             raise EnvelopeRefused(f"the manifest names kiosk {manifest.kiosk_id!r}, the "
-                                  f"certificate kiosk {kiosk.kiosk_id!r}")
+                                  f"certificate kiosk {kiosk.kiosk_id!r}", Check.KIOSK)
         if ids.DepositId.parse(deposit_id).fleet != kiosk.fleet_code:
             raise EnvelopeRefused(f"deposit {deposit_id} does not carry this kiosk's fleet code "
-                                  f"{kiosk.fleet_code}")
+                                  f"{kiosk.fleet_code}", Check.FLEET_CODE)
         if manifest.envelope_size != length:
             raise EnvelopeRefused(f"Upload-Length {length} is not the envelope size "
-                                  f"{manifest.envelope_size} of the manifest")
+                                  f"{manifest.envelope_size} of the manifest", Check.SIZE)
+        return manifest, deposit_id
+
+    def check_revocation(self, kiosk: KioskRecord, manifest: manifestmod.Manifest) -> None:
+        """A revoked kiosk's envelope only if its manifest was created before the revocation.
+
+        For envelopes carried by hand (an upload from a revoked kiosk is refused
+        at authentication). The creation time is the one the kiosk signed: a
+        thief holding the kiosk's key could sign an earlier one, so the medium's
+        chain of custody is what this rule rests on. EnvelopeRefused otherwise.
+        """
+        revoked = kiosk.revoked_at
+        if revoked is not None and manifest.created_at() >= revoked:
+            raise EnvelopeRefused(
+                f"kiosk {kiosk.kiosk_id} was revoked at {revoked:%Y-%m-%dT%H:%M:%SZ} and this "
+                f"dossier was created at {manifest.created}, after the revocation",
+                Check.REVOKED)
+
+    def create(self, kiosk: KioskRecord, length: int, metadata_header: str) -> Received:
+        """Create (or find again) the upload of one envelope; see the module docstring."""
+        self.check_length(length)
+        meta = parse_metadata(metadata_header)
+        if "manifest" not in meta or "deposit_id" not in meta:
+            raise IngestError("Upload-Metadata must carry deposit_id and manifest")
+        manifest, deposit_id = self.accept_manifest(
+            kiosk, meta["manifest"], meta["deposit_id"].decode("utf-8", "replace"), length)
         sha = manifest.envelope_sha256
         now = self.clock()
 
@@ -191,29 +246,31 @@ class Ingest:
                 if found.state == "complete":
                     self.metrics.inc("backoffice_deposits_replayed_total")
                 return Received(found, found.ack)
-        stored_ack = self._stored_ack(deposit_id, sha)
-        if stored_ack is not None:
+        known = self._stored(deposit_id, sha)
+        if known is not None:
             # Stored, but its upload record is gone (or came from another kiosk
-            # certificate of the same kiosk): a completed upload record answers.
+            # certificate of the same kiosk, or from removable media): a
+            # completed upload record answers.
             upload = self._new_upload(kiosk, deposit_id, sha, length, metadata_header,
-                                      meta["manifest"], now, state="complete", ack=stored_ack)
+                                      meta["manifest"], now, state="complete", ack=known.ack)
             self.metrics.inc("backoffice_deposits_replayed_total")
-            return Received(upload, stored_ack)
+            return Received(upload, known.ack)
         upload = self._new_upload(kiosk, deposit_id, sha, length, metadata_header,
                                   meta["manifest"], now)
         self.metrics.inc("backoffice_uploads_created_total")
         log.info("kiosk %s started upload %s of deposit %s (%d bytes)", kiosk.kiosk_id,
                  upload.upload_id, deposit_id, length)
         if length == 0:
-            return Received(upload, self._complete(upload))
+            return Received(upload, self._complete(upload).ack)
         return Received(upload)
 
-    def _stored_ack(self, deposit_id: str, sha: str) -> bytes | None:
+    def _stored(self, deposit_id: str, sha: str) -> Settled | None:
+        """How this very envelope was settled before (stored or kept as a conflict), if it was."""
         d = self.metadata.deposit(deposit_id)
         if d is not None and d.envelope_sha256 == sha:
-            return d.ack
+            return Settled(d.ack, "stored", new=False)
         c = self.metadata.conflict(deposit_id, sha)
-        return c.ack if c is not None else None
+        return Settled(c.ack, "conflict", new=False) if c is not None else None
 
     def _new_upload(self, kiosk: KioskRecord, deposit_id: str, sha: str, length: int,
                     metadata_header: str, manifest: bytes, now: datetime, *,
@@ -247,7 +304,7 @@ class Ingest:
             with self.objects.lock(upload_id):
                 upload = self.find(kiosk, upload_id)
                 if upload.state == "open":
-                    ack = self._complete(upload)
+                    ack = self._complete(upload).ack
                     return Received(self._reload(upload_id), ack)
         return Received(upload, upload.ack)
 
@@ -281,8 +338,8 @@ class Ingest:
             new_offset = await self._receive(upload, checksum, body)
         upload = await run_in_threadpool(self._reload, upload_id)
         if new_offset == upload.length:
-            ack = await run_in_threadpool(self._complete, upload)
-            return Received(await run_in_threadpool(self._reload, upload_id), ack)
+            settled = await run_in_threadpool(self._complete, upload)
+            return Received(await run_in_threadpool(self._reload, upload_id), settled.ack)
         return Received(upload)
 
     def _reload(self, upload_id: str) -> UploadRecord:
@@ -338,36 +395,42 @@ class Ingest:
         self.metrics.inc("backoffice_upload_bytes_total", new_offset - upload.offset)
 
     # ------------------------------------------------------------------ completion
-    def _refuse(self, upload: UploadRecord, reason: str) -> EnvelopeRefused:
+    def _refuse(self, upload: UploadRecord, reason: str,
+                check: Check | None = None) -> EnvelopeRefused:
         self.objects.delete_partial(upload.upload_id)
         self.metadata.end_upload(upload.upload_id, "refused", reason=reason)
         self.metrics.inc("backoffice_envelopes_refused_total")
         log.error("refused deposit %s from kiosk %s: %s", upload.deposit_id, upload.kiosk_id,
                   reason)
-        return EnvelopeRefused(reason)
+        return EnvelopeRefused(reason, check)
 
-    def _complete(self, upload: UploadRecord) -> bytes:
-        """Verify a complete upload, publish it and return its acknowledgement."""
+    def _complete(self, upload: UploadRecord) -> Settled:
+        """Verify a complete upload, publish it and settle it (acknowledgement, disposition).
+
+        The one path every envelope takes once all its bytes are in, whether
+        they came by tus or from removable media (:meth:`receive_file`).
+        """
         kiosk = self.metadata.kiosk(upload.kiosk_id)
         assert kiosk is not None
         manifest = self._verify_manifest(kiosk, upload.manifest)
         sha = self.objects.partial_sha256(upload.upload_id, upload.length)
         if sha is None:
-            existing = self._stored_ack(upload.deposit_id, upload.envelope_sha256)
+            existing = self._stored(upload.deposit_id, upload.envelope_sha256)
             if existing is not None:   # published and recorded by an earlier attempt
-                self.metadata.end_upload(upload.upload_id, "complete", ack=existing)
+                self.metadata.end_upload(upload.upload_id, "complete", ack=existing.ack)
                 return existing
-            raise self._refuse(upload, "the received envelope is shorter than declared")
+            raise self._refuse(upload, "the received envelope is shorter than declared",
+                               Check.SIZE)
         if sha != upload.envelope_sha256:
             raise self._refuse(upload, "the envelope's SHA-256 does not match its manifest "
-                                       "(altered in transit or on the kiosk)")
+                                       "(altered in transit or on the kiosk)", Check.DIGEST)
         now = self.clock()
         stored = self.metadata.deposit(upload.deposit_id)
         if stored is not None and stored.envelope_sha256 == sha:
             self.objects.delete_partial(upload.upload_id)
             self.metadata.end_upload(upload.upload_id, "complete", ack=stored.ack)
             self.metrics.inc("backoffice_deposits_replayed_total")
-            return stored.ack
+            return Settled(stored.ack, "stored", new=False)
         if stored is None:
             key = f"envelopes/{sha[:2]}/{sha}.age"
             ack = self._sign(upload, sha, now, "stored")
@@ -386,14 +449,14 @@ class Ingest:
                              upload.kiosk_id, upload.length)
                 else:
                     self.metadata.end_upload(upload.upload_id, "complete", ack=winner.ack)
-                return winner.ack
+                return Settled(winner.ack, "stored", new=winner is record)
             # Lost a race against a different envelope: ours, already published
             # under its own digest, becomes the conflict.
             return self._conflict(upload, manifest, sha, now, published=key)
         return self._conflict(upload, manifest, sha, now)
 
     def _conflict(self, upload: UploadRecord, manifest: manifestmod.Manifest, sha: str,
-                  now: datetime, published: str | None = None) -> bytes:
+                  now: datetime, published: str | None = None) -> Settled:
         existing = self.metadata.conflict(upload.deposit_id, sha)
         ack = existing.ack if existing else self._sign(upload, sha, now, "conflict")
         key = published or f"conflicts/{sha[:2]}/{sha}.age"
@@ -409,12 +472,65 @@ class Ingest:
             log.error("CONFLICT: kiosk %s sent a different envelope (sha256 %s) under deposit "
                       "%s, which is already stored; kept apart for staff (backoffice inbox)",
                       upload.kiosk_id, sha, upload.deposit_id)
-        return stored.ack
+        return Settled(stored.ack, "conflict", new=existing is None)
 
     def _sign(self, upload: UploadRecord, sha: str, now: datetime, disposition: str) -> bytes:
         return ackmod.sign(ackmod.Ack(
             deposit_id=upload.deposit_id, kiosk_id=upload.kiosk_id, envelope_sha256=sha,
             envelope_size=upload.length, received=now, disposition=disposition), self.ack_key)
+
+    # ------------------------------------------------------------------ envelopes that arrive whole
+    def receive_file(self, kiosk: KioskRecord, manifest_blob: bytes, deposit_id: str,
+                     src: BinaryIO, length: int, *, origin: str = "removable media") -> Settled:
+        """Receive an envelope that arrived whole (removable media) by the rules of an upload.
+
+        The checks of creation and the revocation rule, then the bytes of
+        ``src`` (``length`` of them, read in 1 MiB blocks) go into the partial
+        object of a new upload record, which :meth:`_complete` settles as it
+        settles every upload. The same envelope again returns its first
+        settlement (``new`` False) without being copied. Raises
+        :class:`EnvelopeRefused` (with its ``check``), :class:`TooLarge`.
+        """
+        self.check_length(length)
+        manifest, deposit_id = self.accept_manifest(kiosk, manifest_blob, deposit_id, length)
+        self.check_revocation(kiosk, manifest)
+        sha = manifest.envelope_sha256
+        known = self._stored(deposit_id, sha)
+        if known is not None:
+            self.metrics.inc("backoffice_deposits_replayed_total")
+            return known
+        now = self.clock()
+        header = ",".join(f"{key} {base64.b64encode(value).decode()}" for key, value in (
+            ("deposit_id", deposit_id.encode()), ("manifest", manifest_blob),
+            ("origin", origin.encode())))
+        upload = self._new_upload(kiosk, deposit_id, sha, length, header, manifest_blob, now)
+        log.info("receiving deposit %s of kiosk %s from %s (%d bytes, upload %s)", deposit_id,
+                 kiosk.kiosk_id, origin, length, upload.upload_id)
+        with self.objects.lock(upload.upload_id):
+            writer = self.objects.open_partial(upload.upload_id, 0)
+            received = 0
+            try:
+                while block := src.read(min(_BLOCK, length - received + 1)):
+                    received += len(block)
+                    if received > length:
+                        break
+                    writer.write(block)
+            except OSError as exc:
+                writer.abort()
+                raise self._refuse(upload, f"the envelope could not be read from {origin} "
+                                           f"({exc.strerror or exc})", Check.READ) from None
+            except BaseException:
+                writer.abort()
+                raise
+            if received > length:
+                writer.abort()
+                raise self._refuse(upload, f"the envelope is longer than the {length} bytes "
+                                           f"its manifest states", Check.SIZE)
+            offset = writer.commit()
+            if not self.metadata.advance(upload.upload_id, 0, offset, now + self.upload_expiry):
+                raise OffsetConflict(f"upload {upload.upload_id} moved while it was received")
+            self.metrics.inc("backoffice_upload_bytes_total", offset)
+            return self._complete(self._reload(upload.upload_id))
 
     # ------------------------------------------------------------------ termination, expiry
     def terminate(self, kiosk: KioskRecord, upload_id: str) -> None:

@@ -20,6 +20,11 @@
     ├── ManifestError                a manifest fails a check; ``check`` names which
     ├── ArchiveError                 a payload archive is refused on unpacking (path, link, size…)
     ├── AckError                     the back office's acknowledgement does not verify (ack.py)
+    ├── ExportError                  dossiers cannot be written to or read from removable media
+    │   ├── MediumFullError          no room on the medium (``free_bytes``, ``needed_bytes``)
+    │   ├── MediumReadOnlyError      the medium is read-only or this user may not write on it
+    │   └── ExportFormatError        an export folder is refused; ``.problem`` (an
+    │                                :class:`ExportProblem`) and ``.path`` say which file and why
     ├── UploadError                  delivery failed (deposit/tus.py, deposit/delivery.py)
     │   ├── BundleError              the enrollment bundle is missing or unusable
     │   ├── TransientError           worth trying again later (network, 5xx, timeouts)
@@ -217,3 +222,51 @@ class RefusedError(UploadError):
     def kiosk_refused(self) -> bool:
         """True when the kiosk itself is refused (revoked, unknown certificate)."""
         return self.status in (0, 401, 403)
+
+
+class ExportProblem(StrEnum):
+    """Why an export folder (deposit/export.py) is refused.
+
+    Crosses into ``backoffice import --json`` and the kiosk's ``export`` report.
+    """
+
+    INDEX = "index"              # export.json missing, unreadable, too large or not JSON
+    FORMAT = "format"            # a key missing or extra, a value of the wrong type or shape
+    VERSION = "version"          # a format version this code does not know
+    NAME = "name"                # not a deposit number, or a file name other than the one allowed
+    DUPLICATE = "duplicate"      # a deposit listed twice
+    LINK = "link"                # a symbolic link, or something other than a regular file
+    MISSING = "missing"          # a listed file is absent
+    UNEXPECTED = "unexpected"    # an entry the index does not list
+    SIZE = "size"                # a file larger than allowed, or not the size the index gives
+    MANIFEST = "manifest"        # a manifest malformed or not describing its index entry
+
+
+class ExportError(DepositError):
+    """Dossiers cannot be written to, or read from, removable media (deposit/export.py)."""
+
+
+class MediumFullError(ExportError):
+    """The medium has no room for the export; nothing that looks like an export was left."""
+
+    def __init__(self, message: str, *, free_bytes: int, needed_bytes: int) -> None:
+        super().__init__(message)
+        self.free_bytes = free_bytes
+        self.needed_bytes = needed_bytes
+
+
+class MediumReadOnlyError(ExportError):
+    """The medium is mounted read-only, write-protected, or not writable by this user."""
+
+
+class ExportFormatError(ExportError):
+    """An export folder (or its acknowledgements) is refused as malformed or unsafe.
+
+    ``problem`` is an :class:`ExportProblem`; ``path`` the file or folder at fault.
+    """
+
+    def __init__(self, path: str, problem: ExportProblem, message: str) -> None:
+        super().__init__(f"{path}: {problem.value}: {message}")
+        self.path = path
+        self.problem = problem
+        self.detail = message

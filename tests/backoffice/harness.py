@@ -189,7 +189,8 @@ class FakeKiosk:
         self._uploaders.clear()
 
     def make(self, size: int = 200_000, *, payload: bytes | None = None,
-             deposit_id: str | None = None, procedure: str = "caf-apl") -> MadeDeposit:
+             deposit_id: str | None = None, procedure: str = "caf-apl",
+             created: datetime | None = None) -> MadeDeposit:
         self.sequence += 1
         deposit_id = deposit_id or deposit_number(self.enrollment.fleet_code, self.sequence)
         data = payload if payload is not None else os.urandom(size)
@@ -200,7 +201,7 @@ class FakeKiosk:
         token = manifest.new_tracking_token()
         m = manifest.Manifest(
             deposit_id=deposit_id, kiosk_id=self.enrollment.kiosk_id, procedure=procedure,
-            created=manifest.rfc3339(datetime.now(UTC)), envelope_size=len(raw),
+            created=manifest.rfc3339(created or datetime.now(UTC)), envelope_size=len(raw),
             envelope_sha256=hashlib.sha256(raw).hexdigest(),
             tracking_token_sha256=manifest.tracking_token_sha256(token))
         return MadeDeposit(deposit_id, path, manifest.sign(m, self.key), token,
