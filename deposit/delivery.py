@@ -31,7 +31,7 @@ import logging
 import os
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -46,10 +46,11 @@ from deposit.errors import (
     OutboxError,
     RefusedError,
     TransientError,
+    UnknownDepositError,
     UnreachableError,
 )
 from deposit.outbox import Claim, Outbox
-from deposit.status import AckDisposition, DeliveryOutcome, Standing
+from deposit.status import AckDisposition, DeliveryOutcome, OutboxState, Standing
 from deposit.tus import (
     MIB,
     TUS_VERSION,
@@ -417,3 +418,47 @@ def _release_quietly(outbox: Outbox, claim: Claim, reason: str) -> None:
     except (OutboxError, LeaseError) as exc:
         log.warning("deposit %s could not be released (%s): its lease will expire",
                     claim.deposit_id, exc)
+
+
+@dataclass(frozen=True)
+class Settled:
+    """What became of one acknowledgement brought back on removable media."""
+
+    deposit_id: str
+    purged: bool                 # the deposit is now acknowledged and its envelope deleted
+    reason: str = ""             # why not (already done, unknown, fails verification)
+
+
+def settle_acknowledgements(outbox: Outbox, acks: Mapping[str, bytes], *,
+                            ack_key: Ed25519PublicKey, kiosk_id: str) -> list[Settled]:
+    """Apply acknowledgements the back office wrote back into an export (``backoffice
+    import``): each is verified exactly as an upload's, against the deposit's envelope as the
+    outbox knows it, before the deposit is marked acknowledged and its envelope deleted."""
+    settled = []
+    for deposit_id, blob in sorted(acks.items()):
+        try:
+            entry = outbox.get(deposit_id)
+        except UnknownDepositError:
+            settled.append(Settled(deposit_id, False, "not a deposit of this kiosk"))
+            continue
+        if entry.state in (OutboxState.ACKNOWLEDGED, OutboxState.PURGED):
+            settled.append(Settled(deposit_id, False, "already acknowledged"))
+            continue
+        try:
+            ack = ackmod.verify(blob, ack_key, deposit_id=deposit_id, kiosk_id=kiosk_id,
+                                envelope_sha256=entry.envelope_sha256,
+                                envelope_size=entry.envelope_size)
+        except AckError as exc:
+            log.error("acknowledgement of %s brought back on removable media refused: %s",
+                      deposit_id, exc)
+            settled.append(Settled(deposit_id, False, f"does not verify: {exc}"))
+            continue
+        outcome = DeliveryOutcome.CONFLICT if ack.disposition == AckDisposition.CONFLICT \
+            else DeliveryOutcome.DELIVERED
+        try:
+            done = outbox.mark_acknowledged(deposit_id, blob, outcome=outcome)
+        except LeaseError as exc:     # being uploaded right now: the upload will settle it
+            settled.append(Settled(deposit_id, False, str(exc)))
+            continue
+        settled.append(Settled(deposit_id, done, "" if done else "already acknowledged"))
+    return settled

@@ -11,8 +11,12 @@ call does nothing, so the same code runs on a laptop.
     notifier.watchdog()                    # call at least every notifier.ping_interval / 2 s
 
 Ping the watchdog from the loop whose hang should restart the service (the
-Kivy clock for the UI, the upload loop for the uploader), never from a thread
-of its own: a thread would keep pinging while the loop is stuck.
+Kivy clock for the UI), never from a thread of its own that pings regardless:
+it would keep pinging while the loop is stuck. A loop that legitimately waits
+on a bounded operation (the uploader's network requests, which give up after
+``[upload] timeout_s`` without a byte moving) uses :class:`LoopWatch`: the loop
+beats at each step, and a thread pings on its behalf only while the last beat
+is more recent than that bound; a loop stuck for longer stops the pings.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -105,3 +110,55 @@ class Notifier:
             return False
         self._last_ping = now
         return self.send("WATCHDOG=1")
+
+
+class LoopWatch:
+    """Feeds the watchdog for a loop that may wait on operations bounded by ``stale_after``.
+
+    The loop calls :meth:`beat` at each step (a block sent, a request made, a
+    moment of its idle wait); a thread pings ``notifier`` every quarter of the
+    watchdog's interval for as long as the last beat is at most ``stale_after``
+    seconds old. Outside systemd's watchdog it does nothing.
+    """
+
+    def __init__(self, notifier: Notifier, stale_after: float,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.notifier = notifier
+        self.stale_after = stale_after
+        self._clock = clock
+        self._last_beat = clock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._stale_logged = False
+
+    def beat(self) -> None:
+        self._last_beat = self._clock()
+
+    @property
+    def alive(self) -> bool:
+        return self._clock() - self._last_beat <= self.stale_after
+
+    def start(self) -> LoopWatch:
+        interval = self.notifier.ping_interval
+        if interval is not None and self._thread is None:
+            self._thread = threading.Thread(target=self._run, args=(interval / 2,),
+                                            name="watchdog", daemon=True)
+            self._thread.start()
+        return self
+
+    def _run(self, every: float) -> None:
+        while not self._stop.wait(every / 2):
+            if self.alive:
+                self._stale_logged = False
+                self.notifier.watchdog()
+            elif not self._stale_logged:
+                self._stale_logged = True
+                log.error("the loop has not moved for %.0f s (more than %.0f s): watchdog "
+                          "pings stop, systemd will restart the service",
+                          self._clock() - self._last_beat, self.stale_after)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None

@@ -17,9 +17,11 @@ stops the other. :class:`UploaderService` loops:
    the wait grows (full jitter) up to ``[upload] max_backoff_s``.
 
 Under systemd (``Type=notify``, ``WatchdogSec=``) it says READY=1 once started,
-pings the watchdog from this loop only (between blocks of a chunk, between
-requests, while waiting), and reports the queue in STATUS=. A loop that hangs
-stops pinging and is restarted. SIGTERM stops it between two blocks; SIGKILL
+feeds the watchdog while this loop moves (it beats between blocks of a chunk,
+between requests, while waiting: kiosk.systemd.LoopWatch), and reports the
+queue in STATUS=. A loop that has not moved for longer than its waits on the
+network can last (twice ``[upload] timeout_s``: connecting, then the answer)
+stops the pings and is restarted. SIGTERM stops it between two blocks; SIGKILL
 at any instant loses nothing (the upload resumes from the back office's
 durable offset).
 """
@@ -49,7 +51,7 @@ from kiosk.config import Config
 from kiosk.errors import KioskError
 from kiosk.nudge import NudgeListener
 from kiosk.runtime import load_bundle
-from kiosk.systemd import Notifier
+from kiosk.systemd import LoopWatch, Notifier
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +138,10 @@ class UploaderService:
         except KioskError as exc:
             raise DeliveryError(str(exc)) from None
         self.notifier = notifier or Notifier(None)
+        # A request may wait twice its timeout without a step of the loop (connecting, then
+        # the answer); longer than that, the loop is stuck.
+        self.watch = LoopWatch(self.notifier,
+                               stale_after=2.0 * config.upload.timeout_s + 5.0)
         self.listener = listener
         self.stop = stop or threading.Event()
         self._wall = wall_clock
@@ -156,6 +162,7 @@ class UploaderService:
         self.failed_passes = 0
 
     def close(self) -> None:
+        self.watch.stop()
         self.uploader.close()
         self.outbox.close()
 
@@ -166,9 +173,9 @@ class UploaderService:
         self.close()
 
     def should_stop(self) -> bool:
-        """Checked between blocks and requests; also where the watchdog is fed (the loop is
-        alive whenever it gets here)."""
-        self.notifier.watchdog()
+        """Checked between blocks and requests; also where the loop beats (it is alive whenever
+        it gets here)."""
+        self.watch.beat()
         return self.stop.is_set()
 
     # ------------------------------------------------------------------ one pass
@@ -184,7 +191,7 @@ class UploaderService:
             passed = deliver_pass(self.outbox, self.uploader, owner=self.owner,
                                   backoff=self.backoff,
                                   lease_seconds=self.config.outbox.lease_seconds,
-                                  progress=self.notifier.watchdog)
+                                  progress=self.watch.beat)
         report.deliveries, report.ended = passed.deliveries, passed.ended
         reason = passed.ended if passed.global_failure else ""
         if passed.standing is not None:
@@ -265,6 +272,8 @@ class UploaderService:
             on_report: Callable[[DeliveryReport], None] = lambda r: None) -> DeliveryReport:
         """Loop until stopped (or one pass with ``once``); the last report."""
         self.notifier.ready("uploader started")
+        self.watch.beat()
+        self.watch.start()
         try:
             while True:
                 report = self.deliver_once()
@@ -281,12 +290,11 @@ class UploaderService:
             self.notifier.stopping()
 
     def _wait(self, seconds: float) -> None:
-        tick = self.notifier.ping_interval / 2 if self.notifier.ping_interval else None
         if self.listener is not None:
-            if self.listener.wait(seconds, tick=tick, on_tick=self.notifier.watchdog,
+            if self.listener.wait(seconds, tick=1.0, on_tick=self.watch.beat,
                                   should_stop=self.stop.is_set):
                 log.debug("nudged by the kiosk")
             return
         deadline = time.monotonic() + seconds
         while (left := deadline - time.monotonic()) > 0 and not self.should_stop():
-            self.stop.wait(min(left, tick or left))
+            self.stop.wait(min(left, 1.0))

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
 import tracemalloc
 from pathlib import Path
@@ -29,89 +26,7 @@ from tests.backoffice.harness import (
     init_backoffice,
 )
 from tests.conftest import REPO
-
-
-class CuttingProxy:
-    """A TCP proxy on 127.0.0.1 that can drop the connection after N bytes from the client.
-
-    ``cut_after`` bytes (client to server, counted over all connections): when
-    that many have passed, every open connection is closed at once, mid-request.
-    ``delay`` slows each forwarded block (to leave time for a kill).
-    """
-
-    def __init__(self, target_port: int, cut_after: int | None = None,
-                 delay: float = 0.0) -> None:
-        self.target_port = target_port
-        self.cut_after = cut_after
-        self.delay = delay
-        self.up_bytes = 0
-        self.cuts = 0
-        self._lock = threading.Lock()
-        self._sockets: list[socket.socket] = []
-        self.listener = socket.socket()
-        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(16)
-        self.port = self.listener.getsockname()[1]
-        self._stop = False
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while not self._stop:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            try:
-                server = socket.create_connection(("127.0.0.1", self.target_port))
-            except OSError:
-                client.close()
-                continue
-            with self._lock:
-                self._sockets += [client, server]
-            threading.Thread(target=self._pump, args=(client, server, True), daemon=True).start()
-            threading.Thread(target=self._pump, args=(server, client, False),
-                             daemon=True).start()
-
-    def _pump(self, src: socket.socket, dst: socket.socket, upstream: bool) -> None:
-        try:
-            while True:
-                data = src.recv(16384)
-                if not data:
-                    break
-                if self.delay:
-                    time.sleep(self.delay)
-                if upstream:
-                    with self._lock:
-                        if self.cut_after is not None and \
-                                self.up_bytes + len(data) > self.cut_after:
-                            keep = self.cut_after - self.up_bytes
-                            dst.sendall(data[:keep])
-                            self.up_bytes += keep
-                            self.cut_after = None
-                            self.cuts += 1
-                            self._close_all()
-                            return
-                        self.up_bytes += len(data)
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (src, dst):
-                with contextlib.suppress(OSError):
-                    s.shutdown(socket.SHUT_RDWR)
-
-    def _close_all(self) -> None:
-        for s in self._sockets:
-            with contextlib.suppress(OSError):
-                s.shutdown(socket.SHUT_RDWR)
-
-    def close(self) -> None:
-        self._stop = True
-        self.listener.close()
-        with self._lock:
-            for s in self._sockets:
-                s.close()
+from tests.netfaults import CuttingProxy
 
 
 @pytest.fixture

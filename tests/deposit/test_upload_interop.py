@@ -24,7 +24,7 @@ import pytest
 from backoffice import pki
 from deposit.tus import MIB
 from tests.backoffice.harness import FakeKiosk, RunningServer, enroll, free_port, init_backoffice
-from tests.deposit.test_upload_faults import CuttingProxy
+from tests.netfaults import CuttingProxy
 
 INTEROP = Path(__file__).resolve().parents[1] / "backoffice" / "interop"
 

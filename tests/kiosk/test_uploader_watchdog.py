@@ -1,0 +1,129 @@
+"""``kiosk uploader`` feeds systemd's watchdog for as long as its loop moves, and stops when it
+is stuck.
+
+As systemd sees it, from outside: the real command with ``NOTIFY_SOCKET`` and
+``WATCHDOG_USEC``. Over 20 s that hold a slow upload through a throttled link and
+waiting for work, a ``WATCHDOG=1`` at least every half interval. Against a server that
+drips a byte a second, its request never ends: once that has lasted longer than any
+request may (twice ``timeout_s``), the pings stop.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import ssl
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from backoffice.settings import load_settings
+from tests.backoffice.harness import RunningServer, enroll, free_port, init_backoffice
+from tests.conftest import REPO
+from tests.e2e.fleet import kiosk_config, kiosk_outbox, queue
+from tests.netfaults import CuttingProxy, DripServer
+from tests.watchdog import NotifySocket, gaps
+
+pytestmark = pytest.mark.slow
+
+MIB = 1024 * 1024
+
+
+def start_uploader(config: Path, notify: Path, watchdog_usec: int,
+                   log: Path) -> subprocess.Popen[bytes]:
+    env = dict(os.environ, PYTHONPATH=str(REPO), NOTIFY_SOCKET=str(notify),
+               WATCHDOG_USEC=str(watchdog_usec))
+    env.pop("WATCHDOG_PID", None)
+    with log.open("wb") as out:
+        return subprocess.Popen([sys.executable, "-m", "kiosk", "uploader", "--config",
+                                 str(config)], env=env, cwd=REPO, stdout=out,
+                                stderr=subprocess.STDOUT)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
+
+
+def point_bundle_at(bundle: Path, port: int) -> None:
+    facts = json.loads((bundle / "bundle.json").read_text())
+    facts["upload_url"] = f"https://127.0.0.1:{port}/files/"
+    (bundle / "bundle.json").write_text(json.dumps(facts))
+
+
+def test_the_uploader_pings_at_least_every_half_interval_while_uploading_and_waiting(
+        tmp_path: Path) -> None:
+    port = free_port()
+    data = init_backoffice(tmp_path, port)
+    bundle = enroll(data, "MAIRIE-30", tmp_path / "bundle")
+    fleet_code = json.loads((bundle / "bundle.json").read_text())["fleet_code"]
+    server = RunningServer(data, port).start()
+    slow = CuttingProxy(port, delay=0.01)          # ~1.6 MB/s: an 8 MiB dossier takes seconds
+    point_bundle_at(bundle, slow.port)
+    config = kiosk_config(tmp_path / "kiosk", bundle, upload="chunk_mib = 8\npoll_s = 3")
+    with kiosk_outbox(config, bundle) as box:
+        ids = queue(box, fleet_code, [8 * MIB, 100_000])
+    notify = NotifySocket(tmp_path / "notify")
+    process = start_uploader(config, tmp_path / "notify", 4_000_000, tmp_path / "up.log")
+    try:
+        ready = notify.wait_for("READY=1", 60)
+        time.sleep(20.5)
+        assert process.poll() is None, (tmp_path / "up.log").read_text()[-2000:]
+        pings = notify.pings(ready, ready + 20)
+        silences = gaps(pings, ready, ready + 20)
+        print(f"{len(pings)} pings in 20 s; longest silence {max(silences):.2f} s")
+        assert max(silences) <= 2.0, silences
+        # The window held real work: both dossiers went through the slow link.
+        assert sorted(d.deposit_id for d in server.bo.metadata.deposits()) == sorted(ids)
+    finally:
+        stop(process)
+        notify.close()
+        slow.close()
+        server.stop()
+
+
+def test_an_uploader_stuck_on_a_dripping_server_stops_pinging(tmp_path: Path) -> None:
+    """Its request never times out (a byte a second resets the wait for the next): after
+    twice its timeout without a step of the loop, nothing pings, and systemd restarts it."""
+    port = free_port()
+    data = init_backoffice(tmp_path, port)
+    bundle = enroll(data, "MAIRIE-31", tmp_path / "bundle")
+    fleet_code = json.loads((bundle / "bundle.json").read_text())["fleet_code"]
+    settings = load_settings(data)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(settings.server_cert, settings.server_key)   # the kiosk trusts it
+    drip = DripServer(context, every=1.0)
+    point_bundle_at(bundle, drip.port)
+    config = kiosk_config(tmp_path / "kiosk", bundle, upload="timeout_s = 5")  # stuck: 15 s
+    with kiosk_outbox(config, bundle) as box:
+        queue(box, fleet_code, [50_000])
+    notify = NotifySocket(tmp_path / "notify")
+    process = start_uploader(config, tmp_path / "notify", 2_000_000, tmp_path / "up.log")
+    try:
+        notify.wait_for("READY=1", 60)
+        deadline = time.monotonic() + 30
+        while not drip.accepted:
+            assert time.monotonic() < deadline, "the uploader never connected"
+            time.sleep(0.05)
+        stuck = time.monotonic()
+        time.sleep(21)
+        assert process.poll() is None
+        waiting = notify.pings(stuck, stuck + 14)     # a request may last that long
+        silent = notify.pings(stuck + 16, stuck + 21)
+        print(f"{len(waiting)} pings while its request may still be waiting, {len(silent)} "
+              f"once it is stuck")
+        assert max(gaps(waiting, stuck, stuck + 14)) <= 1.0
+        assert silent == [], (tmp_path / "up.log").read_text()[-3000:]
+        assert "watchdog pings stop" in (tmp_path / "up.log").read_text()
+    finally:
+        stop(process)
+        notify.close()
+        drip.close()

@@ -1,0 +1,104 @@
+"""The touchscreen application feeds systemd's watchdog for as long as its UI thread turns.
+
+From outside, as systemd sees it: ``kiosk run --windowed`` under the virtual display with
+``NOTIFY_SOCKET`` and ``WATCHDOG_USEC=4000000``; every 2 s at most a ``WATCHDOG=1`` over
+20 s. And inside the application: a UI thread blocked for 3 s sends nothing meanwhile
+(no helper thread pings on its behalf), then pings again once it turns.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+from tests.watchdog import NotifySocket, gaps
+
+pytestmark = pytest.mark.ui
+
+WATCHDOG_USEC = 4_000_000
+HALF = WATCHDOG_USEC / 2_000_000
+
+
+def test_kiosk_run_pings_the_watchdog_at_least_every_half_interval_for_twenty_seconds(
+        display: str, tmp_path: Path) -> None:
+    config = tmp_path / "kiosk.toml"
+    config.write_text(f'[kiosk]\ndata_dir = "{tmp_path / "data"}"\n'
+                      f'[devices]\ncamera = "sim://?placed=false"\n')
+    notify = NotifySocket(tmp_path / "notify")
+    env = dict(os.environ, PYTHONPATH=str(REPO), NOTIFY_SOCKET=str(tmp_path / "notify"),
+               WATCHDOG_USEC=str(WATCHDOG_USEC), DISPLAY=display,
+               KIVY_HOME=str(tmp_path / "kivy"))
+    env.pop("WATCHDOG_PID", None)
+    log = tmp_path / "kiosk.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen([sys.executable, "-m", "kiosk", "run", "--windowed",
+                                    "--config", str(config)], env=env, cwd=tmp_path,
+                                   stdout=out, stderr=subprocess.STDOUT)
+    try:
+        ready = notify.wait_for("READY=1", timeout=120)
+        time.sleep(21)
+        assert process.poll() is None, log.read_text(errors="replace")[-2000:]
+        window = (ready, ready + 20)
+        pings = notify.pings(*window)
+        silences = gaps(pings, *window)
+        print(f"{len(pings)} pings in 20 s; longest silence {max(silences):.2f} s "
+              f"(allowed {HALF:.1f} s)")
+        assert max(silences) <= HALF, silences
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+        notify.close()
+
+
+def test_a_blocked_ui_thread_stops_the_pings_until_it_turns_again(
+        display: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kivy.app import App
+    from kivy.clock import Clock
+
+    from devtools.citizen import sim_config
+    from kiosk.commands.run import run_app
+
+    notify = NotifySocket(tmp_path / "notify")
+    monkeypatch.setenv("NOTIFY_SOCKET", str(tmp_path / "notify"))
+    monkeypatch.setenv("WATCHDOG_USEC", "1000000")              # pings at most 0.5 s apart
+    monkeypatch.delenv("WATCHDOG_PID", raising=False)
+    marks: dict[str, float] = {}
+
+    def block(_dt: float) -> None:
+        marks["blocked"] = time.monotonic()
+        time.sleep(3.0)                                          # the UI thread hangs
+        marks["released"] = time.monotonic()
+
+    def stop(_dt: float) -> None:
+        app = App.get_running_app()
+        if app is not None:
+            app.stop()
+
+    events = [Clock.schedule_once(block, 4.0), Clock.schedule_once(stop, 9.0)]
+    try:
+        assert run_app(sim_config(tmp_path / "data"), None, width=1280, height=800,
+                       fullscreen=False) == 0
+    finally:
+        for event in events:
+            event.cancel()
+        notify.close()
+    blocked, released = marks["blocked"], marks["released"]
+    before = notify.pings(blocked - 2.0, blocked)
+    during = notify.pings(blocked + 0.05, released - 0.05)
+    after = notify.pings(released, released + 2.0)
+    print(f"pings: {len(before)} in the 2 s before, {len(during)} while blocked 3 s, "
+          f"{len(after)} in the 2 s after")
+    assert max(gaps(before, blocked - 2.0, blocked)) <= 0.5
+    assert during == []
+    assert after and after[0] - released < 0.5
