@@ -251,15 +251,14 @@ def test_the_interface_starts_with_the_units_environment_on_a_read_only_root(
         return {str(p): p.stat().st_mtime for p in kiosk.root.rglob("*")
                 if not p.is_symlink() and not p.is_relative_to(kiosk.root / "var/lib/kiosk")}
 
+    argv = in_root_argv(kiosk.root, [REAL_VENV / "bin/kiosk", "run"], read_only=True)
     before = snapshot()
     server = subprocess.Popen([xvfb, display, "-screen", "0", "1280x800x24", "+extension", "GLX",
                                "-nolisten", "tcp"], stderr=subprocess.DEVNULL)
     app = None
     try:
         time.sleep(1)
-        app = subprocess.Popen(in_root_argv(kiosk.root, [REAL_VENV / "bin/kiosk", "run"],
-                                            read_only=True),
-                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        app = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         said: list[str] = []
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline and not any("WATCHDOG=1" in m for m in said):
