@@ -130,9 +130,9 @@ def enroll(path: Path, bundle: Path, *, bundle_path: Path | None = None,
     not editable automatically, result not a valid configuration); the file is
     then left as it was.
     """
-    # Imported here: deposit.upload brings the HTTP client, which check/show do not need.
+    # Imported here: deposit.bundle brings the HTTP client, which check/show do not need.
     from deposit.errors import DepositError
-    from deposit.upload import Enrollment
+    from deposit.bundle import Enrollment
 
     try:
         enrollment = Enrollment.load(bundle)
