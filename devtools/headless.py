@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from devtools.citizen import CameraSocket, Citizen, UiError
@@ -102,22 +102,28 @@ class Deposit:
     printed: bool
     send_to_receipt: float               # seconds from "Send" to the receipt step
     seconds: float                       # the whole journey
-    timings: dict[str, float] = field(default_factory=dict)
 
 
 def deposit(kiosk: HeadlessKiosk, procedure: str, documents: dict[str, list[str]], *,
-            phone: str = "0612345678", rate: int | None = 3) -> Deposit:
-    """A citizen's whole deposit: choose ``procedure``, lay the pages of each document in
-    order, leave a phone number, send, wait for the receipt, rate, back to welcome."""
+            convocation: str | None = None, phone: str = "0612345678",
+            rate: int | None = 3) -> Deposit:
+    """A citizen's whole deposit: choose ``procedure`` (or show the ``convocation`` QR code,
+    which names it and the documents asked for), lay the pages of each document in order,
+    leave a phone number, send, wait for the receipt, rate, back to welcome."""
     driver = kiosk.driver
     person = Citizen(kiosk)
     started = time.monotonic()
     driver.wait_until(lambda: driver.state.step is Step.WELCOME and driver.state.accepting,
                       30, "a welcome screen that accepts deposits")
-    person.tap("start")
-    driver.wait_for_step(Step.PROCEDURE)
-    person.tap("choose", procedure)
+    if convocation is not None:
+        person.show_code(convocation)
+    else:
+        person.tap("start")
+        driver.wait_for_step(Step.PROCEDURE)
+        person.tap("choose", procedure)
     driver.wait_for_step(Step.CHECKLIST)
+    if driver.state.procedure != procedure:
+        raise UiError(f"the kiosk chose {driver.state.procedure}, not {procedure}")
     wanted = [d.code for d in driver.state.documents]
     if sorted(wanted) != sorted(documents):
         raise UiError(f"procedure {procedure} asks for {wanted}, the script has "

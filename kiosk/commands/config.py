@@ -131,8 +131,8 @@ def enroll(path: Path, bundle: Path, *, bundle_path: Path | None = None,
     then left as it was.
     """
     # Imported here: deposit.bundle brings the HTTP client, which check/show do not need.
-    from deposit.errors import DepositError
     from deposit.bundle import Enrollment
+    from deposit.errors import DepositError
 
     try:
         enrollment = Enrollment.load(bundle)
