@@ -44,6 +44,7 @@ from backoffice.store.metadata import KioskRecord
 from deposit import export as exportmod
 from deposit import manifest as manifestmod
 from deposit.errors import ExportError, ExportFormatError, ManifestError
+from deposit.status import AckDisposition
 
 log = logging.getLogger(__name__)
 
@@ -287,7 +288,7 @@ def _refused(folder: Path, kiosk_id: str | None, problems: list[Problem],
 
 def _outcome(deposit_id: str, settled: Settled, kiosk: KioskRecord,
              manifest: manifestmod.Manifest) -> DepositOutcome:
-    if settled.disposition == "conflict":
+    if settled.disposition is AckDisposition.CONFLICT:
         outcome = ImportOutcome.CONFLICT
         reason = ("a different envelope is stored under this number: kept apart for staff "
                   "(backoffice inbox)")

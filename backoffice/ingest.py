@@ -67,6 +67,7 @@ from deposit import ack as ackmod
 from deposit import ids
 from deposit import manifest as manifestmod
 from deposit.errors import DepositError
+from deposit.status import AckDisposition
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +132,7 @@ class Settled:
     """How a complete envelope was settled: its acknowledgement, and what became of it."""
 
     ack: bytes
-    disposition: str     # the acknowledgement's: "stored" or "conflict"
+    disposition: AckDisposition     # the acknowledgement's
     new: bool            # False when this very envelope was settled before (a replay)
 
 
@@ -268,9 +269,9 @@ class Ingest:
         """How this very envelope was settled before (stored or kept as a conflict), if it was."""
         d = self.metadata.deposit(deposit_id)
         if d is not None and d.envelope_sha256 == sha:
-            return Settled(d.ack, "stored", new=False)
+            return Settled(d.ack, AckDisposition.STORED, new=False)
         c = self.metadata.conflict(deposit_id, sha)
-        return Settled(c.ack, "conflict", new=False) if c is not None else None
+        return Settled(c.ack, AckDisposition.CONFLICT, new=False) if c is not None else None
 
     def _new_upload(self, kiosk: KioskRecord, deposit_id: str, sha: str, length: int,
                     metadata_header: str, manifest: bytes, now: datetime, *,
@@ -430,10 +431,10 @@ class Ingest:
             self.objects.delete_partial(upload.upload_id)
             self.metadata.end_upload(upload.upload_id, "complete", ack=stored.ack)
             self.metrics.inc("backoffice_deposits_replayed_total")
-            return Settled(stored.ack, "stored", new=False)
+            return Settled(stored.ack, AckDisposition.STORED, new=False)
         if stored is None:
             key = f"envelopes/{sha[:2]}/{sha}.age"
-            ack = self._sign(upload, sha, now, "stored")
+            ack = self._sign(upload, sha, now, AckDisposition.STORED)
             self.objects.publish(upload.upload_id, key)
             record = DepositRecord(
                 deposit_id=upload.deposit_id, kiosk_id=upload.kiosk_id,
@@ -449,7 +450,7 @@ class Ingest:
                              upload.kiosk_id, upload.length)
                 else:
                     self.metadata.end_upload(upload.upload_id, "complete", ack=winner.ack)
-                return Settled(winner.ack, "stored", new=winner is record)
+                return Settled(winner.ack, AckDisposition.STORED, new=winner is record)
             # Lost a race against a different envelope: ours, already published
             # under its own digest, becomes the conflict.
             return self._conflict(upload, manifest, sha, now, published=key)
@@ -458,7 +459,7 @@ class Ingest:
     def _conflict(self, upload: UploadRecord, manifest: manifestmod.Manifest, sha: str,
                   now: datetime, published: str | None = None) -> Settled:
         existing = self.metadata.conflict(upload.deposit_id, sha)
-        ack = existing.ack if existing else self._sign(upload, sha, now, "conflict")
+        ack = existing.ack if existing else self._sign(upload, sha, now, AckDisposition.CONFLICT)
         key = published or f"conflicts/{sha[:2]}/{sha}.age"
         if published is None:
             self.objects.publish(upload.upload_id, key)
@@ -472,9 +473,10 @@ class Ingest:
             log.error("CONFLICT: kiosk %s sent a different envelope (sha256 %s) under deposit "
                       "%s, which is already stored; kept apart for staff (backoffice inbox)",
                       upload.kiosk_id, sha, upload.deposit_id)
-        return Settled(stored.ack, "conflict", new=existing is None)
+        return Settled(stored.ack, AckDisposition.CONFLICT, new=existing is None)
 
-    def _sign(self, upload: UploadRecord, sha: str, now: datetime, disposition: str) -> bytes:
+    def _sign(self, upload: UploadRecord, sha: str, now: datetime,
+              disposition: AckDisposition) -> bytes:
         return ackmod.sign(ackmod.Ack(
             deposit_id=upload.deposit_id, kiosk_id=upload.kiosk_id, envelope_sha256=sha,
             envelope_size=upload.length, received=now, disposition=disposition), self.ack_key)

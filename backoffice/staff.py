@@ -20,7 +20,8 @@ from typing import Any
 
 from backoffice.errors import StaffToolError, UnknownDepositError
 from backoffice.settings import Settings, load_settings
-from backoffice.store.metadata import STATUSES, MetadataStore, open_metadata
+from backoffice.status import DossierStatus
+from backoffice.store.metadata import MetadataStore, open_metadata
 from backoffice.store.objects import open_objects
 from deposit import envelope, ids, payload
 from deposit import manifest as manifestmod
@@ -47,7 +48,7 @@ class InboxEntry:
     procedure: str
     created: str
     received: str
-    status: str
+    status: DossierStatus
     message: str
     envelope_size: int
     envelope_sha256: str
@@ -157,10 +158,13 @@ def fetch(data_dir: Path, raw_id: str, out: Path) -> tuple[Path, Path]:
     return env_path, man_path
 
 
-def set_status(data_dir: Path, raw_id: str, status: str, message: str, *,
+def set_status(data_dir: Path, raw_id: str, status: DossierStatus | str, message: str, *,
                now: datetime) -> None:
-    if status not in STATUSES:
-        raise StaffToolError(f"status {status!r} is not one of {', '.join(STATUSES)}")
+    try:
+        status = DossierStatus(status)
+    except ValueError:
+        raise StaffToolError(f"status {status!r} is not one of "
+                             f"{', '.join(s.value for s in DossierStatus)}") from None
     deposit_id = _deposit_id(raw_id)
     with _store(data_dir) as (_settings, store):
         if not store.set_status(deposit_id, status, message, now):
@@ -168,7 +172,8 @@ def set_status(data_dir: Path, raw_id: str, status: str, message: str, *,
     log.info("deposit %s is now %s", deposit_id, status)
 
 
-def status_history(store: MetadataStore, deposit_id: str) -> list[tuple[datetime, str, str]]:
+def status_history(store: MetadataStore,
+                   deposit_id: str) -> list[tuple[datetime, DossierStatus, str]]:
     return store.status_history(deposit_id)
 
 

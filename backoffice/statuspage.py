@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date, format_time
 
 import assets
+from backoffice.status import DossierStatus
 from backoffice.store.metadata import DepositRecord
 from deposit import ids
 
@@ -126,15 +127,19 @@ def render(record: DepositRecord | None, raw_id: str, token: str | None, lang: s
         status_code = 404
     else:
         labels = {
-            "received": _("Received"), "in_review": _("Under review"),
-            "incomplete": _("Incomplete"), "accepted": _("Accepted"), "rejected": _("Rejected"),
+            DossierStatus.RECEIVED: _("Received"), DossierStatus.IN_REVIEW: _("Under review"),
+            DossierStatus.INCOMPLETE: _("Incomplete"), DossierStatus.ACCEPTED: _("Accepted"),
+            DossierStatus.REJECTED: _("Rejected"),
         }
         explanations = {
-            "received": _("Your dossier has reached the service. It will be examined soon."),
-            "in_review": _("An agent is examining your dossier."),
-            "incomplete": _("Your dossier is incomplete. Read the service's message below."),
-            "accepted": _("Your request has been accepted."),
-            "rejected": _("Your request has been rejected. Read the service's message below."),
+            DossierStatus.RECEIVED: _("Your dossier has reached the service. It will be "
+                                      "examined soon."),
+            DossierStatus.IN_REVIEW: _("An agent is examining your dossier."),
+            DossierStatus.INCOMPLETE: _("Your dossier is incomplete. Read the service's "
+                                        "message below."),
+            DossierStatus.ACCEPTED: _("Your request has been accepted."),
+            DossierStatus.REJECTED: _("Your request has been rejected. Read the service's "
+                                      "message below."),
         }
         title = _("Follow your deposit")
         message = ""

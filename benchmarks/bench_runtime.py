@@ -50,8 +50,8 @@ def rss_mib() -> float:
 def latency(times: list[float]) -> dict[str, float]:
     ordered = sorted(times)
     p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
-    return {"n": len(ordered), "median_s": round(statistics.median(ordered), 3),
-            "p99_s": round(p99, 3), "max_s": round(ordered[-1], 3)}
+    return {"n": len(ordered), "median_ms": round(statistics.median(ordered) * 1000, 2),
+            "p99_ms": round(p99 * 1000, 2), "max_ms": round(ordered[-1] * 1000, 2)}
 
 
 def run(ctx: Context) -> dict[str, Any]:
@@ -129,9 +129,9 @@ def run(ctx: Context) -> dict[str, Any]:
                                                                  "still_queued": waiting}},
         "reference": {"seal_and_queue_same_dossier": floor},
         "ratios_to_reference": {
-            "queue_empty_median": round(quiet_l["median_s"] / floor["median_s"], 2),
-            "backlog_median": round(backlog_l["median_s"] / floor["median_s"], 2),
-            "backlog_p99": round(backlog_l["p99_s"] / floor["median_s"], 2)},
+            "queue_empty_median": round(quiet_l["median_ms"] / floor["median_ms"], 2),
+            "backlog_median": round(backlog_l["median_ms"] / floor["median_ms"], 2),
+            "backlog_p99": round(backlog_l["p99_ms"] / floor["median_ms"], 2)},
     }
 
 

@@ -37,10 +37,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from deposit.errors import AckError
+from deposit.status import AckDisposition
 
 VERSION = 1
 DOMAIN = b"deposit-kiosk ack v1\n"
-DISPOSITIONS = ("stored", "conflict")
+#: What the back office may say it did (deposit.status.AckDisposition).
+DISPOSITIONS = tuple(d.value for d in AckDisposition)
 HEADER = "Deposit-Ack"
 
 #: The checks :func:`verify` makes, in order; ``AckError.check`` is one of them.
@@ -58,13 +60,13 @@ class Ack:
     envelope_sha256: str
     envelope_size: int
     received: datetime
-    disposition: str = "stored"
+    disposition: AckDisposition = AckDisposition.STORED
     version: int = VERSION
 
     def fields(self) -> dict[str, Any]:
         return {
             "deposit_id": self.deposit_id,
-            "disposition": self.disposition,
+            "disposition": self.disposition.value,
             "envelope_sha256": self.envelope_sha256,
             "envelope_size": self.envelope_size,
             "kiosk_id": self.kiosk_id,
@@ -86,7 +88,8 @@ def _canonical(obj: dict[str, Any]) -> bytes:
 def sign(ack: Ack, key: Ed25519PrivateKey) -> bytes:
     """The signed wire form of ``ack``."""
     if ack.disposition not in DISPOSITIONS:
-        raise ValueError(f"disposition must be one of {DISPOSITIONS}, not {ack.disposition!r}")
+        raise ValueError(f"disposition must be one of {DISPOSITIONS}, not "
+                         f"{ack.disposition!r}")
     if not _HEX64.fullmatch(ack.envelope_sha256):
         raise ValueError("envelope_sha256 must be 64 lowercase hex digits")
     body = ack.fields()
@@ -118,7 +121,8 @@ def _parse(blob: bytes) -> tuple[Ack, bytes, dict[str, Any]]:
         raise AckError("format", "a field has the wrong type or value")
     ack = Ack(deposit_id=obj["deposit_id"], kiosk_id=obj["kiosk_id"],
               envelope_sha256=obj["envelope_sha256"], envelope_size=obj["envelope_size"],
-              received=received, disposition=obj["disposition"], version=obj["version"])
+              received=received, disposition=AckDisposition(obj["disposition"]),
+              version=obj["version"])
     body = {k: v for k, v in obj.items() if k != "signature"}
     return ack, signature, body
 

@@ -8,22 +8,22 @@ from pathlib import Path
 from typing import Any
 
 from backoffice import staff
-from backoffice.store.metadata import STATUSES
+from backoffice.status import DossierStatus
 
 #: What staff type on the command line -> the stored status.
-CHOICES = {s.replace("_", " "): s for s in STATUSES} | {s: s for s in STATUSES} | {
-    "in-review": "in_review"}
+CHOICES: dict[str, DossierStatus] = {s.words: s for s in DossierStatus} | \
+    {s.value: s for s in DossierStatus} | {"in-review": DossierStatus.IN_REVIEW}
 
 
 def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "status", parents=parents, help="set a dossier's status",
         description="Set the status shown on the citizen's status page: "
-                    + ", ".join(s.replace("_", " ") for s in STATUSES) + ".")
+                    + ", ".join(s.words for s in DossierStatus) + ".")
     parser.add_argument("--data", type=Path, required=True, metavar="DIR")
     parser.add_argument("deposit_id", metavar="DEPOSIT_ID")
     parser.add_argument("state", metavar="STATE", choices=sorted(CHOICES),
-                        help="one of: " + ", ".join(s.replace("_", " ") for s in STATUSES))
+                        help="one of: " + ", ".join(s.words for s in DossierStatus))
     parser.add_argument("--message", default="",
                         help="a message to the citizen, shown on the status page (no personal "
                              "data: the page is reachable by whoever holds the receipt)")
@@ -33,5 +33,5 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
 def run(args: argparse.Namespace) -> int:
     state = CHOICES[args.state]
     staff.set_status(args.data, args.deposit_id, state, args.message, now=datetime.now(UTC))
-    print(f"{args.deposit_id}: {state.replace('_', ' ')}")
+    print(f"{args.deposit_id}: {state.words}")
     return 0

@@ -1,7 +1,6 @@
 """Storage of the back office, chosen by URL: metadata (SQL) and envelopes (objects)."""
 
 from backoffice.store.metadata import (
-    STATUSES,
     ConflictRecord,
     DepositRecord,
     KioskRecord,
@@ -11,5 +10,5 @@ from backoffice.store.metadata import (
 )
 from backoffice.store.objects import ObjectStore, open_objects
 
-__all__ = ["STATUSES", "ConflictRecord", "DepositRecord", "KioskRecord", "MetadataStore",
+__all__ = ["ConflictRecord", "DepositRecord", "KioskRecord", "MetadataStore",
            "ObjectStore", "UploadRecord", "open_metadata", "open_objects"]

@@ -29,12 +29,12 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from backoffice.errors import StoreError, StoreURLError
+from backoffice.status import DossierStatus
 
 log = logging.getLogger(__name__)
 
 #: The states a deposit's status can take, in the order staff usually set them.
 #: Crossing into the status page (``backoffice/statuspage.py``) and the CLI.
-STATUSES = ("received", "in_review", "incomplete", "accepted", "rejected")
 
 #: Upload states: open (receiving bytes), complete (stored and acknowledged),
 #: refused (failed verification at completion), terminated (DELETE), expired.
@@ -95,7 +95,7 @@ class DepositRecord:
     manifest: bytes
     object_key: str
     ack: bytes
-    status: str = "received"
+    status: DossierStatus = DossierStatus.RECEIVED
     status_message: str = ""
     status_at: datetime | None = None
 
@@ -205,7 +205,8 @@ def _deposit(row: Any) -> DepositRecord:
         created_at=parse_iso(row["created_at"]), received_at=parse_iso(row["received_at"]),
         envelope_sha256=row["envelope_sha256"], envelope_size=int(row["envelope_size"]),
         tracking_token_sha256=row["tracking_token_sha256"], manifest=bytes(row["manifest"]),
-        object_key=row["object_key"], ack=bytes(row["ack"]), status=row["status"],
+        object_key=row["object_key"], ack=bytes(row["ack"]),
+        status=DossierStatus(row["status"]),
         status_message=row["status_message"], status_at=parse_iso(row["status_at"]))
 
 
@@ -438,10 +439,10 @@ class MetadataStore:
             return [_conflict(r) for r in cur.execute(
                 "SELECT * FROM conflicts ORDER BY received_at, deposit_id").all()]
 
-    def set_status(self, deposit_id: str, status: str, message: str, at: datetime) -> bool:
+    def set_status(self, deposit_id: str, status: DossierStatus, message: str,
+                   at: datetime) -> bool:
         """Set a deposit's status and message; False if the deposit is unknown."""
-        if status not in STATUSES:
-            raise ValueError(f"unknown status {status!r}")
+        status = DossierStatus(status)      # ValueError for a value that is not one
         with self.transaction() as cur:
             cur.execute("UPDATE deposits SET status = ?, status_message = ?, status_at = ? "
                         "WHERE deposit_id = ?", (status, message, iso(at), deposit_id))
@@ -451,15 +452,15 @@ class MetadataStore:
                         "VALUES (?, ?, ?, ?)", (deposit_id, iso(at), status, message))
             return True
 
-    def status_history(self, deposit_id: str) -> list[tuple[datetime, str, str]]:
+    def status_history(self, deposit_id: str) -> list[tuple[datetime, DossierStatus, str]]:
         with self.transaction() as cur:
             rows = cur.execute("SELECT at, status, message FROM status_history "
                                "WHERE deposit_id = ? ORDER BY at", (deposit_id,)).all()
-        return [(parse_iso(r["at"]), r["status"], r["message"]) for r in rows]
+        return [(parse_iso(r["at"]), DossierStatus(r["status"]), r["message"]) for r in rows]
 
     def counts(self) -> dict[str, int]:
         """Figures for /metrics: deposits by status, conflicts, open uploads, kiosks."""
-        out: dict[str, int] = {f"deposits:{s}": 0 for s in STATUSES}
+        out: dict[str, int] = {f"deposits:{s.value}": 0 for s in DossierStatus}
         with self.transaction() as cur:
             for row in cur.execute("SELECT status, COUNT(*) AS n FROM deposits "
                                    "GROUP BY status").all():

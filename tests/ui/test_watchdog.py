@@ -85,13 +85,20 @@ def test_a_blocked_ui_thread_stops_the_pings_until_it_turns_again(
         if app is not None:
             app.stop()
 
-    events = [Clock.schedule_once(block, 4.0), Clock.schedule_once(stop, 9.0)]
+    def plan(_dt: float) -> bool:
+        """Once the app runs and told systemd it is ready: block 2.5 s later, stop after."""
+        if App.get_running_app() is None or notify.first("READY=1") is None:
+            return True
+        Clock.schedule_once(block, 2.5)
+        Clock.schedule_once(stop, 8.0)
+        return False
+
+    planner = Clock.schedule_interval(plan, 0.1)
     try:
         assert run_app(sim_config(tmp_path / "data"), None, width=1280, height=800,
                        fullscreen=False) == 0
     finally:
-        for event in events:
-            event.cancel()
+        planner.cancel()
         notify.close()
     blocked, released = marks["blocked"], marks["released"]
     before = notify.pings(blocked - 2.0, blocked)
