@@ -89,7 +89,7 @@ class FileRegion:
     block: int = 256 * 1024
     progress: Callable[[int], object] | None = None   # bytes read, called as each block goes
 
-    def blocks(self) -> Iterator[bytes]:
+    def _read(self) -> Iterator[bytes]:
         self.file.seek(self.offset)
         left = self.length
         while left:
@@ -98,18 +98,17 @@ class FileRegion:
                 raise TransientError("the envelope file shrank while being sent")
             left -= len(data)
             yield data
+
+    def blocks(self) -> Iterator[bytes]:
+        """The region's bytes as they are sent (``progress`` told after each block)."""
+        for data in self._read():
+            yield data
             if self.progress is not None:
                 self.progress(len(data))
 
     def digest(self, algorithm: str) -> bytes:
         h = hashlib.new(algorithm)
-        self.file.seek(self.offset)
-        left = self.length
-        while left:
-            data = self.file.read(min(self.block, left))
-            if not data:
-                raise TransientError("the envelope file shrank while being sent")
-            left -= len(data)
+        for data in self._read():
             h.update(data)
         return h.digest()
 
