@@ -151,7 +151,7 @@ def test_a_deposit_uploaded_then_imported_is_already_stored_with_the_upload_ack(
         server: RunningServer, kiosk: FakeKiosk, medium: Path,
         capsys: pytest.CaptureFixture[str]) -> None:
     made = kiosk.make(size=40_000)
-    delivered = kiosk.uploader().deliver(made)
+    delivered = kiosk.deliver(made)
     assert delivered.outcome == "delivered"
     folder = export(kiosk, [made], medium)
 
