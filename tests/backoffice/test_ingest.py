@@ -8,14 +8,14 @@ from dataclasses import replace
 import pytest
 
 from backoffice.settings import load_settings
-from backoffice.store.metadata import open_metadata
+from backoffice.store.metadata import DepositRecord, open_metadata
 from deposit import ack as ackmod
 from tests.backoffice.harness import FakeKiosk, RunningServer
 
 MIB = 1024 * 1024
 
 
-def stored(server: RunningServer) -> list:
+def stored(server: RunningServer) -> list[DepositRecord]:
     return server.bo.metadata.deposits()
 
 
@@ -25,6 +25,7 @@ def test_kiosk_delivers_a_deposit_and_holds_a_verified_acknowledgement(
     result = kiosk.deliver(made, kiosk.uploader(chunk_size=1 * MIB))
 
     assert result.outcome == "delivered", result.reason
+    assert result.ack is not None
     ack = ackmod.verify(result.ack, kiosk.enrollment.ack_key(), deposit_id=made.deposit_id,
                         envelope_sha256=made.sha256)
     assert ack.kiosk_id == "MAIRIE-01" and ack.envelope_size == made.size
@@ -111,6 +112,7 @@ def test_status_changes_are_kept_with_their_history(server: RunningServer, kiosk
     made = kiosk.make(size=10_000)
     assert kiosk.deliver(made).outcome == "delivered"
     assert server.bo.metadata.set_status(made.deposit_id, status, "ok", datetime.now(UTC))
-    assert server.bo.metadata.deposit(made.deposit_id).status == status
+    record = server.bo.metadata.deposit(made.deposit_id)
+    assert record is not None and record.status == status
     assert [h[1] for h in server.bo.metadata.status_history(made.deposit_id)] == \
         ["received", status]

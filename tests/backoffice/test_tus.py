@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import ssl
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -108,7 +109,7 @@ def test_more_bytes_than_the_declared_length_are_refused(client, kiosk) -> None:
     assert client.head(url, headers=TUS).headers["Upload-Offset"] == "0"
 
     # Without Content-Length (chunked): refused while reading, nothing kept.
-    def chunks():
+    def chunks() -> Iterator[bytes]:
         yield data
         yield b"one byte too many"
 

@@ -250,7 +250,7 @@ class PatternReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+    def readinto(self, buffer) -> int:
         n = min(len(buffer), self.left)
         buffer[:n] = b"\x5a" * n
         self.left -= n
@@ -261,7 +261,7 @@ class CountingSink:
     def __init__(self) -> None:
         self.size = 0
 
-    def write(self, data) -> int:  # type: ignore[no-untyped-def]
+    def write(self, data) -> int:
         self.size += len(data)
         return len(data)
 

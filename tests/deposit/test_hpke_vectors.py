@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import hashes
@@ -26,10 +27,13 @@ from deposit.age_keys import PQ_INFO, HybridIdentity, HybridRecipient
 XWING_KEM_ID = 0x647A
 XWING_LABEL = b"\\.//^\\"
 
+Vector = dict[str, Any]  # one entry of the JSON vectors file
+
 
 @pytest.fixture(scope="module")
-def vector(shared_vectors: Path) -> dict:
-    found = [v for v in json.loads((shared_vectors / "hpke-pq-test-vectors.json").read_text())
+def vector(shared_vectors: Path) -> Vector:
+    vectors: list[Vector] = json.loads((shared_vectors / "hpke-pq-test-vectors.json").read_text())
+    found = [v for v in vectors
              if v["kem_id"] == XWING_KEM_ID and v["kdf_id"] == 1 and v["aead_id"] == 3
              and v["mode"] == 0]
     assert found, "no MLKEM768-X25519 / HKDF-SHA256 / ChaCha20-Poly1305 base-mode vector"
@@ -65,17 +69,17 @@ def key_schedule(shared_secret: bytes, info: bytes) -> tuple[bytes, bytes]:
     return expand(secret, b"key", context, 32), expand(secret, b"base_nonce", context, 12)
 
 
-def test_identity_seed_expands_to_the_vectors_public_key(vector: dict) -> None:
+def test_identity_seed_expands_to_the_vectors_public_key(vector: Vector) -> None:
     identity = HybridIdentity(bytes.fromhex(vector["skRm"]))
     assert identity.recipient().public.hex() == vector["pkRm"]
 
 
-def test_decapsulation_gives_the_vectors_shared_secret(vector: dict) -> None:
+def test_decapsulation_gives_the_vectors_shared_secret(vector: Vector) -> None:
     secret = decapsulate(bytes.fromhex(vector["skRm"]), bytes.fromhex(vector["enc"]))
     assert secret.hex() == vector["shared_secret"]
 
 
-def test_key_schedule_gives_the_vectors_key_and_opens_their_ciphertexts(vector: dict) -> None:
+def test_key_schedule_gives_the_vectors_key_and_opens_their_ciphertexts(vector: Vector) -> None:
     key, nonce = key_schedule(bytes.fromhex(vector["shared_secret"]), bytes.fromhex(vector["info"]))
     assert (key.hex(), nonce.hex()) == (vector["key"], vector["base_nonce"])
     aead = ChaCha20Poly1305(key)
@@ -85,7 +89,7 @@ def test_key_schedule_gives_the_vectors_key_and_opens_their_ciphertexts(vector: 
         assert plain.hex() == item["pt"]
 
 
-def test_cryptography_suite_seals_what_the_vector_kem_and_schedule_open(vector: dict) -> None:
+def test_cryptography_suite_seals_what_the_vector_kem_and_schedule_open(vector: Vector) -> None:
     seed = bytes.fromhex(vector["skRm"])
     stanza = HybridRecipient(bytes.fromhex(vector["pkRm"])).wrap(b"sixteen byte key")
     from deposit.age_format import b64decode

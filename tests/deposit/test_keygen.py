@@ -59,6 +59,6 @@ def test_x25519_keygen_identity_works_with_the_age_command_both_ways(tmp_path: P
     # the project encrypts, age decrypts with the keygen file as it is
     with plain.open("rb") as src, (tmp_path / "by-us.age").open("wb") as dst:
         envelope.encrypt(src, dst, [recipient])
-    done = subprocess.run(["age", "-d", "-i", str(key), str(tmp_path / "by-us.age")],
-                          capture_output=True, check=True)
-    assert done.stdout == plain.read_bytes()
+    by_age = subprocess.run(["age", "-d", "-i", str(key), str(tmp_path / "by-us.age")],
+                            capture_output=True, check=True)
+    assert by_age.stdout == plain.read_bytes()

@@ -7,6 +7,7 @@ import json
 import os
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -53,7 +54,7 @@ def test_verify_returns_the_manifest_and_checks_the_envelope() -> None:
     ({"envelope": io.BytesIO(ENVELOPE + b"x")}, "size"),
     ({"envelope": io.BytesIO(bytes(len(ENVELOPE)))}, "digest"),
 ])
-def test_verify_says_which_check_failed(kwargs: dict, check: str) -> None:
+def test_verify_says_which_check_failed(kwargs: dict[str, Any], check: str) -> None:
     with pytest.raises(ManifestError) as info:
         mf.verify(BLOB, KEY.public_key(), **kwargs)
     assert info.value.check == check

@@ -7,6 +7,7 @@ import os
 import tarfile
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -17,7 +18,7 @@ from deposit.errors import ArchiveError
 from tests.deposit.conftest import deposit_json, fake_pdf
 
 
-def packed(data: dict, pdf: bytes) -> bytes:
+def packed(data: dict[str, Any], pdf: bytes) -> bytes:
     return b"".join(bytes(piece) for piece in payload.pack(data, pdf))
 
 
@@ -80,8 +81,8 @@ def special(name: str, kind: bytes, link: str = "") -> tarfile.TarInfo:
     ([(reg("deposit.json"), b"{}"), (reg("deposit.json"), b"{}")], "twice"),
     ([(reg("deposit.json"), b"{}")], "lacks dossier.pdf"),
 ])
-def test_unpack_refuses_unsafe_members_and_leaves_nothing(tmp_path: Path, members: list,
-                                                           reason: str) -> None:
+def test_unpack_refuses_unsafe_members_and_leaves_nothing(
+        tmp_path: Path, members: list[tuple[tarfile.TarInfo, bytes]], reason: str) -> None:
     with pytest.raises(ArchiveError, match=reason):
         payload.unpack_safely(io.BytesIO(evil_archive(*members)), tmp_path / "out")
     assert list(tmp_path.iterdir()) == []

@@ -163,9 +163,9 @@ def test_sigkill_at_any_instant_loses_nothing_and_makes_one_dossier(setup, tmp_p
             proc.wait()
         # Leases of killed uploaders expire; then one clean pass finishes the work.
         time.sleep(10.5)
-        proc = subprocess.run(command, env=env, cwd=REPO, capture_output=True, text=True,
+        done = subprocess.run(command, env=env, cwd=REPO, capture_output=True, text=True,
                               timeout=180)
-        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert done.returncode == 0, done.stderr[-3000:]
         assert box.pending() == []
         stored = server.bo.metadata.deposits()
         assert sorted(d.deposit_id for d in stored) == sorted(ids)

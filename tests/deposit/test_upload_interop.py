@@ -109,7 +109,8 @@ def stored_upload(store: Path) -> bytes:
     return upload.read_bytes()
 
 
-def test_the_uploader_uploads_to_the_reference_tus_server(kiosk, reference) -> None:
+def test_the_uploader_uploads_to_the_reference_tus_server(
+        kiosk: tuple[Path, int, FakeKiosk], reference: ReferenceServer) -> None:
     _data, _port, fake = kiosk
     made = fake.make(size=3 * MIB)
     uploader = fake.uploader(chunk_size=1 * MIB, endpoint=reference.url + "/files")
@@ -123,8 +124,8 @@ def test_the_uploader_uploads_to_the_reference_tus_server(kiosk, reference) -> N
     assert stored_upload(reference.store) == made.envelope_path.read_bytes()
 
 
-def test_the_uploader_resumes_against_the_reference_server_after_a_cut(kiosk, reference
-                                                                       ) -> None:
+def test_the_uploader_resumes_against_the_reference_server_after_a_cut(
+        kiosk: tuple[Path, int, FakeKiosk], reference: ReferenceServer) -> None:
     _data, _port, fake = kiosk
     made = fake.make(size=4 * MIB)
     proxy = CuttingProxy(reference.port, cut_after=int(1.5 * MIB))

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import qrcode
 import zxingcpp
 from PIL import Image
+from qrcode.image.pil import PilImage
 
 from tests.conftest import REPO, run_cli
 from tests.drivers.codes.shared_samples import is_right, sample_images
 
 
-def lines(stdout: str) -> list[dict]:
+def lines(stdout: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in stdout.splitlines() if line.strip()]
 
 
@@ -41,7 +43,7 @@ def test_every_shared_sample_gets_a_line_and_we_read_at_least_what_zxing_alone_r
 
 def test_accents_and_formats_come_out_exactly(tmp_path: Path) -> None:
     text = "Convocation de Mme Hélène Lefèvre — guichet n° 3, 14 h 30 « à l'accueil »"
-    code = qrcode.QRCode(box_size=4)
+    code = qrcode.QRCode(box_size=4, image_factory=PilImage)
     code.add_data(text.encode("utf-8"))
     path = tmp_path / "convocation.png"
     code.make_image().save(path)
@@ -67,7 +69,7 @@ def test_the_sample_pages_codes_are_read() -> None:
 
 def test_unreadable_files_get_an_error_line_and_a_failing_status(tmp_path: Path) -> None:
     good = tmp_path / "good.png"
-    qrcode.make("ok").save(good)
+    qrcode.make("ok", image_factory=PilImage).save(good)
     junk = tmp_path / "junk.png"
     junk.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40)
     missing = tmp_path / "missing.jpg"

@@ -80,6 +80,7 @@ def test_scan_page_writes_the_clean_page_and_prints_its_verdict(tmp_path: Path,
     assert isinstance(report["ok"], bool) and isinstance(report["reasons"], list)
     assert done.returncode == (0 if report["ok"] else 1)
     page = cv2.imread(str(out), cv2.IMREAD_GRAYSCALE)
+    assert page is not None
     width_mm, height_mm = report["size_mm"]
     assert page.shape == (round(height_mm / 25.4 * report["dpi"]),
                           round(width_mm / 25.4 * report["dpi"]))

@@ -17,6 +17,7 @@ from PIL import Image
 from printer.dossier import DossierDocument, DossierInfo, dossier_pdf, write_dossier_pdf
 from printer.errors import DossierError
 from printer.fonts import register_pdf_fonts
+from scanner import EncodedPage
 from tests.printer.conftest import ScannedPage
 from tests.printer.tools import (
     need,
@@ -149,9 +150,9 @@ def test_the_same_dossier_gives_the_same_bytes(scanned: list[ScannedPage]) -> No
     assert dossier_pdf(INFO, docs) == dossier_pdf(INFO, docs)
 
 
-def bad_pages(page):
+def bad_pages(page: EncodedPage) -> dict[str, EncodedPage]:
     return {
-        "unknown codec": dataclasses.replace(page, codec="png"),
+        "unknown codec": dataclasses.replace(page, codec="png"),  # type: ignore[arg-type]
         "not a JPEG": dataclasses.replace(page, data=b"GIF89a" + page.data),
         "JPEG size differs": dataclasses.replace(page, width=page.width + 1),
         "colour differs from the JPEG": dataclasses.replace(page, colour="gray"),

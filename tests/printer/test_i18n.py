@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import string
 from pathlib import Path
+from typing import cast
 
 import pytest
 from babel.messages.extract import extract_from_dir
@@ -25,7 +26,8 @@ def catalog_path(language: str, ext: str) -> Path:
 def code_messages() -> dict[str, tuple[str, ...]]:
     """Every message id the printer package uses, extracted as pybabel does with babel.cfg."""
     with (REPO / "babel.cfg").open(encoding="utf-8") as cfg:
-        method_map, options_map = parse_mapping_cfg(cfg)
+        # babel leaves parse_mapping_cfg unannotated
+        method_map, options_map = parse_mapping_cfg(cfg)  # type: ignore[no-untyped-call]
     found: dict[str, tuple[str, ...]] = {}
     for _file, _line, message, _comments, _context in extract_from_dir(
             str(REPO / "printer"), method_map, options_map):
@@ -34,7 +36,8 @@ def code_messages() -> dict[str, tuple[str, ...]]:
     return found
 
 
-def flat(value: str | list[str] | tuple[str, ...]) -> str | tuple[str, ...]:
+def flat(value: str | list[str] | tuple[str, ...] | None) -> str | tuple[str, ...]:
+    assert value is not None       # babel's type allows None; a catalog read has a string
     return value if isinstance(value, str) else tuple(value)
 
 
@@ -60,7 +63,9 @@ def test_every_message_of_the_code_is_translated_in_every_catalog(language: str)
         if message is None:
             problems.append(f"missing: {msgid!r}")
             continue
-        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        # babel types Message.string str | list | tuple | None; read_po gives str or tuple
+        strings = (message.string if isinstance(message.string, tuple)
+                   else (cast(str, message.string),))
         if message.fuzzy or not all(strings):
             problems.append(f"untranslated or fuzzy: {msgid!r}")
         for translated in strings:
@@ -91,7 +96,9 @@ def test_french_puts_a_no_break_space_before_two_part_punctuation() -> None:
     for message in catalog:
         if not message.id:   # the header
             continue
-        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        # babel types Message.string str | list | tuple | None; read_po gives str or tuple
+        strings = (message.string if isinstance(message.string, tuple)
+                   else (cast(str, message.string),))
         for text in strings:
             assert not re.search(r"[^\u00a0\u202f][:;?!](\s|$)", text), text
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from drivers import open_printer
+from drivers.printer.sim_backend import SimulatedPrinter
 from printer.receipt import Receipt
 from printer.samples import sample_receipt
 from printer.service import Condition, PrinterAlert, PrintOutcome, ReceiptPrinter
@@ -27,11 +28,12 @@ WORDS = {
 
 
 @pytest.fixture
-def sim(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator:
+def sim(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[SimulatedPrinter]:
     """A simulated printer; parametrize indirectly with its URL options."""
     options = getattr(request, "param", "")
     printer = open_printer(f"sim://?out={tmp_path}&{options}".rstrip("&"))
     try:
+        assert isinstance(printer, SimulatedPrinter)
         yield printer
     finally:
         printer.close()
@@ -49,6 +51,7 @@ def test_a_receipt_printed_on_the_simulator_reads_right_and_its_qr_code_decodes(
     receipt = sample_receipt(language)
     printer = open_printer(f"sim://?width={width}&out={tmp_path}")
     try:
+        assert isinstance(printer, SimulatedPrinter)
         outcome = ReceiptPrinter(printer).print(receipt)
         [job] = printer.simulator.jobs
     finally:
@@ -60,6 +63,7 @@ def test_a_receipt_printed_on_the_simulator_reads_right_and_its_qr_code_decodes(
     for words in WORDS[language]:
         assert words in text, words
     assert job.qr_payloads == [receipt.tracking_url]
+    assert job.png is not None
     assert decode_qr(Path(job.png)) == [receipt.tracking_url]
 
 
@@ -145,6 +149,7 @@ def test_a_printer_that_answers_nothing_or_nonsense_shows_the_receipt_on_screen(
         tmp_path: Path, reply: bytes) -> None:
     printer = open_printer(f"sim://?out={tmp_path}&timeout=0.2&write_timeout=1")
     try:
+        assert isinstance(printer, SimulatedPrinter)
         printer.simulator.set(status_reply=reply)
         alerts: list[PrinterAlert] = []
         outcome = print_once(printer, alerts=alerts)

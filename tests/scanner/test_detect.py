@@ -32,14 +32,16 @@ def smartdoc_frames(shared_data: Path) -> list[tuple[str, np.ndarray, np.ndarray
         name = row["image_path"].replace("/", "_")
         truth = np.array([[float(row[f"{k}_x"]), float(row[f"{k}_y"])]
                           for k in ("tl", "tr", "br", "bl")], np.float32)
-        out.append((name, cv2.imread(str(folder / name)), truth))
+        image = cv2.imread(str(folder / name))
+        assert image is not None
+        out.append((name, image, truth))
     return out
 
 
 def test_jaccard_is_one_for_the_truth_and_drops_with_a_shift() -> None:
     truth = np.array([[100, 100], [500, 120], [520, 700], [90, 680]], np.float32)
     assert smartdoc_jaccard(truth, truth) == pytest.approx(1.0)
-    assert smartdoc_jaccard(truth + np.float32([10, 0]), truth) < 0.99
+    assert smartdoc_jaccard(truth + np.array([10, 0], np.float32), truth) < 0.99
     assert smartdoc_jaccard(None, truth) == 0.0
 
 
@@ -105,14 +107,14 @@ def test_a_small_identity_card_on_the_tray_is_found() -> None:
 def test_an_empty_tray_has_no_page() -> None:
     rng = np.random.default_rng(3)
     tray = (rng.normal(90, 6, (540, 960, 3))).clip(0, 255).astype(np.uint8)
-    tray = cv2.GaussianBlur(tray, (0, 0), 2)
+    tray = np.asarray(cv2.GaussianBlur(tray, (0, 0), 2), np.uint8)
     assert detect(tray) is None
     assert detect_live(tray) is None
 
 
 def test_a_grey_frame_is_accepted_like_a_colour_one(shared_data: Path) -> None:
     _, frame, truth = smartdoc_frames(shared_data)[0]
-    grey = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    grey = np.asarray(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), np.uint8)
     assert smartdoc_jaccard(detect_live(grey), truth) > 0.95
 
 

@@ -27,7 +27,7 @@ def rectangle(cx: float, cy: float, w: float, h: float, degrees: float) -> Quad:
     a = np.radians(degrees)
     turn = np.array([[np.cos(a), np.sin(a)], [-np.sin(a), np.cos(a)]])
     corners = np.array([[-w / 2, -h / 2], [w / 2, -h / 2], [w / 2, h / 2], [-w / 2, h / 2]])
-    return (corners @ turn + [cx, cy]).astype(np.float32)
+    return np.asarray(corners @ turn + [cx, cy], dtype=np.float32)
 
 
 def desk_scene(seed: int, *, pile: bool, frame_rule: bool) -> tuple[np.ndarray, Quad, Quad]:
@@ -36,28 +36,30 @@ def desk_scene(seed: int, *, pile: bool, frame_rule: bool) -> tuple[np.ndarray, 
     inside its edges (``frame_rule``). Returns the frame, the page and the sheet under it
     (the page when there is none)."""
     rng = np.random.default_rng(seed)
-    frame = np.full((FRAME[1], FRAME[0], 3), DESK, np.float32)
+    frame: np.ndarray = np.full((FRAME[1], FRAME[0], 3), DESK, np.float32)
     page_quad = rectangle(960, 540, 640, 905, 0.0)
     under = rectangle(965, 542, 700, 960, -2.5) if pile else page_quad
     if pile:
-        cv2.fillConvexPoly(frame, np.int32(np.round(under)), PAPER, cv2.LINE_AA)
+        cv2.fillConvexPoly(frame, np.round(under).astype(np.int32), PAPER, cv2.LINE_AA)
     page = render_text_page(seed, dpi=60).astype(np.float32)
     ph, pw = page.shape[:2]
     if frame_rule:
         m = int(0.05 * pw)
         cv2.rectangle(page, (m, m), (pw - 1 - m, ph - 1 - m), (40, 40, 40), 1, cv2.LINE_AA)
-    page *= np.float32(PAPER) / np.maximum(page.reshape(-1, 3).max(axis=0), 1)
-    hom = cv2.getPerspectiveTransform(np.float32([[0, 0], [pw, 0], [pw, ph], [0, ph]]),
-                                      page_quad)
+    page *= np.array(PAPER, dtype=np.float32) / np.maximum(page.reshape(-1, 3).max(axis=0), 1)
+    hom = cv2.getPerspectiveTransform(
+        np.array([[0, 0], [pw, 0], [pw, ph], [0, ph]], dtype=np.float32), page_quad)
     mask = cv2.warpPerspective(np.ones((ph, pw), np.float32), hom, FRAME)[..., None]
     frame = frame * (1 - mask) + cv2.warpPerspective(page, hom, FRAME) * mask
     if pile:
-        cv2.polylines(frame, [np.int32(np.round(page_quad * 4))], True, (150, 150, 152), 2,
+        cv2.polylines(frame, [np.round(page_quad * 4).astype(np.int32)], True, (150, 150, 152), 2,
                       cv2.LINE_AA, shift=2)
     frame = cv2.GaussianBlur(frame, (0, 0), 0.8) + rng.normal(0, 1.5, frame.shape)
     _, jpeg = cv2.imencode(".jpg", np.clip(frame, 0, 255).astype(np.uint8),
                            [cv2.IMWRITE_JPEG_QUALITY, 85])
-    return cv2.imdecode(jpeg, cv2.IMREAD_COLOR), page_quad, under
+    decoded = cv2.imdecode(jpeg, cv2.IMREAD_COLOR)
+    assert decoded is not None
+    return decoded, page_quad, under
 
 
 @pytest.mark.parametrize("seed", [1, 2])

@@ -42,8 +42,10 @@ def test_the_format_is_recognised_from_a_perspective_view(size_mm, name) -> None
 
 
 def test_a4_and_a5_are_told_apart_only_by_the_trays_scale() -> None:
-    assert recognise_format(1.414).name == "A4"
-    assert recognise_format(1.414, long_side_mm=205).name == "A5"
+    a4 = recognise_format(1.414)
+    assert a4 is not None and a4.name == "A4"
+    a5 = recognise_format(1.414, long_side_mm=205)
+    assert a5 is not None and a5.name == "A5"
 
 
 def test_g4_stream_round_trips_and_is_tiny_for_a_text_page() -> None:
@@ -84,6 +86,7 @@ def test_g4_stream_renders_right_in_a_pdf_as_ccittfax_k_minus_1(tmp_path: Path) 
     subprocess.run(["pdftoppm", "-r", "72", "-gray", "-png", str(tmp_path / "p.pdf"),
                     str(tmp_path / "r")], check=True)
     rendered = cv2.imread(str(next(tmp_path.glob("r*.png"))), cv2.IMREAD_GRAYSCALE)
+    assert rendered is not None
     assert np.mean((rendered > 127) == (page > 127)) > 0.98
 
 

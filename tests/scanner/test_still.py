@@ -35,9 +35,8 @@ def test_a_still_is_found_by_the_fast_path_to_a_fraction_of_a_pixel(still) -> No
 def test_the_previews_corners_are_refined_on_the_still(still) -> None:
     frame, truth = still
     # the live detector's corners on a 1080p preview of the same view, moved to the still
-    rough = scale_corners((truth + 0.5) * (1440 / 4000) - 0.5 + np.float32([[3, -2], [-2, 3],
-                                                                             [2, 2], [-3, -1]]),
-                          (1440, 1080), STILL)
+    off = np.array([[3, -2], [-2, 3], [2, 2], [-3, -1]], dtype=np.float32)
+    rough = scale_corners((truth + 0.5) * (1440 / 4000) - 0.5 + off, (1440, 1080), STILL)
     assert corner_error(rough, truth) > 8                       # 3 preview px off
     result = process_still(frame, hint=rough)
     assert result.method == "hint" and result.verdict.ok, result.verdict.to_json()
@@ -46,7 +45,8 @@ def test_the_previews_corners_are_refined_on_the_still(still) -> None:
 
 def test_a_hint_that_is_not_the_page_sends_the_still_to_the_precise_detector(still) -> None:
     frame, truth = still
-    wrong = np.float32([[300, 300], [1300, 320], [1280, 1500], [290, 1480]])  # tray, not page
+    wrong = np.array([[300, 300], [1300, 320], [1280, 1500], [290, 1480]],  # tray, not page
+                     dtype=np.float32)
     result = process_still(frame, hint=wrong)
     assert result.method == "precise"
     assert corner_error(result.corners, truth) < 1.5
@@ -82,7 +82,8 @@ def test_the_sides_of_the_page_are_backed_by_a_colour_step_and_a_shifted_quad_is
 
 def test_corners_move_between_a_preview_and_a_still_of_the_same_view() -> None:
     # the frames' outer pixel edges map onto each other
-    edges = np.float32([[-0.5, -0.5], [1439.5, -0.5], [1439.5, 1079.5], [-0.5, 1079.5]])
+    edges = np.array([[-0.5, -0.5], [1439.5, -0.5], [1439.5, 1079.5], [-0.5, 1079.5]],
+                     dtype=np.float32)
     moved = scale_corners(edges, (1440, 1080), STILL)
     assert np.allclose(moved, [[-0.5, -0.5], [3999.5, -0.5], [3999.5, 2999.5], [-0.5, 2999.5]],
                        atol=1e-3)

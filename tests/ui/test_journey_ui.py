@@ -13,6 +13,7 @@ import io
 import tarfile
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -20,12 +21,15 @@ from kiosk.catalog import convocation_url
 from kiosk.config import SessionSection
 from kiosk.journey import Overlay, ReceiptPhase, Step
 
+if TYPE_CHECKING:
+    from devtools.citizen import AtTheKiosk, Citizen
+
 pytestmark = pytest.mark.ui
 
 SENTINEL = "kzq8w7v3x9"          # typed into the contact field; must end up nowhere in clear
 
 
-def citizen(kiosk):
+def citizen(kiosk: AtTheKiosk) -> Citizen:
     from devtools.citizen import Citizen
     return Citizen(kiosk)
 
@@ -46,8 +50,9 @@ def decrypt_payload(kiosk, deposit_id: str) -> dict[str, bytes]:
         decrypt(src, plain, [kiosk.identity])
     plain.seek(0)
     with tarfile.open(fileobj=plain) as archive:
-        return {m.name: archive.extractfile(m).read() for m in archive.getmembers()
-                if m.isfile()}
+        # extractfile gives None only for members that are not regular files
+        return {m.name: archive.extractfile(m).read()  # type: ignore[union-attr]
+                for m in archive.getmembers() if m.isfile()}
 
 
 def assert_nothing_left(kiosk, secrets: list[str]) -> None:

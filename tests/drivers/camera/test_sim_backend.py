@@ -5,13 +5,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 import pytest
 
 from drivers import check_device_url, open_camera
-from drivers.camera import Camera, CameraState
+from drivers.camera import Camera, CameraState, Frame
+from drivers.camera.sim_backend import SimCamera
 from drivers.camera.synth import Defects
 from drivers.errors import CameraError, DeviceUnavailableError, DeviceURLError
 
@@ -32,6 +34,12 @@ def cameras() -> Iterator[Callable[[str], Camera]]:
         camera.close()
 
 
+def sim_camera(url: str) -> SimCamera:
+    camera = open_camera(url)
+    assert isinstance(camera, SimCamera)
+    return camera
+
+
 def collect(camera: Camera, count: int) -> dict[int, np.ndarray]:
     frames: dict[int, np.ndarray] = {}
     index = -1
@@ -45,12 +53,12 @@ def collect(camera: Camera, count: int) -> dict[int, np.ndarray]:
 
 def test_the_same_seed_gives_identical_frames_index_by_index(cameras) -> None:
     url = f"sim://?seed=7&{SMALL}&fps=10&defects=glare:0.4"
-    one, two = open_camera(url).simulator, open_camera(url).simulator
+    one, two = sim_camera(url).simulator, sim_camera(url).simulator
     for _ in range(4):
         (a, meta_a), (b, meta_b) = one.next_frame(), two.next_frame()
         assert np.array_equal(a, b) and meta_a == meta_b
-    other = open_camera(f"sim://?seed=8&{SMALL}&fps=10&defects=glare:0.4").simulator
-    assert not np.array_equal(other.next_frame()[0], open_camera(url).simulator.next_frame()[0])
+    other = sim_camera(f"sim://?seed=8&{SMALL}&fps=10&defects=glare:0.4").simulator
+    assert not np.array_equal(other.next_frame()[0], sim_camera(url).simulator.next_frame()[0])
     # Through the camera's thread too: the frame numbered k is the same in both runs.
     ca, cb = cameras(url), cameras(url)
     ca.start()
@@ -121,7 +129,7 @@ def test_a_capture_session_places_moves_switches_and_removes_pages(cameras) -> N
         sim.place("passport")
 
 
-def wait_for(camera: Camera, condition: Callable, timeout: float = 10.0):
+def wait_for(camera: Camera, condition: Callable[[Frame], Any], timeout: float = 10.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         frame = camera.latest(timeout=1.0)
@@ -144,7 +152,7 @@ def test_a_folder_of_images_is_played_in_name_order(tmp_path: Path, cameras) -> 
         camera.simulator.place("payslip")
 
 
-def collect_until_end(camera: Camera) -> list:
+def collect_until_end(camera: Camera) -> list[Frame]:
     frames = []
     index = -1
     while (frame := camera.frame_after(index, timeout=2.0)) is not None:
@@ -182,8 +190,8 @@ def test_bad_simulator_urls_name_what_is_valid(url: str, message: str) -> None:
 
 
 def test_random_defects_change_with_each_placement_but_not_between_runs() -> None:
-    a = open_camera(f"sim://?seed=5&{SMALL}&defects=random").simulator
-    b = open_camera(f"sim://?seed=5&{SMALL}&defects=random").simulator
+    a = sim_camera(f"sim://?seed=5&{SMALL}&defects=random").simulator
+    b = sim_camera(f"sim://?seed=5&{SMALL}&defects=random").simulator
     first = [a.next_frame()[1]["defects"] for _ in range(2)]
     assert first[0] == first[1], "the same placement keeps its defects"
     a.place()

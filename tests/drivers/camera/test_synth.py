@@ -120,7 +120,7 @@ def test_tilt_gives_a_true_perspective_and_scale_changes_the_area() -> None:
     def side_ratio(c: np.ndarray) -> float:
         top, bottom = np.linalg.norm(c[1] - c[0]), np.linalg.norm(c[2] - c[3])
         left, right = np.linalg.norm(c[3] - c[0]), np.linalg.norm(c[2] - c[1])
-        return max(top / bottom, bottom / top, left / right, right / left)
+        return float(max(top / bottom, bottom / top, left / right, right / left))
 
     assert side_ratio(flat) == pytest.approx(1.0, abs=1e-3)
     assert side_ratio(tilted) > 1.05
@@ -147,13 +147,16 @@ def sharpness(image: np.ndarray) -> float:
 
 def rectified(frame: np.ndarray, corners: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     w, h = size
-    m = cv2.getPerspectiveTransform(corners, np.float32([[0, 0], [w, 0], [w, h], [0, h]]))
+    m = cv2.getPerspectiveTransform(corners, np.array([[0, 0], [w, 0], [w, h], [0, h]],
+                                                      dtype=np.float32))
     return cv2.warpPerspective(frame, m, size, flags=cv2.INTER_CUBIC)
 
 
 def test_each_defect_changes_what_it_names() -> None:
     page = render_text_page(8, dpi=100)
-    rng = lambda: np.random.default_rng(12)  # noqa: E731 - the same state for every variant
+    def rng() -> np.random.Generator:        # the same state for every variant
+        return np.random.default_rng(12)
+
     clean, c = synthesize(page, rng(), frame_size=FRAME)
     grey = cv2.cvtColor(clean, cv2.COLOR_BGR2GRAY).astype(float)
 

@@ -10,6 +10,7 @@ import pytest
 import qrcode
 import zxingcpp
 from PIL import Image
+from qrcode.image.pil import PilImage
 
 from drivers.camera.synth import Defects, sample_pages, synthesize
 from drivers.codes import Code, decode_image
@@ -21,7 +22,7 @@ FRENCH = "Il était une fois — Zoé Béranger, 12 € à Besançon ; « ça »
 
 def qr_image(text: str, *, box: int = 6, data: bytes | None = None) -> np.ndarray:
     """A QR code as ordinary generators make it: UTF-8 bytes, no ECI segment."""
-    code = qrcode.QRCode(box_size=box, border=4)
+    code = qrcode.QRCode(box_size=box, border=4, image_factory=PilImage)
     code.add_data(data if data is not None else text.encode("utf-8"))
     code.make(fit=True)
     return np.asarray(code.make_image().convert("L"), dtype=np.uint8)

@@ -12,6 +12,7 @@ import pytest
 
 from drivers import check_device_url, open_code_reader
 from drivers.codes import Code, CodeReader, GarbledCodeError
+from drivers.codes.serial_backend import SerialCodeReader
 from drivers.errors import DeviceUnavailableError, DeviceURLError
 
 FRENCH = "Zoé Béranger, née à Besançon — 12,50 € « reçu »"
@@ -66,6 +67,7 @@ def test_each_terminator_splits_codes_as_configured(terminator: str, sent: bytes
                                                     texts: list[str]) -> None:
     reader = open_code_reader(f"serial://loop://?terminator={terminator}")
     try:
+        assert isinstance(reader, SerialCodeReader)
         reader._port.write(sent)
         got = []
         while (code := reader.read(timeout=0.2)) is not None:
@@ -86,12 +88,16 @@ def test_garbled_bytes_raise_a_clear_error_and_the_reader_goes_on(pty_reader) ->
 
 def test_the_replace_policy_and_other_encodings() -> None:
     reader = open_code_reader("serial://loop://?errors=replace")
+    assert isinstance(reader, SerialCodeReader)
     reader._port.write(b"caf\xe9\r")
-    assert reader.read(timeout=1.0).text == "caf\ufffd"
+    code = reader.read(timeout=1.0)
+    assert code is not None and code.text == "caf\ufffd"
     reader.close()
     reader = open_code_reader("serial://loop://?encoding=latin-1")
+    assert isinstance(reader, SerialCodeReader)
     reader._port.write(b"caf\xe9\r")
-    assert reader.read(timeout=1.0).text == "café"
+    code = reader.read(timeout=1.0)
+    assert code is not None and code.text == "café"
     reader.close()
 
 
@@ -111,10 +117,12 @@ def test_a_flood_without_line_ends_is_dropped_not_kept(pty_reader) -> None:
 
 def test_aim_identifiers_give_the_format() -> None:
     reader = open_code_reader("serial://loop://?aim=true")
+    assert isinstance(reader, SerialCodeReader)
     reader._port.write(b"]Q1https://example.fr/\r]d1DC04\x1dX\r]X0odd\rplain\r")
     assert reader.read(1.0) == Code("QRCode", "https://example.fr/", b"https://example.fr/")
     assert reader.read(1.0) == Code("DataMatrix", "DC04\x1dX", b"DC04\x1dX")
-    assert reader.read(1.0).format == "Unknown"
+    code = reader.read(1.0)
+    assert code is not None and code.format == "Unknown"
     assert reader.read(1.0) == Code("Unknown", "plain", b"plain")
     reader.close()
 
@@ -142,7 +150,8 @@ def test_an_unplugged_scanner_is_reported_and_works_again_when_back() -> None:
         first = scanner.accept()
         first.sendall("première\r".encode())
         # Generous timeouts: read returns as soon as the code arrives; CI machines are slow.
-        assert reader.read(timeout=10.0).text == "première"
+        code = reader.read(timeout=10.0)
+        assert code is not None and code.text == "première"
         first.close()                                  # unplugged
         with pytest.raises(DeviceUnavailableError, match="disappeared"):
             reader.read(timeout=10.0)

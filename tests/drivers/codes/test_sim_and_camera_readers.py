@@ -8,8 +8,11 @@ from urllib.parse import quote
 import pytest
 
 from drivers import check_device_url, open_camera, open_code_reader
+from drivers.camera.sim_backend import SimCamera
 from drivers.codes import Code, GarbledCodeError
+from drivers.codes.camera_backend import CameraCodeReader
 from drivers.codes.serial_backend import SerialCodeReader
+from drivers.codes.sim_backend import SimCodeReader
 from drivers.errors import CodeReaderError, DeviceURLError
 
 CONVOCATION = "https://demarches.example.fr/convocation?proc=passeport&ref=CNV-2025-004217"
@@ -21,6 +24,7 @@ def test_the_simulated_scanner_sits_behind_a_real_terminal() -> None:
     reader = open_code_reader("sim://")
     try:
         assert isinstance(reader, SerialCodeReader)
+        assert isinstance(reader, SimCodeReader)      # with its scanner at .simulator
         assert reader.location.startswith("/dev/pts/")
         reader.simulator.inject_text("Il était une fois — 12 €")
         assert reader.read(timeout=2.0) == Code("QRCode", "Il était une fois — 12 €",
@@ -36,11 +40,13 @@ def test_the_simulated_scanner_sits_behind_a_real_terminal() -> None:
 def test_the_simulated_scanner_can_send_garbage() -> None:
     reader = open_code_reader("sim://")
     try:
+        assert isinstance(reader, SimCodeReader)
         reader.simulator.inject_bytes(b"]Q1\xff\xfe\r\n")
         with pytest.raises(GarbledCodeError):
             reader.read(timeout=2.0)
         reader.simulator.inject_text("suite")
-        assert reader.read(timeout=2.0).text == "suite"
+        code = reader.read(timeout=2.0)
+        assert code is not None and code.text == "suite"
         with pytest.raises(CodeReaderError, match="no AIM identifier"):
             reader.simulator.inject(Code("Telepen", "x"))
     finally:
@@ -61,6 +67,7 @@ def test_a_camera_reader_with_its_own_camera_reads_the_convocation_once() -> Non
     camera_url = "sim://?seed=1&page=convocation&fps=20"
     reader = open_code_reader(f"camera://?camera={quote(camera_url, safe='')}&interval=0")
     try:
+        assert isinstance(reader, CameraCodeReader)
         code = reader.read(timeout=10.0)
         assert code is not None and code.format == "QRCode" and code.text == CONVOCATION
         assert reader.read(timeout=0.5) is None, "a code left in view is not read again"
@@ -71,9 +78,11 @@ def test_a_camera_reader_with_its_own_camera_reads_the_convocation_once() -> Non
 
 def test_a_camera_reader_shares_the_document_camera_handed_to_it() -> None:
     camera = open_camera("sim://?seed=2&page=payslip&fps=20")
+    assert isinstance(camera, SimCamera)
     camera.start()
     reader = open_code_reader("camera://?interval=0&formats=QRCode,DataMatrix")
     try:
+        assert isinstance(reader, CameraCodeReader)
         with pytest.raises(CodeReaderError, match="attach"):
             reader.read(timeout=0.1)
         reader.attach(camera)
@@ -92,6 +101,7 @@ def test_the_camera_reader_reads_a_2d_doc_with_zxing() -> None:
     camera = open_camera("sim://?seed=5&page=tax-notice&fps=20&noise=0")
     camera.start()
     reader = open_code_reader("camera://?interval=0")
+    assert isinstance(reader, CameraCodeReader)
     reader.attach(camera)
     try:
         deadline = time.monotonic() + 15
