@@ -8,6 +8,7 @@ from dataclasses import replace
 import pytest
 
 from backoffice.settings import load_settings
+from backoffice.status import DossierStatus
 from backoffice.store.metadata import DepositRecord, open_metadata
 from deposit import ack as ackmod
 from tests.backoffice.harness import FakeKiosk, RunningServer
@@ -104,9 +105,9 @@ def test_the_store_keeps_every_deposit_across_a_restart(backoffice_data, kiosk) 
         store.close()
 
 
-@pytest.mark.parametrize("status", ["in_review", "accepted"])
+@pytest.mark.parametrize("status", [DossierStatus.IN_REVIEW, DossierStatus.ACCEPTED])
 def test_status_changes_are_kept_with_their_history(server: RunningServer, kiosk: FakeKiosk,
-                                                     status: str) -> None:
+                                                     status: DossierStatus) -> None:
     from datetime import UTC, datetime
 
     made = kiosk.make(size=10_000)
