@@ -35,6 +35,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import urljoin
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -74,6 +75,8 @@ MAX_OFFSET_CONFLICTS = 3
 MAX_CHECKSUM_MISMATCHES = 3
 #: HTTP statuses (0: refused during the TLS handshake) that refuse the kiosk, not the dossier.
 KIOSK_REFUSALS = (0, 401, 403)
+#: The upload :meth:`Uploader.probe` asks about: well formed, and never created.
+PROBE_UPLOAD_ID = "0" * 32
 
 
 @dataclass
@@ -178,6 +181,22 @@ class Uploader:
                                      f"not {TUS_VERSION}: is the upload URL right?")
             self._caps = caps
         return self._caps
+
+    def probe(self) -> tuple[Standing, str]:
+        """Whether the back office accepts this kiosk now, without sending a dossier: a HEAD of
+        an upload that does not exist is refused to a refused kiosk (403, or in the TLS
+        handshake) and answered 404 to an accepted one. The reason says what was seen."""
+        try:
+            self.tus.head(urljoin(self.tus.endpoint, PROBE_UPLOAD_ID))
+        except GoneError:
+            return Standing.ONLINE, ""
+        except RefusedError as exc:
+            if exc.status in KIOSK_REFUSALS:
+                return Standing.REFUSED, f"the back office refuses this kiosk ({exc})"
+            return Standing.ONLINE, ""       # answered: whatever it thinks of this HEAD
+        except TransientError as exc:
+            return Standing.UNREACHABLE, str(exc)
+        return Standing.ONLINE, ""
 
     def deliver(self, claim: Queued, *, remember_url: Callable[[str | None], None],
                 progress: Callable[[], object] = lambda: None) -> Delivery:

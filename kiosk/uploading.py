@@ -55,6 +55,10 @@ from kiosk.systemd import LoopWatch, Notifier
 
 log = logging.getLogger(__name__)
 
+#: How often an idle uploader asks the back office whether it still accepts the kiosk, in
+#: seconds (a revocation then closes the welcome screen within this, not at the next deposit).
+PROBE_EVERY_S = 900.0
+
 
 class DeliveryError(KioskError):
     """Delivery cannot even start: no enrollment bundle, unusable outbox."""
@@ -160,6 +164,7 @@ class UploaderService:
             raise DeliveryError(f"outbox {outbox_folder(config)}: {exc}") from None
         self.uploader = open_uploader(config, self.bundle, should_stop=self.should_stop)
         self.failed_passes = 0
+        self._last_probe = float("-inf")
 
     def close(self) -> None:
         self.watch.stop()
@@ -196,7 +201,17 @@ class UploaderService:
         reason = passed.ended if passed.global_failure else ""
         if passed.standing is not None:
             self._record_standing(passed.standing, reason)
+        elif not passed.deliveries and self._probe_due():
+            # Nothing to send: ask anyway, so that a kiosk refused and then accepted again (or
+            # revoked while idle) shows it at its welcome screen without waiting for a deposit.
+            standing, reason = self.uploader.probe()
+            self._last_probe = time.monotonic()
+            self._record_standing(standing, reason)
+            if standing is not Standing.ONLINE:
+                passed.global_failure = True
         self.failed_passes = self.failed_passes + 1 if passed.global_failure else 0
+        if passed.deliveries:
+            self._last_probe = time.monotonic()   # the pass itself spoke to the back office
         stats = self.outbox.stats(quick=True)
         report.pending = stats.pending
         report.refused = stats.by_state.get("refused", 0)
@@ -204,6 +219,12 @@ class UploaderService:
         report.standing_reason = stats.standing.reason
         self._status(stats)
         return report
+
+    def _probe_due(self) -> bool:
+        """Probe when the standing is not known to be good, and now and then when it is."""
+        if self.outbox.standing().standing is not Standing.ONLINE:
+            return True
+        return time.monotonic() - self._last_probe >= PROBE_EVERY_S
 
     def _certificate_expired(self, now: datetime) -> str:
         try:
@@ -258,7 +279,7 @@ class UploaderService:
 
     # ------------------------------------------------------------------ the loop
 
-    def next_wait(self, report: DeliveryReport) -> float:
+    def next_wait(self) -> float:
         """Seconds until the next pass (a nudge may end the wait sooner)."""
         up = self.config.upload
         if self.failed_passes:
@@ -280,7 +301,7 @@ class UploaderService:
                 on_report(report)
                 if once or self.stop.is_set():
                     return report
-                wait = self.next_wait(report)
+                wait = self.next_wait()
                 if report.pending or report.deliveries:
                     log.info("next pass in %.0f s (%d waiting)", wait, report.pending)
                 self._wait(wait)

@@ -116,3 +116,25 @@ def test_a_revoked_kiosk_refuses_deposits_keeps_its_dossiers_and_delivers_them_o
             assert all(box.get(i).state is OutboxState.PURGED for i in ids)
     finally:
         server.stop()
+
+
+def test_an_idle_uploader_learns_the_kiosks_standing_without_a_dossier_to_send(
+        tmp_path: Path) -> None:
+    port = free_port()
+    data = init_backoffice(tmp_path, port)
+    bundle = enroll(data, "MAIRIE-08", tmp_path / "bundle")
+    config_path = kiosk_config(tmp_path / "kiosk", bundle)
+    server = RunningServer(data, port).start()
+    try:
+        done = run_cli("kiosk", ["uploader", "--once", "--json", "--config", str(config_path)])
+        assert done.returncode == 0, done.stderr
+        report = json.loads(done.stdout.splitlines()[-1])
+        assert report["standing"] == "online" and report["deposits"] == []
+
+        run_cli("backoffice", ["revoke", "--data", str(data), "MAIRIE-08"])
+        done = run_cli("kiosk", ["uploader", "--once", "--json", "--config", str(config_path)])
+        report = json.loads(done.stdout.splitlines()[-1])
+        assert report["standing"] == "refused" and "403" in report["standing_reason"]
+        assert report["deposits"] == []                # nothing was sent to learn it
+    finally:
+        server.stop()
