@@ -83,6 +83,9 @@ def run(ctx: Context) -> dict[str, Any]:
             made = deposit(kiosk, PROCEDURE, {DOCUMENT: [PAGE]}, convocation=code)
             quiet.append(made.send_to_receipt)
             rss.append(rss_mib())
+        deadline = time.monotonic() + 60          # the last ones may still be on their way
+        while len(server.bo.metadata.deposits()) < deposits and time.monotonic() < deadline:
+            time.sleep(0.2)
         delivered = len(server.bo.metadata.deposits())
     finally:
         _stop(uploader)
