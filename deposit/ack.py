@@ -63,6 +63,10 @@ class Ack:
     disposition: AckDisposition = AckDisposition.STORED
     version: int = VERSION
 
+    def __post_init__(self) -> None:
+        # The enum's value is also accepted ("conflict"): ValueError for anything else.
+        object.__setattr__(self, "disposition", AckDisposition(self.disposition))
+
     def fields(self) -> dict[str, Any]:
         return {
             "deposit_id": self.deposit_id,
