@@ -151,7 +151,8 @@ class UploaderService:
         self._wall = wall_clock
         rng = rng or random.Random()  # noqa: S311 - jitter, not a secret
         up = config.upload
-        # Per deposit: 2 s, 4 s, 8 s… up to max_backoff_s, at least half of it each time.
+        # Per deposit, after its n-th attempt: a random wait from 1 s to 2**n s (full jitter),
+        # never more than max_backoff_s.
         self.backoff = Backoff(base=1.0, cap=up.max_backoff_s, floor=1.0, rng=rng)
         # Between passes that found the back office unreachable.
         self.pass_backoff = Backoff(base=max(1.0, up.poll_s / 2), cap=up.max_backoff_s,
