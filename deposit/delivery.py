@@ -338,9 +338,6 @@ class PassReport:
     ended: str = "nothing left to send now"
     global_failure: bool = False        # ended because every deposit would fail alike
 
-    def count(self, outcome: DeliveryOutcome) -> int:
-        return sum(1 for d in self.deliveries if d.outcome is outcome)
-
 
 @dataclass
 class _LeaseKeeper:
