@@ -24,17 +24,9 @@ from __future__ import annotations
 
 import statistics
 import time
-from pathlib import Path
 from typing import Any
 
-from benchmarks.common import Context
-
-
-def rss_mib() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+from benchmarks.common import Context, rss_mib
 
 
 def frame_stats(times: list[float]) -> dict[str, float]:

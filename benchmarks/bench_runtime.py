@@ -21,30 +21,19 @@ uploader``, its own process) delivers to a real back office on 127.0.0.1.
 
 from __future__ import annotations
 
-import json
 import os
-import signal
 import statistics
-import subprocess
-import sys
 import time
-from pathlib import Path
 from typing import Any
 
-from benchmarks.common import REPO, Context
+from benchmarks.common import Context, rss_mib
 from deposit.outbox import Sealer
+from devtools import processes
 
 #: The scripted deposit: a convocation asking for one document, one page laid for it.
 PROCEDURE = "rsa"
 DOCUMENT = "rib"
 PAGE = "text"
-
-
-def rss_mib() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def latency(times: list[float]) -> dict[str, float]:
@@ -59,21 +48,19 @@ def run(ctx: Context) -> dict[str, Any]:
     from kiosk.catalog import convocation_url
     from kiosk.config import load_config
     from kiosk.runtime import sealing_keys
-    from tests.backoffice.harness import RunningServer, enroll, free_port, init_backoffice
-    from tests.e2e.fleet import kiosk_config, kiosk_outbox, queue
+    from tests.backoffice.harness import RunningServer
+    from tests.e2e.fleet import enrolled, kiosk_config, kiosk_outbox, point_bundle_at, queue
     from tests.netfaults import BlackHole
 
     deposits = 30 if ctx.quick else 200
     backlog_deposits = 10 if ctx.quick else 30
     root = ctx.scratch / "runtime"
-    port = free_port()
-    data = init_backoffice(root, port)
-    bundle = enroll(data, "BENCH-RT", root / "bundle")
-    facts = json.loads((bundle / "bundle.json").read_text())
+    office = enrolled(root, "BENCH-RT")
+    bundle = office.bundle
     config_path = kiosk_config(root / "kiosk", bundle, upload="poll_s = 5\ntimeout_s = 60")
     config = load_config(config_path)
-    server = RunningServer(data, port).start()
-    uploader = _uploader(config_path, root / "uploader.log")
+    server = RunningServer(office.data, office.port).start()
+    uploader = processes.start_uploader(config_path, root / "uploader.log")
     kiosk = start_headless(config, sealing_keys(config))
     code = convocation_url("rdv.example.fr", PROCEDURE, "BENCH-1", [DOCUMENT])
     rss: list[float] = []
@@ -88,19 +75,18 @@ def run(ctx: Context) -> dict[str, Any]:
             time.sleep(0.2)
         delivered = len(server.bo.metadata.deposits())
     finally:
-        _stop(uploader)
+        processes.stop(uploader)
         server.stop()
     # A silent back office and 20 dossiers queued: the uploader is stuck on the first.
     silent = BlackHole()
-    (bundle / "bundle.json").write_text(json.dumps(
-        {**facts, "upload_url": f"https://127.0.0.1:{silent.port}/files/"}))
+    point_bundle_at(bundle, silent.port)
     outbox = kiosk.runtime.outbox
     assert outbox is not None
     made_ids = {e.deposit_id for e in outbox.list()}
     # The kiosk numbers its deposits by the second; these small numbers never meet them.
     with kiosk_outbox(config_path, bundle) as box:
-        queue(box, facts["fleet_code"], [400_000] * 20)
-    stuck = _uploader(config_path, root / "uploader-stuck.log")
+        queue(box, office.fleet_code, [400_000] * 20)
+    stuck = processes.start_uploader(config_path, root / "uploader-stuck.log")
     backlog: list[float] = []
     try:
         while not silent.accepted:
@@ -112,11 +98,11 @@ def run(ctx: Context) -> dict[str, Any]:
         sizes = [e.envelope_size for e in outbox.list() if e.deposit_id in made_ids]
         sealer = outbox.sealer
     finally:
-        _stop(stuck)
+        processes.stop(stuck)
         silent.close()
         kiosk.close()
     assert sealer is not None
-    floor = _reference(ctx, sealer, int(statistics.median(sizes)), facts["fleet_code"])
+    floor = _reference(ctx, sealer, int(statistics.median(sizes)), office.fleet_code)
     warm = min(20, len(rss)) - 1
     growth = (rss[-1] - rss[warm]) / rss[warm]
     quiet_l, backlog_l = latency(quiet), latency(backlog)
@@ -136,22 +122,6 @@ def run(ctx: Context) -> dict[str, Any]:
             "backlog_median": round(backlog_l["median_ms"] / floor["median_ms"], 2),
             "backlog_p99": round(backlog_l["p99_ms"] / floor["median_ms"], 2)},
     }
-
-
-def _uploader(config: Path, log: Path) -> subprocess.Popen[bytes]:
-    with log.open("wb") as out:
-        return subprocess.Popen([sys.executable, "-m", "kiosk", "uploader", "--config",
-                                 str(config)], env=dict(os.environ, PYTHONPATH=str(REPO)),
-                                stdout=out, stderr=subprocess.STDOUT)
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=5)
 
 
 def _reference(ctx: Context, sealer: Sealer, size: int, fleet_code: str) -> dict[str, float]:

@@ -43,6 +43,14 @@ class Context:
         shutil.rmtree(self.scratch, ignore_errors=True)
 
 
+def rss_mib() -> float:
+    """Resident set size of this process, in MiB (Linux)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def time_calls(fn: Callable[[], Any], repeat: int, warmup: int = 1) -> list[float]:
     """Seconds taken by each of ``repeat`` calls of ``fn`` after ``warmup`` untimed calls."""
     for _ in range(warmup):

@@ -34,17 +34,16 @@ import argparse
 import contextlib
 import json
 import logging
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from deposit.outbox import Outbox
 from deposit.status import OutboxState
+from devtools import processes
 from devtools.backoffice import BackOffice, backoffice_cli, decode_qr, read_status, say
 from devtools.citizen import Citizen, printer_simulator
 from devtools.xvfb import Xvfb, need_virtual_display
@@ -207,7 +206,8 @@ def demo(args: argparse.Namespace, work: Path, result: Result,
     config = load_config(config_path)
     result["config"] = config_path
     keys = sealing_keys(config)
-    stack.callback(start_uploader(config_path, work))
+    say(f"starting the kiosk's uploader (log: {work / 'uploader.log'})")
+    stack.callback(processes.stop, processes.start_uploader(config_path, work / "uploader.log"))
     headless = need_virtual_display()
     scripted = headless or args.script
     if headless:
@@ -261,26 +261,6 @@ poll_s = 5
 max_backoff_s = 10
 """, encoding="utf-8")
     return path
-
-
-def start_uploader(config_path: Path, work: Path) -> Callable[[], None]:
-    """``kiosk uploader`` in its own process, as on a kiosk; returns what stops it."""
-    log_path = work / "uploader.log"
-    say(f"starting the kiosk's uploader (log: {log_path})")
-    with log_path.open("wb") as out:
-        process = subprocess.Popen([sys.executable, "-m", "kiosk", "uploader", "--config",
-                                    str(config_path)], stdout=out, stderr=subprocess.STDOUT)
-
-    def stop() -> None:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
-
-    return stop
 
 
 def play_by_hand(config: Config, keys: SealingKeys, bundle: Path, office: BackOffice | None,

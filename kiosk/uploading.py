@@ -166,6 +166,7 @@ class UploaderService:
         self.uploader = open_uploader(config, self.bundle, should_stop=self.should_stop)
         self.failed_passes = 0
         self._last_probe = float("-inf")
+        self._last_status: dict[str, int | str | None] = {}
 
     def close(self) -> None:
         self.watch.stop()
@@ -258,25 +259,31 @@ class UploaderService:
             log.info("the back office answers again")
 
     def _status(self, stats: Stats) -> None:
+        """STATUS= for systemd, and ``{data_dir}/status/delivery.json`` for diagnostics, the
+        file rewritten only when what it says changed (an idle kiosk does not wear its
+        SD card every poll)."""
         standing = stats.standing.standing
-        text = (f"{stats.pending} dossier(s) waiting, {stats.by_state.get('refused', 0)} "
-                f"refused; back office {standing.value}")
-        self.notifier.status(text)
+        refused = stats.by_state.get("refused", 0)
+        self.notifier.status(f"{stats.pending} dossier(s) waiting, {refused} refused; back "
+                             f"office {standing.value}")
+        said: dict[str, int | str | None] = {
+            "pending": stats.pending, "refused": refused, "queued_bytes": stats.queued_bytes,
+            "oldest_queued_at": stats.oldest_queued_at, "standing": standing.value,
+            "standing_reason": stats.standing.reason, "standing_since": stats.standing.since,
+            "last_contact": stats.standing.last_contact}
+        if said == self._last_status:
+            return
         status_dir = self.config.kiosk.data_dir / "status"
+        at = datetime.fromtimestamp(self._wall(), UTC).isoformat(timespec="seconds")
         try:
             status_dir.mkdir(parents=True, exist_ok=True)
             tmp = status_dir / ".delivery.json.tmp"
-            tmp.write_text(json.dumps({
-                "at": datetime.fromtimestamp(self._wall(), UTC).isoformat(timespec="seconds"),
-                "pending": stats.pending, "refused": stats.by_state.get("refused", 0),
-                "queued_bytes": stats.queued_bytes, "oldest_queued_at": stats.oldest_queued_at,
-                "standing": standing.value, "standing_reason": stats.standing.reason,
-                "standing_since": stats.standing.since,
-                "last_contact": stats.standing.last_contact}, indent=2) + "\n",
-                encoding="utf-8")
+            tmp.write_text(json.dumps({"at": at, **said}, indent=2) + "\n", encoding="utf-8")
             tmp.replace(status_dir / "delivery.json")
         except OSError as exc:
             log.warning("cannot write the delivery status file: %s", exc)
+            return
+        self._last_status = said
 
     # ------------------------------------------------------------------ the loop
 

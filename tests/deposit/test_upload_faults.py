@@ -20,12 +20,12 @@ from tests.backoffice.harness import (
     FakeKiosk,
     RunningServer,
     ServeProcess,
-    deposit_number,
     enroll,
     free_port,
     init_backoffice,
 )
 from tests.conftest import REPO
+from tests.e2e import fleet
 from tests.netfaults import CuttingProxy
 
 
@@ -46,17 +46,9 @@ def outbox_for(kiosk: FakeKiosk, folder: Path) -> Outbox:
 
 
 def queue(box: Outbox, kiosk: FakeKiosk, n: int, size: int = 200_000) -> list[str]:
-    from deposit import manifest as mf
-
-    ids = []
-    for _ in range(n):
-        kiosk.sequence += 1
-        deposit_id = deposit_number(kiosk.enrollment.fleet_code, kiosk.sequence)
-        box.seal_and_queue(deposit_id=deposit_id, procedure="caf-apl",
-                           deposit_json={"version": 1, "deposit_id": deposit_id},
-                           pdf=b"%PDF-1.7\n" + os.urandom(size),
-                           tracking_token=mf.new_tracking_token())
-        ids.append(deposit_id)
+    """``n`` deposits sealed into ``box``, numbered after the kiosk's last."""
+    ids = fleet.queue(box, kiosk.enrollment.fleet_code, [size] * n, first=kiosk.sequence + 1)
+    kiosk.sequence += n
     return ids
 
 

@@ -1,20 +1,51 @@
 """A kiosk enrolled at a real back office, as a technician would set it up, for end-to-end tests.
 
-:func:`kiosk_config` writes the kiosk's TOML configuration for a bundle (data
-folder, simulated devices, the bundle, delivery settings); :func:`queue` seals
-genuine deposits into the kiosk's own outbox, as the kiosk does.
+:func:`enrolled` makes a back office and a kiosk's bundle; :func:`kiosk_config`
+writes the kiosk's TOML configuration for a bundle (data folder, simulated
+devices, the bundle, delivery settings); :func:`point_bundle_at` sends the
+kiosk elsewhere (a proxy, a silent server); :func:`queue` seals genuine
+deposits into the kiosk's own outbox, as the kiosk does.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from deposit import manifest as mf
 from deposit.bundle import Enrollment
 from deposit.ids import DepositId
 from deposit.outbox import Outbox, Sealer
+from tests.backoffice.harness import enroll, free_port, init_backoffice
+
+
+@dataclass(frozen=True)
+class Enrolled:
+    """A back office (its data folder and port, not yet serving) and one kiosk's bundle."""
+
+    data: Path
+    port: int
+    bundle: Path
+    kiosk_id: str
+    fleet_code: str
+
+
+def enrolled(root: Path, kiosk_id: str) -> Enrolled:
+    """``backoffice init`` in ``root`` on a free port, and ``backoffice enroll`` of one kiosk."""
+    port = free_port()
+    data = init_backoffice(root, port)
+    bundle = enroll(data, kiosk_id, root / "bundle")
+    facts = json.loads((bundle / "bundle.json").read_text())
+    return Enrolled(data, port, bundle, kiosk_id, facts["fleet_code"])
+
+
+def point_bundle_at(bundle: Path, port: int) -> None:
+    """The kiosk of ``bundle`` uploads to 127.0.0.1:``port`` (a proxy, a silent server...)."""
+    facts = json.loads((bundle / "bundle.json").read_text())
+    facts["upload_url"] = f"https://127.0.0.1:{port}/files/"
+    (bundle / "bundle.json").write_text(json.dumps(facts))
 
 
 def kiosk_config(folder: Path, bundle: Path, *, upload: str = "", extra: str = "") -> Path:

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from deposit.status import DeliveryOutcome, OutboxState
-from tests.backoffice.harness import RunningServer, enroll, free_port, init_backoffice
+from tests.backoffice.harness import RunningServer
 from tests.conftest import run_cli
-from tests.e2e.fleet import kiosk_config, kiosk_outbox, queue
+from tests.e2e.fleet import enrolled, kiosk_config, kiosk_outbox, point_bundle_at, queue
 from tests.netfaults import CuttingProxy
 
 pytestmark = pytest.mark.slow
@@ -27,19 +27,16 @@ MIB = 1024 * 1024
 
 def test_a_refused_dossier_and_one_that_keeps_failing_do_not_delay_ten_others(
         tmp_path: Path) -> None:
-    port = free_port()
-    data = init_backoffice(tmp_path, port)
-    bundle = enroll(data, "MAIRIE-11", tmp_path / "bundle")
-    facts = json.loads((bundle / "bundle.json").read_text())
-    server = RunningServer(data, port).start()
-    proxy = CuttingProxy(port, cut_each_after=int(1.5 * MIB))
+    office = enrolled(tmp_path, "MAIRIE-11")
+    server = RunningServer(office.data, office.port).start()
+    proxy = CuttingProxy(office.port, cut_each_after=int(1.5 * MIB))
     # The kiosk reaches the back office through the link that cannot carry large requests.
-    (bundle / "bundle.json").write_text(json.dumps(
-        {**facts, "upload_url": facts["upload_url"].replace(f":{port}/", f":{proxy.port}/")}))
-    config = kiosk_config(tmp_path / "kiosk", bundle, upload="chunk_mib = 4\ntimeout_s = 10")
+    point_bundle_at(office.bundle, proxy.port)
+    config = kiosk_config(tmp_path / "kiosk", office.bundle,
+                          upload="chunk_mib = 4\ntimeout_s = 10")
     try:
-        with kiosk_outbox(config, bundle) as box:
-            refused, failing, *others = queue(box, facts["fleet_code"],
+        with kiosk_outbox(config, office.bundle) as box:
+            refused, failing, *others = queue(box, office.fleet_code,
                                               [100_000, 3 * MIB] + [40_000] * 10)
             envelope = box.get(refused).envelope_path
             raw = bytearray(envelope.read_bytes())
@@ -61,7 +58,7 @@ def test_a_refused_dossier_and_one_that_keeps_failing_do_not_delay_ten_others(
 
         stored = sorted(d.deposit_id for d in server.bo.metadata.deposits())
         assert stored == sorted(others)
-        with kiosk_outbox(config, bundle) as box:
+        with kiosk_outbox(config, office.bundle) as box:
             kept = box.get(refused)
             assert kept.state is OutboxState.REFUSED and kept.envelope_path.exists()
             assert "SHA-256" in (kept.last_error or "") and "422" in (kept.last_error or "")

@@ -19,9 +19,9 @@ from devtools.headless import start_headless
 from kiosk.config import load_config
 from kiosk.journey import Action, Refusal, Step
 from kiosk.runtime import sealing_keys
-from tests.backoffice.harness import RunningServer, enroll, free_port, init_backoffice
+from tests.backoffice.harness import RunningServer
 from tests.conftest import run_cli
-from tests.e2e.fleet import kiosk_config, kiosk_outbox, queue
+from tests.e2e.fleet import enrolled, kiosk_config, kiosk_outbox, queue
 
 pytestmark = pytest.mark.slow
 
@@ -34,15 +34,13 @@ def inbox(data: Path) -> list[str]:
 
 def test_a_revoked_kiosk_refuses_deposits_keeps_its_dossiers_and_delivers_them_on_media(
         tmp_path: Path) -> None:
-    port = free_port()
-    data = init_backoffice(tmp_path, port)
-    bundle = enroll(data, "MAIRIE-07", tmp_path / "bundle")
-    fleet_code = json.loads((bundle / "bundle.json").read_text())["fleet_code"]
+    office = enrolled(tmp_path, "MAIRIE-07")
+    data, bundle = office.data, office.bundle
     config_path = kiosk_config(tmp_path / "kiosk", bundle)
-    server = RunningServer(data, port).start()
+    server = RunningServer(data, office.port).start()
     try:
         with kiosk_outbox(config_path, bundle) as box:
-            ids = queue(box, fleet_code, [150_000, 40_000, 2_000_000])
+            ids = queue(box, office.fleet_code, [150_000, 40_000, 2_000_000])
 
         # Staff revoke the kiosk (stolen, then found; or decommissioned).
         done = run_cli("backoffice", ["revoke", "--data", str(data), "MAIRIE-07"])
@@ -120,11 +118,10 @@ def test_a_revoked_kiosk_refuses_deposits_keeps_its_dossiers_and_delivers_them_o
 
 def test_an_idle_uploader_learns_the_kiosks_standing_without_a_dossier_to_send(
         tmp_path: Path) -> None:
-    port = free_port()
-    data = init_backoffice(tmp_path, port)
-    bundle = enroll(data, "MAIRIE-08", tmp_path / "bundle")
-    config_path = kiosk_config(tmp_path / "kiosk", bundle)
-    server = RunningServer(data, port).start()
+    office = enrolled(tmp_path, "MAIRIE-08")
+    data = office.data
+    config_path = kiosk_config(tmp_path / "kiosk", office.bundle)
+    server = RunningServer(data, office.port).start()
     try:
         done = run_cli("kiosk", ["uploader", "--once", "--json", "--config", str(config_path)])
         assert done.returncode == 0, done.stderr

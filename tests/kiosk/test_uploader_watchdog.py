@@ -10,21 +10,17 @@ request may (twice ``timeout_s``), the pings stop.
 
 from __future__ import annotations
 
-import json
-import os
-import signal
 import ssl
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from backoffice.settings import load_settings
-from tests.backoffice.harness import RunningServer, enroll, free_port, init_backoffice
-from tests.conftest import REPO
-from tests.e2e.fleet import kiosk_config, kiosk_outbox, queue
+from devtools import processes
+from tests.backoffice.harness import RunningServer
+from tests.e2e.fleet import enrolled, kiosk_config, kiosk_outbox, point_bundle_at, queue
 from tests.netfaults import CuttingProxy, DripServer
 from tests.watchdog import NotifySocket, gaps
 
@@ -35,38 +31,17 @@ MIB = 1024 * 1024
 
 def start_uploader(config: Path, notify: Path, watchdog_usec: int,
                    log: Path) -> subprocess.Popen[bytes]:
-    env = dict(os.environ, PYTHONPATH=str(REPO), NOTIFY_SOCKET=str(notify),
-               WATCHDOG_USEC=str(watchdog_usec))
-    env.pop("WATCHDOG_PID", None)
-    with log.open("wb") as out:
-        return subprocess.Popen([sys.executable, "-m", "kiosk", "uploader", "--config",
-                                 str(config)], env=env, cwd=REPO, stdout=out,
-                                stderr=subprocess.STDOUT)
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=5)
-
-
-def point_bundle_at(bundle: Path, port: int) -> None:
-    facts = json.loads((bundle / "bundle.json").read_text())
-    facts["upload_url"] = f"https://127.0.0.1:{port}/files/"
-    (bundle / "bundle.json").write_text(json.dumps(facts))
+    return processes.start_uploader(config, log, env={
+        "NOTIFY_SOCKET": str(notify), "WATCHDOG_USEC": str(watchdog_usec),
+        "WATCHDOG_PID": None})
 
 
 def test_the_uploader_pings_at_least_every_half_interval_while_uploading_and_waiting(
         tmp_path: Path) -> None:
-    port = free_port()
-    data = init_backoffice(tmp_path, port)
-    bundle = enroll(data, "MAIRIE-30", tmp_path / "bundle")
-    fleet_code = json.loads((bundle / "bundle.json").read_text())["fleet_code"]
-    server = RunningServer(data, port).start()
-    slow = CuttingProxy(port, delay=0.01)          # ~1.6 MB/s: an 8 MiB dossier takes seconds
+    office = enrolled(tmp_path, "MAIRIE-30")
+    bundle, fleet_code = office.bundle, office.fleet_code
+    server = RunningServer(office.data, office.port).start()
+    slow = CuttingProxy(office.port, delay=0.01)    # ~1.6 MB/s: an 8 MiB dossier takes seconds
     point_bundle_at(bundle, slow.port)
     config = kiosk_config(tmp_path / "kiosk", bundle, upload="chunk_mib = 8\npoll_s = 3")
     with kiosk_outbox(config, bundle) as box:
@@ -84,7 +59,7 @@ def test_the_uploader_pings_at_least_every_half_interval_while_uploading_and_wai
         # The window held real work: both dossiers went through the slow link.
         assert sorted(d.deposit_id for d in server.bo.metadata.deposits()) == sorted(ids)
     finally:
-        stop(process)
+        processes.stop(process)
         notify.close()
         slow.close()
         server.stop()
@@ -93,11 +68,9 @@ def test_the_uploader_pings_at_least_every_half_interval_while_uploading_and_wai
 def test_an_uploader_stuck_on_a_dripping_server_stops_pinging(tmp_path: Path) -> None:
     """Its request never times out (a byte a second resets the wait for the next): after
     twice its timeout without a step of the loop, nothing pings, and systemd restarts it."""
-    port = free_port()
-    data = init_backoffice(tmp_path, port)
-    bundle = enroll(data, "MAIRIE-31", tmp_path / "bundle")
-    fleet_code = json.loads((bundle / "bundle.json").read_text())["fleet_code"]
-    settings = load_settings(data)
+    office = enrolled(tmp_path, "MAIRIE-31")
+    bundle, fleet_code = office.bundle, office.fleet_code
+    settings = load_settings(office.data)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(settings.server_cert, settings.server_key)   # the kiosk trusts it
     drip = DripServer(context, every=1.0)
@@ -124,6 +97,6 @@ def test_an_uploader_stuck_on_a_dripping_server_stops_pinging(tmp_path: Path) ->
         assert silent == [], (tmp_path / "up.log").read_text()[-3000:]
         assert "watchdog pings stop" in (tmp_path / "up.log").read_text()
     finally:
-        stop(process)
+        processes.stop(process)
         notify.close()
         drip.close()

@@ -4,20 +4,15 @@ real interface shows its receipt within 2 s of "Send"."""
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from devtools import processes
 from kiosk.catalog import convocation_url
 from kiosk.journey import Step
-from tests.conftest import REPO, run_cli
-from tests.e2e.fleet import kiosk_config, kiosk_outbox, queue
+from tests.e2e.fleet import enrolled, kiosk_config, kiosk_outbox, point_bundle_at, queue
 from tests.netfaults import BlackHole
 
 pytestmark = pytest.mark.ui
@@ -32,26 +27,14 @@ def test_with_twenty_queued_and_a_silent_back_office_the_receipt_shows_within_tw
     from devtools.kit import start_kiosk
     from kiosk.config import load_config
     from kiosk.runtime import sealing_keys
-    from tests.backoffice.harness import free_port
 
-    bo = tmp_path / "backoffice"
-    for args in (["init", "--data", str(bo), "--url", f"https://127.0.0.1:{free_port()}",
-                  "--key-type", "x25519"],
-                 ["enroll", "--data", str(bo), "MAIRIE-20", "--out", str(tmp_path / "bundle")]):
-        done = run_cli("backoffice", args)
-        assert done.returncode == 0, done.stderr
-    bundle = tmp_path / "bundle"
-    facts = json.loads((bundle / "bundle.json").read_text())
+    office = enrolled(tmp_path, "MAIRIE-20")
     silent = BlackHole()
-    (bundle / "bundle.json").write_text(json.dumps(
-        {**facts, "upload_url": f"https://127.0.0.1:{silent.port}/files/"}))
-    config_path = kiosk_config(tmp_path / "kiosk", bundle, upload="timeout_s = 240")
-    with kiosk_outbox(config_path, bundle) as box:
-        backlog = queue(box, facts["fleet_code"], [300_000] * 20)
-    uploader = subprocess.Popen(
-        [sys.executable, "-m", "kiosk", "uploader", "--config", str(config_path)],
-        env=dict(os.environ, PYTHONPATH=str(REPO)), cwd=REPO, stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL)
+    point_bundle_at(office.bundle, silent.port)
+    config_path = kiosk_config(tmp_path / "kiosk", office.bundle, upload="timeout_s = 240")
+    with kiosk_outbox(config_path, office.bundle) as box:
+        backlog = queue(box, office.fleet_code, [300_000] * 20)
+    uploader = processes.start_uploader(config_path, tmp_path / "uploader.log")
     config = load_config(config_path)
     kiosk = start_kiosk(config, sealing_keys(config))
     try:
@@ -84,6 +67,5 @@ def test_with_twenty_queued_and_a_silent_back_office_the_receipt_shows_within_tw
         assert len(outbox.pending()) == 21          # nothing was sent, nothing lost
     finally:
         kiosk.close()
-        uploader.send_signal(signal.SIGKILL)
-        uploader.wait(timeout=10)
+        processes.stop(uploader, timeout=2)     # it waits on its request: killed
         silent.close()

@@ -8,16 +8,12 @@ From outside, as systemd sees it: ``kiosk run --windowed`` under the virtual dis
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from devtools import processes
 from tests.watchdog import NotifySocket, gaps
 
 pytestmark = pytest.mark.ui
@@ -32,15 +28,12 @@ def test_kiosk_run_pings_the_watchdog_at_least_every_half_interval_for_twenty_se
     config.write_text(f'[kiosk]\ndata_dir = "{tmp_path / "data"}"\n'
                       f'[devices]\ncamera = "sim://?placed=false"\n')
     notify = NotifySocket(tmp_path / "notify")
-    env = dict(os.environ, PYTHONPATH=str(REPO), NOTIFY_SOCKET=str(tmp_path / "notify"),
-               WATCHDOG_USEC=str(WATCHDOG_USEC), DISPLAY=display,
-               KIVY_HOME=str(tmp_path / "kivy"))
-    env.pop("WATCHDOG_PID", None)
     log = tmp_path / "kiosk.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen([sys.executable, "-m", "kiosk", "run", "--windowed",
-                                    "--config", str(config)], env=env, cwd=tmp_path,
-                                   stdout=out, stderr=subprocess.STDOUT)
+    process = processes.start(
+        processes.kiosk_command("run", "--windowed", "--config", str(config)), log,
+        cwd=tmp_path, env={"NOTIFY_SOCKET": str(tmp_path / "notify"),
+                           "WATCHDOG_USEC": str(WATCHDOG_USEC), "DISPLAY": display,
+                           "KIVY_HOME": str(tmp_path / "kivy"), "WATCHDOG_PID": None})
     try:
         ready = notify.wait_for("READY=1", timeout=120)
         time.sleep(21)
@@ -52,12 +45,7 @@ def test_kiosk_run_pings_the_watchdog_at_least_every_half_interval_for_twenty_se
               f"(allowed {HALF:.1f} s)")
         assert max(silences) <= HALF, silences
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        processes.stop(process, timeout=15)
         notify.close()
 
 
