@@ -117,8 +117,24 @@ class UiDriver:
         raise UiError(f"no usable button for {action!r}"
                       f"{'' if arg is None else f' ({arg!r})'} on the screen:\n{self.describe()}")
 
-    def tap(self, widget: Widget, settle: int = 2) -> None:
-        """Touch the middle of ``widget`` and lift the finger, through the window."""
+    def wait_for_input(self) -> None:
+        """Let the input guard after the last screen change pass, as a person would (a test's
+        :class:`~devtools.citizen.OffsetClock` is moved forward instead of waiting)."""
+        controller = self.app.controller
+        left = controller.journey.guard_left(controller.state, controller.clock())
+        if left <= 0:
+            return
+        advance = getattr(controller.clock, "advance", None)
+        if advance is not None:
+            advance(left + 0.001)
+        else:
+            self.run_for(left + 0.001)
+
+    def tap(self, widget: Widget, settle: int = 2, *, patient: bool = True) -> None:
+        """Touch the middle of ``widget`` and lift the finger, through the window; ``patient``
+        waits out the input guard first (False: a hasty second tap, for the double-tap tests)."""
+        if patient:
+            self.wait_for_input()
         x, y = widget.to_window(*widget.center)
         touch = UnitTestTouch(x, y)
         touch.touch_down()

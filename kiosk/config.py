@@ -116,6 +116,10 @@ class SessionSection:
     satisfaction: float = field(default=45.0, metadata=_between(31, 600))
     warning: float = field(default=30.0, metadata=_between(10, 120))
     max_pages: int = field(default=60, metadata=_between(1, 200))
+    #: Seconds taps are ignored after the screen changed (EN 301 549 5.8 asks for a
+    #: double-strike rejection adjustable up to 0.5 s; the citizen's "more time" setting
+    #: multiplies it).
+    input_guard: float = field(default=0.5, metadata=_between(0, 2))
 
 
 def _theme_name(value: Any) -> None:
@@ -135,6 +139,11 @@ class UiSection:
         _theme_name, "one of standard, large, contrast, large-contrast"))
     touch_target_mm: float = field(default=15.0, metadata=_between(9, 30))
     agent_sound: bool = True
+    #: Height of the panel's lower edge above the floor, for the lowered layout (every
+    #: control under 1220 mm, EN 301 549 8.3), and the distance the text sizes are computed
+    #: for (a capital H of 0.7 degree there in large text, 5.1.4).
+    panel_bottom_mm: float = field(default=900.0, metadata=_between(380, 1200))
+    viewing_distance_mm: float = field(default=500.0, metadata=_between(300, 1000))
 
 
 @dataclass(frozen=True)

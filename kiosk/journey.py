@@ -34,6 +34,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
+from kiosk.access import Access, Setting
 from kiosk.catalog import Catalog, Convocation, ConvocationError, Procedure
 from kiosk.i18n import N_
 from kiosk.reasons import OutboxProblem, PrintProblem, SealFailure
@@ -105,6 +106,9 @@ class Action(StrEnum):
     LANGUAGE = "language"              # arg = language code
     MORE_TIME = "more_time"            # the inactivity warning: I need more time
     CALL_AGENT = "call_agent"
+    ACCESSIBILITY = "accessibility"    # opens the accessibility settings
+    TOGGLE = "toggle"                  # accessibility settings: arg = kiosk.access.Setting
+    LANGUAGES = "languages"            # opens the list of languages
 
 
 class Overlay(StrEnum):
@@ -113,6 +117,8 @@ class Overlay(StrEnum):
     CANCEL = "cancel"              # "Cancel everything?" yes / no
     HELP = "help"
     TIMEOUT = "timeout"            # "Are you still there?" + I need more time
+    ACCESS = "access"              # the accessibility settings
+    LANGUAGE = "language"          # the list of languages
 
 
 class Notice(StrEnum):
@@ -249,6 +255,17 @@ class Activity:
 
 
 @dataclass(frozen=True)
+class Touched:
+    """The citizen touched the screen or pressed a key, whatever it touched: the timer
+    restarts and the end-of-session warning closes (unlike :class:`Activity`)."""
+
+
+@dataclass(frozen=True)
+class AgentSeen:
+    """The staff on duty acknowledged this session's call: someone is coming."""
+
+
+@dataclass(frozen=True)
 class CodeRead:
     text: str
 
@@ -300,8 +317,8 @@ class WipeDone:
     pass
 
 
-Event = (Tap | Tick | Activity | CodeRead | PageCaptured | CaptureStarted | CaptureFailed
-         | DeviceChanged | Sealed | SealFailed | Printed | PrintFailed | WipeDone)
+Event = (Tap | Tick | Activity | Touched | AgentSeen | CodeRead | PageCaptured | CaptureStarted
+         | CaptureFailed | DeviceChanged | Sealed | SealFailed | Printed | PrintFailed | WipeDone)
 
 
 # ----------------------------------------------------------------------------- commands
@@ -411,6 +428,9 @@ class JourneyState:
     overlay: Overlay | None = None
     notice: Notice | None = None
     agent_called: bool = False
+    agent_seen: bool = False
+    access: Access = field(default_factory=Access)
+    screen_since: float = 0.0      # when the screen (step, overlay, capture phase) last changed
     devices: DeviceHealth = field(default_factory=DeviceHealth)
     warning_deadline: float | None = None
     deposit: DepositResult | None = None
@@ -479,6 +499,10 @@ _BACK = frozenset({Step.PROCEDURE, Step.CHECKLIST, Step.CAPTURE, Step.REVIEW, St
                    Step.CONFIRM})
 #: Steps where the inactivity timer runs; SEALING waits for the machine, not the citizen.
 _TIMED = frozenset(set(Step) - {Step.SEALING, Step.WIPE})
+#: The settings dialogs and the action that opens (or closes) each.
+_OPENERS = {Action.ACCESSIBILITY: Overlay.ACCESS, Action.LANGUAGES: Overlay.LANGUAGE}
+#: Taps that act even right after a screen change: calling an agent, asking for more time.
+_UNGUARDED = frozenset({Action.CALL_AGENT, Action.MORE_TIME})
 
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+")
 _PHONE_ALLOWED = re.compile(r"[0-9 +.\-()]{6,25}")
@@ -529,7 +553,8 @@ class Journey:
 
     def __init__(self, catalog: Catalog, *, languages: Sequence[str] = ("fr", "en"),
                  default_language: str = "fr", timeouts: Timeouts | None = None,
-                 max_pages: int = 60) -> None:
+                 max_pages: int = 60, input_guard: float = 0.0,
+                 default_access: Access | None = None) -> None:
         if default_language not in languages:
             raise ValueError(f"default language {default_language!r} not in {list(languages)}")
         self.catalog = catalog
@@ -537,6 +562,10 @@ class Journey:
         self.default_language = default_language
         self.timeouts = timeouts or Timeouts()
         self.max_pages = max_pages
+        #: Seconds during which taps are ignored after the screen changed (EN 301 549 5.8,
+        #: double-strike: a second tap meant for the previous screen must not act on this one).
+        self.input_guard = input_guard
+        self.default_access = default_access or Access()
 
     # ---------------------------------------------------------------- public
 
@@ -544,19 +573,35 @@ class Journey:
         """The welcome screen as the next citizen must find it."""
         return JourneyState(step=Step.WELCOME, language=self.default_language,
                             default_language=self.default_language, last_activity=now,
-                            devices=devices or DeviceHealth())
+                            devices=devices or DeviceHealth(), access=self.default_access,
+                            screen_since=now)
 
     def timeout_for(self, state: JourneyState) -> float | None:
         """Seconds of inactivity allowed at this point, or None when no timer runs."""
+        factor = state.access.time_factor
         if state.step is Step.SEALING and state.seal_error is not None:
-            return self.timeouts.inactivity     # failed: the citizen may have walked away
-        if state.step not in _TIMED or not state.in_session:
+            return self.timeouts.inactivity * factor   # failed: the citizen may have walked away
+        customised = state.access != self.default_access
+        if state.step not in _TIMED or not (state.in_session or customised):
             return None
         if state.step is Step.CAPTURE:
-            return self.timeouts.capture
+            return self.timeouts.capture * factor
         if state.step is Step.SATISFACTION:
-            return self.timeouts.satisfaction
-        return self.timeouts.inactivity
+            return self.timeouts.satisfaction * factor
+        return self.timeouts.inactivity * factor
+
+    def warning_for(self, timeout: float) -> float:
+        """Seconds of warning before the end of a timeout: the configured warning, but never
+        more than a third of the timeout (a short screen must not warn as soon as it shows)."""
+        return min(self.timeouts.warning, timeout / 3)
+
+    def guard(self, state: JourneyState) -> float:
+        """Seconds after a screen change during which taps are ignored."""
+        return self.input_guard * state.access.time_factor
+
+    def guard_left(self, state: JourneyState, now: float) -> float:
+        """How long taps are still ignored (0: a tap now counts)."""
+        return max(0.0, state.screen_since + self.guard(state) - now)
 
     def deadline(self, state: JourneyState) -> float | None:
         """When the session will be wiped if nothing happens (None: never)."""
@@ -565,8 +610,22 @@ class Journey:
 
     def handle(self, state: JourneyState, event: Event, now: float) -> Transition:
         """The next state and the commands to perform, given one event at time ``now``."""
+        result = self._handle(state, event, now)
+        new = result.state
+        if (new.step, new.overlay, new.capture, new.current) != \
+                (state.step, state.overlay, state.capture, state.current):
+            return Transition(self._keep(new, screen_since=now), result.commands)
+        return result
+
+    def _handle(self, state: JourneyState, event: Event, now: float) -> Transition:
         if isinstance(event, Tap):
+            if event.action not in _UNGUARDED and self.guard_left(state, now) > 0:
+                return Transition(state)     # meant for the previous screen (double tap)
             return self._tap(self._touched(state, now), event)
+        if isinstance(event, Touched):
+            return Transition(self._touched(state, now))
+        if isinstance(event, AgentSeen):
+            return Transition(self._keep(state, agent_seen=state.agent_called))
         if isinstance(event, Tick):
             return self._tick(state, now)
         if isinstance(event, Activity):
@@ -606,8 +665,10 @@ class Journey:
     def _wipe(self, state: JourneyState, reason: WipeReason) -> Transition:
         cleared = self.initial(state.last_activity, state.devices)
         # Only the devices' condition survives: it belongs to the kiosk, not the citizen.
-        # The goodbye is said in the citizen's language; WipeDone brings the default back.
-        wiped = self._keep(cleared, step=Step.WIPE, wipe_reason=reason, language=state.language)
+        # The goodbye is said in the citizen's language and settings; WipeDone brings the
+        # defaults back.
+        wiped = self._keep(cleared, step=Step.WIPE, wipe_reason=reason, language=state.language,
+                           access=state.access)
         commands: list[Command] = []
         if state.step is Step.CAPTURE:
             commands.append(StopCamera())
@@ -661,7 +722,8 @@ class Journey:
         # Everywhere, whatever overlay is open.
         if action is Action.LANGUAGE:
             if tap.arg in self.languages and state.step is not Step.WIPE:
-                return Transition(self._keep(state, language=tap.arg))
+                overlay = None if state.overlay is Overlay.LANGUAGE else state.overlay
+                return Transition(self._keep(state, language=tap.arg, overlay=overlay))
             return Transition(state)
         if action is Action.CALL_AGENT:
             if state.step is Step.WIPE:
@@ -669,6 +731,20 @@ class Journey:
             return Transition(self._keep(state, agent_called=True), (CallAgent(state.step),))
         if action is Action.MORE_TIME:
             return Transition(state)      # _touched already restarted the timer
+        if state.step is Step.WIPE:
+            return Transition(state)
+        if action is Action.TOGGLE:
+            if isinstance(tap.arg, Setting):
+                return Transition(self._keep(state, access=state.access.toggled(tap.arg)))
+            return Transition(state)
+        if action in _OPENERS:
+            wanted = _OPENERS[action]
+            return Transition(self._keep(state, overlay=None if state.overlay is wanted
+                                         else wanted))
+        if state.overlay in (Overlay.ACCESS, Overlay.LANGUAGE):
+            if action is Action.CLOSE:
+                return Transition(self._keep(state, overlay=None))
+            return Transition(state)
         # Overlays take the taps.
         if state.overlay is Overlay.CANCEL:
             if action is Action.CANCEL_CONFIRM:
@@ -880,7 +956,7 @@ class Journey:
             # After the receipt the deposit is done: leaving without a tap is a normal end.
             done = state.step in (Step.RECEIPT, Step.SATISFACTION)
             return self._wipe(state, WipeReason.COMPLETED if done else WipeReason.TIMEOUT)
-        warn_at = max(0.0, timeout - self.timeouts.warning)
+        warn_at = max(0.0, timeout - self.warning_for(timeout))
         if idle >= warn_at and state.overlay is not Overlay.TIMEOUT:
             return Transition(self._keep(state, overlay=Overlay.TIMEOUT,
                                          warning_deadline=state.last_activity + timeout))

@@ -30,6 +30,7 @@ from drivers import open_camera, open_code_reader, open_printer
 from drivers.camera.base import Camera
 from drivers.errors import DeviceError
 from drivers.printer.base import Printer
+from kiosk.access import Access
 from kiosk.capture import CaptureWorker
 from kiosk.catalog import Catalog, load_catalog
 from kiosk.config import Config
@@ -43,6 +44,7 @@ from kiosk.receipts import ReceiptService
 from kiosk.sealing import DepositService
 from kiosk.session import Session
 from kiosk.signals import AgentSignal, SatisfactionLog
+from kiosk.theme import CONTRAST_THEMES, LARGE_THEMES
 from printer.service import ReceiptPrinter
 
 log = logging.getLogger(__name__)
@@ -93,7 +95,9 @@ def journey_from_config(config: Config, catalog: Catalog) -> Journey:
                    default_language=config.kiosk.default_language,
                    timeouts=Timeouts(inactivity=s.inactivity, capture=s.capture_inactivity,
                                      satisfaction=s.satisfaction, warning=s.warning),
-                   max_pages=s.max_pages)
+                   max_pages=s.max_pages, input_guard=s.input_guard,
+                   default_access=Access(large_text=config.ui.theme in LARGE_THEMES,
+                                         high_contrast=config.ui.theme in CONTRAST_THEMES))
 
 
 def build_runtime(config: Config, keys: SealingKeys | None, *, post: Post | None = None,

@@ -180,8 +180,10 @@ class Theme:
 def theme_from_config(dpi: float, reported_dpi: float | None, name: str) -> Theme:
     """The theme for ``[ui] dpi`` (0: the display's ``reported_dpi``) and ``[ui] theme``."""
     effective = dpi if dpi > 0 else (reported_dpi or DEFAULT_DPI)
-    return Theme(dpi=effective, large_text=name in ("large", "large-contrast"),
-                 high_contrast=name in ("contrast", "large-contrast"))
+    return Theme(dpi=effective, large_text=name in LARGE_THEMES,
+                 high_contrast=name in CONTRAST_THEMES)
 
 
 THEMES = ("standard", "large", "contrast", "large-contrast")
+LARGE_THEMES = frozenset({"large", "large-contrast"})
+CONTRAST_THEMES = frozenset({"contrast", "large-contrast"})

@@ -829,7 +829,8 @@ def test_any_tap_answers_the_warning() -> None:
 def test_the_welcome_screen_has_no_timer_until_someone_changes_the_language() -> None:
     d = Driver()
     d.wait(10_000)
-    assert d.state == replace(fresh(d), last_activity=d.state.last_activity)
+    assert d.state == replace(fresh(d), last_activity=d.state.last_activity,
+                              screen_since=d.state.screen_since)
     d.tap(Action.LANGUAGE, "en")
     d.wait(TIMEOUTS.inactivity)
     assert d.state.step is Step.WIPE
@@ -837,14 +838,17 @@ def test_the_welcome_screen_has_no_timer_until_someone_changes_the_language() ->
     assert d.state.language == "fr"
 
 
-def test_satisfaction_ends_by_itself() -> None:
+def test_satisfaction_ends_by_itself_warning_only_in_its_last_third() -> None:
     d = Driver()
     d.to_receipt()
     d.send(Printed())
     d.tap(Action.FINISH)
-    d.wait(TIMEOUTS.satisfaction - TIMEOUTS.warning)
+    third = TIMEOUTS.satisfaction / 3       # 15 s of 45: less than the 30 s warning
+    d.wait(TIMEOUTS.satisfaction - third - 1)
+    assert d.state.overlay is None
+    d.wait(1)
     assert d.state.overlay is Overlay.TIMEOUT
-    assert d.wait(TIMEOUTS.warning) == (Wipe(WipeReason.COMPLETED),)
+    assert d.wait(third) == (Wipe(WipeReason.COMPLETED),)  # type: ignore[unreachable]
 
 
 def test_a_receipt_left_on_screen_is_wiped_after_the_timeout() -> None:
@@ -867,13 +871,15 @@ def test_nothing_times_out_during_the_wipe_and_wipe_done_elsewhere_is_ignored() 
     assert d.state == before
 
 
-def test_a_short_warning_never_comes_before_the_start() -> None:
+def test_a_warning_longer_than_the_timeout_comes_only_in_its_last_third() -> None:
     d = Driver()
-    d.journey.timeouts = Timeouts(inactivity=20, warning=30)
+    d.journey.timeouts = Timeouts(inactivity=30, warning=60)
     d.tap(Action.START)
-    d.wait(0)
+    d.wait(19)
+    assert d.state.overlay is None
+    d.wait(1)
     assert d.state.overlay is Overlay.TIMEOUT
-    d.wait(20)
+    d.wait(10)  # type: ignore[unreachable]
     assert d.state.step is Step.WIPE
 
 

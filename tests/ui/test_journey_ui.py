@@ -223,7 +223,7 @@ def test_inactivity_warns_then_wipes(make_kiosk, kiosk_data) -> None:
     kiosk = make_kiosk(session=SessionSection(inactivity=60, warning=30))
     driver = kiosk.driver
     reach_contact_with_sentinel(kiosk)
-    kiosk.offset_clock.advance(31)
+    kiosk.offset_clock.advance(41)      # a 60 s timeout warns in its last third
     driver.wait_until(lambda: driver.state.overlay is Overlay.TIMEOUT, 5, "the warning")
     assert "more time" in driver.describe()
     driver.tap_action("more_time")
