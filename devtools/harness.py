@@ -19,7 +19,7 @@ from kivy.tests.common import UnitTestTouch
 from kivy.uix.widget import Widget
 
 from devtools.citizen import UiError
-from kiosk.journey import Step
+from kiosk.journey import Overlay, Step
 from kiosk.ui.app import KioskApp
 from kiosk.ui.widgets import Tappable
 
@@ -100,9 +100,10 @@ class UiDriver:
         """Every tappable widget a person can see and use now (the dialog first, if open)."""
         root = self.app.root
         if root.overlay:
-            scopes = [root.ids.dialog, root.ids.topbar]
+            scopes = [root.ids.dialog, root.ids.assistbar]
         else:
-            scopes = [root.ids.topbar, root.current_screen, root.ids.bottombar]
+            scopes = [root.ids.topbar, root.current_screen, root.ids.bottombar,
+                      root.ids.assistbar]
         for scope in scopes:
             for widget in scope.walk(restrict=True):
                 if isinstance(widget, Tappable) and not getattr(widget, "disabled", True) and \
@@ -144,6 +145,10 @@ class UiDriver:
         self.idle(settle)
 
     def tap_action(self, action: str, arg: Any = None) -> None:
+        """Tap the button of ``action``; a language is chosen through the language list, as a
+        person does."""
+        if action == "language" and self.state.overlay is not Overlay.LANGUAGE:
+            self.tap(self.find("languages"))
         self.tap(self.find(action, arg))
 
     def type_text(self, text: str) -> None:

@@ -50,9 +50,11 @@ def start_kiosk(config: Config, keys: SealingKeys | None, *, clock: Callable[[],
     ctx = UiContext(runtime.catalog, runtime.session, runtime.journey, clock,
                     receipt_png=lambda: runtime.controller.current.screen_png,
                     languages=tuple(config.kiosk.languages))
-    app = KioskApp(runtime.controller, ctx, theme=theme or Theme(dpi=config.ui.dpi or 96.0),
+    app = KioskApp(runtime.controller, ctx,
+                   theme=theme or Theme(dpi=config.ui.dpi or 96.0,
+                                        viewing_distance_mm=config.ui.viewing_distance_mm),
                    agent_sound=False, device_check=runtime.check_devices,
-                   wipe_pause=wipe_pause)
+                   wipe_pause=wipe_pause, panel_bottom_mm=config.ui.panel_bottom_mm)
     try:
         driver = UiDriver(app).start()
     except BaseException:

@@ -20,6 +20,7 @@ contrast >= 7:1 for body text and >= 4.5:1 elsewhere) and a high-contrast one
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 RGBA = tuple[float, float, float, float]
@@ -28,6 +29,12 @@ MM_PER_INCH = 25.4
 DEFAULT_DPI = 96.0
 DEJAVU_CAP_HEIGHT = 0.729     # capital height / font size for DejaVu Sans
 MIN_TARGET_MM = 15.0
+#: The highest point a wheelchair user reaches forward (EN 301 549 8.3.2.x, after ADA 308):
+#: 1220 mm; the lowest, 380 mm, is the installer's business (``[ui] panel_bottom_mm``).
+REACH_MAX_MM = 1220.0
+#: The lowered layout never shrinks the journey's area below this height: a panel mounted
+#: so high that less would remain is mounted wrong, and the layout says so in the log.
+LOWERED_MIN_MM = 120.0
 
 
 def rgb(hex_colour: str, alpha: float = 1.0) -> RGBA:
@@ -112,14 +119,28 @@ HIGH_CONTRAST = Palette(
     disabled_ink=rgb("#FFFFFF"),
 )
 
-#: Capital-letter heights in millimetres: (standard, large text).
+#: Capital-letter heights in millimetres: (standard, large text). In large text every kind
+#: is at least :func:`cap_for_angle` of 0.7 degree at the viewing distance (6.11 mm at
+#: 500 mm): all text the citizen must read, the small print included (EN 301 549 5.1.4).
 _CAPS_MM = {
-    "small": (2.6, 5.0),
-    "body": (3.2, 6.1),
-    "button": (3.6, 6.1),
-    "title": (4.6, 7.0),
+    "small": (2.6, 6.2),
+    "body": (3.2, 6.2),
+    "button": (3.6, 6.4),
+    "title": (4.6, 7.2),
     "headline": (6.2, 8.5),
 }
+LARGE_TEXT_DEGREES = 0.7
+DEFAULT_VIEWING_MM = 500.0
+
+
+def cap_for_angle(degrees: float, distance_mm: float) -> float:
+    """The capital height, in millimetres, that subtends ``degrees`` at ``distance_mm``."""
+    return 2 * distance_mm * math.tan(math.radians(degrees) / 2)
+
+
+def angle_of_cap(cap_mm: float, distance_mm: float) -> float:
+    """The visual angle, in degrees, of a capital ``cap_mm`` high seen from ``distance_mm``."""
+    return math.degrees(2 * math.atan(cap_mm / (2 * distance_mm)))
 
 
 @dataclass(frozen=True)
@@ -130,6 +151,7 @@ class Theme:
     large_text: bool = False
     high_contrast: bool = False
     min_target_mm: float = MIN_TARGET_MM
+    viewing_distance_mm: float = DEFAULT_VIEWING_MM
 
     @property
     def palette(self) -> Palette:
@@ -144,8 +166,14 @@ class Theme:
 
     def font(self, kind: str) -> float:
         """Font size in pixels of a kind of text (small, body, button, title, headline)."""
+        return math.ceil(self.px(self.cap_mm(kind)) / DEJAVU_CAP_HEIGHT)
+
+    def cap_mm(self, kind: str) -> float:
+        """The capital height, in millimetres, of a kind of text in the current mode."""
         standard, large = _CAPS_MM[kind]
-        return round(self.px(large if self.large_text else standard) / DEJAVU_CAP_HEIGHT)
+        if not self.large_text:
+            return standard
+        return max(large, cap_for_angle(LARGE_TEXT_DEGREES, self.viewing_distance_mm))
 
     @property
     def target(self) -> float:
@@ -168,6 +196,15 @@ class Theme:
     @property
     def radius(self) -> float:
         return round(self.px(2))
+
+    def lowered_offset(self, window_height: float, panel_bottom_mm: float) -> float:
+        """Pixels to leave empty at the top of a window ``window_height`` pixels tall whose lower
+        edge is ``panel_bottom_mm`` above the floor, so that nothing is drawn above
+        :data:`REACH_MAX_MM`; the rest keeps at least :data:`LOWERED_MIN_MM` of height."""
+        top_mm = panel_bottom_mm + self.mm(window_height)
+        excess = max(0.0, top_mm - REACH_MAX_MM)
+        keep = min(self.mm(window_height), LOWERED_MIN_MM)
+        return round(self.px(min(excess, self.mm(window_height) - keep)))
 
     def with_modes(self, *, large_text: bool | None = None,
                    high_contrast: bool | None = None) -> Theme:

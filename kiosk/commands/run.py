@@ -85,7 +85,8 @@ def run_app(config: Config, keys: SealingKeys | None, *, width: int, height: int
     notifier = Notifier.from_environment()
     try:
         theme = replace(theme_from_config(config.ui.dpi, boot.reported_dpi(), config.ui.theme),
-                        min_target_mm=config.ui.touch_target_mm)
+                        min_target_mm=config.ui.touch_target_mm,
+                        viewing_distance_mm=config.ui.viewing_distance_mm)
         log.info("display: %dx%d, %.0f dpi, touch targets %.0f px (%.0f mm)", width, height,
                  theme.dpi, theme.target, config.ui.touch_target_mm)
         ctx = UiContext(runtime.catalog, runtime.session, runtime.journey,
@@ -99,7 +100,8 @@ def run_app(config: Config, keys: SealingKeys | None, *, width: int, height: int
                        on_ready=lambda: notifier.ready("kiosk ready"),
                        heartbeat=notifier.watchdog,
                        heartbeat_every=min(1.0, interval / 4) if interval else 1.0,
-                       device_check=runtime.check_devices)
+                       device_check=runtime.check_devices,
+                       panel_bottom_mm=config.ui.panel_bottom_mm)
         started = time.monotonic()
         app.run()
         log.info("interface closed after %.0f s", time.monotonic() - started)

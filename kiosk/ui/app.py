@@ -26,11 +26,11 @@ from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.floatlayout import FloatLayout
 
 import assets
+from kiosk.access import SETTING_LABELS
 from kiosk.controller import Controller
 from kiosk.journey import (
     PROGRESS,
     Action,
-    Activity,
     CapturePhase,
     Event,
     JourneyState,
@@ -38,6 +38,7 @@ from kiosk.journey import (
     Step,
     Tap,
     Tick,
+    Touched,
     progress_index,
 )
 from kiosk.theme import Theme
@@ -46,7 +47,10 @@ from kiosk.ui.screens import SCREENS, KioskScreen, UiContext
 from kiosk.ui.screens.base import describe_widgets
 from kiosk.ui.style import style
 from kiosk.ui.texts import HELP, LANGUAGE_NAMES, PRIVACY_PURPOSE, PRIVACY_RETENTION, PRIVACY_RIGHTS
-from kiosk.ui.widgets import KButton, StepDot
+from kiosk.ui.widgets import KButton, StepDot, mirror
+
+#: Languages written right to left: the layout is mirrored and the text shaped for them.
+RTL_LANGUAGES = frozenset({"ar"})
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +109,10 @@ class KioskRoot(FloatLayout):  # type: ignore[misc]  # Kivy ships no types
     primary_enabled = BooleanProperty(False)
     primary_kind = StringProperty("primary")
     agent_called = BooleanProperty(False)
+    agent_seen = BooleanProperty(False)
+    assist_enabled = BooleanProperty(True)
+    language_name = StringProperty("")
+    screen_off = BooleanProperty(False)
     overlay = StringProperty("")
     dialog_title = StringProperty("")
     dialog_body = StringProperty("")
@@ -127,11 +135,8 @@ class KioskRoot(FloatLayout):  # type: ignore[misc]  # Kivy ships no types
             dot.msgid = label
             self._dots.append(dot)
             self.ids.steps.add_widget(dot)
-        for language in ctx.languages:
-            self.ids.languages.add_widget(KButton(
-                action="language", arg=language, text=LANGUAGE_NAMES.get(language, language),
-                kind="plain", size_hint_x=None))
         self.state: JourneyState | None = None
+        self.on_settings: Callable[[JourneyState], None] | None = None
 
     @property
     def current_screen(self) -> KioskScreen:
@@ -140,8 +145,16 @@ class KioskRoot(FloatLayout):  # type: ignore[misc]  # Kivy ships no types
 
     def render(self, state: JourneyState) -> None:
         previous, self.state = self.state, state
+        if previous is None or previous.access != state.access or \
+                previous.language != state.language:
+            style.rtl = state.language in RTL_LANGUAGES
+            if self.on_settings is not None:
+                self.on_settings(state)
         if tr.language != state.language:
             tr.switch(state.language)
+        self.language_name = LANGUAGE_NAMES.get(state.language, state.language)
+        self.screen_off = state.access.screen_off
+        self.assist_enabled = state.step is not Step.WIPE
         screen = self.screens[state.step]
         if self.ids.sm.current != screen.name:
             self.ids.sm.current = screen.name
@@ -156,10 +169,9 @@ class KioskRoot(FloatLayout):  # type: ignore[misc]  # Kivy ships no types
                 ("current" if i == index else "done")
             if i == index:
                 self.step_text = dot.spoken()
-        for button in self.ids.languages.children:
-            button.kind = "primary" if button.arg == state.language else "plain"
         self.help_enabled = state.step not in (Step.SEALING, Step.WIPE)
         self.agent_called = state.agent_called
+        self.agent_seen = state.agent_seen
         # bottom bar
         main = screen.primary(state, self.ctx)
         self.can_cancel = state.can_cancel
@@ -170,12 +182,14 @@ class KioskRoot(FloatLayout):  # type: ignore[misc]  # Kivy ships no types
         self.primary_kind = main.kind if main else "primary"
         self.bottom_visible = bool(main) or state.can_cancel or state.can_go_back
         self._render_dialog(state)
+        mirror(self, style.rtl)
         if previous is None or previous.step != state.step:
             log.debug("screen %s", state.step.value)
 
     def _render_dialog(self, state: JourneyState) -> None:
         overlay = state.overlay
         self.overlay = overlay.value if overlay else ""
+        self._choices(state)
         if overlay is Overlay.CANCEL:
             self.dialog_title = _("Cancel everything?")
             self.dialog_body = _("The pages you photographed and what you typed will be "
@@ -197,9 +211,41 @@ class KioskRoot(FloatLayout):  # type: ignore[misc]  # Kivy ships no types
             self.dialog_title = _("Are you still there?")
             self.update_countdown()
             self._buttons((_("I need more time"), Action.MORE_TIME), None)
+        elif overlay is Overlay.ACCESS:
+            self.dialog_title = _("Accessibility")
+            self.dialog_body = _("Tap an option to turn it on or off. Everything goes back to "
+                                 "normal for the next person.")
+            self._buttons((_("Close"), Action.CLOSE), None)
+        elif overlay is Overlay.LANGUAGE:
+            self.dialog_title = _("Language")
+            self.dialog_body = ""
+            self._buttons((_("Close"), Action.CLOSE), None)
         else:
             self.dialog_title = self.dialog_body = ""
             self._buttons(("", None), None)
+
+    def _choices(self, state: JourneyState) -> None:
+        """The buttons of the settings dialogs: one per setting, or one per language."""
+        box = self.ids.choices
+        wanted: list[tuple[str, Action, object, bool]] = []
+        if state.overlay is Overlay.ACCESS:
+            for setting, label in SETTING_LABELS.items():
+                on = state.access.get(setting)
+                mark = "☑" if on else "☐"
+                wanted.append((f"{mark}  {_(label)}", Action.TOGGLE, setting, on))
+        elif state.overlay is Overlay.LANGUAGE:
+            for language in self.ctx.languages:
+                wanted.append((LANGUAGE_NAMES.get(language, language), Action.LANGUAGE, language,
+                               language == state.language))
+        shown = [(b.text, b.action, b.arg, b.kind == "primary") for b in reversed(box.children)]
+        if shown == [(t, a.value, arg, on) for t, a, arg, on in wanted]:
+            return
+        box.clear_widgets()
+        for text, action, arg, on in wanted:
+            button = KButton(action=action.value, arg=arg, text=text,
+                             kind="primary" if on else "plain")
+            button.checked = on if action is Action.TOGGLE else None
+            box.add_widget(button)
 
     def _buttons(self, main: tuple[str, Action | None],
                  second: tuple[str, Action] | None) -> None:
@@ -224,9 +270,10 @@ class KioskRoot(FloatLayout):  # type: ignore[misc]  # Kivy ships no types
     def describe(self) -> str:
         """Everything visible, as text: the dialog when one is open, else bars and screen."""
         if self.overlay:
-            return "\n".join(describe_widgets(self.ids.dialog))
+            return "\n".join(describe_widgets(self.ids.dialog) +
+                             describe_widgets(self.ids.assistbar))
         parts = describe_widgets(self.ids.topbar) + describe_widgets(self.current_screen) + \
-            describe_widgets(self.ids.bottombar)
+            describe_widgets(self.ids.bottombar) + describe_widgets(self.ids.assistbar)
         return "\n".join(parts)
 
 
@@ -248,7 +295,7 @@ class KioskApp(App):  # type: ignore[misc]
                  heartbeat_every: float = 0.5,
                  device_check: Callable[[], None] | None = None,
                  device_check_every: float = 10.0, wipe_pause: float = 1.5,
-                 **kwargs: Any) -> None:
+                 panel_bottom_mm: float = 900.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.controller = controller
         self.ctx = ctx
@@ -261,6 +308,7 @@ class KioskApp(App):  # type: ignore[misc]
         self.device_check = device_check
         self.device_check_every = device_check_every
         controller.wipe_pause = wipe_pause
+        self.panel_bottom_mm = panel_bottom_mm
         self.taps = 0
         self._last_preview = -1
         self._events: list[Any] = []
@@ -273,6 +321,7 @@ class KioskApp(App):  # type: ignore[misc]
         style.apply(self.theme)
         load_kv()
         root = KioskRoot(self.ctx)
+        root.on_settings = self._apply_settings
         self.controller.post = self.post
         self.controller.listeners.append(lambda old, new: root.render(new))
         self.controller.hooks.on_wipe = self._on_wipe
@@ -282,6 +331,8 @@ class KioskApp(App):  # type: ignore[misc]
     def on_start(self) -> None:
         window = self.root_window
         window.bind(size=self._on_size)
+        window.fbind("on_touch_down", self._any_touch)
+        window.fbind("on_key_down", self._any_key)
         self._on_size(window, window.size)
         self.root.render(self.controller.state)
         self._events = [
@@ -314,6 +365,30 @@ class KioskApp(App):  # type: ignore[misc]
     def _on_size(self, window: Any, size: tuple[int, int]) -> None:
         self.portrait = size[1] > size[0]
         style.portrait = self.portrait
+        self._lower()
+
+    def _apply_settings(self, state: JourneyState) -> None:
+        """The citizen's accessibility settings restyle every screen at once."""
+        access = state.access
+        wanted = self.theme.with_modes(large_text=access.large_text,
+                                       high_contrast=access.high_contrast)
+        if style.theme != wanted:
+            style.apply(wanted)
+        self._lower()
+
+    def _lower(self) -> None:
+        state = self.controller.state
+        window = self.root_window
+        if window is not None:
+            style.lower(state.access.lowered, window.height, self.panel_bottom_mm)
+
+    def _any_touch(self, window: Any, touch: Any) -> None:
+        """Any touch, on a button or not, tells the journey the citizen is there (EN 301 549:
+        touching outside the warning's button must not let the session end)."""
+        self.controller.dispatch(Touched())
+
+    def _any_key(self, window: Any, key: int, *args: Any) -> None:
+        self.controller.dispatch(Touched())
 
     # ------------------------------------------------------------- the journey
 
@@ -332,7 +407,7 @@ class KioskApp(App):  # type: ignore[misc]
     def activity(self) -> None:
         """A touch that is not a journey action (a key, a field): the citizen is there."""
         self.taps += 1
-        self.controller.dispatch(Activity())
+        self.controller.dispatch(Touched())
 
     def _poll_preview(self, dt: float) -> None:
         state = self.controller.state

@@ -22,6 +22,10 @@ class StyleProxy(EventDispatcher):  # type: ignore[misc]  # Kivy ships no types
     portrait = BooleanProperty(False)     # the window is taller than wide (set by the app)
     large_text = BooleanProperty(False)
     high_contrast = BooleanProperty(False)
+    rtl = BooleanProperty(False)          # the language is written right to left (Arabic)
+    #: Pixels left empty at the top of the window in the lowered layout, so that every
+    #: control is within reach from a wheelchair (0 when not lowered or not needed).
+    lowered_offset = NumericProperty(0)
 
     target = NumericProperty(58)
     button_height = NumericProperty(58)
@@ -75,6 +79,12 @@ class StyleProxy(EventDispatcher):  # type: ignore[misc]  # Kivy ships no types
         for f in fields(Palette):
             if f.name != "name":
                 setattr(self, f.name, getattr(palette, f.name))
+
+    def lower(self, lowered: bool, window_height: float, panel_bottom_mm: float) -> None:
+        """Leave the top of a tall panel empty in the lowered layout: every control under
+        :data:`kiosk.theme.REACH_MAX_MM` from the floor (EN 301 549 8.3)."""
+        self.lowered_offset = self.theme.lowered_offset(window_height, panel_bottom_mm) \
+            if lowered else 0
 
     def mm(self, millimetres: float) -> float:
         """Pixels for a length in millimetres (for sizes kv rules compute)."""

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from kivy.app import App
+from kivy.core.text import Label as CoreLabel
 from kivy.graphics.texture import Texture
 from kivy.properties import (
     BooleanProperty,
@@ -27,10 +28,54 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.label import Label
 from kivy.uix.widget import Widget
 
+from kiosk.ui import shaping
+from kiosk.ui.shaping import needs_shaping
+
 BUTTON_KINDS = ("primary", "secondary", "danger", "agent", "success", "plain")
 
 
-class KLabel(Label):  # type: ignore[misc]  # Kivy ships no types
+class ShapedText:
+    """Mixin for labels: text holding right-to-left letters is drawn by
+    :mod:`kiosk.ui.shaping` (joined, ordered right to left, mixed runs right), any other by
+    Kivy. Must come before ``Label`` in the bases."""
+
+    def texture_update(self, *largs: Any) -> None:
+        label: Any = self            # a Label: the mixin only reads its properties
+        text = label.text
+        if not text or not needs_shaping(text):
+            super().texture_update(*largs)  # type: ignore[misc]
+            return
+        colour = label.disabled_color if label.disabled else label.color
+        align = label.halign if label.halign in ("left", "center", "right") else "right"
+        pixels, w, h = shaping.render(text, size=label.font_size, color=tuple(colour),
+                                      bold=label.bold, width=label.text_size[0], align=align,
+                                      line_height=label.line_height)
+        texture = Texture.create(size=(w, h), colorfmt="rgba", bufferfmt="ubyte")
+        texture.blit_buffer(pixels, colorfmt="rgba", bufferfmt="ubyte")
+        texture.flip_vertical()
+        label.texture = texture
+        label.texture_size = [w, h]
+
+
+def mirror(root: Widget, rtl: bool) -> None:
+    """Lay every horizontal row under ``root`` out right to left (``rtl``) or left to right.
+
+    Kivy's BoxLayout has no right-to-left order; the children of each horizontal
+    row are reversed once, and the row remembers which way it is, so calling this
+    after every render is cheap and idempotent (rows built since are turned too).
+    """
+    for widget in root.walk(restrict=True):
+        if isinstance(widget, BoxLayout) and widget.orientation == "horizontal" and \
+                not getattr(widget, "keep_order", False) and \
+                getattr(widget, "_kiosk_rtl", False) != rtl:
+            children = list(widget.children)
+            widget.clear_widgets()
+            for child in children:
+                widget.add_widget(child)          # add_widget puts each first: reversed
+            widget._kiosk_rtl = rtl
+
+
+class KLabel(ShapedText, Label):  # type: ignore[misc]  # Kivy ships no types
     """A label that wraps to its width and is as tall as its text."""
 
     kind = OptionProperty("body", options=("small", "body", "button", "title", "headline"))
@@ -50,11 +95,28 @@ class Tappable:
                 app.tap(self.action, self.arg)
 
 
-class KButton(Tappable, ButtonBehavior, Label):  # type: ignore[misc]
-    """A big button: at least the touch target in both directions; ``kind`` picks the colours."""
+class KButton(Tappable, ButtonBehavior, ShapedText, Label):  # type: ignore[misc]
+    """A big button: at least the touch target in both directions; ``kind`` picks the colours.
+    ``checked`` is True or False for a button that toggles a setting (said by the speech),
+    None for any other."""
 
     kind = OptionProperty("secondary", options=BUTTON_KINDS)
     icon = StringProperty("")
+    checked = ObjectProperty(None, allownone=True)
+
+    def natural_width(self, text: str, font_size: float) -> float:
+        """The width of ``text`` on one line at ``font_size`` (kv rules size buttons that
+        wrap with it: measuring the texture itself would chase its own wrapping)."""
+        if not text:
+            return 0.0
+        if needs_shaping(text):
+            _pixels, width, _height = shaping.render(text, size=font_size, color=(0, 0, 0, 1),
+                                                     bold=self.bold)
+            return float(width)
+        label = CoreLabel(text=text, font_size=font_size, bold=self.bold,
+                          font_name=self.font_name)
+        extents: tuple[int, int] = label.get_extents(text)
+        return float(extents[0])
 
 
 class IconButton(Tappable, ButtonBehavior, BoxLayout):  # type: ignore[misc]
@@ -247,6 +309,7 @@ class OnScreenKeyboard(BoxLayout):  # type: ignore[misc]
         self.clear_widgets()
         for row in LAYOUTS[self.layout]:
             line = BoxLayout(orientation="horizontal", spacing=self.spacing)
+            line.keep_order = True        # a Latin keyboard stays in its order in Arabic
             for key in row:
                 wide = 1.0 + 0.12 * len(key) if len(key) > 2 else \
                     (1.3 if key in ("⌫", "⇧") else 1.0)

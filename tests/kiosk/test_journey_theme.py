@@ -9,6 +9,7 @@ from kiosk.theme import (
     HIGH_CONTRAST,
     STANDARD,
     Theme,
+    angle_of_cap,
     contrast_ratio,
     rgb,
     theme_from_config,
@@ -22,11 +23,25 @@ def test_touch_targets_are_fifteen_millimetres_on_any_panel(dpi: float) -> None:
     assert theme.button_height >= theme.target
 
 
-def test_large_text_makes_a_capital_h_at_least_6_1_mm() -> None:
-    theme = Theme(dpi=102, large_text=True)
-    for kind in ("body", "button", "title", "headline"):
-        assert theme.mm(theme.font(kind) * DEJAVU_CAP_HEIGHT) >= 6.1 - 0.15
-    assert Theme(dpi=102).font("body") < theme.font("body")
+@pytest.mark.parametrize("dpi", [96, 102, 141, 150, 220])
+@pytest.mark.parametrize("distance", [500, 700])
+def test_large_text_makes_every_capital_h_subtend_0_7_degree(dpi: float, distance: float) -> None:
+    """EN 301 549 5.1.4 on every kind of text, the small print included, after rounding to
+    whole pixels (the 0.69 degree of an earlier version came from rounding down)."""
+    theme = Theme(dpi=dpi, large_text=True, viewing_distance_mm=distance)
+    for kind in ("small", "body", "button", "title", "headline"):
+        cap = theme.mm(theme.font(kind) * DEJAVU_CAP_HEIGHT)
+        assert angle_of_cap(cap, distance) >= 0.7, (kind, cap)
+    assert Theme(dpi=dpi).font("body") < theme.font("body")
+
+
+def test_the_lowered_layout_keeps_every_control_under_1220_mm() -> None:
+    theme = Theme(dpi=102)
+    tall = 1920                                       # 478 mm of a 21.5-inch portrait panel
+    offset = theme.lowered_offset(tall, panel_bottom_mm=800)
+    assert 800 + theme.mm(tall - offset) == pytest.approx(1220, abs=0.5)
+    assert theme.lowered_offset(800, panel_bottom_mm=800) == 0     # already within reach
+    assert theme.mm(tall - theme.lowered_offset(tall, panel_bottom_mm=1200)) >= 120
 
 
 @pytest.mark.parametrize(("palette", "minimum"), [(STANDARD, 4.5), (HIGH_CONTRAST, 7.0)])
