@@ -124,7 +124,7 @@ class AplaySink:
                                     stderr=subprocess.PIPE)
         except OSError as exc:
             warn_once(log, f"aplay:{exc}", "cannot run %s (%s): nothing is heard", argv[0], exc,
-                       level=logging.ERROR)
+                      level=logging.ERROR)
             return
         assert proc.stdin is not None and proc.stderr is not None
         stdin, stderr = proc.stdin, proc.stderr
@@ -148,7 +148,7 @@ class AplaySink:
         stderr.close()
         if proc.returncode != 0 and not cancel.is_set():
             warn_once(log, f"aplay-rc:{error}", "aplay %s failed (exit %s): %s", device or "",
-                       proc.returncode, error, level=logging.ERROR)
+                      proc.returncode, error, level=logging.ERROR)
 
 
 class RecordingSink:

@@ -349,25 +349,25 @@ class Speaker:
         if self._silent:
             return None
         argv = [self._espeak, "-v", voice, "-s", str(rate), "-a", str(volume), "--stdout"]
+        try:   # outside the lock: fork and exec take milliseconds the UI thread must not wait
+            proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE)
+        except OSError as exc:
+            self._silent = True
+            warn_once(log, f"espeak:{self._espeak}", "speech is silent: cannot run %s (%s)",
+                      self._espeak, exc, level=logging.ERROR)
+            return None
         with self._cond:
-            if self._cancel.is_set():
-                return None
-            try:
-                proc = self._proc = subprocess.Popen(
-                    argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE)
-            except OSError as exc:
-                self._silent = True
-                warn_once(log, f"espeak:{self._espeak}", "speech is silent: cannot run %s (%s)",
-                           self._espeak, exc, level=logging.ERROR)
-                return None
+            self._proc = proc
+            if self._cancel.is_set():   # interrupted before it could be killed
+                proc.kill()
         try:
             out, err = proc.communicate(text.encode("utf-8"), timeout=self._timeout)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.communicate()
             warn_once(log, "espeak-timeout", "espeak-ng took over %s s: a sentence was not said",
-                       self._timeout, level=logging.ERROR)
+                      self._timeout, level=logging.ERROR)
             return None
         finally:
             with self._cond:
@@ -375,8 +375,8 @@ class Speaker:
         if proc.returncode != 0:
             if proc.returncode > 0:   # negative: killed by an interruption
                 warn_once(log, f"espeak-rc:{proc.returncode}", "espeak-ng failed (exit %s): %s",
-                           proc.returncode, err.decode(errors="replace").strip(),
-                           level=logging.ERROR)
+                          proc.returncode, err.decode(errors="replace").strip(),
+                          level=logging.ERROR)
             return None
         return out
 
