@@ -122,6 +122,11 @@ class SessionSection:
     input_guard: float = field(default=0.5, metadata=_between(0, 2))
 
 
+def _speech_engine(value: Any) -> None:
+    if value not in ("espeak-ng", "none"):
+        raise ValueError
+
+
 def _theme_name(value: Any) -> None:
     if value not in ("standard", "large", "contrast", "large-contrast"):
         raise ValueError
@@ -169,6 +174,34 @@ class UploadSection:
     max_backoff_s: int = field(default=600, metadata=_between(1, 86_400))
 
 
+def _regex_list(value: Any) -> None:
+    for pattern in value:
+        try:
+            re.compile(pattern)
+        except re.error:
+            raise ValueError from None
+
+
+@dataclass(frozen=True)
+class SpeechSection:
+    """``[speech]``: the kiosk reading its screens aloud (EN 301 549 5.1.3), :mod:`kiosk.speech`."""
+
+    # The values of kiosk.speech.Engine (tests/accessibility/test_speech.py keeps them in step).
+    engine: str = field(default="espeak-ng", metadata=_check(
+        _speech_engine, "one of espeak-ng, none"))
+    espeak: str = "espeak-ng"           # the program (a path, or a name looked up in PATH)
+    device: str = ""                    # ALSA device of the loudspeaker; "": the default one
+    record_dir: Path | None = None      # write each utterance there instead of playing it
+    volume: int = field(default=100, metadata=_between(20, 160))   # espeak-ng amplitude
+    rate: int = field(default=160, metadata=_between(80, 400))     # words per minute
+    falc_rate: int = field(default=130, metadata=_between(80, 400))
+    timeout_s: float = field(default=10.0, metadata=_between(1, 120))
+    headset_patterns: list[str] = field(
+        default_factory=lambda: [r"(?i)\bUSB-Audio\b.*\bhead(set|phone)s?\b"],
+        metadata=_check(_regex_list, "a list of regular expressions"))
+    cards: Path = Path("/proc/asound/cards")
+
+
 @dataclass(frozen=True)
 class Config:
     """The whole configuration. ``path`` is the file it came from, if any."""
@@ -179,6 +212,7 @@ class Config:
     ui: UiSection = field(default_factory=UiSection)
     outbox: OutboxSection = field(default_factory=OutboxSection)
     upload: UploadSection = field(default_factory=UploadSection)
+    speech: SpeechSection = field(default_factory=SpeechSection)
     path: Path | None = field(default=None, metadata={"internal": True})
 
 

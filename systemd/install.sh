@@ -88,7 +88,9 @@ debs=(
   libzbar0              # pyzbar, the fallback decoder of QR codes
   fonts-dejavu-core     # DejaVu Sans: the interface's font and the one the PDFs embed
   libasound2            # ALSA, through which SDL2_mixer plays the agent chime
-  alsa-utils            # amixer to set the speaker's level; alsactl restores it at boot
+  alsa-utils            # aplay plays speech (kiosk.audio); amixer sets the speaker's level;
+                        # alsactl restores it at boot
+  espeak-ng             # the kiosk reads its screens aloud (kiosk.speech, EN 301 549 5.1.3)
   libpam-systemd        # pam_systemd: the logind session cage's devices come from
   python3-venv          # the virtual environment (Debian's Python 3.11 and ensurepip)
 )
