@@ -6,12 +6,19 @@ the procedure's code)::
     code = "caf-aide-logement"
     order = 10                                  # position in the list on screen
     processing_days = 30                        # processing time committed, in days
+    icon = "housing-aid"                        # assets/icons/housing-aid.png
+    [reviewed]                                  # who checked which language (see below)
+    fr = true
+    en = true
+    es = false
     [name]                                      # every text: one value per language
-    fr = "Aide au logement (CAF)"
-    en = "Housing benefit (CAF)"
+    fr = "Aide au logement de la Caisse d'allocations familiales (CAF)"
+    en = "Housing benefit from the family allowance fund (CAF)"
+    es = "..."
+    ar = "..."
+    fr-falc = "..."                             # easy-read French (FALC)
     [summary]
     fr = "..."
-    en = "..."
     [service]
     name = { fr = "...", en = "..." }
     contact = "3230 (service gratuit + prix d'un appel) · caf.fr"
@@ -23,9 +30,27 @@ the procedure's code)::
     name = { fr = "...", en = "..." }
     hint = { fr = "...", en = "..." }
 
+Languages. A text is a table of language codes (``fr``, ``es``, ``fr-falc``:
+two or three lowercase letters, optionally ``-`` and a variant). French is the
+base language: every text must have it, and a text without the language a
+citizen chose shows its French. So a kiosk may offer any languages
+(``load_catalog(languages=...)`` accepts any list, even a language no file has
+a word of): a missing translation is logged and falls back, it never stops the
+kiosk. :meth:`Catalog.missing` lists what falls back, for a test or a report.
+
+Review. ``[reviewed]`` says, per file and per language, whether someone who
+reads that language natively (for ``fr-falc``: readers the text is written
+for) has checked the file's texts. It is per file, not per text, because a
+reviewer reads a procedure as a whole, and a file is what a pull request
+changes. A language with texts but no ``[reviewed]`` entry counts as
+unreviewed. The kiosk shows nothing of it to the citizen;
+:meth:`Catalog.unreviewed` lists what is left (``docs/languages.md``).
+
 Loading checks every file and stops at the first problem with one line naming
 the file and the key (``caf-aide-logement.toml: documents[2].icon: no icon
-'bail' in assets/icons``); a kiosk never starts with half a catalog.
+'bail' in assets/icons``); a kiosk never starts with half a catalog. Problems
+are real mistakes (bad code, bad language code, missing French, unknown
+icon, unknown key), never a translation not written yet.
 
 The convocation QR code (documented in ``docs/journey.md``) is a URL::
 
@@ -40,6 +65,7 @@ raising something else on garbage.
 
 from __future__ import annotations
 
+import logging
 import re
 import tomllib
 from collections.abc import Iterator, Mapping, Sequence
@@ -51,7 +77,13 @@ from urllib.parse import parse_qsl, urlsplit
 import assets
 from kiosk.errors import CatalogError
 
+log = logging.getLogger(__name__)
+
 CODE = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
+#: A language code of the catalog: ``fr``, ``es``, ``ar``, ``fr-falc``.
+LANGUAGE = re.compile(r"[a-z]{2,3}(?:-[a-z0-9]{2,8})?")
+#: Every text has this language; the others fall back to it.
+BASE_LANGUAGE = "fr"
 REFERENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9/._-]{0,39}")
 CONVOCATION_VERSION = "1"
 MAX_CODE_TEXT = 512
@@ -63,9 +95,14 @@ class Texts:
 
     values: Mapping[str, str]
 
-    def get(self, language: str, fallback: str = "fr") -> str:
+    def get(self, language: str, fallback: str = BASE_LANGUAGE) -> str:
+        """The text in ``language``; else in ``fallback`` (French); else the first one."""
         return self.values.get(language) or self.values.get(fallback) or next(
             iter(self.values.values()), "")
+
+    def has(self, language: str) -> bool:
+        """True when the text was written in ``language`` (no fallback)."""
+        return bool(self.values.get(language))
 
 
 @dataclass(frozen=True)
@@ -92,10 +129,26 @@ class Procedure:
     processing_days: int
     service: Service
     documents: tuple[DocumentSpec, ...]
+    icon: str
     order: int = 0
+    #: Languages of this file whose texts a native reader has checked (``[reviewed]``).
+    reviewed: frozenset[str] = frozenset()
 
     def document(self, code: str) -> DocumentSpec | None:
         return next((d for d in self.documents if d.code == code), None)
+
+    def texts(self) -> Iterator[tuple[str, Texts]]:
+        """(key, text) for every text of the procedure, keys named as in its file."""
+        yield "name", self.name
+        yield "summary", self.summary
+        yield "service.name", self.service.name
+        for index, doc in enumerate(self.documents):
+            yield f"documents[{index}].name", doc.name
+            yield f"documents[{index}].hint", doc.hint
+
+    def languages(self) -> set[str]:
+        """Every language at least one text of the procedure is written in."""
+        return {lang for _key, text in self.texts() for lang in text.values}
 
 
 @dataclass(frozen=True)
@@ -132,6 +185,15 @@ class Catalog:
 
     def get(self, code: str) -> Procedure | None:
         return self._procedures.get(code)
+
+    def missing(self, language: str) -> list[str]:
+        """``procedure: key`` of every text not written in ``language`` (shown in French)."""
+        return [f"{p.code}: {key}" for p in self for key, text in p.texts()
+                if not text.has(language)]
+
+    def unreviewed(self, language: str) -> list[str]:
+        """Codes of the procedures with texts in ``language`` that nobody has reviewed yet."""
+        return [p.code for p in self if language in p.languages() and language not in p.reviewed]
 
     def parse_convocation(self, text: str) -> Convocation:
         """The convocation a code holds; ConvocationError for anything else, never another error."""
@@ -193,9 +255,8 @@ def convocation_url(host: str, procedure: str, reference: str,
 class _Reader:
     """Typed access to one parsed file, raising CatalogError naming the file and key."""
 
-    def __init__(self, where: str, languages: Sequence[str], icons: Path) -> None:
+    def __init__(self, where: str, icons: Path) -> None:
         self.where = where
-        self.languages = languages
         self.icons = icons
 
     def fail(self, key: str, problem: str) -> CatalogError:
@@ -219,13 +280,34 @@ class _Reader:
     def texts(self, table: Mapping[str, Any], key: str, prefix: str) -> Texts:
         value = self.get(table, key, prefix, dict)
         name = f"{prefix}{key}"
-        missing = [lang for lang in self.languages if not value.get(lang)]
-        if missing:
-            raise self.fail(name, f"no text for language(s) {', '.join(missing)}")
         for lang, text in value.items():
+            self.language(lang, name)
             if not isinstance(text, str) or not text.strip():
                 raise self.fail(f"{name}.{lang}", "must be a non-empty string")
+        if BASE_LANGUAGE not in value:
+            raise self.fail(name, f"no text in French ({BASE_LANGUAGE}), which every text "
+                                  "needs: the other languages fall back to it")
         return Texts(dict(value))
+
+    def language(self, lang: str, table: str) -> None:
+        if not LANGUAGE.fullmatch(lang):
+            raise self.fail(f"{table}.{lang}", f"{lang!r} is not a language code (2-3 lowercase "
+                                               "letters, optionally '-' and a variant: "
+                                               "fr, es, fr-falc)")
+
+    def icon(self, table: Mapping[str, Any], prefix: str) -> str:
+        icon: str = self.get(table, "icon", prefix, str)
+        if not (self.icons / f"{icon}.png").is_file():
+            raise self.fail(f"{prefix}icon", f"no icon {icon!r} in {self.icons}")
+        return icon
+
+    def reviewed(self, data: Mapping[str, Any]) -> frozenset[str]:
+        table = self.get(data, "reviewed", "", dict, {})
+        for lang, value in table.items():
+            self.language(lang, "reviewed")
+            if not isinstance(value, bool):
+                raise self.fail(f"reviewed.{lang}", f"must be true or false, not {value!r}")
+        return frozenset(lang for lang, value in table.items() if value)
 
     def unknown(self, table: Mapping[str, Any], allowed: set[str], prefix: str) -> None:
         extra = sorted(set(table) - allowed)
@@ -235,14 +317,14 @@ class _Reader:
 
 
 _KIND_NAMES = {str: "a string", bool: "true or false", dict: "a table", list: "a list"}
-_PROCEDURE_KEYS = {"code", "order", "processing_days", "name", "summary", "service", "documents"}
+_PROCEDURE_KEYS = {"code", "order", "processing_days", "icon", "reviewed", "name", "summary",
+                   "service", "documents"}
 _DOCUMENT_KEYS = {"code", "required", "icon", "max_pages", "name", "hint"}
 
 
-def parse_procedure(text: str, where: str, languages: Sequence[str] = ("fr", "en"),
-                    icons: Path | None = None) -> Procedure:
+def parse_procedure(text: str, where: str, icons: Path | None = None) -> Procedure:
     """One procedure from the text of its TOML file (CatalogError names file and key)."""
-    r = _Reader(where, languages, icons or assets.path("icons"))
+    r = _Reader(where, icons or assets.path("icons"))
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -254,6 +336,8 @@ def parse_procedure(text: str, where: str, languages: Sequence[str] = ("fr", "en
     days = r.get(data, "processing_days", "", int)
     if not 1 <= days <= 365:
         raise r.fail("processing_days", f"{days} is not from 1 to 365")
+    icon = r.icon(data, "")
+    reviewed = r.reviewed(data)
     service_table = r.get(data, "service", "", dict)
     r.unknown(service_table, {"name", "contact"}, "service.")
     service = Service(name=r.texts(service_table, "name", "service."),
@@ -273,29 +357,30 @@ def parse_procedure(text: str, where: str, languages: Sequence[str] = ("fr", "en
                                           "digits or '-'")
         if any(d.code == doc_code for d in documents):
             raise r.fail(f"{prefix}code", f"{doc_code!r} appears twice")
-        icon = r.get(doc, "icon", prefix, str)
-        if not (r.icons / f"{icon}.png").is_file():
-            raise r.fail(f"{prefix}icon", f"no icon {icon!r} in {r.icons}")
+        doc_icon = r.icon(doc, prefix)
         max_pages = r.get(doc, "max_pages", prefix, int, 10)
         if not 1 <= max_pages <= 50:
             raise r.fail(f"{prefix}max_pages", f"{max_pages} is not from 1 to 50")
         documents.append(DocumentSpec(
             code=doc_code, name=r.texts(doc, "name", prefix), hint=r.texts(doc, "hint", prefix),
-            required=r.get(doc, "required", prefix, bool), icon=icon, max_pages=max_pages))
+            required=r.get(doc, "required", prefix, bool), icon=doc_icon,
+            max_pages=max_pages))
     if not any(d.required for d in documents):
         raise r.fail("documents", "at least one document must be required")
     return Procedure(code=code, name=r.texts(data, "name", ""),
                      summary=r.texts(data, "summary", ""), processing_days=days,
-                     service=service, documents=tuple(documents),
-                     order=r.get(data, "order", "", int, 0))
+                     service=service, documents=tuple(documents), icon=icon,
+                     order=r.get(data, "order", "", int, 0), reviewed=reviewed)
 
 
 def load_catalog(folder: Path | None = None, languages: Sequence[str] = ("fr", "en"),
                  icons: Path | None = None) -> Catalog:
     """Every ``*.toml`` of ``folder`` (default ``assets/catalog``), checked.
 
-    Raises CatalogError naming the file and key of the first problem, or when
-    the folder holds no procedure at all.
+    ``languages`` are the languages the kiosk offers, any of them: a text
+    without one shows its French, and one warning per language says how many
+    texts do. Raises CatalogError naming the file and key of the first
+    problem, or when the folder holds no procedure at all.
     """
     folder = folder or assets.path("catalog")
     files = sorted(folder.glob("*.toml"))
@@ -307,9 +392,15 @@ def load_catalog(folder: Path | None = None, languages: Sequence[str] = ("fr", "
             text = file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise CatalogError(f"{file}: cannot be read ({exc})") from None
-        procedure = parse_procedure(text, str(file), languages, icons)
+        procedure = parse_procedure(text, str(file), icons)
         if procedure.code != file.stem:
             raise CatalogError(f"{file}: code: {procedure.code!r} differs from the file name "
                                f"({file.stem!r})")
         procedures.append(procedure)
-    return Catalog(procedures)
+    catalog = Catalog(procedures)
+    for language in dict.fromkeys(languages):
+        missing = catalog.missing(language)
+        if missing:
+            log.warning("catalog: %d text(s) not written in %r show their French, e.g. %s",
+                        len(missing), language, missing[0])
+    return catalog

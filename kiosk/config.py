@@ -72,9 +72,13 @@ def _device(kind: str) -> dict[str, Any]:
     return {"check": check, "accepted": f"a {kind} URL", "device": kind}
 
 
+#: A language code as the catalog of procedures spells it (kiosk.catalog.LANGUAGE): fr, fr-falc.
+_LANGUAGE = r"[a-z]{2,3}(?:-[a-z0-9]{2,8})?"
+
+
 def _language_list(value: Any) -> None:
-    if not value or not all(re.fullmatch(r"[a-z]{2}", code) for code in value):
-        raise ValueError("a non-empty list of two-letter language codes")
+    if not value or not all(re.fullmatch(_LANGUAGE, code) for code in value):
+        raise ValueError("a non-empty list of language codes (fr, es, fr-falc)")
 
 
 def _default_data_dir() -> Path:
@@ -93,9 +97,9 @@ class KioskSection:
     place: str = "Démonstration"
     data_dir: Path = field(default_factory=_default_data_dir)
     languages: list[str] = field(default_factory=lambda: ["fr", "en"], metadata=_check(
-        _language_list, "a non-empty list of two-letter language codes"))
+        _language_list, "a non-empty list of language codes (fr, es, fr-falc)"))
     default_language: str = field(default="fr", metadata=_pattern(
-        r"[a-z]{2}", "a two-letter language code"))
+        _LANGUAGE, "a language code (fr, es, fr-falc)"))
 
 
 @dataclass(frozen=True)

@@ -1,18 +1,29 @@
 """Languages of the citizen interface: gettext catalogs, a switchable translator, kv extraction.
 
 Message ids are English; the catalogs are
-``assets/locale/<lang>/LC_MESSAGES/kiosk.po`` with their compiled ``.mo``
-beside them (both committed). French is the default language; English is
-complete (every msgid has a msgstr, usually itself). To update them after
-changing a string (from the repository root)::
+``assets/locale/<locale>/LC_MESSAGES/kiosk.po`` with their compiled ``.mo``
+beside them (both committed). French is the default language; English,
+Spanish (``es``), Arabic (``ar``) and easy-read French (``fr-falc``, FALC) are
+complete (every msgid has a msgstr; in English usually itself). To update them
+after changing a string (from the repository root)::
 
     PYTHONPATH=. pybabel extract -F babel.cfg -k N_ -o /tmp/kiosk.pot kiosk/
     pybabel update -D kiosk -i /tmp/kiosk.pot -d assets/locale --no-fuzzy-matching
-    # translate the new entries of fr/LC_MESSAGES/kiosk.po; in en, copy the msgid
+    # translate the new entries of every kiosk.po (in en, copy the msgid); mark
+    # what no native reader has checked ``#, unreviewed`` (docs/languages.md)
     pybabel compile -D kiosk -d assets/locale
 
 ``tests/kiosk/test_journey_i18n.py`` fails when a message is missing, stale,
 untranslated or when a ``.mo`` is older than its ``.po``.
+
+A kiosk language code (``fr``, ``es``, ``fr-falc``: what the configuration,
+the catalog of procedures and the screens use) is not always a gettext locale
+name: easy-read French lives in ``assets/locale/fr@falc/``, a variant written
+the POSIX way (like ``sr@latin``). Babel cannot read a locale folder named
+``fr-falc`` (``pybabel compile`` stops on it with "expected only letters"),
+and gettext looks in ``fr@falc`` then in ``fr``, so a FALC message that is
+missing shows its plain French. :func:`locale_name` and
+:func:`language_code` convert between the two.
 
 ``babel.cfg`` maps ``**.kv`` to :func:`extract_kv` below, so strings written
 ``tr._("...")`` in the kv files are extracted with the Python ones.
@@ -44,18 +55,46 @@ def N_(message: str) -> str:
     return message
 
 
+_VARIANT = re.compile(r"([a-z]{2,3})-([a-z0-9]{3,8})")
+_REGION = re.compile(r"([a-z]{2,3})-([a-z]{2})")
+
+
+def locale_name(language: str) -> str:
+    """The gettext locale (folder of ``assets/locale``) of a kiosk language code.
+
+    ``fr-falc`` → ``fr@falc`` (a variant), ``pt-br`` → ``pt_BR`` (a region),
+    ``es`` → ``es``.
+    """
+    if match := _VARIANT.fullmatch(language):
+        return f"{match[1]}@{match[2]}"
+    if match := _REGION.fullmatch(language):
+        return f"{match[1]}_{match[2].upper()}"
+    return language
+
+
+def language_code(locale: str) -> str:
+    """The kiosk language code of a gettext locale: the reverse of :func:`locale_name`."""
+    return locale.replace("@", "-").replace("_", "-").lower()
+
+
 @cache
 def translations(language: str, locale_dir: Path = LOCALE_DIR) -> gettext.NullTranslations:
     """The compiled catalog of ``language``; the msgids themselves when there is none."""
     try:
-        return gettext.translation(DOMAIN, str(locale_dir), languages=[language])
+        return gettext.translation(DOMAIN, str(locale_dir), languages=[locale_name(language)])
     except FileNotFoundError:
         return gettext.NullTranslations()
 
 
+def catalog_path(language: str, suffix: str = ".po", locale_dir: Path = LOCALE_DIR) -> Path:
+    """``assets/locale/<locale>/LC_MESSAGES/kiosk.po`` (or ``.mo``) of a kiosk language code."""
+    return locale_dir / locale_name(language) / "LC_MESSAGES" / f"{DOMAIN}{suffix}"
+
+
 def available_languages(locale_dir: Path = LOCALE_DIR) -> list[str]:
-    """Languages with a compiled ``kiosk.mo``."""
-    return sorted(p.parent.parent.name for p in locale_dir.glob(f"*/LC_MESSAGES/{DOMAIN}.mo"))
+    """Kiosk language codes with a compiled ``kiosk.mo``."""
+    return sorted(language_code(p.parent.parent.name)
+                  for p in locale_dir.glob(f"*/LC_MESSAGES/{DOMAIN}.mo"))
 
 
 Listener = Callable[[str], None]

@@ -1,13 +1,16 @@
-"""Draw the document pictograms of the catalog: ``python -m assets.icons.generate``.
+"""Draw the pictograms of the catalog: ``python -m assets.icons.generate [NAME...]``.
 
+One per document kind and one per procedure (FALC wants a picture beside
+each item, and a citizen who reads little finds a procedure by its picture).
 Plain shapes in two colours, no words (the screens say the words in the
 citizen's language); 256 px squares drawn at 4x and reduced, so edges stay
 smooth at any size the screens use. The PNGs are committed; run this again
-only to change them.
+only to change them, naming the icons to redraw (all of them without names).
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -168,6 +171,53 @@ def medical(d: Draw) -> None:
     lines(d, 80, 186, 176, 2)
 
 
+def coin(d: Draw, cx: float, cy: float, r: float) -> None:
+    """A red coin with a euro sign: money paid to the citizen."""
+    d.ellipse(s(cx - r, cy - r, cx + r, cy + r), fill=ACCENT, outline=PAPER, width=6 * SCALE)
+    glyph(d, "€", cx, cy + 2, int(r * 1.2), PAPER)
+
+
+def housing_aid(d: Draw) -> None:
+    """Procedure: housing benefit (a house and the money towards it)."""
+    house(d, 108, 220, 140)
+    coin(d, 190, 86, 50)
+
+
+def id_request(d: Draw) -> None:
+    """Procedure: identity card pre-application (the card, and a clock: before the appointment).
+
+    A clock rather than a "+": a white cross on a red disc reads as first aid.
+    """
+    identity(d)
+    d.ellipse(s(166, 154, 246, 234), fill=ACCENT, outline=PAPER, width=6 * SCALE)
+    d.line(s(206, 168, 206, 196, 226, 210), fill=PAPER, width=9 * SCALE, joint="curve")
+
+
+def vote(d: Draw) -> None:
+    """Procedure: registering to vote (a ballot going into a box)."""
+    d.rectangle(s(92, 20, 164, 120), fill=PAPER, outline=INK, width=7 * SCALE)
+    d.line(s(106, 66, 122, 84, 150, 44), fill=ACCENT, width=9 * SCALE)
+    d.rectangle(s(32, 110, 224, 236), fill=INK)
+    d.rectangle(s(80, 104, 176, 116), fill=PAPER)
+    d.rectangle(s(84, 150, 172, 196), fill=PAPER)
+
+
+def disability(d: Draw) -> None:
+    """Procedure: disability office (the international symbol of access)."""
+    d.ellipse(s(114, 14, 154, 54), fill=INK)
+    d.line(s(128, 70, 122, 142), fill=INK, width=20 * SCALE)
+    d.line(s(126, 98, 180, 98), fill=INK, width=16 * SCALE)
+    d.line(s(122, 142, 184, 142, 206, 206), fill=INK, width=18 * SCALE, joint="curve")
+    d.line(s(206, 206, 232, 198), fill=INK, width=16 * SCALE)
+    d.arc(s(40, 120, 160, 240), 90, 360, fill=ACCENT, width=16 * SCALE)
+
+
+def solidarity(d: Draw) -> None:
+    """Procedure: minimum income (a person and the money to live on)."""
+    person(d, 92, 40, 1.7)
+    coin(d, 186, 170, 54)
+
+
 def face(mood: str) -> Callable[[Draw], None]:
     colour = {"good": (24, 117, 60, 255), "neutral": (176, 106, 0, 255),
               "bad": (201, 25, 30, 255)}[mood]
@@ -190,11 +240,17 @@ ICONS: dict[str, Callable[[Draw], None]] = {
     "identity": identity, "lease": lease, "rib": rib, "rent": rent, "receipt": receipt,
     "form": form, "photo": photo, "address": address, "birth": birth, "income": income,
     "family": family, "tax": tax, "medical": medical,
+    "housing-aid": housing_aid, "id-request": id_request, "vote": vote,
+    "disability": disability, "solidarity": solidarity,
 }
 
 
-def main() -> None:
-    for name, draw in ICONS.items():
+def main(names: list[str]) -> None:
+    unknown = sorted(set(names) - set(ICONS))
+    if unknown:
+        raise SystemExit(f"no icon {', '.join(unknown)} (known: {', '.join(sorted(ICONS))})")
+    for name in names or list(ICONS):
+        draw = ICONS[name]
         big = Image.new("RGBA", (SIZE * SCALE, SIZE * SCALE), (0, 0, 0, 0))
         draw(ImageDraw.Draw(big))
         big.resize((SIZE, SIZE), Image.Resampling.LANCZOS).save(HERE / f"{name}.png",
@@ -202,4 +258,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

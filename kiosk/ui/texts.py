@@ -11,8 +11,9 @@ from kiosk.i18n import N_
 from kiosk.journey import PRIVACY_NOTICE_VERSION, Notice, Refusal, Step
 from kiosk.reasons import PrintProblem, SealFailure
 
-LANGUAGE_NAMES = {"fr": "Français", "en": "English", "ar": "العربية", "es": "Español",
-                  "de": "Deutsch", "it": "Italiano", "pt": "Português"}
+LANGUAGE_NAMES = {"fr": "Français", "fr-falc": "Français facile", "en": "English",
+                  "ar": "العربية", "es": "Español", "de": "Deutsch", "it": "Italiano",
+                  "pt": "Português"}
 
 NOTICES: dict[Notice, str] = {
     Notice.NOT_A_CONVOCATION: N_("This code is not a convocation. Tap Start to choose "

@@ -1,4 +1,8 @@
-"""The procedure catalog: every shipped file is valid; a bad file names its file and key."""
+"""The procedure catalog: every shipped file is valid; a bad file names its file and key.
+
+It loads with any set of languages (a missing translation shows the French);
+only real mistakes stop it.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ from kiosk.errors import CatalogError
 GOOD = """
 code = "demo"
 processing_days = 5
+icon = "form"
 [name]
 fr = "Démo"
 en = "Demo"
@@ -39,8 +44,11 @@ hint = { fr = "Recto et verso", en = "Both sides" }
 """
 
 
-def test_the_shipped_catalog_has_realistic_procedures_in_both_languages() -> None:
-    catalog = load_catalog()
+SHIPPED_LANGUAGES = ("fr", "en", "es", "ar", "fr-falc")
+
+
+def test_the_shipped_catalog_has_realistic_procedures_in_every_language() -> None:
+    catalog = load_catalog(languages=SHIPPED_LANGUAGES)
     codes = [p.code for p in catalog]
     assert len(codes) >= 5
     assert {"caf-aide-logement", "cni-predemande", "rsa", "impots-justificatifs",
@@ -49,15 +57,60 @@ def test_the_shipped_catalog_has_realistic_procedures_in_both_languages() -> Non
         assert procedure.name.get("fr") != procedure.name.get("en")
         assert 1 <= procedure.processing_days <= 365
         assert procedure.service.contact
+        assert (assets.path("icons") / f"{procedure.icon}.png").is_file()
         for doc in procedure.documents:
             assert (assets.path("icons") / f"{doc.icon}.png").is_file()
             assert doc.name.get("en") and doc.hint.get("fr")
     assert codes == sorted(codes, key=lambda c: catalog.get(c).order)  # type: ignore[union-attr]
+    for language in SHIPPED_LANGUAGES:
+        assert catalog.missing(language) == [], language
+
+
+def test_every_procedure_has_its_own_pictogram() -> None:
+    icons = [p.icon for p in load_catalog()]
+    assert len(set(icons)) == len(icons)
+
+
+@pytest.mark.parametrize("languages", [("fr",), SHIPPED_LANGUAGES, ("de",), ("fr", "de", "xx")])
+def test_the_catalog_loads_with_any_languages(languages: tuple[str, ...]) -> None:
+    catalog = load_catalog(languages=languages)
+    rsa = catalog.get("rsa")
+    assert rsa is not None
+    assert rsa.name.get("de") == rsa.name.get("fr") == "Revenu de solidarité active (RSA)"
+    assert rsa.name.get("es") == "Renta de solidaridad activa (RSA)"
+
+
+def test_a_language_nobody_wrote_is_listed_as_missing_and_logged(caplog) -> None:
+    catalog = load_catalog(languages=("fr", "de"))
+    texts = sum(1 for p in catalog for _ in p.texts())
+    assert len(catalog.missing("de")) == texts > 50
+    assert catalog.missing("fr") == []
+    assert "not written in 'de' show their French" in caplog.text
+    assert "'fr'" not in caplog.text
+
+
+def test_the_review_state_of_each_language_is_listed() -> None:
+    """The team wrote es, ar and fr-falc: no file claims a review of them yet."""
+    catalog = load_catalog()
+    codes = [p.code for p in catalog]
+    counts = {lang: len(catalog.unreviewed(lang)) for lang in SHIPPED_LANGUAGES}
+    print("procedures with unreviewed texts per language:", counts)
+    assert catalog.unreviewed("fr") == catalog.unreviewed("en") == []
+    for language in ("es", "ar", "fr-falc"):
+        assert catalog.unreviewed(language) == codes
+    assert catalog.unreviewed("de") == []      # nothing written, so nothing to review
+
+
+def test_a_review_flag_is_read_per_file_and_language() -> None:
+    text = GOOD.replace("[name]", "[reviewed]\nfr = true\nen = false\n[name]")
+    assert parse_procedure(text, "demo.toml").reviewed == frozenset({"fr"})
+    assert parse_procedure(GOOD, "demo.toml").reviewed == frozenset()
 
 
 def test_a_text_falls_back_to_french() -> None:
-    procedure = parse_procedure(GOOD, "demo.toml")
-    assert procedure.name.get("de") == "Démo"
+    procedure = parse_procedure(GOOD.replace('en = "Demo"\n', ""), "demo.toml")
+    assert procedure.name.get("de") == procedure.name.get("en") == "Démo"
+    assert not procedure.name.has("en") and procedure.summary.has("en")
     assert procedure.documents[0].max_pages == 10
 
 
@@ -67,9 +120,21 @@ def test_a_text_falls_back_to_french() -> None:
      "demo.toml: processing_days: 0 is not from 1 to 365"),
     (lambda t: t.replace("processing_days = 5", 'processing_days = "5"'),
      "demo.toml: processing_days: must be an integer"),
-    (lambda t: t.replace('en = "Demo"\n', ""), "demo.toml: name: no text for language(s) en"),
+    (lambda t: t.replace('fr = "Démo"\n', ""), "demo.toml: name: no text in French (fr)"),
+    (lambda t: t.replace('fr = "Mairie", ', ""), "demo.toml: service.name: no text in French"),
+    (lambda t: t.replace('en = "Demo"', 'EN = "Demo"'),
+     "demo.toml: name.EN: 'EN' is not a language code"),
+    (lambda t: t.replace('en = "Demo"', 'en_GB = "Demo"'),
+     "demo.toml: name.en_GB: 'en_GB' is not a language code"),
     (lambda t: t.replace('icon = "identity"', 'icon = "nothing"'),
      "demo.toml: documents[0].icon: no icon 'nothing'"),
+    (lambda t: t.replace('icon = "form"', 'icon = "nothing"'),
+     "demo.toml: icon: no icon 'nothing'"),
+    (lambda t: t.replace('icon = "form"\n', ""), "demo.toml: icon: missing"),
+    (lambda t: t.replace("[name]", "[reviewed]\nfr = 1\n[name]"),
+     "demo.toml: reviewed.fr: must be true or false"),
+    (lambda t: t.replace("[name]", "[reviewed]\nFrench = true\n[name]"),
+     "demo.toml: reviewed.French: 'French' is not a language code"),
     (lambda t: t.replace("required = true", "required = 1"),
      "demo.toml: documents[0].required: must be true or false"),
     (lambda t: t.replace("required = true", "required = false"),
