@@ -1,9 +1,15 @@
 """The citizen's status page: ``/suivi/<deposit id>?t=<tracking token>``.
 
-French by default, English when the browser prefers it (Accept-Language) or
-the ``lang`` link asks. It shows the deposit number, its status, when it was
-received and last updated, and the service's message: nothing personal (the
-back office holds none in clear anyway).
+In the language of the kiosk session: the receipt's QR code carries it as
+``lang`` (``printer.receipt.status_link``; French, the default, is left out).
+Without a valid ``lang``, the best of the browser's Accept-Language, else
+French. Languages: French, English, Spanish, Arabic (``<html lang="ar"
+dir="rtl">``) and easy-read French (FALC, ``lang=fr-falc``; written
+``fr-x-falc`` in HTML, a private-use BCP 47 tag, since ``fr-falc`` is not one;
+no browser asks for it, so only the link chooses it). Each page links to the
+others. It shows the deposit number, its status, when it was received and last
+updated, and the service's message: nothing personal (the back office holds
+none in clear anyway).
 
 A wrong token answers exactly as an unknown deposit: same status code, same
 body. The token's SHA-256 is compared in constant time, against a dummy hash
@@ -31,8 +37,16 @@ from backoffice.status import DossierStatus
 from backoffice.store.metadata import DepositRecord
 from deposit import ids
 
-LANGUAGES = ("fr", "en")
+LANGUAGES = ("fr", "en", "es", "ar", "fr-falc")
 DEFAULT_LANGUAGE = "fr"
+#: Each language's name in itself, for the links between them.
+LANGUAGE_NAMES = {"fr": "Français", "en": "English", "es": "Español", "ar": "العربية",
+                  "fr-falc": "Français facile à lire"}
+#: The BCP 47 tag of HTML's ``lang`` and Content-Language, where it is not the code itself.
+HTML_TAGS = {"fr-falc": "fr-x-falc"}
+#: The CLDR locale of dates (easy-read French writes them as French does).
+BABEL_LOCALES = {"fr-falc": "fr"}
+RTL_LANGUAGES = frozenset({"ar"})
 DOMAIN = "backoffice"
 #: Times on the page are shown in the service's time zone.
 TIMEZONE = ZoneInfo("Europe/Paris")
@@ -50,7 +64,8 @@ _CSS = (
     "dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem}dt{font-weight:bold}"
     "dd{margin:0}.number{font-family:'DejaVu Sans Mono',monospace;letter-spacing:.05em}"
     "blockquote{margin:1rem 0;padding:.75rem 1rem;background:#f0f0f0;white-space:pre-wrap}"
-    "nav{margin-top:2rem}a{color:#000091}"
+    "nav{margin-top:2rem}nav ul{list-style:none;padding:0;display:flex;flex-wrap:wrap;"
+    "gap:.5rem 1.5rem}a{color:#000091}"
 )
 CSP = ("default-src 'none'; style-src 'sha256-"
        + base64.b64encode(hashlib.sha256(_CSS.encode()).digest()).decode()
@@ -61,6 +76,16 @@ CSP = ("default-src 'none'; style-src 'sha256-"
 def translations(lang: str) -> gettext.NullTranslations:
     return gettext.translation(DOMAIN, localedir=assets.path("locale"), languages=[lang],
                                fallback=lang == "en")
+
+
+def html_tag(lang: str) -> str:
+    """The BCP 47 tag of ``lang`` for HTML and HTTP (``fr-falc`` -> ``fr-x-falc``)."""
+    return HTML_TAGS.get(lang, lang)
+
+
+def direction(lang: str) -> str:
+    """HTML's ``dir`` of a language: ``rtl`` for Arabic, else ``ltr``."""
+    return "rtl" if lang in RTL_LANGUAGES else "ltr"
 
 
 def choose_language(query_lang: str | None, accept_language: str | None) -> str:
@@ -106,16 +131,27 @@ def lookup(find: Callable[[str], DepositRecord | None], raw_id: str,
 
 def _when(moment: datetime, lang: str, _: Callable[[str], str]) -> str:
     local = moment.astimezone(TIMEZONE)
-    return _("{date} at {time}").format(date=format_date(local, "long", locale=lang),
-                                        time=format_time(local, "short", locale=lang))
+    locale = BABEL_LOCALES.get(lang, lang)
+    return _("{date} at {time}").format(date=format_date(local, "long", locale=locale),
+                                        time=format_time(local, "HH:mm", locale=locale))
+
+
+def _language_links(token: str | None, lang: str) -> str:
+    """Links to the page in every other language, each named in its own language."""
+    items = []
+    for other in LANGUAGES:
+        if other == lang:
+            continue
+        link = "?" + urlencode({"t": token or "", "lang": other})
+        tag = html_tag(other)
+        items.append(f"<li><a href=\"{html.escape(link)}\" hreflang=\"{tag}\" lang=\"{tag}\" "
+                     f"dir=\"{direction(other)}\">{html.escape(LANGUAGE_NAMES[other])}</a></li>")
+    return "<ul>" + "".join(items) + "</ul>"
 
 
 def render(record: DepositRecord | None, raw_id: str, token: str | None, lang: str) -> Page:
     t = translations(lang)
     _ = t.gettext
-    other = "en" if lang == "fr" else "fr"
-    other_name = "English" if other == "en" else "Français"
-    link = "?" + urlencode({"t": token or "", "lang": other})
     if record is None:
         title = _("Deposit not found")
         check = _("We cannot find this deposit. Check that you scanned the QR code of your "
@@ -146,7 +182,8 @@ def render(record: DepositRecord | None, raw_id: str, token: str | None, lang: s
         if record.status_message:
             heading = _("Message from the service")
             message = (f"<h2>{html.escape(heading)}</h2>"
-                       f"<blockquote>{html.escape(record.status_message)}</blockquote>")
+                       f"<blockquote dir=\"auto\">{html.escape(record.status_message)}"
+                       "</blockquote>")
         number_label = _("Deposit number")
         received_label = _("Received on")
         updated_label = _("Last update")
@@ -157,7 +194,7 @@ def render(record: DepositRecord | None, raw_id: str, token: str | None, lang: s
             f"{html.escape(labels.get(record.status, record.status))}</p>"
             f"<p>{html.escape(explanations.get(record.status, ''))}</p>"
             f"<dl><dt>{html.escape(number_label)}</dt>"
-            f"<dd class=\"number\">{html.escape(record.deposit_id)}</dd>"
+            f"<dd class=\"number\" dir=\"ltr\">{html.escape(record.deposit_id)}</dd>"
             f"<dt>{html.escape(received_label)}</dt>"
             f"<dd>{html.escape(_when(record.received_at, lang, _))}</dd>"
             f"<dt>{html.escape(updated_label)}</dt>"
@@ -167,13 +204,12 @@ def render(record: DepositRecord | None, raw_id: str, token: str | None, lang: s
         status_code = 200
     body = (
         "<!doctype html>"
-        f"<html lang=\"{lang}\"><head><meta charset=\"utf-8\">"
+        f"<html lang=\"{html_tag(lang)}\" dir=\"{direction(lang)}\"><head><meta charset=\"utf-8\">"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
         "<meta name=\"robots\" content=\"noindex\">"
         f"<title>{html.escape(title)}</title><style>{_CSS}</style></head>"
         f"<body><main>{content}"
-        f"<nav><a href=\"{html.escape(link)}\" hreflang=\"{other}\" lang=\"{other}\">"
-        f"{other_name}</a></nav></main></body></html>"
+        f"<nav>{_language_links(token, lang)}</nav></main></body></html>"
     )
     return Page(status_code, body, lang)
 
@@ -182,5 +218,5 @@ def headers(lang: str) -> dict[str, str]:
     """Headers of every status page answer: no caching, no referrer (the token is in the URL)."""
     return {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
             "X-Robots-Tag": "noindex", "Content-Security-Policy": CSP,
-            "X-Content-Type-Options": "nosniff", "Content-Language": lang,
+            "X-Content-Type-Options": "nosniff", "Content-Language": html_tag(lang),
             "Vary": "Accept-Language"}

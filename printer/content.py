@@ -138,10 +138,10 @@ def receipt_blocks(receipt: Receipt) -> tuple[Block, ...]:
                                  "anything is missing. Keep this receipt: it proves that you "
                                  "handed in your dossier.")))
 
-    blocks += [Rule(), Heading(tr._("Follow your dossier")), Code(receipt.tracking_url),
+    blocks += [Rule(), Heading(tr._("Follow your dossier")), Code(receipt.status_url),
                Paragraph(tr._("Scan this code with your phone, or give your deposit number "
                               "at any counter.")),
-               Field(tr._("Or go to:"), receipt.tracking_url)]
+               Field(tr._("Or go to:"), receipt.status_url)]
 
     service = receipt.service
     blocks += [Rule(), Heading(tr._("Contact")), Paragraph(service.name)]

@@ -12,6 +12,12 @@ Update the catalogs after changing a message (from the repository root)::
     # translate the new entries in assets/locale/*/LC_MESSAGES/printer.po, then
     pybabel compile -D printer -d assets/locale
 
+pybabel takes each folder's name for a locale and stops at ``fr-falc`` (easy-read
+French, which CLDR does not know): update and compile that one file by file,
+``-l fr -i assets/locale/fr-falc/LC_MESSAGES/printer.po -o ….mo``. Entries the team
+wrote and no translator has checked carry the PO flag ``unreviewed`` (Babel keeps it;
+compilation ignores it).
+
 ``tests/printer/test_i18n.py`` fails when a message of the code is missing from a
 catalog or a ``.mo`` file is older than its ``.po``.
 """
@@ -24,8 +30,10 @@ import logging
 import struct
 from dataclasses import dataclass
 from datetime import date, datetime
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+import babel
 import babel.dates
 
 import assets
@@ -36,8 +44,25 @@ log = logging.getLogger(__name__)
 DOMAIN = "printer"
 DEFAULT_LANGUAGE = "fr"
 #: The CLDR locale used for dates in each language: en_GB writes "22 November 2025, 15:57",
-#: which no reader takes for the 11th of a 22nd month.
-BABEL_LOCALES = {"fr": "fr_FR", "en": "en_GB"}
+#: which no reader takes for the 11th of a 22nd month; easy-read French (FALC) writes dates
+#: as French does.
+BABEL_LOCALES = {"fr": "fr_FR", "en": "en_GB", "es": "es_ES", "ar": "ar", "fr-falc": "fr_FR"}
+
+
+class Direction(StrEnum):
+    """The direction a language is written in (values are Pillow's and HTML's ``dir``)."""
+
+    LTR = "ltr"
+    RTL = "rtl"
+
+
+def language_direction(language: str) -> Direction:
+    """``rtl`` for Arabic (and any language CLDR writes right to left), else ``ltr``."""
+    try:
+        locale = babel.Locale.parse(BABEL_LOCALES.get(language, language))
+    except (ValueError, babel.UnknownLocaleError):
+        return Direction.LTR
+    return Direction.RTL if locale.text_direction == "rtl" else Direction.LTR
 
 
 def locale_dir() -> str:
@@ -70,6 +95,10 @@ class Translator:
     def babel_locale(self) -> str:
         return BABEL_LOCALES.get(self.language, self.language)
 
+    @property
+    def direction(self) -> Direction:
+        return language_direction(self.language)
+
     def date(self, value: date | datetime, tz: ZoneInfo, *, full: bool = False) -> str:
         """``22 novembre 2025`` (or ``samedi 22 novembre 2025`` with ``full``)."""
         if isinstance(value, datetime):
@@ -78,7 +107,7 @@ class Translator:
                                        locale=self.babel_locale)
 
     def time(self, value: datetime, tz: ZoneInfo) -> str:
-        """``15:57`` (24-hour clock in both languages)."""
+        """``15:57`` (24-hour clock in every language, Arabic included)."""
         return babel.dates.format_time(value.astimezone(tz), "HH:mm", locale=self.babel_locale)
 
 

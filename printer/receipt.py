@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from printer.errors import LayoutError
@@ -118,6 +118,22 @@ def tracking_url(public_url: str, deposit_id: DepositNumber, token: str) -> str:
     return f"{base}/suivi/{quote(str(deposit_id), safe='-*~$=')}?t={quote(token, safe='')}"
 
 
+#: The language the status page shows when the link names none (it then follows the phone's
+#: Accept-Language): a French receipt's link stays as short as it was.
+LINK_DEFAULT_LANGUAGE = "fr"
+
+
+def status_link(url: str, language: str) -> str:
+    """The tracking URL the receipt prints and encodes in its QR code: ``url`` with
+    ``&lang=<language>`` added, so the status page opens in the language of the session
+    (``backoffice.statuspage`` reads ``lang``, and falls back to Accept-Language for a
+    language it does not have); nothing is added for French."""
+    if language == LINK_DEFAULT_LANGUAGE:
+        return url
+    separator = "&" if urlsplit(url).query else "?"
+    return f"{url}{separator}{urlencode({'lang': language})}"
+
+
 def _check_url(url: str) -> None:
     parts = urlsplit(url)
     if parts.scheme == "https" and parts.hostname:
@@ -168,6 +184,11 @@ class Receipt:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise LayoutError(f"unknown time zone {self.timezone!r}") from exc
+
+    @property
+    def status_url(self) -> str:
+        """:attr:`tracking_url` with the session's language (:func:`status_link`)."""
+        return status_link(self.tracking_url, self.language)
 
     @property
     def tz(self) -> ZoneInfo:

@@ -4,6 +4,13 @@ printer or to keep) or on A4 (for an office printer, or to hand to staff).
 Same wording as the paper receipt (:mod:`printer.content`), DejaVu Sans embedded
 so accents and the euro sign read right anywhere, the QR code drawn as vectors.
 Built in memory.
+
+reportlab shapes Arabic and orders right-to-left text only with ``uharfbuzz`` and
+``rlbidi``, which the lock does not hold: without them it would set isolated letters
+left to right. A block that needs shaping (:func:`printer.raster.needs_shaping`) is
+therefore drawn by :mod:`printer.raster` (Pillow + libraqm) as a 300 dpi grey image,
+right-aligned when it reads right to left. Such text is pixels: a PDF reader cannot
+search or copy it (an invisible text layer would fix that; not done).
 """
 
 from __future__ import annotations
@@ -15,11 +22,13 @@ from xml.sax.saxutils import escape
 
 import qrcode
 import qrcode.constants
+from PIL import Image as PILImage
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER, TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import (
     BaseDocTemplate,
@@ -33,10 +42,10 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from printer import content
+from printer import content, raster
 from printer.errors import LayoutError
-from printer.fonts import dated_canvas, register_pdf_fonts
-from printer.i18n import translator
+from printer.fonts import BOLD, REGULAR, dated_canvas, register_pdf_fonts
+from printer.i18n import Direction, translator
 from printer.receipt import Receipt
 
 CREATOR = "deposit-kiosk"
@@ -111,14 +120,78 @@ class _QRCode(Flowable):
                 canvas.rect(start * module, y, (col - start) * module, module, stroke=0, fill=1)
 
 
+#: Resolution of the text drawn as images (what reportlab cannot shape).
+SHAPED_DPI = 300
+
+
+class _ShapedText(Flowable):
+    """A paragraph drawn by :mod:`printer.raster` (shaped, bidi-ordered) as an image
+    ``width`` points wide; ``size`` and ``leading`` in points as a ParagraphStyle's."""
+
+    def __init__(self, text: str, *, width: float, size: float, leading: float, bold: bool,
+                 direction: Direction, center: bool = False, detail: str | None = None,
+                 space_after: float = 0.0) -> None:
+        super().__init__()
+        px = SHAPED_DPI / 72
+        face = raster.font(BOLD if bold else REGULAR, round(size * px))
+        pixels = raster.paragraph_image(text, face, round(width * px),
+                                        line_height=round(leading * px),
+                                        direction=raster.paragraph_direction(text, direction),
+                                        center=center, detail=detail)
+        self.picture = PILImage.fromarray(pixels)
+        self.width_pt = width
+        self.height_pt = pixels.shape[0] / px
+        self.spaceAfter = space_after
+
+    def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
+        return self.width_pt, self.height_pt
+
+    def draw(self) -> None:
+        self.canv.drawImage(ImageReader(self.picture), 0, 0, self.width_pt, self.height_pt)
+
+
+def _shaped(block: content.Block, look: _Look, width: float,
+            direction: Direction) -> Flowable | None:
+    """``block`` as a :class:`_ShapedText` when its text needs shaping, else None."""
+    def make(text: str, size: float, *, bold: bool = False, center: bool = False,
+             detail: str | None = None) -> Flowable:
+        return _ShapedText(text, width=width, size=size, leading=size * 1.3, bold=bold,
+                           direction=direction, center=center, detail=detail,
+                           space_after=look.body * 0.2)
+
+    match block:
+        case content.Title(text) if raster.needs_shaping(text):
+            return make(text, look.title, bold=True, center=True)
+        case content.Subtitle(text) if raster.needs_shaping(text):
+            return make(text, look.body, center=True)
+        case content.Field(label, value) if raster.needs_shaping(label + value):
+            return make(raster.field_text(label, value, direction), look.body)
+        case content.Heading(text) if raster.needs_shaping(text):
+            return make(text, look.body * 1.15, bold=True)
+        case content.Item(text, detail, total) if raster.needs_shaping(text + detail):
+            return make(text if total else f"– {text}", look.body, bold=total, detail=detail)
+        case content.Paragraph(text, strong) if raster.needs_shaping(text):
+            return make(text, look.body, bold=strong)
+    return None
+
+
 def _flowables(receipt: Receipt, look: _Look, width: float) -> list[Flowable]:
     s = _styles(look)
     regular, _ = register_pdf_fonts()
+    direction = translator(receipt.language).direction
     out: list[Flowable] = []
     blocks = content.receipt_blocks(receipt)
     details = [b.detail for b in blocks if isinstance(b, content.Item)]
     detail_width = max(stringWidth(d, regular, look.body) for d in details) + look.body
     for block in blocks:
+        shaped = _shaped(block, look, width, direction)
+        if shaped is not None:
+            out.append(shaped)
+            continue
+        if isinstance(block, content.BigNumber) and raster.needs_shaping(block.label):
+            out += [_shaped(content.Subtitle(block.label), look, width, direction)
+                    or Spacer(1, 0), Paragraph(escape(block.value), s["number"])]
+            continue
         match block:
             case content.Title(text):
                 out.append(Paragraph(escape(text), s["title"]))

@@ -2,7 +2,7 @@
 
     python -m printer.samples docs/receipts/
 
-prints a French and an English receipt on 58 and 80 mm paper through the
+prints a receipt in each language of :data:`LANGUAGES` on 58 and 80 mm paper through the
 printer simulator (``sim://``, behind a real pseudo-terminal), copies the PNGs
 the simulator rendered, and adds the screen receipt shown when the printer fails.
 """
@@ -85,12 +85,48 @@ _TEXTS = {
         next_steps="If your application is accepted, the benefit is paid from the following "
                    "month.",
     ),
+    "es": _Texts(
+        place="France Services de Besançon-Planoise",
+        procedure="Ayuda personalizada para la vivienda (APL) — primera solicitud",
+        documents=(("Documento de identidad", 2),
+                   ("Justificante de domicilio de menos de 3 meses", 1),
+                   ("Certificado de alquiler (importe en €)", 1),
+                   ("Datos bancarios (RIB)", 1),
+                   ("Aviso del impuesto sobre la renta", 3)),
+        service=ServiceContact(hours="de lunes a viernes, de 8:30 a 16:30", **_SERVICE),
+        next_steps="Si se acepta su solicitud, la ayuda se paga a partir del mes siguiente.",
+    ),
+    # The catalog's procedure and document titles in Arabic, the acronym APL and the
+    # service's French name left as they are: mixed runs the printer must order right.
+    "ar": _Texts(
+        place="France Services de Besançon-Planoise",
+        procedure="المساعدة الشخصية للسكن (APL) — طلب أول",
+        documents=(("وثيقة الهوية", 2),
+                   ("إثبات السكن لا يتجاوز عمره 3 أشهر", 1),
+                   ("شهادة الإيجار (المبلغ باليورو €)", 1),
+                   ("بيانات الحساب البنكي (RIB)", 1),
+                   ("إشعار ضريبة الدخل", 3)),
+        service=ServiceContact(hours="من الاثنين إلى الجمعة، 8:30 – 16:30", **_SERVICE),
+        next_steps="إذا قُبل طلبك، تُصرف المساعدة ابتداء من الشهر التالي.",
+    ),
+    "fr-falc": _Texts(
+        place="France Services de Besançon-Planoise",
+        procedure="Aide pour payer le loyer (APL) — première demande",
+        documents=(("Carte d’identité ou passeport", 2),
+                   ("Papier qui montre votre adresse", 1),
+                   ("Papier du propriétaire sur le loyer (en €)", 1),
+                   ("Relevé d’identité bancaire (RIB)", 1),
+                   ("Avis d’impôt", 3)),
+        service=ServiceContact(hours="du lundi au vendredi, de 8 h 30 à 16 h 30", **_SERVICE),
+        next_steps="Le service accepte votre demande ? Vous recevez l’aide le mois suivant.",
+    ),
 }
+LANGUAGES = tuple(_TEXTS)
 
 
 def sample_receipt(language: str = "fr", transmission: Transmission = Transmission.QUEUED,
                    *, deposit_id: DepositNumber = SAMPLE_ID, token: str = SAMPLE_TOKEN) -> Receipt:
-    """A realistic receipt in ``language`` (``fr`` or ``en``)."""
+    """A realistic receipt in ``language`` (one of :data:`LANGUAGES`)."""
     t = _TEXTS[language]
     return Receipt(
         deposit_id=deposit_id,
@@ -120,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args.output.mkdir(parents=True, exist_ok=True)
     written = []
-    for language in ("fr", "en"):
+    for language in LANGUAGES:
         receipt = sample_receipt(language)
         for width in (58, 80):
             with tempfile.TemporaryDirectory(prefix="kiosk-receipt-") as scratch:

@@ -1,7 +1,8 @@
 """The receipt as a PNG for the screen, shown when the printer cannot print it.
 
 Drawn with Pillow from the same blocks as the paper receipt, with the QR code
-large enough to be scanned from the screen by a phone. Built in memory.
+large enough to be scanned from the screen by a phone. Built in memory. Text goes
+through :mod:`printer.raster` (libraqm): Arabic joined, right to left, right-aligned.
 """
 
 from __future__ import annotations
@@ -12,24 +13,24 @@ import qrcode
 import qrcode.constants
 from PIL import Image, ImageDraw, ImageFont
 
-from printer import content
-from printer.fonts import BOLD, REGULAR, font_path
+from printer import content, raster
+from printer.fonts import BOLD, REGULAR
+from printer.i18n import Direction, translator
 from printer.receipt import Receipt
-from printer.text import break_point
 
 Font = ImageFont.FreeTypeFont
 
 
 class _Canvas:
-    def __init__(self, width: int, scale: float) -> None:
+    def __init__(self, width: int, scale: float, direction: Direction = Direction.LTR) -> None:
         self.width = width
         self.pad = round(24 * scale)
         self.inner = width - 2 * self.pad
         self.scale = scale
+        self.direction = direction
         self.image = Image.new("L", (width, round(3000 * scale)), 255)
         self.draw = ImageDraw.Draw(self.image)
         self.y = self.pad
-        self.fonts: dict[tuple[str, int], Font] = {}
 
     def room(self, height: int) -> None:
         """Make the image tall enough for ``height`` more pixels below the current line."""
@@ -41,47 +42,23 @@ class _Canvas:
             self.draw = ImageDraw.Draw(self.image)
 
     def font(self, name: str, size: int) -> Font:
-        key = (name, round(size * self.scale))
-        if key not in self.fonts:
-            self.fonts[key] = ImageFont.truetype(str(font_path(name)), key[1])
-        return self.fonts[key]
-
-    def lines(self, text: str, font: Font, width: int) -> list[str]:
-        out: list[str] = []
-        for paragraph in text.split("\n"):
-            line = ""
-            for word in paragraph.split(" "):
-                candidate = f"{line} {word}" if line else word
-                if font.getlength(candidate) <= width or not line:
-                    line = candidate
-                else:
-                    out.append(line)
-                    line = word
-                while font.getlength(line) > width and len(line) > 1:  # an URL: cut it
-                    cut = len(line)
-                    while cut > 1 and font.getlength(line[:cut]) > width:
-                        cut -= 1
-                    cut = break_point(line[:cut])
-                    out.append(line[:cut])
-                    line = line[cut:]
-            out.append(line)
-        return out
+        return raster.font(name, round(size * self.scale))
 
     def text(self, text: str, font: Font, *, center: bool = False, indent: int = 0,
              right: str | None = None) -> None:
+        """``text`` wrapped to the width, ``right`` (a detail) at the end of its last line:
+        the right in a left-to-right paragraph, the left in a right-to-left one."""
         spacing = round(font.size * 1.3)
-        right_w = font.getlength(right) + font.size if right else 0
-        lines = self.lines(text, font, int(self.inner - indent - right_w))
-        self.room(spacing * (len(lines) + 1))
-        for i, line in enumerate(lines):
-            x: float = self.pad + (indent if i else 0)
-            if center:
-                x = self.pad + (self.inner - font.getlength(line)) / 2
-            self.draw.text((x, self.y), line, fill=0, font=font)
-            if right and i == len(lines) - 1:
-                self.draw.text((self.pad + self.inner - font.getlength(right), self.y), right,
-                               fill=0, font=font)
-            self.y += spacing
+        direction = raster.paragraph_direction(text, self.direction)
+        detail_w = raster.text_width(right, font, raster.paragraph_direction(
+            right, direction)) + font.size * raster.DETAIL_GAP if right else 0.0
+        count = len(raster.wrap_text(text, font, self.inner, direction, indent=indent,
+                                     last_room=detail_w))
+        self.room(spacing * (count + 1))
+        self.y = round(raster.draw_paragraph(
+            self.draw, text, font, left=self.pad, right=self.pad + self.inner, top=self.y,
+            line_height=spacing, direction=direction, center=center, indent=indent,
+            detail=right))
         self.y += round(font.size * 0.3)
 
     def rule(self) -> None:
@@ -113,8 +90,8 @@ class _Canvas:
 
 def receipt_png(receipt: Receipt, *, width: int = 640, scale: float = 1.0) -> bytes:
     """The receipt drawn for the screen, ``width`` pixels wide; ``scale`` enlarges the
-    text (large-text mode). Raises FontError without DejaVu Sans."""
-    c = _Canvas(width, scale)
+    text (large-text mode). Raises FontError without DejaVu Sans or without libraqm."""
+    c = _Canvas(width, scale, translator(receipt.language).direction)
     body = c.font(REGULAR, 20)
     bold = c.font(BOLD, 20)
     for block in content.receipt_blocks(receipt):
@@ -129,7 +106,8 @@ def receipt_png(receipt: Receipt, *, width: int = 640, scale: float = 1.0) -> by
                 c.text(label, body, center=True)
                 c.text(value, c.font(BOLD, 36), center=True)
             case content.Field(label, value):
-                c.text(f"{label} {value}", body, indent=round(20 * scale))
+                c.text(raster.field_text(label, value, c.direction), body,
+                       indent=round(20 * scale))
             case content.Heading(text):
                 c.text(text, c.font(BOLD, 22))
             case content.Item(text, detail, total):

@@ -60,6 +60,18 @@ def fit_to_codec(text: str, codec: str, *, keep_no_break: bool = False) -> str:
     return "".join(out)
 
 
+def fits_code_page(text: str, codec: str) -> bool:
+    """True when :func:`fit_to_codec` prints every character of ``text`` as itself or a
+    look-alike; False when one would become "?" (Arabic, Greek, any other script): such a
+    text is printed as an image (:mod:`printer.raster`)."""
+    for char in unicodedata.normalize("NFC", text):
+        if char in NO_BREAK_SPACES or char == "?" or _encodable(char, codec):
+            continue
+        if fit_to_codec(char, codec) == "?":
+            return False
+    return True
+
+
 def plain_spaces(text: str) -> str:
     """No-break spaces as plain spaces, once the text is wrapped."""
     return text.translate({ord(c): " " for c in NO_BREAK_SPACES})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import string
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
 from backoffice import statuspage
+from printer.receipt import status_link
 from tests.backoffice.harness import FakeKiosk, RunningServer
 
 LOCALE = Path(__file__).resolve().parents[2] / "assets" / "locale"
@@ -26,9 +28,10 @@ def test_the_receipt_url_shows_the_status_in_french_by_default(server, kiosk, de
     url = kiosk.enrollment.tracking_url(delivered.deposit_id, delivered.token)
     r = server.get(url.removeprefix(server.url))
     assert r.status_code == 200
-    assert '<html lang="fr">' in r.text
+    assert '<html lang="fr" dir="ltr">' in r.text
     assert "Reçu" in r.text and delivered.deposit_id in r.text
-    assert "hreflang=\"en\"" in r.text              # the link to English
+    for tag in ("en", "es", "ar", "fr-x-falc"):      # the links to the other languages
+        assert f'hreflang="{tag}"' in r.text, tag
     assert r.headers["Cache-Control"] == "no-store"
     assert r.headers["Referrer-Policy"] == "no-referrer"
     assert "default-src 'none'" in r.headers["Content-Security-Policy"]
@@ -38,12 +41,52 @@ def test_english_comes_from_accept_language_or_the_lang_link(server, delivered) 
     path = f"/suivi/{delivered.deposit_id}"
     r = server.get(path, params={"t": delivered.token},
                    headers={"Accept-Language": "en-GB,en;q=0.9,fr;q=0.5"})
-    assert '<html lang="en">' in r.text and "Received" in r.text
+    assert '<html lang="en" dir="ltr">' in r.text and "Received" in r.text
     r = server.get(path, params={"t": delivered.token, "lang": "en"},
                    headers={"Accept-Language": "fr"})
-    assert '<html lang="en">' in r.text
+    assert '<html lang="en" dir="ltr">' in r.text
     r = server.get(path, params={"t": delivered.token}, headers={"Accept-Language": "de, it"})
-    assert '<html lang="fr">' in r.text
+    assert '<html lang="fr" dir="ltr">' in r.text
+
+
+def test_the_receipt_link_of_an_arabic_session_opens_the_page_in_arabic_right_to_left(
+        server, kiosk, delivered) -> None:
+    # The URL as the Arabic receipt prints it and encodes it in its QR code.
+    url = status_link(kiosk.enrollment.tracking_url(delivered.deposit_id, delivered.token), "ar")
+    r = server.get(url.removeprefix(server.url), headers={"Accept-Language": "fr-FR,fr"})
+    assert r.status_code == 200
+    assert '<html lang="ar" dir="rtl">' in r.text
+    assert r.headers["Content-Language"] == "ar"
+    assert "تم الاستلام" in r.text and "رقم الإيداع" in r.text     # received, deposit number
+    assert f'<dd class="number" dir="ltr">{delivered.deposit_id}</dd>' in r.text
+    assert 'hreflang="fr"' in r.text and ">Français<" in r.text
+
+
+@pytest.mark.parametrize(("lang", "html_lang", "words"), [
+    ("es", "es", ["Recibido", "Su expediente ha llegado al servicio."]),
+    ("fr-falc", "fr-x-falc", ["Reçu", "Le service a bien reçu votre dossier."]),
+])
+def test_spanish_and_easy_read_french_come_from_the_receipt_link(
+        server, kiosk, delivered, lang: str, html_lang: str, words: list[str]) -> None:
+    url = status_link(kiosk.enrollment.tracking_url(delivered.deposit_id, delivered.token), lang)
+    r = server.get(url.removeprefix(server.url), headers={"Accept-Language": "en"})
+    assert f'<html lang="{html_lang}" dir="ltr">' in r.text
+    assert r.headers["Content-Language"] == html_lang
+    for text in words:
+        assert text in r.text, text
+
+
+def test_arabic_and_spanish_phones_get_their_language_without_a_lang_link(
+        server, delivered) -> None:
+    path = f"/suivi/{delivered.deposit_id}"
+    r = server.get(path, params={"t": delivered.token},
+                   headers={"Accept-Language": "ar-MA,fr;q=0.5"})
+    assert '<html lang="ar" dir="rtl">' in r.text
+    r = server.get(path, params={"t": delivered.token}, headers={"Accept-Language": "es-ES"})
+    assert '<html lang="es" dir="ltr">' in r.text
+    r = server.get(path, params={"t": delivered.token, "lang": "xx"},
+                   headers={"Accept-Language": "es-ES"})
+    assert '<html lang="es" dir="ltr">' in r.text     # an unknown lang falls back to the header
 
 
 def test_staff_status_and_message_show_on_the_page_escaped(server, delivered) -> None:
@@ -83,13 +126,14 @@ def test_token_comparison_uses_the_hash_in_constant_time() -> None:
 
 @pytest.mark.parametrize(("header", "expected"), [
     (None, "fr"), ("en", "en"), ("en-US,fr;q=0.8", "en"), ("fr-FR,en;q=0.8", "fr"),
-    ("de;q=1,en;q=0.1", "en"), ("en;q=0", "fr"), ("*", "fr"),
+    ("de;q=1,en;q=0.1", "en"), ("en;q=0", "fr"), ("*", "fr"), ("ar", "ar"),
+    ("es-419,en;q=0.5", "es"), ("de,ar-DZ;q=0.3", "ar"),
 ])
 def test_language_negotiation(header: str | None, expected: str) -> None:
     assert statuspage.choose_language(None, header) == expected
 
 
-@pytest.mark.parametrize("lang", ["fr", "en"])
+@pytest.mark.parametrize("lang", statuspage.LANGUAGES)
 def test_message_catalogs_are_complete_and_compiled(lang: str) -> None:
     folder = LOCALE / lang / "LC_MESSAGES"
     with (folder / "backoffice.po").open("rb") as f:
@@ -106,3 +150,18 @@ def test_message_catalogs_are_complete_and_compiled(lang: str) -> None:
             if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "_"
             and node.args and isinstance(node.args[0], ast.Constant)}
     assert used <= set(po_messages), f"missing from the catalog: {used - set(po_messages)}"
+
+
+@pytest.mark.parametrize("lang", statuspage.LANGUAGES)
+def test_translations_keep_the_placeholders_of_their_message(lang: str) -> None:
+    with (LOCALE / lang / "LC_MESSAGES" / "backoffice.po").open("rb") as f:
+        po = read_po(f)
+    for message in po:
+        if message.id:
+            assert fields(message.string) == fields(message.id), (message.id, message.string)
+    assert "{date} at {time}" in po   # the check is not empty
+
+
+def fields(text: object) -> set[str | None]:
+    assert isinstance(text, str)
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
-from drivers.printer import Align, Cut, Feed, QRCode, Text
+from drivers.printer import Align, Cut, Feed, Image, QRCode, Text
 from drivers.printer.profiles import choose_code_page, load_profile
 from printer.errors import LayoutError
 from printer.escpos_layout import qr_module_size, receipt_job
 from printer.receipt import Transmission
-from printer.samples import sample_receipt
+from printer.samples import LANGUAGES, sample_receipt
 from printer.text import display_width
 
 PROFILES = [("TM-T88V", 80), ("TM-T88V", 58), ("T-1", None), ("TM-U220", None),
@@ -21,7 +22,7 @@ def printed_lines(job) -> list[tuple[str, Text]]:
 
 
 @pytest.mark.parametrize(("name", "width"), PROFILES)
-@pytest.mark.parametrize("language", ["fr", "en"])
+@pytest.mark.parametrize("language", LANGUAGES)
 def test_every_line_fits_the_paper_and_the_code_page(name: str, width: int | None,
                                                      language: str) -> None:
     profile = load_profile(name, width=width)
@@ -31,6 +32,37 @@ def test_every_line_fits_the_paper_and_the_code_page(name: str, width: int | Non
         columns = profile.columns // 2 if element.style.double_width else profile.columns
         assert display_width(line) <= columns, (line, columns)
         line.encode(codec)   # nothing left for the driver to replace
+    for image in (e for e in job.elements if isinstance(e, Image)):
+        _, dots = image.pixels.shape
+        assert dots <= profile.dots_per_line and dots % 8 == 0
+        assert set(np.unique(image.pixels)) <= {0, 255}
+
+
+@pytest.mark.parametrize("language", ["fr", "en", "es", "fr-falc"])
+def test_latin_receipts_print_as_text_only(language: str) -> None:
+    job = receipt_job(sample_receipt(language), load_profile("TM-T88V", width=80))
+    assert not [e for e in job.elements if isinstance(e, Image)]
+
+
+def test_an_arabic_receipt_draws_its_arabic_right_aligned_and_keeps_latin_as_text() -> None:
+    job = receipt_job(sample_receipt("ar"), load_profile("TM-T88V", width=80))
+    images = [e for e in job.elements if isinstance(e, Image)]
+    assert len(images) >= 25
+    aligns = [i.align for i in images]
+    assert aligns.count(Align.RIGHT) >= 20 and Align.LEFT not in aligns   # title: CENTER
+    texts = [(line, e) for line, e in printed_lines(job) if line.strip("- ")]
+    assert ("D3M0-01RZ-KNWS", Align.CENTER) in [(line, e.style.align) for line, e in texts]
+    service = [e for line, e in texts if "Caisse d’allocations" in line]
+    assert service and service[0].style.align is Align.RIGHT     # Latin, in a right-to-left job
+    assert [c.data for c in job.elements if isinstance(c, QRCode)] == [
+        sample_receipt("ar").status_url]
+
+
+def test_the_qr_code_of_a_receipt_opens_the_status_page_in_its_language() -> None:
+    french, arabic = sample_receipt("fr"), sample_receipt("ar")
+    assert french.status_url == french.tracking_url           # French: the page's default
+    assert arabic.status_url == arabic.tracking_url + "&lang=ar"
+    assert sample_receipt("fr-falc").status_url.endswith("&lang=fr-falc")
 
 
 def test_the_deposit_number_is_printed_large_on_58_mm_paper() -> None:

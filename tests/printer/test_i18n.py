@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 import string
 from pathlib import Path
@@ -11,12 +12,14 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import read_mo
-from babel.messages.pofile import read_po
+from babel.messages.pofile import read_po, write_po
 
 from printer.i18n import DOMAIN, available_languages, translator
 
 REPO = Path(__file__).resolve().parents[2]
-LANGUAGES = ["fr", "en"]
+LANGUAGES = ["fr", "en", "es", "ar", "fr-falc"]
+#: Catalogs the team wrote, waiting for a translator: each entry flagged ``unreviewed``.
+UNREVIEWED = ["es", "ar", "fr-falc"]
 
 
 def catalog_path(language: str, ext: str) -> Path:
@@ -90,8 +93,9 @@ def test_each_compiled_catalog_is_up_to_date_with_its_po_file(language: str) -> 
     assert mo.plural_forms == po.plural_forms
 
 
-def test_french_puts_a_no_break_space_before_two_part_punctuation() -> None:
-    with catalog_path("fr", "po").open("rb") as f:
+@pytest.mark.parametrize("language", ["fr", "fr-falc"])
+def test_french_puts_a_no_break_space_before_two_part_punctuation(language: str) -> None:
+    with catalog_path(language, "po").open("rb") as f:
         catalog = read_po(f)
     for message in catalog:
         if not message.id:   # the header
@@ -111,3 +115,36 @@ def test_french_and_english_are_available_and_others_fall_back_to_french() -> No
     assert translator("fr").ngettext("{count} page", "{count} pages", 1) == "{count} page"
     assert translator("fr").ngettext("{count} page", "{count} pages", 0) == "{count} page"
     assert translator("en").ngettext("{count} page", "{count} pages", 0) == "{count} pages"
+
+
+@pytest.mark.parametrize("language", UNREVIEWED)
+def test_entries_no_translator_has_checked_are_flagged_unreviewed_and_still_compiled(
+        language: str) -> None:
+    with catalog_path(language, "po").open("rb") as f:
+        po = read_po(f)
+    entries = [m for m in po if m.id]
+    assert entries and all("unreviewed" in m.flags for m in entries)
+    with catalog_path(language, "mo").open("rb") as f:
+        mo = read_mo(f)
+    assert len([m for m in mo if m.id]) == len(entries)   # the flag does not hold them back
+
+
+@pytest.mark.parametrize("domain", ["printer", "backoffice"])
+@pytest.mark.parametrize("language", UNREVIEWED)
+def test_catalogs_are_kept_as_babel_writes_them_sorted_without_locations(
+        language: str, domain: str) -> None:
+    path = REPO / "assets" / "locale" / language / "LC_MESSAGES" / f"{domain}.po"
+    with path.open("rb") as f:
+        po = read_po(f)
+    out = io.BytesIO()
+    write_po(out, po, width=100, no_location=True, sort_output=True)
+    assert out.getvalue() == path.read_bytes(), f"{path}: rewrite it with write_po as above"
+
+
+@pytest.mark.parametrize(("language", "count", "expected"), [
+    ("ar", 1, "{count} صفحة"), ("ar", 2, "{count} صفحتان"), ("ar", 5, "{count} صفحات"),
+    ("ar", 11, "{count} صفحة"), ("es", 1, "{count} página"), ("es", 0, "{count} páginas"),
+    ("fr-falc", 0, "{count} page"), ("fr-falc", 2, "{count} pages"),
+])
+def test_plural_forms_follow_each_language(language: str, count: int, expected: str) -> None:
+    assert translator(language).ngettext("{count} page", "{count} pages", count) == expected

@@ -11,7 +11,7 @@ import pytest
 from drivers import open_printer
 from drivers.printer.sim_backend import SimulatedPrinter
 from printer.receipt import Receipt
-from printer.samples import sample_receipt
+from printer.samples import LANGUAGES, sample_receipt
 from printer.service import Condition, PrinterAlert, PrintOutcome, ReceiptPrinter
 from tests.printer.tools import decode_qr
 
@@ -24,6 +24,16 @@ WORDS = {
     "en": ["Deposit receipt", "Deposit number", "Identity document", "Documents handed in",
            "Processing time", "Answer by 22 December 2025", "Besançon", "(amount in €)",
            "as soon as the network allows"],
+    "es": ["Justificante de depósito", "Número de depósito", "Documento de identidad",
+           "Documentos entregados", "Plazo de tramitación", "30 días",
+           "Respuesta a más tardar el 22 de diciembre de 2025", "Besançon", "(importe en €)",
+           "en cuanto la red lo permita", "22 de noviembre de 2025 a las 15:57"],
+    "fr-falc": ["Preuve de dépôt", "Numéro de dépôt", "Vos documents",
+                "Le service vous répond au plus tard le 22 décembre 2025.",
+                "La borne garde votre dossier en sécurité.",
+                "Scannez ce code avec votre téléphone. Vous pouvez aussi"],
+    # Arabic is drawn: only the Latin lines come back as text.
+    "ar": ["France Services de Besançon-Planoise", "Caisse d’allocations familiales du Doubs"],
 }
 
 
@@ -44,7 +54,7 @@ def flat(text: str) -> str:
     return " ".join(text.replace("\u00a0", " ").split())
 
 
-@pytest.mark.parametrize("language", ["fr", "en"])
+@pytest.mark.parametrize("language", LANGUAGES)
 @pytest.mark.parametrize("width", [58, 80])
 def test_a_receipt_printed_on_the_simulator_reads_right_and_its_qr_code_decodes(
         tmp_path: Path, language: str, width: int) -> None:
@@ -62,9 +72,15 @@ def test_a_receipt_printed_on_the_simulator_reads_right_and_its_qr_code_decodes(
     assert "D3M0-01RZ-KNWS" in [line.text for line in job.lines]
     for words in WORDS[language]:
         assert words in text, words
-    assert job.qr_payloads == [receipt.tracking_url]
+    assert job.qr_payloads == [receipt.status_url]
     assert job.png is not None
-    assert decode_qr(Path(job.png)) == [receipt.tracking_url]
+    assert decode_qr(Path(job.png)) == [receipt.status_url]
+    # Latin receipts print as text only; Arabic ones draw every Arabic block (GS v 0).
+    if language == "ar":
+        assert len(job.images) >= 25
+        assert not any("\u0600" <= c <= "\u06ff" for c in job.text)
+    else:
+        assert job.images == []
 
 
 def print_once(printer, receipt: Receipt | None = None,
