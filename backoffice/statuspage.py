@@ -44,6 +44,8 @@ LANGUAGE_NAMES = {"fr": "Français", "en": "English", "es": "Español", "ar": "�
                   "fr-falc": "Français facile à lire"}
 #: The BCP 47 tag of HTML's ``lang`` and Content-Language, where it is not the code itself.
 HTML_TAGS = {"fr-falc": "fr-x-falc"}
+#: gettext's folder for a language: easy-read French is the variant ``fr@falc``.
+CATALOG_NAMES = {"fr-falc": "fr@falc"}
 #: The CLDR locale of dates (easy-read French writes them as French does).
 BABEL_LOCALES = {"fr-falc": "fr"}
 RTL_LANGUAGES = frozenset({"ar"})
@@ -74,7 +76,8 @@ CSP = ("default-src 'none'; style-src 'sha256-"
 
 @cache
 def translations(lang: str) -> gettext.NullTranslations:
-    return gettext.translation(DOMAIN, localedir=assets.path("locale"), languages=[lang],
+    folder = CATALOG_NAMES.get(lang, lang)
+    return gettext.translation(DOMAIN, localedir=assets.path("locale"), languages=[folder],
                                fallback=lang == "en")
 
 

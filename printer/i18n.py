@@ -12,9 +12,9 @@ Update the catalogs after changing a message (from the repository root)::
     # translate the new entries in assets/locale/*/LC_MESSAGES/printer.po, then
     pybabel compile -D printer -d assets/locale
 
-pybabel takes each folder's name for a locale and stops at ``fr-falc`` (easy-read
-French, which CLDR does not know): update and compile that one file by file,
-``-l fr -i assets/locale/fr-falc/LC_MESSAGES/printer.po -o ….mo``. Entries the team
+Easy-read French (``fr-falc``) lives in ``assets/locale/fr@falc/``: gettext's name
+for a variant, which pybabel reads (it stops at ``fr-falc``) and which falls back to
+``fr`` (see :func:`catalog_name` and kiosk/i18n.py). Entries the team
 wrote and no translator has checked carry the PO flag ``unreviewed`` (Babel keeps it;
 compilation ignores it).
 
@@ -74,7 +74,7 @@ def available_languages() -> list[str]:
     root = assets.path("locale")
     if not root.is_dir():
         return []
-    return sorted(p.name for p in root.iterdir()
+    return sorted(p.name.replace("@", "-") for p in root.iterdir()
                   if (p / "LC_MESSAGES" / f"{DOMAIN}.mo").is_file())
 
 
@@ -112,13 +112,19 @@ class Translator:
 
 
 @functools.cache
+def catalog_name(language: str) -> str:
+    """The folder of a language's catalog: ``fr-falc`` → ``fr@falc`` (a gettext variant)."""
+    base, _, variant = language.partition("-")
+    return f"{base}@{variant}" if len(variant) >= 4 else language
+
+
 def translator(language: str) -> Translator:
     """The translator of a language, falling back to French when it has no catalog.
 
     Raises TranslationError when even the French catalog is missing or unreadable.
     """
     try:
-        catalog = gettext.translation(DOMAIN, locale_dir(), languages=[language])
+        catalog = gettext.translation(DOMAIN, locale_dir(), languages=[catalog_name(language)])
     except FileNotFoundError:
         if language == DEFAULT_LANGUAGE:
             raise TranslationError(

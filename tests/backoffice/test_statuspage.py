@@ -135,7 +135,7 @@ def test_language_negotiation(header: str | None, expected: str) -> None:
 
 @pytest.mark.parametrize("lang", statuspage.LANGUAGES)
 def test_message_catalogs_are_complete_and_compiled(lang: str) -> None:
-    folder = LOCALE / lang / "LC_MESSAGES"
+    folder = LOCALE / statuspage.CATALOG_NAMES.get(lang, lang) / "LC_MESSAGES"
     with (folder / "backoffice.po").open("rb") as f:
         po = read_po(f)
     with (folder / "backoffice.mo").open("rb") as f:
@@ -154,7 +154,8 @@ def test_message_catalogs_are_complete_and_compiled(lang: str) -> None:
 
 @pytest.mark.parametrize("lang", statuspage.LANGUAGES)
 def test_translations_keep_the_placeholders_of_their_message(lang: str) -> None:
-    with (LOCALE / lang / "LC_MESSAGES" / "backoffice.po").open("rb") as f:
+    folder = LOCALE / statuspage.CATALOG_NAMES.get(lang, lang) / "LC_MESSAGES"
+    with (folder / "backoffice.po").open("rb") as f:
         po = read_po(f)
     for message in po:
         if message.id:

@@ -14,7 +14,7 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po, write_po
 
-from printer.i18n import DOMAIN, available_languages, translator
+from printer.i18n import DOMAIN, available_languages, catalog_name, translator
 
 REPO = Path(__file__).resolve().parents[2]
 LANGUAGES = ["fr", "en", "es", "ar", "fr-falc"]
@@ -23,7 +23,7 @@ UNREVIEWED = ["es", "ar", "fr-falc"]
 
 
 def catalog_path(language: str, ext: str) -> Path:
-    return REPO / "assets" / "locale" / language / "LC_MESSAGES" / f"{DOMAIN}.{ext}"
+    return REPO / "assets" / "locale" / catalog_name(language) / "LC_MESSAGES" / f"{DOMAIN}.{ext}"
 
 
 def code_messages() -> dict[str, tuple[str, ...]]:
@@ -133,7 +133,7 @@ def test_entries_no_translator_has_checked_are_flagged_unreviewed_and_still_comp
 @pytest.mark.parametrize("language", UNREVIEWED)
 def test_catalogs_are_kept_as_babel_writes_them_sorted_without_locations(
         language: str, domain: str) -> None:
-    path = REPO / "assets" / "locale" / language / "LC_MESSAGES" / f"{domain}.po"
+    path = REPO / "assets" / "locale" / catalog_name(language) / "LC_MESSAGES" / f"{domain}.po"
     with path.open("rb") as f:
         po = read_po(f)
     out = io.BytesIO()
