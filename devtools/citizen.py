@@ -15,7 +15,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-from kiosk.config import Config, DevicesSection, KioskSection, SessionSection, UiSection
+from kiosk.config import (
+    Config,
+    DevicesSection,
+    KioskSection,
+    SessionSection,
+    SpeechSection,
+    UiSection,
+)
 from kiosk.journey import CapturePhase, JourneyState, Step
 from kiosk.runtime import Runtime, SealingKeys
 
@@ -62,7 +69,8 @@ def sim_config(data_dir: Path, *, seed: int = 1, printer: str = "", size: tuple[
             printer=printer or f"sim://?out={data_dir / 'receipts'}",
             code_reader=code_reader),
         session=session or SessionSection(),
-        ui=UiSection(fullscreen=False, width=size[0], height=size[1], dpi=dpi))
+        ui=UiSection(fullscreen=False, width=size[0], height=size[1], dpi=dpi),
+        speech=SpeechSection(record_dir=data_dir / "speech"))
 
 
 class CameraSocket:

@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 
 from devtools.citizen import CameraSocket
 from devtools.harness import UiDriver
+from kiosk.audio import HeadsetWatch
 from kiosk.config import Config
 from kiosk.runtime import Runtime, SealingKeys, build_runtime
+from kiosk.speech import Speaker, build_speech
 from kiosk.theme import Theme
 from kiosk.ui.app import KioskApp
 from kiosk.ui.screens import UiContext
@@ -28,6 +30,8 @@ class Kiosk:
     runtime: Runtime
     clock: Callable[[], float]
     camera: CameraSocket
+    speaker: Speaker
+    headset: HeadsetWatch
     app: KioskApp = field(init=False)
 
     def __post_init__(self) -> None:
@@ -37,6 +41,8 @@ class Kiosk:
         try:
             self.driver.stop()
         finally:
+            self.speaker.close()
+            self.headset.close()
             self.runtime.close()
 
 
@@ -50,14 +56,18 @@ def start_kiosk(config: Config, keys: SealingKeys | None, *, clock: Callable[[],
     ctx = UiContext(runtime.catalog, runtime.session, runtime.journey, clock,
                     receipt_png=lambda: runtime.controller.current.screen_png,
                     languages=tuple(config.kiosk.languages))
-    app = KioskApp(runtime.controller, ctx,
+    speaker, headset = build_speech(config.speech)
+    app = KioskApp(runtime.controller, ctx, speaker=speaker,
                    theme=theme or Theme(dpi=config.ui.dpi or 96.0,
                                         viewing_distance_mm=config.ui.viewing_distance_mm),
                    agent_sound=False, device_check=runtime.check_devices,
                    wipe_pause=wipe_pause, panel_bottom_mm=config.ui.panel_bottom_mm)
+    headset.listen(app.headset)          # plugged in: voice guidance on
     try:
         driver = UiDriver(app).start()
     except BaseException:
+        speaker.close()
+        headset.close()
         runtime.close()
         raise
-    return Kiosk(driver, runtime, clock, socket)
+    return Kiosk(driver, runtime, clock, socket, speaker, headset)

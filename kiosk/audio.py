@@ -216,6 +216,10 @@ class HeadsetWatch:
         self._thread: threading.Thread | None = None
         self._last: str | None = None
 
+
+    def listen(self, on_change: Callable[[bool], None]) -> None:
+        """Call ``on_change(present)`` from now on (the application is built after the watch)."""
+        self._on_change = on_change
     def card(self) -> str | None:
         """The ALSA id of the first headset card (``Headset`` in ``1 [Headset ]: ...``)."""
         try:

@@ -76,6 +76,7 @@ def run_app(config: Config, keys: SealingKeys | None, *, width: int, height: int
     kivy_home = Path(os.environ.get("KIVY_HOME") or config.kiosk.data_dir / "kivy")
     boot.prepare(width=width, height=height, fullscreen=fullscreen, kivy_home=kivy_home,
                  console_log=log.isEnabledFor(logging.INFO))
+    from kiosk.speech import build_speech
     from kiosk.systemd import Notifier
     from kiosk.theme import theme_from_config
     from kiosk.ui.app import KioskApp
@@ -83,6 +84,7 @@ def run_app(config: Config, keys: SealingKeys | None, *, width: int, height: int
 
     runtime = build(config, keys)
     notifier = Notifier.from_environment()
+    closing: list[Callable[[], None]] = []
     try:
         theme = replace(theme_from_config(config.ui.dpi, boot.reported_dpi(), config.ui.theme),
                         min_target_mm=config.ui.touch_target_mm,
@@ -96,16 +98,23 @@ def run_app(config: Config, keys: SealingKeys | None, *, width: int, height: int
         # The heartbeat runs a few times per allowed gap, so that jitter never spaces pings
         # further apart than the watchdog allows (kiosk/systemd.py).
         interval = notifier.ping_interval
+        speaker, headset = build_speech(config.speech)
+        closing.append(speaker.close)
+        closing.append(headset.close)
         app = KioskApp(runtime.controller, ctx, theme=theme, agent_sound=config.ui.agent_sound,
+                       speaker=speaker,
                        on_ready=lambda: notifier.ready("kiosk ready"),
                        heartbeat=notifier.watchdog,
                        heartbeat_every=min(1.0, interval / 4) if interval else 1.0,
                        device_check=runtime.check_devices,
                        panel_bottom_mm=config.ui.panel_bottom_mm)
+        headset.listen(app.headset)             # plugged in: voice guidance on
         started = time.monotonic()
         app.run()
         log.info("interface closed after %.0f s", time.monotonic() - started)
     finally:
         notifier.stopping()
+        for close in closing:
+            close()
         runtime.close()
     return 0

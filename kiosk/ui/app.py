@@ -26,7 +26,7 @@ from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.floatlayout import FloatLayout
 
 import assets
-from kiosk.access import SETTING_LABELS
+from kiosk.access import SETTING_LABELS, Setting
 from kiosk.controller import Controller
 from kiosk.journey import (
     PROGRESS,
@@ -41,12 +41,14 @@ from kiosk.journey import (
     Touched,
     progress_index,
 )
+from kiosk.speech import Speaker
 from kiosk.theme import Theme
 from kiosk.ui.i18n import _, tr
 from kiosk.ui.screens import SCREENS, KioskScreen, UiContext
 from kiosk.ui.screens.base import describe_widgets
 from kiosk.ui.style import style
 from kiosk.ui.texts import HELP, LANGUAGE_NAMES, PRIVACY_PURPOSE, PRIVACY_RETENTION, PRIVACY_RIGHTS
+from kiosk.ui.voice import Guide
 from kiosk.ui.widgets import KButton, StepDot, mirror
 
 #: Languages written right to left: the layout is mirrored and the text shaped for them.
@@ -295,7 +297,8 @@ class KioskApp(App):  # type: ignore[misc]
                  heartbeat_every: float = 0.5,
                  device_check: Callable[[], None] | None = None,
                  device_check_every: float = 10.0, wipe_pause: float = 1.5,
-                 panel_bottom_mm: float = 900.0, **kwargs: Any) -> None:
+                 panel_bottom_mm: float = 900.0, speaker: Speaker | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.controller = controller
         self.ctx = ctx
@@ -309,6 +312,8 @@ class KioskApp(App):  # type: ignore[misc]
         self.device_check_every = device_check_every
         controller.wipe_pause = wipe_pause
         self.panel_bottom_mm = panel_bottom_mm
+        self.speaker = speaker
+        self.guide: Guide | None = None
         self.taps = 0
         self._last_preview = -1
         self._events: list[Any] = []
@@ -324,6 +329,9 @@ class KioskApp(App):  # type: ignore[misc]
         root.on_settings = self._apply_settings
         self.controller.post = self.post
         self.controller.listeners.append(lambda old, new: root.render(new))
+        if self.speaker is not None:
+            guide = self.guide = Guide(root, self.speaker, self.controller.dispatch)
+            self.controller.listeners.append(guide.rendered)
         self.controller.hooks.on_wipe = self._on_wipe
         self.controller.hooks.on_agent = self._on_agent
         return root
@@ -387,8 +395,19 @@ class KioskApp(App):  # type: ignore[misc]
         touching outside the warning's button must not let the session end)."""
         self.controller.dispatch(Touched())
 
-    def _any_key(self, window: Any, key: int, *args: Any) -> None:
+    def _any_key(self, window: Any, key: int, scancode: int = 0, codepoint: str | None = None,
+                 modifiers: list[str] | None = None) -> bool:
         self.controller.dispatch(Touched())
+        if self.guide is not None:
+            return self.guide.key(key, modifiers or [])
+        return False
+
+    def headset(self, present: bool) -> None:
+        """A headset was plugged in (from the headset watch's thread): voice guidance on."""
+        def switch(dt: float) -> None:
+            if present and not self.controller.state.access.audio:
+                self.controller.dispatch(Tap(Action.TOGGLE, Setting.AUDIO))
+        Clock.schedule_once(switch, 0)
 
     # ------------------------------------------------------------- the journey
 
@@ -420,8 +439,12 @@ class KioskApp(App):  # type: ignore[misc]
             self._last_preview = frame.seq
             screen = self.root.screens[Step.CAPTURE]
             screen.show_preview(frame)
+            if self.guide is not None:
+                self.guide.guidance(screen.guidance)
 
     def _on_wipe(self) -> None:
+        if self.guide is not None:
+            self.guide.wiped()
         self.root.clear_screens()
         self._last_preview = -1
         self.root.render(self.controller.state)     # the "thank you" of the wipe screen
