@@ -76,7 +76,9 @@ class Palette:
     success_ink: RGBA
     outline: RGBA
     scrim: RGBA            # behind dialogs
-    focus: RGBA            # the page outline in the preview, selection
+    focus: RGBA            # the page outline in the preview (page steady), selection
+    focus_pending: RGBA    # the page outline while the page is not yet steady or legible
+    focus_casing: RGBA     # drawn under the outline: a two-tone line stands out on any tray
     disabled: RGBA
     disabled_ink: RGBA
 
@@ -104,7 +106,8 @@ STANDARD = Palette(
     secondary=rgb("#E3E3FD"), secondary_ink=rgb("#000091"), danger=rgb("#C9191E"),
     danger_ink=rgb("#FFFFFF"), agent=rgb("#6A1B9A"), agent_ink=rgb("#FFFFFF"),
     success=rgb("#18753C"), success_ink=rgb("#FFFFFF"), outline=rgb("#666666"),
-    scrim=rgb("#000000", 0.6), focus=rgb("#00C853"), disabled=rgb("#D0D0D0"),
+    scrim=rgb("#000000", 0.6), focus=rgb("#00C853"), focus_pending=rgb("#FF8C00"),
+    focus_casing=rgb("#000000"), disabled=rgb("#D0D0D0"),
     disabled_ink=rgb("#3A3A3A"),
 )
 
@@ -115,7 +118,8 @@ HIGH_CONTRAST = Palette(
     secondary=rgb("#FFFFFF"), secondary_ink=rgb("#000000"), danger=rgb("#FF9E9E"),
     danger_ink=rgb("#000000"), agent=rgb("#00FFFF"), agent_ink=rgb("#000000"),
     success=rgb("#7CFC00"), success_ink=rgb("#000000"), outline=rgb("#FFFFFF"),
-    scrim=rgb("#000000", 0.85), focus=rgb("#00FFFF"), disabled=rgb("#333333"),
+    scrim=rgb("#000000", 0.85), focus=rgb("#00FFFF"), focus_pending=rgb("#FF8C00"),
+    focus_casing=rgb("#000000"), disabled=rgb("#333333"),
     disabled_ink=rgb("#FFFFFF"),
 )
 

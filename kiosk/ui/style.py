@@ -55,6 +55,8 @@ class StyleProxy(EventDispatcher):  # type: ignore[misc]  # Kivy ships no types
     outline = ColorProperty()
     scrim = ColorProperty()
     focus = ColorProperty()
+    focus_pending = ColorProperty()
+    focus_casing = ColorProperty()
     disabled = ColorProperty()
     disabled_ink = ColorProperty()
 
