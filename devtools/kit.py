@@ -15,6 +15,7 @@ from devtools.citizen import CameraSocket
 from devtools.harness import UiDriver
 from kiosk.audio import HeadsetWatch
 from kiosk.config import Config
+from kiosk.receipts import spoken_receipt
 from kiosk.runtime import Runtime, SealingKeys, build_runtime
 from kiosk.speech import Speaker, build_speech
 from kiosk.theme import Theme
@@ -55,6 +56,8 @@ def start_kiosk(config: Config, keys: SealingKeys | None, *, clock: Callable[[],
                             camera_factory=socket)
     ctx = UiContext(runtime.catalog, runtime.session, runtime.journey, clock,
                     receipt_png=lambda: runtime.controller.current.screen_png,
+                    receipt_speech=lambda: spoken_receipt(
+                        runtime.controller.current.receipt),
                     languages=tuple(config.kiosk.languages))
     speaker, headset = build_speech(config.speech)
     app = KioskApp(runtime.controller, ctx, speaker=speaker,

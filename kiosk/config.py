@@ -96,7 +96,8 @@ class KioskSection:
         r"[0-9A-HJKMNP-TV-Z]{4}", "4 Crockford base32 characters (0-9, A-Z without I, L, O, U)"))
     place: str = "Démonstration"
     data_dir: Path = field(default_factory=_default_data_dir)
-    languages: list[str] = field(default_factory=lambda: ["fr", "en"], metadata=_check(
+    languages: list[str] = field(default_factory=lambda: ["fr", "en", "es", "ar", "fr-falc"],
+                                 metadata=_check(
         _language_list, "a non-empty list of language codes (fr, es, fr-falc)"))
     default_language: str = field(default="fr", metadata=_pattern(
         _LANGUAGE, "a language code (fr, es, fr-falc)"))

@@ -25,6 +25,7 @@ from printer.receipt import (
     Transmission,
 )
 from printer.service import PrintOutcome
+from printer.speech import receipt_speech
 
 log = logging.getLogger(__name__)
 
@@ -81,3 +82,8 @@ class ReceiptService:
         if outcome.status is not None and outcome.status.paper_out:
             problem = PrintProblem.PAPER_OUT  # many printers also say "offline" without paper
         return ReceiptOutcome(False, problem, outcome.screen_png)
+
+
+def spoken_receipt(receipt: Receipt | None) -> tuple[str, ...]:
+    """The sentences a speech synthesiser reads for ``receipt`` (none before it exists)."""
+    return receipt_speech(receipt) if receipt is not None else ()

@@ -76,6 +76,7 @@ def run_app(config: Config, keys: SealingKeys | None, *, width: int, height: int
     kivy_home = Path(os.environ.get("KIVY_HOME") or config.kiosk.data_dir / "kivy")
     boot.prepare(width=width, height=height, fullscreen=fullscreen, kivy_home=kivy_home,
                  console_log=log.isEnabledFor(logging.INFO))
+    from kiosk.receipts import spoken_receipt
     from kiosk.speech import build_speech
     from kiosk.systemd import Notifier
     from kiosk.theme import theme_from_config
@@ -94,6 +95,8 @@ def run_app(config: Config, keys: SealingKeys | None, *, width: int, height: int
         ctx = UiContext(runtime.catalog, runtime.session, runtime.journey,
                         runtime.controller.clock,
                         receipt_png=lambda: runtime.controller.current.screen_png,
+                    receipt_speech=lambda: spoken_receipt(
+                        runtime.controller.current.receipt),
                         languages=tuple(config.kiosk.languages))
         # The heartbeat runs a few times per allowed gap, so that jitter never spaces pings
         # further apart than the watchdog allows (kiosk/systemd.py).

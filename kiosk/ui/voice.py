@@ -29,7 +29,7 @@ from kivy.clock import Clock
 
 from kiosk.access import Setting
 from kiosk.i18n import N_
-from kiosk.journey import Action, CapturePhase, JourneyState, Overlay, Step, Tap
+from kiosk.journey import Action, CapturePhase, JourneyState, Overlay, ReceiptPhase, Step, Tap
 from kiosk.speech import Sound, Speaker
 from kiosk.ui.i18n import _
 from kiosk.ui.keypad import FocusRing, Key, key_for, label_of
@@ -114,6 +114,12 @@ class Guide:
             return
         text, private = self._private(self.root.describe())
         self.speaker.say(text, state.language, interrupt=interrupt, private=private)
+        if state.step is Step.RECEIPT and state.overlay is None and \
+                state.receipt is not ReceiptPhase.PRINTING:
+            # The whole receipt, number spelled, after what the screen says (5.1.3.16).
+            receipt = self.root.ctx.receipt_speech()
+            if receipt:
+                self.speaker.say(receipt, state.language, interrupt=False)
 
     def _private(self, text: str) -> tuple[str, str | None]:
         """The screen's text with typed entries masked, and those entries apart."""

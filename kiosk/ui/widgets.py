@@ -103,6 +103,9 @@ class KButton(Tappable, ButtonBehavior, ShapedText, Label):  # type: ignore[misc
     kind = OptionProperty("secondary", options=BUTTON_KINDS)
     icon = StringProperty("")
     checked = ObjectProperty(None, allownone=True)
+    #: With ``size_hint_x: None``: 0 sizes the button to its text on one line; a width makes
+    #: it as wide as its text up to that width, then the text wraps and the button grows taller.
+    wrap_width = NumericProperty(0)
 
     def natural_width(self, text: str, font_size: float) -> float:
         """The width of ``text`` on one line at ``font_size`` (kv rules size buttons that
@@ -235,6 +238,10 @@ class TextField(ButtonBehavior, BoxLayout):  # type: ignore[misc]
     active = BooleanProperty(False)
     name = StringProperty("")
 
+    def spoken(self) -> str:
+        """The field as one item: its name and what was typed (the cursor is not said)."""
+        return f"{self.label} : {self.value}" if self.value else self.label
+
     def on_release(self) -> None:
         app = App.get_running_app()
         if app is not None:
@@ -304,6 +311,11 @@ class OnScreenKeyboard(BoxLayout):  # type: ignore[misc]
         super().__init__(**kwargs)
         self.bind(layout=self._build)
         self._build()
+
+    def spoken(self) -> str:
+        """The keyboard as one item: its keys are read one by one by the keypad's focus."""
+        from kiosk.ui.i18n import _
+        return _("On-screen keyboard")
 
     def _build(self, *_: Any) -> None:
         self.clear_widgets()

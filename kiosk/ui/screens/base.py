@@ -39,6 +39,8 @@ class UiContext:
     journey: Journey
     clock: Callable[[], float]
     receipt_png: Callable[[], bytes | None] = lambda: None
+    #: The receipt as sentences to speak (EN 301 549 5.1.3.16), empty before it exists.
+    receipt_speech: Callable[[], tuple[str, ...]] = lambda: ()
     languages: tuple[str, ...] = ("fr", "en")
 
     def procedure(self, state: JourneyState) -> Procedure | None:
