@@ -105,6 +105,7 @@ class NudgeListener:
         self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
         path = None if self.address.startswith("\0") else Path(self.address)
         if path is not None:
+            data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)   # a kiosk's first start
             path.unlink(missing_ok=True)        # left by an uploader that was killed
         self._sock.bind(self.address)
         if path is not None:
