@@ -4,6 +4,8 @@
 
     OPTIONS, POST       /files/                tus discovery and creation (kiosks, mTLS)
     HEAD, PATCH, DELETE /files/<upload id>     tus core, checksum, termination (kiosks, mTLS)
+    POST                /kiosk/v1/agent-calls   a citizen calls an agent (kiosks, mTLS)
+    GET                 /kiosk/v1/agent-calls/<id>  whether staff saw it (kiosks, mTLS)
     GET                 /suivi/<deposit id>?t=  the citizen's status page (public)
     GET                 /health                 200 when the stores answer, else 503 (JSON)
     GET                 /metrics                Prometheus text format
@@ -25,6 +27,7 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route
 
 from backoffice import statuspage
+from backoffice.agentcalls import AgentCallEndpoints
 from backoffice.errors import StoreError
 from backoffice.ingest import Ingest
 from backoffice.metrics import Metrics
@@ -71,6 +74,7 @@ class Backoffice:
 
 def create_app(bo: Backoffice) -> Starlette:
     tus = TusEndpoints(bo.ingest, bo.settings.max_upload_bytes)
+    calls = AgentCallEndpoints(bo.ingest, bo.metadata, bo.clock)
 
     async def status_page(request: Request) -> Response:
         raw_id = request.path_params["deposit_id"]
@@ -128,6 +132,7 @@ def create_app(bo: Backoffice) -> Starlette:
 
     routes = [
         *tus.routes(),
+        *calls.routes(),
         Route("/suivi/{deposit_id}", status_page, methods=["GET"]),
         Route("/health", health, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),

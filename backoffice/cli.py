@@ -1,4 +1,5 @@
-"""``backoffice``: init, serve, enroll, revoke, keygen, inbox, fetch, decrypt, status, import.
+"""``backoffice``: init, serve, enroll, revoke, keygen, inbox, fetch, decrypt, status, import,
+agents.
 
 Each subcommand lives in its own module of :mod:`backoffice.commands` and
 provides ``register(subparsers, parents)``.

@@ -12,10 +12,11 @@ and performs the commands that came out:
                        ``SealFailed``
 ``PrintReceipt``       :class:`~kiosk.receipts.ReceiptService` on the job thread; ``Printed``,
                        or ``PrintFailed`` with the receipt drawn for the screen
-``CallAgent``          :class:`~kiosk.signals.AgentSignal` (the UI shows and sounds it)
+``CallAgent``          :class:`~kiosk.signals.AgentSignal` (the UI shows and sounds it);
+                       ``AgentSeen`` once staff saw the call
 ``RecordSatisfaction`` :class:`~kiosk.signals.SatisfactionLog`
-``Wipe``               the session's pages overwritten, the preview dropped, the UI's hook,
-                       then ``WipeDone``
+``Wipe``               the session's pages overwritten, the preview dropped, the agent call
+                       forgotten, the UI's hook, then ``WipeDone``
 =====================  ===================================================================
 
 :meth:`Controller.check_devices` asks the outbox (room, and the kiosk's standing
@@ -204,6 +205,8 @@ class Controller:
             self.capture.release()
         wiped = self.session.wipe()
         self.current = Receipts()
+        if self.agent is not None:
+            self.agent.forget()       # staff's answer to this call is not for the next citizen
         if self.hooks.on_wipe is not None:
             self.hooks.on_wipe()
         log.info("session wiped (%s, %d page(s))", command.reason.value, wiped)

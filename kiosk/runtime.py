@@ -143,9 +143,11 @@ def build_runtime(config: Config, keys: SealingKeys | None, *, post: Post | None
     # Auto-capture times the page's stillness on the real clock, whatever the journey's is.
     capture = CaptureWorker(camera_factory or (lambda: open_camera(camera_url)), session,
                             forward)
-    controller = Controller(journey, session, capture, sealer, receipts,
-                            AgentSignal(status_dir, config.kiosk.id), SatisfactionLog(status_dir),
-                            post=post, clock=clock)
+    # The agent call goes through the uploader (nudged); its acknowledgement comes back as an
+    # event, to whatever post the controller has then (the UI's once it runs).
+    agent = AgentSignal(status_dir, config.kiosk.id, post=forward, nudge=Nudger(data_dir))
+    controller = Controller(journey, session, capture, sealer, receipts, agent,
+                            SatisfactionLog(status_dir), post=post, clock=clock)
     if keys is None:
         controller.state = replace(controller.state, devices=replace(
             controller.state.devices, outbox_ok=False,

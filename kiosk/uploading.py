@@ -16,6 +16,13 @@ stops the other. :class:`UploaderService` loops:
    :mod:`kiosk.nudge`). After a pass that found the back office unreachable,
    the wait grows (full jitter) up to ``[upload] max_backoff_s``.
 
+Beside the loop, on a thread of its own with its own HTTPS client, the
+:class:`~kiosk.agentcall.AgentCallRelay` carries a citizen's "call an agent"
+to the back office and brings back staff's acknowledgement: a dossier being
+sent (a chunk can take many seconds on a slow link) never delays a call. The
+nudge listener reads its socket on its own thread too, so a call's nudge is
+seen while the loop is busy.
+
 Under systemd (``Type=notify``, ``WatchdogSec=``) it says READY=1 once started,
 feeds the watchdog while this loop moves (it beats between blocks of a chunk,
 between requests, while waiting: kiosk.systemd.LoopWatch), and reports the
@@ -41,12 +48,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from deposit.agentcall import AgentCallClient
 from deposit.bundle import Enrollment
 from deposit.delivery import Backoff, Delivery, PassReport, Uploader, deliver_pass
 from deposit.errors import DepositError
 from deposit.outbox import Outbox, Stats
 from deposit.status import DeliveryOutcome, Standing
 from deposit.tus import MIB, TusClient
+from kiosk.agentcall import TIMEOUT_S as AGENT_CALL_TIMEOUT_S
+from kiosk.agentcall import AgentCallRelay
 from kiosk.config import Config
 from kiosk.errors import KioskError
 from kiosk.nudge import NudgeListener
@@ -164,12 +174,16 @@ class UploaderService:
         except DepositError as exc:
             raise DeliveryError(f"outbox {outbox_folder(config)}: {exc}") from None
         self.uploader = open_uploader(config, self.bundle, should_stop=self.should_stop)
+        self.relay: AgentCallRelay | None = None
         self.failed_passes = 0
         self._last_probe = float("-inf")
         self._last_status: dict[str, int | str | None] = {}
 
     def close(self) -> None:
         self.watch.stop()
+        if self.relay is not None:
+            self.relay.close()
+            self.relay = None
         self.uploader.close()
         self.outbox.close()
 
@@ -285,6 +299,21 @@ class UploaderService:
             return
         self._last_status = said
 
+    # ------------------------------------------------------------------ agent calls
+
+    def start_agent_calls(self) -> AgentCallRelay:
+        """The agent-call relay's thread (started by :meth:`run` unless ``once``)."""
+        if self.relay is None:
+            try:
+                client = self.bundle.http_client(timeout=AGENT_CALL_TIMEOUT_S)
+            except DepositError as exc:
+                raise DeliveryError(f"enrollment bundle {self.bundle.folder}: {exc}") from None
+            self.relay = AgentCallRelay(self.config.kiosk.data_dir / "status",
+                                        AgentCallClient(client, self.bundle.upload_url),
+                                        listener=self.listener, stop=self.stop,
+                                        wall_clock=self._wall).start()
+        return self.relay
+
     # ------------------------------------------------------------------ the loop
 
     def next_wait(self) -> float:
@@ -300,6 +329,8 @@ class UploaderService:
     def run(self, *, once: bool = False,
             on_report: Callable[[DeliveryReport], None] = lambda r: None) -> DeliveryReport:
         """Loop until stopped (or one pass with ``once``); the last report."""
+        if not once:
+            self.start_agent_calls()
         self.notifier.ready("uploader started")
         self.watch.beat()
         self.watch.start()

@@ -1,4 +1,5 @@
-"""Metadata of the back office in SQL: kiosks, tus uploads, deposits, conflicts, statuses.
+"""Metadata of the back office in SQL: kiosks, tus uploads, deposits, conflicts, statuses,
+agent calls.
 
 One schema, two engines, chosen by URL:
 
@@ -115,6 +116,24 @@ class ConflictRecord:
     ack: bytes
 
 
+@dataclass(frozen=True)
+class AgentCallRecord:
+    """A citizen's "call an agent" from a kiosk (backoffice/agentcalls.py): no one's identity
+    but the staff member's who saw it."""
+
+    call_id: str
+    kiosk_id: str
+    step: str
+    called_at: datetime             # on the kiosk
+    received_at: datetime           # here
+    seen_at: datetime | None = None
+    seen_by: str | None = None
+
+    @property
+    def seen(self) -> bool:
+        return self.seen_at is not None
+
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS kiosks (
     kiosk_id          TEXT PRIMARY KEY,
@@ -178,6 +197,16 @@ CREATE TABLE IF NOT EXISTS status_history (
     message     TEXT NOT NULL,
     PRIMARY KEY (deposit_id, at)
 );
+CREATE TABLE IF NOT EXISTS agent_calls (
+    call_id       TEXT PRIMARY KEY,
+    kiosk_id      TEXT NOT NULL REFERENCES kiosks (kiosk_id),
+    step          TEXT NOT NULL,
+    called_at     TEXT NOT NULL,
+    received_at   TEXT NOT NULL,
+    seen_at       TEXT,
+    seen_by       TEXT
+);
+CREATE INDEX IF NOT EXISTS agent_calls_by_received ON agent_calls (received_at);
 """
 
 
@@ -216,6 +245,13 @@ def _conflict(row: Any) -> ConflictRecord:
         kiosk_id=row["kiosk_id"], procedure=row["procedure"],
         received_at=parse_iso(row["received_at"]), envelope_size=int(row["envelope_size"]),
         manifest=bytes(row["manifest"]), object_key=row["object_key"], ack=bytes(row["ack"]))
+
+
+def _agent_call(row: Any) -> AgentCallRecord:
+    return AgentCallRecord(
+        call_id=row["call_id"], kiosk_id=row["kiosk_id"], step=row["step"],
+        called_at=parse_iso(row["called_at"]), received_at=parse_iso(row["received_at"]),
+        seen_at=parse_iso(row["seen_at"]) if row["seen_at"] else None, seen_by=row["seen_by"])
 
 
 class Cursor:
@@ -457,6 +493,50 @@ class MetadataStore:
             rows = cur.execute("SELECT at, status, message FROM status_history "
                                "WHERE deposit_id = ? ORDER BY at", (deposit_id,)).all()
         return [(parse_iso(r["at"]), DossierStatus(r["status"]), r["message"]) for r in rows]
+
+    # ------------------------------------------------------------------ agent calls
+    def add_agent_call(self, c: AgentCallRecord) -> tuple[AgentCallRecord, bool]:
+        """Record a call unless its id is known; the call stored under that id, and whether it
+        is new (the id is the idempotency key: a call posted twice is one call)."""
+        with self.transaction() as cur:
+            cur.execute(
+                "INSERT INTO agent_calls (call_id, kiosk_id, step, called_at, received_at, "
+                "seen_at, seen_by) VALUES (?, ?, ?, ?, ?, NULL, NULL) ON CONFLICT DO NOTHING",
+                (c.call_id, c.kiosk_id, c.step, iso(c.called_at), iso(c.received_at)))
+            created = cur.rowcount == 1
+            row = cur.execute("SELECT * FROM agent_calls WHERE call_id = ?", (c.call_id,)).one()
+        if row is None:  # pragma: no cover - a call is never deleted
+            raise StoreError(f"agent call {c.call_id} vanished while being stored")
+        return _agent_call(row), created
+
+    def agent_call(self, call_id: str) -> AgentCallRecord | None:
+        with self.transaction() as cur:
+            row = cur.execute("SELECT * FROM agent_calls WHERE call_id = ?", (call_id,)).one()
+        return _agent_call(row) if row else None
+
+    def agent_calls(self, *, open_only: bool = True,
+                    received_after: datetime | None = None) -> list[AgentCallRecord]:
+        """Calls, oldest first: the open ones (no one saw them yet), or all; only those received
+        after ``received_after`` when it is given."""
+        sql = "SELECT * FROM agent_calls WHERE 1 = 1"
+        params: list[Any] = []
+        if open_only:
+            sql += " AND seen_at IS NULL"
+        if received_after is not None:
+            sql += " AND received_at > ?"
+            params.append(iso(received_after))
+        with self.transaction() as cur:
+            return [_agent_call(r) for r in cur.execute(
+                sql + " ORDER BY received_at, call_id", params).all()]
+
+    def ack_agent_call(self, call_id: str, by: str, at: datetime) -> AgentCallRecord | None:
+        """Mark a call seen by ``by``; the call as stored (the first acknowledgement stays),
+        None if unknown."""
+        with self.transaction() as cur:
+            cur.execute("UPDATE agent_calls SET seen_at = ?, seen_by = ? "
+                        "WHERE call_id = ? AND seen_at IS NULL", (iso(at), by, call_id))
+            row = cur.execute("SELECT * FROM agent_calls WHERE call_id = ?", (call_id,)).one()
+        return _agent_call(row) if row else None
 
     def counts(self) -> dict[str, int]:
         """Figures for /metrics: deposits by status, conflicts, open uploads, kiosks."""

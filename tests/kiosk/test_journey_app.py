@@ -102,12 +102,14 @@ def test_discarded_pages_are_wiped_and_unknown_ones_ignored() -> None:
 
 
 def test_calling_an_agent_writes_a_status_the_diagnostics_read(tmp_path: Path) -> None:
-    signal = AgentSignal(tmp_path / "status", "DEMO-01", wall_clock=lambda: 1_700_000_000)
+    signal = AgentSignal(tmp_path / "status", "DEMO-01", wall_clock=lambda: 1_700_000_000,
+                         new_id=lambda: "0" * 32)
     signal.call("capture")
     signal.call("review")
     status = json.loads((tmp_path / "status" / "agent.json").read_text())
-    assert status == {"kiosk_id": "DEMO-01", "called_at": "2023-11-14T22:13:20+00:00",
-                      "step": "review", "calls_since_start": 2}
+    assert status == {"id": "0" * 32, "kiosk_id": "DEMO-01",
+                      "called_at": "2023-11-14T22:13:20+00:00", "step": "review",
+                      "calls_since_start": 2}
     assert not list((tmp_path / "status").glob(".*.tmp"))
 
 
