@@ -15,92 +15,41 @@ them into the label's texture.
 
 from __future__ import annotations
 
-import logging
-import unicodedata
-from functools import cache
+from PIL import Image, ImageDraw
 
-from PIL import Image, ImageDraw, ImageFont, features
-
-from printer.fonts import BOLD, REGULAR, font_path
-
-log = logging.getLogger(__name__)
+from printer import raster
+from printer.fonts import BOLD, REGULAR
+from printer.i18n import Direction
 
 RGBA = tuple[float, float, float, float]
 
-#: Whether Pillow can shape (libraqm found at run time); without it Arabic is unreadable.
-RAQM = bool(features.check("raqm"))
-
-
-def is_rtl_char(char: str) -> bool:
-    return unicodedata.bidirectional(char) in ("R", "AL")
-
 
 def needs_shaping(text: str) -> bool:
-    """Whether ``text`` holds right-to-left letters (Arabic, Hebrew)."""
-    return any(is_rtl_char(c) for c in text)
-
-
-@cache
-def _font(bold: bool, size: int) -> ImageFont.FreeTypeFont:
-    engine = ImageFont.Layout.RAQM if RAQM else ImageFont.Layout.BASIC
-    if not RAQM:
-        log.error("Pillow has no libraqm: right-to-left text cannot be shaped")
-    return ImageFont.truetype(str(font_path(BOLD if bold else REGULAR)), size,
-                              layout_engine=engine)
-
-
-def _base_direction(text: str) -> str:
-    """The paragraph's direction from its first strong character (Unicode P2-P3)."""
-    for char in text:
-        kind = unicodedata.bidirectional(char)
-        if kind in ("R", "AL"):
-            return "rtl"
-        if kind == "L":
-            return "ltr"
-    return "rtl"
-
-
-def wrap(text: str, font: ImageFont.FreeTypeFont, width: float | None) -> list[str]:
-    """Lines of ``text`` no wider than ``width`` pixels (None: one line per paragraph)."""
-    lines: list[str] = []
-    for paragraph in text.split("\n"):
-        direction = _base_direction(paragraph)
-        if width is None:
-            lines.append(paragraph)
-            continue
-        line = ""
-        for word in paragraph.split(" "):
-            candidate = f"{line} {word}" if line else word
-            if line and font.getlength(candidate, direction=direction) > width:
-                lines.append(line)
-                line = word
-            else:
-                line = candidate
-        lines.append(line)
-    return lines
+    """Whether ``text`` holds right-to-left letters (Arabic, Hebrew) or marks to combine."""
+    return raster.needs_shaping(text)
 
 
 def render(text: str, *, size: float, color: RGBA, bold: bool = False,
            width: float | None = None, align: str = "right",
            line_height: float = 1.1) -> tuple[bytes, int, int]:
-    """``text`` drawn as RGBA pixels (top row first): (pixels, width, height)."""
-    font = _font(bold, max(1, round(size)))
-    lines = wrap(text, font, width)
-    ascent, descent = font.getmetrics()
+    """``text`` drawn as RGBA pixels (top row first), wrapped to ``width`` (None: one line per
+    paragraph) and aligned ``left``, ``center`` or ``right``: (pixels, width, height).
+    Shaping, ordering and wrapping are the receipts' (:mod:`printer.raster`)."""
+    face = raster.font(BOLD if bold else REGULAR, max(1, round(size)))
+    direction = raster.paragraph_direction(text, Direction.RTL)
+    if width is None:
+        lines = text.split("\n")
+    else:
+        lines = raster.wrap_text(text, face, max(1.0, width), direction)
+    widths = [raster.text_width(line, face, direction) for line in lines]
+    ascent, descent = face.getmetrics()
     step = round((ascent + descent) * line_height)
-    widths = [round(font.getlength(line, direction=_base_direction(line))) for line in lines]
-    canvas_w = max(1, round(width) if width is not None else max(widths, default=1))
-    canvas_h = max(1, step * len(lines))
-    image = Image.new("RGBA", (canvas_w, canvas_h), (0, 0, 0, 0))
+    canvas_w = max(1, round(width) if width is not None else round(max(widths, default=1)))
+    image = Image.new("RGBA", (canvas_w, max(1, step * len(lines))), (0, 0, 0, 0))
     draw = ImageDraw.Draw(image)
     ink = tuple(round(c * 255) for c in color)
     for index, (line, line_w) in enumerate(zip(lines, widths, strict=True)):
-        if align == "center":
-            x = (canvas_w - line_w) / 2
-        elif align == "left":
-            x = 0
-        else:
-            x = canvas_w - line_w
-        draw.text((x, index * step), line, font=font, fill=ink,
-                  direction=_base_direction(line), language="ar")
-    return image.tobytes(), canvas_w, canvas_h
+        x = {"left": 0.0, "center": (canvas_w - line_w) / 2}.get(align, canvas_w - line_w)
+        if line:
+            draw.text((x, index * step), line, font=face, fill=ink, direction=direction.value)
+    return image.tobytes(), image.width, image.height

@@ -43,8 +43,10 @@ class ShapedText:
         label: Any = self            # a Label: the mixin only reads its properties
         text = label.text
         if not text or not needs_shaping(text):
+            label.shaped = False
             super().texture_update(*largs)  # type: ignore[misc]
             return
+        label.shaped = True                  # drawn by raqm (tests check every Arabic label)
         colour = label.disabled_color if label.disabled else label.color
         align = label.halign if label.halign in ("left", "center", "right") else "right"
         pixels, w, h = shaping.render(text, size=label.font_size, color=tuple(colour),
