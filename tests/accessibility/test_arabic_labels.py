@@ -81,5 +81,6 @@ def test_in_arabic_the_rows_are_mirrored_and_every_label_is_shaped(make_kiosk) -
     labels = [w for w in driver.app.root.walk(restrict=True)
               if isinstance(w, ShapedText) and needs_shaping(getattr(w, "text", ""))]
     assert len(labels) > 5
-    unshaped = [label.text for label in labels if not getattr(label, "shaped", False)]
+    unshaped = [getattr(label, "text", "") for label in labels
+                if not getattr(label, "shaped", False)]
     assert unshaped == [], "Arabic drawn by Kivy's own provider (isolated, left to right)"
