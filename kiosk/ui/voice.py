@@ -82,6 +82,10 @@ class Guide:
         if old is not None and new.step is Step.CAPTURE and new.capture is CapturePhase.TAKEN \
                 and old.capture is not CapturePhase.TAKEN:
             self.speaker.sound(Sound.PAGE_TAKEN, interrupt=True)
+        if old is not None and old.access != new.access and old.step is new.step:
+            # A setting turned on or off is heard as well as seen (EN 301 549 5.6.1).
+            gained = any(new.access.get(s) and not old.access.get(s) for s in Setting)
+            self.speaker.sound(Sound.TOGGLE_ON if gained else Sound.TOGGLE_OFF)
         if old is not None and old.access.audio != new.access.audio:
             if new.access.audio:
                 self.speaker.say(_(KEYS_HELP), new.language)
