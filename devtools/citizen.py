@@ -10,8 +10,9 @@ imported here.
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -39,9 +40,21 @@ class OffsetClock:
 
     def __init__(self) -> None:
         self.offset = 0.0
+        self._held: float | None = None
 
     def __call__(self) -> float:
-        return time.monotonic() + self.offset
+        return (time.monotonic() if self._held is None else self._held) + self.offset
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        """Stop the real time for a while (only :meth:`advance` moves the clock): two taps
+        "100 ms apart" stay 100 ms apart however slow the machine is."""
+        self._held = time.monotonic()
+        try:
+            yield
+        finally:
+            self.offset += self._held - time.monotonic()   # no jump back when time resumes
+            self._held = None
 
     def advance(self, seconds: float) -> None:
         self.offset += seconds

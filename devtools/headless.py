@@ -37,8 +37,13 @@ class HeadlessDriver:
         return self.runtime.controller.state
 
     def tap_action(self, action: str, arg: Any = None) -> None:
+        """Tap, once the input guard after the last screen change has passed (as a person
+        does: taps sooner are ignored as double taps)."""
+        controller = self.runtime.controller
+        while (left := controller.journey.guard_left(controller.state, controller.clock())) > 0:
+            self.idle(max(1, round(left / 0.02)))
         self.taps += 1
-        self.runtime.controller.dispatch(Tap(Action(action), arg))
+        controller.dispatch(Tap(Action(action), arg))
         self.idle()
 
     def idle(self, frames: int = 1) -> None:

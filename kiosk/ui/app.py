@@ -339,7 +339,7 @@ class KioskApp(App):  # type: ignore[misc]
     def on_start(self) -> None:
         window = self.root_window
         window.bind(size=self._on_size)
-        window.fbind("on_touch_down", self._any_touch)
+        window.fbind("on_touch_up", self._any_touch)
         window.fbind("on_key_down", self._any_key)
         self._on_size(window, window.size)
         self.root.render(self.controller.state)
@@ -392,8 +392,10 @@ class KioskApp(App):  # type: ignore[misc]
 
     def _any_touch(self, window: Any, touch: Any) -> None:
         """Any touch, on a button or not, tells the journey the citizen is there (EN 301 549:
-        touching outside the warning's button must not let the session end)."""
-        self.controller.dispatch(Touched())
+        touching outside the warning's button must not let the session end). It is told once
+        the touch was handled: closing the warning first would hand the lifted finger to
+        whatever lies under the warning's button."""
+        Clock.schedule_once(lambda dt: self.controller.dispatch(Touched()), 0)
 
     def _any_key(self, window: Any, key: int, scancode: int = 0, codepoint: str | None = None,
                  modifiers: list[str] | None = None) -> bool:

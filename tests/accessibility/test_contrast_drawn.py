@@ -16,24 +16,14 @@ The Kivy environment is prepared here exactly as tests/ui/conftest.py does
 
 from __future__ import annotations
 
-import sys
-import tempfile
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from kiosk.ui import boot
-
-if "kivy" not in sys.modules:
-    boot.prepare(width=1280, height=800, fullscreen=False,
-                 kivy_home=Path(tempfile.mkdtemp(prefix="kiosk-contrast-kivy-")))
+from kiosk.theme import Theme, contrast_ratio, rgb
 
 pytestmark = pytest.mark.ui
-
-from devtools.xvfb import Xvfb, need_virtual_display  # noqa: E402 - after Kivy's set-up
-from kiosk.theme import Theme, contrast_ratio, rgb  # noqa: E402
 
 #: The themes every stop is measured in (large text changes no colour: measured once).
 THEMES = {
@@ -46,22 +36,8 @@ LARGE = Theme(dpi=96.0, large_text=True, high_contrast=True)
 TRAY_SEEDS = (3, 6, 11)
 
 
-@pytest.fixture(scope="session")
-def virtual_display() -> Iterator[None]:
-    """Xvfb when there is no display, for the whole session: Kivy's one window lives on it,
-    and UI tests of other folders that run later use that same window."""
-    xvfb = Xvfb(1920, 1920) if need_virtual_display() else None
-    if xvfb is not None:
-        xvfb.start()
-    try:
-        yield
-    finally:
-        if xvfb is not None:
-            xvfb.stop()
-
-
 @pytest.fixture(scope="module")
-def kiosk(virtual_display: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+def kiosk(display: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     from devtools.citizen import OffsetClock, local_keys, sim_config
     from devtools.kit import start_kiosk
 

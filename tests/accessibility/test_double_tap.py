@@ -20,14 +20,15 @@ def double_tap(kiosk: Any, action: str) -> tuple[float, float]:
     widget = driver.find(action)
     driver.wait_for_input()
     x, y = widget.to_window(*widget.center)
-    for second in (False, True):
-        if second:
-            kiosk.offset_clock.advance(0.1)
-        touch = UnitTestTouch(x, y)
-        touch.touch_down()
-        driver.idle()
-        touch.touch_up()
-        driver.idle(3)
+    with kiosk.offset_clock.held():
+        for second in (False, True):
+            if second:
+                kiosk.offset_clock.advance(0.1)
+            touch = UnitTestTouch(x, y)
+            touch.touch_down()
+            driver.idle()
+            touch.touch_up()
+            driver.idle(3)
     return x, y
 
 

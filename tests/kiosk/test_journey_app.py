@@ -22,6 +22,7 @@ from deposit.status import OutboxState, Standing
 from devtools.citizen import local_keys, sim_config
 from kiosk.capture import CaptureWorker
 from kiosk.catalog import convocation_url, load_catalog
+from kiosk.config import SessionSection
 from kiosk.controller import CodeReaderThread, Controller
 from kiosk.events import EventQueue
 from kiosk.journey import (
@@ -185,7 +186,9 @@ def test_the_capture_worker_takes_a_page_laid_on_the_tray_and_keeps_it_in_memory
 @pytest.fixture
 def runtime(tmp_path: Path):
     keys, identity = local_keys()
-    config = sim_config(tmp_path / "data", seed=4)
+    # Taps follow each other at once here: these tests pin the controller, not the input guard
+    # against double taps (tests/accessibility/test_double_tap.py does).
+    config = sim_config(tmp_path / "data", seed=4, session=SessionSection(input_guard=0))
     queue = EventQueue()
     rt = build_runtime(config, keys, post=queue)
     # the tests find the age identity and the event queue on the runtime
@@ -311,7 +314,7 @@ def config_for(bundle: Path, data: Path):
     from dataclasses import replace
 
     facts = json.loads((bundle / "bundle.json").read_text())
-    config = sim_config(data, seed=4)
+    config = sim_config(data, seed=4, session=SessionSection(input_guard=0))
     return replace(config, kiosk=replace(config.kiosk, id=facts["kiosk_id"],
                                          code=facts["fleet_code"]))
 
