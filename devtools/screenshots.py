@@ -31,6 +31,7 @@ def shoot(out: Path, size: str, dpi: float, language: str, work: Path) -> list[P
     from deposit.status import Standing
     from devtools.citizen import Citizen, OffsetClock, local_keys, printer_simulator, sim_config
     from devtools.kit import start_kiosk
+    from kiosk.access import Setting
     from kiosk.catalog import convocation_url
     from kiosk.journey import Overlay, ReceiptPhase, Refusal, Step
     from kiosk.theme import Theme
@@ -69,8 +70,28 @@ def shoot(out: Path, size: str, dpi: float, language: str, work: Path) -> list[P
         person.tap("help")
         snap("help")
         person.tap("close")
+        person.tap("accessibility")
+        snap("accessibility")
+        person.tap("close")
+        person.tap("languages")
+        snap("languages")
+        person.tap("close")
         person.tap("start")
         snap("procedure")
+
+        def settings(*toggles: Setting) -> None:
+            person.tap("accessibility")
+            for setting in toggles:
+                person.tap("toggle", setting)
+            person.tap("close")
+
+        settings(Setting.LARGE_TEXT)
+        snap("procedure-large-text")
+        settings(Setting.HIGH_CONTRAST)
+        snap("procedure-large-contrast")
+        settings(Setting.LARGE_TEXT, Setting.LOWERED)
+        snap("procedure-contrast-lowered")
+        settings(Setting.HIGH_CONTRAST, Setting.LOWERED)
         person.tap("back")
         person.show_code("https://www.example.com/not-a-letter")
         driver.wait_until(lambda: driver.state.notice is not None, 10, "the notice")
@@ -184,7 +205,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out", type=Path, help="folder for the PNGs (e.g. docs/screens)")
     parser.add_argument("--sizes", default=",".join(SIZES),
                         help=f"comma-separated WIDTHxHEIGHT (default {','.join(SIZES)})")
-    parser.add_argument("--languages", default="fr,en", help="comma-separated (default fr,en)")
+    parser.add_argument("--languages", default="fr,en,es,ar,fr-falc",
+                        help="comma-separated (default fr,en,es,ar,fr-falc)")
     parser.add_argument("--dpi", type=float, default=0.0,
                         help="panel density for every size (default: typical of each size)")
     args = parser.parse_args(argv)

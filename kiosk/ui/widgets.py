@@ -77,6 +77,10 @@ def mirror(root: Widget, rtl: bool) -> None:
             widget._kiosk_rtl = rtl
 
 
+class ShapedLabel(ShapedText, Label):  # type: ignore[misc]
+    """A plain label (no kv rule of its own) that draws right-to-left text right."""
+
+
 class KLabel(ShapedText, Label):  # type: ignore[misc]  # Kivy ships no types
     """A label that wraps to its width and is as tall as its text."""
 

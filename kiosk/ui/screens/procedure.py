@@ -1,9 +1,10 @@
-"""Procedure: the catalog as big buttons (name, what it is for, processing time)."""
+"""Procedure: the catalog as big buttons (pictogram, name, what it is for, processing time)."""
 
 from __future__ import annotations
 
 from kivy.properties import StringProperty
 
+import assets
 from kiosk.journey import JourneyState, Step
 from kiosk.ui.i18n import _
 from kiosk.ui.screens.base import KioskScreen, UiContext
@@ -27,6 +28,7 @@ class ProcedureScreen(KioskScreen):
                 _("Answer within a day")
             grid.add_widget(IconButton(
                 action="choose", arg=procedure.code, text=procedure.name.get(lang),
+                icon=str(assets.path("icons", f"{procedure.icon}.png")),
                 detail=f"{procedure.summary.get(lang)}\n{time}"))
         self.built_for = lang
 
