@@ -370,7 +370,7 @@ class LayoutWalk:
 
         self.driver.wait_for_input()
         self.controller.dispatch(Tap(action, arg))
-        self.driver.idle(1)
+        settle(1)
 
     def settings(self, language: str, mode: Mode, dpi: float) -> None:
         """Turn the kiosk to ``language``, ``mode`` and ``dpi`` (the panel's density)."""
@@ -403,7 +403,7 @@ class LayoutWalk:
                     self.settings(language, mode, dpi)
                     if keep is not None:
                         keep()
-                    self.driver.idle(2)
+                    settle(2)
                     where = f"{self.panel}@{dpi:g}dpi {stop} {language} {mode.value}"
                     found = [replace(f, where=where) for f in
                              measure(self.app.root, dpi=dpi, large_text=mode is Mode.LARGE,
@@ -443,7 +443,7 @@ class LayoutWalk:
         if left > 0:
             advance(left)
         self.controller.dispatch(Tick())
-        self.driver.idle(1)
+        settle(1)
         assert self.state.overlay is Overlay.TIMEOUT, "the inactivity warning did not open"
 
     # ------------------------------------------------------------- the journey
@@ -546,6 +546,19 @@ class LayoutWalk:
                     self.controller.dispatch(WipeDone())
                     driver.wait_for_step(Step.WELCOME)
         return self.reports
+
+
+def settle(frames: int = 2) -> None:
+    """Turn Kivy's clock as a frame does (layouts, textures) without drawing: the widgets'
+    sizes are what a frame would show, at a fraction of the cost of software rendering."""
+    from kivy.clock import Clock
+    from kivy.lang import Builder
+
+    for _ in range(frames):
+        Clock.tick()
+        Builder.sync()
+        Clock.tick_draw()
+        Builder.sync()
 
 
 def open_kiosk(panel: str, data: Path, *, wipe_pause: float = 3600.0) -> Any:
