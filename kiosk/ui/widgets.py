@@ -313,6 +313,7 @@ class OnScreenKeyboard(BoxLayout):  # type: ignore[misc]
         self.clear_widgets()
         for row in LAYOUTS[self.layout]:
             line = BoxLayout(orientation="horizontal", spacing=self.spacing)
+            self.bind(spacing=line.setter("spacing"))     # the theme's, as it changes
             line.keep_order = True        # a Latin keyboard stays in its order in Arabic
             for key in row:
                 wide = 1.0 + 0.12 * len(key) if len(key) > 2 else \

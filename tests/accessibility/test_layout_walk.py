@@ -11,6 +11,7 @@ code is pinned on hand-made layouts first, so that a walk with no findings means
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -137,24 +138,76 @@ def test_large_mode_text_under_07_degree_at_500_mm_is_reported(window: Any) -> N
 
 # ----------------------------------------------------------------------------- the walk
 
+#: The quick walk of the default run: every screen and dialog, every language, the two modes
+#: that change the layout most (standard and large text), at the denser 150 dpi where a panel
+#: is smallest in millimetres. The full matrix (``-m soak``) adds 96 dpi, high contrast and
+#: the lowered layout.
+QUICK_DPIS = (150.0,)
+QUICK_MODES = ("standard", "large")
 
-@pytest.fixture(scope="module", params=["1280x800", "1920x1080", "1080x1920"])
-def walked(request: pytest.FixtureRequest, layout_display: str,
-           tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[float, Any]]:
-    """One kiosk per panel, walked once through every screen at every density."""
-    from devtools.layout import LayoutWalk, open_kiosk
 
-    panel = request.param
-    kiosk = open_kiosk(panel, tmp_path_factory.mktemp(f"layout-{panel}"))
+def walk_panel(panel: str, data: Path, *, quick: bool) -> dict[float, Any]:
+    from devtools.layout import LayoutWalk, Mode, open_kiosk
+
+    kiosk = open_kiosk(panel, data)
     try:
-        yield LayoutWalk(kiosk, panel).run()
+        if quick:
+            walk = LayoutWalk(kiosk, panel, dpis=QUICK_DPIS,
+                              modes=tuple(Mode(m) for m in QUICK_MODES))
+        else:
+            walk = LayoutWalk(kiosk, panel)
+        return walk.run()
     finally:
         kiosk.close()
 
 
+@pytest.fixture(scope="module", params=["1280x800", "1920x1080", "1080x1920"])
+def quick_walk(request: pytest.FixtureRequest, layout_display: str,
+               tmp_path_factory: pytest.TempPathFactory) -> dict[float, Any]:
+    panel = request.param
+    return walk_panel(panel, tmp_path_factory.mktemp(f"quick-{panel}"), quick=True)
+
+
+@pytest.fixture(scope="module", params=["1280x800", "1920x1080", "1080x1920"])
+def full_walk(request: pytest.FixtureRequest, layout_display: str,
+              tmp_path_factory: pytest.TempPathFactory) -> dict[float, Any]:
+    panel = request.param
+    return walk_panel(panel, tmp_path_factory.mktemp(f"full-{panel}"), quick=False)
+
+
+def unexpected(findings: list[Any]) -> list[Any]:
+    """Findings that are not among the known leftovers (KNOWN)."""
+    return [f for f in findings if not any(re.search(pattern, str(f)) for pattern in KNOWN)]
+
+
+#: Defects the walk finds that are not fixed yet, each a regular expression on a finding's
+#: line. This list only shrinks: the quick walk fails on anything else.
+KNOWN: tuple[str, ...] = (
+    # Large text on a short panel (1280x800 at 150 dpi: 135 mm): the dialogs grow past the
+    # window (a long help text, seven settings); they need paging like the screens.
+    r"@150dpi (accessibility dialog|language dialog|help dialog \(contact\)) \S+ large: "
+    r"outside",
+    # The on-screen keyboard beside the fields in landscape: at 150 dpi its keys are under
+    # 15 mm (ten keys in half of 217 mm) and its ".com" / "@gmail.com" labels are cut.
+    r"@150dpi contact \S+ \w+: (small target|too close|clipped): KeyButton",
+    r"@150dpi contact \S+ large: outside",
+)
+
+
+@pytest.mark.parametrize("dpi", QUICK_DPIS, ids=lambda d: f"{d:g}dpi")
+def test_every_screen_fits_in_every_language_in_standard_and_large_text(
+        quick_walk: dict[float, Any], dpi: float) -> None:
+    report = quick_walk[dpi]
+    assert report.measured > 0
+    new = unexpected(report.findings)
+    assert not new, "\n".join(str(f) for f in new)
+
+
+@pytest.mark.soak
 @pytest.mark.parametrize("dpi", [96.0, 150.0], ids=["96dpi", "150dpi"])
-def test_every_screen_fits_in_every_language_and_mode(walked: dict[float, Any],
-                                                      dpi: float) -> None:
-    report = walked[dpi]
+def test_every_screen_fits_in_every_language_mode_panel_and_density(
+        full_walk: dict[float, Any], dpi: float) -> None:
+    """The acceptance line in full: no finding at all, known leftovers included."""
+    report = full_walk[dpi]
     assert report.measured > 0
     assert not report.findings, report.summary()
