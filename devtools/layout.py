@@ -412,7 +412,7 @@ class LayoutWalk:
                     report.findings += found
                     report.measured += 1
                     report.seconds += time.perf_counter() - started
-                    if found and self.screenshot is not None:
+                    if self.screenshot is not None:
                         self.screenshot(where, found)
 
     def overlay(self, opener: Any) -> Callable[[], None]:
@@ -591,7 +591,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--languages", default=",".join(LANGUAGES))
     parser.add_argument("--modes", default=",".join(m.value for m in Mode))
     parser.add_argument("--shoot", default="", metavar="REGEX",
-                        help="screenshot each failing layout whose place matches, e.g. "
+                        help="screenshot each layout whose place matches, e.g. "
                              "'150dpi (welcome|contact) ar large'")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="layout: %(message)s")

@@ -371,6 +371,8 @@ class PagedBox(Layout):  # type: ignore[misc]
     pages = NumericProperty(1)
     #: Height the children need on one page (spacers empty), padding included.
     minimum_height = NumericProperty(0)
+    #: The last child (a dialog's buttons) is on every page, under that page's children.
+    keep_last = BooleanProperty(False)
 
     def __init__(self, **kwargs: Any) -> None:
         self.items: list[Widget] = []
@@ -403,10 +405,10 @@ class PagedBox(Layout):  # type: ignore[misc]
     def next(self) -> None:
         self.page = min(self.pages - 1, self.page + 1)
 
-    def _pages(self, room: float) -> list[list[Widget]]:
+    def _pages(self, room: float, items: list[Widget]) -> list[list[Widget]]:
         pages: list[list[Widget]] = [[]]
         used = 0.0
-        for item in self.items:
+        for item in items:
             if item.size_hint_y is not None or item.height < 1:
                 continue
             need = item.height + (self.spacing if pages[-1] else 0)
@@ -430,12 +432,17 @@ class PagedBox(Layout):  # type: ignore[misc]
         if needed <= room + 0.5:
             shown = list(self.items)
             self.pages, nav = 1, False
+            self.page = 0
         else:
-            pages = self._pages(room - self.nav.height - self.spacing)
+            items, last = list(self.items), []
+            if self.keep_last and items:
+                last = [items.pop()]
+                room -= last[0].height + self.spacing
+            pages = self._pages(room - self.nav.height - self.spacing, items)
             self.pages = len(pages)
             if self.page >= self.pages:
                 self.page = self.pages - 1
-            shown, nav = pages[int(self.page)], True
+            shown, nav = pages[int(self.page)] + last, True
         self.nav.page_text = f"{int(self.page) + 1} / {int(self.pages)}"
         self.nav.can_previous = nav and self.page > 0
         self.nav.can_next = nav and self.page < self.pages - 1
