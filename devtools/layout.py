@@ -30,6 +30,7 @@ worst cases in ``OUT``.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import math
 import re
@@ -633,7 +634,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{panel} @ {dpi:g} dpi: {len(report.findings)} finding(s) in "
                       f"{report.measured} layouts {dict(report.counts())}")
                 lines += [str(f) for f in report.findings]
-            (args.out / f"findings-{panel}.txt").write_text("\n".join(lines) + "\n")
+            (args.out / f"findings-{panel}.txt").write_text("".join(f"{line}\n" for line in lines))
+            (args.out / f"measured-{panel}.json").write_text(json.dumps(
+                {f"{dpi:g}": report.measured for dpi, report in reports.items()}))
             log.info("%s walked in %.0f s", panel, time.monotonic() - started)
     finally:
         if xvfb is not None:

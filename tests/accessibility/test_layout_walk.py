@@ -10,10 +10,15 @@ code is pinned on hand-made layouts first, so that a walk with no findings means
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import subprocess
+import sys
 import tempfile
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -146,38 +151,56 @@ QUICK_DPIS = (150.0,)
 QUICK_MODES = ("standard", "large")
 
 
-def walk_panel(panel: str, data: Path, *, quick: bool) -> dict[float, Any]:
-    from devtools.layout import LayoutWalk, Mode, open_kiosk
-
-    kiosk = open_kiosk(panel, data)
-    try:
-        if quick:
-            walk = LayoutWalk(kiosk, panel, dpis=QUICK_DPIS,
-                              modes=tuple(Mode(m) for m in QUICK_MODES))
-        else:
-            walk = LayoutWalk(kiosk, panel)
-        return walk.run()
-    finally:
-        kiosk.close()
+PANELS = ("1280x800", "1920x1080", "1080x1920")
+REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module", params=["1280x800", "1920x1080", "1080x1920"])
-def quick_walk(request: pytest.FixtureRequest, layout_display: str,
-               tmp_path_factory: pytest.TempPathFactory) -> dict[float, Any]:
-    panel = request.param
-    return walk_panel(panel, tmp_path_factory.mktemp(f"quick-{panel}"), quick=True)
+@dataclass
+class Walked:
+    """What one panel's walk measured, per density: layouts measured, findings (as lines)."""
+
+    measured: dict[float, int]
+    findings: dict[float, list[str]]
+    seconds: float
 
 
-@pytest.fixture(scope="module", params=["1280x800", "1920x1080", "1080x1920"])
-def full_walk(request: pytest.FixtureRequest, layout_display: str,
-              tmp_path_factory: pytest.TempPathFactory) -> dict[float, Any]:
-    panel = request.param
-    return walk_panel(panel, tmp_path_factory.mktemp(f"full-{panel}"), quick=False)
+def walk_panels(out: Path, *, quick: bool) -> dict[str, Walked]:
+    """Walk every panel, each in a process of its own (one Kivy window each, and the two
+    cores used), with ``python -m devtools.layout``."""
+    options = ["--dpis", ",".join(f"{d:g}" for d in QUICK_DPIS),
+               "--modes", ",".join(QUICK_MODES)] if quick else []
+    started = time.monotonic()
+    runs = {panel: subprocess.Popen(
+        [sys.executable, "-m", "devtools.layout", str(out / panel), "--panels", panel,
+         *options], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for panel in PANELS}
+    walked = {}
+    for panel, run in runs.items():
+        stdout, stderr = run.communicate(timeout=900)
+        measured_file = out / panel / f"measured-{panel}.json"
+        assert measured_file.exists(), f"the walk of {panel} failed:\n{stdout}\n{stderr[-3000:]}"
+        measured = {float(d): n for d, n in json.loads(measured_file.read_text()).items()}
+        lines = (out / panel / f"findings-{panel}.txt").read_text().splitlines()
+        walked[panel] = Walked(measured, {dpi: [line for line in lines
+                                                if f"{panel}@{dpi:g}dpi " in line]
+                                          for dpi in measured},
+                               time.monotonic() - started)
+    return walked
 
 
-def unexpected(findings: list[Any]) -> list[Any]:
+@pytest.fixture(scope="module")
+def quick_walk(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Walked]:
+    return walk_panels(tmp_path_factory.mktemp("layout-quick"), quick=True)
+
+
+@pytest.fixture(scope="module")
+def full_walk(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Walked]:
+    return walk_panels(tmp_path_factory.mktemp("layout-full"), quick=False)
+
+
+def unexpected(findings: list[str]) -> list[str]:
     """Findings that are not among the known leftovers (KNOWN)."""
-    return [f for f in findings if not any(re.search(pattern, str(f)) for pattern in KNOWN)]
+    return [f for f in findings if not any(re.search(pattern, f) for pattern in KNOWN)]
 
 
 #: Defects the walk finds that are not fixed yet, each a regular expression on a finding's
@@ -187,27 +210,39 @@ KNOWN: tuple[str, ...] = (
     # window (a long help text, seven settings); they need paging like the screens.
     r"@150dpi (accessibility dialog|language dialog|help dialog \(contact\)) \S+ large: "
     r"outside",
-    # The on-screen keyboard beside the fields in landscape: at 150 dpi its keys are under
-    # 15 mm (ten keys in half of 217 mm) and its ".com" / "@gmail.com" labels are cut.
+    # The on-screen keyboard at 150 dpi: its keys are under 15 mm (ten keys in half of a
+    # 217 mm panel, or five rows in what the bars leave of a portrait one), its ".com" and
+    # "@gmail.com" labels are cut in large text, and in large text the fields beside or
+    # above it do not fit either: the contact screen needs a layout of its own for small
+    # panels (fields and keyboard on separate pages).
     r"@150dpi contact \S+ \w+: (small target|too close|clipped): KeyButton",
     r"@150dpi contact \S+ large: outside",
+    # The review's rows in portrait and large text: the document's name gets a third of the
+    # row and wraps into a column taller than the screen.
+    r"1080x1920@150dpi review \S+ \w+: outside: KLabel",
+    # "Out of order" over the camera's picture, in large text on 1280x800: taller than the
+    # window (seen when the simulated camera is slow to open under load).
+    r"1280x800@150dpi capture aiming \S+ large: outside: KLabel .*outside the window",
 )
 
 
+@pytest.mark.parametrize("panel", PANELS)
 @pytest.mark.parametrize("dpi", QUICK_DPIS, ids=lambda d: f"{d:g}dpi")
 def test_every_screen_fits_in_every_language_in_standard_and_large_text(
-        quick_walk: dict[float, Any], dpi: float) -> None:
-    report = quick_walk[dpi]
-    assert report.measured > 0
-    new = unexpected(report.findings)
-    assert not new, "\n".join(str(f) for f in new)
+        quick_walk: dict[str, Walked], panel: str, dpi: float) -> None:
+    walked = quick_walk[panel]
+    assert walked.measured[dpi] > 0
+    new = unexpected(walked.findings[dpi])
+    assert not new, f"{len(new)} finding(s):\n" + "\n".join(new)
 
 
 @pytest.mark.soak
+@pytest.mark.parametrize("panel", PANELS)
 @pytest.mark.parametrize("dpi", [96.0, 150.0], ids=["96dpi", "150dpi"])
 def test_every_screen_fits_in_every_language_mode_panel_and_density(
-        full_walk: dict[float, Any], dpi: float) -> None:
+        full_walk: dict[str, Walked], panel: str, dpi: float) -> None:
     """The acceptance line in full: no finding at all, known leftovers included."""
-    report = full_walk[dpi]
-    assert report.measured > 0
-    assert not report.findings, report.summary()
+    walked = full_walk[panel]
+    assert walked.measured[dpi] > 0
+    found = walked.findings[dpi]
+    assert not found, f"{len(found)} finding(s):\n" + "\n".join(found[:300])
