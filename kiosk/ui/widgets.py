@@ -22,10 +22,12 @@ from kivy.properties import (
     ObjectProperty,
     OptionProperty,
     StringProperty,
+    VariableListProperty,
 )
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.label import Label
+from kivy.uix.layout import Layout
 from kivy.uix.widget import Widget
 
 from kiosk.ui import shaping
@@ -109,9 +111,8 @@ class KButton(Tappable, ButtonBehavior, ShapedText, Label):  # type: ignore[misc
     kind = OptionProperty("secondary", options=BUTTON_KINDS)
     icon = StringProperty("")
     checked = ObjectProperty(None, allownone=True)
-    #: With ``size_hint_x: None``: 0 sizes the button to its text on one line; a width makes
-    #: it as wide as its text up to that width, then the text wraps and the button grows taller.
-    wrap_width = NumericProperty(0)
+    #: The text wraps to the width the button is given (its rule sets the width itself).
+    wrap = BooleanProperty(False)
 
     def natural_width(self, text: str, font_size: float) -> float:
         """The width of ``text`` on one line at ``font_size`` (kv rules size buttons that
@@ -327,6 +328,7 @@ class OnScreenKeyboard(BoxLayout):  # type: ignore[misc]
         self.clear_widgets()
         for row in LAYOUTS[self.layout]:
             line = BoxLayout(orientation="horizontal", spacing=self.spacing)
+            self.bind(spacing=line.setter("spacing"))     # the theme's, as it changes
             line.keep_order = True        # a Latin keyboard stays in its order in Arabic
             for key in row:
                 wide = 1.0 + 0.12 * len(key) if len(key) > 2 else \
@@ -355,3 +357,147 @@ class OnScreenKeyboard(BoxLayout):  # type: ignore[misc]
             self.target.value = text + typed
             if self.shift:
                 self.press("⇧")
+
+
+class PagerNav(BoxLayout):  # type: ignore[misc]
+    """The "previous / next" row of a :class:`PagedBox` (full-size buttons, no gesture)."""
+
+    pager = ObjectProperty(None, allownone=True)
+    page_text = StringProperty("")
+    can_previous = BooleanProperty(False)
+    can_next = BooleanProperty(False)
+
+
+class PagedBox(Layout):  # type: ignore[misc]
+    """A vertical box that shows as many of its children as fit, and pages through the rest
+    with "previous" and "next" buttons of full target size.
+
+    Children with a fixed height (``size_hint_y: None``) are laid out top to bottom like a
+    vertical BoxLayout; the others are spacers that share what is left. When the children do
+    not fit, they are cut into pages between children (never through a text), spacers are
+    dropped, and only the current page's children are in the widget tree, so what is not
+    shown is neither drawn, tapped, nor read aloud. No scrolling, no swiping: EN 301 549 5.5
+    (the UI tests forbid ScrollView) and a citizen with tremors pages with big buttons.
+    """
+
+    padding = VariableListProperty([0, 0, 0, 0])
+    spacing = NumericProperty(0)
+    page = NumericProperty(0)
+    pages = NumericProperty(1)
+    #: Height the children need on one page (spacers empty), padding included.
+    minimum_height = NumericProperty(0)
+    #: The last child (a dialog's buttons) is on every page, under that page's children.
+    keep_last = BooleanProperty(False)
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.items: list[Widget] = []
+        self._internal = True
+        super().__init__(**kwargs)
+        self._internal = False
+        self.nav = PagerNav(pager=self)
+        self.nav.bind(height=self._trigger_layout)
+        self.bind(size=self._trigger_layout, pos=self._trigger_layout,
+                  padding=self._trigger_layout, spacing=self._trigger_layout,
+                  page=self._trigger_layout)
+
+    def add_widget(self, widget: Widget, *args: Any, **kwargs: Any) -> None:
+        if getattr(self, "_placing", False):
+            super().add_widget(widget, *args, **kwargs)
+            return
+        self.items.append(widget)
+        widget.bind(height=self._trigger_layout, size_hint_y=self._trigger_layout,
+                    opacity=self._trigger_layout)
+        self._trigger_layout()
+
+    def remove_widget(self, widget: Widget, *args: Any, **kwargs: Any) -> None:
+        if widget in self.items and not getattr(self, "_placing", False):
+            self.items.remove(widget)
+        super().remove_widget(widget, *args, **kwargs)
+
+    def previous(self) -> None:
+        self.page = max(0, self.page - 1)
+
+    def next(self) -> None:
+        self.page = min(self.pages - 1, self.page + 1)
+
+    def _pages(self, room: float, items: list[Widget]) -> list[list[Widget]]:
+        pages: list[list[Widget]] = [[]]
+        used = 0.0
+        for item in items:
+            if item.size_hint_y is not None or item.height < 1:
+                continue
+            need = item.height + (self.spacing if pages[-1] else 0)
+            if pages[-1] and used + need > room:
+                pages.append([])
+                used, need = 0.0, item.height
+            pages[-1].append(item)
+            used += need
+        return pages
+
+    def do_layout(self, *_: Any) -> None:
+        left, top, right, bottom = self.padding
+        inner_w = max(1.0, self.width - left - right)
+        room = self.height - top - bottom
+        for item in self.items:
+            if item.size_hint_x is not None:
+                item.width = inner_w * item.size_hint_x
+        fixed = [i for i in self.items if i.size_hint_y is None and i.height >= 1]
+        needed = sum(i.height for i in fixed) + self.spacing * max(0, len(fixed) - 1)
+        self.minimum_height = needed + top + bottom
+        if needed <= room + 0.5:
+            shown = list(self.items)
+            self.pages, nav = 1, False
+            self.page = 0
+        else:
+            items, last = list(self.items), []
+            if self.keep_last and items:
+                last = [items.pop()]
+                room -= last[0].height + self.spacing
+            pages = self._pages(room - self.nav.height - self.spacing, items)
+            self.pages = len(pages)
+            if self.page >= self.pages:
+                self.page = self.pages - 1
+            shown, nav = pages[int(self.page)] + last, True
+        self.nav.page_text = f"{int(self.page) + 1} / {int(self.pages)}"
+        self.nav.can_previous = nav and self.page > 0
+        self.nav.can_next = nav and self.page < self.pages - 1
+        wanted = shown + ([self.nav] if nav else [])
+        if list(reversed(self.children)) != wanted:
+            self._placing = True
+            try:
+                self.clear_widgets()
+                for widget in wanted:
+                    super().add_widget(widget)
+                    if widget is not self.nav:
+                        mirror(widget, _rtl())
+            finally:
+                self._placing = False
+        flexible = [i for i in shown if i.size_hint_y is not None]
+        spare = max(0.0, room - needed) if not nav else 0.0
+        weights = sum(i.size_hint_y for i in flexible) or 1.0
+        y = self.top - top
+        first = True
+        for item in shown:
+            if item.size_hint_y is not None:
+                item.height = spare * item.size_hint_y / weights
+            elif item.height < 1:
+                item.y = y
+                item.x = self.x + left
+                continue
+            if not first:
+                y -= self.spacing
+            first = False
+            y -= item.height
+            item.y = y
+            item.x = self.x + left if item.size_hint_x is not None else \
+                self.x + left + (inner_w - item.width) / 2
+        if nav:
+            self.nav.width = inner_w
+            self.nav.x = self.x + left
+            self.nav.y = self.y + bottom
+
+
+def _rtl() -> bool:
+    from kiosk.ui.style import style
+
+    return bool(style.rtl)
