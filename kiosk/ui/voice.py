@@ -172,8 +172,8 @@ class Guide:
             self._dispatch(Tap(Action.TOGGLE, Setting.AUDIO))
             return True
         if command in (Key.NEXT, Key.PREVIOUS):
-            if not self.ring._items:
-                self.ring.refresh(self._scopes())
+            # The controls shown now (a page turned, a dialog opened), keeping the focus.
+            self.ring.refresh(self._scopes())
             widget = self.ring.move(1 if command is Key.NEXT else -1)
             if widget is not None:
                 self.speaker.say(self.spoken_focus(widget), state.language)
