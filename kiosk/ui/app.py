@@ -49,7 +49,7 @@ from kiosk.ui.screens.base import describe_widgets
 from kiosk.ui.style import style
 from kiosk.ui.texts import HELP, LANGUAGE_NAMES, PRIVACY_PURPOSE, PRIVACY_RETENTION, PRIVACY_RIGHTS
 from kiosk.ui.voice import Guide
-from kiosk.ui.widgets import KButton, StepDot, mirror
+from kiosk.ui.widgets import KButton, StepDot, discard_children, mirror
 
 #: Languages written right to left: the layout is mirrored and the text shaped for them.
 RTL_LANGUAGES = frozenset({"ar"})
@@ -242,7 +242,7 @@ class KioskRoot(FloatLayout):  # type: ignore[misc]  # Kivy ships no types
         shown = [(b.text, b.action, b.arg, b.kind == "primary") for b in reversed(box.children)]
         if shown == [(t, a.value, arg, on) for t, a, arg, on in wanted]:
             return
-        box.clear_widgets()
+        discard_children(box)
         for text, action, arg, on in wanted:
             button = KButton(action=action.value, arg=arg, text=text,
                              kind="primary" if on else "plain")

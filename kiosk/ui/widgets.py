@@ -61,6 +61,18 @@ class ShapedText:
         label.texture_size = [w, h]
 
 
+def discard_children(container: Widget) -> None:
+    """Remove ``container``'s children for good, with the bindings their kv rules made to
+    shared objects (``style``): Kivy leaves those bound, and the next restyle would reach
+    widgets already collected (ReferenceError) or keep them alive."""
+    from kivy.lang import Builder
+
+    for child in list(container.children):
+        for widget in child.walk(restrict=True):
+            Builder.unbind_widget(widget.uid)
+        container.remove_widget(child)
+
+
 def mirror(root: Widget, rtl: bool) -> None:
     """Lay every horizontal row under ``root`` out right to left (``rtl``) or left to right.
 
@@ -325,7 +337,7 @@ class OnScreenKeyboard(BoxLayout):  # type: ignore[misc]
         return _("On-screen keyboard")
 
     def _build(self, *_: Any) -> None:
-        self.clear_widgets()
+        discard_children(self)
         for row in LAYOUTS[self.layout]:
             line = BoxLayout(orientation="horizontal", spacing=self.spacing)
             self.bind(spacing=line.setter("spacing"))     # the theme's, as it changes

@@ -9,6 +9,7 @@ import assets
 from kiosk.journey import Action, JourneyState, Step
 from kiosk.ui.i18n import _
 from kiosk.ui.screens.base import KioskScreen, Primary, UiContext
+from kiosk.ui.widgets import discard_children
 
 
 class ChecklistScreen(KioskScreen):
@@ -30,7 +31,7 @@ class ChecklistScreen(KioskScreen):
         if key == self.built_for:
             return
         rows = self.ids.rows
-        rows.clear_widgets()
+        discard_children(rows)
         for doc in state.documents:
             spec = procedure.document(doc.code)
             if spec is None:
@@ -47,7 +48,7 @@ class ChecklistScreen(KioskScreen):
 
     def clear(self) -> None:
         super().clear()
-        self.ids.rows.clear_widgets()
+        discard_children(self.ids.rows)
 
 
 def _icon(name: str) -> str:

@@ -8,7 +8,7 @@ import assets
 from kiosk.journey import JourneyState, Step
 from kiosk.ui.i18n import _
 from kiosk.ui.screens.base import KioskScreen, UiContext
-from kiosk.ui.widgets import IconButton
+from kiosk.ui.widgets import IconButton, discard_children
 
 
 class ProcedureScreen(KioskScreen):
@@ -20,7 +20,7 @@ class ProcedureScreen(KioskScreen):
         if self.built_for == state.language:
             return
         grid = self.ids.grid
-        grid.clear_widgets()
+        discard_children(grid)
         lang = state.language
         for procedure in ctx.catalog:
             days = procedure.processing_days
@@ -34,4 +34,4 @@ class ProcedureScreen(KioskScreen):
 
     def clear(self) -> None:
         super().clear()
-        self.ids.grid.clear_widgets()
+        discard_children(self.ids.grid)

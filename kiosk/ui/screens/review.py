@@ -8,7 +8,7 @@ from kivy.uix.boxlayout import BoxLayout
 from kiosk.journey import Action, JourneyState, Step
 from kiosk.ui.i18n import _, tr
 from kiosk.ui.screens.base import KioskScreen, Primary, UiContext
-from kiosk.ui.widgets import ImageSurface
+from kiosk.ui.widgets import ImageSurface, discard_children
 
 #: Thumbnails shown per document; more pages are counted, not shown.
 MAX_THUMBNAILS = 5
@@ -40,7 +40,7 @@ class ReviewScreen(KioskScreen):
             return
         self._blank_rows()
         rows = self.ids.rows
-        rows.clear_widgets()
+        discard_children(rows)
         for index, doc in enumerate(state.documents):
             spec = procedure.document(doc.code)
             count = len(doc.pages)
@@ -69,4 +69,4 @@ class ReviewScreen(KioskScreen):
     def clear(self) -> None:
         self._blank_rows()
         super().clear()
-        self.ids.rows.clear_widgets()
+        discard_children(self.ids.rows)
