@@ -66,6 +66,9 @@ def start_kiosk(config: Config, keys: SealingKeys | None, *, clock: Callable[[],
                    agent_sound=False, device_check=runtime.check_devices,
                    wipe_pause=wipe_pause, panel_bottom_mm=config.ui.panel_bottom_mm)
     headset.listen(app.headset)          # plugged in: voice guidance on
+    from kivy.core.window import Window
+
+    Window.size = (config.ui.width, config.ui.height)     # whatever an earlier test left
     try:
         driver = UiDriver(app).start()
     except BaseException:

@@ -369,6 +369,14 @@ class KioskApp(App):  # type: ignore[misc]
         for event in self._events:
             event.cancel()
         self._events = []
+        # The window outlives the app (tests start several in one process): a stopped app's
+        # handlers would go on dispatching to its own controller and re-render its screens
+        # (switching the shared translator back to its language).
+        window = self.root_window
+        if window is not None:
+            window.unbind(size=self._on_size)
+            window.funbind("on_touch_up", self._any_touch)
+            window.funbind("on_key_down", self._any_key)
 
     def _on_size(self, window: Any, size: tuple[int, int]) -> None:
         self.portrait = size[1] > size[0]

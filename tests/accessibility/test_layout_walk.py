@@ -58,9 +58,13 @@ def window(layout_display: str) -> Iterator[Any]:
     from kivy.core.window import Window
     from kivy.uix.floatlayout import FloatLayout
 
+    from kiosk.theme import Theme
     from kiosk.ui.app import use_dejavu
+    from kiosk.ui.style import style
 
     use_dejavu()
+    style.apply(Theme())               # 96 dpi, standard: the sizes the tests below assume
+    size = Window.size
     Window.size = (800, 600)
     root = FloatLayout()
     Window.add_widget(root)
@@ -68,6 +72,7 @@ def window(layout_display: str) -> Iterator[Any]:
         yield root
     finally:
         Window.remove_widget(root)
+        Window.size = size
         EventLoop.idle()
 
 

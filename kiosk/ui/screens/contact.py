@@ -8,6 +8,7 @@ from kivy.properties import BooleanProperty, StringProperty
 
 from kiosk.journey import Action, Contact, JourneyState, Step
 from kiosk.ui.i18n import _
+from kiosk.ui.keyboard import OnScreenKeyboard  # noqa: F401 - registers the keyboard for contact.kv
 from kiosk.ui.screens.base import KioskScreen, Primary, UiContext
 from kiosk.ui.texts import PRIVACY_SHORT
 
