@@ -120,10 +120,11 @@ def test_targets_under_15_mm_or_closer_than_2_mm_are_reported(window: Any) -> No
 
     mm = 96 / 25.4
     # 16 mm squares: two 1 mm apart, one alone; and a 12 mm one far away
+    # (wrap: the button keeps the width it is given; its rule would make it one target wide)
     for x in (10, 27, 60):
-        window.add_widget(KButton(text="", action="help", size_hint=(None, None),
+        window.add_widget(KButton(text="", action="help", size_hint=(None, None), wrap=True,
                                   size=(16 * mm, 16 * mm), pos=(x * mm, 10 * mm)))
-    window.add_widget(KButton(text="", action="help", size_hint=(None, None),
+    window.add_widget(KButton(text="", action="help", size_hint=(None, None), wrap=True,
                               size=(12 * mm, 16 * mm), pos=(100 * mm, 10 * mm)))
     found = findings_of(window)
     assert sorted(f.problem for f in found) == [Problem.SMALL_TARGET, Problem.TOO_CLOSE]
