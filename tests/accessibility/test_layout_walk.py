@@ -243,6 +243,7 @@ def test_every_screen_fits_in_every_language_in_standard_and_large_text(
 
 
 @pytest.mark.soak
+@pytest.mark.timeout(2400)       # the whole matrix is walked in the first test's set-up
 @pytest.mark.parametrize("panel", PANELS)
 @pytest.mark.parametrize("dpi", [96.0, 150.0], ids=["96dpi", "150dpi"])
 def test_every_screen_fits_in_every_language_mode_panel_and_density(
