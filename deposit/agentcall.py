@@ -34,7 +34,7 @@ from urllib.parse import urljoin
 import httpx
 
 from deposit.errors import RefusedError, TransientError, UnreachableError, UploadError
-from deposit.tus import _tls_alert
+from deposit.tus import tls_alert
 
 #: The collection of calls on the back office's kiosk listener.
 CALLS_PATH = "/kiosk/v1/agent-calls"
@@ -125,7 +125,7 @@ class AgentCallClient:
         try:
             response = self.client.request(method, url, **kwargs)
         except httpx.ConnectError as exc:
-            if _tls_alert(exc):
+            if tls_alert(exc):
                 raise RefusedError(f"{url}: the back office refused this kiosk's certificate",
                                    0) from None
             cause = exc.__context__ or exc.__cause__
@@ -133,7 +133,7 @@ class AgentCallClient:
                 raise TransientError(f"{url}: TLS failed ({cause})") from None
             raise UnreachableError(f"cannot reach {url}: {exc}") from None
         except (httpx.TransportError, ssl.SSLError) as exc:
-            if _tls_alert(exc):
+            if tls_alert(exc):
                 raise RefusedError(f"{url}: the back office refused this kiosk's certificate",
                                    0) from None
             raise TransientError(f"{method} {url}: {type(exc).__name__}: {exc}") from None

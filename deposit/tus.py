@@ -144,12 +144,12 @@ class TusClient:
                                      ) from None
             raise UnreachableError(f"cannot reach {url}: {exc}") from None
         except httpx.RemoteProtocolError as exc:
-            if _tls_alert(exc):
+            if tls_alert(exc):
                 raise RefusedError(f"{url}: the back office refused this kiosk's certificate "
                                    f"({exc})", 0) from None
             raise TransientError(f"{method} {url}: connection broken ({exc})") from None
         except (httpx.TransportError, ssl.SSLError) as exc:
-            if _tls_alert(exc):
+            if tls_alert(exc):
                 raise RefusedError(f"{url}: the back office refused this kiosk's certificate "
                                    f"({exc})", 0) from None
             raise TransientError(f"{method} {url}: {type(exc).__name__}: {exc}") from None
@@ -235,7 +235,7 @@ class TusClient:
                         expires=r.headers.get("Upload-Expires"))
 
 
-def _tls_alert(exc: BaseException) -> bool:
+def tls_alert(exc: BaseException) -> bool:
     """True if the server ended the TLS session with an alert about our certificate."""
     seen: set[int] = set()
     current: BaseException | None = exc

@@ -21,6 +21,7 @@ from kivy.uix.widget import Widget
 from devtools.citizen import UiError
 from kiosk.journey import Overlay, Step
 from kiosk.ui.app import KioskApp
+from kiosk.ui.keypad import shown
 from kiosk.ui.widgets import Tappable
 
 
@@ -107,7 +108,7 @@ class UiDriver:
         for scope in scopes:
             for widget in scope.walk(restrict=True):
                 if isinstance(widget, Tappable) and not getattr(widget, "disabled", True) and \
-                        _shown(widget):
+                        shown(widget):
                     yield widget
 
     def find(self, action: str, arg: Any = None) -> Widget:
@@ -169,15 +170,6 @@ class UiDriver:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.app.root.export_to_png(str(path))
         return path
-
-
-def _shown(widget: Widget) -> bool:
-    node: Widget | None = widget
-    while node is not None and isinstance(node, Widget):
-        if node.opacity < 0.05 or node.width < 1 or node.height < 1:
-            return False
-        node = node.parent
-    return True
 
 
 def _key_for(keyboard: Widget, char: str) -> Widget | None:

@@ -82,7 +82,8 @@ def focusable(widget: Widget) -> bool:
         isinstance(widget, ButtonBehavior) and hasattr(widget, "key"))
 
 
-def _shown(widget: Widget) -> bool:
+def shown(widget: Widget) -> bool:
+    """Whether a person can see ``widget``: it and every parent are opaque and not empty."""
     node: Any = widget
     while isinstance(node, Widget):
         if node.opacity < 0.05 or node.width < 1 or node.height < 1:
@@ -96,7 +97,7 @@ def controls(scopes: list[Widget]) -> list[Widget]:
     found: list[Widget] = []
 
     def walk(widget: Widget) -> None:
-        if not _shown(widget):
+        if not shown(widget):
             return
         if focusable(widget):
             if not getattr(widget, "disabled", False):

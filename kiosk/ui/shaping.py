@@ -29,6 +29,12 @@ def needs_shaping(text: str) -> bool:
     return raster.needs_shaping(text)
 
 
+def width(text: str, *, size: float, bold: bool = False) -> float:
+    """The width in pixels of ``text`` on one line, shaped as :func:`render` draws it."""
+    face = raster.font(BOLD if bold else REGULAR, max(1, round(size)))
+    return raster.text_width(text, face, raster.paragraph_direction(text, Direction.RTL))
+
+
 def render(text: str, *, size: float, color: RGBA, bold: bool = False,
            width: float | None = None, align: str = "right",
            line_height: float = 1.1) -> tuple[bytes, int, int]:

@@ -132,9 +132,7 @@ class KButton(Tappable, ButtonBehavior, ShapedText, Label):  # type: ignore[misc
         if not text:
             return 0.0
         if needs_shaping(text):
-            _pixels, width, _height = shaping.render(text, size=font_size, color=(0, 0, 0, 1),
-                                                     bold=self.bold)
-            return float(width)
+            return shaping.width(text, size=font_size, bold=self.bold)
         label = CoreLabel(text=text, font_size=font_size, bold=self.bold,
                           font_name=self.font_name)
         extents: tuple[int, int] = label.get_extents(text)

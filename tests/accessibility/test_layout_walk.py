@@ -11,11 +11,9 @@ code is pinned on hand-made layouts first, so that a walk with no findings means
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,35 +22,14 @@ from typing import Any
 
 import pytest
 
-from devtools.xvfb import Xvfb, need_virtual_display
-from kiosk.ui import boot
-
-if "KIVY_HOME" not in os.environ:   # the UI tests' conftest may have prepared Kivy already
-    boot.prepare(width=1280, height=800, fullscreen=False,
-                 kivy_home=Path(tempfile.mkdtemp(prefix="kiosk-layout-kivy-")))
-
 pytestmark = [pytest.mark.ui, pytest.mark.slow]
-
-
-@pytest.fixture(scope="session")
-def layout_display() -> Iterator[str]:
-    """A display for the whole session (the one Kivy window lives on it: the UI tests find
-    it in $DISPLAY and use it too)."""
-    if not need_virtual_display():
-        yield os.environ.get("DISPLAY", "")
-        return
-    xvfb = Xvfb(1920, 1920)
-    try:
-        yield xvfb.start()
-    finally:
-        xvfb.stop()
 
 
 # ----------------------------------------------------------------------------- the measure
 
 
 @pytest.fixture
-def window(layout_display: str) -> Iterator[Any]:
+def window(display: str) -> Iterator[Any]:
     """A bare window with a layout built by the test (no kiosk)."""
     from kivy.base import EventLoop
     from kivy.core.window import Window
