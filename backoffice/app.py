@@ -1,24 +1,32 @@
-"""The back office as one ASGI application (Starlette): tus ingest, status page, health, metrics.
+"""The back office as three ASGI applications (Starlette), one per listener.
 
 ::
 
-    OPTIONS, POST       /files/                tus discovery and creation (kiosks, mTLS)
-    HEAD, PATCH, DELETE /files/<upload id>     tus core, checksum, termination (kiosks, mTLS)
-    POST                /kiosk/v1/agent-calls   a citizen calls an agent (kiosks, mTLS)
-    GET                 /kiosk/v1/agent-calls/<id>  whether staff saw it (kiosks, mTLS)
-    GET                 /suivi/<deposit id>?t=  the citizen's status page (public)
-    GET                 /health                 200 when the stores answer, else 503 (JSON)
-    GET                 /metrics                Prometheus text format
+    ingest (kiosks, client certificate required at the handshake)
+      OPTIONS, POST       /files/                tus discovery and creation
+      HEAD, PATCH, DELETE /files/<upload id>     tus core, checksum, termination
+      POST                /kiosk/v1/agent-calls   a citizen calls an agent
+      GET                 /kiosk/v1/agent-calls/<id>  whether staff saw it
+    public (citizens' browsers; HSTS on every answer)
+      GET                 /suivi/<deposit id>?t=  the citizen's status page
+      GET                 /health                 {"status": "ok"} or 503 {"status": "failing"}
+    admin (loopback)
+      GET                 /health                 every check, with details (JSON)
+      GET                 /metrics                Prometheus text format (cached gauges)
+
+Nothing a listener does not list is served there: the status page is not on
+the kiosks' port, the metrics are not on the public one.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -46,9 +54,36 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+class Listener(StrEnum):
+    """The back office's three listeners (backoffice/server.py)."""
+
+    INGEST = "ingest"
+    PUBLIC = "public"
+    ADMIN = "admin"
+
+
+class Health(StrEnum):
+    OK = "ok"
+    FAILING = "failing"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One check of the administration ``/health``."""
+
+    name: str
+    ok: bool
+    detail: str
+
+
+#: HSTS on every answer of the public listener: one year (what hstspreload.org asks as a
+#: minimum), no includeSubDomains (the status page's host may share a domain with others).
+HSTS = "max-age=31536000"
+
+
 @dataclass
 class Backoffice:
-    """Everything a running service holds: settings, stores, the ingest rules."""
+    """Everything a running service holds: settings, stores, the ingest rules, cached figures."""
 
     settings: Settings
     metadata: MetadataStore
@@ -56,6 +91,10 @@ class Backoffice:
     ingest: Ingest
     clock: Clock
     sweep_interval: float = 300.0
+    # Refreshed in the background (Service), read by /metrics and the public /health:
+    # a scrape or a probe never queries the stores.
+    gauges: dict[str, int] = field(default_factory=dict)
+    health: Health = Health.OK
 
     @classmethod
     def open(cls, settings: Settings, clock: Clock = utc_now) -> Backoffice:
@@ -65,15 +104,74 @@ class Backoffice:
         ack_key = ackmod.load_private_key(settings.ack_key.read_bytes())
         ingest = Ingest(metadata, objects, ack_key, max_upload_bytes=settings.max_upload_bytes,
                         upload_expiry=timedelta(hours=settings.upload_expiry_hours), clock=clock,
-                        metrics=Metrics())
+                        metrics=Metrics(), limits=settings.limits)
         return cls(settings, metadata, objects, ingest, clock)
 
     def close(self) -> None:
         self.metadata.close()
 
+    def checks(self) -> list[CheckResult]:
+        """Every health check, now (the administration ``/health``)."""
+        out: list[CheckResult] = []
+        try:
+            self.metadata.ping()
+            out.append(CheckResult("metadata", True, "answers"))
+        except StoreError as exc:
+            out.append(CheckResult("metadata", False, str(exc)))
+        try:
+            free = self.objects.free_bytes()
+            floor = self.settings.limits.min_free_bytes
+            out.append(CheckResult(
+                "objects_space", free >= floor,
+                f"{free // 2**20} MiB free, minimum {floor // 2**20} MiB"))
+        except StoreError as exc:
+            out.append(CheckResult("objects_space", False, str(exc)))
+        return out
 
-def create_app(bo: Backoffice) -> Starlette:
-    tus = TusEndpoints(bo.ingest, bo.settings.max_upload_bytes)
+    def refresh_gauges(self) -> None:
+        """Recount the gauges and the health (in the background, every GAUGE_INTERVAL)."""
+        checks = self.checks()
+        self.health = Health.OK if all(c.ok for c in checks) else Health.FAILING
+        gauges: dict[str, int] = {"health:ok": int(self.health is Health.OK)}
+        try:
+            gauges.update(self.metadata.counts())
+        except StoreError:
+            log.warning("gauges: the metadata store does not answer", exc_info=True)
+        with_space = [c for c in checks if c.name == "objects_space"]
+        with contextlib.suppress(StoreError):
+            gauges["objects:free_bytes"] = self.objects.free_bytes()
+        if with_space and not with_space[0].ok:
+            log.warning("envelope store: %s", with_space[0].detail)
+        self.gauges = gauges
+
+
+class _HSTS:
+    """Adds Strict-Transport-Security and nosniff to every answer of an ASGI app."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", [])
+                           if k.lower() != b"strict-transport-security"]
+                headers.append((b"strict-transport-security", HSTS.encode()))
+                if not any(k.lower() == b"x-content-type-options" for k, _ in headers):
+                    headers.append((b"x-content-type-options", b"nosniff"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with)
+
+
+def create_apps(bo: Backoffice) -> dict[Listener, Any]:
+    """The ASGI application of each listener."""
+    tus = TusEndpoints(bo.ingest, bo.settings)
     calls = AgentCallEndpoints(bo.ingest, bo.metadata, bo.clock)
 
     async def status_page(request: Request) -> Response:
@@ -91,50 +189,32 @@ def create_app(bo: Backoffice) -> Starlette:
         return HTMLResponse(page.body, status_code=page.status_code,
                             headers=statuspage.headers(lang))
 
-    async def health(request: Request) -> Response:
-        checks: dict[str, str] = {}
-        ok = True
-        try:
-            await run_in_threadpool(bo.metadata.ping)
-            checks["metadata"] = "ok"
-        except StoreError as exc:
-            checks["metadata"] = str(exc)
-            ok = False
-        return JSONResponse({"status": "ok" if ok else "failing", "checks": checks},
-                            status_code=200 if ok else 503,
+    async def public_health(request: Request) -> Response:
+        # The cached verdict only: a probe from anywhere never reaches the stores, and
+        # says nothing of what failed.
+        ok = bo.health is Health.OK
+        return JSONResponse({"status": bo.health.value}, status_code=200 if ok else 503,
                             headers={"Cache-Control": "no-store"})
 
+    async def admin_health(request: Request) -> Response:
+        checks = await run_in_threadpool(bo.checks)
+        ok = all(c.ok for c in checks)
+        return JSONResponse(
+            {"status": (Health.OK if ok else Health.FAILING).value,
+             "checks": {c.name: {"ok": c.ok, "detail": c.detail} for c in checks}},
+            status_code=200 if ok else 503, headers={"Cache-Control": "no-store"})
+
     async def metrics(request: Request) -> Response:
-        try:
-            gauges = await run_in_threadpool(bo.metadata.counts)
-        except StoreError:
-            gauges = {}
-        return PlainTextResponse(bo.ingest.metrics.render(gauges),
+        return PlainTextResponse(bo.ingest.metrics.render(bo.gauges),
                                  media_type="text/plain; version=0.0.4; charset=utf-8")
 
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async def sweep() -> None:
-            while True:
-                try:
-                    await run_in_threadpool(bo.ingest.sweep_expired)
-                except Exception:  # the sweep must survive a store hiccup
-                    log.exception("sweeping expired uploads failed")
-                await asyncio.sleep(bo.sweep_interval)
-
-        task = asyncio.create_task(sweep())
-        try:
-            yield
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    routes = [
-        *tus.routes(),
-        *calls.routes(),
+    ingest = Starlette(routes=[*tus.routes(), *calls.routes()])
+    public = Starlette(routes=[
         Route("/suivi/{deposit_id}", status_page, methods=["GET"]),
-        Route("/health", health, methods=["GET"]),
+        Route("/health", public_health, methods=["GET"]),
+    ])
+    admin = Starlette(routes=[
+        Route("/health", admin_health, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
-    ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    ])
+    return {Listener.INGEST: ingest, Listener.PUBLIC: _HSTS(public), Listener.ADMIN: admin}

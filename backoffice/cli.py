@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 
 import backoffice.commands
-from backoffice import __version__
+from backoffice import __version__, logs
 from backoffice.errors import BackofficeError
 
 
@@ -44,8 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     verbosity = getattr(args, "verbose", 0)
-    logging.basicConfig(level=max(logging.WARNING - 10 * verbosity, logging.DEBUG),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(max(logging.WARNING - 10 * verbosity, logging.DEBUG))
     try:
         status: int = args.func(args)
     except BackofficeError as exc:

@@ -5,7 +5,8 @@
     BackofficeError              anything the back office reports to a person
     ├── SetupError               data folder missing, not initialised, or unusable
     ├── StoreError               the metadata or object store cannot do what was asked
-    │   └── StoreURLError        a storage URL names an unknown scheme or is malformed
+    │   ├── StoreURLError        a storage URL names an unknown scheme or is malformed
+    │   └── StoreFull            the object store has no room left (ENOSPC, EDQUOT)
     ├── EnrollmentError          a kiosk cannot be enrolled, revoked or found
     ├── UnknownDepositError      no deposit with that id is stored
     ├── StaffToolError           fetch, decrypt or status cannot be done (says why)
@@ -16,9 +17,15 @@
         ├── ChecksumMismatch     the chunk does not match Upload-Checksum (460)
         ├── TooLarge             more bytes than Upload-Length or Tus-Max-Size (413)
         ├── UploadLocked         another request is writing to this upload (423)
+        ├── QuotaExceeded        the kiosk has too many uploads or bytes in flight (429)
+        ├── InsufficientStorage  no room for these bytes now (507)
+        ├── RequestStalled       the body brought no byte for too long (408)
         └── EnvelopeRefused      a complete upload fails verification (422): size, digest,
-                                 manifest signature, kiosk id or deposit number; ``check``
+                                 manifest signature, kiosk id, deposit number, not an
+                                 age envelope, kiosk revoked meanwhile; ``check``
                                  (a :class:`Check`) says which rule, where it is known
+
+``retry_after`` (seconds), where set, becomes a ``Retry-After`` header.
 """
 
 from __future__ import annotations
@@ -44,6 +51,7 @@ class Check(StrEnum):
     TOO_LARGE = "too_large"      # over the largest envelope this back office accepts
     REVOKED = "revoked"          # created on the kiosk after its revocation
     READ = "read"                # the envelope could not be read from the medium
+    FORMAT = "format"            # the bytes are not an age envelope for staff recipients
 
 
 class BackofficeError(Exception):
@@ -62,6 +70,10 @@ class StoreURLError(StoreError):
     """A storage URL names an unknown scheme or is malformed."""
 
 
+class StoreFull(StoreError):
+    """The object store has no room left; what was being written was undone."""
+
+
 class EnrollmentError(BackofficeError):
     """A kiosk cannot be enrolled, revoked or found."""
 
@@ -78,6 +90,7 @@ class IngestError(BackofficeError):
     """An upload request is refused. ``status`` is the HTTP status code it maps to."""
 
     status = 400
+    retry_after: int | None = None
 
 
 class AuthError(IngestError):
@@ -116,6 +129,36 @@ class UploadLocked(IngestError):
     """Another request is writing to this upload right now."""
 
     status = 423
+
+    def __init__(self, message: str, *, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class QuotaExceeded(IngestError):
+    """The kiosk has too many unfinished uploads, or too many bytes declared and not sent."""
+
+    status = 429
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class InsufficientStorage(IngestError):
+    """The envelope store cannot take these bytes now; nothing of them was kept."""
+
+    status = 507
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class RequestStalled(IngestError):
+    """A request body brought no byte for longer than the body timeout."""
+
+    status = 408
 
 
 class EnvelopeRefused(IngestError):

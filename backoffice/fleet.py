@@ -24,7 +24,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from backoffice import pki
 from backoffice.errors import EnrollmentError, SetupError
-from backoffice.settings import SETTINGS_FILE, Settings, load_settings, url_host_port
+from backoffice.settings import (
+    SETTINGS_FILE,
+    Settings,
+    load_settings,
+    parse_listen,
+    url_host_port,
+)
 from backoffice.store.metadata import KioskRecord, open_metadata
 from backoffice.store.objects import open_objects
 from deposit import ack as ackmod
@@ -48,10 +54,16 @@ class Written:
 
 
 def init(data_dir: Path, *, url: str = "https://localhost:8443", public_url: str | None = None,
-         listen: str | None = None, metadata: str | None = None, objects: str | None = None,
-         key_type: str = "mlkem768x25519", staff_identity: Path | None = None,
-         now: datetime) -> list[Written]:
-    """Create a back office in ``data_dir`` (which must be absent or empty)."""
+         listen: str | None = None, public_listen: str | None = None,
+         admin_listen: str | None = None, metadata: str | None = None,
+         objects: str | None = None, key_type: str = "mlkem768x25519",
+         staff_identity: Path | None = None, now: datetime) -> list[Written]:
+    """Create a back office in ``data_dir`` (which must be absent or empty).
+
+    Default addresses: the kiosks' listener on ``url``'s host and port, the
+    status page on the next port (``public_url`` follows it unless given), the
+    administration side on 127.0.0.1 and the port after.
+    """
     if key_type not in KEY_TYPES:
         raise SetupError(f"key type {key_type!r} is not one of {', '.join(KEY_TYPES)}")
     host, port = url_host_port(url)
@@ -60,13 +72,21 @@ def init(data_dir: Path, *, url: str = "https://localhost:8443", public_url: str
         raise SetupError(f"{data_dir} is not empty; init never overwrites keys (choose a new "
                          f"folder)")
     data_dir.mkdir(parents=True, exist_ok=True)
+    shown = f"[{host}]" if ":" in host else host
+    public_listen = public_listen or f"{shown}:{port + 1}"
+    public_port = parse_listen(public_listen)[1]
     settings = Settings(
-        data_dir=data_dir, url=url.rstrip("/"), public_url=(public_url or url).rstrip("/"),
-        listen=listen or f"{host}:{port}",
+        data_dir=data_dir, url=url.rstrip("/"),
+        public_url=(public_url or f"https://{shown}:{public_port}").rstrip("/"),
+        listen=listen or f"{shown}:{port}", public_listen=public_listen,
+        admin_listen=admin_listen or f"127.0.0.1:{port + 2}",
         metadata=metadata or f"sqlite://{data_dir / 'backoffice.sqlite3'}",
         objects=objects or (data_dir / "objects").as_uri())
     ca = pki.create_ca(now)
     server = pki.issue_server(ca, host, now)
+    public = pki.placeholder_public_chain(url_host_port(settings.public_url)[0], now)
+    pki.write_private(settings.public_key_path, public.key_pem)
+    pki.write_public(settings.public_cert_path, public.cert_pem)
     pki.write_private(settings.ca_key, ca.key_pem)
     pki.write_public(settings.ca_cert, ca.cert_pem)
     pki.write_private(settings.server_key, server.key_pem)
@@ -89,6 +109,7 @@ def init(data_dir: Path, *, url: str = "https://localhost:8443", public_url: str
         store.close()
     open_objects(settings.objects)
     pki.write_public(data_dir / SETTINGS_FILE, settings.to_toml().encode())
+    load_settings(data_dir)   # what serve will read: refuse now what it would refuse then
     log.info("initialised a back office in %s for %s", data_dir, settings.url)
     return [
         Written("settings", str(data_dir / SETTINGS_FILE)),
@@ -96,6 +117,7 @@ def init(data_dir: Path, *, url: str = "https://localhost:8443", public_url: str
         Written("fleet CA key", str(settings.ca_key)),
         Written("server certificate", str(settings.server_cert)),
         Written("server key", str(settings.server_key)),
+        Written("status page certificate (placeholder)", str(settings.public_cert_path)),
         Written("acknowledgement key", str(settings.ack_key)),
         Written("acknowledgement public key", str(settings.ack_public)),
         Written("staff recipients", str(settings.recipients)),

@@ -14,7 +14,20 @@ The rules, whatever the HTTP layer above:
   manifest, then it is moved in atomically and acknowledged (Ed25519);
 - the deposit id is the idempotency key: the same envelope again gets the
   first acknowledgement back; a different envelope under a known id is kept
-  apart as a conflict (logged, counted, listed in the inbox), never over the first.
+  apart as a conflict (logged, counted, listed in the inbox), never over the first;
+- nothing is acknowledged that is not an age envelope for staff recipients
+  (header, stanza types, payload length: checked without any key), nor
+  anything completed by a kiosk revoked while it was uploading;
+- only the metadata keys of the protocol are accepted (``deposit_id``,
+  ``manifest``), and the header stored and echoed is rebuilt from them;
+- **quotas**: per kiosk, unfinished uploads and the bytes they declared and
+  have not sent are capped (429 with Retry-After, counted and inserted in one
+  transaction); bytes are refused when the envelope store would drop under its
+  free-space floor (507), and bytes a full disk could not hold are undone;
+- **the upload lock is a lease**: one request writes an upload at a time; a
+  request of the same kiosk finding it held by a writer that brought no byte
+  for ``upload_lease`` seconds ends that writer (what it received is kept,
+  tus-style) and the newer request goes on from the new offset.
 
 An envelope that arrives whole, from removable media (``backoffice import``,
 deposit/export.py), goes through the same rules: :meth:`Ingest.receive_file`
@@ -29,14 +42,17 @@ manifest was created before the revocation (:meth:`Ingest.check_revocation`).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import contextlib
 import hashlib
 import logging
+import math
 import secrets
+import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, BinaryIO
 
@@ -50,11 +66,17 @@ from backoffice.errors import (
     ChecksumMismatch,
     EnvelopeRefused,
     IngestError,
+    InsufficientStorage,
     OffsetConflict,
+    QuotaExceeded,
+    StoreError,
+    StoreFull,
     TooLarge,
+    UploadLocked,
     UploadNotFound,
 )
 from backoffice.metrics import Metrics
+from backoffice.settings import Limits
 from backoffice.store.metadata import (
     ConflictRecord,
     DepositRecord,
@@ -64,9 +86,9 @@ from backoffice.store.metadata import (
 )
 from backoffice.store.objects import ObjectStore
 from deposit import ack as ackmod
-from deposit import ids
+from deposit import age_format, age_keys, ids
 from deposit import manifest as manifestmod
-from deposit.errors import DepositError
+from deposit.errors import DepositError, HeaderError
 from deposit.status import AckDisposition
 
 log = logging.getLogger(__name__)
@@ -78,9 +100,46 @@ CHECKSUMS: dict[str, Callable[[], Any]] = {"sha256": hashlib.sha256, "sha1": has
 
 _BLOCK = 1 << 20
 
+#: The Upload-Metadata keys of the protocol (deposit/delivery.py sends exactly these).
+METADATA_KEYS = frozenset({"deposit_id", "manifest"})
+#: Longest Upload-Metadata accepted: a signed manifest is under 2 KB; 16 KiB is h11's own
+#: default limit for a whole header block in uvicorn.
+MAX_METADATA_CHARS = 16 * 1024
+#: The recipient stanzas a kiosk writes (deposit/age_keys.py); anything else is not ours.
+STANZA_TYPES = frozenset({age_keys.PQ_STANZA, age_keys.X25519_STANZA})
+#: Bytes read to check an envelope's header: a PQ stanza is about 1.6 kB.
+HEADER_PEEK = 64 * 1024
+#: How long a request waits for a stalled writer it ended to let go of the upload.
+TAKEOVER_WAIT = 5.0
+#: Retry-After of quota and space refusals (seconds): what a kiosk's retry pause is anyway.
+RETRY_LATER = 300
+
 
 class ClientGone(Exception):
-    """The client closed the connection in the middle of a request body."""
+    """The client closed the connection, or stopped sending, in the middle of a request body.
+
+    ``stalled``: it did not close; its body brought no byte for too long, or a
+    newer request of the same kiosk took the upload over.
+    """
+
+    def __init__(self, *, stalled: bool = False) -> None:
+        super().__init__("stalled" if stalled else "gone")
+        self.stalled = stalled
+
+
+@dataclass
+class Writing:
+    """One request writing an upload: when it last brought bytes, and how to end it."""
+
+    kiosk_id: str
+    last: float = field(default_factory=time.monotonic)
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def touch(self) -> None:
+        self.last = time.monotonic()
+
+    def idle(self) -> float:
+        return time.monotonic() - self.last
 
 
 @dataclass(frozen=True)
@@ -102,7 +161,9 @@ class Checksum:
 
 
 def parse_metadata(header: str) -> dict[str, bytes]:
-    """Decode a tus ``Upload-Metadata`` header (``key base64,key base64``)."""
+    """Decode a tus ``Upload-Metadata`` header (``key base64,key base64``): our keys only."""
+    if len(header) > MAX_METADATA_CHARS:
+        raise IngestError(f"Upload-Metadata is longer than {MAX_METADATA_CHARS} characters")
     out: dict[str, bytes] = {}
     for pair in header.split(","):
         pair = pair.strip()
@@ -112,11 +173,20 @@ def parse_metadata(header: str) -> dict[str, bytes]:
         if not key or " " in value.strip() or key in out:
             raise IngestError("Upload-Metadata is malformed (keys must be unique, "
                               "values base64)")
+        if key not in METADATA_KEYS:
+            raise IngestError(f"Upload-Metadata key {key[:40]!r} is not accepted (the protocol "
+                              f"uses {', '.join(sorted(METADATA_KEYS))})")
         try:
             out[key] = base64.b64decode(value.strip(), validate=True)
         except (binascii.Error, ValueError):
             raise IngestError(f"Upload-Metadata value of {key!r} is not base64") from None
     return out
+
+
+def encode_metadata(values: dict[str, bytes]) -> str:
+    """The ``Upload-Metadata`` header of ``values``, keys sorted."""
+    return ",".join(f"{key} {base64.b64encode(value).decode()}"
+                    for key, value in sorted(values.items()))
 
 
 @dataclass
@@ -141,7 +211,7 @@ class Ingest:
 
     def __init__(self, metadata: MetadataStore, objects: ObjectStore, ack_key: Ed25519PrivateKey,
                  *, max_upload_bytes: int, upload_expiry: timedelta, clock: Clock,
-                 metrics: Metrics | None = None) -> None:
+                 metrics: Metrics | None = None, limits: Limits | None = None) -> None:
         self.metadata = metadata
         self.objects = objects
         self.ack_key = ack_key
@@ -149,6 +219,24 @@ class Ingest:
         self.upload_expiry = upload_expiry
         self.clock = clock
         self.metrics = metrics or Metrics()
+        self.limits = limits or Limits()
+        self._writing: dict[str, Writing] = {}   # upload id -> the request writing it
+
+    # ------------------------------------------------------------------ room
+    def check_room(self, incoming: int) -> None:
+        """:class:`InsufficientStorage` unless ``incoming`` bytes fit above the free-space floor."""
+        try:
+            free = self.objects.free_bytes()
+        except StoreError:
+            log.exception("the envelope store's free space cannot be measured")
+            raise InsufficientStorage("the envelope store cannot be measured now",
+                                      retry_after=RETRY_LATER) from None
+        if free - incoming < self.limits.min_free_bytes:
+            self.metrics.inc("backoffice_requests_refused_total", reason="no_space")
+            log.warning("refused %d bytes: the envelope store has %d MiB free, the floor is "
+                        "%d MiB", incoming, free // 2**20, self.limits.min_free_bytes // 2**20)
+            raise InsufficientStorage("the back office has no room for this now; try later",
+                                      retry_after=RETRY_LATER)
 
     # ------------------------------------------------------------------ who is asking
     def authenticate(self, cert_pem: str | None) -> KioskRecord:
@@ -237,6 +325,8 @@ class Ingest:
             raise IngestError("Upload-Metadata must carry deposit_id and manifest")
         manifest, deposit_id = self.accept_manifest(
             kiosk, meta["manifest"], meta["deposit_id"].decode("utf-8", "replace"), length)
+        metadata_header = encode_metadata({"deposit_id": deposit_id.encode(),
+                                           "manifest": meta["manifest"]})
         sha = manifest.envelope_sha256
         now = self.clock()
 
@@ -256,8 +346,9 @@ class Ingest:
                                       meta["manifest"], now, state="complete", ack=known.ack)
             self.metrics.inc("backoffice_deposits_replayed_total")
             return Received(upload, known.ack)
+        self.check_room(length)
         upload = self._new_upload(kiosk, deposit_id, sha, length, metadata_header,
-                                  meta["manifest"], now)
+                                  meta["manifest"], now, quota=True)
         self.metrics.inc("backoffice_uploads_created_total")
         log.info("kiosk %s started upload %s of deposit %s (%d bytes)", kiosk.kiosk_id,
                  upload.upload_id, deposit_id, length)
@@ -275,15 +366,29 @@ class Ingest:
 
     def _new_upload(self, kiosk: KioskRecord, deposit_id: str, sha: str, length: int,
                     metadata_header: str, manifest: bytes, now: datetime, *,
-                    state: str = "open", ack: bytes | None = None) -> UploadRecord:
+                    state: str = "open", ack: bytes | None = None,
+                    quota: bool = False) -> UploadRecord:
         upload = UploadRecord(
             upload_id=secrets.token_hex(16), kiosk_id=kiosk.kiosk_id, deposit_id=deposit_id,
             envelope_sha256=sha, length=length, offset=length if state == "complete" else 0,
             metadata=metadata_header, manifest=manifest, created_at=now,
             expires_at=now + self.upload_expiry, state=state, ack=ack)
+        refusal = self.metadata.create_upload(
+            upload, max_open=self.limits.max_open_uploads if quota else None,
+            max_in_flight=self.limits.max_bytes_in_flight if quota else None)
+        if refusal is not None:
+            self.metrics.inc("backoffice_requests_refused_total", reason="quota")
+            log.warning("quota: %s", refusal)
+            raise QuotaExceeded(refusal, retry_after=RETRY_LATER)
         if state == "open":
-            self.objects.create_partial(upload.upload_id)
-        self.metadata.create_upload(upload)
+            try:
+                self.objects.create_partial(upload.upload_id)
+            except StoreError as exc:
+                self.metadata.end_upload(upload.upload_id, "terminated", reason=str(exc))
+                if isinstance(exc, StoreFull):
+                    raise InsufficientStorage("the back office has no room for this now; "
+                                              "try later", retry_after=RETRY_LATER) from None
+                raise
         return upload
 
     # ------------------------------------------------------------------ core
@@ -311,13 +416,17 @@ class Ingest:
 
     async def append(self, kiosk: KioskRecord, upload_id: str, offset: int,
                      content_length: int | None, checksum: Checksum | None,
-                     body: AsyncIterator[bytes]) -> Received:
+                     body: AsyncIterator[bytes], writing: Writing | None = None) -> Received:
         """Apply one PATCH. Durable before it returns; see the module docstring.
 
+        ``writing`` is this request's lease token: the body iterator touches it
+        on every chunk and ends (ClientGone, stalled) when its ``stop`` is set.
         Raises :class:`OffsetConflict`, :class:`ChecksumMismatch`,
         :class:`TooLarge`, :class:`UploadNotFound`, :class:`UploadLocked`,
-        :class:`EnvelopeRefused` (at completion) or :class:`ClientGone`.
+        :class:`InsufficientStorage`, :class:`EnvelopeRefused` (at completion)
+        or :class:`ClientGone`.
         """
+        writing = writing or Writing(kiosk.kiosk_id)
         upload = await run_in_threadpool(self.find, kiosk, upload_id)
         if upload.state == "complete":
             if offset == upload.length and content_length in (0, None):
@@ -330,7 +439,9 @@ class Ingest:
             self.metrics.inc("backoffice_requests_refused_total", reason="over_length")
             raise TooLarge(f"{content_length} bytes at offset {offset} would pass the declared "
                            f"Upload-Length {upload.length}")
-        with self.objects.lock(upload_id):
+        incoming = content_length if content_length is not None else upload.length - offset
+        await run_in_threadpool(self.check_room, incoming)
+        async with self._lease(kiosk, upload_id, writing):
             # Re-read under the lock: another request may have moved it meanwhile.
             upload = await run_in_threadpool(self.find, kiosk, upload_id)
             if upload.state != "open" or offset != upload.offset:
@@ -342,6 +453,52 @@ class Ingest:
             settled = await run_in_threadpool(self._complete, upload)
             return Received(await run_in_threadpool(self._reload, upload_id), settled.ack)
         return Received(upload)
+
+    @contextlib.asynccontextmanager
+    async def _lease(self, kiosk: KioskRecord, upload_id: str,
+                     writing: Writing) -> AsyncIterator[None]:
+        """Hold the upload's lock for this request, taking it over from a stalled writer.
+
+        The holder of an upload is in ``_writing``; when it brought no byte for
+        ``upload_lease`` seconds and this request comes from the same kiosk,
+        the holder is told to stop (it keeps what it received) and this request
+        waits for the lock up to TAKEOVER_WAIT seconds. Otherwise
+        :class:`UploadLocked` says when to try again.
+        """
+        deadline = time.monotonic() + TAKEOVER_WAIT
+        lease = self.limits.upload_lease
+        while True:
+            held = self.objects.lock(upload_id)
+            try:
+                held.__enter__()
+                break
+            except UploadLocked:
+                holder = self._writing.get(upload_id)
+                if holder is None or holder.kiosk_id != kiosk.kiosk_id:
+                    raise UploadLocked("another request is writing to this upload",
+                                       retry_after=math.ceil(lease)) from None
+                idle = holder.idle()
+                if idle < lease and not holder.stop.is_set():
+                    raise UploadLocked(
+                        f"another request is writing to this upload (its last bytes came "
+                        f"{idle:.0f} s ago)", retry_after=math.ceil(lease - idle) + 1) from None
+                if not holder.stop.is_set():
+                    log.warning("upload %s: its writer brought nothing for %.0f s; a newer "
+                                "request of kiosk %s takes it over", upload_id, idle,
+                                kiosk.kiosk_id)
+                    self.metrics.inc("backoffice_uploads_taken_over_total")
+                    holder.stop.set()
+                if time.monotonic() > deadline:
+                    raise UploadLocked("the stalled request has not let go of this upload yet",
+                                       retry_after=1) from None
+                await asyncio.sleep(0.05)
+        self._writing[upload_id] = writing
+        try:
+            yield
+        finally:
+            if self._writing.get(upload_id) is writing:
+                del self._writing[upload_id]
+            held.__exit__(None, None, None)
 
     def _reload(self, upload_id: str) -> UploadRecord:
         upload = self.metadata.upload(upload_id)
@@ -367,15 +524,22 @@ class Ingest:
                 writer.write(chunk)
                 if hasher is not None:
                     hasher.update(chunk)
-        except ClientGone:
+        except ClientGone as gone:
             if checksum is not None or received == 0:
                 writer.abort()
                 raise
             # No checksum to check: keep what arrived (tus: store as much as possible).
             new_offset = await run_in_threadpool(writer.commit)
             await self._advance(upload, new_offset)
-            log.info("upload %s: connection lost, kept %d bytes", upload.upload_id, received)
+            log.info("upload %s: %s, kept %d bytes", upload.upload_id,
+                     "request stalled" if gone.stalled else "connection lost", received)
             raise
+        except StoreFull:
+            self.metrics.inc("backoffice_requests_refused_total", reason="store_full")
+            log.error("upload %s: the envelope store is full; the %d bytes of this request "
+                      "were undone", upload.upload_id, received)
+            raise InsufficientStorage("the back office has no room for this now; nothing of "
+                                      "this request was kept", retry_after=RETRY_LATER) from None
         except BaseException:
             writer.abort()
             raise
@@ -384,7 +548,12 @@ class Ingest:
             self.metrics.inc("backoffice_requests_refused_total", reason="checksum")
             raise ChecksumMismatch(f"the {received} bytes do not match their "
                                    f"{checksum.algorithm} checksum; nothing was kept")
-        new_offset = await run_in_threadpool(writer.commit)   # fsync before we say so
+        try:
+            new_offset = await run_in_threadpool(writer.commit)   # fsync before we say so
+        except StoreFull:
+            self.metrics.inc("backoffice_requests_refused_total", reason="store_full")
+            raise InsufficientStorage("the back office has no room for this now; nothing of "
+                                      "this request was kept", retry_after=RETRY_LATER) from None
         await self._advance(upload, new_offset)
         return new_offset
 
@@ -405,14 +574,21 @@ class Ingest:
                   reason)
         return EnvelopeRefused(reason, check)
 
-    def _complete(self, upload: UploadRecord) -> Settled:
+    def _complete(self, upload: UploadRecord, *, by_hand: bool = False) -> Settled:
         """Verify a complete upload, publish it and settle it (acknowledgement, disposition).
 
         The one path every envelope takes once all its bytes are in, whether
-        they came by tus or from removable media (:meth:`receive_file`).
+        they came by tus or from removable media (:meth:`receive_file`,
+        ``by_hand``: its revocation rule was applied before).
         """
         kiosk = self.metadata.kiosk(upload.kiosk_id)
         assert kiosk is not None
+        if not by_hand and not kiosk.active:
+            # Revoked while this upload was under way: its earlier requests were
+            # authenticated, this completion is not acknowledged.
+            self.metrics.inc("backoffice_requests_refused_total", reason="revoked")
+            raise self._refuse(upload, f"kiosk {kiosk.kiosk_id} was revoked during the upload",
+                               Check.REVOKED)
         manifest = self._verify_manifest(kiosk, upload.manifest)
         sha = self.objects.partial_sha256(upload.upload_id, upload.length)
         if sha is None:
@@ -425,6 +601,14 @@ class Ingest:
         if sha != upload.envelope_sha256:
             raise self._refuse(upload, "the envelope's SHA-256 does not match its manifest "
                                        "(altered in transit or on the kiosk)", Check.DIGEST)
+        try:
+            age_format.check_shape(self.objects.read_partial(upload.upload_id, HEADER_PEEK),
+                                   upload.length, STANZA_TYPES)
+        except HeaderError as exc:
+            # Signed by the kiosk, but not an envelope staff could open: acknowledging it
+            # would let the kiosk delete the only copy of whatever it meant to send.
+            raise self._refuse(upload, f"the bytes are not an age envelope ({exc})",
+                               Check.FORMAT) from None
         now = self.clock()
         stored = self.metadata.deposit(upload.deposit_id)
         if stored is not None and stored.envelope_sha256 == sha:
@@ -532,7 +716,7 @@ class Ingest:
             if not self.metadata.advance(upload.upload_id, 0, offset, now + self.upload_expiry):
                 raise OffsetConflict(f"upload {upload.upload_id} moved while it was received")
             self.metrics.inc("backoffice_upload_bytes_total", offset)
-            return self._complete(self._reload(upload.upload_id))
+            return self._complete(self._reload(upload.upload_id), by_hand=True)
 
     # ------------------------------------------------------------------ termination, expiry
     def terminate(self, kiosk: KioskRecord, upload_id: str) -> None:
@@ -544,17 +728,30 @@ class Ingest:
         log.info("kiosk %s terminated upload %s", kiosk.kiosk_id, upload_id)
 
     def sweep_expired(self) -> int:
-        """Drop unfinished uploads past their expiry; returns how many."""
+        """Drop unfinished uploads past their expiry, until none is left; returns how many.
+
+        An upload whose lock is held (a request still writing it) is left for
+        the next sweep.
+        """
         dropped = 0
-        for upload in self.metadata.expired_uploads(self.clock()):
-            with contextlib.suppress(IngestError), self.objects.lock(upload.upload_id):
-                self.objects.delete_partial(upload.upload_id)
-                self.metadata.end_upload(upload.upload_id, "expired")
+        busy: set[str] = set()
+        while True:
+            batch = [u for u in self.metadata.expired_uploads(self.clock(), limit=100 + len(busy))
+                     if u.upload_id not in busy]
+            if not batch:
+                return dropped
+            for upload in batch:
+                try:
+                    with self.objects.lock(upload.upload_id):
+                        self.objects.delete_partial(upload.upload_id)
+                        self.metadata.end_upload(upload.upload_id, "expired")
+                except IngestError:
+                    busy.add(upload.upload_id)
+                    continue
                 dropped += 1
                 self.metrics.inc("backoffice_uploads_expired_total")
                 log.info("dropped expired upload %s of deposit %s", upload.upload_id,
                          upload.deposit_id)
-        return dropped
 
 
 def _well_formed(upload_id: str) -> bool:

@@ -128,6 +128,20 @@ def issue_server(ca: Issued, host: str, now: datetime) -> Issued:
                   server_names(host))
 
 
+def placeholder_public_chain(host: str, now: datetime) -> Issued:
+    """A certificate chain for the status page until a publicly trusted one is installed.
+
+    Issued by a CA of its own (never the fleet CA: browsers are not to be shown
+    the fleet's CA, and a kiosk must never trust the status page's issuer).
+    ``cert_pem`` holds the leaf then that CA, the order a server sends a chain in.
+    Phones will not trust it: ``backoffice init`` says so, docs/backoffice.md
+    says what replaces it.
+    """
+    ca = create_ca(now, name="Deposit status page placeholder CA (not publicly trusted)")
+    leaf = issue_server(ca, host, now)
+    return Issued(leaf.key_pem, leaf.cert_pem + ca.cert_pem)
+
+
 def issue_kiosk(ca: Issued, kiosk_id: str, now: datetime) -> Issued:
     """A client certificate whose common name is the kiosk id."""
     return _issue(ca, kiosk_id, now, KIOSK_YEARS, ExtendedKeyUsageOID.CLIENT_AUTH, [])

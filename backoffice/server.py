@@ -1,38 +1,59 @@
-"""Running the app on uvicorn over TLS, with the kiosk's client certificate in the ASGI scope.
+"""Running the back office: three listeners on uvicorn, one event loop, one process.
 
-Neither uvicorn (0.54) nor hypercorn puts the TLS peer certificate in the ASGI
-scope yet (the ASGI TLS extension is open as uvicorn PRs #3132/#3133 and
-hypercorn issue #62). uvicorn takes an HTTP protocol class in its
-configuration, so :class:`TLSH11Protocol` (uvicorn's own h11 protocol, plus
-ten lines) reads the verified peer certificate once per connection from the
-``ssl_object`` and hands it to the app as ``scope["extensions"]["tls"]`` in the
-shape of that extension (``client_cert_chain[0]`` is the leaf, PEM). When
-uvicorn ships the extension, the subclass goes and the app does not change.
+Each listener has its own address, TLS and rules (DESIGN.md, "three listeners"):
 
-TLS asks for a client certificate but does not require one
-(``CERT_OPTIONAL``): citizens' browsers have none and open the status page on
-the same port. A certificate that is presented must chain to the fleet CA or
-the handshake fails; the upload routes refuse requests without one.
+- **ingest** (``listen``): kiosks only. TLS with the fleet CA's server
+  certificate, and a client certificate *required* at the handshake
+  (``CERT_REQUIRED``): a connection without a fleet certificate never reaches
+  the application.
+- **public** (``public_listen``): citizens' browsers. Its own certificate
+  chain (``public_cert``), no client certificate ever asked (a browser asked
+  for one without a CA list may show a picker or fail), HSTS; plain HTTP only on
+  a loopback address behind a reverse proxy (settings refuse anything else).
+- **admin** (``admin_listen``): metrics and detailed health, plain HTTP on a
+  loopback address (settings refuse anything else).
+
+**Connections are bounded** by :class:`GuardedH11Protocol`, uvicorn's own h11
+protocol plus: a deadline for a request's headers (``header_timeout``,
+counted from the connection or the previous response and not pushed back by
+trickled bytes, so idle and slowloris connections are closed), and a cap on
+open connections per listener at which the longest-idle connection is closed
+to make room. Request bodies have their own inactivity timeout in the tus
+layer (backoffice/tus.py). TLS handshakes that never finish are closed by
+asyncio after 60 s (its default; uvicorn does not expose it).
+
+**The client certificate.** Neither uvicorn (0.55) nor hypercorn puts the TLS
+peer certificate in the ASGI scope yet (the ASGI TLS extension is open as
+uvicorn PRs #3132/#3133), so the protocol reads the verified certificate once
+per connection from the ``ssl_object`` and hands it to the app as
+``scope["extensions"]["tls"]`` in the shape of that extension. When uvicorn
+ships it, this part goes and the app does not change.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
 import socket
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import uvicorn
+from starlette.concurrency import run_in_threadpool
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from backoffice.app import Backoffice, create_app
-from backoffice.settings import Settings
+from backoffice.app import Backoffice, Listener, create_apps
+from backoffice.settings import Limits, Settings, parse_listen
 
 log = logging.getLogger(__name__)
+
+#: How often the cached gauges (/metrics) and the public health are refreshed, seconds.
+#: A scrape every 15 s is Prometheus's usual interval; counting more often buys nothing.
+GAUGE_INTERVAL = 15.0
 
 
 class _WithTLS:
@@ -48,11 +69,26 @@ class _WithTLS:
         await self.app(scope, receive, send)
 
 
-class TLSH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol that exposes the verified client certificate (ASGI TLS shape)."""
+class GuardedH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol with a header deadline, a connection cap and the peer certificate.
+
+    Subclasses made by :func:`guarded_protocol` set the two limits.
+    """
+
+    header_timeout: float = Limits.header_timeout
+    max_connections: int = Limits.max_connections
+    _deadline: asyncio.TimerHandle | None = None
+    _idle_since: float = 0.0
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self._idle_since = self.loop.time()
+        if len(self.connections) > self.max_connections and not self._make_room():
+            log.warning("%s: %d connections open, every one busy: refused a new one",
+                        self._where(), len(self.connections) - 1)
+            transport.abort()
+            return
+        self._arm()
         ssl_object = transport.get_extra_info("ssl_object")
         if ssl_object is None:
             return
@@ -67,6 +103,60 @@ class TLSH11Protocol(H11Protocol):
             "cipher_suite": cipher[0] if cipher else None,
         })
 
+    def _where(self) -> str:
+        host, port = self.server if self.server else ("?", 0)
+        return f"{host}:{port}"
+
+    def _waiting(self) -> bool:
+        """True between requests: no request under way on this connection."""
+        return self.cycle is None or self.cycle.response_complete
+
+    def _make_room(self) -> bool:
+        idle = [c for c in self.connections
+                if c is not self and isinstance(c, GuardedH11Protocol) and c._waiting()]
+        if not idle:
+            return False
+        oldest = min(idle, key=lambda c: c._idle_since)
+        oldest.transport.abort()
+        return True
+
+    def _arm(self) -> None:
+        self._disarm()
+        self._deadline = self.loop.call_later(self.header_timeout, self._headers_late)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _headers_late(self) -> None:
+        self._deadline = None
+        if self._waiting() and not self.transport.is_closing():
+            # abort, not close: a TLS close would wait for a peer that sends nothing.
+            self.transport.abort()
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if not self._waiting():
+            self._disarm()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.transport.is_closing():
+            self._idle_since = self.loop.time()
+            if self._waiting():
+                self._arm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+
+def guarded_protocol(limits: Limits) -> type[GuardedH11Protocol]:
+    """The protocol class for one listener, with ``limits``' header deadline and cap."""
+    return type("GuardedH11Protocol", (GuardedH11Protocol,), {
+        "header_timeout": limits.header_timeout, "max_connections": limits.max_connections})
+
 
 def sd_notify(message: str) -> None:
     """Tell systemd (Type=notify) something, if it is listening; a no-op otherwise."""
@@ -80,17 +170,6 @@ def sd_notify(message: str) -> None:
         sock.sendall(message.encode())
 
 
-class _Server(uvicorn.Server):
-    def __init__(self, config: uvicorn.Config, on_ready: Callable[[], None]) -> None:
-        super().__init__(config)
-        self._on_ready = on_ready
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets=sockets)
-        if self.started:
-            self._on_ready()
-
-
 def bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -100,38 +179,170 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def serve(settings: Settings, host: str, port: int) -> int:
+def bind_all(settings: Settings) -> dict[Listener, socket.socket]:
+    """The three listening sockets of ``settings``; each closed again if one fails."""
+    out: dict[Listener, socket.socket] = {}
+    try:
+        for listener, address in ((Listener.INGEST, settings.listen),
+                                  (Listener.PUBLIC, settings.public_listen),
+                                  (Listener.ADMIN, settings.admin_listen)):
+            out[listener] = bind(*parse_listen(address))
+    except BaseException:
+        for sock in out.values():
+            sock.close()
+        raise
+    return out
+
+
+class _Server(uvicorn.Server):
+    """One listener's uvicorn server; signals are the :class:`Service`'s, not each server's."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class Service:
+    """The three listeners of one back office, and its periodic work, on one event loop.
+
+    :meth:`run` serves until :meth:`stop` (thread-safe); ``on_ready`` is called
+    once all three listen. The expiry sweep and the gauges' refresh run beside.
+    """
+
+    def __init__(self, bo: Backoffice, sockets: Mapping[Listener, socket.socket], *,
+                 graceful_seconds: float = 10.0) -> None:
+        self.bo = bo
+        self.sockets = dict(sockets)
+        settings = bo.settings
+        apps = create_apps(bo)
+        protocol = guarded_protocol(settings.limits)
+        common: dict[str, Any] = {
+            "http": protocol, "ws": "none", "lifespan": "off", "log_config": None,
+            "access_log": False, "server_header": False, "proxy_headers": False,
+            "timeout_keep_alive": int(max(1, settings.limits.header_timeout)),
+            "timeout_graceful_shutdown": graceful_seconds,
+        }
+        tls: dict[Listener, dict[str, Any]] = {
+            # TLS >= 1.2 (Python's default for servers); no fleet certificate, no connection.
+            Listener.INGEST: {"ssl_certfile": str(settings.server_cert),
+                              "ssl_keyfile": str(settings.server_key),
+                              "ssl_ca_certs": str(settings.ca_cert),
+                              "ssl_cert_reqs": ssl.CERT_REQUIRED},
+            # CERT_NONE: the server never sends a CertificateRequest.
+            Listener.PUBLIC: {"ssl_certfile": str(settings.public_cert_path),
+                              "ssl_keyfile": str(settings.public_key_path),
+                              "ssl_cert_reqs": ssl.CERT_NONE} if settings.public_tls else {},
+            Listener.ADMIN: {},
+        }
+        self.servers = {listener: _Server(uvicorn.Config(apps[listener], **common,
+                                                         **tls[listener]))
+                        for listener in Listener}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping = False
+
+    def address(self, listener: Listener) -> tuple[str, int]:
+        host, port = self.sockets[listener].getsockname()[:2]
+        return host, port
+
+    def url(self, listener: Listener) -> str:
+        host, port = self.address(listener)
+        shown = f"[{host}]" if ":" in host else host
+        scheme = "http" if listener is Listener.ADMIN or (
+            listener is Listener.PUBLIC and not self.bo.settings.public_tls) else "https"
+        return f"{scheme}://{shown}:{port}"
+
+    @property
+    def started(self) -> bool:
+        return all(server.started for server in self.servers.values())
+
+    async def run(self, on_ready: Callable[[], None] = lambda: None) -> None:
+        self._loop = asyncio.get_running_loop()
+        serving = [asyncio.create_task(server.serve(sockets=[self.sockets[listener]]))
+                   for listener, server in self.servers.items()]
+        chores = [asyncio.create_task(self._every(self.bo.sweep_interval, self._sweep)),
+                  asyncio.create_task(self._every(GAUGE_INTERVAL, self._refresh))]
+        try:
+            while not self.started:
+                if any(task.done() for task in serving) or self._stopping:
+                    break
+                await asyncio.sleep(0.02)
+            else:
+                on_ready()
+            # One server ending (a failure at start-up) ends them all.
+            await asyncio.wait(serving, return_when=asyncio.FIRST_COMPLETED)
+            self._stop_servers()
+            await asyncio.gather(*serving, return_exceptions=True)
+        finally:
+            for task in chores:
+                task.cancel()
+            for task in chores:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    async def _every(self, seconds: float, chore: Callable[[], None]) -> None:
+        while True:
+            try:
+                await run_in_threadpool(chore)
+            except Exception:  # a chore must survive a store hiccup
+                log.exception("periodic %s failed", getattr(chore, "__name__", "chore"))
+            await asyncio.sleep(seconds)
+
+    def _sweep(self) -> None:
+        self.bo.ingest.sweep_expired()
+
+    def _refresh(self) -> None:
+        self.bo.refresh_gauges()
+
+    def _stop_servers(self) -> None:
+        for server in self.servers.values():
+            server.should_exit = True
+
+    def stop(self, *, abort_connections: bool = False) -> None:
+        """End :meth:`run` (from any thread); ``abort_connections`` drops every connection
+        at once, as a crash would, instead of letting requests finish."""
+        self._stopping = True
+        loop = self._loop
+        if loop is None:
+            self._stop_servers()
+            return
+
+        def now() -> None:
+            if abort_connections:
+                for server in self.servers.values():
+                    for conn in list(server.server_state.connections):
+                        transport = getattr(conn, "transport", None)
+                        if transport is not None:
+                            transport.abort()
+            self._stop_servers()
+
+        loop.call_soon_threadsafe(now)
+
+
+def serve(settings: Settings) -> int:
     """Run until SIGTERM or SIGINT; returns the exit status."""
     bo = Backoffice.open(settings)
-    app = create_app(bo)
-    sock = bind(host, port)
-    bound_host, bound_port = sock.getsockname()[:2]
-    config = uvicorn.Config(
-        app, http=TLSH11Protocol, ws="none", lifespan="on", log_config=None,
-        access_log=False, server_header=False, proxy_headers=False,
-        timeout_keep_alive=30, timeout_graceful_shutdown=10,
-        # TLS >= 1.2 (Python's default for servers); a client certificate is asked
-        # for and, when sent, must chain to the fleet CA.
-        ssl_certfile=str(settings.server_cert), ssl_keyfile=str(settings.server_key),
-        ssl_ca_certs=str(settings.ca_cert), ssl_cert_reqs=ssl.CERT_OPTIONAL,
-    )
+    sockets = bind_all(settings)
+    service = Service(bo, sockets)
 
     def ready() -> None:
-        shown = f"[{bound_host}]" if ":" in bound_host else bound_host
-        log.info("listening on https://%s:%d (metadata %s, objects %s)", shown, bound_port,
-                    bo.metadata.describe(), bo.objects.url)
+        for listener in Listener:
+            log.info("%s listener on %s", listener.value, service.url(listener))
+        log.info("listening on %s (metadata %s, objects %s)", service.url(Listener.INGEST),
+                 bo.metadata.describe(), bo.objects.url)
         sd_notify("READY=1")
 
-    server = _Server(config, ready)
-    # uvicorn shuts down gracefully on SIGTERM/SIGINT, then restores the handlers it
-    # found and raises the signal again; with these, the process then exits 0.
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda _sig, _frame: None)
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, service.stop)
+        await service.run(ready)
+
     try:
-        server.run(sockets=[sock])
+        asyncio.run(main())
     finally:
         sd_notify("STOPPING=1")
         bo.close()
-        sock.close()
+        for sock in sockets.values():
+            sock.close()
     log.info("stopped")
-    return 0 if server.started else 1
+    return 0 if service.started else 1

@@ -4,7 +4,9 @@
 
     DIR/backoffice.toml        settings (below)
     DIR/ca/ca.crt, ca.key      the fleet CA (the key signs kiosk certificates: guard it)
-    DIR/tls/server.crt, .key   the service's TLS certificate
+    DIR/tls/server.crt, .key   the kiosks' listener's TLS certificate (fleet CA)
+    DIR/public/public.crt, .key  the status page's certificate chain (a placeholder from
+                               ``init``: replace it with a publicly trusted chain)
     DIR/ack/ack.key, ack.pub   the Ed25519 key signing acknowledgements
     DIR/recipients.txt         the staff's age recipients (public): what kiosks encrypt to
     DIR/backoffice.sqlite3     metadata (default store)
@@ -12,12 +14,21 @@
 
 The staff identity (the age private key) is written once by ``init`` for the
 staff workstation and does not belong here.
+
+**Three listeners** (docs/backoffice.md, "Listeners"), each with its own
+address and rules: ``listen`` for the kiosks (mutual TLS, fleet CA),
+``public_listen`` for citizens' browsers (``public_cert``/``public_key``, no
+client certificate asked, HSTS; plain HTTP only on a loopback address, behind
+a reverse proxy) and ``admin_listen`` for metrics and detailed health
+(loopback only until staff authentication exists). The ``[limits]`` table holds
+the timeouts and quotas that keep one client from starving the others.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,6 +36,44 @@ from urllib.parse import urlsplit
 from backoffice.errors import SetupError
 
 SETTINGS_FILE = "backoffice.toml"
+GiB = 1024 ** 3
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Timeouts and quotas (``[limits]``). Defaults and where each comes from."""
+
+    # A client has this long to send a request's headers, from its connection
+    # (or its previous response) on: an idle or slowloris connection is closed.
+    # 15 s: a kiosk on a poor 4G link sends 1 KB of headers in well under 2 s.
+    header_timeout: float = 15.0
+    # A request body that brings no byte for this long is over: what arrived is
+    # kept (tus), the upload's lock is released, the connection closed. 20 s is
+    # below the kiosk's own timeout (30 s: [upload] timeout_s, deposit/bundle.py), so the
+    # kiosk's retry finds the upload free.
+    body_idle_timeout: float = 20.0
+    # An upload whose writer brought no byte for this long may be taken over by
+    # a newer request of the same kiosk (the lease of the per-upload lock).
+    upload_lease: float = 20.0
+    # Open connections per listener; at the cap the longest-idle connection is
+    # closed to make room, a new one refused only when every one is busy. Must
+    # stay under LimitNOFILE (65536 in systemd/backoffice.service) with room for
+    # files and the database.
+    max_connections: int = 16384
+    # Per kiosk: unfinished uploads, and bytes declared by them and not yet
+    # received. A kiosk sends one dossier at a time (about 2 MB); 16 and 2 GiB
+    # leave room for a week's queue resumed on a flaky link.
+    max_open_uploads: int = 16
+    max_bytes_in_flight: int = 2 * GiB
+    # Free space kept on the envelope store: bytes are refused (507) rather than
+    # let the disk fill; /health (admin) fails below it.
+    min_free_bytes: int = 1 * GiB
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value <= 0:
+                raise SetupError(f"[limits] {f.name} = {value!r} must be positive")
 
 
 @dataclass(frozen=True)
@@ -34,11 +83,17 @@ class Settings:
     data_dir: Path
     url: str                    # what kiosks upload to (https://host:port)
     public_url: str             # what receipts' QR codes point to (status page)
-    listen: str                 # host:port the service binds
+    listen: str                 # host:port of the kiosks' listener (mutual TLS)
+    public_listen: str          # host:port of the status page's listener
+    admin_listen: str           # host:port of the administration listener (loopback)
     metadata: str               # sqlite:///... or postgresql://...
     objects: str                # file:///...
     max_upload_bytes: int = 512 * 1024 * 1024
     upload_expiry_hours: float = 168.0
+    public_cert: str = "public/public.crt"   # chain (leaf first), relative to data_dir
+    public_key: str = "public/public.key"
+    public_tls: bool = True     # False: plain HTTP on a loopback address, behind a proxy
+    limits: Limits = field(default_factory=Limits)
 
     # ------------------------------------------------------------ files
     @property
@@ -56,6 +111,14 @@ class Settings:
     @property
     def server_key(self) -> Path:
         return self.data_dir / "tls" / "server.key"
+
+    @property
+    def public_cert_path(self) -> Path:
+        return self.data_dir / self.public_cert
+
+    @property
+    def public_key_path(self) -> Path:
+        return self.data_dir / self.public_key
 
     @property
     def ack_key(self) -> Path:
@@ -81,6 +144,15 @@ class Settings:
     def listen_address(self) -> tuple[str, int]:
         return parse_listen(self.listen)
 
+    def upload_location(self, upload_id: str) -> str:
+        """The ``Location`` of an upload: the configured URL's path, never the Host header.
+
+        A relative reference (tus 1.0 allows one; clients resolve it against the
+        creation URL): a kiosk that reached us through a proxy or another name
+        keeps going the way it came.
+        """
+        return urlsplit(self.upload_endpoint).path + upload_id
+
     def to_toml(self) -> str:
         def q(value: str) -> str:
             return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
@@ -91,8 +163,20 @@ class Settings:
             f"url = {q(self.url)}\n"
             "# Base URL of the public status page printed on receipts (/suivi/...).\n"
             f"public_url = {q(self.public_url)}\n"
-            "# Address `backoffice serve` binds (host:port).\n"
+            "# The kiosks' listener (host:port): client certificate required (fleet CA).\n"
             f"listen = {q(self.listen)}\n"
+            "# The status page's listener (host:port): citizens' browsers, no client\n"
+            "# certificate asked, HSTS. public_tls = false only on a loopback address\n"
+            "# behind a reverse proxy (docs/backoffice.md, nginx).\n"
+            f"public_listen = {q(self.public_listen)}\n"
+            f"public_tls = {'true' if self.public_tls else 'false'}\n"
+            "# Its certificate chain (leaf first) and key, relative to this folder: `init`\n"
+            "# writes a placeholder that phones do not trust; put a publicly trusted\n"
+            "# chain here (ACME) or terminate TLS at a reverse proxy.\n"
+            f"public_cert = {q(self.public_cert)}\n"
+            f"public_key = {q(self.public_key)}\n"
+            "# The administration listener (/metrics, detailed /health): loopback only.\n"
+            f"admin_listen = {q(self.admin_listen)}\n"
             "# Metadata store: sqlite:///ABSOLUTE/PATH or postgresql://USER@HOST:PORT/DB\n"
             f"metadata = {q(self.metadata)}\n"
             "# Envelope store (ciphertext only): file:///ABSOLUTE/DIR\n"
@@ -101,6 +185,12 @@ class Settings:
             f"max_upload_bytes = {self.max_upload_bytes}\n"
             "# An unfinished upload is dropped after this many hours without progress.\n"
             f"upload_expiry_hours = {self.upload_expiry_hours:g}\n"
+            "\n"
+            "# Timeouts (seconds) and quotas; see backoffice/settings.py (Limits) for\n"
+            "# what each guards against and where its default comes from.\n"
+            "[limits]\n"
+            + "".join(f"{f.name} = {getattr(self.limits, f.name)!r}\n"
+                      for f in fields(self.limits))
         )
 
 
@@ -111,6 +201,15 @@ def parse_listen(text: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def url_host_port(url: str) -> tuple[str, int]:
     parts = urlsplit(url)
     if parts.scheme != "https" or not parts.hostname:
@@ -118,8 +217,22 @@ def url_host_port(url: str) -> tuple[str, int]:
     return parts.hostname, parts.port or 443
 
 
-_KEYS: dict[str, type] = {"url": str, "public_url": str, "listen": str, "metadata": str,
-                          "objects": str, "max_upload_bytes": int, "upload_expiry_hours": float}
+_KEYS: dict[str, type] = {"url": str, "public_url": str, "listen": str, "public_listen": str,
+                          "admin_listen": str, "metadata": str, "objects": str,
+                          "max_upload_bytes": int, "upload_expiry_hours": float,
+                          "public_cert": str, "public_key": str, "public_tls": bool,
+                          "limits": dict}
+_REQUIRED = ("url", "public_url", "listen", "public_listen", "admin_listen", "metadata",
+             "objects")
+_LIMIT_KEYS: dict[str, type] = {f.name: type(f.default) for f in fields(Limits)}
+
+
+def _typed(path: Path, where: str, value: Any, kind: type) -> Any:
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+        raise SetupError(f"{path}: {where} = {value!r} is not a {kind.__name__}")
+    return value
 
 
 def load_settings(data_dir: Path) -> Settings:
@@ -137,15 +250,39 @@ def load_settings(data_dir: Path) -> Settings:
         kind = _KEYS.get(key)
         if kind is None:
             raise SetupError(f"{path}: unknown key {key!r} (valid: {', '.join(sorted(_KEYS))})")
-        if kind is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if not isinstance(value, kind) or isinstance(value, bool):
-            raise SetupError(f"{path}: {key} = {value!r} is not a {kind.__name__}")
-        values[key] = value
-    missing = {"url", "public_url", "listen", "metadata", "objects"} - set(values)
+        values[key] = _typed(path, key, value, kind)
+    limits: dict[str, Any] = {}
+    for key, value in values.pop("limits", {}).items():
+        kind = _LIMIT_KEYS.get(key)
+        if kind is None:
+            raise SetupError(f"{path}: unknown key {key!r} in [limits] (valid: "
+                             f"{', '.join(sorted(_LIMIT_KEYS))})")
+        limits[key] = _typed(path, f"[limits] {key}", value, kind)
+    missing = [key for key in _REQUIRED if key not in values]
     if missing:
-        raise SetupError(f"{path}: missing {', '.join(sorted(missing))}")
-    settings = Settings(data_dir=data_dir.resolve(), **values)
+        hint = ""
+        if set(missing) <= {"public_listen", "admin_listen"}:
+            hint = (" (the status page and the administration side now have listeners of "
+                    "their own: add e.g. public_listen = \"0.0.0.0:443\" and admin_listen = "
+                    "\"127.0.0.1:8445\"; docs/backoffice.md, \"Listeners\")")
+        raise SetupError(f"{path}: missing {', '.join(missing)}{hint}")
+    try:
+        settings = Settings(data_dir=data_dir.resolve(), limits=Limits(**limits), **values)
+    except SetupError as exc:
+        raise SetupError(f"{path}: {exc}") from None
     url_host_port(settings.url)
-    parse_listen(settings.listen)
+    url_host_port(settings.public_url)
+    addresses = [parse_listen(a) for a in (settings.listen, settings.public_listen,
+                                           settings.admin_listen)]
+    if len(set(addresses)) != 3:
+        raise SetupError(f"{path}: listen, public_listen and admin_listen must be three "
+                         f"different addresses")
+    admin_host = addresses[2][0]
+    if not is_loopback(admin_host):
+        raise SetupError(f"{path}: admin_listen {settings.admin_listen!r} must be a loopback "
+                         f"address (127.0.0.1 or ::1): the administration side has no "
+                         f"per-person authentication yet")
+    if not settings.public_tls and not is_loopback(addresses[1][0]):
+        raise SetupError(f"{path}: public_tls = false serves plain HTTP; it is allowed only on "
+                         f"a loopback public_listen, behind a reverse proxy that does TLS")
     return settings

@@ -19,6 +19,7 @@ chunk and its metadata commit, and verifies two signatures per dossier.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import shutil
 import ssl
@@ -77,6 +78,7 @@ def _backoffice_run(ctx: Context, name: str, metadata: str | None, seconds: floa
                     ) -> dict[str, Any]:
     from backoffice.settings import load_settings
     from backoffice.store.metadata import open_metadata
+    from deposit import envelope
     from deposit import manifest as mf
     from tests.backoffice.harness import (
         FakeKiosk,
@@ -99,20 +101,25 @@ def _backoffice_run(ctx: Context, name: str, metadata: str | None, seconds: floa
         def body(i: int, deadline: float, tally: Tally) -> None:
             kiosk = kiosks[i]
             uploader = kiosk.uploader()
+            recipients = kiosk.enrollment.recipients()
             path = kiosk.folder / "envelope.bin"
             try:
                 while time.monotonic() < deadline:
-                    raw = os.urandom(SIZE)              # stands for a 1 MB age envelope
+                    # A genuine age envelope of 1 MB of random plaintext: the back office
+                    # acknowledges nothing that is not one.
+                    sealed = io.BytesIO()
+                    envelope.encrypt(io.BytesIO(os.urandom(SIZE)), sealed, recipients)
+                    raw = sealed.getvalue()
                     path.write_bytes(raw)
                     kiosk.sequence += 1
                     deposit_id = deposit_number(kiosk.enrollment.fleet_code, kiosk.sequence)
                     m = mf.Manifest(
                         deposit_id=deposit_id, kiosk_id=kiosk.enrollment.kiosk_id,
                         procedure="bench", created=mf.rfc3339(datetime.now(UTC)),
-                        envelope_size=SIZE, envelope_sha256=hashlib.sha256(raw).hexdigest(),
+                        envelope_size=len(raw), envelope_sha256=hashlib.sha256(raw).hexdigest(),
                         tracking_token_sha256=mf.tracking_token_sha256(mf.new_tracking_token()))
                     item = MadeDeposit(deposit_id, path, mf.sign(m, kiosk.key), "",
-                                       m.envelope_sha256, SIZE)
+                                       m.envelope_sha256, len(raw))
                     start = time.perf_counter()
                     result = kiosk.deliver(item, uploader, attempts=3)
                     elapsed = time.perf_counter() - start

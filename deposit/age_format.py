@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import io
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -375,6 +376,36 @@ def parse_header(src: Source) -> Header:
     if any(s.type == "scrypt" for s in stanzas) and len(stanzas) > 1:
         raise HeaderError("malformed header: an scrypt stanza must be the only stanza")
     return Header(tuple(stanzas), mac, bytes(raw))
+
+
+def check_shape(head: bytes, size: int, stanza_types: frozenset[str]) -> Header:
+    """Check, without any key, that ``size`` bytes beginning with ``head`` are an age file.
+
+    For a receiver that cannot decrypt (the back office holds no identity): a
+    binary (not armored) v1 header whose stanzas are all of ``stanza_types``,
+    then a nonce, then a payload whose length is a possible STREAM length (every
+    chunk carries its tag; only the last may be short). ``head`` must hold the
+    whole header (the first 64 KiB of the file are plenty for a few recipients).
+    :class:`HeaderError` says what is wrong.
+    """
+    if not head.startswith(INTRO):
+        raise HeaderError("not a binary age v1 file")
+    stream = io.BytesIO(head)
+    src = Source(stream)
+    header = parse_header(src)
+    consumed = stream.tell() - src.buffered()
+    strange = sorted({s.type for s in header.stanzas} - stanza_types)
+    if strange:
+        shown = ", ".join(repr(t[:32]) for t in strange)
+        raise HeaderError(f"recipient stanzas of unexpected types {shown} (expected "
+                          f"{', '.join(sorted(stanza_types))})")
+    payload = size - consumed - NONCE_SIZE
+    if payload < TAG_SIZE:
+        raise HeaderError("no payload after the header")
+    last = payload % ENC_CHUNK_SIZE
+    if 0 < last < TAG_SIZE:
+        raise HeaderError("the payload's length is not a whole number of chunks")
+    return header
 
 
 # ------------------------------------------------------------------ payload (STREAM)

@@ -51,20 +51,23 @@ class BackOffice:
     identity: Path
     bundle: Path
     url: str
+    admin_url: str
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
 
     @classmethod
     def create(cls, work: Path, key_type: str, kiosk_id: str = "DEMO-01") -> BackOffice:
-        port = free_port()
+        port, public, admin = free_port(), free_port(), free_port()
         url = f"https://127.0.0.1:{port}"
         data, identity, bundle = work / "backoffice", work / "staff-identity.txt", work / "bundle"
         say(f"creating a back office in {data} ({key_type} staff key)")
         backoffice_cli("init", "--data", str(data), "--url", url, "--key-type", key_type,
+                       "--public-listen", f"127.0.0.1:{public}",
+                       "--admin-listen", f"127.0.0.1:{admin}",
                        "--staff-identity", str(identity))
         say(f"enrolling kiosk {kiosk_id}")
         backoffice_cli("enroll", "--data", str(data), kiosk_id, "--out", str(bundle))
-        return cls(data, identity, bundle, url)
+        return cls(data, identity, bundle, url, f"http://127.0.0.1:{admin}")
 
     def serve(self) -> None:
         self.log_path = self.data.parent / "backoffice.log"
@@ -74,7 +77,7 @@ class BackOffice:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "backoffice", "serve", "--data", str(self.data),
                  "--listen", host_port], stdout=out, stderr=subprocess.STDOUT)
-        wait_for_health(self.url, self.bundle / "tls" / "ca.crt", self.process, self.log_path)
+        wait_for_health(self.admin_url, self.process, self.log_path)
 
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
@@ -88,8 +91,9 @@ class BackOffice:
         say("back office stopped")
 
 
-def wait_for_health(url: str, ca: Path, process: subprocess.Popen[bytes] | None,
+def wait_for_health(url: str, process: subprocess.Popen[bytes] | None,
                     log_path: Path | None, timeout: float = 60) -> None:
+    """Wait until the administration listener at ``url`` says every check passes."""
     import httpx
 
     deadline = time.monotonic() + timeout
@@ -99,7 +103,7 @@ def wait_for_health(url: str, ca: Path, process: subprocess.Popen[bytes] | None,
             tail = log_path.read_text(errors="replace")[-800:] if log_path else ""
             raise KioskError(f"the back office exited ({process.returncode}):\n{tail}")
         try:
-            answer = httpx.get(f"{url}/health", verify=str(ca), timeout=2)
+            answer = httpx.get(f"{url}/health", timeout=2)
             if answer.status_code == 200:
                 return
             last = f"HTTP {answer.status_code}"
@@ -110,12 +114,16 @@ def wait_for_health(url: str, ca: Path, process: subprocess.Popen[bytes] | None,
                      f"({last})")
 
 
-def read_status(url: str, ca: Path) -> tuple[str | None, str]:
-    """What the citizen's status page says (the status line), fetched over HTTPS."""
+def read_status(url: str, ca: Path | None) -> tuple[str | None, str]:
+    """What the citizen's status page says (the status line), fetched over HTTPS.
+
+    ``ca``: the chain to trust, or None for the system's store (as a phone does).
+    """
     import httpx
 
     try:
-        page = httpx.get(url, verify=str(ca), timeout=10, headers={"Accept-Language": "fr"})
+        page = httpx.get(url, verify=str(ca) if ca else True, timeout=10,
+                         headers={"Accept-Language": "fr"})
     except httpx.HTTPError as exc:
         return None, f"status page unreachable: {exc}"
     if page.status_code != 200:

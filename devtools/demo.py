@@ -345,7 +345,10 @@ def finish(config: Config, bundle: Path, office: BackOffice | None, result: Resu
     url = result.values.get("status_url")
     result["status"] = None
     if url and delivered:
-        status, detail = read_status(url, bundle / "tls" / "ca.crt")
+        # The status page has its own chain: the local back office's placeholder, or a
+        # publicly trusted one (the system's store) for a real back office.
+        status, detail = read_status(
+            url, office.data / "public" / "public.crt" if office is not None else None)
         result["status"] = status
         say(f"citizen's phone: the status page says {status!r} ({detail})")
     if office is None and not delivered:

@@ -26,7 +26,12 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     parser.add_argument("--public-url", default=None,
                         help="base URL of the citizens' status page (default: --url)")
     parser.add_argument("--listen", default=None, metavar="HOST:PORT",
-                        help="what `serve` binds by default (default: the URL's host and port)")
+                        help="the kiosks' listener (default: the URL's host and port)")
+    parser.add_argument("--public-listen", default=None, metavar="HOST:PORT",
+                        help="the status page's listener (default: the URL's host, next port)")
+    parser.add_argument("--admin-listen", default=None, metavar="HOST:PORT",
+                        help="the administration listener, loopback only (default: "
+                             "127.0.0.1, the port after the status page's)")
     parser.add_argument("--metadata", default=None, metavar="URL",
                         help="metadata store: sqlite:///PATH (default DIR/backoffice.sqlite3) "
                              "or postgresql://USER@HOST:PORT/DB")
@@ -42,7 +47,9 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     written = fleet.init(args.data, url=args.url, public_url=args.public_url,
-                         listen=args.listen, metadata=args.metadata, objects=args.objects,
+                         listen=args.listen, public_listen=args.public_listen,
+                         admin_listen=args.admin_listen, metadata=args.metadata,
+                         objects=args.objects,
                          key_type=args.key_type, staff_identity=args.staff_identity,
                          now=datetime.now(UTC))
     for item in written:
@@ -52,4 +59,7 @@ def run(args: argparse.Namespace) -> int:
           f"workstation (backoffice decrypt -i FILE) and delete it from this server; the "
           f"server keeps only the recipient.", file=sys.stderr)
     print("note: keep the fleet CA key offline once the fleet is enrolled.", file=sys.stderr)
+    print("note: the status page's certificate is a placeholder that phones do not trust: "
+          "install a publicly trusted chain or a reverse proxy (docs/backoffice.md, "
+          "\"Listeners\").", file=sys.stderr)
     return 0

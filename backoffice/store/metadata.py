@@ -295,6 +295,16 @@ class MetadataStore:
         """A transaction committed when the block ends, rolled back if it raises."""
         raise NotImplementedError
 
+    def read(self) -> contextlib.AbstractContextManager[Cursor]:
+        """A transaction that only reads: it never waits for, nor holds, the write lock."""
+        return self.transaction()
+
+    def lock_kiosk(self, cur: Cursor, kiosk_id: str) -> None:
+        """Serialise, until the transaction ends, the writers that count this kiosk's uploads.
+
+        SQLite's ``BEGIN IMMEDIATE`` already serialises every writer.
+        """
+
     def close(self) -> None:
         """Release connections."""
 
@@ -313,7 +323,7 @@ class MetadataStore:
         return self.url
 
     def ping(self) -> None:
-        with self.transaction() as cur:
+        with self.read() as cur:
             cur.execute("SELECT 1").one()
 
     # ------------------------------------------------------------------ kiosks
@@ -329,22 +339,22 @@ class MetadataStore:
             return cur.rowcount == 1
 
     def kiosk(self, kiosk_id: str) -> KioskRecord | None:
-        with self.transaction() as cur:
+        with self.read() as cur:
             row = cur.execute("SELECT * FROM kiosks WHERE kiosk_id = ?", (kiosk_id,)).one()
         return _kiosk(row) if row else None
 
     def kiosk_by_fingerprint(self, fp: str) -> KioskRecord | None:
-        with self.transaction() as cur:
+        with self.read() as cur:
             row = cur.execute("SELECT * FROM kiosks WHERE cert_fingerprint = ?", (fp,)).one()
         return _kiosk(row) if row else None
 
     def fleet_code_taken(self, code: str) -> bool:
-        with self.transaction() as cur:
+        with self.read() as cur:
             return cur.execute("SELECT 1 FROM kiosks WHERE fleet_code = ?", (code,)).one() \
                 is not None
 
     def kiosks(self) -> list[KioskRecord]:
-        with self.transaction() as cur:
+        with self.read() as cur:
             return [_kiosk(r) for r in cur.execute(
                 "SELECT * FROM kiosks ORDER BY kiosk_id").all()]
 
@@ -356,8 +366,30 @@ class MetadataStore:
             return cur.rowcount == 1
 
     # ------------------------------------------------------------------ uploads
-    def create_upload(self, u: UploadRecord) -> None:
+    def create_upload(self, u: UploadRecord, *, max_open: int | None = None,
+                      max_in_flight: int | None = None) -> str | None:
+        """Record a new upload, unless the kiosk's quota refuses it: then why, in words.
+
+        The quota counts this kiosk's unfinished uploads not yet expired, and the
+        bytes they declared and have not received yet; counting and inserting
+        are one transaction, so concurrent creations never pass the caps.
+        """
         with self.transaction() as cur:
+            self.lock_kiosk(cur, u.kiosk_id)
+            if max_open is not None or max_in_flight is not None:
+                row = cur.execute(
+                    "SELECT COUNT(*) AS n, COALESCE(SUM(length - upload_offset), 0) AS b "
+                    "FROM uploads WHERE kiosk_id = ? AND state = 'open' AND expires_at > ?",
+                    (u.kiosk_id, iso(u.created_at))).one()
+                assert row is not None  # an aggregate always returns a row
+                count, pending = int(row["n"]), int(row["b"])
+                if max_open is not None and count >= max_open:
+                    return (f"kiosk {u.kiosk_id} has {count} unfinished uploads, the most "
+                            f"allowed (finish or terminate one first)")
+                if max_in_flight is not None and pending + u.length - u.offset > max_in_flight:
+                    return (f"kiosk {u.kiosk_id} has {pending} bytes declared and not yet "
+                            f"sent; {u.length - u.offset} more would pass the quota of "
+                            f"{max_in_flight}")
             cur.execute(
                 "INSERT INTO uploads (upload_id, kiosk_id, deposit_id, envelope_sha256, length, "
                 "upload_offset, metadata, manifest, created_at, expires_at, state, ack, reason) "
@@ -365,9 +397,10 @@ class MetadataStore:
                 (u.upload_id, u.kiosk_id, u.deposit_id, u.envelope_sha256, u.length, u.offset,
                  u.metadata, u.manifest, iso(u.created_at), iso(u.expires_at), u.state, u.ack,
                  u.reason))
+        return None
 
     def upload(self, upload_id: str) -> UploadRecord | None:
-        with self.transaction() as cur:
+        with self.read() as cur:
             row = cur.execute("SELECT * FROM uploads WHERE upload_id = ?", (upload_id,)).one()
         return _upload(row) if row else None
 
@@ -375,7 +408,7 @@ class MetadataStore:
                     states: Sequence[str]) -> UploadRecord | None:
         """The newest upload of this kiosk for this envelope in one of ``states``."""
         marks = ", ".join("?" for _ in states)
-        with self.transaction() as cur:
+        with self.read() as cur:
             row = cur.execute(
                 f"SELECT * FROM uploads WHERE kiosk_id = ? AND deposit_id = ? "  # noqa: S608 - only placeholders are interpolated
                 f"AND envelope_sha256 = ? AND state IN ({marks}) "
@@ -400,7 +433,7 @@ class MetadataStore:
                         (state, ack, reason, upload_id))
 
     def expired_uploads(self, now: datetime, limit: int = 100) -> list[UploadRecord]:
-        with self.transaction() as cur:
+        with self.read() as cur:
             return [_upload(r) for r in cur.execute(
                 "SELECT * FROM uploads WHERE state = 'open' AND expires_at < ? "
                 "ORDER BY expires_at LIMIT ?", (iso(now), limit)).all()]
@@ -451,12 +484,12 @@ class MetadataStore:
         return stored
 
     def deposit(self, deposit_id: str) -> DepositRecord | None:
-        with self.transaction() as cur:
+        with self.read() as cur:
             row = cur.execute("SELECT * FROM deposits WHERE deposit_id = ?", (deposit_id,)).one()
         return _deposit(row) if row else None
 
     def conflict(self, deposit_id: str, envelope_sha256: str) -> ConflictRecord | None:
-        with self.transaction() as cur:
+        with self.read() as cur:
             row = cur.execute("SELECT * FROM conflicts WHERE deposit_id = ? "
                               "AND envelope_sha256 = ?", (deposit_id, envelope_sha256)).one()
         return _conflict(row) if row else None
@@ -467,11 +500,11 @@ class MetadataStore:
         if limit is not None:
             sql += " LIMIT ?"
             params = (limit,)
-        with self.transaction() as cur:
+        with self.read() as cur:
             return [_deposit(r) for r in cur.execute(sql, params).all()]
 
     def conflicts(self) -> list[ConflictRecord]:
-        with self.transaction() as cur:
+        with self.read() as cur:
             return [_conflict(r) for r in cur.execute(
                 "SELECT * FROM conflicts ORDER BY received_at, deposit_id").all()]
 
@@ -489,7 +522,7 @@ class MetadataStore:
             return True
 
     def status_history(self, deposit_id: str) -> list[tuple[datetime, DossierStatus, str]]:
-        with self.transaction() as cur:
+        with self.read() as cur:
             rows = cur.execute("SELECT at, status, message FROM status_history "
                                "WHERE deposit_id = ? ORDER BY at", (deposit_id,)).all()
         return [(parse_iso(r["at"]), DossierStatus(r["status"]), r["message"]) for r in rows]
@@ -510,7 +543,7 @@ class MetadataStore:
         return _agent_call(row), created
 
     def agent_call(self, call_id: str) -> AgentCallRecord | None:
-        with self.transaction() as cur:
+        with self.read() as cur:
             row = cur.execute("SELECT * FROM agent_calls WHERE call_id = ?", (call_id,)).one()
         return _agent_call(row) if row else None
 
@@ -525,7 +558,7 @@ class MetadataStore:
         if received_after is not None:
             sql += " AND received_at > ?"
             params.append(iso(received_after))
-        with self.transaction() as cur:
+        with self.read() as cur:
             return [_agent_call(r) for r in cur.execute(
                 sql + " ORDER BY received_at, call_id", params).all()]
 
@@ -541,7 +574,7 @@ class MetadataStore:
     def counts(self) -> dict[str, int]:
         """Figures for /metrics: deposits by status, conflicts, open uploads, kiosks."""
         out: dict[str, int] = {f"deposits:{s.value}": 0 for s in DossierStatus}
-        with self.transaction() as cur:
+        with self.read() as cur:
             for row in cur.execute("SELECT status, COUNT(*) AS n FROM deposits "
                                    "GROUP BY status").all():
                 out[f"deposits:{row['status']}"] = int(row["n"])
@@ -603,6 +636,23 @@ class SQLiteStore(MetadataStore):
                 conn.execute("ROLLBACK")
             raise
 
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Cursor]:
+        conn = self._connection()
+        try:
+            # A deferred BEGIN that only reads takes a WAL snapshot, never the write lock.
+            conn.execute("BEGIN")
+            yield Cursor(self, conn.cursor())
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise StoreError(f"{self.path}: {exc}") from exc
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
     def close(self) -> None:
         with self._lock:
             for conn in self._all:
@@ -625,6 +675,9 @@ class PostgresStore(MetadataStore):
 
     def dialect_sql(self, sql: str) -> str:
         return sql.replace("?", "%s")
+
+    def lock_kiosk(self, cur: Cursor, kiosk_id: str) -> None:
+        cur.execute("SELECT 1 FROM kiosks WHERE kiosk_id = ? FOR UPDATE", (kiosk_id,))
 
     def _get(self) -> Any:
         import psycopg

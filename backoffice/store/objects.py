@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 from urllib.parse import unquote, urlsplit
 
-from backoffice.errors import StoreError, StoreURLError, UploadLocked
+from backoffice.errors import StoreError, StoreFull, StoreURLError, UploadLocked
 
 _SAFE_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]*")
 
@@ -62,6 +62,13 @@ class ObjectStore(Protocol):
     def exists(self, key: str) -> bool: ...
     def open(self, key: str) -> BinaryIO: ...
     def sha256(self, key: str) -> str: ...
+    def read_partial(self, upload_id: str, size: int) -> bytes:
+        """The first ``size`` bytes (fewer if the partial object is shorter)."""
+        ...
+
+    def free_bytes(self) -> int:
+        """Room left for new bytes; :class:`StoreError` when it cannot be known."""
+        ...
 
 
 def _sync_dir(folder: Path) -> None:
@@ -72,7 +79,12 @@ def _sync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
 class _FileWriter:
+    """Appends to a partial file; on any failure the file goes back to where it started."""
+
     def __init__(self, path: Path, offset: int) -> None:
         self._f = path.open("r+b")
         self._start = offset
@@ -83,19 +95,40 @@ class _FileWriter:
         self._f.truncate(offset)
 
     def write(self, data: bytes) -> None:
-        self._f.write(data)
+        try:
+            self._f.write(data)
+        except OSError as exc:
+            self.abort()
+            raise _store_error(exc, "writing an upload") from None
         self._pos += len(data)
 
     def commit(self) -> int:
-        self._f.flush()
-        os.fsync(self._f.fileno())
+        try:
+            self._f.flush()
+            os.fsync(self._f.fileno())
+        except OSError as exc:
+            # Bytes that could not be made durable are not kept: a later HEAD must not
+            # count them, and a full disk must not keep what it could not hold.
+            self.abort()
+            raise _store_error(exc, "making an upload durable") from None
         self._f.close()
         return self._pos
 
     def abort(self) -> None:
+        if self._f.closed:
+            return
         with contextlib.suppress(OSError):
+            # Drop Python's buffer first: closing would try to write it out again.
+            self._f.seek(self._start)
             self._f.truncate(self._start)
-        self._f.close()
+        with contextlib.suppress(OSError):
+            self._f.close()
+
+
+def _store_error(exc: OSError, doing: str) -> StoreError:
+    if exc.errno in _FULL:
+        return StoreFull(f"the envelope store is full ({doing}; nothing of it was kept)")
+    return StoreError(f"{doing}: {exc.strerror or exc}")
 
 
 class FileObjectStore:
@@ -119,12 +152,17 @@ class FileObjectStore:
 
     def create_partial(self, upload_id: str) -> None:
         path = self._partial(upload_id)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
         try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        _sync_dir(path.parent)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            _sync_dir(path.parent)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                path.unlink()
+            raise _store_error(exc, "creating an upload") from None
 
     @contextlib.contextmanager
     def lock(self, upload_id: str) -> Iterator[None]:
@@ -200,6 +238,20 @@ class FileObjectStore:
 
     def exists(self, key: str) -> bool:
         return self._key(key).is_file()
+
+    def read_partial(self, upload_id: str, size: int) -> bytes:
+        try:
+            with self._partial(upload_id).open("rb") as f:
+                return f.read(size)
+        except FileNotFoundError:
+            return b""
+
+    def free_bytes(self) -> int:
+        try:
+            st = os.statvfs(self.root / "partial")
+        except OSError as exc:
+            raise StoreError(f"the envelope store cannot be measured ({exc.strerror})") from None
+        return st.f_bavail * st.f_frsize
 
     def open(self, key: str) -> BinaryIO:
         try:

@@ -7,6 +7,7 @@ manifest, deposit number with the kiosk's fleet code and check character).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import io
 import os
@@ -22,11 +23,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-import uvicorn
 
 from backoffice import fleet
-from backoffice.app import Backoffice, create_app
-from backoffice.server import TLSH11Protocol, bind
+from backoffice.app import Backoffice
+from backoffice.server import Service, bind_all
 from backoffice.settings import load_settings
 from deposit import envelope, manifest
 from deposit.bundle import Enrollment
@@ -39,15 +39,20 @@ from tests.conftest import REPO
 
 
 def init_backoffice(root: Path, port: int, *, metadata: str | None = None,
-                    key_type: str = "x25519") -> Path:
+                    key_type: str = "x25519", public_port: int | None = None,
+                    admin_port: int | None = None) -> Path:
+    """``backoffice init`` for the kiosks' listener on ``port``; the two others on free ports."""
     data = root / "backoffice"
     fleet.init(data, url=f"https://127.0.0.1:{port}", metadata=metadata, key_type=key_type,
+               public_listen=f"127.0.0.1:{public_port or free_port()}",
+               admin_listen=f"127.0.0.1:{admin_port or free_port()}",
                staff_identity=root / "staff-identity.txt", now=datetime.now(UTC))
     return data
 
 
 class RunningServer:
-    """``backoffice serve`` in a thread of this process (same code, TLS, mTLS)."""
+    """``backoffice serve`` in a thread of this process: the same :class:`Service`, three
+    listeners, TLS and mTLS."""
 
     def __init__(self, data: Path, port: int, clock: Callable[[], datetime] | None = None
                  ) -> None:
@@ -56,65 +61,51 @@ class RunningServer:
         settings = load_settings(data)
         self.bo = Backoffice.open(settings, clock) if clock else Backoffice.open(settings)
         self.url = f"https://127.0.0.1:{port}"
-        self._server: uvicorn.Server | None = None
+        self.public_url = "https://" + settings.public_listen
+        self.admin_url = "http://" + settings.admin_listen
+        self.service: Service | None = None
         self._thread: threading.Thread | None = None
 
     def start(self) -> RunningServer:
         settings = self.bo.settings
-        sock = bind("127.0.0.1", self.port)
-        config = uvicorn.Config(
-            create_app(self.bo), http=TLSH11Protocol, ws="none", lifespan="on",
-            log_config=None, access_log=False, timeout_graceful_shutdown=2,
-            ssl_certfile=str(settings.server_cert), ssl_keyfile=str(settings.server_key),
-            ssl_ca_certs=str(settings.ca_cert), ssl_cert_reqs=ssl.CERT_OPTIONAL)
-        self._server = uvicorn.Server(config)
-        self._loop: asyncio.AbstractEventLoop | None = None
+        sockets = bind_all(dataclasses.replace(settings, listen=f"127.0.0.1:{self.port}"))
+        self.service = service = Service(self.bo, sockets, graceful_seconds=2)
+        self._sockets = sockets
+        self._failure: BaseException | None = None
 
         def run() -> None:
-            async def main() -> None:
-                self._loop = asyncio.get_running_loop()
-                assert self._server is not None
-                await self._server.serve(sockets=[sock])
-
-            asyncio.run(main())
+            try:
+                asyncio.run(service.run())
+            except BaseException as exc:  # reported by start() or stop()
+                self._failure = exc
 
         self._thread = threading.Thread(target=run, daemon=True, name="backoffice")
         self._thread.start()
         deadline = time.monotonic() + 20
-        while not self._server.started:
+        while not service.started:
             if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("the back office did not start")
+                raise RuntimeError(f"the back office did not start ({self._failure!r})")
             time.sleep(0.02)
-        self._sock = sock
         return self
 
     def get(self, path: str, **kwargs: object) -> httpx.Response:
-        """A GET as a citizen's browser does it: server verified, no client certificate."""
-        ctx = ssl.create_default_context(cafile=str(self.bo.settings.ca_cert))
+        """A GET as a citizen's browser does it, on the public listener: no client certificate."""
+        ctx = ssl.create_default_context(cafile=str(self.bo.settings.public_cert_path))
         with httpx.Client(verify=ctx) as client:
-            return client.get(self.url + path, **kwargs)  # type: ignore[arg-type]
+            return client.get(self.public_url + path, **kwargs)  # type: ignore[arg-type]
+
+    def admin(self, path: str) -> httpx.Response:
+        """A GET on the administration listener (loopback, plain HTTP)."""
+        return httpx.get(self.admin_url + path, timeout=10)
 
     def stop(self) -> None:
-        if self._server is not None and self._thread is not None:
+        if self.service is not None and self._thread is not None:
             # Idle keep-alive connections of clients still alive would wait for
             # their TLS close_notify forever: abort them, as a crash would.
-            loop = self._loop
-            connections = list(self._server.server_state.connections)
-            if loop is not None and connections:
-                done = threading.Event()
-
-                def abort() -> None:
-                    for conn in connections:
-                        transport = getattr(conn, "transport", None)
-                        if transport is not None:
-                            transport.abort()
-                    done.set()
-
-                loop.call_soon_threadsafe(abort)
-                done.wait(5)
-            self._server.should_exit = True
+            self.service.stop(abort_connections=True)
             self._thread.join(timeout=20)
-            self._sock.close()
+            for sock in self._sockets.values():
+                sock.close()
         self.bo.close()
 
 

@@ -62,6 +62,8 @@ def test_init_enroll_serve_deliver_inbox_fetch_decrypt_status_revoke(tmp_path: P
     port = free_port()
     data = tmp_path / "bo"
     r = run_cli("backoffice", ["init", "--data", str(data), "--url", f"https://127.0.0.1:{port}",
+                               "--public-listen", f"127.0.0.1:{free_port()}",
+                               "--admin-listen", f"127.0.0.1:{free_port()}",
                                "--staff-identity", str(tmp_path / "staff" / "identity.txt")])
     assert r.returncode == 0, r.stderr
     written = parse_lines(r.stdout)
@@ -122,7 +124,8 @@ def test_init_enroll_serve_deliver_inbox_fetch_decrypt_status_revoke(tmp_path: P
         r = run_cli("backoffice", ["status", "--data", str(data), deposit_id, "accepted",
                                    "--message", "Votre carte grise sera envoyée par courrier."])
         assert r.returncode == 0, r.stderr
-        ctx = ssl.create_default_context(cafile=str(bundle / Enrollment.CA_CERT))
+        # The status page's own chain (init's placeholder), not the fleet CA.
+        ctx = ssl.create_default_context(cafile=str(data / "public" / "public.crt"))
         page = httpx.get(enrollment.tracking_url(deposit_id, token), verify=ctx)
         assert page.status_code == 200
         assert "Accepté" in page.text and "envoyée par courrier" in page.text
@@ -170,16 +173,21 @@ def test_commands_refuse_what_they_cannot_do_with_one_clear_line(tmp_path: Path)
 
 
 def test_serve_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
-    port = free_port()
+    port, public, admin = free_port(), free_port(), free_port()
     data = tmp_path / "bo"
     assert run_cli("backoffice", ["init", "--data", str(data), "--url",
-                                  f"https://127.0.0.1:{port}", "--key-type", "x25519"]
-                   ).returncode == 0
+                                  f"https://127.0.0.1:{port}", "--key-type", "x25519",
+                                  "--public-listen", f"127.0.0.1:{public}",
+                                  "--admin-listen", f"127.0.0.1:{admin}"]).returncode == 0
     service = Service(data)
     assert any(f"https://127.0.0.1:{port}" in line for line in service.log)
-    ctx = ssl.create_default_context(cafile=str(data / "ca" / "ca.crt"))
-    health = httpx.get(f"https://127.0.0.1:{port}/health", verify=ctx)
-    assert health.status_code == 200 and health.json()["status"] == "ok"
+    assert any(f"public listener on https://127.0.0.1:{public}" in line for line in service.log)
+    assert any(f"admin listener on http://127.0.0.1:{admin}" in line for line in service.log)
+    ctx = ssl.create_default_context(cafile=str(data / "public" / "public.crt"))
+    health = httpx.get(f"https://127.0.0.1:{public}/health", verify=ctx)
+    assert health.status_code == 200 and health.json() == {"status": "ok"}
+    detailed = httpx.get(f"http://127.0.0.1:{admin}/health")
+    assert detailed.status_code == 200 and detailed.json()["checks"]["metadata"]["ok"]
     started = time.monotonic()
     assert service.stop() == 0
     assert time.monotonic() - started < 15

@@ -26,7 +26,7 @@ def delivered(server: RunningServer, kiosk: FakeKiosk):
 
 def test_the_receipt_url_shows_the_status_in_french_by_default(server, kiosk, delivered) -> None:
     url = kiosk.enrollment.tracking_url(delivered.deposit_id, delivered.token)
-    r = server.get(url.removeprefix(server.url))
+    r = server.get(url.removeprefix(server.public_url))
     assert r.status_code == 200
     assert '<html lang="fr" dir="ltr">' in r.text
     assert "Reçu" in r.text and delivered.deposit_id in r.text
@@ -53,7 +53,7 @@ def test_the_receipt_link_of_an_arabic_session_opens_the_page_in_arabic_right_to
         server, kiosk, delivered) -> None:
     # The URL as the Arabic receipt prints it and encodes it in its QR code.
     url = status_link(kiosk.enrollment.tracking_url(delivered.deposit_id, delivered.token), "ar")
-    r = server.get(url.removeprefix(server.url), headers={"Accept-Language": "fr-FR,fr"})
+    r = server.get(url.removeprefix(server.public_url), headers={"Accept-Language": "fr-FR,fr"})
     assert r.status_code == 200
     assert '<html lang="ar" dir="rtl">' in r.text
     assert r.headers["Content-Language"] == "ar"
@@ -69,7 +69,7 @@ def test_the_receipt_link_of_an_arabic_session_opens_the_page_in_arabic_right_to
 def test_spanish_and_easy_read_french_come_from_the_receipt_link(
         server, kiosk, delivered, lang: str, html_lang: str, words: list[str]) -> None:
     url = status_link(kiosk.enrollment.tracking_url(delivered.deposit_id, delivered.token), lang)
-    r = server.get(url.removeprefix(server.url), headers={"Accept-Language": "en"})
+    r = server.get(url.removeprefix(server.public_url), headers={"Accept-Language": "en"})
     assert f'<html lang="{html_lang}" dir="ltr">' in r.text
     assert r.headers["Content-Language"] == html_lang
     for text in words:
