@@ -198,11 +198,20 @@ def decrypt(identity_file: Path, envelope_path: Path, out: Path,
     The plaintext archive goes to a temporary file renamed only once the whole
     payload authenticated (:func:`deposit.envelope.decrypt_to_file`), then is
     unpacked by the payload's safe unpacker; the archive is removed after.
+    Authentication proves nothing about the archive (the recipients are public):
+    :func:`deposit.payload.unpack_safely` refuses anything but the two expected
+    members, with their sizes capped before a byte is written.
+
+    Every :class:`StaffToolError` message has its control characters escaped
+    (:func:`deposit.payload.printable`): paths and archive member names come
+    from outside and are printed to a terminal.
     """
+    where = payload.printable(str(envelope_path))
     try:
         identities = envelope.load_identities(identity_file)
     except (OSError, DepositError) as exc:
-        raise StaffToolError(f"{identity_file}: cannot read the identity ({exc})") from None
+        raise StaffToolError(
+            payload.printable(f"{identity_file}: cannot read the identity ({exc})")) from None
     verified = "no manifest beside the envelope: integrity rests on age's authentication"
     beside = _manifest_beside(envelope_path)
     if beside is not None:
@@ -218,11 +227,13 @@ def decrypt(identity_file: Path, envelope_path: Path, out: Path,
                 manifestmod.check_envelope(manifest, envelope_path)
                 verified = "size and SHA-256 verified against the manifest (no kiosk key)"
         except DepositError as exc:
-            raise StaffToolError(f"{envelope_path}: refused before decryption: {exc}") from None
+            raise StaffToolError(
+                f"{where}: refused before decryption: {payload.printable(str(exc))}") from None
     out = out.resolve()
     if out.exists():
         if not out.is_dir() or any(out.iterdir()):
-            raise StaffToolError(f"{out} exists and is not empty; decrypt writes a new folder")
+            raise StaffToolError(f"{payload.printable(str(out))} exists and is not empty; decrypt "
+                                 "writes a new folder")
         out.rmdir()
     out.parent.mkdir(parents=True, exist_ok=True)
     archive = out.parent / f".{out.name}.{envelope_path.name}.payload"
@@ -230,14 +241,18 @@ def decrypt(identity_file: Path, envelope_path: Path, out: Path,
         with envelope_path.open("rb") as src:
             envelope.decrypt_to_file(src, archive, identities)
     except DecryptionError as exc:
-        raise StaffToolError(f"{envelope_path}: cannot be decrypted ({exc.kind}: {exc})"
-                             ) from None
+        raise StaffToolError(
+            f"{where}: cannot be decrypted ({exc.kind}: {payload.printable(str(exc))})") from None
     except OSError as exc:
-        raise StaffToolError(f"{envelope_path}: {exc}") from None
+        raise StaffToolError(f"{where}: {payload.printable(str(exc))}") from None
     try:
         files = list((unpack or _unpack)(archive, out))
-    except (DepositError, FileExistsError) as exc:
-        raise StaffToolError(f"{envelope_path}: the payload is refused ({exc})") from None
+    except DepositError as exc:
+        raise StaffToolError(
+            f"{where}: the payload is refused ({payload.printable(str(exc))})") from None
+    except OSError as exc:   # out appeared meanwhile, or no room left to write the files
+        raise StaffToolError(f"{where}: cannot unpack into {payload.printable(str(out))} "
+                             f"({payload.printable(str(exc))})") from None
     finally:
         archive.unlink(missing_ok=True)
     return Decrypted(out, files, verified)

@@ -1,4 +1,10 @@
-"""``backoffice decrypt``: open a dossier on the staff workstation."""
+"""``backoffice decrypt``: open a dossier on the staff workstation.
+
+Prints one ``verified:`` line, then one ``file:`` line per unpacked file. Paths
+are printed with their control characters escaped
+(:func:`deposit.payload.printable`): a folder named with an ANSI escape must not
+drive the staff member's terminal.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from backoffice import staff
+from deposit.payload import printable
 
 
 def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
@@ -23,7 +30,7 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     result = staff.decrypt(args.identity, args.envelope, args.out)
-    print(f"verified: {result.verified}")
+    print(f"verified: {printable(result.verified)}")
     for path in result.files:
-        print(f"file: {path}")
+        print(f"file: {printable(str(path))}")
     return 0

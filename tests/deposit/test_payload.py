@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from deposit import payload
 from deposit.errors import ArchiveError
 from tests.deposit.conftest import deposit_json, fake_pdf
+from tests.security import hostile_tar
 
 
 def packed(data: dict[str, Any], pdf: bytes) -> bytes:
@@ -129,3 +130,50 @@ def test_damaged_archives_give_archive_error_or_a_clean_result(tmp_path: Path,
     else:
         assert sorted(files) == ["deposit.json", "dossier.pdf"]
         assert [p.name for p in work.iterdir()] == ["out"]
+
+
+def test_unpack_caps_deposit_json_on_its_own(tmp_path: Path) -> None:
+    data = {"a": "x" * 80}
+    size = len(payload.encode_deposit_json(data))
+    blob = packed(data, fake_pdf(20_000))
+    files = payload.unpack_safely(io.BytesIO(blob), tmp_path / "a", max_json_bytes=size)
+    assert payload.read_deposit_json(files["deposit.json"]) == data
+    with pytest.raises(ArchiveError, match=f"'deposit.json' is {size} bytes, over the limit"):
+        payload.unpack_safely(io.BytesIO(blob), tmp_path / "b", max_json_bytes=size - 1)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a"]
+
+
+@pytest.mark.parametrize("records", [
+    {"GNU.sparse.size": "4096", "GNU.sparse.map": "0,x"},          # 0.1: not a number
+    {"GNU.sparse.size": "many", "GNU.sparse.numblocks": "1"},      # 0.0: size not a number
+], ids=["pax-0.1-map", "pax-0.0-size"])
+def test_garbage_in_sparse_records_is_an_archive_error(
+        tmp_path: Path, records: dict[str, str]) -> None:
+    blob = hostile_tar.archive(hostile_tar.pax_member("dossier.pdf", records, b"%PDF"))
+    with pytest.raises(ArchiveError):
+        payload.unpack_safely(io.BytesIO(blob), tmp_path / "out")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_pax_1_0_sparse_map_without_its_numbers_is_an_archive_error(tmp_path: Path) -> None:
+    records = {"GNU.sparse.major": "1", "GNU.sparse.minor": "0",
+               "GNU.sparse.name": "dossier.pdf", "GNU.sparse.realsize": "4096"}
+    blob = hostile_tar.archive(hostile_tar.pax_member(
+        "dossier.pdf", records, b"9" * 512, header_name="./GNUSparseFile.0/dossier.pdf"))
+    with pytest.raises(ArchiveError, match="not a tar archive"):
+        payload.unpack_safely(io.BytesIO(blob), tmp_path / "out")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("dossier.pdf", "dossier.pdf"),
+    ("Pièce d'identité ٢ 身份证", "Pièce d'identité ٢ 身份证"),
+    ("\x1b[2J\x07", "\\x1b[2J\\x07"),
+    ("a\u009bb\x7fc\r\n", "a\\x9bb\\x7fc\\x0d\\x0a"),
+    ("\u202eevil\u2028", "\\u202eevil\\u2028"),
+    ("\udc9b", "\\udc9b"),
+    ("\U000e0001", "\\U000e0001"),
+])
+def test_printable_escapes_control_characters_only(text: str, shown: str) -> None:
+    assert payload.printable(text) == shown
+    assert payload.printable(shown) == shown        # escaping twice changes nothing
