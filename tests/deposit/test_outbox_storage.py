@@ -95,7 +95,7 @@ def test_disk_errors_are_named_for_a_technician(error: OSError,
     assert storage_problem(error, free_bytes=None) is problem
 
 
-def test_an_sqlite_io_error_with_almost_no_space_left_is_a_full_disk(tmp_path: Path) -> None:
+def test_an_sqlite_io_error_with_almost_no_space_left_is_a_full_disk() -> None:
     # SQLite reports a -shm index it cannot grow as an I/O error, not as SQLITE_FULL.
     error = sqlite3.OperationalError("disk I/O error")
     error.sqlite_errorcode = 4874        # SQLITE_IOERR_SHMSIZE
