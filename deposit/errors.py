@@ -32,6 +32,8 @@
     │   └── RefusedError             the back office refused this dossier as it is
     └── OutboxError                  the outbox cannot do what was asked
         ├── OutboxFullError          no room for one more dossier (technician + citizen messages)
+        ├── OutboxStorageError       the outbox's disk or database failed (full, read-only,
+        │                            damaged, locked...); ``.problem`` (a :class:`StorageProblem`)
         ├── UnknownDepositError      no such deposit id in the outbox
         ├── StateError               a transition the state machine does not allow
         ├── LeaseError               an upload claim is not (or no longer) held by this uploader
@@ -168,6 +170,57 @@ class OutboxFullError(OutboxError):
         self.technician = technician
         self.free_bytes = free_bytes
         self.needed_bytes = needed_bytes
+
+
+class StorageProblem(StrEnum):
+    """What went wrong under the outbox (a full disk, a damaged database...), for a technician.
+
+    Crosses into the uploader's log and status, and the kiosk's diagnostics.
+    """
+
+    DISK_FULL = "disk_full"        # no space left on the data disk (ENOSPC, SQLITE_FULL)
+    READ_ONLY = "read_only"        # the data disk is mounted read-only
+    PERMISSION = "permission"      # this user may not write the outbox's files
+    BUSY = "busy"                  # another process held the database longer than the timeout
+    DAMAGED = "damaged"            # the database file is not a valid SQLite database any more
+    IO = "io"                      # any other read or write failure of the disk
+
+    @property
+    def advice(self) -> str:
+        """What this problem means, and what to do about it, in a technician's words."""
+        return _STORAGE_ADVICE[self]
+
+
+_STORAGE_ADVICE = {
+    StorageProblem.DISK_FULL: "the data disk is full; free space on it (another program may "
+                              "have filled it: look for large logs or files outside the outbox)",
+    StorageProblem.READ_ONLY: "the data disk is mounted read-only (a file system error makes "
+                              "the system do so: check the disk and its journal)",
+    StorageProblem.PERMISSION: "this user may not write the outbox's files (check the owner and "
+                               "mode of the outbox folder)",
+    StorageProblem.BUSY: "another process kept the outbox database locked for longer than the "
+                         "busy timeout (a stuck kiosk or uploader process?)",
+    StorageProblem.DAMAGED: "the outbox database is damaged (a disk fault, or power lost on a "
+                            "disk that ignores flushes): copy the whole outbox folder before "
+                            "anything else; the envelopes in it are whole files",
+    StorageProblem.IO: "the data disk failed a read or write (check the kernel log for disk "
+                       "errors)",
+}
+
+
+class OutboxStorageError(OutboxError):
+    """The disk or the database under the outbox failed; the write that failed was rolled back.
+
+    ``problem`` (a :class:`StorageProblem`) says what, the message says what was
+    being done, what it means and what a technician can do; ``free_bytes`` is the
+    free space measured then (None when it could not be measured).
+    """
+
+    def __init__(self, message: str, problem: StorageProblem, *,
+                 free_bytes: int | None = None) -> None:
+        super().__init__(message)
+        self.problem = problem
+        self.free_bytes = free_bytes
 
 
 class UnknownDepositError(OutboxError):

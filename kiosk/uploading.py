@@ -23,6 +23,13 @@ sent (a chunk can take many seconds on a slow link) never delays a call. The
 nudge listener reads its socket on its own thread too, so a call's nudge is
 seen while the loop is busy.
 
+The outbox's own troubles (a full or read-only data disk, a locked or damaged
+database: :class:`~deposit.errors.OutboxError`) end a pass, never the loop: the
+error is logged and shown in STATUS=, and the next pass comes after the same
+growing wait as after an unreachable back office. On a full disk the outbox
+uses its drain reserve (deposit/outbox.py) so that passes keep delivering and
+purging, which is what gives the space back.
+
 Under systemd (``Type=notify``, ``WatchdogSec=``) it says READY=1 once started,
 feeds the watchdog while this loop moves (it beats between blocks of a chunk,
 between requests, while waiting: kiosk.systemd.LoopWatch), and reports the
@@ -51,7 +58,7 @@ from typing import Any
 from deposit.agentcall import AgentCallClient
 from deposit.bundle import Enrollment
 from deposit.delivery import Backoff, Delivery, PassReport, Uploader, deliver_pass
-from deposit.errors import DepositError
+from deposit.errors import DepositError, OutboxError, OutboxStorageError
 from deposit.outbox import Outbox, Stats
 from deposit.status import DeliveryOutcome, Standing
 from deposit.tus import MIB, TusClient
@@ -85,13 +92,14 @@ class DeliveryReport:
     pending: int = 0           # deposits the uploader will send (sealed or uploading)
     refused: int = 0           # deposits the back office refused, kept on the kiosk
     ended: str = ""
+    outbox_fault: str = ""     # the pass stopped on the outbox's own error (disk, database)
 
     def count(self, *outcomes: DeliveryOutcome) -> int:
         return sum(1 for d in self.deliveries if d.outcome in outcomes)
 
     @property
     def all_delivered(self) -> bool:
-        return self.pending == 0 and self.refused == 0
+        return self.pending == 0 and self.refused == 0 and not self.outbox_fault
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -102,13 +110,15 @@ class DeliveryReport:
             "kiosk_refused": self.count(DeliveryOutcome.KIOSK_REFUSED),
             "pending": self.pending, "kept_refused": self.refused,
             "standing": self.standing.value, "standing_reason": self.standing_reason,
-            "ended": self.ended,
+            "ended": self.ended, "outbox_fault": self.outbox_fault,
             "deposits": [d.as_dict() for d in self.deliveries],
         }
 
     def lines(self) -> list[str]:
         out = [f"{d.deposit_id}: {d.outcome.value}" + (f" ({d.reason})" if d.reason else "")
                for d in self.deliveries]
+        if self.outbox_fault:
+            out.append(f"pass stopped: {self.outbox_fault}")
         out.append(f"{self.count(DeliveryOutcome.DELIVERED, DeliveryOutcome.CONFLICT)} "
                    f"delivered, {self.count(DeliveryOutcome.RETRY)} to retry, "
                    f"{self.count(DeliveryOutcome.REFUSED)} refused; {self.pending} waiting and "
@@ -336,11 +346,11 @@ class UploaderService:
         self.watch.start()
         try:
             while True:
-                report = self.deliver_once()
+                report = self._guarded_pass()
                 on_report(report)
                 if once or self.stop.is_set():
                     return report
-                wait = self.next_wait()
+                wait = self._guarded_wait()
                 if report.pending or report.deliveries:
                     log.info("next pass in %.0f s (%d waiting)", wait, report.pending)
                 self._wait(wait)
@@ -348,6 +358,30 @@ class UploaderService:
                     return report
         finally:
             self.notifier.stopping()
+
+    def _guarded_pass(self) -> DeliveryReport:
+        """:meth:`deliver_once`, with an error of the outbox logged and reported instead of
+        ending the loop; the next pass then waits as after an unreachable back office."""
+        try:
+            return self.deliver_once()
+        except OutboxError as exc:
+            self.failed_passes += 1
+            self._outbox_fault(exc)
+            return DeliveryReport(self.bundle.upload_url, outbox_fault=str(exc),
+                                  ended="the outbox failed")
+
+    def _guarded_wait(self) -> float:
+        try:
+            return self.next_wait()
+        except OutboxError as exc:
+            self.failed_passes = max(1, self.failed_passes)
+            self._outbox_fault(exc)
+            return self.pass_backoff.delay(self.failed_passes)
+
+    def _outbox_fault(self, exc: OutboxError) -> None:
+        problem = exc.problem.value if isinstance(exc, OutboxStorageError) else "outbox"
+        log.error("the outbox failed (%s): %s. Delivery goes on at the next pass.", problem, exc)
+        self.notifier.status(f"outbox failing ({problem}); retrying")
 
     def _wait(self, seconds: float) -> None:
         if self.listener is not None:
