@@ -120,7 +120,7 @@ def _encode_metadata(metadata: dict[str, bytes]) -> str:
 class TusClient:
     """tus 1.0 over an ``httpx.Client``; statuses become exceptions of this module.
 
-    Network errors and 5xx, 423, 429 raise :class:`TransientError`; 404 and 410
+    Network errors and 5xx, 408, 423, 429 raise :class:`TransientError`; 404 and 410
     mean the upload is gone; 409 an offset conflict; 460 a checksum mismatch;
     other 4xx :class:`RefusedError`. A TLS handshake refused by the server
     (revoked or foreign certificate) is a :class:`RefusedError` with status 0.
@@ -160,7 +160,9 @@ class TusClient:
             raise OffsetConflictError(f"{url}: offset conflict")
         if status == 460:
             raise ChecksumMismatchError(f"{url}: checksum mismatch")
-        if status in (423, 429) or status >= 500:
+        # 408: the server ended a body that stalled (what arrived is kept); 423: another
+        # request holds the upload; 429: the kiosk's quota; 507 (>= 500): no room now.
+        if status in (408, 423, 429) or status >= 500:
             raise TransientError(f"{method} {url}: {status} {response.text.strip()[:200]}")
         if status >= 400:
             raise RefusedError(f"{method} {url}: {status} {response.text.strip()[:300]}", status)
