@@ -29,9 +29,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from backoffice.errors import IngestError, StaffToolError, StoreError
-from backoffice.ingest import Ingest
+from backoffice.errors import IngestError, RequestStalled, StaffToolError, StoreError
+from backoffice.ingest import ClientGone, Ingest, Writing
 from backoffice.store.metadata import AgentCallRecord, KioskRecord, MetadataStore
+from backoffice.tus import body as request_body
 from backoffice.tus import client_certificate
 from deposit.agentcall import CALLS_PATH, STEP_PATTERN, CallAnswer, CallState, valid_call_id
 
@@ -103,10 +104,15 @@ class AgentCallEndpoints:
         try:
             kiosk = await self._kiosk(request)
             body = b""
-            async for chunk in request.stream():
-                body += chunk
-                if len(body) > MAX_BODY:
-                    raise _refused(f"an agent call is at most {MAX_BODY} bytes", 413)
+            try:
+                # The body timeout of uploads: a kiosk that stops sending frees its slot.
+                async for chunk in request_body(request, Writing(kiosk.kiosk_id),
+                                                self.ingest.limits.body_idle_timeout):
+                    body += chunk
+                    if len(body) > MAX_BODY:
+                        raise _refused(f"an agent call is at most {MAX_BODY} bytes", 413)
+            except ClientGone:
+                raise RequestStalled("the agent call's body stopped coming") from None
             call = parse_call(body, kiosk, self.clock())
             stored, created = await run_in_threadpool(self.metadata.add_agent_call, call)
         except IngestError as exc:

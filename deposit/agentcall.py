@@ -100,7 +100,7 @@ class AgentCallClient:
     """Posts calls and asks about them (see the module docstring).
 
     Raises :class:`UnreachableError` when no connection could be made,
-    :class:`TransientError` for 5xx, 429 and broken connections,
+    :class:`TransientError` for 5xx, 408, 429 and broken connections,
     :class:`CallNotFoundError` for 404, :class:`RefusedError` for other 4xx
     (status 0: the TLS handshake refused this kiosk's certificate).
     """
@@ -140,7 +140,7 @@ class AgentCallClient:
         status = response.status_code
         if status == 404:
             raise CallNotFoundError(f"{url}: the back office holds no such call")
-        if status == 429 or status >= 500:
+        if status in (408, 429) or status >= 500:
             raise TransientError(f"{method} {url}: {status} {response.text.strip()[:200]}")
         if status >= 400:
             raise RefusedError(f"{method} {url}: {status} {response.text.strip()[:200]}", status)
