@@ -208,7 +208,9 @@ def create_apps(bo: Backoffice) -> dict[Listener, Any]:
         return PlainTextResponse(bo.ingest.metrics.render(bo.gauges),
                                  media_type="text/plain; version=0.0.4; charset=utf-8")
 
+    # No slash redirects: Starlette builds their Location from the Host header.
     ingest = Starlette(routes=[*tus.routes(), *calls.routes()])
+    ingest.router.redirect_slashes = False
     public = Starlette(routes=[
         Route("/suivi/{deposit_id}", status_page, methods=["GET"]),
         Route("/health", public_health, methods=["GET"]),
@@ -217,4 +219,6 @@ def create_apps(bo: Backoffice) -> dict[Listener, Any]:
         Route("/health", admin_health, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
     ])
+    public.router.redirect_slashes = False
+    admin.router.redirect_slashes = False
     return {Listener.INGEST: ingest, Listener.PUBLIC: _HSTS(public), Listener.ADMIN: admin}

@@ -335,6 +335,9 @@ def test_location_is_built_from_the_configured_url_never_the_host_header(office:
     assert r.status_code == 201
     assert r.headers["Location"].startswith("/files/")
     assert "evil" not in r.headers["Location"]
+    with client(office) as c:          # no slash redirect built from the Host header either
+        slashless = c.post("/files", headers={**TUS, "Host": "evil.example"})
+    assert slashless.status_code == 404 and "location" not in slashless.headers
 
 
 def test_log_lines_escape_control_characters_a_client_sent() -> None:
