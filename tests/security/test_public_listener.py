@@ -629,6 +629,8 @@ def test_nginx_cuts_a_client_that_trickles_its_headers(proxy: Proxy) -> None:
 def test_nginx_limits_the_request_rate_of_one_address(
         proxy: Proxy, proxied_phone: httpx.Client) -> None:
     # Last of the file: it spends this address's burst (5 r/s, burst 20 in the shipped file).
+    # The tests before may have used part of the burst, not all of it.
     statuses = [browse(proxied_phone, proxy.url + "/health").status_code for _ in range(60)]
-    assert statuses.count(429) > 0, statuses
-    assert statuses[:20] == [200] * 20, statuses
+    assert statuses[:5] == [200] * 5, statuses
+    assert statuses.count(429) >= 10, statuses
+    assert set(statuses) == {200, 429}, statuses
