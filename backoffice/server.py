@@ -47,6 +47,7 @@ from starlette.concurrency import run_in_threadpool
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from backoffice.app import Backoffice, Listener, create_apps
+from backoffice.errors import SetupError
 from backoffice.settings import Limits, Settings, parse_listen
 
 log = logging.getLogger(__name__)
@@ -158,6 +159,19 @@ def guarded_protocol(limits: Limits) -> type[GuardedH11Protocol]:
         "header_timeout": limits.header_timeout, "max_connections": limits.max_connections})
 
 
+class ServiceError(SetupError):
+    """A listener could not start or stopped on an error (the message says which and why)."""
+
+
+def describe(failure: BaseException) -> str:
+    """One line for an operator: a missing certificate file says which file."""
+    if isinstance(failure, FileNotFoundError) and failure.filename:
+        return f"{failure.strerror}: {failure.filename}"
+    if isinstance(failure, ssl.SSLError):
+        return f"TLS set-up failed ({failure.reason or failure}); check the certificate and key"
+    return f"{type(failure).__name__}: {failure}"
+
+
 def sd_notify(message: str) -> None:
     """Tell systemd (Type=notify) something, if it is listening; a no-op otherwise."""
     address = os.environ.get("NOTIFY_SOCKET")
@@ -194,6 +208,24 @@ def bind_all(settings: Settings) -> dict[Listener, socket.socket]:
     return out
 
 
+def check_tls_files(settings: Settings) -> None:
+    """:class:`ServiceError` naming the first certificate or key file a listener cannot read."""
+    files = [("the kiosks' listener's certificate", settings.server_cert),
+             ("the kiosks' listener's key", settings.server_key),
+             ("the fleet CA certificate", settings.ca_cert)]
+    if settings.public_tls:
+        files += [("the status page's certificate chain (public_cert)",
+                   settings.public_cert_path),
+                  ("the status page's key (public_key)", settings.public_key_path)]
+    for what, path in files:
+        try:
+            with path.open("rb"):
+                pass
+        except OSError as exc:
+            raise ServiceError(f"{what} {path} cannot be read ({exc.strerror}); "
+                               f"docs/backoffice.md, \"Listeners\"") from None
+
+
 class _Server(uvicorn.Server):
     """One listener's uvicorn server; signals are the :class:`Service`'s, not each server's."""
 
@@ -214,6 +246,7 @@ class Service:
         self.bo = bo
         self.sockets = dict(sockets)
         settings = bo.settings
+        check_tls_files(settings)
         apps = create_apps(bo)
         protocol = guarded_protocol(settings.limits)
         common: dict[str, Any] = {
@@ -271,7 +304,16 @@ class Service:
             # One server ending (a failure at start-up) ends them all.
             await asyncio.wait(serving, return_when=asyncio.FIRST_COMPLETED)
             self._stop_servers()
-            await asyncio.gather(*serving, return_exceptions=True)
+            outcomes = await asyncio.gather(*serving, return_exceptions=True)
+            failures = [(listener, outcome) for listener, outcome
+                        in zip(self.servers, outcomes, strict=True)
+                        if isinstance(outcome, BaseException)]
+            for listener, failure in failures:
+                log.error("the %s listener failed: %s", listener.value, describe(failure))
+            if failures:
+                raise ServiceError("; ".join(f"the {listener.value} listener failed: "
+                                             f"{describe(failure)}"
+                                             for listener, failure in failures))
         finally:
             for task in chores:
                 task.cancel()
@@ -320,6 +362,7 @@ class Service:
 
 def serve(settings: Settings) -> int:
     """Run until SIGTERM or SIGINT; returns the exit status."""
+    check_tls_files(settings)
     bo = Backoffice.open(settings)
     sockets = bind_all(settings)
     service = Service(bo, sockets)

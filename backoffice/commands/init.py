@@ -24,7 +24,8 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
                         help="the URL kiosks upload to (default: %(default)s); its host is "
                              "named in the server certificate, with localhost and 127.0.0.1")
     parser.add_argument("--public-url", default=None,
-                        help="base URL of the citizens' status page (default: --url)")
+                        help="base URL of the citizens' status page (default: the URL's host "
+                             "and the status page's port)")
     parser.add_argument("--listen", default=None, metavar="HOST:PORT",
                         help="the kiosks' listener (default: the URL's host and port)")
     parser.add_argument("--public-listen", default=None, metavar="HOST:PORT",

@@ -11,7 +11,9 @@ from cryptography import x509
 
 from backoffice import fleet
 from backoffice.errors import SetupError
+from backoffice.server import check_tls_files
 from backoffice.settings import Limits, load_settings
+from tests.conftest import run_cli
 
 
 @pytest.fixture
@@ -74,3 +76,12 @@ def test_plain_http_for_the_status_page_is_allowed_on_loopback_behind_a_proxy(da
     edit(data, r"^public_listen = .*$", 'public_listen = "127.0.0.1:8080"')
     edit(data, r"^public_tls = .*$", "public_tls = false")
     assert load_settings(data).public_tls is False
+
+
+def test_serve_names_the_certificate_it_cannot_read_and_exits_2(data: Path) -> None:
+    (data / "public" / "public.crt").unlink()
+    with pytest.raises(SetupError) as refused:
+        check_tls_files(load_settings(data))
+    assert "public_cert" in str(refused.value) and "public.crt" in str(refused.value)
+    done = run_cli("backoffice", ["serve", "--data", str(data)])
+    assert done.returncode == 2 and "public.crt cannot be read" in done.stderr
