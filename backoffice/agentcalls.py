@@ -30,7 +30,8 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from backoffice.errors import IngestError, RequestStalled, StaffToolError, StoreError
-from backoffice.ingest import ClientGone, Ingest, Writing
+from backoffice.ingest import Ingest
+from backoffice.leases import ClientGone, Writing
 from backoffice.store.metadata import AgentCallRecord, KioskRecord, MetadataStore
 from backoffice.tus import body as request_body
 from backoffice.tus import client_certificate

@@ -19,7 +19,8 @@ The rules, whatever the HTTP layer above:
   (header, stanza types, payload length: checked without any key), nor
   anything completed by a kiosk revoked while it was uploading;
 - only the metadata keys of the protocol are accepted (``deposit_id``,
-  ``manifest``), and the header stored and echoed is rebuilt from them;
+  ``manifest``), and the header stored and echoed is rebuilt from them
+  (backoffice/tusheaders.py);
 - **quotas**: per kiosk, unfinished uploads and the bytes they declared and
   have not sent are capped (429 with Retry-After, counted and inserted in one
   transaction); bytes are refused when the envelope store would drop under its
@@ -27,7 +28,7 @@ The rules, whatever the HTTP layer above:
 - **the upload lock is a lease**: one request writes an upload at a time; a
   request of the same kiosk finding it held by a writer that brought no byte
   for ``upload_lease`` seconds ends that writer (what it received is kept,
-  tus-style) and the newer request goes on from the new offset.
+  tus-style) and the newer request goes on from the new offset (backoffice/leases.py).
 
 An envelope that arrives whole, from removable media (``backoffice import``,
 deposit/export.py), goes through the same rules: :meth:`Ingest.receive_file`
@@ -42,19 +43,13 @@ manifest was created before the revocation (:meth:`Ingest.check_revocation`).
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import binascii
-import contextlib
-import hashlib
 import logging
-import math
 import secrets
-import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from starlette.concurrency import run_in_threadpool
@@ -72,9 +67,9 @@ from backoffice.errors import (
     StoreError,
     StoreFull,
     TooLarge,
-    UploadLocked,
     UploadNotFound,
 )
+from backoffice.leases import ClientGone, Leases, Writing
 from backoffice.metrics import Metrics
 from backoffice.settings import Limits
 from backoffice.store.metadata import (
@@ -85,6 +80,7 @@ from backoffice.store.metadata import (
     UploadRecord,
 )
 from backoffice.store.objects import ObjectStore
+from backoffice.tusheaders import CHECKSUMS, Checksum, encode_metadata, parse_metadata
 from deposit import ack as ackmod
 from deposit import age_format, age_keys, ids
 from deposit import manifest as manifestmod
@@ -95,98 +91,14 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 
-#: Checksum algorithms of the tus checksum extension we accept (sha1 is required by the spec).
-CHECKSUMS: dict[str, Callable[[], Any]] = {"sha256": hashlib.sha256, "sha1": hashlib.sha1}
-
 _BLOCK = 1 << 20
 
-#: The Upload-Metadata keys of the protocol (deposit/delivery.py sends exactly these).
-METADATA_KEYS = frozenset({"deposit_id", "manifest"})
-#: Longest Upload-Metadata accepted: a signed manifest is under 2 KB; 16 KiB is h11's own
-#: default limit for a whole header block in uvicorn.
-MAX_METADATA_CHARS = 16 * 1024
 #: The recipient stanzas a kiosk writes (deposit/age_keys.py); anything else is not ours.
 STANZA_TYPES = frozenset({age_keys.PQ_STANZA, age_keys.X25519_STANZA})
 #: Bytes read to check an envelope's header: a PQ stanza is about 1.6 kB.
 HEADER_PEEK = 64 * 1024
-#: How long a request waits for a stalled writer it ended to let go of the upload.
-TAKEOVER_WAIT = 5.0
 #: Retry-After of quota and space refusals (seconds): what a kiosk's retry pause is anyway.
 RETRY_LATER = 300
-
-
-class ClientGone(Exception):
-    """The client closed the connection, or stopped sending, in the middle of a request body.
-
-    ``stalled``: it did not close; its body brought no byte for too long, or a
-    newer request of the same kiosk took the upload over.
-    """
-
-    def __init__(self, *, stalled: bool = False) -> None:
-        super().__init__("stalled" if stalled else "gone")
-        self.stalled = stalled
-
-
-@dataclass
-class Writing:
-    """One request writing an upload: when it last brought bytes, and how to end it."""
-
-    kiosk_id: str
-    last: float = field(default_factory=time.monotonic)
-    stop: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def touch(self) -> None:
-        self.last = time.monotonic()
-
-    def idle(self) -> float:
-        return time.monotonic() - self.last
-
-
-@dataclass(frozen=True)
-class Checksum:
-    algorithm: str
-    digest: bytes
-
-    @classmethod
-    def parse(cls, header: str) -> Checksum:
-        algorithm, _, value = header.strip().partition(" ")
-        if algorithm not in CHECKSUMS:
-            raise IngestError(f"checksum algorithm {algorithm!r} is not supported "
-                              f"(accepted: {', '.join(CHECKSUMS)})")
-        try:
-            digest = base64.b64decode(value.strip(), validate=True)
-        except (binascii.Error, ValueError):
-            raise IngestError("Upload-Checksum is not 'ALGORITHM BASE64'") from None
-        return cls(algorithm, digest)
-
-
-def parse_metadata(header: str) -> dict[str, bytes]:
-    """Decode a tus ``Upload-Metadata`` header (``key base64,key base64``): our keys only."""
-    if len(header) > MAX_METADATA_CHARS:
-        raise IngestError(f"Upload-Metadata is longer than {MAX_METADATA_CHARS} characters")
-    out: dict[str, bytes] = {}
-    for pair in header.split(","):
-        pair = pair.strip()
-        if not pair:
-            continue
-        key, _, value = pair.partition(" ")
-        if not key or " " in value.strip() or key in out:
-            raise IngestError("Upload-Metadata is malformed (keys must be unique, "
-                              "values base64)")
-        if key not in METADATA_KEYS:
-            raise IngestError(f"Upload-Metadata key {key[:40]!r} is not accepted (the protocol "
-                              f"uses {', '.join(sorted(METADATA_KEYS))})")
-        try:
-            out[key] = base64.b64decode(value.strip(), validate=True)
-        except (binascii.Error, ValueError):
-            raise IngestError(f"Upload-Metadata value of {key!r} is not base64") from None
-    return out
-
-
-def encode_metadata(values: dict[str, bytes]) -> str:
-    """The ``Upload-Metadata`` header of ``values``, keys sorted."""
-    return ",".join(f"{key} {base64.b64encode(value).decode()}"
-                    for key, value in sorted(values.items()))
 
 
 @dataclass
@@ -220,7 +132,7 @@ class Ingest:
         self.clock = clock
         self.metrics = metrics or Metrics()
         self.limits = limits or Limits()
-        self._writing: dict[str, Writing] = {}   # upload id -> the request writing it
+        self.leases = Leases(objects, self.limits.upload_lease, self.metrics)
 
     # ------------------------------------------------------------------ room
     def check_room(self, incoming: int) -> None:
@@ -441,7 +353,7 @@ class Ingest:
                            f"Upload-Length {upload.length}")
         incoming = content_length if content_length is not None else upload.length - offset
         await run_in_threadpool(self.check_room, incoming)
-        async with self._lease(kiosk, upload_id, writing):
+        async with self.leases.hold(kiosk.kiosk_id, upload_id, writing):
             # Re-read under the lock: another request may have moved it meanwhile.
             upload = await run_in_threadpool(self.find, kiosk, upload_id)
             if upload.state != "open" or offset != upload.offset:
@@ -453,52 +365,6 @@ class Ingest:
             settled = await run_in_threadpool(self._complete, upload)
             return Received(await run_in_threadpool(self._reload, upload_id), settled.ack)
         return Received(upload)
-
-    @contextlib.asynccontextmanager
-    async def _lease(self, kiosk: KioskRecord, upload_id: str,
-                     writing: Writing) -> AsyncIterator[None]:
-        """Hold the upload's lock for this request, taking it over from a stalled writer.
-
-        The holder of an upload is in ``_writing``; when it brought no byte for
-        ``upload_lease`` seconds and this request comes from the same kiosk,
-        the holder is told to stop (it keeps what it received) and this request
-        waits for the lock up to TAKEOVER_WAIT seconds. Otherwise
-        :class:`UploadLocked` says when to try again.
-        """
-        deadline = time.monotonic() + TAKEOVER_WAIT
-        lease = self.limits.upload_lease
-        while True:
-            held = self.objects.lock(upload_id)
-            try:
-                held.__enter__()
-                break
-            except UploadLocked:
-                holder = self._writing.get(upload_id)
-                if holder is None or holder.kiosk_id != kiosk.kiosk_id:
-                    raise UploadLocked("another request is writing to this upload",
-                                       retry_after=math.ceil(lease)) from None
-                idle = holder.idle()
-                if idle < lease and not holder.stop.is_set():
-                    raise UploadLocked(
-                        f"another request is writing to this upload (its last bytes came "
-                        f"{idle:.0f} s ago)", retry_after=math.ceil(lease - idle) + 1) from None
-                if not holder.stop.is_set():
-                    log.warning("upload %s: its writer brought nothing for %.0f s; a newer "
-                                "request of kiosk %s takes it over", upload_id, idle,
-                                kiosk.kiosk_id)
-                    self.metrics.inc("backoffice_uploads_taken_over_total")
-                    holder.stop.set()
-                if time.monotonic() > deadline:
-                    raise UploadLocked("the stalled request has not let go of this upload yet",
-                                       retry_after=1) from None
-                await asyncio.sleep(0.05)
-        self._writing[upload_id] = writing
-        try:
-            yield
-        finally:
-            if self._writing.get(upload_id) is writing:
-                del self._writing[upload_id]
-            held.__exit__(None, None, None)
 
     def _reload(self, upload_id: str) -> UploadRecord:
         upload = self.metadata.upload(upload_id)

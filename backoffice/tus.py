@@ -28,9 +28,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from backoffice.errors import IngestError, RequestStalled, StoreError, TooLarge
-from backoffice.ingest import CHECKSUMS, Checksum, ClientGone, Ingest, Received, Writing
+from backoffice.ingest import Ingest, Received
+from backoffice.leases import ClientGone, Writing
 from backoffice.settings import Settings
 from backoffice.store.metadata import KioskRecord
+from backoffice.tusheaders import CHECKSUMS, Checksum
 from deposit import ack as ackmod
 
 log = logging.getLogger(__name__)
