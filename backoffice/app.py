@@ -40,7 +40,8 @@ from backoffice.errors import StoreError
 from backoffice.ingest import Ingest
 from backoffice.metrics import Metrics
 from backoffice.settings import Settings
-from backoffice.store.metadata import MetadataStore, open_metadata
+from backoffice.store.engines import open_metadata
+from backoffice.store.metadata import MetadataStore
 from backoffice.store.objects import ObjectStore, open_objects
 from backoffice.tus import TusEndpoints
 from deposit import ack as ackmod

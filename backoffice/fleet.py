@@ -31,7 +31,8 @@ from backoffice.settings import (
     parse_listen,
     url_host_port,
 )
-from backoffice.store.metadata import KioskRecord, open_metadata
+from backoffice.store.engines import open_metadata
+from backoffice.store.metadata import KioskRecord
 from backoffice.store.objects import open_objects
 from deposit import ack as ackmod
 from deposit import envelope, manifest

@@ -21,7 +21,8 @@ from typing import Any
 from backoffice.errors import StaffToolError, UnknownDepositError
 from backoffice.settings import Settings, load_settings
 from backoffice.status import DossierStatus
-from backoffice.store.metadata import MetadataStore, open_metadata
+from backoffice.store.engines import open_metadata
+from backoffice.store.metadata import MetadataStore
 from backoffice.store.objects import open_objects
 from deposit import envelope, ids, payload
 from deposit import manifest as manifestmod

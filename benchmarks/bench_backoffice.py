@@ -77,7 +77,7 @@ def _run_threads(n: int, seconds: float, body: Callable[[int, float, Tally], Non
 def _backoffice_run(ctx: Context, name: str, metadata: str | None, seconds: float
                     ) -> dict[str, Any]:
     from backoffice.settings import load_settings
-    from backoffice.store.metadata import open_metadata
+    from backoffice.store.engines import open_metadata
     from deposit import envelope
     from deposit import manifest as mf
     from tests.backoffice.harness import (

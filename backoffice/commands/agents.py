@@ -22,7 +22,8 @@ from typing import Any
 from backoffice import agentcalls
 from backoffice.errors import SetupError
 from backoffice.settings import load_settings
-from backoffice.store.metadata import MetadataStore, open_metadata
+from backoffice.store.engines import open_metadata
+from backoffice.store.metadata import MetadataStore
 from deposit.agentcall import CallState
 
 #: Seconds between two reads of the store with --follow.

@@ -1,12 +1,12 @@
 """Storage of the back office, chosen by URL: metadata (SQL) and envelopes (objects)."""
 
+from backoffice.store.engines import open_metadata
 from backoffice.store.metadata import (
     ConflictRecord,
     DepositRecord,
     KioskRecord,
     MetadataStore,
     UploadRecord,
-    open_metadata,
 )
 from backoffice.store.objects import ObjectStore, open_objects
 

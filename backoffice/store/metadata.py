@@ -1,13 +1,9 @@
 """Metadata of the back office in SQL: kiosks, tus uploads, deposits, conflicts, statuses,
 agent calls.
 
-One schema, two engines, chosen by URL:
-
-- ``sqlite:///PATH`` — one machine. WAL journal with ``synchronous=FULL`` (a
-  committed transaction survives a power cut) and a busy timeout, one
-  connection per thread.
-- ``postgresql://USER@HOST:PORT/DB`` — many stateless ingest processes behind
-  a load balancer (psycopg 3, a small pool of connections).
+One schema, two engines chosen by URL (backoffice/store/engines.py:
+``open_metadata``): SQLite on one machine, PostgreSQL for many ingest
+processes. This module holds the records and the queries.
 
 Every method is synchronous and commits before it returns; the ASGI app calls
 them from worker threads. Times are stored as RFC 3339 UTC text (they sort).
@@ -19,17 +15,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import queue
-import sqlite3
-import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
-from backoffice.errors import StoreError, StoreURLError
+from backoffice.errors import StoreError
 from backoffice.status import DossierStatus
 
 log = logging.getLogger(__name__)
@@ -586,168 +578,3 @@ class MetadataStore:
             out["kiosks:revoked"] = cur.execute(
                 "SELECT COUNT(*) AS n FROM kiosks WHERE revoked_at IS NOT NULL").scalar()
         return out
-
-
-class SQLiteStore(MetadataStore):
-    """SQLite in WAL mode, ``synchronous=FULL``; one connection per thread."""
-
-    blob_type = "BLOB"
-
-    def __init__(self, path: Path, url: str = "") -> None:
-        self.path = path
-        self.url = url or f"sqlite://{path}"
-        self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
-
-    def _connection(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            try:
-                conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
-                                       check_same_thread=False)
-            except sqlite3.Error as exc:
-                raise StoreError(f"cannot open {self.path}: {exc}") from None
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
-            conn.execute("PRAGMA foreign_keys=ON")
-            conn.execute("PRAGMA busy_timeout=30000")
-            self._local.conn = conn
-            with self._lock:
-                self._all.append(conn)
-        return conn
-
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[Cursor]:
-        conn = self._connection()
-        try:
-            # BEGIN IMMEDIATE takes the write lock up front: no deadlock between
-            # two readers that both want to write later.
-            conn.execute("BEGIN IMMEDIATE")
-            yield Cursor(self, conn.cursor())
-            conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise StoreError(f"{self.path}: {exc}") from exc
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-
-    @contextlib.contextmanager
-    def read(self) -> Iterator[Cursor]:
-        conn = self._connection()
-        try:
-            # A deferred BEGIN that only reads takes a WAL snapshot, never the write lock.
-            conn.execute("BEGIN")
-            yield Cursor(self, conn.cursor())
-            conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise StoreError(f"{self.path}: {exc}") from exc
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-
-    def close(self) -> None:
-        with self._lock:
-            for conn in self._all:
-                conn.close()
-            self._all.clear()
-        self._local = threading.local()
-
-
-class PostgresStore(MetadataStore):
-    """PostgreSQL through psycopg 3, with a small pool of connections."""
-
-    blob_type = "BYTEA"
-
-    def __init__(self, url: str, pool_size: int = 8) -> None:
-        self.url = url
-        self._pool: queue.LifoQueue[Any] = queue.LifoQueue()
-        self._size = pool_size
-        self._made = 0
-        self._lock = threading.Lock()
-
-    def dialect_sql(self, sql: str) -> str:
-        return sql.replace("?", "%s")
-
-    def lock_kiosk(self, cur: Cursor, kiosk_id: str) -> None:
-        cur.execute("SELECT 1 FROM kiosks WHERE kiosk_id = ? FOR UPDATE", (kiosk_id,))
-
-    def _get(self) -> Any:
-        import psycopg
-        from psycopg.rows import dict_row
-
-        try:
-            return self._pool.get_nowait()
-        except queue.Empty:
-            pass
-        with self._lock:
-            make = self._made < self._size
-            if make:
-                self._made += 1
-        if not make:
-            return self._pool.get(timeout=60)
-        try:
-            return psycopg.connect(self.url, row_factory=dict_row, autocommit=False,
-                                   connect_timeout=10)
-        except psycopg.Error as exc:
-            with self._lock:
-                self._made -= 1
-            raise StoreError(f"cannot connect to {self.describe()}: {exc}") from None
-
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[Cursor]:
-        import psycopg
-
-        conn = self._get()
-        broken = False
-        try:
-            with conn.cursor() as raw:
-                yield Cursor(self, raw)
-            conn.commit()
-        except psycopg.Error as exc:
-            broken = conn.closed or conn.broken
-            if not broken:
-                conn.rollback()
-            raise StoreError(f"{self.describe()}: {exc}") from exc
-        except BaseException:
-            if not (conn.closed or conn.broken):
-                conn.rollback()
-            raise
-        finally:
-            if broken or conn.closed:
-                with self._lock:
-                    self._made -= 1
-                with contextlib.suppress(Exception):
-                    conn.close()
-            else:
-                self._pool.put(conn)
-
-    def close(self) -> None:
-        while True:
-            try:
-                conn = self._pool.get_nowait()
-            except queue.Empty:
-                break
-            conn.close()
-            with self._lock:
-                self._made -= 1
-
-
-def open_metadata(url: str) -> MetadataStore:
-    """The metadata store a URL names: ``sqlite:///PATH`` or ``postgresql://...``."""
-    parts = urlsplit(url)
-    if parts.scheme == "sqlite":
-        if parts.netloc not in ("", "localhost") or not parts.path:
-            raise StoreURLError(f"metadata URL {url!r}: use sqlite:///ABSOLUTE/PATH")
-        return SQLiteStore(Path(unquote(parts.path)), url)
-    if parts.scheme in ("postgresql", "postgres"):
-        return PostgresStore(url)
-    raise StoreURLError(f"metadata URL {url!r}: unknown scheme {parts.scheme!r} "
-                        f"(accepted: sqlite, postgresql)")

@@ -16,7 +16,8 @@ import pytest
 from backoffice import agentcalls, fleet
 from backoffice.errors import StaffToolError
 from backoffice.settings import load_settings
-from backoffice.store.metadata import AgentCallRecord, KioskRecord, MetadataStore, open_metadata
+from backoffice.store.engines import open_metadata
+from backoffice.store.metadata import AgentCallRecord, KioskRecord, MetadataStore
 from deposit.agentcall import CALLS_PATH, AgentCallClient, CallNotFoundError, CallState
 from deposit.errors import RefusedError
 from tests.backoffice.harness import FakeKiosk, RunningServer, enroll

@@ -22,7 +22,7 @@ import pytest
 from backoffice import fleet, importer, staff
 from backoffice.cli import main
 from backoffice.settings import load_settings
-from backoffice.store.metadata import open_metadata
+from backoffice.store.engines import open_metadata
 from deposit import ack as ackmod
 from deposit import manifest as mf
 from deposit import payload

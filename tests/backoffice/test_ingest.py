@@ -9,7 +9,8 @@ import pytest
 
 from backoffice.settings import load_settings
 from backoffice.status import DossierStatus
-from backoffice.store.metadata import DepositRecord, open_metadata
+from backoffice.store.engines import open_metadata
+from backoffice.store.metadata import DepositRecord
 from deposit import ack as ackmod
 from tests.backoffice.harness import FakeKiosk, RunningServer
 
