@@ -14,6 +14,10 @@ client threads and certificates: plain HTTPS PUTs of the same bytes to nginx
 (WebDAV, ``ssl_verify_client on``, one worker, as the back office has one
 process). nginx does not fsync what it writes; the back office fsyncs every
 chunk and its metadata commit, and verifies two signatures per dossier.
+
+``hostile_load``: one kiosk's 500 KB delivery alone, beside a flood of
+``/metrics`` scrapers and beside 1100 idle connections
+(:mod:`benchmarks.backoffice_load`).
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from typing import Any
 
 import httpx
 
+from benchmarks import backoffice_load
 from benchmarks.common import Context
 
 KIOSKS = 50
@@ -255,4 +260,8 @@ def run(ctx: Context) -> dict[str, Any]:
             out[key]["ratio_to_nginx_put"] = round(rate / reference, 3)
     out["note"] = ("ratio = back-office dossiers/s over nginx HTTPS PUTs/s of the same bytes, "
                    "same client threads, same machine, same run")
+    try:
+        out["hostile_load"] = backoffice_load.run(ctx)
+    except Exception as exc:  # the throughput figures above stand on their own
+        out["hostile_load"] = {"error": f"{type(exc).__name__}: {exc}"}
     return out
