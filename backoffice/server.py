@@ -19,8 +19,11 @@ counted from the connection or the previous response and not pushed back by
 trickled bytes, so idle and slowloris connections are closed), and a cap on
 open connections per listener at which the longest-idle connection is closed
 to make room. Request bodies have their own inactivity timeout in the tus
-layer (backoffice/tus.py). TLS handshakes that never finish are closed by
-asyncio after 60 s (its default; uvicorn does not expose it).
+layer (backoffice/tus.py). A TLS handshake must finish within the same
+``header_timeout``: the event loop (:class:`BoundedHandshakeLoop`) gives every
+TLS server it creates that ``ssl_handshake_timeout`` (asyncio's default, 60 s,
+let a connection that never says hello hold a file descriptor for a minute;
+uvicorn does not pass one).
 
 **The client certificate.** Neither uvicorn (0.55) nor hypercorn puts the TLS
 peer certificate in the ASGI scope yet (the ASGI TLS extension is open as
@@ -226,6 +229,45 @@ def check_tls_files(settings: Settings) -> None:
                                f"docs/backoffice.md, \"Listeners\"") from None
 
 
+class BoundedHandshakeLoop(asyncio.SelectorEventLoop):
+    """The event loop of the service: TLS servers it creates get a handshake deadline.
+
+    ``create_server``'s ``ssl_handshake_timeout`` is public asyncio API; uvicorn
+    calls ``create_server`` without it, so the loop supplies it.
+    """
+
+    handshake_timeout: float = Limits.header_timeout
+
+    async def create_server(self, *args: Any, **kwargs: Any) -> asyncio.Server:
+        if kwargs.get("ssl") is not None:
+            kwargs.setdefault("ssl_handshake_timeout", self.handshake_timeout)
+        return await super().create_server(*args, **kwargs)
+
+
+def run_in_loop(service: Service, on_ready: Callable[[], None] = lambda: None, *,
+                signals: bool = False) -> None:
+    """Run ``service`` to its end on a :class:`BoundedHandshakeLoop` of its own.
+
+    ``signals``: SIGTERM and SIGINT stop it (only from the main thread).
+    """
+    timeout = service.bo.settings.limits.header_timeout
+
+    def make_loop() -> asyncio.AbstractEventLoop:
+        loop = BoundedHandshakeLoop()
+        loop.handshake_timeout = timeout
+        return loop
+
+    async def main() -> None:
+        if signals:
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, service.stop)
+        await service.run(on_ready)
+
+    with asyncio.Runner(loop_factory=make_loop) as runner:
+        runner.run(main())
+
+
 class _Server(uvicorn.Server):
     """One listener's uvicorn server; signals are the :class:`Service`'s, not each server's."""
 
@@ -374,14 +416,8 @@ def serve(settings: Settings) -> int:
                  bo.metadata.describe(), bo.objects.url)
         sd_notify("READY=1")
 
-    async def main() -> None:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, service.stop)
-        await service.run(ready)
-
     try:
-        asyncio.run(main())
+        run_in_loop(service, ready, signals=True)
     finally:
         sd_notify("STOPPING=1")
         bo.close()

@@ -6,7 +6,6 @@ manifest, deposit number with the kiosk's fleet code and check character).
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import hashlib
 import io
@@ -26,7 +25,7 @@ import httpx
 
 from backoffice import fleet
 from backoffice.app import Backoffice
-from backoffice.server import Service, bind_all
+from backoffice.server import Service, bind_all, run_in_loop
 from backoffice.settings import load_settings
 from deposit import envelope, manifest
 from deposit.bundle import Enrollment
@@ -75,7 +74,7 @@ class RunningServer:
 
         def run() -> None:
             try:
-                asyncio.run(service.run())
+                run_in_loop(service)
             except BaseException as exc:  # reported by start() or stop()
                 self._failure = exc
 
