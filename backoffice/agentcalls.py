@@ -21,7 +21,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -29,7 +29,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from backoffice.errors import IngestError, RequestStalled, StaffToolError, StoreError
+from backoffice.errors import (
+    IngestError,
+    QuotaExceeded,
+    RequestStalled,
+    StaffToolError,
+    StoreError,
+)
 from backoffice.ingest import Ingest
 from backoffice.leases import ClientGone, Writing
 from backoffice.store.metadata import AgentCallRecord, KioskRecord, MetadataStore
@@ -41,6 +47,10 @@ log = logging.getLogger(__name__)
 
 #: A call's JSON body is three short fields: anything longer is refused unread.
 MAX_BODY = 4096
+#: New agent calls one kiosk may make in an hour. A kiosk's citizens call a few times an
+#: hour at most; the cap keeps a kiosk (or a stolen kiosk key) from filling the table and
+#: the staff's screen. Over it: 429, which the kiosk retries.
+MAX_CALLS_PER_HOUR = 60
 #: Longest staff name kept with an acknowledgement.
 MAX_NAME = 80
 
@@ -101,6 +111,20 @@ class AgentCallEndpoints:
                                                      client_certificate(request))
         return kiosk
 
+    def _check_quota(self, call: AgentCallRecord) -> None:
+        """:class:`QuotaExceeded` when the kiosk made MAX_CALLS_PER_HOUR calls in the last hour.
+
+        A call sent again (same id) always gets its answer: only new calls count.
+        """
+        if self.metadata.agent_call(call.call_id) is not None:
+            return
+        since = call.received_at - timedelta(hours=1)
+        if self.metadata.recent_agent_calls(call.kiosk_id, since) >= MAX_CALLS_PER_HOUR:
+            log.warning("kiosk %s: more than %d agent calls in an hour; refused one",
+                        call.kiosk_id, MAX_CALLS_PER_HOUR)
+            raise QuotaExceeded(f"more than {MAX_CALLS_PER_HOUR} agent calls in an hour from "
+                                f"this kiosk", retry_after=60)
+
     async def post(self, request: Request) -> Response:
         try:
             kiosk = await self._kiosk(request)
@@ -115,6 +139,7 @@ class AgentCallEndpoints:
             except ClientGone:
                 raise RequestStalled("the agent call's body stopped coming") from None
             call = parse_call(body, kiosk, self.clock())
+            await run_in_threadpool(self._check_quota, call)
             stored, created = await run_in_threadpool(self.metadata.add_agent_call, call)
         except IngestError as exc:
             return _error(request, exc)
@@ -152,8 +177,10 @@ def _json(a: CallAnswer, status: int) -> Response:
 def _error(request: Request, exc: IngestError) -> Response:
     if exc.status in (403, 409, 413):
         log.info("%s %s: %d %s", request.method, request.url.path, exc.status, exc)
-    return PlainTextResponse(f"{exc}\n", status_code=exc.status,
-                             headers={"Cache-Control": "no-store"})
+    headers = {"Cache-Control": "no-store"}
+    if exc.retry_after is not None:
+        headers["Retry-After"] = str(exc.retry_after)
+    return PlainTextResponse(f"{exc}\n", status_code=exc.status, headers=headers)
 
 
 # ---------------------------------------------------------------------- staff side

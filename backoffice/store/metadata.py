@@ -534,6 +534,12 @@ class MetadataStore:
             raise StoreError(f"agent call {c.call_id} vanished while being stored")
         return _agent_call(row), created
 
+    def recent_agent_calls(self, kiosk_id: str, since: datetime) -> int:
+        """How many calls ``kiosk_id`` made that arrived after ``since``."""
+        with self.read() as cur:
+            return cur.execute("SELECT COUNT(*) AS n FROM agent_calls WHERE kiosk_id = ? "
+                               "AND received_at > ?", (kiosk_id, iso(since))).scalar()
+
     def agent_call(self, call_id: str) -> AgentCallRecord | None:
         with self.read() as cur:
             row = cur.execute("SELECT * FROM agent_calls WHERE call_id = ?", (call_id,)).one()

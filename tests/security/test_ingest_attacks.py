@@ -511,3 +511,23 @@ def test_the_gauges_are_counted_in_the_background_not_per_scrape(office: Office)
     after = office.server.admin("/metrics").text
     assert 'backoffice_deposits{status="received"} 0' in before
     assert 'backoffice_deposits{status="received"} 1' in after
+
+
+# ----------------------------------------------------------------------------- agent calls
+
+def test_a_kiosk_flooding_agent_calls_is_held_to_its_hourly_quota(office: Office) -> None:
+    from backoffice.agentcalls import MAX_CALLS_PER_HOUR
+    from deposit.agentcall import CALLS_PATH
+
+    def post(call_id: str) -> httpx.Response:
+        return c.post(CALLS_PATH, json={"id": call_id, "step": "welcome",
+                                        "called_at": "2025-03-04T10:30:00+01:00"})
+
+    ids = [f"{i:032x}" for i in range(MAX_CALLS_PER_HOUR + 2)]
+    with client(office) as c:
+        answers = [post(call_id) for call_id in ids]
+        again = post(ids[0])                          # a call sent again still gets its answer
+    assert [r.status_code for r in answers] == [201] * MAX_CALLS_PER_HOUR + [429, 429]
+    assert int(answers[-1].headers["Retry-After"]) > 0
+    assert again.status_code == 200
+    assert len(office.server.bo.metadata.agent_calls()) == MAX_CALLS_PER_HOUR
