@@ -531,3 +531,18 @@ def test_a_kiosk_flooding_agent_calls_is_held_to_its_hourly_quota(office: Office
     assert int(answers[-1].headers["Retry-After"]) > 0
     assert again.status_code == 200
     assert len(office.server.bo.metadata.agent_calls()) == MAX_CALLS_PER_HOUR
+
+
+def test_the_expiry_sweep_runs_until_nothing_expired_is_left(tmp_path: Path) -> None:
+    office = start_office(tmp_path, max_open_uploads=400)
+    try:
+        with client(office) as c:
+            made = [create(c, office, signed_claim(office.kiosk, 1000)) for _ in range(250)]
+        assert {r.status_code for r in made} == {201}
+        bo = office.server.bo
+        later = datetime.now(UTC) + timedelta(hours=bo.settings.upload_expiry_hours + 1)
+        bo.ingest.clock = lambda: later
+        assert bo.ingest.sweep_expired() == 250          # more than one batch of 100
+        assert bo.metadata.expired_uploads(later) == []
+    finally:
+        office.stop()
