@@ -23,6 +23,7 @@ from kivy.app import App
 from kivy.clock import Clock
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty, StringProperty
+from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.floatlayout import FloatLayout
 
 import assets
@@ -98,6 +99,18 @@ class DialogLayer(FloatLayout):  # type: ignore[misc]
         return True
 
 
+class HidingBar(BoxLayout):  # type: ignore[misc]
+    """A bar that takes no touch while hidden (opacity 0, height 0): its buttons, disabled,
+    keep their height and would still swallow the touches they collide with (Kivy's disabled
+    widgets do), over the screen's own controls (the contact screen's keys)."""
+
+    def on_touch_down(self, touch: Any) -> bool:
+        return bool(self.opacity >= 0.5 and super().on_touch_down(touch))
+
+    def on_touch_up(self, touch: Any) -> bool:
+        return bool(self.opacity >= 0.5 and super().on_touch_up(touch))
+
+
 class KioskRoot(FloatLayout):  # type: ignore[misc]  # Kivy ships no types
     kiosk_title = StringProperty("")
     step_text = StringProperty("")
@@ -115,6 +128,8 @@ class KioskRoot(FloatLayout):  # type: ignore[misc]  # Kivy ships no types
     assist_enabled = BooleanProperty(True)
     language_name = StringProperty("")
     screen_off = BooleanProperty(False)
+    #: The screen on display wants the bars' room (KioskScreen.wants_window).
+    bars_hidden = BooleanProperty(False)
     overlay = StringProperty("")
     dialog_title = StringProperty("")
     dialog_body = StringProperty("")
@@ -131,6 +146,7 @@ class KioskRoot(FloatLayout):  # type: ignore[misc]  # Kivy ships no types
             screen = cls()
             self.screens[cls.step] = screen
             self.ids.sm.add_widget(screen)
+            screen.bind(wants_window=self._bars)
         self._dots = []
         for number, (label, _steps) in enumerate(PROGRESS, start=1):
             dot = StepDot(number=number, total=len(PROGRESS))
@@ -161,6 +177,7 @@ class KioskRoot(FloatLayout):  # type: ignore[misc]  # Kivy ships no types
         if self.ids.sm.current != screen.name:
             self.ids.sm.current = screen.name
         screen.render(state, self.ctx)
+        self._bars()
         self.kiosk_title = _("Deposit kiosk")
         # top bar
         index = progress_index(state.step)
@@ -187,6 +204,9 @@ class KioskRoot(FloatLayout):  # type: ignore[misc]  # Kivy ships no types
         mirror(self, style.rtl)
         if previous is None or previous.step != state.step:
             log.debug("screen %s", state.step.value)
+
+    def _bars(self, *_: Any) -> None:
+        self.bars_hidden = bool(self.current_screen.wants_window)
 
     def _render_dialog(self, state: JourneyState) -> None:
         overlay = state.overlay

@@ -254,6 +254,11 @@ class TextField(ButtonBehavior, BoxLayout):  # type: ignore[misc]
     placeholder = StringProperty("")
     active = BooleanProperty(False)
     name = StringProperty("")
+    #: The name above the field; a compact screen leaves it out while typing (the field
+    #: alone above the keyboard; the name is still what the focus and speech say).
+    caption_shown = BooleanProperty(True)
+    #: False: the field is not on display (a compact screen shows the typed one alone).
+    shown = BooleanProperty(True)
 
     def spoken(self) -> str:
         """The field as one item: its name and what was typed (the cursor is not said)."""

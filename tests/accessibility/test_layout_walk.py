@@ -193,13 +193,6 @@ KNOWN: tuple[str, ...] = (
     # window (a long help text, seven settings); they need paging like the screens.
     r"@150dpi (accessibility dialog|language dialog|help dialog \(contact\)) \S+ large: "
     r"outside",
-    # The on-screen keyboard at 150 dpi: its keys are under 15 mm (ten keys in half of a
-    # 217 mm panel, or five rows in what the bars leave of a portrait one), its ".com" and
-    # "@gmail.com" labels are cut in large text, and in large text the fields beside or
-    # above it do not fit either: the contact screen needs a layout of its own for small
-    # panels (fields and keyboard on separate pages).
-    r"@150dpi contact \S+ \w+: (small target|too close|clipped): KeyButton",
-    r"@150dpi contact \S+ large: outside",
     # The review's rows in portrait and large text: the document's name gets a third of the
     # row and wraps into a column taller than the screen.
     r"1080x1920@150dpi review \S+ \w+: outside: KLabel",
