@@ -337,7 +337,9 @@ class PagedBox(Layout):  # type: ignore[misc]
         if getattr(self, "_placing", False):
             super().add_widget(widget, *args, **kwargs)
             return
-        self.items.append(widget)
+        # Kivy's index counts from the end: 0 adds last, 1 before the last item, ...
+        index = int(kwargs.get("index", args[0] if args else 0))
+        self.items.insert(len(self.items) - min(index, len(self.items)), widget)
         widget.bind(height=self._trigger_layout, size_hint_y=self._trigger_layout,
                     opacity=self._trigger_layout)
         self._trigger_layout()

@@ -193,9 +193,6 @@ KNOWN: tuple[str, ...] = (
     # window (a long help text, seven settings); they need paging like the screens.
     r"@150dpi (accessibility dialog|language dialog|help dialog \(contact\)) \S+ large: "
     r"outside",
-    # The review's rows in portrait and large text: the document's name gets a third of the
-    # row and wraps into a column taller than the screen.
-    r"1080x1920@150dpi review \S+ \w+: outside: KLabel",
     # "Out of order" over the camera's picture, in large text on 1280x800: taller than the
     # window (seen when the simulated camera is slow to open under load).
     r"1280x800@150dpi capture aiming \S+ large: outside: KLabel .*outside the window",
