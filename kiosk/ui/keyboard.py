@@ -147,7 +147,8 @@ class OnScreenKeyboard(BoxLayout):  # type: ignore[misc]
             for item in row:
                 key, wide = (item, 1.0) if isinstance(item, str) else item
                 if not compact:
-                    wide = 1.0 + 0.12 * len(key) if len(key) > 2 else \
+                    # a long ending as wide as its text in large text ("@gmail.com": three)
+                    wide = max(1.0, 0.3 * len(key)) if len(key) > 2 else \
                         (1.3 if key in ("⌫", "⇧") else 1.0)
                 kind = "plain" if key in ("⌫", "⇧", DIGITS, LETTERS, DONE) else "secondary"
                 line.add_widget(KeyButton(key=key, text=key, wide=wide, kind=kind))
