@@ -23,7 +23,9 @@ from kivy.app import App
 from kivy.clock import Clock
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty, StringProperty
+from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.floatlayout import FloatLayout
+from kivy.uix.widget import Widget
 
 import assets
 from kiosk.access import SETTING_LABELS, Setting
@@ -49,7 +51,7 @@ from kiosk.ui.screens.base import describe_widgets
 from kiosk.ui.style import style
 from kiosk.ui.texts import HELP, LANGUAGE_NAMES, PRIVACY_PURPOSE, PRIVACY_RETENTION, PRIVACY_RIGHTS
 from kiosk.ui.voice import Guide
-from kiosk.ui.widgets import KButton, StepDot, discard_children, mirror
+from kiosk.ui.widgets import KButton, StepDot, mirror
 
 #: Languages written right to left: the layout is mirrored and the text shaped for them.
 RTL_LANGUAGES = frozenset({"ar"})
@@ -98,6 +100,18 @@ class DialogLayer(FloatLayout):  # type: ignore[misc]
         return True
 
 
+class HidingBar(BoxLayout):  # type: ignore[misc]
+    """A bar that takes no touch while hidden (opacity 0, height 0): its buttons, disabled,
+    keep their height and would still swallow the touches they collide with (Kivy's disabled
+    widgets do), over the screen's own controls (the contact screen's keys)."""
+
+    def on_touch_down(self, touch: Any) -> bool:
+        return bool(self.opacity >= 0.5 and super().on_touch_down(touch))
+
+    def on_touch_up(self, touch: Any) -> bool:
+        return bool(self.opacity >= 0.5 and super().on_touch_up(touch))
+
+
 class KioskRoot(FloatLayout):  # type: ignore[misc]  # Kivy ships no types
     kiosk_title = StringProperty("")
     step_text = StringProperty("")
@@ -115,6 +129,8 @@ class KioskRoot(FloatLayout):  # type: ignore[misc]  # Kivy ships no types
     assist_enabled = BooleanProperty(True)
     language_name = StringProperty("")
     screen_off = BooleanProperty(False)
+    #: The screen on display wants the bars' room (KioskScreen.wants_window).
+    bars_hidden = BooleanProperty(False)
     overlay = StringProperty("")
     dialog_title = StringProperty("")
     dialog_body = StringProperty("")
@@ -131,6 +147,7 @@ class KioskRoot(FloatLayout):  # type: ignore[misc]  # Kivy ships no types
             screen = cls()
             self.screens[cls.step] = screen
             self.ids.sm.add_widget(screen)
+            screen.bind(wants_window=self._bars)
         self._dots = []
         for number, (label, _steps) in enumerate(PROGRESS, start=1):
             dot = StepDot(number=number, total=len(PROGRESS))
@@ -138,6 +155,8 @@ class KioskRoot(FloatLayout):  # type: ignore[misc]  # Kivy ships no types
             self._dots.append(dot)
             self.ids.steps.add_widget(dot)
         self.state: JourneyState | None = None
+        self._choice_rows: list[Any] = []
+        self._choices_shown: tuple[int, list[Any]] | None = None
         self.on_settings: Callable[[JourneyState], None] | None = None
 
     @property
@@ -161,6 +180,7 @@ class KioskRoot(FloatLayout):  # type: ignore[misc]  # Kivy ships no types
         if self.ids.sm.current != screen.name:
             self.ids.sm.current = screen.name
         screen.render(state, self.ctx)
+        self._bars()
         self.kiosk_title = _("Deposit kiosk")
         # top bar
         index = progress_index(state.step)
@@ -187,6 +207,9 @@ class KioskRoot(FloatLayout):  # type: ignore[misc]  # Kivy ships no types
         mirror(self, style.rtl)
         if previous is None or previous.step != state.step:
             log.debug("screen %s", state.step.value)
+
+    def _bars(self, *_: Any) -> None:
+        self.bars_hidden = bool(self.current_screen.wants_window)
 
     def _render_dialog(self, state: JourneyState) -> None:
         overlay = state.overlay
@@ -228,7 +251,7 @@ class KioskRoot(FloatLayout):  # type: ignore[misc]  # Kivy ships no types
 
     def _choices(self, state: JourneyState) -> None:
         """The buttons of the settings dialogs: one per setting, or one per language."""
-        box = self.ids.choices
+        dialog = self.ids.dialog
         wanted: list[tuple[str, Action, object, bool]] = []
         if state.overlay is Overlay.ACCESS:
             for setting, label in SETTING_LABELS.items():
@@ -239,15 +262,36 @@ class KioskRoot(FloatLayout):  # type: ignore[misc]  # Kivy ships no types
             for language in self.ctx.languages:
                 wanted.append((LANGUAGE_NAMES.get(language, language), Action.LANGUAGE, language,
                                language == state.language))
-        shown = [(b.text, b.action, b.arg, b.kind == "primary") for b in reversed(box.children)]
-        if shown == [(t, a.value, arg, on) for t, a, arg, on in wanted]:
+        # two buttons a row in large text on a landscape panel, else one
+        columns = 2 if style.large_text and not style.portrait else 1
+        key = (columns, [(t, a.value, arg, on) for t, a, arg, on in wanted])
+        if key == self._choices_shown:
             return
-        discard_children(box)
-        for text, action, arg, on in wanted:
-            button = KButton(action=action.value, arg=arg, text=text,
-                             kind="primary" if on else "plain")
-            button.checked = on if action is Action.TOGGLE else None
-            box.add_widget(button)
+        self._choices_shown = key
+        for item in self._choice_rows:
+            for widget in item.walk(restrict=True):
+                Builder.unbind_widget(widget.uid)
+            dialog.remove_widget(item)
+        self._choice_rows = []
+        for start in range(0, len(wanted), columns):
+            buttons = []
+            for text, action, arg, on in wanted[start:start + columns]:
+                button = KButton(action=action.value, arg=arg, text=text,
+                                 kind="primary" if on else "plain")
+                button.checked = on if action is Action.TOGGLE else None
+                buttons.append(button)
+            if columns == 1:
+                row: Any = buttons[0]
+            else:
+                row = BoxLayout(orientation="horizontal", size_hint_y=None,
+                                spacing=style.spacing)
+                row.bind(minimum_height=row.setter("height"))
+                for button in buttons:
+                    row.add_widget(button)
+                if len(buttons) < columns:
+                    row.add_widget(Widget())       # a last one alone keeps its column
+            self._choice_rows.append(row)
+            dialog.add_widget(row, index=1)        # before the dialog's own buttons
 
     def _buttons(self, main: tuple[str, Action | None],
                  second: tuple[str, Action] | None) -> None:

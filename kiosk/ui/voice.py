@@ -33,7 +33,7 @@ from kiosk.journey import Action, CapturePhase, JourneyState, Overlay, ReceiptPh
 from kiosk.speech import Sound, Speaker
 from kiosk.ui.i18n import _
 from kiosk.ui.keypad import FocusRing, Key, key_for, label_of
-from kiosk.ui.widgets import TextField
+from kiosk.ui.widgets import PagedBox, TextField
 
 if TYPE_CHECKING:
     from kiosk.ui.app import KioskRoot
@@ -70,6 +70,13 @@ class Guide:
         self._guidance = ""
         self._guidance_at = 0.0
         self._pending: Any = None
+        # A page turned (PagedBox) or a screen that changed its view (the contact screen's
+        # typing) shows new text and controls in the same state: read it as a new screen.
+        for widget in root.walk(restrict=False):
+            if isinstance(widget, PagedBox):
+                widget.bind(page=self._view_changed)
+        for screen in root.screens.values():
+            screen.bind(wants_window=self._view_changed)
 
     # ------------------------------------------------------------- the journey
 
@@ -98,6 +105,13 @@ class Guide:
         if self._pending is not None:
             self._pending.cancel()
         # Labels size themselves over a frame or two: read what is drawn then.
+        self._pending = Clock.schedule_once(lambda dt: self._settled(), 0.1)
+
+    def _view_changed(self, *_: Any) -> None:
+        state = self._state
+        if state is None or self._pending is not None or \
+                not (state.access.speech or state.access.audio):
+            return
         self._pending = Clock.schedule_once(lambda dt: self._settled(), 0.1)
 
     def _settled(self) -> None:

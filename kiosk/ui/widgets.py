@@ -254,6 +254,11 @@ class TextField(ButtonBehavior, BoxLayout):  # type: ignore[misc]
     placeholder = StringProperty("")
     active = BooleanProperty(False)
     name = StringProperty("")
+    #: The name above the field; a compact screen leaves it out while typing (the field
+    #: alone above the keyboard; the name is still what the focus and speech say).
+    caption_shown = BooleanProperty(True)
+    #: False: the field is not on display (a compact screen shows the typed one alone).
+    shown = BooleanProperty(True)
 
     def spoken(self) -> str:
         """The field as one item: its name and what was typed (the cursor is not said)."""
@@ -332,7 +337,9 @@ class PagedBox(Layout):  # type: ignore[misc]
         if getattr(self, "_placing", False):
             super().add_widget(widget, *args, **kwargs)
             return
-        self.items.append(widget)
+        # Kivy's index counts from the end: 0 adds last, 1 before the last item, ...
+        index = int(kwargs.get("index", args[0] if args else 0))
+        self.items.insert(len(self.items) - min(index, len(self.items)), widget)
         widget.bind(height=self._trigger_layout, size_hint_y=self._trigger_layout,
                     opacity=self._trigger_layout)
         self._trigger_layout()

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from kivy.properties import StringProperty
+from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.label import Label
 from kivy.uix.screenmanager import Screen
 from kivy.uix.widget import Widget
@@ -52,6 +52,9 @@ class KioskScreen(Screen):  # type: ignore[misc]  # Kivy ships no types
 
     step: ClassVar[Step]
     notice = StringProperty("")
+    #: The screen needs the top and bottom bars' room for now (the contact screen's
+    #: keyboard on a small panel): the bars hide, the assistance bar stays.
+    wants_window = BooleanProperty(False)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(name=self.step.value, **kwargs)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from kivy.lang import Builder
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 
 from kiosk.journey import Action, JourneyState, Step
 from kiosk.ui.i18n import _, tr
 from kiosk.ui.screens.base import KioskScreen, Primary, UiContext
-from kiosk.ui.widgets import ImageSurface, discard_children
+from kiosk.ui.widgets import ImageSurface
 
 #: Thumbnails shown per document; more pages are counted, not shown.
 MAX_THUMBNAILS = 5
@@ -26,6 +29,10 @@ class ReviewScreen(KioskScreen):
     built_for = StringProperty("")
     missing = StringProperty("")
 
+    def __init__(self, **kwargs: Any) -> None:
+        self._rows: list[ReviewRow] = []
+        super().__init__(**kwargs)
+
     def render(self, state: JourneyState, ctx: UiContext) -> None:
         super().render(state, ctx)
         procedure = ctx.procedure(state)
@@ -39,8 +46,7 @@ class ReviewScreen(KioskScreen):
         if key == self.built_for:
             return
         self._blank_rows()
-        rows = self.ids.rows
-        discard_children(rows)
+        self._discard_rows()
         for index, doc in enumerate(state.documents):
             spec = procedure.document(doc.code)
             count = len(doc.pages)
@@ -54,13 +60,23 @@ class ReviewScreen(KioskScreen):
                     thumb = ImageSurface(size_hint_x=None)
                     thumb.set_image(page.thumbnail)
                     row.ids.thumbs.add_widget(thumb)
-            rows.add_widget(row)
+            self.ids.form.add_widget(row, index=1)        # before the closing spacer
+            self._rows.append(row)
         self.built_for = key
 
     def _blank_rows(self) -> None:
-        for widget in self.ids.rows.walk(restrict=True):
-            if isinstance(widget, ImageSurface):
-                widget.blank()
+        for row in self._rows:
+            for widget in row.walk(restrict=True):
+                if isinstance(widget, ImageSurface):
+                    widget.blank()
+
+    def _discard_rows(self) -> None:
+        form = self.ids.form
+        for row in self._rows:
+            for widget in row.walk(restrict=True):
+                Builder.unbind_widget(widget.uid)
+            form.remove_widget(row)
+        self._rows = []
 
     def primary(self, state: JourneyState, ctx: UiContext) -> Primary:
         ready = not any(d.required and not d.pages for d in state.documents)
@@ -69,4 +85,4 @@ class ReviewScreen(KioskScreen):
     def clear(self) -> None:
         self._blank_rows()
         super().clear()
-        discard_children(self.ids.rows)
+        self._discard_rows()
