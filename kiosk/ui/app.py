@@ -23,9 +23,7 @@ from kivy.app import App
 from kivy.clock import Clock
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty, StringProperty
-from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.floatlayout import FloatLayout
-from kivy.uix.widget import Widget
 
 import assets
 from kiosk.access import SETTING_LABELS, Setting
@@ -51,7 +49,7 @@ from kiosk.ui.screens.base import describe_widgets
 from kiosk.ui.style import style
 from kiosk.ui.texts import HELP, LANGUAGE_NAMES, PRIVACY_PURPOSE, PRIVACY_RETENTION, PRIVACY_RIGHTS
 from kiosk.ui.voice import Guide
-from kiosk.ui.widgets import KButton, StepDot, mirror
+from kiosk.ui.widgets import KButton, StepDot, button_rows, discard, mirror
 
 #: Languages written right to left: the layout is mirrored and the text shaped for them.
 RTL_LANGUAGES = frozenset({"ar"})
@@ -98,18 +96,6 @@ class DialogLayer(FloatLayout):  # type: ignore[misc]
             return False
         super().on_touch_up(touch)
         return True
-
-
-class HidingBar(BoxLayout):  # type: ignore[misc]
-    """A bar that takes no touch while hidden (opacity 0, height 0): its buttons, disabled,
-    keep their height and would still swallow the touches they collide with (Kivy's disabled
-    widgets do), over the screen's own controls (the contact screen's keys)."""
-
-    def on_touch_down(self, touch: Any) -> bool:
-        return bool(self.opacity >= 0.5 and super().on_touch_down(touch))
-
-    def on_touch_up(self, touch: Any) -> bool:
-        return bool(self.opacity >= 0.5 and super().on_touch_up(touch))
 
 
 class KioskRoot(FloatLayout):  # type: ignore[misc]  # Kivy ships no types
@@ -269,28 +255,15 @@ class KioskRoot(FloatLayout):  # type: ignore[misc]  # Kivy ships no types
             return
         self._choices_shown = key
         for item in self._choice_rows:
-            for widget in item.walk(restrict=True):
-                Builder.unbind_widget(widget.uid)
-            dialog.remove_widget(item)
-        self._choice_rows = []
-        for start in range(0, len(wanted), columns):
-            buttons = []
-            for text, action, arg, on in wanted[start:start + columns]:
-                button = KButton(action=action.value, arg=arg, text=text,
-                                 kind="primary" if on else "plain")
-                button.checked = on if action is Action.TOGGLE else None
-                buttons.append(button)
-            if columns == 1:
-                row: Any = buttons[0]
-            else:
-                row = BoxLayout(orientation="horizontal", size_hint_y=None,
-                                spacing=style.spacing)
-                row.bind(minimum_height=row.setter("height"))
-                for button in buttons:
-                    row.add_widget(button)
-                if len(buttons) < columns:
-                    row.add_widget(Widget())       # a last one alone keeps its column
-            self._choice_rows.append(row)
+            discard(dialog, item)
+        buttons: list[Any] = []
+        for text, action, arg, on in wanted:
+            button = KButton(action=action.value, arg=arg, text=text,
+                             kind="primary" if on else "plain")
+            button.checked = on if action is Action.TOGGLE else None
+            buttons.append(button)
+        self._choice_rows = button_rows(buttons, columns, style.spacing)
+        for row in self._choice_rows:
             dialog.add_widget(row, index=1)        # before the dialog's own buttons
 
     def _buttons(self, main: tuple[str, Action | None],

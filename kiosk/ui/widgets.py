@@ -73,6 +73,45 @@ def discard_children(container: Widget) -> None:
         container.remove_widget(child)
 
 
+def discard(container: Widget, child: Widget) -> None:
+    """Remove one ``child`` of ``container`` for good (see :func:`discard_children`)."""
+    from kivy.lang import Builder
+
+    for widget in child.walk(restrict=True):
+        Builder.unbind_widget(widget.uid)
+    container.remove_widget(child)
+
+
+def button_rows(buttons: list[Widget], columns: int, spacing: float) -> list[Widget]:
+    """``buttons`` in rows of ``columns``: the buttons themselves when one a row, else
+    horizontal boxes as tall as their tallest button (a last one alone keeps its column)."""
+    if columns == 1:
+        return list(buttons)
+    rows: list[Widget] = []
+    for start in range(0, len(buttons), columns):
+        row = BoxLayout(orientation="horizontal", size_hint_y=None, spacing=spacing)
+        row.bind(minimum_height=row.setter("height"))
+        chunk = buttons[start:start + columns]
+        for button in chunk:
+            row.add_widget(button)
+        if len(chunk) < columns:
+            row.add_widget(Widget())
+        rows.append(row)
+    return rows
+
+
+class HidingBar(BoxLayout):  # type: ignore[misc]
+    """A bar that takes no touch while hidden (opacity 0, height 0): its buttons, disabled,
+    keep their height and would still swallow the touches they collide with (Kivy's disabled
+    widgets do), over the screen's own controls (the contact screen's keys)."""
+
+    def on_touch_down(self, touch: Any) -> bool:
+        return bool(self.opacity >= 0.5 and super().on_touch_down(touch))
+
+    def on_touch_up(self, touch: Any) -> bool:
+        return bool(self.opacity >= 0.5 and super().on_touch_up(touch))
+
+
 def mirror(root: Widget, rtl: bool) -> None:
     """Lay every horizontal row under ``root`` out right to left (``rtl``) or left to right.
 

@@ -189,10 +189,6 @@ def unexpected(findings: list[str]) -> list[str]:
 #: Defects the walk finds that are not fixed yet, each a regular expression on a finding's
 #: line. This list only shrinks: the quick walk fails on anything else.
 KNOWN: tuple[str, ...] = (
-    # Large text on a short panel (1280x800 at 150 dpi: 135 mm): a paragraph of the help
-    # text taller than what the dialog leaves is one item its pages cannot cut. (The
-    # settings and language dialogs page between their rows of buttons now.)
-    r"@150dpi help dialog \(contact\) \S+ large: outside",
     # "Out of order" over the camera's picture, in large text on 1280x800: taller than the
     # window (seen when the simulated camera is slow to open under load).
     r"1280x800@150dpi capture aiming \S+ large: outside: KLabel .*outside the window",
