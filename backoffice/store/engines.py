@@ -54,12 +54,10 @@ class SQLiteStore(MetadataStore):
         return conn
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[Cursor]:
+    def _begin(self, statement: str) -> Iterator[Cursor]:
         conn = self._connection()
         try:
-            # BEGIN IMMEDIATE takes the write lock up front: no deadlock between
-            # two readers that both want to write later.
-            conn.execute("BEGIN IMMEDIATE")
+            conn.execute(statement)
             yield Cursor(self, conn.cursor())
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
@@ -71,22 +69,14 @@ class SQLiteStore(MetadataStore):
                 conn.execute("ROLLBACK")
             raise
 
-    @contextlib.contextmanager
-    def read(self) -> Iterator[Cursor]:
-        conn = self._connection()
-        try:
-            # A deferred BEGIN that only reads takes a WAL snapshot, never the write lock.
-            conn.execute("BEGIN")
-            yield Cursor(self, conn.cursor())
-            conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise StoreError(f"{self.path}: {exc}") from exc
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
+    def transaction(self) -> contextlib.AbstractContextManager[Cursor]:
+        # BEGIN IMMEDIATE takes the write lock up front: no deadlock between
+        # two readers that both want to write later.
+        return self._begin("BEGIN IMMEDIATE")
+
+    def read(self) -> contextlib.AbstractContextManager[Cursor]:
+        # A deferred BEGIN that only reads takes a WAL snapshot, never the write lock.
+        return self._begin("BEGIN")
 
     def close(self) -> None:
         with self._lock:

@@ -28,6 +28,7 @@ from deposit import manifest as mf
 from deposit import payload
 from deposit.export import INDEX, ExportItem, read_acks, read_export, write_export
 from tests.backoffice.harness import FakeKiosk, MadeDeposit, RunningServer, deposit_number
+from tests.tmpfs import tmpfs
 
 MIB = 1024 * 1024
 
@@ -340,16 +341,8 @@ def test_the_text_report_says_what_became_of_each_deposit(
 @pytest.fixture
 def remountable(tmp_path: Path) -> Iterator[Path]:
     """A tmpfs this test can remount read-only (as a write-protected stick); needs root."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    point = tmp_path / "stick"
-    point.mkdir()
-    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(point)],
-                            capture_output=True, text=True)
-    if result.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
-    yield point
-    subprocess.run(["umount", "-l", str(point)], check=False)
+    with tmpfs(tmp_path / "stick", 4096) as point:
+        yield point
 
 
 def test_a_read_only_medium_still_gets_its_dossiers_stored_and_says_acks_were_not_written(

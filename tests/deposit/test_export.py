@@ -52,6 +52,7 @@ from deposit.ids import DepositId
 from deposit.outbox import Outbox
 from tests.conftest import REPO
 from tests.deposit.conftest import KIOSK_ID, KIOSK_KEY, fake_pdf, queue_one
+from tests.tmpfs import mount_tmpfs, unmount
 
 NOW = datetime(2025, 11, 22, 15, 4, 5, tzinfo=UTC)
 
@@ -190,21 +191,13 @@ def tmpfs(tmp_path: Path) -> Iterator[Callable[..., Path]]:
     mounted: list[Path] = []
 
     def mount(size_kib: int, *, readonly: bool = False) -> Path:
-        if os.geteuid() != 0:
-            pytest.skip("mounting a tmpfs needs root")
-        point = tmp_path / f"tmpfs{len(mounted)}"
-        point.mkdir()
-        options = f"size={size_kib}k,mode=0755" + (",ro" if readonly else "")
-        result = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(point)],
-                                capture_output=True, text=True)
-        if result.returncode != 0:
-            pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
+        point = mount_tmpfs(tmp_path / f"tmpfs{len(mounted)}", size_kib, readonly=readonly)
         mounted.append(point)
         return point
 
     yield mount
     for point in mounted:
-        subprocess.run(["umount", "-l", str(point)], check=False)
+        unmount(point)
 
 
 def fill(folder: Path) -> None:

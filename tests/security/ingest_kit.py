@@ -101,12 +101,9 @@ def tls_socket(kiosk: FakeKiosk, port: int, *, timeout: float = 30.0) -> ssl.SSL
 
 
 def request_head(method: str, path: str, headers: dict[str, str]) -> bytes:
-    lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", *TUS_LINES,
+    lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", *(f"{k}: {v}" for k, v in TUS.items()),
              *(f"{k}: {v}" for k, v in headers.items()), "", ""]
     return "\r\n".join(lines).encode()
-
-
-TUS_LINES = [f"{k}: {v}" for k, v in TUS.items()]
 
 
 def read_response(sock: ssl.SSLSocket, timeout: float = 30.0) -> tuple[int, dict[str, str]]:
@@ -132,7 +129,3 @@ def read_response(sock: ssl.SSLSocket, timeout: float = 30.0) -> tuple[int, dict
 
 def upload_path(location: str) -> str:
     return location if location.startswith("/") else "/" + location.split("/", 3)[3]
-
-
-def ssl_error_types() -> tuple[type[BaseException], ...]:
-    return (OSError, ssl.SSLError, ConnectionError)

@@ -15,7 +15,6 @@ import os
 import resource
 import socket
 import sqlite3
-import subprocess
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -42,6 +41,7 @@ from tests.security.ingest_kit import (
     tls_socket,
     upload_path,
 )
+from tests.tmpfs import tmpfs
 
 MIB = 1024 * 1024
 
@@ -398,16 +398,8 @@ def test_a_kiosk_revoked_while_its_patch_streams_is_refused_at_completion(
 
 @pytest.fixture
 def tiny_disk(tmp_path: Path) -> Iterator[Path]:
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    point = tmp_path / "objects"
-    point.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m,mode=0755", "tmpfs",
-                           str(point)], capture_output=True, text=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
-    yield point
-    subprocess.run(["umount", "-l", str(point)], check=False)
+    with tmpfs(tmp_path / "objects", 4096) as point:
+        yield point
 
 
 def test_a_disk_filling_during_a_patch_answers_507_and_keeps_none_of_its_bytes(

@@ -37,6 +37,7 @@ from deposit.outbox_storage import DRAIN_RESERVE
 from deposit.status import DeliveryOutcome, OutboxState, Standing
 from tests.conftest import run_cli
 from tests.deposit.conftest import BACKOFFICE_RCPT, KIOSK_ID, KIOSK_KEY, fake_pdf, queue_one
+from tests.tmpfs import mount_tmpfs, unmount
 
 MiB = 1024 * 1024
 
@@ -52,20 +53,13 @@ def small_disk(tmp_path: Path) -> Iterator[Callable[[int], Path]]:
     mounted: list[Path] = []
 
     def mount(size_mib: int) -> Path:
-        if os.geteuid() != 0:
-            pytest.skip("mounting a tmpfs (a real disk to fill) needs root")
-        point = tmp_path / f"disk{len(mounted)}"
-        point.mkdir()
-        result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_mib}m,mode=0755",
-                                 "tmpfs", str(point)], capture_output=True, text=True)
-        if result.returncode != 0:
-            pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
+        point = mount_tmpfs(tmp_path / f"disk{len(mounted)}", size_mib * 1024)
         mounted.append(point)
         return point
 
     yield mount
     for point in mounted:
-        subprocess.run(["umount", "-l", str(point)], check=False)
+        unmount(point)
 
 
 def free(disk: Path) -> int:

@@ -55,6 +55,7 @@ from tests.backoffice.harness import (
     free_port,
     init_backoffice,
 )
+from tests.tmpfs import tmpfs
 
 REPO = Path(__file__).resolve().parents[2]
 NGINX_SITE = REPO / "deploy" / "nginx-status-page.conf"
@@ -381,18 +382,8 @@ def test_the_public_health_says_ok_and_nothing_else(site: Site, phone: httpx.Cli
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """An 8 MiB tmpfs, mounted for this test (root only)."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs for the envelope store needs root")
-    mount = tmp_path / "objects-disk"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m,mode=0700", "tmpfs",
-                           str(mount)], capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
-    try:
+    with tmpfs(tmp_path / "objects-disk", 8192, mode="0700") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 def _wait_for_status(client: httpx.Client, url: str, status: int) -> httpx.Response:
