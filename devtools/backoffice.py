@@ -24,9 +24,25 @@ def say(message: str) -> None:
 
 
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    return free_ports(1)[0]
+
+
+def free_ports(count: int, *, besides: tuple[int, ...] = ()) -> list[int]:
+    """``count`` different free ports, none of ``besides``: the probes stay bound until all
+    are chosen (one probe at a time may be given the same port twice)."""
+    probes: list[socket.socket] = []
+    try:
+        while len(probes) < count:
+            probe = socket.socket()
+            probe.bind(("127.0.0.1", 0))
+            if probe.getsockname()[1] in besides:
+                probe.close()
+                continue
+            probes.append(probe)
+        return [int(p.getsockname()[1]) for p in probes]
+    finally:
+        for probe in probes:
+            probe.close()
 
 
 def backoffice_cli(*args: str, timeout: float = 120) -> str:
@@ -57,7 +73,7 @@ class BackOffice:
 
     @classmethod
     def create(cls, work: Path, key_type: str, kiosk_id: str = "DEMO-01") -> BackOffice:
-        port, public, admin = free_port(), free_port(), free_port()
+        port, public, admin = free_ports(3)
         url = f"https://127.0.0.1:{port}"
         data, identity, bundle = work / "backoffice", work / "staff-identity.txt", work / "bundle"
         say(f"creating a back office in {data} ({key_type} staff key)")

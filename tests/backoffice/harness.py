@@ -33,7 +33,7 @@ from deposit.delivery import Delivery, Uploader
 from deposit.ids import DepositId
 from deposit.status import DeliveryOutcome
 from deposit.tus import TusClient
-from tests.backoffice.postgres import free_port
+from tests.backoffice.postgres import free_port, free_ports
 from tests.conftest import REPO
 
 
@@ -42,9 +42,10 @@ def init_backoffice(root: Path, port: int, *, metadata: str | None = None,
                     admin_port: int | None = None) -> Path:
     """``backoffice init`` for the kiosks' listener on ``port``; the two others on free ports."""
     data = root / "backoffice"
+    spare = iter(free_ports(2, besides=(port,)))
     fleet.init(data, url=f"https://127.0.0.1:{port}", metadata=metadata, key_type=key_type,
-               public_listen=f"127.0.0.1:{public_port or free_port()}",
-               admin_listen=f"127.0.0.1:{admin_port or free_port()}",
+               public_listen=f"127.0.0.1:{public_port or next(spare)}",
+               admin_listen=f"127.0.0.1:{admin_port or next(spare)}",
                staff_identity=root / "staff-identity.txt", now=datetime.now(UTC))
     return data
 
@@ -231,4 +232,4 @@ def enroll(data: Path, kiosk_id: str, out: Path) -> Path:
     return out
 
 
-__all__ = ["FakeKiosk", "RunningServer", "enroll", "free_port", "init_backoffice"]
+__all__ = ["FakeKiosk", "RunningServer", "enroll", "free_port", "free_ports", "init_backoffice"]

@@ -50,6 +50,24 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def free_ports(count: int, *, besides: tuple[int, ...] = ()) -> list[int]:
+    """``count`` different free ports, none of ``besides``: the probes stay bound until all
+    are chosen (one probe at a time may be given the same port twice)."""
+    probes: list[socket.socket] = []
+    try:
+        while len(probes) < count:
+            probe = socket.socket()
+            probe.bind(("127.0.0.1", 0))
+            if probe.getsockname()[1] in besides:
+                probe.close()
+                continue
+            probes.append(probe)
+        return [int(p.getsockname()[1]) for p in probes]
+    finally:
+        for probe in probes:
+            probe.close()
+
+
 class PrivatePostgres:
     def __init__(self, bindir: Path, root: Path) -> None:
         self.bindir = bindir

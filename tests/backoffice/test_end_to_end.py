@@ -24,7 +24,7 @@ from deposit import manifest as mf
 from deposit.bundle import Enrollment
 from deposit.outbox import Outbox, Sealer
 from tests.backoffice.harness import ServeProcess as Service
-from tests.backoffice.harness import deposit_number, free_port
+from tests.backoffice.harness import deposit_number, free_ports
 from tests.conftest import run_cli
 
 pytestmark = pytest.mark.slow
@@ -59,11 +59,11 @@ def kiosk_deposit(box: Outbox, enrollment: Enrollment, sequence: int) -> tuple[s
 
 
 def test_init_enroll_serve_deliver_inbox_fetch_decrypt_status_revoke(tmp_path: Path) -> None:
-    port = free_port()
+    port, public, admin = free_ports(3)
     data = tmp_path / "bo"
     r = run_cli("backoffice", ["init", "--data", str(data), "--url", f"https://127.0.0.1:{port}",
-                               "--public-listen", f"127.0.0.1:{free_port()}",
-                               "--admin-listen", f"127.0.0.1:{free_port()}",
+                               "--public-listen", f"127.0.0.1:{public}",
+                               "--admin-listen", f"127.0.0.1:{admin}",
                                "--staff-identity", str(tmp_path / "staff" / "identity.txt")])
     assert r.returncode == 0, r.stderr
     written = parse_lines(r.stdout)
@@ -173,7 +173,7 @@ def test_commands_refuse_what_they_cannot_do_with_one_clear_line(tmp_path: Path)
 
 
 def test_serve_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
-    port, public, admin = free_port(), free_port(), free_port()
+    port, public, admin = free_ports(3)
     data = tmp_path / "bo"
     assert run_cli("backoffice", ["init", "--data", str(data), "--url",
                                   f"https://127.0.0.1:{port}", "--key-type", "x25519",

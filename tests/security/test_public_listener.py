@@ -53,6 +53,7 @@ from tests.backoffice.harness import (
     RunningServer,
     enroll,
     free_port,
+    free_ports,
     init_backoffice,
 )
 from tests.tmpfs import tmpfs
@@ -478,7 +479,7 @@ def proxy(tmp_path_factory: pytest.TempPathFactory, chain: Chain) -> Iterator[Pr
     root = tmp_path_factory.mktemp("nginx")
     sites = _delivered_site(root, chain, public_tls=False)
     site = next(sites)
-    https_port, http_port = free_port(), free_port()
+    https_port, http_port = free_ports(2)
     live = site.data / "public" / "live"
     (root / "site.conf").write_text(render_nginx_site({
         "@SERVER_NAME@": PUBLIC_HOST, "@HTTPS_LISTEN@": f"127.0.0.1:{https_port}",
