@@ -1,4 +1,4 @@
-"""The back office as three ASGI applications (Starlette), one per listener.
+"""The back office as four ASGI applications (Starlette), one per listener.
 
 ::
 
@@ -13,6 +13,8 @@
     admin (loopback)
       GET                 /health                 every check, with details (JSON)
       GET                 /metrics                Prometheus text format (cached gauges)
+    staff (a personal client certificate of the staff CA required at the handshake)
+      GET, POST           /staff/v1/...           the staff API (backoffice/staffapi.py)
 
 Nothing a listener does not list is served there: the status page is not on
 the kiosks' port, the metrics are not on the public one.
@@ -39,6 +41,7 @@ from backoffice.errors import StoreError
 from backoffice.ingest import Ingest
 from backoffice.metrics import Metrics
 from backoffice.settings import Settings
+from backoffice.staffapi import StaffAPI
 from backoffice.store.engines import open_metadata
 from backoffice.store.metadata import MetadataStore
 from backoffice.store.objects import ObjectStore, open_objects
@@ -55,11 +58,12 @@ def utc_now() -> datetime:
 
 
 class Listener(StrEnum):
-    """The back office's three listeners (backoffice/server.py)."""
+    """The back office's four listeners (backoffice/server.py)."""
 
     INGEST = "ingest"
     PUBLIC = "public"
     ADMIN = "admin"
+    STAFF = "staff"
 
 
 class Health(StrEnum):
@@ -223,4 +227,7 @@ def create_apps(bo: Backoffice) -> dict[Listener, Any]:
     ])
     public.router.redirect_slashes = False
     admin.router.redirect_slashes = False
-    return {Listener.INGEST: ingest, Listener.PUBLIC: _HSTS(public), Listener.ADMIN: admin}
+    staff = Starlette(routes=StaffAPI(bo.metadata, bo.objects, bo.clock).routes())
+    staff.router.redirect_slashes = False
+    return {Listener.INGEST: ingest, Listener.PUBLIC: _HSTS(public), Listener.ADMIN: admin,
+            Listener.STAFF: staff}

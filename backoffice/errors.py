@@ -9,7 +9,14 @@
     │   └── StoreFull            the object store has no room left (ENOSPC, EDQUOT)
     ├── EnrollmentError          a kiosk cannot be enrolled, revoked or found
     ├── UnknownDepositError      no deposit with that id is stored
-    ├── StaffToolError           fetch, decrypt or status cannot be done (says why)
+    ├── StaffToolError           fetch, decrypt or status cannot be done (says why); on the
+    │                            staff side, also what the staff API answered
+    ├── StaffError               a staff request is refused; ``status`` is its HTTP status
+    │   ├── NotAllowed           the account's role does not allow it, or it is disabled (403)
+    │   ├── DecisionError        a status change outside the state machine, a missing motive,
+    │   │                        a message with personal data (422)
+    │   ├── StaleDossier         the dossier changed since the staff member saw it (409)
+    │   └── AccountError         no such account, a taken name, a bad role (400, 404)
     └── IngestError              an upload is refused; ``status`` is the HTTP status it maps to
         ├── AuthError            no, unknown or revoked kiosk certificate (403)
         ├── UploadNotFound       no such upload (404), or one that expired or ended (410)
@@ -84,6 +91,28 @@ class UnknownDepositError(BackofficeError):
 
 class StaffToolError(BackofficeError):
     """A staff tool (fetch, decrypt, status) cannot do what was asked."""
+
+
+class StaffError(BackofficeError):
+    """A staff request refused; ``status`` is the HTTP status the staff API answers."""
+
+    status = 400
+
+
+class NotAllowed(StaffError):
+    status = 403
+
+
+class DecisionError(StaffError):
+    status = 422
+
+
+class StaleDossier(StaffError):
+    status = 409
+
+
+class AccountError(StaffError):
+    status = 400
 
 
 class IngestError(BackofficeError):

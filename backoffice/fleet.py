@@ -56,14 +56,16 @@ class Written:
 
 def init(data_dir: Path, *, url: str = "https://localhost:8443", public_url: str | None = None,
          listen: str | None = None, public_listen: str | None = None,
-         admin_listen: str | None = None, metadata: str | None = None,
+         admin_listen: str | None = None, staff_listen: str | None = None,
+         metadata: str | None = None,
          objects: str | None = None, key_type: str = "mlkem768x25519",
          staff_identity: Path | None = None, now: datetime) -> list[Written]:
     """Create a back office in ``data_dir`` (which must be absent or empty).
 
     Default addresses: the kiosks' listener on ``url``'s host and port, the
     status page on the next port (``public_url`` follows it unless given), the
-    administration side on 127.0.0.1 and the port after.
+    administration side on 127.0.0.1 and the port after, the staff API on the
+    URL's host and the port after that.
     """
     if key_type not in KEY_TYPES:
         raise SetupError(f"key type {key_type!r} is not one of {', '.join(KEY_TYPES)}")
@@ -81,6 +83,7 @@ def init(data_dir: Path, *, url: str = "https://localhost:8443", public_url: str
         public_url=(public_url or f"https://{shown}:{public_port}").rstrip("/"),
         listen=listen or f"{shown}:{port}", public_listen=public_listen,
         admin_listen=admin_listen or f"127.0.0.1:{port + 2}",
+        staff_listen=staff_listen or f"{shown}:{port + 3}",
         metadata=metadata or f"sqlite://{data_dir / 'backoffice.sqlite3'}",
         objects=objects or (data_dir / "objects").as_uri())
     ca = pki.create_ca(now)
@@ -92,6 +95,9 @@ def init(data_dir: Path, *, url: str = "https://localhost:8443", public_url: str
     pki.write_public(settings.ca_cert, ca.cert_pem)
     pki.write_private(settings.server_key, server.key_pem)
     pki.write_public(settings.server_cert, server.cert_pem)
+    staff_ca = pki.create_ca(now, name="Deposit back-office staff CA")
+    pki.write_private(settings.staff_ca_key, staff_ca.key_pem)
+    pki.write_public(settings.staff_ca_cert, staff_ca.cert_pem)
     ack_private, ack_public = ackmod.generate_key()
     pki.write_private(settings.ack_key, ack_private)
     pki.write_public(settings.ack_public, ack_public)
@@ -118,6 +124,8 @@ def init(data_dir: Path, *, url: str = "https://localhost:8443", public_url: str
         Written("fleet CA key", str(settings.ca_key)),
         Written("server certificate", str(settings.server_cert)),
         Written("server key", str(settings.server_key)),
+        Written("staff CA certificate", str(settings.staff_ca_cert)),
+        Written("staff CA key", str(settings.staff_ca_key)),
         Written("status page certificate (placeholder)", str(settings.public_cert_path)),
         Written("acknowledgement key", str(settings.ack_key)),
         Written("acknowledgement public key", str(settings.ack_public)),

@@ -54,7 +54,7 @@ from typing import BinaryIO
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from starlette.concurrency import run_in_threadpool
 
-from backoffice import pki
+from backoffice import pki, procedures
 from backoffice.errors import (
     AuthError,
     Check,
@@ -491,7 +491,8 @@ class Ingest:
                 procedure=str(manifest.procedure), created_at=manifest.created_at(),
                 received_at=now, envelope_sha256=sha, envelope_size=upload.length,
                 tracking_token_sha256=manifest.tracking_token_sha256, manifest=upload.manifest,
-                object_key=key, ack=ack)
+                object_key=key, ack=ack,
+                due_at=procedures.due_at(str(manifest.procedure), now))
             winner = self.metadata.store_deposit(record, upload.upload_id)
             if winner.envelope_sha256 == sha:
                 if winner is record:

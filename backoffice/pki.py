@@ -28,6 +28,9 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 CA_YEARS = 20
 SERVER_YEARS = 5
 KIOSK_YEARS = 10
+#: A staff certificate lasts as long as a password policy would let a password live at most;
+#: ``backoffice staff reissue`` gives a new one.
+STAFF_YEARS = 2
 
 
 @dataclass(frozen=True)
@@ -145,6 +148,24 @@ def placeholder_public_chain(host: str, now: datetime) -> Issued:
 def issue_kiosk(ca: Issued, kiosk_id: str, now: datetime) -> Issued:
     """A client certificate whose common name is the kiosk id."""
     return _issue(ca, kiosk_id, now, KIOSK_YEARS, ExtendedKeyUsageOID.CLIENT_AUTH, [])
+
+
+def issue_staff(ca: Issued, name: str, now: datetime, passphrase: bytes) -> Issued:
+    """A staff member's client certificate (common name: the account name), from the staff CA.
+
+    The key comes back encrypted with ``passphrase`` (PKCS#8, the best encryption
+    the library offers): the file alone does not sign anyone in, nor does the
+    passphrase alone (docs/workspace.md, "Accounts").
+    """
+    issued = _issue(ca, name, now, STAFF_YEARS, ExtendedKeyUsageOID.CLIENT_AUTH, [])
+    key = serialization.load_pem_private_key(issued.key_pem, password=None)
+    encrypted = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                  serialization.BestAvailableEncryption(passphrase))
+    return Issued(encrypted, issued.cert_pem)
+
+
+def serial_hex(cert_pem: bytes) -> str:
+    return format(x509.load_pem_x509_certificate(cert_pem).serial_number, "x")
 
 
 def fingerprint(cert_der_or_pem: bytes) -> str:

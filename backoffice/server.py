@@ -197,12 +197,13 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 def bind_all(settings: Settings) -> dict[Listener, socket.socket]:
-    """The three listening sockets of ``settings``; each closed again if one fails."""
+    """The listening sockets of ``settings``; each closed again if one fails."""
     out: dict[Listener, socket.socket] = {}
     try:
         for listener, address in ((Listener.INGEST, settings.listen),
                                   (Listener.PUBLIC, settings.public_listen),
-                                  (Listener.ADMIN, settings.admin_listen)):
+                                  (Listener.ADMIN, settings.admin_listen),
+                                  (Listener.STAFF, settings.staff_listen)):
             out[listener] = bind(*parse_listen(address))
     except BaseException:
         for sock in out.values():
@@ -215,7 +216,9 @@ def check_tls_files(settings: Settings) -> None:
     """:class:`ServiceError` naming the first certificate or key file a listener cannot read."""
     files = [("the kiosks' listener's certificate", settings.server_cert),
              ("the kiosks' listener's key", settings.server_key),
-             ("the fleet CA certificate", settings.ca_cert)]
+             ("the fleet CA certificate", settings.ca_cert),
+             ("the staff CA certificate (backoffice staff add makes it)",
+              settings.staff_ca_cert)]
     if settings.public_tls:
         files += [("the status page's certificate chain (public_cert)",
                    settings.public_cert_path),
@@ -308,6 +311,12 @@ class Service:
                               "ssl_keyfile": str(settings.public_key_path),
                               "ssl_cert_reqs": ssl.CERT_NONE} if settings.public_tls else {},
             Listener.ADMIN: {},
+            # The staff API: a personal certificate from the staff CA, or no connection. The
+            # account behind it is checked on every request (disabled: refused).
+            Listener.STAFF: {"ssl_certfile": str(settings.server_cert),
+                             "ssl_keyfile": str(settings.server_key),
+                             "ssl_ca_certs": str(settings.staff_ca_cert),
+                             "ssl_cert_reqs": ssl.CERT_REQUIRED},
         }
         self.servers = {listener: _Server(uvicorn.Config(apps[listener], **common,
                                                          **tls[listener]))

@@ -7,6 +7,7 @@
     DIR/tls/server.crt, .key   the kiosks' listener's TLS certificate (fleet CA)
     DIR/public/public.crt, .key  the status page's certificate chain (a placeholder from
                                ``init``: replace it with a publicly trusted chain)
+    DIR/staff-ca/ca.crt, .key  the staff CA (signs staff members' client certificates)
     DIR/ack/ack.key, ack.pub   the Ed25519 key signing acknowledgements
     DIR/recipients.txt         the staff's age recipients (public): what kiosks encrypt to
     DIR/backoffice.sqlite3     metadata (default store)
@@ -15,12 +16,13 @@
 The staff identity (the age private key) is written once by ``init`` for the
 staff workstation and does not belong here.
 
-**Three listeners** (docs/backoffice.md, "Listeners"), each with its own
+**Four listeners** (docs/backoffice.md, "Listeners"), each with its own
 address and rules: ``listen`` for the kiosks (mutual TLS, fleet CA),
 ``public_listen`` for citizens' browsers (``public_cert``/``public_key``, no
 client certificate asked, HSTS; plain HTTP only on a loopback address, behind
-a reverse proxy) and ``admin_listen`` for metrics and detailed health
-(loopback only until staff authentication exists). The ``[limits]`` table holds
+a reverse proxy), ``admin_listen`` for metrics and detailed health (loopback
+only: it authenticates no one) and ``staff_listen`` for the staff API (mutual
+TLS, a personal certificate from the staff CA; docs/workspace.md). The ``[limits]`` table holds
 the timeouts and quotas that keep one client from starving the others.
 """
 
@@ -86,6 +88,7 @@ class Settings:
     listen: str                 # host:port of the kiosks' listener (mutual TLS)
     public_listen: str          # host:port of the status page's listener
     admin_listen: str           # host:port of the administration listener (loopback)
+    staff_listen: str           # host:port of the staff API (mutual TLS, staff CA)
     metadata: str               # sqlite:///... or postgresql://...
     objects: str                # file:///...
     max_upload_bytes: int = 512 * 1024 * 1024
@@ -103,6 +106,22 @@ class Settings:
     @property
     def ca_key(self) -> Path:
         return self.data_dir / "ca" / "ca.key"
+
+    @property
+    def staff_ca_cert(self) -> Path:
+        return self.data_dir / "staff-ca" / "ca.crt"
+
+    @property
+    def staff_ca_key(self) -> Path:
+        return self.data_dir / "staff-ca" / "ca.key"
+
+    @property
+    def staff_url(self) -> str:
+        """The staff API's base URL: the kiosks' host name (what the server certificate
+        names) and the staff listener's port."""
+        host, _port = url_host_port(self.url)
+        shown = f"[{host}]" if ":" in host else host
+        return f"https://{shown}:{parse_listen(self.staff_listen)[1]}"
 
     @property
     def server_cert(self) -> Path:
@@ -177,6 +196,9 @@ class Settings:
             f"public_key = {q(self.public_key)}\n"
             "# The administration listener (/metrics, detailed /health): loopback only.\n"
             f"admin_listen = {q(self.admin_listen)}\n"
+            "# The staff API's listener (host:port): a personal client certificate from\n"
+            "# the staff CA required (backoffice staff add; docs/workspace.md).\n"
+            f"staff_listen = {q(self.staff_listen)}\n"
             "# Metadata store: sqlite:///ABSOLUTE/PATH or postgresql://USER@HOST:PORT/DB\n"
             f"metadata = {q(self.metadata)}\n"
             "# Envelope store (ciphertext only): file:///ABSOLUTE/DIR\n"
@@ -218,12 +240,12 @@ def url_host_port(url: str) -> tuple[str, int]:
 
 
 _KEYS: dict[str, type] = {"url": str, "public_url": str, "listen": str, "public_listen": str,
-                          "admin_listen": str, "metadata": str, "objects": str,
+                          "admin_listen": str, "staff_listen": str, "metadata": str, "objects": str,
                           "max_upload_bytes": int, "upload_expiry_hours": float,
                           "public_cert": str, "public_key": str, "public_tls": bool,
                           "limits": dict}
-_REQUIRED = ("url", "public_url", "listen", "public_listen", "admin_listen", "metadata",
-             "objects")
+_REQUIRED = ("url", "public_url", "listen", "public_listen", "admin_listen", "staff_listen",
+             "metadata", "objects")
 _LIMIT_KEYS: dict[str, type] = {f.name: type(f.default) for f in fields(Limits)}
 
 
@@ -261,10 +283,11 @@ def load_settings(data_dir: Path) -> Settings:
     missing = [key for key in _REQUIRED if key not in values]
     if missing:
         hint = ""
-        if set(missing) <= {"public_listen", "admin_listen"}:
-            hint = (" (the status page and the administration side now have listeners of "
-                    "their own: add e.g. public_listen = \"0.0.0.0:443\" and admin_listen = "
-                    "\"127.0.0.1:8445\"; docs/backoffice.md, \"Listeners\")")
+        if set(missing) <= {"public_listen", "admin_listen", "staff_listen"}:
+            hint = (" (the status page, the administration side and the staff API have "
+                    "listeners of their own: add e.g. public_listen = \"0.0.0.0:443\", "
+                    "admin_listen = \"127.0.0.1:8445\" and staff_listen = \"0.0.0.0:8446\"; "
+                    "docs/backoffice.md, \"Listeners\")")
         raise SetupError(f"{path}: missing {', '.join(missing)}{hint}")
     try:
         settings = Settings(data_dir=data_dir.resolve(), limits=Limits(**limits), **values)
@@ -273,15 +296,15 @@ def load_settings(data_dir: Path) -> Settings:
     url_host_port(settings.url)
     url_host_port(settings.public_url)
     addresses = [parse_listen(a) for a in (settings.listen, settings.public_listen,
-                                           settings.admin_listen)]
-    if len(set(addresses)) != 3:
-        raise SetupError(f"{path}: listen, public_listen and admin_listen must be three "
-                         f"different addresses")
+                                           settings.admin_listen, settings.staff_listen)]
+    if len(set(addresses)) != len(addresses):
+        raise SetupError(f"{path}: listen, public_listen, admin_listen and staff_listen must be "
+                         f"four different addresses")
     admin_host = addresses[2][0]
     if not is_loopback(admin_host):
         raise SetupError(f"{path}: admin_listen {settings.admin_listen!r} must be a loopback "
-                         f"address (127.0.0.1 or ::1): the administration side has no "
-                         f"per-person authentication yet")
+                         f"address (127.0.0.1 or ::1): it authenticates no one (the staff "
+                         f"API, which does, is on staff_listen)")
     if not settings.public_tls and not is_loopback(addresses[1][0]):
         raise SetupError(f"{path}: public_tls = false serves plain HTTP; it is allowed only on "
                          f"a loopback public_listen, behind a reverse proxy that does TLS")

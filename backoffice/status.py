@@ -20,8 +20,14 @@ class DossierStatus(StrEnum):
     INCOMPLETE = "incomplete"    # documents are missing (the message says which)
     ACCEPTED = "accepted"
     REJECTED = "rejected"
+    CLOSED = "closed"            # closed without follow-up (classé sans suite)
 
     @property
     def words(self) -> str:
         """The status as staff type and read it (``in review``)."""
         return self.value.replace("_", " ")
+
+    @property
+    def final(self) -> bool:
+        """A decision: nothing follows it (backoffice/decisions.py)."""
+        return self in (DossierStatus.ACCEPTED, DossierStatus.REJECTED, DossierStatus.CLOSED)

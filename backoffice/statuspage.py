@@ -62,7 +62,7 @@ _CSS = (
     ".status{font-size:1.5rem;font-weight:bold;padding:.75rem 1rem;border-left:.5rem solid "
     "#000091;background:#eef}"
     ".status.accepted{border-color:#18753c;background:#e6feda}"
-    ".status.rejected,.status.incomplete{border-color:#ce0500;background:#ffe9e9}"
+    ".status.rejected,.status.incomplete,.status.closed{border-color:#ce0500;background:#ffe9e9}"
     "dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem}dt{font-weight:bold}"
     "dd{margin:0}.number{font-family:'DejaVu Sans Mono',monospace;letter-spacing:.05em}"
     "blockquote{margin:1rem 0;padding:.75rem 1rem;background:#f0f0f0;white-space:pre-wrap}"
@@ -168,7 +168,7 @@ def render(record: DepositRecord | None, raw_id: str, token: str | None, lang: s
         labels = {
             DossierStatus.RECEIVED: _("Received"), DossierStatus.IN_REVIEW: _("Under review"),
             DossierStatus.INCOMPLETE: _("Incomplete"), DossierStatus.ACCEPTED: _("Accepted"),
-            DossierStatus.REJECTED: _("Rejected"),
+            DossierStatus.REJECTED: _("Rejected"), DossierStatus.CLOSED: _("Closed"),
         }
         explanations = {
             DossierStatus.RECEIVED: _("Your dossier has reached the service. It will be "
@@ -179,6 +179,8 @@ def render(record: DepositRecord | None, raw_id: str, token: str | None, lang: s
             DossierStatus.ACCEPTED: _("Your request has been accepted."),
             DossierStatus.REJECTED: _("Your request has been rejected. Read the service's "
                                       "message below."),
+            DossierStatus.CLOSED: _("The service closed your dossier without follow-up. Read "
+                                    "the service's message below."),
         }
         title = _("Follow your deposit")
         message = ""

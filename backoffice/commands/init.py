@@ -33,6 +33,9 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     parser.add_argument("--admin-listen", default=None, metavar="HOST:PORT",
                         help="the administration listener, loopback only (default: "
                              "127.0.0.1, the port after the status page's)")
+    parser.add_argument("--staff-listen", default=None, metavar="HOST:PORT",
+                        help="the staff API's listener, mutual TLS (default: the URL's host, "
+                             "the port after the administration's)")
     parser.add_argument("--metadata", default=None, metavar="URL",
                         help="metadata store: sqlite:///PATH (default DIR/backoffice.sqlite3) "
                              "or postgresql://USER@HOST:PORT/DB")
@@ -49,7 +52,8 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
 def run(args: argparse.Namespace) -> int:
     written = fleet.init(args.data, url=args.url, public_url=args.public_url,
                          listen=args.listen, public_listen=args.public_listen,
-                         admin_listen=args.admin_listen, metadata=args.metadata,
+                         admin_listen=args.admin_listen, staff_listen=args.staff_listen,
+                         metadata=args.metadata,
                          objects=args.objects,
                          key_type=args.key_type, staff_identity=args.staff_identity,
                          now=datetime.now(UTC))

@@ -1,13 +1,19 @@
-"""``backoffice status``: set the status (and message) the citizen sees."""
+"""``backoffice status``: decide on a dossier (its status and the message the citizen reads).
+
+Through the staff API, with the staff member's profile. The decisions follow a
+state machine (backoffice/decisions.py): received → in review → incomplete,
+accepted, rejected or closed; a rejection and an incomplete dossier need a
+message saying why; a message carrying personal data (an e-mail address, a
+phone number, an IBAN, a date of birth, a national number) is refused, since
+the status page is reachable by whoever holds the receipt.
+"""
 
 from __future__ import annotations
 
 import argparse
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from backoffice import staff
+from backoffice import staffclient
 from backoffice.status import DossierStatus
 
 #: What staff type on the command line -> the stored status.
@@ -16,22 +22,25 @@ CHOICES: dict[str, DossierStatus] = {s.words: s for s in DossierStatus} | \
 
 
 def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser(
-        "status", parents=parents, help="set a dossier's status",
-        description="Set the status shown on the citizen's status page: "
-                    + ", ".join(s.words for s in DossierStatus) + ".")
-    parser.add_argument("--data", type=Path, required=True, metavar="DIR")
+    parser = sub.add_parser("status", parents=parents, help="set a dossier's status",
+                            description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    staffclient.add_arguments(parser)
     parser.add_argument("deposit_id", metavar="DEPOSIT_ID")
     parser.add_argument("state", metavar="STATE", choices=sorted(CHOICES),
                         help="one of: " + ", ".join(s.words for s in DossierStatus))
     parser.add_argument("--message", default="",
-                        help="a message to the citizen, shown on the status page (no personal "
-                             "data: the page is reachable by whoever holds the receipt)")
+                        help="the message to the citizen, shown on the status page; line "
+                             "breaks are kept")
+    parser.add_argument("--expected", choices=sorted(CHOICES), default=None,
+                        help="refuse if the dossier is no longer in this state")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     state = CHOICES[args.state]
-    staff.set_status(args.data, args.deposit_id, state, args.message, now=datetime.now(UTC))
-    print(f"{args.deposit_id}: {state.words}")
+    expected = CHOICES[args.expected].value if args.expected else None
+    with staffclient.open_client(args) as client:
+        result = client.set_status(args.deposit_id, state.value, args.message, expected)
+    print(f"{result['deposit_id']}: {DossierStatus(result['status']).words}")
     return 0

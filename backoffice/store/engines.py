@@ -90,6 +90,7 @@ class PostgresStore(MetadataStore):
     """PostgreSQL through psycopg 3, with a small pool of connections."""
 
     blob_type = "BYTEA"
+    for_update = " FOR UPDATE"
 
     def __init__(self, url: str, pool_size: int = 8) -> None:
         self.url = url
@@ -103,6 +104,11 @@ class PostgresStore(MetadataStore):
 
     def lock_kiosk(self, cur: Cursor, kiosk_id: str) -> None:
         cur.execute("SELECT 1 FROM kiosks WHERE kiosk_id = ? FOR UPDATE", (kiosk_id,))
+
+    def lock_schema(self, cur: Cursor) -> None:
+        # A transaction-level advisory lock: released at COMMIT or ROLLBACK. The key is
+        # arbitrary, fixed, and only this program takes it.
+        cur.execute("SELECT pg_advisory_xact_lock(7270014) AS locked").one()
 
     def _get(self) -> Any:
         import psycopg

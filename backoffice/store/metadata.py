@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 from backoffice.errors import StoreError
 from backoffice.status import DossierStatus
+from backoffice.store import schema
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +92,8 @@ class DepositRecord:
     status: DossierStatus = DossierStatus.RECEIVED
     status_message: str = ""
     status_at: datetime | None = None
+    assignee: str | None = None         # the staff account handling it
+    due_at: datetime | None = None      # received + the procedure's committed delay
 
 
 @dataclass(frozen=True)
@@ -126,80 +129,6 @@ class AgentCallRecord:
         return self.seen_at is not None
 
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS kiosks (
-    kiosk_id          TEXT PRIMARY KEY,
-    fleet_code        TEXT NOT NULL UNIQUE,
-    cert_fingerprint  TEXT NOT NULL UNIQUE,
-    cert_serial       TEXT NOT NULL,
-    signing_key_pem   TEXT NOT NULL,
-    enrolled_at       TEXT NOT NULL,
-    revoked_at        TEXT
-);
-CREATE TABLE IF NOT EXISTS uploads (
-    upload_id         TEXT PRIMARY KEY,
-    kiosk_id          TEXT NOT NULL REFERENCES kiosks (kiosk_id),
-    deposit_id        TEXT NOT NULL,
-    envelope_sha256   TEXT NOT NULL,
-    length            BIGINT NOT NULL,
-    upload_offset     BIGINT NOT NULL,
-    metadata          TEXT NOT NULL,
-    manifest          {blob} NOT NULL,
-    created_at        TEXT NOT NULL,
-    expires_at        TEXT NOT NULL,
-    state             TEXT NOT NULL,
-    ack               {blob},
-    reason            TEXT
-);
-CREATE INDEX IF NOT EXISTS uploads_by_deposit ON uploads (deposit_id, envelope_sha256);
-CREATE INDEX IF NOT EXISTS uploads_by_expiry ON uploads (state, expires_at);
-CREATE TABLE IF NOT EXISTS deposits (
-    deposit_id            TEXT PRIMARY KEY,
-    kiosk_id              TEXT NOT NULL REFERENCES kiosks (kiosk_id),
-    procedure             TEXT NOT NULL,
-    created_at            TEXT NOT NULL,
-    received_at           TEXT NOT NULL,
-    envelope_sha256       TEXT NOT NULL,
-    envelope_size         BIGINT NOT NULL,
-    tracking_token_sha256 TEXT NOT NULL,
-    manifest              {blob} NOT NULL,
-    object_key            TEXT NOT NULL,
-    ack                   {blob} NOT NULL,
-    status                TEXT NOT NULL,
-    status_message        TEXT NOT NULL,
-    status_at             TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS deposits_by_received ON deposits (received_at);
-CREATE TABLE IF NOT EXISTS conflicts (
-    deposit_id        TEXT NOT NULL,
-    envelope_sha256   TEXT NOT NULL,
-    kiosk_id          TEXT NOT NULL REFERENCES kiosks (kiosk_id),
-    procedure         TEXT NOT NULL,
-    received_at       TEXT NOT NULL,
-    envelope_size     BIGINT NOT NULL,
-    manifest          {blob} NOT NULL,
-    object_key        TEXT NOT NULL,
-    ack               {blob} NOT NULL,
-    PRIMARY KEY (deposit_id, envelope_sha256)
-);
-CREATE TABLE IF NOT EXISTS status_history (
-    deposit_id  TEXT NOT NULL REFERENCES deposits (deposit_id),
-    at          TEXT NOT NULL,
-    status      TEXT NOT NULL,
-    message     TEXT NOT NULL,
-    PRIMARY KEY (deposit_id, at)
-);
-CREATE TABLE IF NOT EXISTS agent_calls (
-    call_id       TEXT PRIMARY KEY,
-    kiosk_id      TEXT NOT NULL REFERENCES kiosks (kiosk_id),
-    step          TEXT NOT NULL,
-    called_at     TEXT NOT NULL,
-    received_at   TEXT NOT NULL,
-    seen_at       TEXT,
-    seen_by       TEXT
-);
-CREATE INDEX IF NOT EXISTS agent_calls_by_received ON agent_calls (received_at);
-"""
 
 
 def _kiosk(row: Any) -> KioskRecord:
@@ -228,7 +157,8 @@ def _deposit(row: Any) -> DepositRecord:
         tracking_token_sha256=row["tracking_token_sha256"], manifest=bytes(row["manifest"]),
         object_key=row["object_key"], ack=bytes(row["ack"]),
         status=DossierStatus(row["status"]),
-        status_message=row["status_message"], status_at=parse_iso(row["status_at"]))
+        status_message=row["status_message"], status_at=parse_iso(row["status_at"]),
+        assignee=row["assignee"], due_at=parse_iso(row["due_at"]) if row["due_at"] else None)
 
 
 def _conflict(row: Any) -> ConflictRecord:
@@ -278,6 +208,9 @@ class MetadataStore:
 
     url: str = ""
     blob_type = "BLOB"
+    #: Appended to a SELECT that must hold its rows until the transaction ends (SQLite's
+    #: BEGIN IMMEDIATE already holds the whole database).
+    for_update = ""
 
     # ------------------------------------------------------------------ engine
     def dialect_sql(self, sql: str) -> str:
@@ -300,11 +233,46 @@ class MetadataStore:
     def close(self) -> None:
         """Release connections."""
 
-    def init_schema(self) -> None:
+    def lock_schema(self, cur: Cursor) -> None:
+        """Serialise, until the transaction ends, the processes that migrate the schema.
+
+        SQLite's ``BEGIN IMMEDIATE`` already serialises every writer.
+        """
+
+    def init_schema(self) -> list[int]:
+        """Bring the schema to the newest version (backoffice/store/schema.py); the versions
+        applied now (none when it was up to date)."""
+        applied: list[int] = []
         with self.transaction() as cur:
-            for statement in SCHEMA.format(blob=self.blob_type).split(";"):
-                if statement.strip():
+            self.lock_schema(cur)
+            cur.execute(schema.TABLE)
+            row = cur.execute("SELECT COALESCE(MAX(version), 0) AS n "
+                              "FROM schema_migrations").one()
+            current = int(row["n"]) if row is not None else 0
+            if current > schema.MIGRATIONS[-1].version:
+                raise StoreError(f"{self.describe()}: schema version {current} is newer than "
+                                 f"this program knows ({schema.MIGRATIONS[-1].version}); "
+                                 f"upgrade the back office")
+            for migration in schema.MIGRATIONS:
+                if migration.version <= current:
+                    continue
+                for statement in migration.statements(self.blob_type):
                     cur.execute(statement)
+                if migration.backfill is not None:
+                    migration.backfill(cur)
+                cur.execute("INSERT INTO schema_migrations (version, name, applied_at) "
+                            "VALUES (?, ?, ?)",
+                            (migration.version, migration.name, iso(datetime.now(UTC))))
+                applied.append(migration.version)
+        for version in applied:
+            log.info("%s: schema migrated to version %d", self.describe(), version)
+        return applied
+
+    def schema_version(self) -> int:
+        with self.read() as cur:
+            row = cur.execute("SELECT COALESCE(MAX(version), 0) AS n "
+                              "FROM schema_migrations").one()
+        return int(row["n"]) if row is not None else 0
 
     def describe(self) -> str:
         """The URL without a password, for logs."""
@@ -441,11 +409,12 @@ class MetadataStore:
             cur.execute(
                 "INSERT INTO deposits (deposit_id, kiosk_id, procedure, created_at, received_at, "
                 "envelope_sha256, envelope_size, tracking_token_sha256, manifest, object_key, "
-                "ack, status, status_message, status_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                "ack, status, status_message, status_at, assignee, due_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (d.deposit_id, d.kiosk_id, d.procedure, iso(d.created_at), iso(d.received_at),
                  d.envelope_sha256, d.envelope_size, d.tracking_token_sha256, d.manifest,
-                 d.object_key, d.ack, d.status, d.status_message, iso(d.received_at)))
+                 d.object_key, d.ack, d.status, d.status_message, iso(d.received_at),
+                 d.assignee, iso(d.due_at) if d.due_at else None))
             if cur.rowcount == 1:
                 cur.execute("INSERT INTO status_history (deposit_id, at, status, message) "
                             "VALUES (?, ?, ?, ?)",
@@ -499,25 +468,6 @@ class MetadataStore:
         with self.read() as cur:
             return [_conflict(r) for r in cur.execute(
                 "SELECT * FROM conflicts ORDER BY received_at, deposit_id").all()]
-
-    def set_status(self, deposit_id: str, status: DossierStatus, message: str,
-                   at: datetime) -> bool:
-        """Set a deposit's status and message; False if the deposit is unknown."""
-        status = DossierStatus(status)      # ValueError for a value that is not one
-        with self.transaction() as cur:
-            cur.execute("UPDATE deposits SET status = ?, status_message = ?, status_at = ? "
-                        "WHERE deposit_id = ?", (status, message, iso(at), deposit_id))
-            if cur.rowcount != 1:
-                return False
-            cur.execute("INSERT INTO status_history (deposit_id, at, status, message) "
-                        "VALUES (?, ?, ?, ?)", (deposit_id, iso(at), status, message))
-            return True
-
-    def status_history(self, deposit_id: str) -> list[tuple[datetime, DossierStatus, str]]:
-        with self.read() as cur:
-            rows = cur.execute("SELECT at, status, message FROM status_history "
-                               "WHERE deposit_id = ? ORDER BY at", (deposit_id,)).all()
-        return [(parse_iso(r["at"]), DossierStatus(r["status"]), r["message"]) for r in rows]
 
     # ------------------------------------------------------------------ agent calls
     def add_agent_call(self, c: AgentCallRecord) -> tuple[AgentCallRecord, bool]:

@@ -23,10 +23,14 @@ from pathlib import Path
 
 import httpx
 
-from backoffice import fleet
+from backoffice import fleet, staffaccounts
 from backoffice.app import Backoffice
+from backoffice.roles import Role
 from backoffice.server import Service, bind_all, run_in_loop
 from backoffice.settings import load_settings
+from backoffice.staffclient import StaffClient
+from backoffice.store.engines import open_metadata
+from backoffice.store.metadata import ConflictRecord, DepositRecord
 from deposit import envelope, manifest
 from deposit.bundle import Enrollment
 from deposit.delivery import Delivery, Uploader
@@ -36,22 +40,36 @@ from deposit.tus import TusClient
 from tests.backoffice.postgres import free_port, free_ports
 from tests.conftest import REPO
 
+#: The passphrase of every staff key the tests issue.
+STAFF_PASSPHRASE = b"correct horse battery staple"
+
+
+def stored(data: Path) -> dict[str, list[DepositRecord] | list[ConflictRecord]]:
+    """What the back office in ``data`` holds, read from its metadata store."""
+    store = open_metadata(load_settings(data).metadata)
+    try:
+        return {"deposits": store.deposits(), "conflicts": store.conflicts()}
+    finally:
+        store.close()
+
 
 def init_backoffice(root: Path, port: int, *, metadata: str | None = None,
                     key_type: str = "x25519", public_port: int | None = None,
                     admin_port: int | None = None) -> Path:
-    """``backoffice init`` for the kiosks' listener on ``port``; the two others on free ports."""
+    """``backoffice init`` for the kiosks' listener on ``port``; the three others on free
+    ports."""
     data = root / "backoffice"
-    spare = iter(free_ports(2, besides=(port,)))
+    spare = iter(free_ports(3, besides=(port,)))
     fleet.init(data, url=f"https://127.0.0.1:{port}", metadata=metadata, key_type=key_type,
                public_listen=f"127.0.0.1:{public_port or next(spare)}",
                admin_listen=f"127.0.0.1:{admin_port or next(spare)}",
+               staff_listen=f"127.0.0.1:{next(spare)}",
                staff_identity=root / "staff-identity.txt", now=datetime.now(UTC))
     return data
 
 
 class RunningServer:
-    """``backoffice serve`` in a thread of this process: the same :class:`Service`, three
+    """``backoffice serve`` in a thread of this process: the same :class:`Service`, four
     listeners, TLS and mTLS."""
 
     def __init__(self, data: Path, port: int, clock: Callable[[], datetime] | None = None
@@ -63,6 +81,7 @@ class RunningServer:
         self.url = f"https://127.0.0.1:{port}"
         self.public_url = "https://" + settings.public_listen
         self.admin_url = "http://" + settings.admin_listen
+        self.staff_url = "https://" + settings.staff_listen
         self.service: Service | None = None
         self._thread: threading.Thread | None = None
 
@@ -97,6 +116,14 @@ class RunningServer:
     def admin(self, path: str) -> httpx.Response:
         """A GET on the administration listener (loopback, plain HTTP)."""
         return httpx.get(self.admin_url + path, timeout=10)
+
+    def add_staff(self, folder: Path, name: str, role: Role = Role.INSTRUCTOR,
+                  full_name: str = "") -> StaffClient:
+        """A staff account and its profile in ``folder``/``name``, signed in."""
+        profile = staffaccounts.add(self.data, name, role, full_name or name.title(),
+                                    folder / name, STAFF_PASSPHRASE, now=datetime.now(UTC),
+                                    server=self.staff_url)
+        return StaffClient(profile, STAFF_PASSPHRASE)
 
     def stop(self) -> None:
         if self.service is not None and self._thread is not None:

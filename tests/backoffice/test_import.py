@@ -23,11 +23,18 @@ from backoffice import fleet, importer, staff
 from backoffice.cli import main
 from backoffice.settings import load_settings
 from backoffice.store.engines import open_metadata
+from backoffice.store.objects import open_objects
 from deposit import ack as ackmod
 from deposit import manifest as mf
 from deposit import payload
 from deposit.export import INDEX, ExportItem, read_acks, read_export, write_export
-from tests.backoffice.harness import FakeKiosk, MadeDeposit, RunningServer, deposit_number
+from tests.backoffice.harness import (
+    FakeKiosk,
+    MadeDeposit,
+    RunningServer,
+    deposit_number,
+    stored,
+)
 from tests.tmpfs import tmpfs
 
 MIB = 1024 * 1024
@@ -43,6 +50,21 @@ def medium(tmp_path: Path) -> Path:
     path = tmp_path / "usb"
     path.mkdir()
     return path
+
+
+def copy_out(data: Path, deposit_id: str, out: Path) -> Path:
+    """The stored envelope and its manifest, copied as the staff API would hand them out."""
+    store = open_metadata(load_settings(data).metadata)
+    try:
+        record = store.deposit(deposit_id)
+    finally:
+        store.close()
+    assert record is not None
+    out.mkdir(parents=True, exist_ok=True)
+    with open_objects(load_settings(data).objects).open(record.object_key) as src:
+        (out / f"{deposit_id}.age").write_bytes(src.read())
+    (out / f"{deposit_id}.manifest.json").write_bytes(record.manifest)
+    return out / f"{deposit_id}.age"
 
 
 def export(kiosk: FakeKiosk, made: list[MadeDeposit], medium: Path,
@@ -98,14 +120,14 @@ def test_an_export_of_three_deposits_becomes_three_dossiers_staff_fetch_and_decr
     assert one["status"] == "imported" and one["folder"] == str(folder)
     assert outcomes(report) == {m.deposit_id: "stored" for m, _pdf in dossiers}
     assert report["summary"]["stored"] == 3 and one["acks"]["written"] == 3
-    inbox = staff.inbox(data)
-    assert sorted(d["deposit_id"] for d in inbox["deposits"]) == sorted(
+    inbox = stored(data)
+    assert sorted(d.deposit_id for d in inbox["deposits"]) == sorted(
         m.deposit_id for m, _pdf in dossiers)
     for made, pdf in dossiers:
-        envelope, _manifest = staff.fetch(data, made.deposit_id, tmp_path / "fetched")
+        envelope = copy_out(data, made.deposit_id, tmp_path / "fetched")
         opened = staff.decrypt(tmp_path / "staff-identity.txt", envelope,
                                tmp_path / "opened" / made.deposit_id)
-        assert opened.verified == "manifest signature, size and SHA-256 verified"
+        assert opened.verified == "size and SHA-256 verified against the manifest (no kiosk key)"
         assert (opened.folder / "dossier.pdf").read_bytes() == pdf
         assert json.loads((opened.folder / "deposit.json").read_text())["deposit_id"] == \
             made.deposit_id
@@ -144,8 +166,8 @@ def test_importing_the_same_export_twice_keeps_one_dossier_each_with_the_same_ac
     assert status == 0
     assert set(outcomes(report).values()) == {"already_stored"}
     assert read_acks(folder) == first
-    assert len(staff.inbox(data)["deposits"]) == 3
-    assert staff.inbox(data)["conflicts"] == []
+    assert len(stored(data)["deposits"]) == 3
+    assert stored(data)["conflicts"] == []
 
 
 def test_a_deposit_uploaded_then_imported_is_already_stored_with_the_upload_ack(
@@ -178,11 +200,11 @@ def test_a_different_envelope_under_a_stored_number_follows_the_conflict_rule(
 
     assert status == 0
     assert outcomes(report) == {first.deposit_id: "conflict"}
-    inbox = staff.inbox(data)
+    inbox = stored(data)
     [kept] = inbox["deposits"]
     [conflict] = inbox["conflicts"]
-    assert kept["envelope_sha256"] == first.sha256
-    assert conflict["envelope_sha256"] == other.sha256
+    assert kept.envelope_sha256 == first.sha256
+    assert conflict.envelope_sha256 == other.sha256
     ack = ackmod.verify(read_acks(folder)[first.deposit_id], kiosk.enrollment.ack_key(),
                         envelope_sha256=other.sha256)
     assert ack.disposition == "conflict"
@@ -190,7 +212,7 @@ def test_a_different_envelope_under_a_stored_number_follows_the_conflict_rule(
     before = read_acks(folder)
     status, report = run_import(data, tmp_path / "b", capsys)
     assert outcomes(report) == {first.deposit_id: "conflict"}
-    assert read_acks(folder) == before and len(staff.inbox(data)["conflicts"]) == 1
+    assert read_acks(folder) == before and len(stored(data)["conflicts"]) == 1
 
 
 # ------------------------------------------------------------------ refusals
@@ -259,7 +281,7 @@ def test_a_revoked_kiosks_dossiers_created_before_the_revocation_are_imported_la
     assert by_id[after.deposit_id]["outcome"] == "refused"
     assert by_id[after.deposit_id]["check"] == "revoked"
     assert "after the revocation" in by_id[after.deposit_id]["reason"]
-    assert sorted(d["deposit_id"] for d in staff.inbox(data)["deposits"]) == sorted(
+    assert sorted(d.deposit_id for d in stored(data)["deposits"]) == sorted(
         m.deposit_id for m in before)
     assert sorted(read_acks(folder)) == sorted(m.deposit_id for m in before)
 
@@ -376,6 +398,6 @@ def test_a_large_envelope_is_streamed_not_held_in_memory(
 
     assert report.ok
     assert peak < 8 * MIB, f"peak {peak / MIB:.1f} MiB for a {made.size / MIB:.0f} MiB envelope"
-    [record] = staff.inbox(data)["deposits"]
-    assert record["envelope_sha256"] == made.sha256 == hashlib.sha256(
+    [record] = stored(data)["deposits"]
+    assert record.envelope_sha256 == made.sha256 == hashlib.sha256(
         made.envelope_path.read_bytes()).hexdigest()

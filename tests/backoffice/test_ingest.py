@@ -11,6 +11,7 @@ from backoffice.settings import load_settings
 from backoffice.status import DossierStatus
 from backoffice.store.engines import open_metadata
 from backoffice.store.metadata import DepositRecord
+from backoffice.store.staffdb import StaffStore
 from deposit import ack as ackmod
 from tests.backoffice.harness import FakeKiosk, RunningServer
 
@@ -114,8 +115,11 @@ def test_status_changes_are_kept_with_their_history(server: RunningServer, kiosk
 
     made = kiosk.make(size=10_000)
     assert kiosk.deliver(made).outcome == "delivered"
-    assert server.bo.metadata.set_status(made.deposit_id, status, "ok", datetime.now(UTC))
+    staff = StaffStore(server.bo.metadata)
+    path = [DossierStatus.IN_REVIEW, status] if status is not DossierStatus.IN_REVIEW else [status]
+    for step in dict.fromkeys(path):
+        staff.decide(made.deposit_id, step, "agent", datetime.now(UTC), lambda _current: "ok")
     record = server.bo.metadata.deposit(made.deposit_id)
     assert record is not None and record.status == status
-    assert [h[1] for h in server.bo.metadata.status_history(made.deposit_id)] == \
-        ["received", status]
+    assert [h.status for h in staff.history(made.deposit_id)] == ["received", *path]
+    assert [h.actor for h in staff.history(made.deposit_id)] == [None, *["agent"] * len(path)]

@@ -31,12 +31,17 @@ def edit(data: Path, pattern: str, replacement: str) -> None:
     path.write_text(text)
 
 
-def test_init_gives_three_listeners_and_a_status_page_chain_of_its_own(data: Path) -> None:
+def test_init_gives_four_listeners_and_a_status_page_chain_of_its_own(data: Path) -> None:
     settings = load_settings(data)
     assert settings.listen == "depots.example.fr:8443"
     assert settings.public_listen == "depots.example.fr:8444"
     assert settings.public_url == "https://depots.example.fr:8444"
     assert settings.admin_listen == "127.0.0.1:8445"
+    assert settings.staff_listen == "depots.example.fr:8446"
+    assert settings.staff_url == "https://depots.example.fr:8446"
+    staff_ca = x509.load_pem_x509_certificate(settings.staff_ca_cert.read_bytes())
+    assert staff_ca.subject != x509.load_pem_x509_certificate(
+        settings.ca_cert.read_bytes()).subject      # a kiosk certificate is no staff one
     assert settings.limits == Limits()
     chain = x509.load_pem_x509_certificates(settings.public_cert_path.read_bytes())
     fleet_ca = x509.load_pem_x509_certificate(settings.ca_cert.read_bytes())
@@ -48,16 +53,19 @@ def test_a_settings_file_from_before_the_listeners_is_refused_with_what_to_add(d
                                                                               ) -> None:
     edit(data, r"^public_listen = .*\n", "")
     edit(data, r"^admin_listen = .*\n", "")
+    edit(data, r"^staff_listen = .*\n", "")
     with pytest.raises(SetupError) as refused:
         load_settings(data)
     assert "public_listen" in str(refused.value) and "admin_listen" in str(refused.value)
+    assert "staff_listen" in str(refused.value)
     assert "docs/backoffice.md" in str(refused.value)
 
 
 @pytest.mark.parametrize(("pattern", "replacement", "says"), [
     (r'^admin_listen = .*$', 'admin_listen = "0.0.0.0:8445"', "loopback"),
     (r'^public_tls = .*$', "public_tls = false", "reverse proxy"),
-    (r'^public_listen = .*$', 'public_listen = "depots.example.fr:8443"', "three different"),
+    (r'^public_listen = .*$', 'public_listen = "depots.example.fr:8443"', "four different"),
+    (r'^staff_listen = .*$', 'staff_listen = "127.0.0.1:8445"', "four different"),
     (r'^max_open_uploads = .*$', "max_open_uploads = 0", "must be positive"),
     (r'^header_timeout = .*$', 'header_timeout = "15"', "is not a float"),
     (r'^\[limits\]$', "[limits]\nrate = 3", "unknown key 'rate' in [limits]"),

@@ -11,6 +11,8 @@ from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
 from backoffice import statuspage
+from backoffice.status import DossierStatus
+from backoffice.store.staffdb import StaffStore
 from printer.receipt import status_link
 from tests.backoffice.harness import FakeKiosk, RunningServer
 
@@ -90,9 +92,11 @@ def test_arabic_and_spanish_phones_get_their_language_without_a_lang_link(
 
 
 def test_staff_status_and_message_show_on_the_page_escaped(server, delivered) -> None:
-    server.bo.metadata.set_status(delivered.deposit_id, "incomplete",
-                                  "Merci d'apporter <b>le justificatif</b> de domicile.",
-                                  datetime.now(UTC))
+    staff = StaffStore(server.bo.metadata)
+    staff.decide(delivered.deposit_id, DossierStatus.IN_REVIEW, "agent", datetime.now(UTC),
+                 lambda _current: "")
+    staff.decide(delivered.deposit_id, DossierStatus.INCOMPLETE, "agent", datetime.now(UTC),
+                 lambda _current: "Merci d'apporter <b>le justificatif</b> de domicile.")
     r = server.get(f"/suivi/{delivered.deposit_id}", params={"t": delivered.token})
     assert "Incomplet" in r.text
     assert "&lt;b&gt;le justificatif&lt;/b&gt;" in r.text and "<b>" not in r.text

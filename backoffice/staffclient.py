@@ -1,0 +1,318 @@
+"""The staff side of the staff API: a profile folder, and a client that signs in with it.
+
+A **profile** is what ``backoffice staff add`` hands a staff member, a folder::
+
+    profile.toml     the account name and the staff API's URL
+    staff.crt        the personal client certificate (staff CA)
+    staff.key        its private key, encrypted with the staff member's passphrase
+    server-ca.crt    the CA that issued the server's certificate (what to trust)
+
+The key opens only with the passphrase, and the passphrase is worth nothing
+without the file: a stolen password alone signs no one in. The server checks
+the account behind the certificate on every request, so disabling the
+account ends its access at once.
+
+The commands ``inbox``, ``fetch`` and ``status``, and the workspace, use
+:class:`StaffClient`; none needs the server's files. The passphrase comes from
+``--passphrase-file``, the ``BACKOFFICE_STAFF_PASSPHRASE`` variable, or a prompt.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import os
+import ssl
+import sys
+import tempfile
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from backoffice.errors import StaffToolError
+from deposit import manifest as manifestmod
+from deposit.errors import DepositError
+
+PROFILE_FILE = "profile.toml"
+PASSPHRASE_VARIABLE = "BACKOFFICE_STAFF_PASSPHRASE"  # noqa: S105 - a variable's name
+#: Seconds to connect and between bytes; an envelope of hundreds of MB streams for longer.
+TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+#: The largest envelope fetched into memory (the workspace); the CLI streams to a file.
+MAX_IN_MEMORY = 512 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Profile:
+    folder: Path
+    name: str
+    server: str
+
+    @property
+    def cert(self) -> Path:
+        return self.folder / "staff.crt"
+
+    @property
+    def key(self) -> Path:
+        return self.folder / "staff.key"
+
+    @property
+    def server_ca(self) -> Path:
+        return self.folder / "server-ca.crt"
+
+
+def write_profile(folder: Path, name: str, server: str, cert_pem: bytes, key_pem: bytes,
+                  server_ca_pem: bytes) -> Profile:
+    """Write a new profile folder (private: 0700, files 0600)."""
+    from backoffice.pki import write_private
+
+    if folder.exists() and any(folder.iterdir()):
+        raise StaffToolError(f"{folder} is not empty; a profile is written into a new folder")
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    folder.chmod(0o700)
+    profile = Profile(folder.resolve(), name, server)
+    write_private(profile.cert, cert_pem)
+    write_private(profile.key, key_pem)
+    write_private(profile.server_ca, server_ca_pem)
+    write_private(folder / PROFILE_FILE, (
+        "# A staff member's profile for the deposit back office (backoffice staff add).\n"
+        "# staff.key opens only with its passphrase; keep this folder to yourself.\n"
+        f"name = \"{name}\"\nserver = \"{server}\"\n").encode())
+    return profile
+
+
+def load_profile(folder: Path) -> Profile:
+    path = folder / PROFILE_FILE
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        profile = Profile(folder.resolve(), str(data["name"]), str(data["server"]).rstrip("/"))
+    except FileNotFoundError:
+        raise StaffToolError(f"{folder} is not a staff profile (no {PROFILE_FILE}; "
+                             f"`backoffice staff add` writes one)") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, KeyError) as exc:
+        raise StaffToolError(f"{path}: cannot be read ({exc})") from None
+    for needed in (profile.cert, profile.key, profile.server_ca):
+        if not needed.is_file():
+            raise StaffToolError(f"the profile {folder} lacks {needed.name}")
+    return profile
+
+
+def read_passphrase(passphrase_file: Path | None, env: Mapping[str, str] = os.environ) -> bytes:
+    """The passphrase of the key: from a file, the environment, or asked on the terminal."""
+    if passphrase_file is not None:
+        try:
+            return passphrase_file.read_text(encoding="utf-8").rstrip("\r\n").encode()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise StaffToolError(f"{passphrase_file}: cannot be read ({exc})") from None
+    if env.get(PASSPHRASE_VARIABLE):
+        return env[PASSPHRASE_VARIABLE].encode()
+    if sys.stdin.isatty():
+        return getpass.getpass("passphrase of your staff key: ").encode()
+    raise StaffToolError(f"the staff key needs its passphrase: --passphrase-file FILE, "
+                         f"{PASSPHRASE_VARIABLE}, or run from a terminal")
+
+
+class StaffAPIError(StaffToolError):
+    """The staff API answered with an error; ``status`` is its HTTP status."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Fetched:
+    deposit_id: str
+    envelope: bytes | None          # in memory (fetch_bytes)
+    envelope_path: Path | None      # on disk (fetch_to)
+    manifest: bytes
+    kiosk_key_pem: bytes
+    verified: str
+
+
+class StaffClient:
+    """One staff member's signed-in connection to the staff API."""
+
+    def __init__(self, profile: Profile, passphrase: bytes,
+                 transport: httpx.BaseTransport | None = None) -> None:
+        self.profile = profile
+        context = ssl.create_default_context(cafile=str(profile.server_ca))
+        try:
+            context.load_cert_chain(str(profile.cert), str(profile.key), password=passphrase)
+        except ssl.SSLError:
+            raise StaffToolError("the passphrase does not open the staff key "
+                                 f"({profile.key})") from None
+        except OSError as exc:
+            raise StaffToolError(f"the profile's key cannot be read ({exc})") from None
+        self.http = httpx.Client(base_url=profile.server + "/staff/v1", verify=context,
+                                 timeout=TIMEOUT, transport=transport)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> StaffClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ plumbing
+    def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            response = self.http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise StaffToolError(f"cannot reach the staff API at {self.profile.server} "
+                                 f"({type(exc).__name__}: {exc})") from None
+        if response.status_code >= 400:
+            raise StaffAPIError(response.status_code, _error_text(response))
+        return response
+
+    def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        return self._call("GET", path, params=_clean(params)).json()
+
+    def post(self, path: str, body: Mapping[str, Any]) -> Any:
+        return self._call("POST", path, json=dict(body)).json()
+
+    # ------------------------------------------------------------------ calls
+    def me(self) -> dict[str, Any]:
+        data: dict[str, Any] = self.get("/me")
+        return data
+
+    def inbox(self, **params: Any) -> dict[str, Any]:
+        data: dict[str, Any] = self.get("/dossiers", params)
+        return data
+
+    def export_csv(self, **params: Any) -> bytes:
+        return self._call("GET", "/dossiers.csv", params=_clean(params)).content
+
+    def dossier(self, deposit_id: str) -> dict[str, Any]:
+        data: dict[str, Any] = self.get(f"/dossiers/{deposit_id}")
+        return data
+
+    def set_status(self, deposit_id: str, status: str, message: str = "",
+                   expected: str | None = None) -> dict[str, Any]:
+        body = {"status": status, "message": message}
+        if expected:
+            body["expected"] = expected
+        data: dict[str, Any] = self.post(f"/dossiers/{deposit_id}/status", body)
+        return data
+
+    def assign(self, deposit_id: str, assignee: str | None) -> dict[str, Any]:
+        data: dict[str, Any] = self.post(f"/dossiers/{deposit_id}/assign",
+                                         {"assignee": assignee})
+        return data
+
+    def annotate(self, deposit_id: str, text: str) -> dict[str, Any]:
+        data: dict[str, Any] = self.post(f"/dossiers/{deposit_id}/annotations", {"text": text})
+        return data
+
+    def conflicts(self) -> list[dict[str, Any]]:
+        data: list[dict[str, Any]] = self.get("/conflicts")["conflicts"]
+        return data
+
+    def _verified_manifest(self, deposit_id: str) -> tuple[dict[str, Any], bytes, bytes]:
+        facts = self.dossier(deposit_id)
+        blob = self._call("GET", f"/dossiers/{deposit_id}/manifest").content
+        key_pem = (facts.get("kiosk_signing_key") or "").encode()
+        try:
+            key = manifestmod.load_public_key(key_pem)
+            manifestmod.verify(blob, key, kiosk_id=facts["kiosk_id"])
+        except (DepositError, KeyError) as exc:
+            raise StaffToolError(f"deposit {deposit_id}: the manifest fails verification "
+                                 f"({exc}); nothing fetched") from None
+        return facts, blob, key_pem
+
+    def fetch_bytes(self, deposit_id: str) -> Fetched:
+        """The envelope in memory, checked against the kiosk-signed manifest."""
+        facts, blob, key_pem = self._verified_manifest(deposit_id)
+        manifest, _sig = manifestmod.parse_unverified(blob)
+        if manifest.envelope_size > MAX_IN_MEMORY:
+            raise StaffToolError(f"deposit {deposit_id}: {manifest.envelope_size} bytes is "
+                                 f"too large to open here; use `backoffice fetch`")
+        data = self._call("GET", f"/dossiers/{deposit_id}/envelope").content
+        if len(data) != manifest.envelope_size or \
+                hashlib.sha256(data).hexdigest() != manifest.envelope_sha256:
+            raise StaffToolError(f"deposit {deposit_id}: the envelope received does not match "
+                                 f"its signed manifest (size or SHA-256)")
+        return Fetched(facts["deposit_id"], data, None, blob, key_pem,
+                       "manifest signature, size and SHA-256 verified")
+
+    def fetch_to(self, deposit_id: str, out: Path) -> Fetched:
+        """DEPOSIT.age, DEPOSIT.manifest.json and DEPOSIT.kiosk-key.pem into ``out``; the
+        envelope streamed to a temporary file, renamed once its digest matched."""
+        facts, blob, key_pem = self._verified_manifest(deposit_id)
+        deposit_id = facts["deposit_id"]
+        out.mkdir(parents=True, exist_ok=True)
+        env_path = out / f"{deposit_id}.age"
+        man_path = out / f"{deposit_id}.manifest.json"
+        key_path = out / f"{deposit_id}.kiosk-key.pem"
+        for p in (env_path, man_path):
+            if p.exists():
+                raise StaffToolError(f"{p} exists; fetch never overwrites")
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{deposit_id}.", dir=out)
+        tmp = Path(tmp_name)
+        try:
+            with os.fdopen(fd, "wb") as dst:
+                try:
+                    with self.http.stream("GET", f"/dossiers/{deposit_id}/envelope") as resp:
+                        if resp.status_code >= 400:
+                            resp.read()
+                            raise StaffAPIError(resp.status_code, _error_text(resp))
+                        for chunk in resp.iter_bytes(1 << 20):
+                            dst.write(chunk)
+                except httpx.HTTPError as exc:
+                    raise StaffToolError(f"deposit {deposit_id}: the download failed "
+                                         f"({type(exc).__name__}: {exc})") from None
+                dst.flush()
+                os.fsync(dst.fileno())
+            try:
+                manifestmod.verify(blob, manifestmod.load_public_key(key_pem), envelope=tmp)
+            except DepositError as exc:
+                raise StaffToolError(f"deposit {deposit_id}: the envelope does not match its "
+                                     f"manifest ({exc}); it was not kept") from None
+            tmp.replace(env_path)
+        finally:
+            tmp.unlink(missing_ok=True)
+        man_path.write_bytes(blob)
+        key_path.write_bytes(key_pem)
+        return Fetched(deposit_id, None, env_path, blob, key_pem,
+                       "manifest signature, size and SHA-256 verified")
+
+
+def _clean(params: Mapping[str, Any] | None) -> dict[str, str]:
+    return {k: str(v) for k, v in (params or {}).items() if v not in (None, "")}
+
+
+def _error_text(response: httpx.Response) -> str:
+    try:
+        data = response.json()
+        if isinstance(data, dict) and isinstance(data.get("error"), str):
+            return str(data["error"])
+    except ValueError:
+        pass
+    return f"the staff API answered {response.status_code}"
+
+
+PROFILE_VARIABLE = "BACKOFFICE_PROFILE"
+
+
+def add_arguments(parser: Any) -> None:
+    """``--profile`` and ``--passphrase-file``, for every command that talks to the staff API."""
+    parser.add_argument("--profile", type=Path, default=None, metavar="DIR",
+                        help=f"your staff profile (backoffice staff add; default: "
+                             f"${PROFILE_VARIABLE})")
+    parser.add_argument("--passphrase-file", type=Path, default=None, metavar="FILE",
+                        help=f"the passphrase of your staff key (default: "
+                             f"${PASSPHRASE_VARIABLE}, else asked)")
+
+
+def open_client(args: Any, env: Mapping[str, str] = os.environ) -> StaffClient:
+    folder = args.profile or (Path(env[PROFILE_VARIABLE]) if env.get(PROFILE_VARIABLE) else None)
+    if folder is None:
+        raise StaffToolError(f"--profile DIR is needed (or ${PROFILE_VARIABLE}): the staff "
+                             f"profile `backoffice staff add` wrote for you")
+    profile = load_profile(folder)
+    return StaffClient(profile, read_passphrase(args.passphrase_file, env))
