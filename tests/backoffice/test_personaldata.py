@@ -242,9 +242,10 @@ HELD_OUT_PERSONAL: list[tuple[str, set[PersonalDataKind]]] = [
     ("Appelez-moi au 06 61 23 45 67 svp", {PHONE}),
 ]
 
-#: Errors measured on the held-out corpora at their first run (see the module docstring):
-#: legitimate messages refused, messages with personal data let through, and refused
-#: messages whose kinds differ from the expected ones.
+#: Errors measured on the held-out corpora at their first and only measured run, after tuning on
+#: the in-sample corpora was done (2026-12-05): none of the 20 legitimate messages refused, none
+#: of the 24 with personal data let through, none refused under other kinds than expected. The
+#: held-out messages share their author with the detector, so they share its blind spots too.
 HELD_OUT_BUDGET = {"refused_legit": 0, "missed_personal": 0, "wrong_kinds": 0}
 
 
@@ -306,6 +307,7 @@ def test_the_held_out_corpora_do_no_worse_than_when_first_measured() -> None:
         ("Écrire à jean＠free.fr ce soir", "jean＠free.fr"),
         ("Écrire à jean arobase free point fr ce soir", "jean arobase free point fr"),
         ("Écrire à JEAN.DUPONT@GMAIL.COM", "JEAN.DUPONT@GMAIL.COM"),
+        ("Écrire à jean.dupont@gmail ce soir", "jean.dupont@gmail"),
     ],
 )
 def test_an_email_address_is_found_in_plain_and_obfuscated_forms(message, address) -> None:
@@ -315,6 +317,11 @@ def test_an_email_address_is_found_in_plain_and_obfuscated_forms(message, addres
 
 def test_the_word_at_before_a_website_is_not_an_email_address() -> None:
     assert kinds("Apply online at service-public.fr or visit us at the town hall.") == set()
+
+
+def test_an_at_sign_without_a_domain_is_an_address_only_for_a_webmail_or_a_dotted_name() -> None:
+    assert kinds("Réunion prévue salle@accueil demain.") == set()
+    assert kinds("Écrire à marie@orange demain.") == {EMAIL}
 
 
 def test_an_email_reason_masks_the_address_and_says_why() -> None:
@@ -339,6 +346,7 @@ def test_an_email_reason_masks_the_address_and_says_why() -> None:
         "0612345678",
         "+33 6 12 34 56 78",
         "+33 (0)6 12 34 56 78",
+        "(+33) 6 12 34 56 78",
         "+33612345678",
         "0033612345678",
         "0033 6 12 34 56 78",
@@ -495,6 +503,9 @@ def test_thirteen_digits_starting_with_a_higher_digit_are_not_a_tax_number() -> 
         ("Fecha de nacimiento: 12/03/1985", "12/03/1985"),
         ("Le 12/03/1985 (date de naissance) figure sur l'acte.", "12/03/1985"),
         ("Née à Boulogne-Billancourt (Hauts-de-Seine) le 3 mai 1990.", "3 mai 1990"),
+        ("The birth date on your form (12/03/1985) is not the one on your passport.",
+         "12/03/1985"),
+        ("تاريخ الميلاد: ١٢/٠٣/١٩٨٥", "١٢/٠٣/١٩٨٥"),
     ],
 )
 def test_a_date_beside_a_birth_marker_is_a_date_of_birth(message: str, when: str) -> None:
@@ -587,6 +598,13 @@ def test_a_control_character_is_refused_and_named(char: str, name: str) -> None:
     assert caught.value.problem is MessageProblem.CONTROL_CHARACTER
     assert name in str(caught.value)
     assert "character 8" in str(caught.value)
+
+
+def test_every_control_character_of_a_message_is_named() -> None:
+    with pytest.raises(MessageFormatError) as caught:
+        check_message("a\x07b\x1bc", today=TODAY)
+    assert "U+0007 at character 2" in str(caught.value)
+    assert "U+001B at character 4" in str(caught.value)
 
 
 @pytest.mark.parametrize("char", ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e",
