@@ -25,9 +25,11 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode
+from zoneinfo import ZoneInfo
 
 import jinja2
 from starlette.applications import Starlette
@@ -60,6 +62,31 @@ STATUS_LABELS = {
     DossierStatus.INCOMPLETE: "incomplet", DossierStatus.ACCEPTED: "accepté",
     DossierStatus.REJECTED: "refusé", DossierStatus.CLOSED: "classé sans suite",
 }
+ROLE_LABELS = {"instructor": "instruction", "supervisor": "supervision",
+               "administrator": "administration"}
+#: Times are shown in the service's time zone.
+TIMEZONE = ZoneInfo("Europe/Paris")
+
+
+def status_label(value: str) -> str:
+    try:
+        return STATUS_LABELS[DossierStatus(value)]
+    except ValueError:
+        return value
+
+
+def when(value: str | None, date_only: bool = False) -> str:
+    """An RFC 3339 UTC time of the API as staff read it: ``05/12/2026 06:07`` (Paris)."""
+    if not value:
+        return "—"
+    try:
+        moment = datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        return value
+    local = moment.astimezone(TIMEZONE)
+    return local.strftime("%d/%m/%Y" if date_only else "%d/%m/%Y %H:%M")
+
+
 INBOX_PARAMS = ("procedure", "status", "kiosk", "assignee", "due_before", "due_after", "sort",
                 "order", "page", "per_page")
 SECURITY_HEADERS = {
@@ -112,8 +139,9 @@ class Workspace:
         self.templates = jinja2.Environment(
             loader=jinja2.FileSystemLoader(here / "templates"), autoescape=True,
             undefined=jinja2.StrictUndefined)
-        self.templates.filters["status_label"] = lambda s: STATUS_LABELS.get(
-            DossierStatus(s), s) if s in DossierStatus.__members__.values() else s
+        self.templates.filters["status_label"] = status_label
+        self.templates.filters["when"] = when
+        self.templates.filters["role_label"] = lambda r: ROLE_LABELS.get(r, r)
         self.css = (here / "templates" / "workspace.css").read_bytes()
 
     @property

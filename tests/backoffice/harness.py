@@ -120,7 +120,8 @@ class RunningServer:
     def add_staff(self, folder: Path, name: str, role: Role = Role.INSTRUCTOR,
                   full_name: str = "") -> StaffClient:
         """A staff account and its profile in ``folder``/``name``, signed in."""
-        profile = staffaccounts.add(self.data, name, role, full_name or name.title(),
+        full_name = full_name or name.replace(".", " ").title()
+        profile = staffaccounts.add(self.data, name, role, full_name,
                                     folder / name, STAFF_PASSPHRASE, now=datetime.now(UTC),
                                     server=self.staff_url)
         return StaffClient(profile, STAFF_PASSPHRASE)
