@@ -8,8 +8,9 @@ Two sides, kept apart on purpose:
   :mod:`deposit.agentcall`). A kiosk can neither acknowledge a call nor read
   another kiosk's.
 - **staff** list the open calls and acknowledge one (:func:`open_calls`,
-  :func:`acknowledge`; ``backoffice agents``), on the back office's machine
-  against its stores: acknowledging is a staff action, not on the kiosk API.
+  :func:`acknowledge`), through the staff API (backoffice/staffapi.py; the
+  ``backoffice agents`` command and the workspace use it), signed in with a
+  personal certificate: acknowledging is a staff action, not on the kiosk API.
 
 The kiosk's uploader asks about its call about once a second, so an
 acknowledgement reaches the citizen's screen within a couple of seconds.
@@ -208,6 +209,17 @@ class OpenCall:
                 "waiting_s": round(self.waiting_s, 1), "state": self.state.value,
                 "seen_by": self.seen_by,
                 "seen_at": _rfc3339(self.seen_at) if self.seen_at else None}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> OpenCall:
+        """The call as the staff API sends it (:meth:`as_dict`)."""
+        def when(text: str) -> datetime:
+            return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+        return cls(str(data["id"]), str(data["kiosk_id"]), str(data["fleet_code"]),
+                   str(data["step"]), when(data["called_at"]), when(data["received_at"]),
+                   float(data["waiting_s"]), CallState(data["state"]), data.get("seen_by"),
+                   when(data["seen_at"]) if data.get("seen_at") else None)
 
     def line(self) -> str:
         if self.state is CallState.SEEN:

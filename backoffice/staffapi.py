@@ -14,8 +14,10 @@
     POST /staff/v1/dossiers/<id>/status        {"status": ..., "message": ..., "expected": ...}
     GET  /staff/v1/conflicts                   envelopes kept apart (a second one under an id)
     GET  /staff/v1/audit                       the audit trail (?deposit=, ?actor=, ?limit=)
-    GET  /staff/v1/agent-calls                 citizens waiting for a person (?all=1)
-    POST /staff/v1/agent-calls/<id>/ack        "I saw it" (the kiosk tells the citizen)
+    GET  /staff/v1/agent-calls                 citizens waiting for a person, oldest first
+    GET  /staff/v1/agent-calls/<id>            one call (open or seen, by whom)
+    POST /staff/v1/agent-calls/<id>/ack        "I saw it" ({"by": NAME}, default the account's
+                                               full name; the kiosk tells the citizen)
 
 The TLS handshake already required a certificate of the staff CA
 (backoffice/server.py); each request then finds the account by the
@@ -207,6 +209,7 @@ class StaffAPI:
             ("/conflicts", self.conflicts, get),
             ("/audit", self.audit, get),
             ("/agent-calls", self.agent_calls, get),
+            ("/agent-calls/{call_id}", self.agent_call, get),
             ("/agent-calls/{call_id}/ack", self.ack_call, post),
         ]
         return [Route(PREFIX + path, self._wrap(handler), methods=methods)
@@ -421,10 +424,23 @@ class StaffAPI:
         calls = await run_in_threadpool(agentcalls.open_calls, self.metadata, self.clock())
         return _json({"calls": [c.as_dict() for c in calls]})
 
+    async def agent_call(self, request: Request, actor: StaffRecord) -> Response:
+        self.need(actor, Permission.VIEW)
+        call_id = request.path_params["call_id"].strip().lower()
+        record = await run_in_threadpool(self.metadata.agent_call, call_id)
+        if record is None:
+            return _error(404, f"no agent call {call_id!r}")
+        [call] = await run_in_threadpool(agentcalls.describe, self.metadata, [record],
+                                         self.clock())
+        return _json(call.as_dict())
+
     async def ack_call(self, request: Request, actor: StaffRecord) -> Response:
         self.need(actor, Permission.VIEW)
         call_id = request.path_params["call_id"]
-        by = actor.full_name or actor.name
+        body = await _body(request)
+        by = body.get("by") or actor.full_name or actor.name
+        if not isinstance(by, str):
+            raise ValueError("by must be a name")
         try:
             call = await run_in_threadpool(agentcalls.acknowledge, self.metadata, call_id, by,
                                            self.clock())

@@ -19,6 +19,7 @@ The commands ``inbox``, ``fetch`` and ``status``, and the workspace, use
 
 from __future__ import annotations
 
+import argparse
 import getpass
 import hashlib
 import os
@@ -301,18 +302,21 @@ PROFILE_VARIABLE = "BACKOFFICE_PROFILE"
 
 def add_arguments(parser: Any) -> None:
     """``--profile`` and ``--passphrase-file``, for every command that talks to the staff API."""
-    parser.add_argument("--profile", type=Path, default=None, metavar="DIR",
+    # SUPPRESS: given before a subcommand (``agents --profile P ack``), the value is not
+    # overwritten by the subcommand's default.
+    parser.add_argument("--profile", type=Path, default=argparse.SUPPRESS, metavar="DIR",
                         help=f"your staff profile (backoffice staff add; default: "
                              f"${PROFILE_VARIABLE})")
-    parser.add_argument("--passphrase-file", type=Path, default=None, metavar="FILE",
-                        help=f"the passphrase of your staff key (default: "
+    parser.add_argument("--passphrase-file", type=Path, default=argparse.SUPPRESS,
+                        metavar="FILE", help=f"the passphrase of your staff key (default: "
                              f"${PASSPHRASE_VARIABLE}, else asked)")
 
 
 def open_client(args: Any, env: Mapping[str, str] = os.environ) -> StaffClient:
-    folder = args.profile or (Path(env[PROFILE_VARIABLE]) if env.get(PROFILE_VARIABLE) else None)
+    folder = getattr(args, "profile", None) or (
+        Path(env[PROFILE_VARIABLE]) if env.get(PROFILE_VARIABLE) else None)
     if folder is None:
         raise StaffToolError(f"--profile DIR is needed (or ${PROFILE_VARIABLE}): the staff "
                              f"profile `backoffice staff add` wrote for you")
     profile = load_profile(folder)
-    return StaffClient(profile, read_passphrase(args.passphrase_file, env))
+    return StaffClient(profile, read_passphrase(getattr(args, "passphrase_file", None), env))

@@ -20,7 +20,7 @@ from backoffice.store.engines import open_metadata
 from backoffice.store.metadata import AgentCallRecord, KioskRecord, MetadataStore
 from deposit.agentcall import CALLS_PATH, AgentCallClient, CallNotFoundError, CallState
 from deposit.errors import RefusedError
-from tests.backoffice.harness import FakeKiosk, RunningServer, enroll
+from tests.backoffice.harness import STAFF_PASSPHRASE, FakeKiosk, RunningServer, enroll
 from tests.conftest import run_cli
 
 T0 = datetime(2025, 3, 4, 9, 30, tzinfo=UTC)
@@ -177,25 +177,26 @@ def test_a_malformed_call_is_refused_with_400_and_nothing_stored(server, kiosk, 
 
 
 def test_backoffice_agents_lists_open_calls_and_ack_marks_one_seen(server, calls,
-                                                                   backoffice_data) -> None:
-    data, _port = backoffice_data
+                                                                   tmp_path) -> None:
+    server.add_staff(tmp_path / "profiles", "awa.diallo").close()
+    env = {"BACKOFFICE_PROFILE": str(tmp_path / "profiles" / "awa.diallo"),
+           "BACKOFFICE_STAFF_PASSPHRASE": STAFF_PASSPHRASE.decode()}
     call_id = secrets.token_hex(16)
     calls.send(call_id, "capture", datetime.now(UTC).isoformat())
-    listed = run_cli("backoffice", ["agents", "--data", str(data), "--json"])
+    listed = run_cli("backoffice", ["agents", "--json"], env=env)
     assert listed.returncode == 0, listed.stderr
     [entry] = json.loads(listed.stdout)
     assert (entry["id"], entry["kiosk_id"], entry["step"], entry["state"]) == \
         (call_id, "MAIRIE-01", "capture", "open")
     assert 0 <= entry["waiting_s"] < 60
-    text = run_cli("backoffice", ["agents", "--data", str(data)])
+    text = run_cli("backoffice", ["agents"], env=env)
     assert f"{call_id}  kiosk MAIRIE-01" in text.stdout and "s ago" in text.stdout
 
-    acked = run_cli("backoffice", ["agents", "ack", call_id, "--by", "Awa", "--data", str(data)])
+    acked = run_cli("backoffice", ["agents", "ack", call_id], env=env)
     assert acked.returncode == 0, acked.stderr
-    assert "seen by Awa" in acked.stdout
+    assert "seen by Awa Diallo" in acked.stdout          # the account's full name
     assert calls.status(call_id).state is CallState.SEEN
-    empty = run_cli("backoffice", ["agents", "--data", str(data)])
+    empty = run_cli("backoffice", ["agents"], env=env)
     assert empty.stdout.strip() == "no open agent call"
-    unknown = run_cli("backoffice", ["agents", "ack", "d" * 32, "--by", "Awa", "--data",
-                                     str(data)])
+    unknown = run_cli("backoffice", ["agents", "ack", "d" * 32, "--by", "Awa"], env=env)
     assert unknown.returncode == 2 and "no agent call" in unknown.stderr

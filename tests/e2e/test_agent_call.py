@@ -29,7 +29,7 @@ from kiosk.agentcall import AnswerState, read_answer
 from kiosk.journey import AgentSeen, Event
 from kiosk.nudge import Nudger
 from kiosk.signals import AgentSignal
-from tests.backoffice.harness import RunningServer
+from tests.backoffice.harness import STAFF_PASSPHRASE, RunningServer
 from tests.conftest import run_cli
 from tests.e2e.fleet import Enrolled, enrolled, kiosk_config, kiosk_outbox, point_bundle_at, queue
 from tests.netfaults import CuttingProxy
@@ -65,14 +65,19 @@ class Recorder:
             return [t for t, e in self.events if isinstance(e, AgentSeen)]
 
 
+def staff_env() -> dict[str, str]:
+    return dict(os.environ, PYTHONPATH=str(REPO),
+                BACKOFFICE_STAFF_PASSPHRASE=STAFF_PASSPHRASE.decode())
+
+
 class Follow:
     """``backoffice agents --follow --json`` as staff leave it running; lines and their times."""
 
-    def __init__(self, data: Path) -> None:
+    def __init__(self, profile: Path) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "backoffice", "agents", "--follow", "--json", "--data",
-             str(data)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-            env=dict(os.environ, PYTHONPATH=str(REPO)), cwd=REPO)
+            [sys.executable, "-m", "backoffice", "agents", "--follow", "--json", "--profile",
+             str(profile)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            env=staff_env(), cwd=REPO)
         self.lines: list[tuple[float, dict[str, Any]]] = []
         self._lock = threading.Lock()
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -155,9 +160,11 @@ def kiosk(tmp_path: Path, office: Enrolled) -> Iterator[Kiosk]:
 
 
 def test_a_call_shows_to_staff_within_two_seconds_and_their_ack_reaches_the_kiosk(
-        server: RunningServer, kiosk: Kiosk, office: Enrolled) -> None:
+        server: RunningServer, kiosk: Kiosk, office: Enrolled, tmp_path: Path) -> None:
+    server.add_staff(tmp_path / "profiles", "awa.diallo").close()
+    profile = tmp_path / "profiles" / "awa.diallo"
     kiosk.start_uploader()
-    follow = Follow(office.data)
+    follow = Follow(profile)
     try:
         time.sleep(1.5)                 # staff's terminal is up and following
         called = time.monotonic()
@@ -168,14 +175,15 @@ def test_a_call_shows_to_staff_within_two_seconds_and_their_ack_reaches_the_kios
         assert shown is not None
         [line] = [c for _, c in follow.lines if c["id"] == call_id]
         assert (line["kiosk_id"], line["step"]) == (office.kiosk_id, "capture")
-        listed = run_cli("backoffice", ["agents", "--json", "--data", str(office.data)])
+        listed = run_cli("backoffice", ["agents", "--json", "--profile", str(profile)],
+                         env=staff_env())
         assert [c["id"] for c in json.loads(listed.stdout)] == [call_id]
         assert kiosk.answer_is(call_id, AnswerState.SENT)
         assert kiosk.posted.seen_at() == []
 
         acked = time.monotonic()
-        done = run_cli("backoffice", ["agents", "ack", call_id, "--by", "Awa", "--data",
-                                      str(office.data)])
+        done = run_cli("backoffice", ["agents", "ack", call_id, "--by", "Awa", "--profile",
+                                      str(profile)], env=staff_env())
         assert done.returncode == 0, done.stderr
         ack_cli = time.monotonic() - acked
         eventually(kiosk.posted.seen_at, 5.0, "AgentSeen posted on the kiosk")
