@@ -1,6 +1,7 @@
-"""Running the back office: three listeners on uvicorn, one event loop, one process.
+"""Running the back office: four listeners on uvicorn, one event loop, one process.
 
-Each listener has its own address, TLS and rules (DESIGN.md, "three listeners"):
+Each listener has its own address, TLS and rules (DESIGN.md, "three listeners",
+the administration side split in two: monitoring and the staff API):
 
 - **ingest** (``listen``): kiosks only. TLS with the fleet CA's server
   certificate, and a client certificate *required* at the handshake
@@ -12,6 +13,9 @@ Each listener has its own address, TLS and rules (DESIGN.md, "three listeners"):
   a loopback address behind a reverse proxy (settings refuse anything else).
 - **admin** (``admin_listen``): metrics and detailed health, plain HTTP on a
   loopback address (settings refuse anything else).
+- **staff** (``staff_listen``): the staff API. The server certificate, and a
+  personal client certificate of the *staff* CA required at the handshake;
+  each request is then tied to an account (backoffice/staffapi.py).
 
 **Connections are bounded** by :class:`GuardedH11Protocol`, uvicorn's own h11
 protocol plus: a deadline for a request's headers (``header_timeout``,
@@ -280,10 +284,10 @@ class _Server(uvicorn.Server):
 
 
 class Service:
-    """The three listeners of one back office, and its periodic work, on one event loop.
+    """The four listeners of one back office, and its periodic work, on one event loop.
 
     :meth:`run` serves until :meth:`stop` (thread-safe); ``on_ready`` is called
-    once all three listen. The expiry sweep and the gauges' refresh run beside.
+    once all four listen. The expiry sweep and the gauges' refresh run beside.
     """
 
     def __init__(self, bo: Backoffice, sockets: Mapping[Listener, socket.socket], *,
