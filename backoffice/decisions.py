@@ -23,8 +23,8 @@ note with any decision) goes on a public page and is checked for personal data
 
 from __future__ import annotations
 
-from backoffice.errors import DecisionError
-from backoffice.personaldata import check_message
+from backoffice.errors import DecisionError, Refusal
+from backoffice.personaldata import MessageFormatError, PersonalDataError, check_message
 from backoffice.status import DossierStatus
 
 S = DossierStatus
@@ -60,12 +60,20 @@ def check(current: DossierStatus, new: DossierStatus, message: str) -> str:
     if new not in TRANSITIONS[current]:
         reachable = ", ".join(s.words for s in allowed(current)) or "nothing (it is final)"
         raise DecisionError(f"a dossier {current.words} cannot become {new.words}; from "
-                            f"{current.words} it can become: {reachable}")
+                            f"{current.words} it can become: {reachable}", Refusal.TRANSITION,
+                            {"from": [current.value], "to": [new.value],
+                             "allowed": [s.value for s in allowed(current)]})
     try:
         text = check_message(message).strip()
-    except ValueError as exc:
-        raise DecisionError(f"the message to the citizen is refused: {exc}") from None
+    except PersonalDataError as exc:
+        kinds = list(dict.fromkeys(f.kind.value for f in exc.findings))
+        raise DecisionError(f"the message to the citizen is refused: {exc}",
+                            Refusal.PERSONAL_DATA, {"kinds": kinds}) from None
+    except MessageFormatError as exc:
+        raise DecisionError(f"the message to the citizen is refused: {exc}",
+                            Refusal.MESSAGE_FORMAT, {"problem": [exc.problem.value]}) from None
     if new in NEEDS_MOTIVE and not text:
         what = "why it is rejected" if new is S.REJECTED else "which documents are missing"
-        raise DecisionError(f"a dossier {new.words} needs a message to the citizen saying {what}")
+        raise DecisionError(f"a dossier {new.words} needs a message to the citizen saying {what}",
+                            Refusal.MOTIVE, {"to": [new.value]})
     return text

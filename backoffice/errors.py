@@ -93,14 +93,38 @@ class StaffToolError(BackofficeError):
     """A staff tool (fetch, decrypt, status) cannot do what was asked."""
 
 
+class Refusal(StrEnum):
+    """Why the staff API refused a request, for a program (the workspace says it in French).
+
+    Sent as ``code`` beside the English ``error``: keep the values stable.
+    """
+
+    ROLE = "role"                        # the account's role does not allow it
+    ACCOUNT = "account"                  # disabled, unknown certificate, or no such account
+    TRANSITION = "transition"            # not a move of the state machine
+    MOTIVE = "motive"                    # a rejection or an incomplete dossier without message
+    PERSONAL_DATA = "personal_data"      # the message carries personal data (``kinds``)
+    MESSAGE_FORMAT = "message_format"    # too long, control or bidi characters
+    STALE = "stale"                      # someone changed the dossier meanwhile
+
+
 class StaffError(BackofficeError):
-    """A staff request refused; ``status`` is the HTTP status the staff API answers."""
+    """A staff request refused; ``status`` is the HTTP status the staff API answers, ``code``
+    a :class:`Refusal` and ``details`` what a program may show (never personal data)."""
 
     status = 400
+    default_code: Refusal | None = None
+
+    def __init__(self, message: str, code: Refusal | None = None,
+                 details: dict[str, list[str]] | None = None) -> None:
+        super().__init__(message)
+        self.code = code or self.default_code
+        self.details = details or {}
 
 
 class NotAllowed(StaffError):
     status = 403
+    default_code = Refusal.ROLE
 
 
 class DecisionError(StaffError):
@@ -109,10 +133,12 @@ class DecisionError(StaffError):
 
 class StaleDossier(StaffError):
     status = 409
+    default_code = Refusal.STALE
 
 
 class AccountError(StaffError):
     status = 400
+    default_code = Refusal.ACCOUNT
 
 
 class IngestError(BackofficeError):

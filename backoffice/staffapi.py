@@ -48,6 +48,7 @@ from backoffice import agentcalls, decisions, pki, procedures
 from backoffice.errors import (
     DecisionError,
     NotAllowed,
+    Refusal,
     StaffError,
     StaffToolError,
     StoreError,
@@ -148,9 +149,12 @@ def parse_query(params: Any, me: str) -> InboxQuery:
         descending=order == "desc", page=page, per_page=per_page)
 
 
-def _error(status: int, message: str) -> Response:
-    return JSONResponse({"error": message}, status_code=status,
-                        headers={"Cache-Control": "no-store"})
+def _error(status: int, message: str, exc: StaffError | None = None) -> Response:
+    body: dict[str, Any] = {"error": message}
+    if exc is not None and exc.code is not None:
+        body["code"] = exc.code.value
+        body["details"] = exc.details
+    return JSONResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
 
 
 def _json(data: Any, status: int = 200) -> Response:
@@ -222,7 +226,7 @@ class StaffAPI:
                 actor = await run_in_threadpool(self._actor, request)
             except NotAllowed as exc:
                 log.warning("staff API: %s (%s %s)", exc, request.method, request.url.path)
-                return _error(exc.status, str(exc))
+                return _error(exc.status, str(exc), exc)
             except StoreError:
                 log.exception("staff API: the metadata store does not answer")
                 return _error(503, "the metadata store does not answer; try again")
@@ -233,7 +237,7 @@ class StaffAPI:
                 if isinstance(exc, (NotAllowed, DecisionError)):
                     await self._record(actor, self._action_of(handler), Outcome.REFUSED,
                                        request.path_params.get("deposit_id"), str(exc))
-                return _error(exc.status, str(exc))
+                return _error(exc.status, str(exc), exc)
             except UnknownDepositError as exc:
                 return _error(404, str(exc))
             except ValueError as exc:
@@ -257,16 +261,17 @@ class StaffAPI:
         account = self.staff.by_fingerprint(pki.fingerprint(pem.encode()))
         if account is None:
             raise NotAllowed("this certificate belongs to no account (re-issued or never "
-                             "issued here)")
+                             "issued here)", Refusal.ACCOUNT)
         if not account.active:
-            raise NotAllowed(f"the account {account.name} is disabled")
+            raise NotAllowed(f"the account {account.name} is disabled", Refusal.ACCOUNT,
+                             {"disabled": [account.name]})
         return account
 
     @staticmethod
     def need(actor: StaffRecord, permission: Permission) -> None:
         if permission not in PERMISSIONS[actor.role]:
             raise NotAllowed(f"the role {actor.role} of {actor.name} does not allow this "
-                             f"({permission})")
+                             f"({permission})", Refusal.ROLE, {"permission": [permission.value]})
 
     async def _record(self, actor: StaffRecord, action: Action, outcome: Outcome,
                       deposit_id: str | None = None, detail: str = "") -> None:

@@ -34,7 +34,7 @@ from typing import Any
 
 import httpx
 
-from backoffice.errors import StaffToolError
+from backoffice.errors import Refusal, StaffToolError
 from deposit import manifest as manifestmod
 from deposit.errors import DepositError
 
@@ -117,11 +117,15 @@ def read_passphrase(passphrase_file: Path | None, env: Mapping[str, str] = os.en
 
 
 class StaffAPIError(StaffToolError):
-    """The staff API answered with an error; ``status`` is its HTTP status."""
+    """The staff API answered with an error; ``status`` is its HTTP status, ``code`` the
+    :class:`~backoffice.errors.Refusal` when the API gave one, ``details`` its details."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, code: Refusal | None = None,
+                 details: dict[str, list[str]] | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.code = code
+        self.details = details or {}
 
 
 @dataclass(frozen=True)
@@ -168,7 +172,7 @@ class StaffClient:
             raise StaffToolError(f"cannot reach the staff API at {self.profile.server} "
                                  f"({type(exc).__name__}: {exc})") from None
         if response.status_code >= 400:
-            raise StaffAPIError(response.status_code, _error_text(response))
+            raise _api_error(response)
         return response
 
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
@@ -261,7 +265,7 @@ class StaffClient:
                     with self.http.stream("GET", f"/dossiers/{deposit_id}/envelope") as resp:
                         if resp.status_code >= 400:
                             resp.read()
-                            raise StaffAPIError(resp.status_code, _error_text(resp))
+                            raise _api_error(resp)
                         for chunk in resp.iter_bytes(1 << 20):
                             dst.write(chunk)
                 except httpx.HTTPError as exc:
@@ -287,14 +291,26 @@ def _clean(params: Mapping[str, Any] | None) -> dict[str, str]:
     return {k: str(v) for k, v in (params or {}).items() if v not in (None, "")}
 
 
-def _error_text(response: httpx.Response) -> str:
+def _api_error(response: httpx.Response) -> StaffAPIError:
+    message = f"the staff API answered {response.status_code}"
+    code: Refusal | None = None
+    details: dict[str, list[str]] = {}
     try:
         data = response.json()
-        if isinstance(data, dict) and isinstance(data.get("error"), str):
-            return str(data["error"])
     except ValueError:
-        pass
-    return f"the staff API answered {response.status_code}"
+        data = None
+    if isinstance(data, dict):
+        if isinstance(data.get("error"), str):
+            message = data["error"]
+        try:
+            code = Refusal(data["code"]) if "code" in data else None
+        except ValueError:
+            code = None            # a newer server's code: the English message still says it
+        raw = data.get("details")
+        if isinstance(raw, dict):
+            details = {str(k): [str(v) for v in vs] for k, vs in raw.items()
+                       if isinstance(vs, list)}
+    return StaffAPIError(response.status_code, message, code, details)
 
 
 PROFILE_VARIABLE = "BACKOFFICE_PROFILE"

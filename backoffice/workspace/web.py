@@ -38,7 +38,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from backoffice.errors import StaffToolError
+from backoffice.errors import Refusal, StaffToolError
 from backoffice.staffclient import Profile, StaffAPIError, StaffClient
 from backoffice.status import DossierStatus
 from backoffice.workspace.dossiers import DossierCache
@@ -66,6 +66,43 @@ ROLE_LABELS = {"instructor": "instruction", "supervisor": "supervision",
                "administrator": "administration"}
 #: Times are shown in the service's time zone.
 TIMEZONE = ZoneInfo("Europe/Paris")
+
+
+#: The kinds of personal data (backoffice/personaldata.py) as the refusal names them.
+KIND_LABELS = {"email": "une adresse électronique", "phone": "un numéro de téléphone",
+               "iban": "un IBAN ou un RIB", "birth_date": "une date de naissance",
+               "national_number": "un numéro de sécurité sociale ou fiscal",
+               "payment_card": "un numéro de carte bancaire"}
+
+
+def in_french(exc: StaffAPIError) -> str:
+    """A refusal of the staff API as French staff read it; the English message where the
+    code is not one this workspace knows."""
+    d = exc.details
+    if exc.code is Refusal.MOTIVE:
+        if d.get("to") == [DossierStatus.INCOMPLETE.value]:
+            return ("Un dossier incomplet doit dire à l'usager quelles pièces manquent : "
+                    "écrivez-le dans le message.")
+        return "Un refus doit être motivé : écrivez le motif dans le message à l'usager."
+    if exc.code is Refusal.PERSONAL_DATA:
+        kinds = [KIND_LABELS.get(k, k) for k in d.get("kinds", [])]
+        return ("Le message à l'usager contient " + ", ".join(kinds or ["une donnée "
+                "personnelle"]) + " : la page de suivi est publique, retirez-le et joignez "
+                "l'usager par un autre moyen.")
+    if exc.code is Refusal.MESSAGE_FORMAT:
+        return ("Le message à l'usager ne peut pas être affiché tel quel (trop long, ou des "
+                "caractères de contrôle) : " + str(exc))
+    if exc.code is Refusal.TRANSITION:
+        reachable = ", ".join(status_label(s) for s in d.get("allowed", [])) or "aucun"
+        return (f"Un dossier {status_label((d.get('from') or [''])[0])} ne peut pas devenir "
+                f"{status_label((d.get('to') or [''])[0])} ; états possibles : {reachable}.")
+    if exc.code is Refusal.STALE:
+        return "Le dossier a changé entre-temps (un·e collègue ?) : relisez-le avant de décider."
+    if exc.code is Refusal.ROLE:
+        return "Votre rôle ne permet pas cette action."
+    if exc.code is Refusal.ACCOUNT and d.get("disabled"):
+        return "Ce compte est désactivé : adressez-vous à l'administration du service."
+    return str(exc)
 
 
 def status_label(value: str) -> str:
@@ -285,10 +322,14 @@ class Workspace:
                              error="Cette phrase de passe n'ouvre pas votre clé.")
         try:
             me = await run_in_threadpool(client.me)
-        except StaffToolError as exc:
+        except StaffAPIError as exc:
             client.close()
             return self.page("signin.html", status=403, profile=self.profile,
-                             error=f"Le service refuse la connexion : {exc}")
+                             error=f"Le service refuse la connexion. {in_french(exc)}")
+        except StaffToolError as exc:
+            client.close()
+            return self.page("signin.html", status=502, profile=self.profile,
+                             error=f"Le service ne répond pas : {exc}")
         session.failures = 0
         session.client, session.me, session.last = client, me, now
         log.info("workspace: %s signed in", me.get("name"))
@@ -314,7 +355,7 @@ class Workspace:
             facets = await run_in_threadpool(lambda: client.get("/facets"))
         except StaffAPIError as exc:
             return self.page("inbox.html", status=exc.status, params=params, data=None,
-                             facets=None, error=str(exc), links={})
+                             facets=None, error=in_french(exc), links={})
         links = {"prev": None, "next": None,
                  "csv": "/inbox.csv?" + urlencode({k: v for k, v in params.items()
                                                    if v and k not in ("page", "per_page")})}
@@ -363,7 +404,7 @@ class Workspace:
         try:
             facts = await run_in_threadpool(client.dossier, deposit_id)
         except StaffAPIError as exc:
-            return self.page("error.html", status=exc.status, error=str(exc))
+            return self.page("error.html", status=exc.status, error=in_french(exc))
         opened, open_error = None, None
         if "fetch" in (session.me or {}).get("permissions", []):
             try:
@@ -421,7 +462,7 @@ class Workspace:
                 return Response("no such action\n", status_code=404)
         except StaffAPIError as exc:
             # What was typed is shown again with the reason: nothing is lost.
-            return await self.dossier(request, error=str(exc), form=form | {"action": action},
-                                      status=exc.status)
+            return await self.dossier(request, error=in_french(exc),
+                                      form=form | {"action": action}, status=exc.status)
         session.flashes.append(("info", done))
         return RedirectResponse(f"/dossiers/{deposit_id}", status_code=303)

@@ -114,10 +114,19 @@ def test_a_staff_member_filters_opens_assigns_annotates_and_rejects_with_a_motiv
         page.get_by_label("refusé (motif obligatoire)").check()
         page.get_by_role("button", name="Enregistrer la décision").click()
         refusal = page.locator("[role=alert]").first.inner_text()
-        assert "needs a message to the citizen saying why it is rejected" in refusal
+        assert "Un refus doit être motivé" in refusal
         assert page.get_by_label("refusé (motif obligatoire)").is_checked()
         assert "en cours d'instruction" in page.locator("p .status").inner_text()
         shoot(page, tmp_path, "decision-refused")
+
+        # A motive that gives an e-mail address: refused in French, what was typed kept.
+        leaky = "Écrivez à marie.durand@caf.fr pour la suite."
+        page.get_by_label("refusé (motif obligatoire)").check()
+        page.get_by_label("Message à l'usager").fill(leaky)
+        page.get_by_role("button", name="Enregistrer la décision").click()
+        alert = page.locator("[role=alert]").first.inner_text()
+        assert "contient une adresse électronique" in alert and "caf.fr" not in alert
+        assert page.get_by_label("Message à l'usager").input_value() == leaky
 
         # With a motive of two lines: rejected, the lines kept.
         motive = ("Le justificatif de domicile date de plus de trois mois.\n"
@@ -152,7 +161,7 @@ def test_a_staff_member_filters_opens_assigns_annotates_and_rejects_with_a_motiv
                 ("view", "done", target), ("fetch", "done", target),
                 ("assign", "done", target), ("annotate", "done", target),
                 ("decide", "done", target), ("decide", "refused", target),
-                ("decide", "done", target)]
+                ("decide", "refused", target), ("decide", "done", target)]
     remaining = iter(done)
     assert all(step in remaining for step in expected), done      # in that order
     assert any(e["detail"] == "in_review -> rejected" for e in trail)
@@ -170,7 +179,7 @@ def test_a_disabled_account_cannot_sign_in(office: Office, chromium: Any) -> Non
     try:
         sign_in(page, workspace.url)
         alert = page.locator("[role=alert]").inner_text()
-        assert "the account lea.bernard is disabled" in alert
+        assert "Ce compte est désactivé" in alert
         assert page.url.endswith("/signin")
     finally:
         page.close()
@@ -186,7 +195,7 @@ def test_an_administrator_signs_in_but_neither_reads_dossiers_nor_decides(
     try:
         sign_in(page, workspace.url)
         page.wait_for_url("**/inbox")
-        assert "does not allow this (view)" in page.locator("[role=alert]").inner_text()
+        assert "Votre rôle ne permet pas cette action" in page.locator("[role=alert]").inner_text()
     finally:
         page.close()
         workspace.stop()
