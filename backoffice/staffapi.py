@@ -36,7 +36,7 @@ import io
 import json
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
@@ -55,13 +55,11 @@ from backoffice.errors import (
     UnknownDepositError,
 )
 from backoffice.roles import NAME, PERMISSIONS, Action, Outcome, Permission
+from backoffice.staffviews import CSV_COLUMNS, csv_cell, iso, parse_query, row_dict
 from backoffice.status import DossierStatus
 from backoffice.store.metadata import MetadataStore
 from backoffice.store.objects import ObjectStore
 from backoffice.store.staffdb import (
-    UNASSIGNED,
-    InboxQuery,
-    InboxRow,
     SortKey,
     StaffRecord,
     StaffStore,
@@ -80,73 +78,6 @@ MAX_BODY = 64 * 1024
 MAX_ANNOTATION = 4000
 #: Chunks of the envelope sent to the staff workstation.
 CHUNK = 1 << 20
-
-
-def iso(when: datetime | None) -> str | None:
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if when else None
-
-
-def row_dict(r: InboxRow) -> dict[str, Any]:
-    info = procedures.shipped().get(r.procedure)
-    return {"deposit_id": r.deposit_id, "kiosk_id": r.kiosk_id, "procedure": r.procedure,
-            "procedure_name": info.name if info else r.procedure,
-            "received": iso(r.received_at), "due": iso(r.due_at), "status": r.status.value,
-            "message": r.status_message, "status_at": iso(r.status_at),
-            "assignee": r.assignee, "envelope_size": r.envelope_size}
-
-
-CSV_COLUMNS = ("deposit_id", "procedure", "procedure_name", "kiosk_id", "received", "due",
-               "status", "assignee", "status_at", "message", "envelope_size")
-
-
-def _date(value: str, name: str) -> datetime:
-    try:
-        return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
-    except ValueError:
-        raise ValueError(f"{name} must be a date YYYY-MM-DD, not {value!r}") from None
-
-
-def parse_query(params: Any, me: str) -> InboxQuery:
-    """An :class:`InboxQuery` from query parameters; ValueError naming the bad one."""
-    known = {"procedure", "status", "kiosk", "assignee", "due_before", "due_after", "sort",
-             "order", "page", "per_page"}
-    unknown = sorted(set(params.keys()) - known)
-    if unknown:
-        raise ValueError(f"unknown parameter {unknown[0]!r} (valid: {', '.join(sorted(known))})")
-
-    def text(name: str) -> str | None:
-        value = params.get(name, "").strip()
-        return value or None
-
-    status = text("status")
-    assignee = text("assignee")
-    if assignee == "@me":
-        assignee = me
-    elif assignee not in (None, UNASSIGNED) and not NAME.fullmatch(assignee or ""):
-        raise ValueError(f"assignee must be an account name, @me or {UNASSIGNED}")
-    try:
-        sort = SortKey(params.get("sort") or SortKey.RECEIVED)
-    except ValueError:
-        raise ValueError(f"sort must be one of {', '.join(k.value for k in SortKey)}") from None
-    order = params.get("order") or "asc"
-    if order not in ("asc", "desc"):
-        raise ValueError("order must be asc or desc")
-    try:
-        page = int(params.get("page") or 1)
-        per_page = int(params.get("per_page") or 50)
-    except ValueError:
-        raise ValueError("page and per_page are whole numbers") from None
-    try:
-        status_value = DossierStatus(status) if status else None
-    except ValueError:
-        raise ValueError(f"status must be one of "
-                         f"{', '.join(s.value for s in DossierStatus)}") from None
-    due_before, due_after = text("due_before"), text("due_after")
-    return InboxQuery(
-        procedure=text("procedure"), status=status_value, kiosk=text("kiosk"),
-        assignee=assignee, due_before=_date(due_before, "due_before") if due_before else None,
-        due_after=_date(due_after, "due_after") if due_after else None, sort=sort,
-        descending=order == "desc", page=page, per_page=per_page)
 
 
 def _error(status: int, message: str, exc: StaffError | None = None) -> Response:
@@ -316,7 +247,7 @@ class StaffAPI:
             writer.writerow(CSV_COLUMNS)
             for n, row in enumerate(self.staff.inbox_rows(query)):
                 data = row_dict(row)
-                writer.writerow([_cell(data[c]) for c in CSV_COLUMNS])
+                writer.writerow([csv_cell(data[c]) for c in CSV_COLUMNS])
                 if n % 500 == 0:
                     yield out.getvalue()
                     out.seek(0)
@@ -516,12 +447,4 @@ class StaffAPI:
         return _json({"deposit_id": deposit_id, "status": new.value, "message": stored})
 
 
-def _cell(value: Any) -> str:
-    """A CSV cell that a spreadsheet will not run as a formula (CWE-1236)."""
-    text = "" if value is None else str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
-
-
-__all__ = ["PREFIX", "StaffAPI", "parse_query", "row_dict"]
+__all__ = ["PREFIX", "StaffAPI"]
