@@ -46,7 +46,6 @@ from starlette.routing import Route
 
 from backoffice import agentcalls, decisions, pki, procedures
 from backoffice.errors import (
-    DecisionError,
     NotAllowed,
     StaffError,
     StaffToolError,
@@ -219,7 +218,7 @@ class StaffAPI:
     def _wrap(self, handler: Handler) -> Callable[[Request], Any]:
         async def endpoint(request: Request) -> Response:
             try:
-                actor = await run_in_threadpool(self._actor, request)
+                actor = await run_in_threadpool(self._actor, request, self._action_of(handler))
             except NotAllowed as exc:
                 log.warning("staff API: %s (%s %s)", exc, request.method, request.url.path)
                 return _error(exc.status, str(exc))
@@ -230,7 +229,7 @@ class StaffAPI:
                 response: Response = await handler(request, actor)
                 return response
             except StaffError as exc:
-                if isinstance(exc, (NotAllowed, DecisionError)):
+                if isinstance(exc, StaffError):     # a refusal, whatever its status
                     await self._record(actor, self._action_of(handler), Outcome.REFUSED,
                                        request.path_params.get("deposit_id"), str(exc))
                 return _error(exc.status, str(exc))
@@ -250,7 +249,7 @@ class StaffAPI:
                 "audit": Action.AUDIT, "ack_call": Action.ACK_CALL,
                 "agent_calls": Action.AGENT_CALLS}.get(name, Action.VIEW)
 
-    def _actor(self, request: Request) -> StaffRecord:
+    def _actor(self, request: Request, action: Action) -> StaffRecord:
         pem = client_certificate(request)
         if pem is None:
             raise NotAllowed("no client certificate")
@@ -259,6 +258,9 @@ class StaffAPI:
             raise NotAllowed("this certificate belongs to no account (re-issued or never "
                              "issued here)")
         if not account.active:
+            # Who tried is known: the attempt goes into the trail like any refusal.
+            self.staff.audit(self.clock(), account.name, action, Outcome.REFUSED,
+                             request.path_params.get("deposit_id"), "the account is disabled")
             raise NotAllowed(f"the account {account.name} is disabled")
         return account
 
