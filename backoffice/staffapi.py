@@ -46,7 +46,6 @@ from starlette.routing import Route
 
 from backoffice import agentcalls, decisions, pki, procedures
 from backoffice.errors import (
-    DecisionError,
     NotAllowed,
     Refusal,
     StaffError,
@@ -154,7 +153,7 @@ class StaffAPI:
     def _wrap(self, handler: Handler) -> Callable[[Request], Any]:
         async def endpoint(request: Request) -> Response:
             try:
-                actor = await run_in_threadpool(self._actor, request)
+                actor = await run_in_threadpool(self._actor, request, self._action_of(handler))
             except NotAllowed as exc:
                 log.warning("staff API: %s (%s %s)", exc, request.method, request.url.path)
                 return _error(exc.status, str(exc), exc)
@@ -164,15 +163,13 @@ class StaffAPI:
             try:
                 response: Response = await handler(request, actor)
                 return response
-            except StaffError as exc:
-                if isinstance(exc, (NotAllowed, DecisionError)):
-                    await self._record(actor, self._action_of(handler), Outcome.REFUSED,
-                                       request.path_params.get("deposit_id"), str(exc))
-                return _error(exc.status, str(exc), exc)
-            except UnknownDepositError as exc:
-                return _error(404, str(exc))
-            except ValueError as exc:
-                return _error(400, str(exc))
+            except (StaffError, UnknownDepositError, ValueError) as exc:
+                # A refusal, whatever its reason, is in the trail with its author.
+                status = exc.status if isinstance(exc, StaffError) else \
+                    404 if isinstance(exc, UnknownDepositError) else 400
+                await self._record(actor, self._action_of(handler), Outcome.REFUSED,
+                                   request.path_params.get("deposit_id"), str(exc))
+                return _error(status, str(exc), exc if isinstance(exc, StaffError) else None)
             except StoreError:
                 log.exception("staff API: the metadata store does not answer")
                 return _error(503, "the metadata store does not answer; try again")
@@ -185,7 +182,7 @@ class StaffAPI:
                 "audit": Action.AUDIT, "ack_call": Action.ACK_CALL,
                 "agent_calls": Action.AGENT_CALLS}.get(name, Action.VIEW)
 
-    def _actor(self, request: Request) -> StaffRecord:
+    def _actor(self, request: Request, action: Action) -> StaffRecord:
         pem = client_certificate(request)
         if pem is None:
             raise NotAllowed("no client certificate")
@@ -194,6 +191,9 @@ class StaffAPI:
             raise NotAllowed("this certificate belongs to no account (re-issued or never "
                              "issued here)", Refusal.ACCOUNT)
         if not account.active:
+            # Who tried is known: the attempt goes into the trail like any refusal.
+            self.staff.audit(self.clock(), account.name, action, Outcome.REFUSED,
+                             request.path_params.get("deposit_id"), "the account is disabled")
             raise NotAllowed(f"the account {account.name} is disabled", Refusal.ACCOUNT,
                              {"disabled": [account.name]})
         return account

@@ -1,14 +1,19 @@
 """The demo's own back office, started as staff would start one, and what a citizen's phone
 does with the receipt's QR code (development tooling: never installed on a kiosk).
 
-:class:`BackOffice` runs ``backoffice init``, ``enroll`` and ``serve`` (HTTPS on
-127.0.0.1, a free port) in a folder; :func:`read_status` reads the status page
-a receipt's QR code leads to.
+:class:`BackOffice` runs ``backoffice init``, ``enroll``, ``staff add`` and
+``serve`` (HTTPS on 127.0.0.1, four free ports: kiosks, status page,
+administration, staff API) in a folder; the demo's staff account signs in with
+the profile ``staff add`` wrote, as a staff member's workstation does (the
+staff commands never read the server's files). :func:`read_status` reads the
+status page a receipt's QR code leads to.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import secrets
 import socket
 import subprocess
 import sys
@@ -59,31 +64,50 @@ def backoffice_cli(*args: str, timeout: float = 120) -> str:
     return done.stdout
 
 
+#: The demo's staff account (an instructor: it fetches and decides).
+STAFF_NAME = "demo.agent"
+
+
 @dataclass
 class BackOffice:
-    """The demo's own back office: a data folder, its staff identity and a serving process."""
+    """The demo's own back office: a data folder, its staff identity, the profile of one staff
+    account with its passphrase in a file, and a serving process."""
 
     data: Path
     identity: Path
     bundle: Path
     url: str
     admin_url: str
+    profile: Path
+    passphrase_file: Path
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
 
     @classmethod
     def create(cls, work: Path, key_type: str, kiosk_id: str = "DEMO-01") -> BackOffice:
-        port, public, admin = free_ports(3)
+        port, public, admin, staff = free_ports(4)
         url = f"https://127.0.0.1:{port}"
         data, identity, bundle = work / "backoffice", work / "staff-identity.txt", work / "bundle"
         say(f"creating a back office in {data} ({key_type} staff key)")
         backoffice_cli("init", "--data", str(data), "--url", url, "--key-type", key_type,
                        "--public-listen", f"127.0.0.1:{public}",
                        "--admin-listen", f"127.0.0.1:{admin}",
+                       "--staff-listen", f"127.0.0.1:{staff}",
                        "--staff-identity", str(identity))
         say(f"enrolling kiosk {kiosk_id}")
         backoffice_cli("enroll", "--data", str(data), kiosk_id, "--out", str(bundle))
-        return cls(data, identity, bundle, url, f"http://127.0.0.1:{admin}")
+        profile, passphrase_file = work / "staff-profile", work / "staff-passphrase.txt"
+        say(f"adding the staff account {STAFF_NAME} (profile: {profile})")
+        write_secret(passphrase_file, secrets.token_urlsafe(24) + "\n")
+        backoffice_cli("staff", "add", STAFF_NAME, "--role", "instructor",
+                       "--full-name", "Agent de démonstration", "--data", str(data),
+                       "--out", str(profile), "--passphrase-file", str(passphrase_file))
+        return cls(data, identity, bundle, url, f"http://127.0.0.1:{admin}", profile,
+                   passphrase_file)
+
+    def staff_args(self) -> list[str]:
+        """What a staff command (inbox, fetch, status) needs to sign in as the demo's agent."""
+        return ["--profile", str(self.profile), "--passphrase-file", str(self.passphrase_file)]
 
     def serve(self) -> None:
         self.log_path = self.data.parent / "backoffice.log"
@@ -105,6 +129,13 @@ class BackOffice:
             self.process.kill()
             self.process.wait(timeout=5)
         say("back office stopped")
+
+
+def write_secret(path: Path, text: str) -> None:
+    """A new file only its owner reads (the passphrase of the demo's staff key)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(text)
 
 
 def wait_for_health(url: str, process: subprocess.Popen[bytes] | None,

@@ -3,9 +3,10 @@
 A back office, a kiosk on simulated devices, and a deposit from the touchscreen to the
 staff's decrypted dossier.
 
-1. A local back office: ``backoffice init`` (HTTPS on 127.0.0.1, a free port,
+1. A local back office: ``backoffice init`` (HTTPS on 127.0.0.1, free ports,
    a temporary data folder), ``backoffice enroll`` of the demo kiosk,
-   ``backoffice serve``.
+   ``backoffice staff add`` of the demo's staff account (its profile and
+   passphrase stay in the demo's folder), ``backoffice serve``.
 2. The kiosk's real interface on the simulated camera, printer and code
    reader. Without a display it runs under Xvfb and plays a scripted deposit
    through real touches on real widgets (a convocation QR code, 3 documents,
@@ -14,9 +15,10 @@ staff's decrypted dossier.
    script there too).
    The kiosk's uploader runs beside it as its own process (``kiosk uploader``,
    as on a kiosk), nudged by the kiosk after the deposit.
-3. The dossier delivered to the back office, fetched and decrypted with the
-   staff identity (``backoffice fetch`` and ``backoffice decrypt``, as staff
-   do), and the citizen's status page read over HTTPS.
+3. The dossier delivered to the back office, fetched through the staff API
+   with the staff account's profile (``backoffice fetch``) and decrypted with
+   the staff identity (``backoffice decrypt``), as staff do, and the citizen's
+   status page read over HTTPS.
 
 Progress goes to stderr, one line a step; ``--json`` ends with one JSON object
 on stdout. Everything the demo starts is stopped at the end, even on failure;
@@ -328,7 +330,7 @@ def finish(config: Config, bundle: Path, office: BackOffice | None, result: Resu
     if office is not None and delivered:
         fetched = office.data.parent / "fetched"
         say("staff: fetches the envelope and its signed manifest from the back office")
-        backoffice_cli("fetch", "--data", str(office.data), deposit_id, "-o", str(fetched))
+        backoffice_cli("fetch", *office.staff_args(), deposit_id, "-o", str(fetched))
         result["envelope"] = fetched / f"{deposit_id}.age"
         dossier = office.data.parent / "dossier" / deposit_id
         say("staff: decrypts it with the staff identity")

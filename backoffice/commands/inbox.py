@@ -9,6 +9,8 @@ line breaks shown as ``⏎``: one dossier, one line).
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -84,7 +86,8 @@ def run(args: argparse.Namespace) -> int:
         if args.csv is not None:
             data = client.export_csv(**filters(args))
             args.csv.write_bytes(data)
-            rows = data.count(b"\n") - 1
+            # Rows, not lines: a message's line breaks stay inside its quoted cell.
+            rows = sum(1 for _ in csv.reader(io.StringIO(data.decode("utf-8")))) - 1
             print(f"csv: {args.csv} ({rows} dossiers)")
             return 0
         page = client.inbox(**filters(args), page=args.page, per_page=args.per_page)

@@ -29,6 +29,7 @@ from backoffice.roles import Role
 from backoffice.server import Service, bind_all, run_in_loop
 from backoffice.settings import load_settings
 from backoffice.staffclient import StaffClient
+from backoffice.status import DossierStatus
 from backoffice.store.engines import open_metadata
 from backoffice.store.metadata import ConflictRecord, DepositRecord
 from deposit import envelope, manifest
@@ -260,4 +261,33 @@ def enroll(data: Path, kiosk_id: str, out: Path) -> Path:
     return out
 
 
-__all__ = ["FakeKiosk", "RunningServer", "enroll", "free_port", "free_ports", "init_backoffice"]
+
+def store_record(bo: Backoffice, kiosk: FakeKiosk, *, status: DossierStatus =
+                 DossierStatus.RECEIVED, message: str = "", procedure: str = "caf-apl",
+                 kiosk_id: str | None = None, received: datetime | None = None,
+                 due: datetime | None = None, assignee: str | None = None) -> str:
+    """A dossier written straight into ``bo``'s metadata store, in any state, without an
+    envelope (inbox, decisions and paging need only its row); its deposit number.
+
+    The manifest is genuine (signed by ``kiosk``'s key) so that the dossier view parses it;
+    ``kiosk_id`` must name an enrolled kiosk (the store keeps the reference).
+    """
+    kiosk.sequence += 1
+    deposit_id = deposit_number(kiosk.enrollment.fleet_code, kiosk.sequence)
+    when = received or datetime.now(UTC)
+    m = manifest.Manifest(
+        deposit_id=deposit_id, kiosk_id=kiosk_id or kiosk.enrollment.kiosk_id,
+        procedure=procedure, created=manifest.rfc3339(when), envelope_size=1,
+        envelope_sha256=hashlib.sha256(b"-").hexdigest(),
+        tracking_token_sha256=manifest.tracking_token_sha256(manifest.new_tracking_token()))
+    bo.metadata.store_deposit(DepositRecord(
+        deposit_id=deposit_id, kiosk_id=m.kiosk_id, procedure=procedure, created_at=when,
+        received_at=when, envelope_sha256=m.envelope_sha256, envelope_size=1,
+        tracking_token_sha256=m.tracking_token_sha256, manifest=manifest.sign(m, kiosk.key),
+        object_key=f"envelopes/{deposit_id}.age", ack=b"", status=status,
+        status_message=message, assignee=assignee, due_at=due), upload_id="none")
+    return deposit_id
+
+
+__all__ = ["FakeKiosk", "RunningServer", "enroll", "free_port", "free_ports", "init_backoffice",
+           "store_record"]

@@ -1,10 +1,11 @@
 """The whole flow through the command lines, as staff and a technician would run it.
 
 init, enroll, serve; a deposit sealed and queued by the deposit package on the
-kiosk side; ``kiosk uploader --once`` delivers it; inbox shows it received;
-fetch and decrypt with the staff identity give back the dossier; the status
-set to accepted shows on the receipt's status page; after revoke, the next
-deposit is refused and stays queued on the kiosk; SIGTERM stops the service.
+kiosk side; ``kiosk uploader --once`` delivers it; ``staff add`` gives an
+instructor a profile, with which inbox shows it received (through the staff
+API); fetch and decrypt with the staff identity give back the dossier; the
+status set to accepted shows on the receipt's status page; after revoke, the
+next deposit is refused and stays queued on the kiosk; SIGTERM stops the service.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ import pytest
 from deposit import manifest as mf
 from deposit.bundle import Enrollment
 from deposit.outbox import Outbox, Sealer
+from tests.backoffice.harness import STAFF_PASSPHRASE, deposit_number, free_ports
 from tests.backoffice.harness import ServeProcess as Service
-from tests.backoffice.harness import deposit_number, free_ports
 from tests.conftest import run_cli
 
 pytestmark = pytest.mark.slow
@@ -58,12 +59,24 @@ def kiosk_deposit(box: Outbox, enrollment: Enrollment, sequence: int) -> tuple[s
     return deposit_id, token, pdf
 
 
+def staff_profile(data: Path, folder: Path, name: str = "ines") -> list[str]:
+    """``backoffice staff add`` of an instructor; the arguments that sign in with the profile."""
+    secret = folder / f"{name}.passphrase"
+    folder.mkdir(parents=True, exist_ok=True)
+    secret.write_text(STAFF_PASSPHRASE.decode() + "\n")
+    r = run_cli("backoffice", ["staff", "add", name, "--role", "instructor", "--data", str(data),
+                               "--out", str(folder / name), "--passphrase-file", str(secret)])
+    assert r.returncode == 0, r.stderr
+    return ["--profile", str(folder / name), "--passphrase-file", str(secret)]
+
+
 def test_init_enroll_serve_deliver_inbox_fetch_decrypt_status_revoke(tmp_path: Path) -> None:
-    port, public, admin = free_ports(3)
+    port, public, admin, staff = free_ports(4)
     data = tmp_path / "bo"
     r = run_cli("backoffice", ["init", "--data", str(data), "--url", f"https://127.0.0.1:{port}",
                                "--public-listen", f"127.0.0.1:{public}",
                                "--admin-listen", f"127.0.0.1:{admin}",
+                               "--staff-listen", f"127.0.0.1:{staff}",
                                "--staff-identity", str(tmp_path / "staff" / "identity.txt")])
     assert r.returncode == 0, r.stderr
     written = parse_lines(r.stdout)
@@ -89,6 +102,7 @@ def test_init_enroll_serve_deliver_inbox_fetch_decrypt_status_revoke(tmp_path: P
                     signing_key=enrollment.signing_key())
     box = Outbox(kiosk_dir / "outbox", sealer=sealer, reserve_bytes=0,
                  dossier_estimate_bytes=1024 * 1024)
+    signed_in = staff_profile(data, tmp_path / "staff")
     service = Service(data)
     try:
         deposit_id, token, pdf = kiosk_deposit(box, enrollment, 1)
@@ -104,14 +118,15 @@ def test_init_enroll_serve_deliver_inbox_fetch_decrypt_status_revoke(tmp_path: P
         assert report["delivered"] == 1 and report["pending"] == 0
         assert box.pending() == []
 
-        r = run_cli("backoffice", ["inbox", "--data", str(data), "--json"])
-        [entry] = json.loads(r.stdout)["deposits"]
+        r = run_cli("backoffice", ["inbox", *signed_in, "--json"])
+        assert r.returncode == 0, r.stderr
+        [entry] = json.loads(r.stdout)["rows"]
         assert (entry["deposit_id"], entry["kiosk_id"], entry["procedure"], entry["status"]) \
             == (deposit_id, "MAIRIE-01", "carte-grise", "received")
-        assert deposit_id in run_cli("backoffice", ["inbox", "--data", str(data)]).stdout
+        assert deposit_id in run_cli("backoffice", ["inbox", *signed_in]).stdout
 
         fetched = tmp_path / "fetched"
-        r = run_cli("backoffice", ["fetch", "--data", str(data), deposit_id, "-o", str(fetched)])
+        r = run_cli("backoffice", ["fetch", *signed_in, deposit_id, "-o", str(fetched)])
         assert r.returncode == 0, r.stderr
         envelope = Path(parse_lines(r.stdout)["envelope"])
         out = tmp_path / "opened"
@@ -121,7 +136,9 @@ def test_init_enroll_serve_deliver_inbox_fetch_decrypt_status_revoke(tmp_path: P
         assert (out / "dossier.pdf").read_bytes() == pdf
         assert json.loads((out / "deposit.json").read_text())["deposit_id"] == deposit_id
 
-        r = run_cli("backoffice", ["status", "--data", str(data), deposit_id, "accepted",
+        r = run_cli("backoffice", ["status", *signed_in, deposit_id, "in review"])
+        assert r.returncode == 0, r.stderr
+        r = run_cli("backoffice", ["status", *signed_in, deposit_id, "accepted",
                                    "--message", "Votre carte grise sera envoyée par courrier."])
         assert r.returncode == 0, r.stderr
         # The status page's own chain (init's placeholder), not the fleet CA.
@@ -149,7 +166,10 @@ def test_init_enroll_serve_deliver_inbox_fetch_decrypt_status_revoke(tmp_path: P
 
 
 def test_commands_refuse_what_they_cannot_do_with_one_clear_line(tmp_path: Path) -> None:
-    r = run_cli("backoffice", ["inbox", "--data", str(tmp_path / "nothing")])
+    r = run_cli("backoffice", ["inbox", "--profile", str(tmp_path / "nothing")])
+    assert r.returncode == 2 and "is not a staff profile" in r.stderr
+    r = run_cli("backoffice", ["enroll", "--data", str(tmp_path / "nothing"), "K-1", "--out",
+                               str(tmp_path / "b0")])
     assert r.returncode == 2 and "not a back-office data folder" in r.stderr
     data = tmp_path / "bo"
     assert run_cli("backoffice", ["init", "--data", str(data), "--key-type", "x25519"]
@@ -166,23 +186,27 @@ def test_commands_refuse_what_they_cannot_do_with_one_clear_line(tmp_path: Path)
     assert r.returncode == 2 and "already enrolled" in r.stderr
     r = run_cli("backoffice", ["revoke", "--data", str(data), "NOPE"])
     assert r.returncode == 2 and "no kiosk NOPE" in r.stderr
-    r = run_cli("backoffice", ["status", "--data", str(data), "0000-0000-0000", "accepted"])
-    assert r.returncode == 2
-    r = run_cli("backoffice", ["fetch", "--data", str(data), "garbage", "-o", str(tmp_path)])
-    assert r.returncode == 2 and "not a deposit number" in r.stderr
+    # A staff command against a back office that does not serve (init's default address).
+    signed_in = staff_profile(data, tmp_path / "staff")
+    r = run_cli("backoffice", ["status", *signed_in, "0000-0000-0000", "accepted"])
+    assert r.returncode == 2 and "cannot reach the staff API" in r.stderr
+    r = run_cli("backoffice", ["fetch", *signed_in, "garbage", "-o", str(tmp_path / "f")])
+    assert r.returncode == 2 and "cannot reach the staff API" in r.stderr
 
 
 def test_serve_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
-    port, public, admin = free_ports(3)
+    port, public, admin, staff = free_ports(4)
     data = tmp_path / "bo"
     assert run_cli("backoffice", ["init", "--data", str(data), "--url",
                                   f"https://127.0.0.1:{port}", "--key-type", "x25519",
                                   "--public-listen", f"127.0.0.1:{public}",
-                                  "--admin-listen", f"127.0.0.1:{admin}"]).returncode == 0
+                                  "--admin-listen", f"127.0.0.1:{admin}",
+                                  "--staff-listen", f"127.0.0.1:{staff}"]).returncode == 0
     service = Service(data)
     assert any(f"https://127.0.0.1:{port}" in line for line in service.log)
     assert any(f"public listener on https://127.0.0.1:{public}" in line for line in service.log)
     assert any(f"admin listener on http://127.0.0.1:{admin}" in line for line in service.log)
+    assert any(f"staff listener on https://127.0.0.1:{staff}" in line for line in service.log)
     ctx = ssl.create_default_context(cafile=str(data / "public" / "public.crt"))
     health = httpx.get(f"https://127.0.0.1:{public}/health", verify=ctx)
     assert health.status_code == 200 and health.json() == {"status": "ok"}

@@ -14,22 +14,27 @@ from pathlib import Path
 
 import pytest
 
+from backoffice.staffclient import PASSPHRASE_VARIABLE
 from deposit.status import OutboxState, Standing
 from devtools.headless import start_headless
 from kiosk.config import load_config
 from kiosk.journey import Action, Refusal, Step
 from kiosk.runtime import sealing_keys
-from tests.backoffice.harness import RunningServer
+from tests.backoffice.harness import STAFF_PASSPHRASE, RunningServer
 from tests.conftest import run_cli
 from tests.e2e.fleet import enrolled, kiosk_config, kiosk_outbox, queue
 
 pytestmark = pytest.mark.slow
 
 
-def inbox(data: Path) -> list[str]:
-    done = run_cli("backoffice", ["inbox", "--data", str(data), "--json"])
+def inbox(profile: Path) -> list[str]:
+    """What ``backoffice inbox`` shows an instructor (through the staff API)."""
+    done = run_cli("backoffice", ["inbox", "--profile", str(profile), "--json"],
+                   env={PASSPHRASE_VARIABLE: STAFF_PASSPHRASE.decode()})
     assert done.returncode == 0, done.stderr
-    return sorted(d["deposit_id"] for d in json.loads(done.stdout)["deposits"])
+    page = json.loads(done.stdout)
+    assert page["pages"] == 1
+    return sorted(d["deposit_id"] for d in page["rows"])
 
 
 def test_a_revoked_kiosk_refuses_deposits_keeps_its_dossiers_and_delivers_them_on_media(
@@ -38,6 +43,8 @@ def test_a_revoked_kiosk_refuses_deposits_keeps_its_dossiers_and_delivers_them_o
     data, bundle = office.data, office.bundle
     config_path = kiosk_config(tmp_path / "kiosk", bundle)
     server = RunningServer(data, office.port).start()
+    server.add_staff(tmp_path / "staff", "ines").close()
+    profile = tmp_path / "staff" / "ines"
     try:
         with kiosk_outbox(config_path, bundle) as box:
             ids = queue(box, office.fleet_code, [150_000, 40_000, 2_000_000])
@@ -95,13 +102,13 @@ def test_a_revoked_kiosk_refuses_deposits_keeps_its_dossiers_and_delivers_them_o
         done = run_cli("backoffice", ["import", "--data", str(data), str(tampered)])
         assert done.returncode == 1
         assert victim.name in done.stdout + done.stderr
-        assert inbox(data) == []
+        assert inbox(profile) == []
 
         # The genuine medium at the back office: one dossier each, twice imported or not.
         for _ in range(2):
             done = run_cli("backoffice", ["import", "--data", str(data), "--json", str(media)])
             assert done.returncode == 0, done.stdout + done.stderr
-            assert inbox(data) == sorted(ids)
+            assert inbox(profile) == sorted(ids)
 
         # Back at the kiosk, the acknowledgements on the stick settle the deposits.
         done = run_cli("kiosk", ["export", "--to", str(media), "--json", "--config",
