@@ -1,6 +1,6 @@
 """The staff commands run from a workstation that holds none of the server's files.
 
-A back office serves (SQLite and PostgreSQL); the staff member's machine is a
+A back office serves (SQLite); the staff member's machine is a
 fresh folder holding only a copy of their profile and of the staff identity.
 ``python -m backoffice inbox|fetch|decrypt|status`` run there as subprocesses,
 found through ``BACKOFFICE_PROFILE`` and ``BACKOFFICE_STAFF_PASSPHRASE``, with no
@@ -56,6 +56,13 @@ def workstation(tmp_path: Path, profile: Path, name: str = "workstation") -> Wor
     shutil.copy(tmp_path / "staff-identity.txt", folder / "identity.txt")   # init_backoffice's
     return Workstation(folder, {"BACKOFFICE_PROFILE": "profile",
                                 "BACKOFFICE_STAFF_PASSPHRASE": STAFF_PASSPHRASE.decode()})
+
+
+@pytest.fixture
+def metadata_url() -> None:
+    """SQLite only (overrides tests/backoffice/conftest.py's): the commands talk to the staff
+    API, whose store engines tests/backoffice/test_staff_api.py runs both."""
+    return None
 
 
 @pytest.fixture
