@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import hashlib
+import json
 import os
 import ssl
 import sys
@@ -31,6 +32,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -72,6 +74,10 @@ def write_profile(folder: Path, name: str, server: str, cert_pem: bytes, key_pem
 
     if folder.exists() and any(folder.iterdir()):
         raise StaffToolError(f"{folder} is not empty; a profile is written into a new folder")
+    parts = urlsplit(server)
+    if parts.scheme != "https" or not parts.hostname or parts.query or parts.fragment \
+            or not server.isprintable():
+        raise StaffToolError(f"{server!r} is not the staff API's URL (https://HOST:PORT)")
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     folder.chmod(0o700)
     profile = Profile(folder.resolve(), name, server)
@@ -81,7 +87,7 @@ def write_profile(folder: Path, name: str, server: str, cert_pem: bytes, key_pem
     write_private(folder / PROFILE_FILE, (
         "# A staff member's profile for the deposit back office (backoffice staff add).\n"
         "# staff.key opens only with its passphrase; keep this folder to yourself.\n"
-        f"name = \"{name}\"\nserver = \"{server}\"\n").encode())
+        f"name = {json.dumps(name)}\nserver = {json.dumps(server.rstrip('/'))}\n").encode())
     return profile
 
 

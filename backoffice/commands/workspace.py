@@ -31,6 +31,9 @@ from deposit.errors import DepositError
 
 log = logging.getLogger(__name__)
 
+#: Seconds between two looks at the session's idle time (the lock is late by this at most).
+IDLE_CHECK_S = 5.0
+
 
 def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("workspace", parents=parents,
@@ -97,11 +100,20 @@ def run(args: argparse.Namespace) -> int:
                         f'content="0;url={workspace.launch_url}">')
             webbrowser.open(launcher.as_uri())
 
+        async def lock_when_idle() -> None:
+            while True:
+                await asyncio.sleep(min(IDLE_CHECK_S, args.idle_lock / 2))
+                workspace.expire_idle()
+
         async def main() -> None:
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))
-            await server.serve(sockets=[sock])
+            watcher = asyncio.create_task(lock_when_idle())
+            try:
+                await server.serve(sockets=[sock])
+            finally:
+                watcher.cancel()
 
         asyncio.run(main())
     finally:

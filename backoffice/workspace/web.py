@@ -207,15 +207,26 @@ class Workspace:
             raise Refused(self.page("closed.html", status=403))
         return session
 
+    def expire_idle(self) -> bool:
+        """Forget the key and the open dossiers if the session has been idle too long; whether
+        it did. Called on every request and, by ``backoffice workspace``, every few seconds, so
+        that an unattended workstation does not keep them until someone clicks."""
+        session = self.session
+        if session is None or session.client is None:
+            return False
+        idle = self.clock() - session.last
+        if idle <= self.idle_lock:
+            return False
+        session.sign_out()
+        self.cache.forget()
+        session.flashes.append(("info", "Session verrouillée après inactivité : "
+                                        "saisissez de nouveau votre phrase de passe."))
+        log.info("workspace locked after %d s idle", int(idle))
+        return True
+
     def _signed_in(self, session: Session) -> StaffClient:
-        now = self.clock()
-        if session.client is not None and now - session.last > self.idle_lock:
-            session.sign_out()
-            self.cache.forget()
-            session.flashes.append(("info", "Session verrouillée après inactivité : "
-                                            "saisissez de nouveau votre phrase de passe."))
-            log.info("workspace locked after %d s idle", int(now - session.last))
-        session.last = now
+        self.expire_idle()
+        session.last = self.clock()
         if session.client is None:
             raise Refused(RedirectResponse("/signin", status_code=303))
         return session.client

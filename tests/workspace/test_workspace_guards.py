@@ -105,10 +105,14 @@ def test_every_answer_forbids_scripts_framing_and_caching(workspace: WorkspacePr
     client.close()
 
 
-def test_after_the_idle_delay_the_key_is_forgotten(workspace: WorkspaceProcess) -> None:
+def test_after_the_idle_delay_the_key_is_forgotten_without_waiting_for_a_click(
+        workspace: WorkspaceProcess) -> None:
     client = signed_in(workspace)
     assert client.get("/inbox").status_code == 200
-    time.sleep(2.5)
+    deadline = time.monotonic() + 10
+    while not any("locked after" in line for line in workspace.output):
+        assert time.monotonic() < deadline, "the workspace did not lock by itself"
+        time.sleep(0.1)
     r = client.get("/inbox")
     assert r.status_code == 303 and r.headers["location"] == "/signin"
     assert "Session verrouillée après inactivité" in client.get("/signin").text
