@@ -3,6 +3,22 @@
 ``shared_data`` is ``../shared/data`` beside the checkout (CI has it there); tests
 that need it skip with a clear reason when it is absent. Hardware tests run
 only when a device URL is given on the command line.
+
+The suite runs on two pytest-xdist workers (``-n 2 --dist loadfile`` in pyproject.toml;
+``-n 0`` runs it in this process). :func:`pytest_xdist_make_scheduler` hands each worker
+whole units, as ``loadfile`` does, but some files make one unit together:
+
+- ``kivy``: everything that draws the real interface (tests/ui, tests/accessibility, the
+  demo). Kivy renders with Mesa's llvmpipe, which already spreads each frame over every
+  core: two interfaces at once on two cores ran slower than one after the other, and their
+  UI drivers' waits ran out (measured: 2 failures, 355 s instead of about 340 s). One worker
+  draws, in the serial run's order (tests/accessibility before tests/ui); the other runs
+  the rest meanwhile.
+- ``systemd``: the installed-kiosk tests share one session fixture (``install.sh``, ~20 s).
+- otherwise the test's file, so module- and session-scoped fixtures are built once.
+
+xdist's own ``--dist loadgroup`` cannot do this with pytest 9: it renames the tests'
+node ids, which pytest 9 no longer lets a plugin do (the renaming is silently lost).
 """
 
 from __future__ import annotations
@@ -12,6 +28,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,6 +42,44 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--camera-url", default=None, help="run camera tests on this device URL")
     group.addoption("--code-reader-url", default=None,
                     help="run code-reader tests on this device URL")
+
+
+#: Folders (under tests/) and files whose tests draw the real Kivy interface.
+KIVY_GROUP = ("ui/", "accessibility/", "e2e/test_demo.py")
+#: Units started first, the longest first, so that no long unit is left for the end.
+FIRST_UNITS = ("kivy", "systemd")
+
+
+def work_unit_of(nodeid: str) -> str:
+    """The unit of work (see the module docstring) a test belongs to."""
+    path = nodeid.split("::", 1)[0]
+    inside = path.removeprefix("tests/")
+    if inside.startswith(KIVY_GROUP):
+        return "kivy"
+    if inside.startswith("systemd/"):
+        return "systemd"
+    return path
+
+
+@pytest.hookimpl(optionalhook=True)     # a hook of pytest-xdist, absent without it
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]
+
+    class UnitScheduling(LoadScopeScheduling):  # type: ignore[misc]
+        """``loadfile`` with the units of :func:`work_unit_of`, FIRST_UNITS first."""
+
+        def _split_scope(self, nodeid: str) -> str:
+            return work_unit_of(nodeid)
+
+        def _assign_work_unit(self, node: Any) -> None:
+            for unit in reversed(FIRST_UNITS):
+                if unit in self.workqueue:
+                    self.workqueue.move_to_end(unit, last=False)
+            super()._assign_work_unit(node)
+
+    return UnitScheduling(config, log)
 
 
 def _need(path: Path) -> Path:

@@ -97,6 +97,8 @@ def test_an_uploader_stuck_on_a_dripping_server_stops_pinging(tmp_path: Path) ->
         assert silent == [], (tmp_path / "up.log").read_text()[-3000:]
         assert "watchdog pings stop" in (tmp_path / "up.log").read_text()
     finally:
+        # The dripping server first: its end ends the stuck request, so the uploader sees
+        # SIGTERM at once (stuck, it would wait out stop()'s 20 s before a SIGKILL).
+        drip.close()
         processes.stop(process)
         notify.close()
-        drip.close()

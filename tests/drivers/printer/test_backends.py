@@ -19,6 +19,9 @@ from drivers.printer.simulator import PrinterSimulator
 from tests.conftest import REPO
 from tests.drivers.printer.conftest import QR_PAYLOAD, decode_zxing, receipt_job
 
+#: The last chunk of every PNG file: IEND, empty, and its CRC.
+PNG_END = b"IEND\xaeB`\x82"
+
 
 @pytest.mark.parametrize(
     ("url", "message"),
@@ -131,8 +134,11 @@ def test_the_simulator_runs_beside_the_kiosk_from_the_command_line(tmp_path: Pat
         finally:
             printer.close()
         png = tmp_path / "out" / "receipt-0001.png"
+        # The simulator process writes the PNG in place: wait for its last chunk (IEND), not
+        # only for the file (under load the test read a half-written one).
         deadline = time.monotonic() + 10
-        while not png.exists() and time.monotonic() < deadline:
+        while not (png.exists() and png.read_bytes().endswith(PNG_END)):
+            assert time.monotonic() < deadline, "the simulator wrote no whole receipt PNG"
             time.sleep(0.05)
         assert decode_zxing(png) == [QR_PAYLOAD]
     finally:
