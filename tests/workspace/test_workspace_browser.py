@@ -135,6 +135,7 @@ def test_a_staff_member_filters_opens_assigns_annotates_and_rejects_with_a_motiv
         page.get_by_label("Message à l'usager").fill(motive)
         page.get_by_role("button", name="Enregistrer la décision").click()
         page.get_by_text("Le dossier est maintenant refusé.").wait_for()
+        page.wait_for_load_state("load")        # the stylesheet too: it keeps the line breaks
         assert "refusé" in page.locator("p .status").inner_text()
         assert supervisor.dossier(target)["message"] == motive
         assert motive in page.locator("ol.history").inner_text()
