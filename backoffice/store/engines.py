@@ -14,6 +14,7 @@ import contextlib
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,26 @@ from urllib.parse import unquote, urlsplit
 
 from backoffice.errors import StoreError, StoreURLError
 from backoffice.store.metadata import Cursor, MetadataStore
+
+
+def _wal(conn: sqlite3.Connection, attempts: int = 300) -> None:
+    """Switch to WAL, waiting for another process doing the same on a new database.
+
+    Changing the journal mode needs the database to itself, and SQLite answers
+    "database is locked" at once, without its busy timeout, when another
+    connection is in the middle of it (two processes starting together on a
+    fresh database: ``serve`` and ``staff add``, two ingest processes).
+    """
+    for attempt in range(attempts):
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.1)
 
 
 class SQLiteStore(MetadataStore):
@@ -44,10 +65,14 @@ class SQLiteStore(MetadataStore):
             except sqlite3.Error as exc:
                 raise StoreError(f"cannot open {self.path}: {exc}") from None
             conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
-            conn.execute("PRAGMA foreign_keys=ON")
-            conn.execute("PRAGMA busy_timeout=30000")
+            try:
+                conn.execute("PRAGMA busy_timeout=30000")
+                _wal(conn)
+                conn.execute("PRAGMA synchronous=FULL")
+                conn.execute("PRAGMA foreign_keys=ON")
+            except sqlite3.Error as exc:
+                conn.close()
+                raise StoreError(f"cannot open {self.path}: {exc}") from None
             self._local.conn = conn
             with self._lock:
                 self._all.append(conn)
