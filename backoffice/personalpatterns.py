@@ -84,7 +84,7 @@ _EMAIL_PLAIN: Final = re.compile(
 _LOCAL_DOT: Final = r"(?:\.|\s*[\[({<]\s*(?:dot|point)\s*[\])}>]\s*)"
 _EMAIL_OBFUSCATED: Final = re.compile(
     rf"{_LOCAL_START}(?P<local>(?>[\w+%-]+(?:{_LOCAL_DOT}[\w+%-]+)*))"
-    r"(?:\s*[\[({<]\s*(?:at|arobase|@)\s*[\])}>]\s*|\s+arobase\s+)"
+    r"(?:\s*[\[({<]\s*(?:at|arobase|@|a)\s*[\])}>]\s*|\s+arobase\s+)"
     rf"{_DOMAIN}", re.IGNORECASE)
 #: ``jean.dupont@gmail``: no top-level domain, but a webmail or a local part shaped like one.
 _EMAIL_NO_TLD: Final = re.compile(
@@ -119,6 +119,8 @@ _NOT_AFTER: Final = r"(?<![\w+])"
 _PHONE_FR: Final = re.compile(
     rf"{_NOT_AFTER}(?:"
     r"0[1-9](?P<s1>[ .\-/]?)[0-9]{2}(?:(?P=s1)[0-9]{2}){3}"     # 06 12 34 56 78, 0612345678
+    r"|0[1-9](?:[ .\-][0-9]{2}){4}"     # 06.12 34-56.78: mixed, but a separator between pairs
+    r"|0 [1-9](?: [0-9]){8}"                          # 0 6 1 2 3 4 5 6 7 8 (typed digit by digit)
     r"|0[1-9][0-9]{2}(?P<s2>[ .\-])[0-9]{3}(?P=s2)[0-9]{3}"     # 0800 123 456
     r"|0(?P<s3>[ .\-])[1-9][0-9]{2}(?P=s3)[0-9]{3}(?P=s3)[0-9]{3}"  # 0 800 123 456
     r")(?![0-9])")
