@@ -1,10 +1,21 @@
-"""What the back office knows of the procedures of the catalog: names and committed delays.
+"""What the back office knows of the procedures of the catalog: names, delays, legal facts.
 
 The catalog (``assets/catalog/*.toml``) is the kiosks' source of truth, read and
 checked strictly by ``kiosk/catalog.py``; the back office must not import the
-kiosk's code (DESIGN.md), so it reads the few keys it needs here: the code,
-the French name staff see in the inbox, and ``processing_days``, the delay
-the receipt commits to, from which a dossier's due date is computed.
+kiosk's code (DESIGN.md), so it reads the keys it needs here: the code, the
+French name staff see in the inbox, ``processing_days``, the delay the receipt
+commits to, from which a dossier's due date is computed, and what the accusé
+de réception must state (CRPA R112-5): the service's name in each language,
+its postal address, e-mail and phone, what its silence means (:class:`Silence`),
+the decision delay, and the means and time limit of appeal in each language.
+The keys are documented in ``kiosk/catalog.py`` and ``docs/journey.md``.
+
+Reading is lenient: a file without code, name or processing_days is logged and
+left out; a file whose legal keys are missing or malformed keeps its due date
+and gets no legal facts (``silence`` None, the texts empty), logged, so that
+the accusé de réception can refuse to state what it does not know instead of
+stating something wrong. The kiosk refuses such a file; the back office may
+run with an older or newer catalog than its kiosks.
 
 A deposit for a procedure the catalog does not know (a kiosk with a newer
 catalog than the back office) has no due date rather than a wrong one.
@@ -12,16 +23,39 @@ catalog than the back office) has no due date rather than a wrong one.
 
 from __future__ import annotations
 
+import enum
 import functools
 import logging
+import re
 import tomllib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import assets
 
 log = logging.getLogger(__name__)
+
+
+class Silence(enum.StrEnum):
+    """What the service's silence means once the decision delay has run.
+
+    The values are the catalog's (``[legal] silence``), the same as kiosk.catalog.Silence,
+    which the back office may not import; tests/backoffice/test_procedures.py holds the two
+    together.
+    """
+
+    ACCEPTANCE = "acceptance"
+    REJECTION = "rejection"
+    NONE = "none"
+
+
+#: A delay as the catalog writes it: "2 months", "5 days" (kiosk.catalog.DELAY).
+DELAY = re.compile(r"[1-9][0-9]{0,2} (?:day|days|month|months)")
+#: A service channel the shipped catalog cannot know, to set per deployment.
+PLACEHOLDER = re.compile(r"\[à compléter\b[^\]]*\]")
 
 
 @dataclass(frozen=True)
@@ -29,6 +63,15 @@ class ProcedureInfo:
     code: str
     name: str                 # in French, as staff read it
     processing_days: int      # the delay the receipt commits to
+    #: The service's name by language ("fr" always, when the file has legal facts at all).
+    service_name: Mapping[str, str] = field(default_factory=dict)
+    postal_address: str | None = None   # None: not in the file, or a placeholder
+    email: str | None = None
+    phone: str | None = None
+    silence: Silence | None = None      # None: the file states no (valid) legal facts
+    decision_delay: str | None = None   # "2 months", "5 days"; None when silence says none
+    appeal: Mapping[str, str] = field(default_factory=dict)   # means of appeal by language
+    appeal_delay: str | None = None     # time limit of the first appeal, "2 months"
 
 
 def load(folder: Path | None = None) -> dict[str, ProcedureInfo]:
@@ -52,8 +95,54 @@ def load(folder: Path | None = None) -> dict[str, ProcedureInfo]:
                 TypeError, AttributeError) as exc:
             log.warning("procedure catalog: %s left out (%s)", path, exc)
             continue
-        out[code] = ProcedureInfo(code, name, days)
+        out[code] = ProcedureInfo(code, name, days, **_legal_facts(path, data))
     return out
+
+
+def _texts(value: object) -> dict[str, str]:
+    """A per-language table of non-empty strings with French in it; TypeError otherwise."""
+    if not isinstance(value, dict) or not isinstance(value.get("fr"), str) or not all(
+            isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in value.items()):
+        raise TypeError("not a table of texts by language with French")
+    return dict(value)
+
+
+def _channel(service: Mapping[str, Any], key: str) -> str | None:
+    value = service.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise TypeError(f"service.{key} is missing or not a string")
+    return None if PLACEHOLDER.fullmatch(value.strip()) else value.strip()
+
+
+def _delay(legal: Mapping[str, Any], key: str) -> str | None:
+    value = legal.get(key)
+    if value is not None and (not isinstance(value, str) or not DELAY.fullmatch(value)):
+        raise TypeError(f"legal.{key} {value!r} is not a delay such as '2 months'")
+    return value
+
+
+def _legal_facts(path: Path, data: Mapping[str, Any]) -> dict[str, Any]:
+    """The legal keys of one file as ProcedureInfo fields; {} (logged) when they are unusable."""
+    try:
+        service = data.get("service")
+        legal = data.get("legal")
+        if not isinstance(service, dict) or not isinstance(legal, dict):
+            raise TypeError("no [service] or no [legal] table")
+        facts: dict[str, Any] = {
+            "service_name": _texts(service.get("name")),
+            **{key: _channel(service, key) for key in ("postal_address", "email", "phone")},
+            "silence": Silence(str(legal.get("silence"))),
+            "decision_delay": _delay(legal, "decision_delay"),
+            "appeal": _texts(legal["appeal"]) if "appeal" in legal else {},
+            "appeal_delay": _delay(legal, "appeal_delay"),
+        }
+        if facts["silence"] is not Silence.NONE and facts["decision_delay"] is None:
+            raise TypeError(f"silence means {facts['silence']} but legal.decision_delay is "
+                            "missing")
+    except (TypeError, ValueError) as exc:
+        log.warning("procedure catalog: %s has no usable legal facts (%s)", path, exc)
+        return {}
+    return facts
 
 
 @functools.cache

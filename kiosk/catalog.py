@@ -21,7 +21,15 @@ the procedure's code)::
     fr = "..."
     [service]
     name = { fr = "...", en = "..." }
-    contact = "3230 (service gratuit + prix d'un appel) · caf.fr"
+    contact = "3230 (service gratuit + prix d'un appel) · caf.fr"  # the line screens show
+    postal_address = "[à compléter : adresse postale de la CAF du département]"
+    email = "[à compléter : adresse électronique de la CAF du département]"
+    phone = "3230 (service gratuit + prix d'un appel)"
+    [legal]                                     # what the accusé de réception states
+    silence = "rejection"                       # acceptance | rejection | none
+    decision_delay = "2 months"                 # "N days" or "N months"
+    appeal_delay = "2 months"                   # time limit of the first appeal
+    appeal = { fr = "...", en = "..." }         # the means of appeal, before whom
     [[documents]]
     code = "identity"
     required = true
@@ -45,6 +53,16 @@ reviewer reads a procedure as a whole, and a file is what a pull request
 changes. A language with texts but no ``[reviewed]`` entry counts as
 unreviewed. The kiosk shows nothing of it to the citizen;
 :meth:`Catalog.unreviewed` lists what is left (``docs/languages.md``).
+
+Legal facts (``[legal]``, the service's channels) are what the accusé de
+réception states (CRPA R112-5; values in kiosk/legalfacts.py): what the
+service's silence for ``decision_delay`` means, the means and time limit of
+appeal, the service's postal address, e-mail and phone. ``silence = "none"``:
+not a request that silence decides, or texts that do not say (each file's
+comments give the rule and its source). ``decision_delay`` is required unless
+silence is "none"; ``appeal`` and ``appeal_delay`` when it means rejection.
+Local contacts are placeholders, ``[à compléter : …]``, listed by
+:meth:`Catalog.placeholders` and in a warning (``kiosk config check``).
 
 Loading checks every file and stops at the first problem with one line naming
 the file and the key (``caf-aide-logement.toml: documents[2].icon: no icon
@@ -76,6 +94,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import assets
 from kiosk.errors import CatalogError
+from kiosk.legalfacts import Delay, Legal, Silence, contact_problem, is_placeholder
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +137,15 @@ class DocumentSpec:
 @dataclass(frozen=True)
 class Service:
     name: Texts
-    contact: str
+    contact: str                        # one line for screens and the receipt
+    postal_address: str                 # each may be a PLACEHOLDER, to set per deployment
+    email: str
+    phone: str
+
+    def placeholders(self) -> list[str]:
+        """Keys (``service.email``) whose value is still a placeholder."""
+        return [f"service.{key}" for key in ("postal_address", "email", "phone")
+                if is_placeholder(getattr(self, key))]
 
 
 @dataclass(frozen=True)
@@ -130,6 +157,7 @@ class Procedure:
     service: Service
     documents: tuple[DocumentSpec, ...]
     icon: str
+    legal: Legal
     order: int = 0
     #: Languages of this file whose texts a native reader has checked (``[reviewed]``).
     reviewed: frozenset[str] = frozenset()
@@ -142,6 +170,8 @@ class Procedure:
         yield "name", self.name
         yield "summary", self.summary
         yield "service.name", self.service.name
+        if self.legal.appeal is not None:
+            yield "legal.appeal", self.legal.appeal
         for index, doc in enumerate(self.documents):
             yield f"documents[{index}].name", doc.name
             yield f"documents[{index}].hint", doc.hint
@@ -190,6 +220,10 @@ class Catalog:
         """``procedure: key`` of every text not written in ``language`` (shown in French)."""
         return [f"{p.code}: {key}" for p in self for key, text in p.texts()
                 if not text.has(language)]
+
+    def placeholders(self) -> list[str]:
+        """``procedure: key`` of every service channel still to set per deployment."""
+        return [f"{p.code}: {key}" for p in self for key in p.service.placeholders()]
 
     def unreviewed(self, language: str) -> list[str]:
         """Codes of the procedures with texts in ``language`` that nobody has reviewed yet."""
@@ -318,7 +352,9 @@ class _Reader:
 
 _KIND_NAMES = {str: "a string", bool: "true or false", dict: "a table", list: "a list"}
 _PROCEDURE_KEYS = {"code", "order", "processing_days", "icon", "reviewed", "name", "summary",
-                   "service", "documents"}
+                   "service", "legal", "documents"}
+_SERVICE_KEYS = {"name", "contact", "postal_address", "email", "phone"}
+_LEGAL_KEYS = {"silence", "decision_delay", "appeal", "appeal_delay"}
 _DOCUMENT_KEYS = {"code", "required", "icon", "max_pages", "name", "hint"}
 
 
@@ -338,10 +374,8 @@ def parse_procedure(text: str, where: str, icons: Path | None = None) -> Procedu
         raise r.fail("processing_days", f"{days} is not from 1 to 365")
     icon = r.icon(data, "")
     reviewed = r.reviewed(data)
-    service_table = r.get(data, "service", "", dict)
-    r.unknown(service_table, {"name", "contact"}, "service.")
-    service = Service(name=r.texts(service_table, "name", "service."),
-                      contact=r.get(service_table, "contact", "service.", str))
+    service = _service(r, r.get(data, "service", "", dict))
+    legal = _legal(r, r.get(data, "legal", "", dict))
     raw_docs = r.get(data, "documents", "", list)
     if not raw_docs:
         raise r.fail("documents", "a procedure needs at least one document")
@@ -369,8 +403,57 @@ def parse_procedure(text: str, where: str, icons: Path | None = None) -> Procedu
         raise r.fail("documents", "at least one document must be required")
     return Procedure(code=code, name=r.texts(data, "name", ""),
                      summary=r.texts(data, "summary", ""), processing_days=days,
-                     service=service, documents=tuple(documents), icon=icon,
+                     service=service, documents=tuple(documents), icon=icon, legal=legal,
                      order=r.get(data, "order", "", int, 0), reviewed=reviewed)
+
+
+def _service(r: _Reader, table: Mapping[str, Any]) -> Service:
+    r.unknown(table, _SERVICE_KEYS, "service.")
+    channels: dict[str, str] = {}
+    for key in ("postal_address", "email", "phone"):
+        value: str = r.get(table, key, "service.", str)
+        problem = contact_problem(key, value)
+        if problem:
+            raise r.fail(f"service.{key}", problem)
+        channels[key] = value.strip()
+    return Service(name=r.texts(table, "name", "service."),
+                   contact=r.get(table, "contact", "service.", str), **channels)
+
+
+def _delay(r: _Reader, table: Mapping[str, Any], key: str) -> Delay | None:
+    text = r.get(table, key, "legal.", str, None)
+    if text is None:
+        return None
+    try:
+        return Delay.parse(text)
+    except ValueError as exc:
+        raise r.fail(f"legal.{key}", str(exc)) from None
+
+
+def _legal(r: _Reader, table: Mapping[str, Any]) -> Legal:
+    r.unknown(table, _LEGAL_KEYS, "legal.")
+    value = r.get(table, "silence", "legal.", str)
+    try:
+        silence = Silence(value)
+    except ValueError:
+        raise r.fail("legal.silence", f"{value!r} is not one of "
+                                      f"{', '.join(s.value for s in Silence)}") from None
+    decision_delay = _delay(r, table, "decision_delay")
+    appeal_delay = _delay(r, table, "appeal_delay")
+    appeal = r.texts(table, "appeal", "legal.") if "appeal" in table else None
+    if decision_delay is None and silence is not Silence.NONE:
+        raise r.fail("legal.decision_delay", f"missing: silence means {silence} only after "
+                                             "a delay")
+    if silence is Silence.REJECTION:
+        for key, given in (("appeal", appeal), ("appeal_delay", appeal_delay)):
+            if given is None:
+                raise r.fail(f"legal.{key}", "missing: an implicit rejection must state the "
+                                             "means and time limit of appeal (CRPA R112-5)")
+    if appeal_delay is not None and appeal is None:
+        raise r.fail("legal.appeal", "missing: appeal_delay is given without the means "
+                                     "of appeal")
+    return Legal(silence=silence, decision_delay=decision_delay, appeal=appeal,
+                 appeal_delay=appeal_delay)
 
 
 def load_catalog(folder: Path | None = None, languages: Sequence[str] = ("fr", "en"),
@@ -403,4 +486,8 @@ def load_catalog(folder: Path | None = None, languages: Sequence[str] = ("fr", "
         if missing:
             log.warning("catalog: %d text(s) not written in %r show their French, e.g. %s",
                         len(missing), language, missing[0])
+    placeholders = catalog.placeholders()
+    if placeholders:
+        log.warning("catalog: %d service contact(s) still '[à compléter : …]', to set for "
+                    "this deployment: %s", len(placeholders), ", ".join(placeholders))
     return catalog

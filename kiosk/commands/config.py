@@ -2,7 +2,9 @@
 
 ::
 
-    kiosk config check  [--config FILE]     exit 0 if usable, else the one line that is wrong
+    kiosk config check  [--config FILE]     exit 0 if usable, else the one line that is wrong;
+                                            also loads the catalog, which warns on stderr of
+                                            contacts still '[à compléter : …]' placeholders
     kiosk config show   [--config FILE]     every key with its value, as JSON
     kiosk config enroll --bundle DIR [--config FILE] [--bundle-path-in-config PATH]
                         [--data-dir PATH]
@@ -35,6 +37,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from kiosk.catalog import load_catalog
 from kiosk.config import SYSTEM_CONFIG, Config, load_config, parse_config
 from kiosk.errors import ConfigError
 
@@ -79,6 +82,9 @@ def run(args: argparse.Namespace) -> int:
         return 0
     config = load_config(args.config)
     if args.action == "check":
+        # A bad catalog stops the kiosk, so the check fails with it; its warnings (contacts a
+        # deployment still has to set, translations that fall back to French) go to stderr.
+        load_catalog(languages=config.kiosk.languages)
         print(f"{config.path or '<defaults>'}: ok")
         return 0
     shown: dict[str, Any] = {}

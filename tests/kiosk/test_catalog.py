@@ -7,6 +7,8 @@ only real mistakes stop it.
 from __future__ import annotations
 
 import contextlib
+import logging
+import re
 from pathlib import Path
 
 import pytest
@@ -21,6 +23,8 @@ from kiosk.catalog import (
     parse_procedure,
 )
 from kiosk.errors import CatalogError
+from kiosk.legalfacts import Delay, DelayUnit, Legal, Silence
+from tests.conftest import run_cli
 
 GOOD = """
 code = "demo"
@@ -35,6 +39,14 @@ en = "Summary"
 [service]
 name = { fr = "Mairie", en = "Town hall" }
 contact = "01 23 45 67 89"
+postal_address = "Mairie, 1 place de la République, 38000 Grenoble"
+email = "etat-civil@mairie.example.fr"
+phone = "01 23 45 67 89"
+[legal]
+silence = "rejection"
+decision_delay = "2 months"
+appeal_delay = "2 months"
+appeal = { fr = "Recours devant le tribunal administratif", en = "Appeal to the court" }
 [[documents]]
 code = "identity"
 required = true
@@ -148,11 +160,143 @@ def test_a_text_falls_back_to_french() -> None:
     (lambda t: t.replace('fr = "Mairie"', 'fr = " "'),
      "demo.toml: service.name.fr: must be a non-empty string"),
     (lambda t: t.replace("[name]", "[name"), "demo.toml: not valid TOML"),
+    (lambda t: t.replace('silence = "rejection"', 'silence = "maybe"'),
+     "demo.toml: legal.silence: 'maybe' is not one of acceptance, rejection, none"),
+    (lambda t: t.replace('silence = "rejection"', "silence = true"),
+     "demo.toml: legal.silence: must be a string"),
+    (lambda t: t.replace('silence = "rejection"\n', ""), "demo.toml: legal.silence: missing"),
+    (lambda t: t.replace('decision_delay = "2 months"', 'decision_delay = "2 mois"'),
+     "demo.toml: legal.decision_delay: '2 mois' is not a delay such as '2 months'"),
+    (lambda t: t.replace('decision_delay = "2 months"', 'decision_delay = "0 days"'),
+     "demo.toml: legal.decision_delay: '0 days' is not a delay"),
+    (lambda t: t.replace('decision_delay = "2 months"', 'decision_delay = "400 days"'),
+     "demo.toml: legal.decision_delay: '400 days' is longer than 365 days"),
+    (lambda t: t.replace('decision_delay = "2 months"\n', ""),
+     "demo.toml: legal.decision_delay: missing: silence means rejection only after a delay"),
+    (lambda t: t.replace('appeal_delay = "2 months"', 'appeal_delay = "two months"'),
+     "demo.toml: legal.appeal_delay: 'two months' is not a delay"),
+    (lambda t: t.replace('appeal_delay = "2 months"\n', ""),
+     "demo.toml: legal.appeal_delay: missing: an implicit rejection must state"),
+    (lambda t: re.sub(r"appeal = \{.*\}\n", "", t),
+     "demo.toml: legal.appeal: missing: an implicit rejection must state"),
+    (lambda t: re.sub(r"appeal = \{.*\}\n", 'appeal = { en = "Court" }\n', t),
+     "demo.toml: legal.appeal: no text in French (fr)"),
+    (lambda t: t.replace('silence = "rejection"', 'silence = "none"')
+     .replace(re.search(r"appeal = \{.*\}\n", t).group(0), ""),  # type: ignore[union-attr]
+     "demo.toml: legal.appeal: missing: appeal_delay is given without the means"),
+    (lambda t: t.replace('silence = "rejection"', 'silence = "rejection"\nhint = 1'),
+     "demo.toml: legal.hint: unknown key"),
+    (lambda t: t.replace("[legal]", "[lega]"), "demo.toml: lega: unknown key"),
+    (lambda t: t.replace('email = "etat-civil@mairie.example.fr"', 'email = "mairie"'),
+     "demo.toml: service.email: 'mairie' is not an e-mail address"),
+    (lambda t: t.replace('email = "etat-civil@mairie.example.fr"\n', ""),
+     "demo.toml: service.email: missing"),
+    (lambda t: t.replace('phone = "01 23 45 67 89"', 'phone = "mairie"'),
+     "demo.toml: service.phone: 'mairie' has fewer than 4 digits"),
+    (lambda t: t.replace('phone = "01 23 45 67 89"', 'phone = " "'),
+     "demo.toml: service.phone: must not be empty"),
+    (lambda t: t.replace("postal_address = \"Mairie,", "postal_address = \"[à compléter] Mairie,"),
+     "demo.toml: service.postal_address: '[à compléter] Mairie, 1 place de la République, 38000 "
+     "Grenoble': a placeholder is the whole value"),
+    (lambda t: t.replace("postal_address", "address"), "demo.toml: service.address: unknown key"),
 ])
 def test_a_bad_catalog_file_names_the_file_and_the_key(change, expected: str) -> None:
     with pytest.raises(CatalogError) as caught:
         parse_procedure(change(GOOD), "demo.toml")
     assert str(caught.value).startswith(expected), str(caught.value)
+
+
+#: The legal facts of each shipped procedure, with the rule each file's comment sources.
+SHIPPED_LEGAL = {
+    "caf-aide-logement": (Silence.REJECTION, "2 months"),   # CRPA L231-4 3°: financial
+    "rsa": (Silence.REJECTION, "2 months"),                 # CRPA L231-4 3°: financial
+    "mdph": (Silence.REJECTION, "4 months"),                # CASF R241-33
+    "listes-electorales": (Silence.NONE, "5 days"),         # Code électoral L18: mayor, 5 days
+    "cni-predemande": (Silence.NONE, None),                 # prepares an appointment
+    "impots-justificatifs": (Silence.NONE, None),           # papers, not a request
+}
+
+
+def test_every_shipped_procedure_states_its_legal_facts() -> None:
+    catalog = load_catalog()
+    found = {p.code: (p.legal.silence, p.legal.decision_delay and str(p.legal.decision_delay))
+             for p in catalog}
+    assert found == SHIPPED_LEGAL
+    for procedure in catalog:
+        legal, service = procedure.legal, procedure.service
+        if legal.silence is Silence.REJECTION:
+            assert legal.appeal is not None and legal.appeal_delay is not None, procedure.code
+        assert legal.appeal is not None and legal.appeal.has("fr"), procedure.code
+        assert service.postal_address and service.email and service.phone, procedure.code
+
+
+def test_national_numbers_are_real_and_local_channels_are_placeholders(caplog) -> None:
+    with caplog.at_level(logging.WARNING, logger="kiosk.catalog"):
+        catalog = load_catalog()
+    assert catalog.get("caf-aide-logement").service.phone.startswith("3230")  # type: ignore[union-attr]
+    assert catalog.get("impots-justificatifs").service.phone.startswith("0 809 401 401")  # type: ignore[union-attr]
+    placeholders = catalog.placeholders()
+    assert "mdph: service.phone" in placeholders
+    assert "rsa: service.postal_address" in placeholders
+    assert "rsa: service.phone" not in placeholders
+    assert f"catalog: {len(placeholders)} service contact(s) still" in caplog.text
+    assert "mdph: service.phone" in caplog.text
+
+
+def test_a_deployment_with_real_channels_has_no_placeholder(tmp_path: Path, caplog) -> None:
+    (tmp_path / "demo.toml").write_text(GOOD, encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="kiosk.catalog"):
+        assert load_catalog(tmp_path).placeholders() == []
+    assert "service contact(s)" not in caplog.text
+
+
+def test_a_placeholder_loads_and_is_listed() -> None:
+    text = GOOD.replace('phone = "01 23 45 67 89"',
+                        'phone = "[à compléter : téléphone de la mairie]"')
+    procedure = parse_procedure(text, "demo.toml")
+    assert procedure.service.placeholders() == ["service.phone"]
+
+
+def test_appeal_texts_are_catalog_texts_that_fall_back_to_french() -> None:
+    procedure = parse_procedure(GOOD, "demo.toml")
+    assert dict(procedure.texts())["legal.appeal"].get("de") == \
+        "Recours devant le tribunal administratif"
+
+
+def test_silence_none_needs_no_delay_and_no_appeal() -> None:
+    text = re.sub(r"decision_delay = .*\n|appeal_delay = .*\n|appeal = \{.*\}\n", "",
+                  GOOD.replace('silence = "rejection"', 'silence = "none"'))
+    legal = parse_procedure(text, "demo.toml").legal
+    assert legal == Legal(Silence.NONE, None, None, None)
+
+
+def test_acceptance_needs_a_delay_but_no_appeal() -> None:
+    text = re.sub(r"appeal_delay = .*\n|appeal = \{.*\}\n", "",
+                  GOOD.replace('silence = "rejection"', 'silence = "acceptance"'))
+    legal = parse_procedure(text, "demo.toml").legal
+    assert (legal.silence, legal.decision_delay, legal.appeal) == \
+        (Silence.ACCEPTANCE, Delay(2, DelayUnit.MONTHS), None)
+
+
+@pytest.mark.parametrize(("text", "delay", "shown"), [
+    ("2 months", Delay(2, DelayUnit.MONTHS), "2 months"),
+    ("1 month", Delay(1, DelayUnit.MONTHS), "1 month"),
+    ("5 days", Delay(5, DelayUnit.DAYS), "5 days"),
+    ("1 day", Delay(1, DelayUnit.DAYS), "1 day"),
+    ("24 months", Delay(24, DelayUnit.MONTHS), "24 months"),
+])
+def test_a_delay_reads_days_or_months_and_writes_them_back(text: str, delay: Delay,
+                                                            shown: str) -> None:
+    assert Delay.parse(text) == delay
+    assert str(delay) == shown
+
+
+@pytest.mark.parametrize("text", ["", "2", "months", "2months", "2  months", "02 months",
+                                  "2 weeks", "2 mois", "-1 days", "25 months", "366 days",
+                                  " 2 months"])
+def test_anything_else_is_not_a_delay(text: str) -> None:
+    with pytest.raises(ValueError, match=r"not a delay|longer than"):
+        Delay.parse(text)
 
 
 def test_loading_a_folder_checks_the_file_name_and_refuses_an_empty_folder(tmp_path: Path
@@ -198,3 +342,13 @@ def test_parsing_garbage_after_a_valid_prefix_raises_only_convocation_errors(tai
     catalog = load_catalog()
     with contextlib.suppress(ConvocationError):
         catalog.parse_convocation("https://x.fr/convocation?v=1&p=rsa&" + tail)
+
+
+def test_config_check_passes_and_warns_of_contacts_still_placeholders(tmp_path: Path) -> None:
+    config = tmp_path / "kiosk.toml"
+    config.write_text("", encoding="utf-8")
+    result = run_cli("kiosk", ["config", "check", "--config", str(config)])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"{config}: ok"
+    warning = [line for line in result.stderr.splitlines() if "service contact(s)" in line]
+    assert len(warning) == 1 and "mdph: service.phone" in warning[0], result.stderr
