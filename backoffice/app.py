@@ -35,7 +35,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from backoffice import statuspage
+from backoffice import procedures, statuspage
 from backoffice.agentcalls import AgentCallEndpoints
 from backoffice.errors import StoreError
 from backoffice.ingest import Ingest
@@ -45,6 +45,7 @@ from backoffice.staffapi import StaffAPI
 from backoffice.store.engines import open_metadata
 from backoffice.store.metadata import MetadataStore
 from backoffice.store.objects import ObjectStore, open_objects
+from backoffice.store.staffdb import HistoryEntry, StaffStore
 from backoffice.tus import TusEndpoints
 from deposit import ack as ackmod
 
@@ -178,6 +179,7 @@ class _HSTS:
 def create_apps(bo: Backoffice) -> dict[Listener, Any]:
     """The ASGI application of each listener."""
     tus = TusEndpoints(bo.ingest, bo.settings)
+    staff_store = StaffStore(bo.metadata)
     calls = AgentCallEndpoints(bo.ingest, bo.metadata, bo.clock)
 
     async def status_page(request: Request) -> Response:
@@ -185,13 +187,18 @@ def create_apps(bo: Backoffice) -> dict[Listener, Any]:
         token = request.query_params.get("t")
         lang = statuspage.choose_language(request.query_params.get("lang"),
                                           request.headers.get("Accept-Language"))
+        history: list[HistoryEntry] = []
         try:
             record = await run_in_threadpool(statuspage.lookup, bo.metadata.deposit, raw_id,
                                              token)
+            if record is not None:
+                history = await run_in_threadpool(staff_store.history, record.deposit_id)
         except StoreError:
             log.exception("status page: the metadata store does not answer")
             return PlainTextResponse("service unavailable\n", status_code=503)
-        page = statuspage.render(record, raw_id, token, lang)
+        procedure = procedures.shipped().get(record.procedure) if record else None
+        page = statuspage.render(record, raw_id, token, lang, history=history,
+                                 procedure=procedure)
         return HTMLResponse(page.body, status_code=page.status_code,
                             headers=statuspage.headers(lang))
 

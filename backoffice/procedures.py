@@ -63,6 +63,8 @@ class ProcedureInfo:
     code: str
     name: str                 # in French, as staff read it
     processing_days: int      # the delay the receipt commits to
+    #: The name in every language the file has ("fr" always): what the status page shows.
+    names: Mapping[str, str] = field(default_factory=dict)
     #: The service's name by language ("fr" always, when the file has legal facts at all).
     service_name: Mapping[str, str] = field(default_factory=dict)
     postal_address: str | None = None   # None: not in the file, or a placeholder
@@ -87,15 +89,17 @@ def load(folder: Path | None = None) -> dict[str, ProcedureInfo]:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
             code = data["code"]
             days = data["processing_days"]
-            name = data.get("name", {}).get("fr", code)
+            names = data.get("name", {})
+            name = names.get("fr", code)
             if not isinstance(code, str) or not isinstance(days, int) or \
                     isinstance(days, bool) or not isinstance(name, str):
                 raise TypeError("code, processing_days or name.fr has the wrong type")
+            names = {k: v for k, v in names.items() if isinstance(k, str) and isinstance(v, str)}
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, KeyError,
                 TypeError, AttributeError) as exc:
             log.warning("procedure catalog: %s left out (%s)", path, exc)
             continue
-        out[code] = ProcedureInfo(code, name, days, **_legal_facts(path, data))
+        out[code] = ProcedureInfo(code, name, days, names=names, **_legal_facts(path, data))
     return out
 
 

@@ -8,12 +8,17 @@ dir="rtl">``) and easy-read French (FALC, ``lang=fr-falc``; written
 ``fr-x-falc`` in HTML, a private-use BCP 47 tag, since ``fr-falc`` is not one;
 no browser asks for it, so only the link chooses it). Each page links to the
 others. It shows the deposit number, its status, when it was received and last
-updated, and the service's message: nothing personal (the back office holds
-none in clear anyway).
+updated, the procedure, the date the answer is expected by, the service and how
+to reach it, the service's message and the history of statuses: nothing
+personal (the back office holds none in clear anyway).
 
-A wrong token answers exactly as an unknown deposit: same status code, same
-body. The token's SHA-256 is compared in constant time, against a dummy hash
-when the deposit is unknown, so the time taken does not tell either.
+A well-formed number the back office does not hold (yet) says "on its way to
+the service": a dossier sealed at a kiosk with no network is a real deposit,
+and its citizen should not read "not found". A wrong token answers exactly
+as such a number: same status code, same body, so the page never tells
+whether a number exists. The token's SHA-256 is compared in constant time,
+against a dummy hash when the deposit is unknown, so the time taken does not
+tell either. Only what is not a deposit number at all is "not found" (404).
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import gettext
 import hashlib
 import hmac
 import html
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -33,8 +38,10 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date, format_time
 
 import assets
+from backoffice.procedures import ProcedureInfo
 from backoffice.status import DossierStatus
 from backoffice.store.metadata import DepositRecord
+from backoffice.store.staffdb import HistoryEntry
 from deposit import ids
 
 LANGUAGES = ("fr", "en", "es", "ar", "fr-falc")
@@ -64,7 +71,10 @@ _CSS = (
     ".status.accepted{border-color:#18753c;background:#e6feda}"
     ".status.rejected,.status.incomplete,.status.closed{border-color:#ce0500;background:#ffe9e9}"
     "dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem}dt{font-weight:bold}"
-    "dd{margin:0}.number{font-family:'DejaVu Sans Mono',monospace;letter-spacing:.05em}"
+    "dd{margin:0;overflow-wrap:anywhere}"
+    ".number{font-family:'DejaVu Sans Mono',monospace;letter-spacing:.05em;white-space:nowrap}"
+    # A phone held upright: each label above its value, the value the whole width.
+    "@media (max-width:32rem){dl{display:block}dd{margin:0 0 .75rem}}"
     "blockquote{margin:1rem 0;padding:.75rem 1rem;background:#f0f0f0;white-space:pre-wrap}"
     "nav{margin-top:2rem}nav ul{list-style:none;padding:0;display:flex;flex-wrap:wrap;"
     "gap:.5rem 1.5rem}a{color:#000091}"
@@ -152,10 +162,17 @@ def _language_links(token: str | None, lang: str) -> str:
     return "<ul>" + "".join(items) + "</ul>"
 
 
-def render(record: DepositRecord | None, raw_id: str, token: str | None, lang: str) -> Page:
+def render(record: DepositRecord | None, raw_id: str, token: str | None, lang: str, *,
+           history: Sequence[HistoryEntry] = (), procedure: ProcedureInfo | None = None
+           ) -> Page:
+    """The page for ``raw_id``: the dossier's (``record``, its ``history``, what the catalog
+    says of its ``procedure``), or "on its way" for any other well-formed number, wrong token
+    or not (so a number's existence is never told), or "not found" for what is not a number.
+    """
     t = translations(lang)
     _ = t.gettext
-    if record is None:
+    deposit_id = ids.canonical(raw_id)
+    if record is None and deposit_id is None:
         title = _("Deposit not found")
         check = _("We cannot find this deposit. Check that you scanned the QR code of your "
                   "receipt, or typed its address in full.")
@@ -164,6 +181,22 @@ def render(record: DepositRecord | None, raw_id: str, token: str | None, lang: s
         content = (f"<h1>{html.escape(title)}</h1><p>{html.escape(check)}</p>"
                    f"<p>{html.escape(later)}</p>")
         status_code = 404
+    elif record is None:
+        assert deposit_id is not None
+        title = _("Follow your deposit")
+        state = _("On its way to the service")
+        way = _("This deposit was made at a kiosk and is on its way to the service. It appears "
+                "here once the service has received it: usually within minutes, longer when "
+                "the kiosk has no network.")
+        check = _("If this page still says so after a few days, check that you scanned the QR "
+                  "code of your receipt or typed its address in full.")
+        content = (f"<h1>{html.escape(title)}</h1>"
+                   f"<p class=\"status on-its-way\" role=\"status\">{html.escape(state)}</p>"
+                   f"<p>{html.escape(way)}</p>"
+                   f"<dl><dt>{html.escape(_('Deposit number'))}</dt>"
+                   f"<dd class=\"number\" dir=\"ltr\">{html.escape(deposit_id)}</dd></dl>"
+                   f"<p>{html.escape(check)}</p>")
+        status_code = 200
     else:
         labels = {
             DossierStatus.RECEIVED: _("Received"), DossierStatus.IN_REVIEW: _("Under review"),
@@ -203,8 +236,10 @@ def render(record: DepositRecord | None, raw_id: str, token: str | None, lang: s
             f"<dt>{html.escape(received_label)}</dt>"
             f"<dd>{html.escape(_when(record.received_at, lang, _))}</dd>"
             f"<dt>{html.escape(updated_label)}</dt>"
-            f"<dd>{html.escape(_when(updated, lang, _))}</dd></dl>"
+            f"<dd>{html.escape(_when(updated, lang, _))}</dd>"
+            f"{_procedure_rows(record, procedure, lang, _)}</dl>"
             f"{message}"
+            f"{_history(history, labels, lang, _)}"
         )
         status_code = 200
     body = (
@@ -217,6 +252,34 @@ def render(record: DepositRecord | None, raw_id: str, token: str | None, lang: s
         f"<nav>{_language_links(token, lang)}</nav></main></body></html>"
     )
     return Page(status_code, body, lang)
+
+
+def _procedure_rows(record: DepositRecord, procedure: ProcedureInfo | None, lang: str,
+                    _: Callable[[str], str]) -> str:
+    """The procedure, the date the answer is expected by, and the service with its contact
+    (placeholders of the catalog are never shown)."""
+    name = (procedure.names.get(lang) or procedure.name) if procedure else record.procedure
+    rows = [(_("Procedure"), name)]
+    if record.due_at is not None:
+        locale = BABEL_LOCALES.get(lang, lang)
+        rows.append((_("Answer expected by"),
+                     format_date(record.due_at.astimezone(TIMEZONE), "long", locale=locale)))
+    if procedure is not None and procedure.service_name:
+        service = procedure.service_name.get(lang) or procedure.service_name.get("fr", "")
+        channels = [c for c in (procedure.phone, procedure.email, procedure.postal_address) if c]
+        rows.append((_("Service"), " · ".join([service, *channels])))
+    return "".join(f"<dt>{html.escape(k)}</dt><dd dir=\"auto\">{html.escape(v)}</dd>"
+                   for k, v in rows)
+
+
+def _history(history: Sequence[HistoryEntry], labels: Mapping[DossierStatus, str], lang: str,
+             _: Callable[[str], str]) -> str:
+    """Every status the dossier had, oldest first, with its date (who set it is not said)."""
+    if len(history) < 2:
+        return ""
+    items = "".join(f"<li><span class=\"when\">{html.escape(_when(h.at, lang, _))}</span> · "
+                    f"{html.escape(labels.get(h.status, h.status))}</li>" for h in history)
+    return f"<h2>{html.escape(_('History'))}</h2><ol class=\"history\">{items}</ol>"
 
 
 def headers(lang: str) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import string
 from datetime import UTC, datetime
 from pathlib import Path
@@ -102,17 +103,50 @@ def test_staff_status_and_message_show_on_the_page_escaped(server, delivered) ->
     assert "&lt;b&gt;le justificatif&lt;/b&gt;" in r.text and "<b>" not in r.text
 
 
-def test_a_wrong_token_answers_exactly_like_an_unknown_deposit(server, kiosk, delivered) -> None:
-    wrong = server.get(f"/suivi/{delivered.deposit_id}", params={"t": "x" * 32})
-    unknown_id = kiosk.make(size=1000).deposit_id          # valid number, never delivered
-    unknown = server.get(f"/suivi/{unknown_id}", params={"t": "x" * 32})
-    no_token = server.get(f"/suivi/{delivered.deposit_id}")
+def test_a_wrong_token_answers_exactly_as_the_same_address_did_before_the_dossier_arrived(
+        server, kiosk) -> None:
+    made = kiosk.make(size=1000)
+    before = [server.get(f"/suivi/{made.deposit_id}", params={"t": "x" * 32}),
+              server.get(f"/suivi/{made.deposit_id}")]
+    assert kiosk.deliver(made).outcome == "delivered"
+    after = [server.get(f"/suivi/{made.deposit_id}", params={"t": "x" * 32}),
+             server.get(f"/suivi/{made.deposit_id}")]
+    for was, now in zip(before, after, strict=True):
+        assert was.status_code == now.status_code == 200
+        assert was.text == now.text                    # the page never tells it arrived
+        assert "En route vers le service" in now.text
+        assert "Historique" not in now.text and "Démarche" not in now.text
+
+
+def test_a_well_formed_number_not_arrived_yet_is_on_its_way_and_garbage_is_not_found(
+        server, kiosk) -> None:
+    unknown_id = kiosk.make(size=1000).deposit_id          # sealed on the kiosk, never sent
+    on_its_way = server.get(f"/suivi/{unknown_id}", params={"t": "x" * 32}, headers={
+        "Accept-Language": "en"})
+    assert on_its_way.status_code == 200
+    assert "On its way to the service" in on_its_way.text and unknown_id in on_its_way.text
     garbage = server.get("/suivi/not-a-number", params={"t": "x" * 32})
-    assert wrong.status_code == unknown.status_code == no_token.status_code == 404
-    assert garbage.status_code == 404
-    # Same body too (the page echoes no deposit number, only the token given).
-    assert wrong.text == unknown.text == garbage.text
-    assert delivered.deposit_id not in wrong.text
+    assert garbage.status_code == 404 and "Dépôt introuvable" in garbage.text
+
+
+def test_the_page_shows_the_procedure_the_expected_date_the_service_and_the_history(
+        server, kiosk) -> None:
+    made = kiosk.make(size=1000, procedure="rsa")
+    assert kiosk.deliver(made).outcome == "delivered"
+    staff = StaffStore(server.bo.metadata)
+    staff.decide(made.deposit_id, DossierStatus.IN_REVIEW, "ines.q7", datetime.now(UTC),
+                 lambda _current: "")
+    r = server.get(f"/suivi/{made.deposit_id}", params={"t": made.token})
+    assert r.status_code == 200
+    text = html.unescape(r.text)
+    assert "Revenu de solidarité active (RSA)" in text
+    assert "Réponse prévue d'ici le" in text            # received + the catalog's 30 days
+    assert "3230" in text                                # the CAF's national number
+    assert "à compléter" not in text                     # placeholders are never shown
+    assert "Historique" in text and text.count('<li><span class="when">') == 2
+    assert "ines.q7" not in text                         # who set a status is not said
+    english = server.get(f"/suivi/{made.deposit_id}", params={"t": made.token, "lang": "en"})
+    assert "Earned income supplement (RSA)" in english.text and "History" in english.text
 
 
 def test_the_deposit_number_is_read_whatever_the_case_and_dashes(server, delivered) -> None:
