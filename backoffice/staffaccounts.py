@@ -11,7 +11,9 @@ lost or expired certificate (the old one stops working).
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -52,26 +54,39 @@ def _check(name: str, passphrase: bytes) -> None:
         raise AccountError(f"the passphrase needs at least {MIN_PASSPHRASE} characters")
 
 
-def add(data_dir: Path, name: str, role: Role, full_name: str, out: Path, passphrase: bytes, *,
-        now: datetime, server: str | None = None) -> Profile:
-    """Create an account and write its profile into ``out`` (absent or empty)."""
-    _check(name, passphrase)
+@contextlib.contextmanager
+def _accounts(data_dir: Path) -> Iterator[tuple[Settings, StaffStore]]:
+    """The settings of ``data_dir`` and its accounts, the schema brought up to date."""
     settings = load_settings(data_dir)
     store = open_metadata(settings.metadata)
     try:
         store.init_schema()
-        staff = StaffStore(store)
+        yield settings, StaffStore(store)
+    finally:
+        store.close()
+
+
+def _issue(settings: Settings, name: str, out: Path, passphrase: bytes, now: datetime,
+           server: str | None) -> tuple[Profile, pki.Issued]:
+    """A new certificate for ``name`` and the profile folder that carries it."""
+    issued = pki.issue_staff(staff_ca(settings, now), name, now, passphrase)
+    profile = write_profile(out, name, server or settings.staff_url, issued.cert_pem,
+                            issued.key_pem, settings.ca_cert.read_bytes())
+    return profile, issued
+
+
+def add(data_dir: Path, name: str, role: Role, full_name: str, out: Path, passphrase: bytes, *,
+        now: datetime, server: str | None = None) -> Profile:
+    """Create an account and write its profile into ``out`` (absent or empty)."""
+    _check(name, passphrase)
+    with _accounts(data_dir) as (settings, staff):
         if staff.account(name) is not None:
             raise AccountError(f"an account named {name!r} exists already (reissue gives it a "
                                f"new certificate)")
-        issued = pki.issue_staff(staff_ca(settings, now), name, now, passphrase)
-        profile = write_profile(out, name, server or settings.staff_url, issued.cert_pem,
-                                issued.key_pem, settings.ca_cert.read_bytes())
+        profile, issued = _issue(settings, name, out, passphrase, now, server)
         staff.add(StaffRecord(name=name, full_name=full_name.strip() or name, role=role,
                               cert_fingerprint=pki.fingerprint(issued.cert_pem),
                               cert_serial=pki.serial_hex(issued.cert_pem), created_at=now))
-    finally:
-        store.close()
     log.info("added the staff account %s (%s)", name, role)
     return profile
 
@@ -79,36 +94,20 @@ def add(data_dir: Path, name: str, role: Role, full_name: str, out: Path, passph
 def reissue(data_dir: Path, name: str, out: Path, passphrase: bytes, *, now: datetime,
             server: str | None = None) -> Profile:
     _check(name, passphrase)
-    settings = load_settings(data_dir)
-    store = open_metadata(settings.metadata)
-    try:
-        store.init_schema()
-        staff = StaffStore(store)
+    with _accounts(data_dir) as (settings, staff):
         if staff.account(name) is None:
             raise AccountError(f"no account named {name!r}")
-        issued = pki.issue_staff(staff_ca(settings, now), name, now, passphrase)
-        profile = write_profile(out, name, server or settings.staff_url, issued.cert_pem,
-                                issued.key_pem, settings.ca_cert.read_bytes())
+        profile, issued = _issue(settings, name, out, passphrase, now, server)
         staff.reissue(name, pki.fingerprint(issued.cert_pem), pki.serial_hex(issued.cert_pem),
                       now)
-    finally:
-        store.close()
     return profile
 
 
 def accounts(data_dir: Path) -> list[StaffRecord]:
-    store = open_metadata(load_settings(data_dir).metadata)
-    try:
-        store.init_schema()
-        return StaffStore(store).accounts()
-    finally:
-        store.close()
+    with _accounts(data_dir) as (_settings, staff):
+        return staff.accounts()
 
 
 def disable(data_dir: Path, name: str, *, now: datetime) -> StaffRecord:
-    store = open_metadata(load_settings(data_dir).metadata)
-    try:
-        store.init_schema()
-        return StaffStore(store).disable(name, now)
-    finally:
-        store.close()
+    with _accounts(data_dir) as (_settings, staff):
+        return staff.disable(name, now)

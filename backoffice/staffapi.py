@@ -54,9 +54,16 @@ from backoffice.errors import (
     UnknownDepositError,
 )
 from backoffice.roles import NAME, PERMISSIONS, Action, Outcome, Permission
-from backoffice.staffviews import CSV_COLUMNS, csv_cell, iso, parse_query, row_dict
+from backoffice.staffviews import (
+    CSV_COLUMNS,
+    csv_cell,
+    iso,
+    parse_query,
+    procedure_name,
+    row_dict,
+)
 from backoffice.status import DossierStatus
-from backoffice.store.metadata import MetadataStore
+from backoffice.store.metadata import DepositRecord, MetadataStore
 from backoffice.store.objects import ObjectStore
 from backoffice.store.staffdb import (
     SortKey,
@@ -198,6 +205,14 @@ class StaffAPI:
                              {"disabled": [account.name]})
         return account
 
+    async def _stored(self, request: Request) -> DepositRecord:
+        """The dossier the path names; UnknownDepositError (404) when there is none."""
+        deposit_id = _deposit_id(request.path_params["deposit_id"])
+        record = await run_in_threadpool(self.metadata.deposit, deposit_id)
+        if record is None:
+            raise UnknownDepositError(f"no deposit {deposit_id} is stored")
+        return record
+
     @staticmethod
     def need(actor: StaffRecord, permission: Permission) -> None:
         if permission not in PERMISSIONS[actor.role]:
@@ -261,10 +276,8 @@ class StaffAPI:
 
     async def dossier(self, request: Request, actor: StaffRecord) -> Response:
         self.need(actor, Permission.VIEW)
-        deposit_id = _deposit_id(request.path_params["deposit_id"])
-        record = await run_in_threadpool(self.metadata.deposit, deposit_id)
-        if record is None:
-            raise UnknownDepositError(f"no deposit {deposit_id} is stored")
+        record = await self._stored(request)
+        deposit_id = record.deposit_id
         kiosk = await run_in_threadpool(self.metadata.kiosk, record.kiosk_id)
         history = await run_in_threadpool(self.staff.history, deposit_id)
         notes = await run_in_threadpool(self.staff.annotations, deposit_id)
@@ -272,11 +285,9 @@ class StaffAPI:
                                                                         limit=100))
         manifest, _sig = manifestmod.parse_unverified(record.manifest)
         await self._record(actor, Action.VIEW, Outcome.DONE, deposit_id)
-        info = procedures.shipped().get(record.procedure)
         return _json({
             "deposit_id": deposit_id, "kiosk_id": record.kiosk_id,
-            "procedure": record.procedure,
-            "procedure_name": info.name if info else record.procedure,
+            "procedure": record.procedure, "procedure_name": procedure_name(record.procedure),
             "created": iso(record.created_at), "received": iso(record.received_at),
             "due": iso(record.due_at), "status": record.status.value,
             "message": record.status_message, "status_at": iso(record.status_at),
@@ -297,10 +308,8 @@ class StaffAPI:
 
     async def envelope(self, request: Request, actor: StaffRecord) -> Response:
         self.need(actor, Permission.FETCH)
-        deposit_id = _deposit_id(request.path_params["deposit_id"])
-        record = await run_in_threadpool(self.metadata.deposit, deposit_id)
-        if record is None:
-            raise UnknownDepositError(f"no deposit {deposit_id} is stored")
+        record = await self._stored(request)
+        deposit_id = record.deposit_id
         try:
             source = await run_in_threadpool(self.objects.open, record.object_key)
         except (OSError, StoreError) as exc:
@@ -325,10 +334,7 @@ class StaffAPI:
 
     async def manifest(self, request: Request, actor: StaffRecord) -> Response:
         self.need(actor, Permission.FETCH)
-        deposit_id = _deposit_id(request.path_params["deposit_id"])
-        record = await run_in_threadpool(self.metadata.deposit, deposit_id)
-        if record is None:
-            raise UnknownDepositError(f"no deposit {deposit_id} is stored")
+        record = await self._stored(request)
         return Response(record.manifest, media_type="application/json",
                         headers={"Cache-Control": "no-store"})
 
@@ -393,9 +399,7 @@ class StaffAPI:
         if assignee is not None and (not isinstance(assignee, str)
                                      or not NAME.fullmatch(assignee)):
             raise ValueError("assignee must be an account name or null")
-        record = await run_in_threadpool(self.metadata.deposit, deposit_id)
-        if record is None:
-            raise UnknownDepositError(f"no deposit {deposit_id} is stored")
+        record = await self._stored(request)
         own = assignee == actor.name or (assignee is None and record.assignee == actor.name)
         self.need(actor, Permission.TAKE if own else Permission.ASSIGN)
         expected = body.get("expected")

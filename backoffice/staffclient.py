@@ -224,8 +224,9 @@ class StaffClient:
         data: list[dict[str, Any]] = self.get("/conflicts")["conflicts"]
         return data
 
-    def _verified_manifest(self, deposit_id: str) -> tuple[dict[str, Any], bytes, bytes]:
-        facts = self.dossier(deposit_id)
+    def _verified_manifest(self, deposit_id: str, facts: dict[str, Any] | None = None
+                           ) -> tuple[dict[str, Any], bytes, bytes]:
+        facts = facts if facts is not None else self.dossier(deposit_id)
         blob = self._call("GET", f"/dossiers/{deposit_id}/manifest").content
         key_pem = (facts.get("kiosk_signing_key") or "").encode()
         try:
@@ -236,9 +237,10 @@ class StaffClient:
                                  f"({exc}); nothing fetched") from None
         return facts, blob, key_pem
 
-    def fetch_bytes(self, deposit_id: str) -> Fetched:
-        """The envelope in memory, checked against the kiosk-signed manifest."""
-        facts, blob, key_pem = self._verified_manifest(deposit_id)
+    def fetch_bytes(self, deposit_id: str, facts: dict[str, Any] | None = None) -> Fetched:
+        """The envelope in memory, checked against the kiosk-signed manifest; ``facts``, the
+        dossier's view when the caller has it already (it is not asked for again)."""
+        facts, blob, key_pem = self._verified_manifest(deposit_id, facts)
         manifest, _sig = manifestmod.parse_unverified(blob)
         if manifest.envelope_size > MAX_IN_MEMORY:
             raise StaffToolError(f"deposit {deposit_id}: {manifest.envelope_size} bytes is "

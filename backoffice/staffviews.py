@@ -15,16 +15,23 @@ from backoffice import procedures
 from backoffice.roles import NAME
 from backoffice.status import DossierStatus
 from backoffice.store.staffdb import UNASSIGNED, InboxQuery, InboxRow, SortKey
+from deposit import manifest as manifestmod
 
 
 def iso(when: datetime | None) -> str | None:
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if when else None
+    """A time as the staff API sends it (the manifest's form: UTC, whole seconds), or None."""
+    return manifestmod.rfc3339(when) if when else None
+
+
+def procedure_name(code: str) -> str:
+    """A procedure's French name from the catalog; its code when the catalog does not know it."""
+    info = procedures.shipped().get(code)
+    return info.name if info else code
 
 
 def row_dict(r: InboxRow) -> dict[str, Any]:
-    info = procedures.shipped().get(r.procedure)
     return {"deposit_id": r.deposit_id, "kiosk_id": r.kiosk_id, "procedure": r.procedure,
-            "procedure_name": info.name if info else r.procedure,
+            "procedure_name": procedure_name(r.procedure),
             "received": iso(r.received_at), "due": iso(r.due_at), "status": r.status.value,
             "message": r.status_message, "status_at": iso(r.status_at),
             "assignee": r.assignee, "envelope_size": r.envelope_size}

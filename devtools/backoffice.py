@@ -11,7 +11,6 @@ status page a receipt's QR code leads to.
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 import socket
@@ -21,6 +20,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from backoffice.pki import write_private
 from kiosk.errors import KioskError
 
 
@@ -98,7 +98,7 @@ class BackOffice:
         backoffice_cli("enroll", "--data", str(data), kiosk_id, "--out", str(bundle))
         profile, passphrase_file = work / "staff-profile", work / "staff-passphrase.txt"
         say(f"adding the staff account {STAFF_NAME} (profile: {profile})")
-        write_secret(passphrase_file, secrets.token_urlsafe(24) + "\n")
+        write_private(passphrase_file, (secrets.token_urlsafe(24) + "\n").encode())
         backoffice_cli("staff", "add", STAFF_NAME, "--role", "instructor",
                        "--full-name", "Agent de démonstration", "--data", str(data),
                        "--out", str(profile), "--passphrase-file", str(passphrase_file))
@@ -129,13 +129,6 @@ class BackOffice:
             self.process.kill()
             self.process.wait(timeout=5)
         say("back office stopped")
-
-
-def write_secret(path: Path, text: str) -> None:
-    """A new file only its owner reads (the passphrase of the demo's staff key)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(text)
 
 
 def wait_for_health(url: str, process: subprocess.Popen[bytes] | None,

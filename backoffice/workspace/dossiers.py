@@ -104,12 +104,14 @@ class DossierCache:
             self._open.move_to_end(deposit_id)
         return dossier
 
-    def open(self, client: StaffClient, deposit_id: str) -> OpenDossier:
-        """Fetch, verify and decrypt ``deposit_id`` (:class:`StaffToolError` says why not)."""
+    def open(self, client: StaffClient, deposit_id: str,
+             facts: dict[str, Any] | None = None) -> OpenDossier:
+        """Fetch, verify and decrypt ``deposit_id`` (:class:`StaffToolError` says why not);
+        ``facts``: its view from the staff API, when the caller has just read it."""
         cached = self.get(deposit_id)
         if cached is not None:
             return cached
-        fetched = client.fetch_bytes(deposit_id)
+        fetched = client.fetch_bytes(deposit_id, facts)
         assert fetched.envelope is not None
         work = Path(tempfile.mkdtemp(prefix="open-", dir=self.folder))
         try:

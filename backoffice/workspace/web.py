@@ -54,6 +54,8 @@ MAX_FAILURES = 5
 PAUSE = 30
 MAX_FORM = 64 * 1024
 COOKIE = "workspace"
+#: Seconds the inbox filters' values (procedures, kiosks, staff seen) are kept before asking again.
+FACETS_TTL = 60.0
 #: The most dossiers one batch opens.
 MAX_BATCH = 50
 
@@ -145,12 +147,15 @@ class Session:
     failures: int = 0
     paused_until: float = 0.0
     flashes: list[tuple[str, str]] = field(default_factory=list)
+    facets: dict[str, Any] | None = None      # the inbox filters' values, and when read
+    facets_at: float = 0.0
 
     def sign_out(self) -> None:
         if self.client is not None:
             self.client.close()
         self.client = None
         self.me = None
+        self.facets = None
 
 
 class Refused(Exception):
@@ -191,16 +196,18 @@ class Workspace:
         self.cache.close()
 
     # ------------------------------------------------------------------ guards
-    def _check_request(self, request: Request, *, launch: bool = False) -> Session | None:
+    def _check_host(self, request: Request) -> None:
         host = request.headers.get("host", "")
         if host not in (f"127.0.0.1:{self.port}", f"localhost:{self.port}"):
             raise Refused(Response("wrong host\n", status_code=421, media_type="text/plain"))
+
+    def _session(self, request: Request) -> Session:
+        """The session this request belongs to, or :class:`Refused` (host, site, cookie)."""
+        self._check_host(request)
         site = request.headers.get("sec-fetch-site")
-        if not launch and site not in (None, "same-origin", "none"):
+        if site not in (None, "same-origin", "none"):
             raise Refused(Response("refused: this request came from another site\n",
                                    status_code=403, media_type="text/plain"))
-        if launch:
-            return None
         session = self.session
         cookie = request.cookies.get(COOKIE, "")
         if session is None or not secrets.compare_digest(cookie, session.sid):
@@ -224,12 +231,14 @@ class Workspace:
         log.info("workspace locked after %d s idle", int(idle))
         return True
 
-    def _signed_in(self, session: Session) -> StaffClient:
+    def _signed_in(self, request: Request) -> tuple[Session, StaffClient]:
+        """The session and its signed-in client, or :class:`Refused` (to sign-in when locked)."""
+        session = self._session(request)
         self.expire_idle()
         session.last = self.clock()
         if session.client is None:
             raise Refused(RedirectResponse("/signin", status_code=303))
-        return session.client
+        return session, session.client
 
     async def _form(self, request: Request, session: Session) -> dict[str, list[str]]:
         raw = b""
@@ -287,7 +296,7 @@ class Workspace:
         return app
 
     async def open(self, request: Request) -> Response:
-        self._check_request(request, launch=True)
+        self._check_host(request)
         token = request.query_params.get("token", "")
         if not secrets.compare_digest(token, self.launch_token):
             return self.page("closed.html", status=403)
@@ -301,17 +310,15 @@ class Workspace:
         return response
 
     async def stylesheet(self, request: Request) -> Response:
-        self._check_request(request)
+        self._session(request)
         return Response(self.css, media_type="text/css")
 
     async def home(self, request: Request) -> Response:
-        session = self._check_request(request)
-        assert session is not None
+        session = self._session(request)
         return RedirectResponse("/inbox" if session.client else "/signin", status_code=303)
 
     async def signin(self, request: Request) -> Response:
-        session = self._check_request(request)
-        assert session is not None
+        session = self._session(request)
         if request.method == "GET":
             return self.page("signin.html", profile=self.profile)
         form = await self._form(request, session)
@@ -347,8 +354,7 @@ class Workspace:
         return RedirectResponse("/inbox", status_code=303)
 
     async def signout(self, request: Request) -> Response:
-        session = self._check_request(request)
-        assert session is not None
+        session = self._session(request)
         await self._form(request, session)
         session.sign_out()
         self.cache.forget()
@@ -357,13 +363,11 @@ class Workspace:
         return RedirectResponse("/signin", status_code=303)
 
     async def inbox(self, request: Request) -> Response:
-        session = self._check_request(request)
-        assert session is not None
-        client = self._signed_in(session)
+        session, client = self._signed_in(request)
         params = {k: request.query_params.get(k, "") for k in INBOX_PARAMS}
         try:
             data = await run_in_threadpool(lambda: client.inbox(**params))
-            facets = await run_in_threadpool(lambda: client.get("/facets"))
+            facets = await run_in_threadpool(self._facets, session, client)
         except StaffAPIError as exc:
             return self.page("inbox.html", status=exc.status, params=params, data=None,
                              facets=None, error=in_french(exc), links={})
@@ -378,19 +382,23 @@ class Workspace:
         return self.page("inbox.html", params=params, data=data, facets=facets, error=None,
                          links=links)
 
+    def _facets(self, session: Session, client: StaffClient) -> dict[str, Any]:
+        """The filters' values, asked again at most every FACETS_TTL seconds: each inbox view
+        would otherwise scan the procedures of every dossier for a list that rarely moves."""
+        now = self.clock()
+        if session.facets is None or now - session.facets_at > FACETS_TTL:
+            session.facets, session.facets_at = client.get("/facets"), now
+        return session.facets
+
     async def export(self, request: Request) -> Response:
-        session = self._check_request(request)
-        assert session is not None
-        client = self._signed_in(session)
+        _session, client = self._signed_in(request)
         params = {k: request.query_params.get(k, "") for k in INBOX_PARAMS}
         data = await run_in_threadpool(lambda: client.export_csv(**params))
         return Response(data, media_type="text/csv; charset=utf-8", headers={
             "Content-Disposition": 'attachment; filename="dossiers.csv"'})
 
     async def batch(self, request: Request) -> Response:
-        session = self._check_request(request)
-        assert session is not None
-        client = self._signed_in(session)
+        session, client = self._signed_in(request)
         form = await self._form(request, session)
         ids = form.get("deposit_id", [])[:MAX_BATCH]
         opened, failed = 0, []
@@ -408,9 +416,7 @@ class Workspace:
 
     async def dossier(self, request: Request, *, error: str | None = None,
                       form: dict[str, str] | None = None, status: int = 200) -> Response:
-        session = self._check_request(request)
-        assert session is not None
-        client = self._signed_in(session)
+        session, client = self._signed_in(request)
         deposit_id = request.path_params["deposit_id"]
         try:
             facts = await run_in_threadpool(client.dossier, deposit_id)
@@ -419,16 +425,15 @@ class Workspace:
         opened, open_error = None, None
         if "fetch" in (session.me or {}).get("permissions", []):
             try:
-                opened = await run_in_threadpool(self.cache.open, client, facts["deposit_id"])
+                opened = await run_in_threadpool(self.cache.open, client, facts["deposit_id"],
+                                                 facts)
             except StaffToolError as exc:
                 open_error = str(exc)
         return self.page("dossier.html", status=status, facts=facts, opened=opened,
                          open_error=open_error, error=error, form=form or {})
 
     async def page_image(self, request: Request) -> Response:
-        session = self._check_request(request)
-        assert session is not None
-        self._signed_in(session)
+        self._signed_in(request)
         dossier = self.cache.get(request.path_params["deposit_id"])
         number = request.path_params["number"]
         page = next((p for p in dossier.pages if p.number == number), None) if dossier else None
@@ -437,9 +442,7 @@ class Workspace:
         return Response(page.data, media_type=page.media_type)
 
     async def pdf(self, request: Request) -> Response:
-        session = self._check_request(request)
-        assert session is not None
-        self._signed_in(session)
+        self._signed_in(request)
         dossier = self.cache.get(request.path_params["deposit_id"])
         if dossier is None:
             return Response("this dossier is not open\n", status_code=404)
@@ -447,9 +450,7 @@ class Workspace:
             "Content-Disposition": f'attachment; filename="{dossier.deposit_id}.pdf"'})
 
     async def act(self, request: Request) -> Response:
-        session = self._check_request(request)
-        assert session is not None
-        client = self._signed_in(session)
+        session, client = self._signed_in(request)
         form = {k: v[0] for k, v in (await self._form(request, session)).items()}
         deposit_id = request.path_params["deposit_id"]
         action = request.path_params["action"]

@@ -38,7 +38,7 @@ from deposit.delivery import Delivery, Uploader
 from deposit.ids import DepositId
 from deposit.status import DeliveryOutcome
 from deposit.tus import TusClient
-from tests.backoffice.postgres import free_port, free_ports
+from devtools.backoffice import free_port, free_ports
 from tests.conftest import REPO
 
 #: The passphrase of every staff key the tests issue.

@@ -14,11 +14,12 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+
+from devtools.backoffice import free_port
 
 
 def find_binaries() -> Path | None:
@@ -42,30 +43,6 @@ def reachable_temp_folder() -> str:
     if os.geteuid() != 0 or all(p.stat().st_mode & 0o001 for p in [base, *base.parents]):
         return str(base)
     return "/tmp"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def free_ports(count: int, *, besides: tuple[int, ...] = ()) -> list[int]:
-    """``count`` different free ports, none of ``besides``: the probes stay bound until all
-    are chosen (one probe at a time may be given the same port twice)."""
-    probes: list[socket.socket] = []
-    try:
-        while len(probes) < count:
-            probe = socket.socket()
-            probe.bind(("127.0.0.1", 0))
-            if probe.getsockname()[1] in besides:
-                probe.close()
-                continue
-            probes.append(probe)
-        return [int(p.getsockname()[1]) for p in probes]
-    finally:
-        for probe in probes:
-            probe.close()
 
 
 class PrivatePostgres:

@@ -298,7 +298,7 @@ def test_results_for_a_wiped_session_do_nothing(tmp_path: Path) -> None:
 @pytest.fixture
 def bundle(tmp_path: Path) -> Path:
     """A real enrollment bundle from the back office's own tools (no server is started)."""
-    from tests.backoffice.postgres import free_port
+    from devtools.backoffice import free_port
     from tests.conftest import run_cli
 
     data, out = tmp_path / "backoffice", tmp_path / "bundle"
