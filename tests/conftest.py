@@ -23,6 +23,7 @@ node ids, which pytest 9 no longer lets a plugin do (the renaming is silently lo
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -80,6 +81,19 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
             super()._assign_work_unit(node)
 
     return UnitScheduling(config, log)
+
+
+@pytest.fixture(autouse=True)
+def _root_logging_restored() -> Any:
+    """Commands run in-process (``cli.main``) install root handlers on the stderr pytest captured
+    for that test; left in place, a later test's log line is written to a closed file."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in list(root.handlers):
+        if handler not in handlers:
+            root.removeHandler(handler)
+    root.setLevel(level)
 
 
 def _need(path: Path) -> Path:
