@@ -25,6 +25,18 @@ caught by one of the checks. :class:`ManifestError` ``.check`` says which:
 ``kiosk``      signed by a kiosk other than the one expected
 ``size``       the envelope's size differs from the manifest's
 ``digest``     the envelope's SHA-256 differs from the manifest's
+
+**Version 2** adds ``language``, the language the citizen used at the kiosk
+(the kiosk's codes: ``fr``, ``en``, ``ar``, ``fr-falc``...: the back office writes the accusé de
+réception in it, beside French), and, for a *complement* (documents brought in
+answer to a request for missing documents), ``complement_of`` (the original
+deposit's id) and ``request_id`` (the request answered), present together or
+not at all. A complement's ``tracking_token_sha256`` is the original's: the
+kiosk read the token from the citizen's receipt, so the back office can tell
+that whoever brought the documents holds the receipt. Version 2 is signed with
+its own prefix ``b"deposit-kiosk/manifest/v2\n"``. The back office accepts both
+versions (kiosks in the field keep version 1 manifests queued); a kiosk seals
+version 2, so the back office must be updated first.
 """
 
 from __future__ import annotations
@@ -48,10 +60,17 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from deposit.errors import KeyFormatError, ManifestError
 from deposit.fsutil import PRIVATE, write_new_file
 
-VERSION = 1
-SIGNING_CONTEXT = b"deposit-kiosk/manifest/v1\n"
+VERSION = 2          # what a kiosk seals now
+VERSIONS = (1, 2)
+SIGNING_CONTEXTS = {1: b"deposit-kiosk/manifest/v1\n", 2: b"deposit-kiosk/manifest/v2\n"}
 FIELDS = ("created", "deposit_id", "envelope_sha256", "envelope_size", "kiosk_id", "procedure",
           "tracking_token_sha256", "version")
+#: The field sets a manifest may have, by version (a complement adds the last two).
+FIELD_SETS: dict[int, tuple[frozenset[str], ...]] = {
+    1: (frozenset(FIELDS),),
+    2: (frozenset(FIELDS) | {"language"},
+        frozenset(FIELDS) | {"language", "complement_of", "request_id"}),
+}
 CHECKS = ("format", "version", "signature", "kiosk", "size", "digest")
 MAX_BLOB = 4096
 
@@ -60,6 +79,8 @@ _KIOSK_ID = re.compile(r"[A-Z0-9][A-Z0-9-]{0,31}")
 _PROCEDURE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _CREATED = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+_LANGUAGE = re.compile(r"[a-z]{2,3}(-[a-z0-9]{2,8})?")
+_REQUEST_ID = re.compile(r"[0-9A-Za-z_-]{8,64}")
 _MAX_SIZE = 2**53 - 1   # exact in every JSON reader
 
 
@@ -81,15 +102,22 @@ class Manifest:
     envelope_size: int
     envelope_sha256: str         # lowercase hex
     tracking_token_sha256: str   # lowercase hex of SHA-256(token as ASCII)
-    version: int = VERSION
+    version: int = 1                   # 2 with a language (what the outbox seals)
+    language: str | None = None        # version 2: the citizen's language at the kiosk
+    complement_of: str | None = None   # version 2, a complement: the original deposit's id
+    request_id: str | None = None      # version 2, a complement: the request it answers
 
     def __post_init__(self) -> None:
         problem = _field_problem(self)
         if problem:
             raise ManifestError("format", problem)
 
+    @property
+    def is_complement(self) -> bool:
+        return self.complement_of is not None
+
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {k: v for k, v in asdict(self).items() if v is not None}
 
     def canonical(self) -> bytes:
         """The canonical JSON bytes of this manifest (what is signed)."""
@@ -139,6 +167,23 @@ def _field_problem(m: Manifest) -> str | None:
          and bool(_SHA256.fullmatch(m.tracking_token_sha256)),
          "tracking_token_sha256 is not 64 lowercase hex digits"),
     ]
+    if m.version == 1:
+        checks.append((m.language is None and m.complement_of is None and m.request_id is None,
+                       "a version 1 manifest has no language, complement_of or request_id"))
+    elif m.version == 2:
+        checks += [
+            (isinstance(m.language, str) and bool(_LANGUAGE.fullmatch(m.language)),
+             "language is not a language code such as fr, en, ar or fr-falc"),
+            ((m.complement_of is None) == (m.request_id is None),
+             "complement_of and request_id go together"),
+            (m.complement_of is None or (isinstance(m.complement_of, str)
+                                         and bool(_DEPOSIT_ID.fullmatch(m.complement_of))),
+             "complement_of is not a deposit id"),
+            (m.request_id is None or (isinstance(m.request_id, str)
+                                      and bool(_REQUEST_ID.fullmatch(m.request_id))),
+             "request_id is not 8-64 letters, digits, '_' or '-'"),
+            (m.complement_of != m.deposit_id, "a complement cannot complete itself"),
+        ]
     for ok, problem in checks:
         if not ok:
             return problem
@@ -157,7 +202,7 @@ SigningKey = Ed25519PrivateKey
 
 def sign(manifest: Manifest, key: Ed25519PrivateKey) -> bytes:
     """The signed, canonical blob of ``manifest``."""
-    signature = key.sign(SIGNING_CONTEXT + manifest.canonical())
+    signature = key.sign(SIGNING_CONTEXTS[manifest.version] + manifest.canonical())
     blob = {"manifest": manifest.to_dict(),
             "signature": base64.b64encode(signature).rstrip(b"=").decode("ascii")}
     return canonical_json(blob)
@@ -189,11 +234,14 @@ def parse_unverified(blob: bytes) -> tuple[Manifest, bytes]:
     fields = data["manifest"]
     if not isinstance(fields, dict):
         raise ManifestError("format", "'manifest' is not an object")
-    if "version" in fields and fields["version"] != VERSION and _is_int(fields["version"]):
-        raise ManifestError("version", f"unknown manifest version {fields['version']}")
-    if sorted(fields) != sorted(FIELDS):
-        missing = sorted(set(FIELDS) - set(fields))
-        extra = sorted(set(fields) - set(FIELDS))
+    version = fields.get("version")
+    if _is_int(version) and version not in VERSIONS:
+        raise ManifestError("version", f"unknown manifest version {version}")
+    allowed = FIELD_SETS[version] if version in VERSIONS else FIELD_SETS[1]
+    if frozenset(fields) not in allowed:
+        nearest = min(allowed, key=lambda s: len(s ^ set(fields)))
+        missing = sorted(nearest - set(fields))
+        extra = sorted(set(fields) - nearest)
         raise ManifestError("format", f"fields missing {missing} or unexpected {extra}")
     manifest = Manifest(**fields)
     signature = _decode_signature(data["signature"])
@@ -215,7 +263,7 @@ def verify(blob: bytes, key: Ed25519PublicKey, *, kiosk_id: str | None = None,
     """
     manifest, signature = parse_unverified(blob)
     try:
-        key.verify(signature, SIGNING_CONTEXT + manifest.canonical())
+        key.verify(signature, SIGNING_CONTEXTS[manifest.version] + manifest.canonical())
     except InvalidSignature:
         raise ManifestError("signature", "the signature does not match the kiosk's key"
                             ) from None

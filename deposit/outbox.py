@@ -86,6 +86,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import dataclasses
 import fcntl
 import functools
 import logging
@@ -521,8 +522,14 @@ class Outbox:
     @_storage("seal a deposit")
     def seal_and_queue(self, *, deposit_id: str, procedure: str, deposit_json: dict[str, Any],
                        pdf: bytes | bytearray | memoryview, tracking_token: str,
-                       created: datetime | None = None) -> Entry:
+                       created: datetime | None = None, language: str = "fr",
+                       complement_of: str | None = None,
+                       request_id: str | None = None) -> Entry:
         """Seal one deposit from memory and queue it durably; return its entry once committed.
+
+        The manifest is version 2: it names the citizen's ``language``, and for a
+        complement the original deposit and the request it answers (whose tracking
+        token, read from the receipt, is ``tracking_token``).
 
         Only when this returns is the deposit queued (the kiosk then prints the
         receipt). Raises :class:`OutboxFullError` (nothing written; also when the
@@ -537,9 +544,12 @@ class Outbox:
         final = self._path(deposit_id)
         moment = created or datetime.fromtimestamp(self._clock(), UTC)
         # Check the manifest's fields before any byte is written (ManifestError "format").
-        mf.Manifest(deposit_id=deposit_id, kiosk_id=sealer.kiosk_id, procedure=procedure,
-                    created=mf.rfc3339(moment), envelope_size=0, envelope_sha256="0" * 64,
-                    tracking_token_sha256=mf.tracking_token_sha256(tracking_token))
+        draft = mf.Manifest(deposit_id=deposit_id, kiosk_id=sealer.kiosk_id, procedure=procedure,
+                            created=mf.rfc3339(moment), envelope_size=0,
+                            envelope_sha256="0" * 64,
+                            tracking_token_sha256=mf.tracking_token_sha256(tracking_token),
+                            version=mf.VERSION, language=language,
+                            complement_of=complement_of, request_id=request_id)
         if self._has_row(deposit_id):
             raise DuplicateDepositError(f"deposit id {deposit_id} was already used")
         self.check_space(len(pdf))
@@ -565,11 +575,8 @@ class Outbox:
                 fsync_dir(self.envelopes)
             except OSError as exc:
                 raise self._full_while_sealing(deposit_id, len(pdf), exc) from None
-            manifest = mf.Manifest(
-                deposit_id=deposit_id, kiosk_id=sealer.kiosk_id, procedure=procedure,
-                created=mf.rfc3339(moment), envelope_size=sealed.size,
-                envelope_sha256=sealed.sha256,
-                tracking_token_sha256=mf.tracking_token_sha256(tracking_token))
+            manifest = dataclasses.replace(draft, envelope_size=sealed.size,
+                                           envelope_sha256=sealed.sha256)
             blob = mf.sign(manifest, sealer.signing_key)
             queued_at = _now_text(self._clock)
 

@@ -45,7 +45,9 @@ class DepositQueue(Protocol):
 
     def seal_and_queue(self, *, deposit_id: str, procedure: str,
                        deposit_json: dict[str, Any], pdf: bytes | bytearray | memoryview,
-                       tracking_token: str, created: datetime | None = None) -> Entry: ...
+                       tracking_token: str, created: datetime | None = None,
+                       language: str = "fr", complement_of: str | None = None,
+                       request_id: str | None = None) -> Entry: ...
 
     def standing(self) -> StandingRecord: ...
 
@@ -143,7 +145,7 @@ class DepositService:
         try:
             self.outbox.seal_and_queue(deposit_id=str(deposit_id), procedure=procedure.code,
                                        deposit_json=body, pdf=pdf, tracking_token=token,
-                                       created=created)
+                                       created=created, language=request.language)
         except OutboxFullError as exc:
             raise SealError(SealFailure.DISK_FULL, str(exc)) from None
         except OutboxError as exc:

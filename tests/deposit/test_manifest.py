@@ -80,8 +80,61 @@ def test_malformed_blobs_fail_the_format_check(blob: bytes) -> None:
 
 def test_unknown_version_fails_the_version_check() -> None:
     with pytest.raises(ManifestError) as info:
-        mf.verify(BLOB.replace(b'"version":1', b'"version":2'), KEY.public_key())
+        mf.verify(BLOB.replace(b'"version":1', b'"version":3'), KEY.public_key())
     assert info.value.check == "version"
+
+
+# -- version 2: the citizen's language, and complements
+
+def test_a_version_2_manifest_carries_the_language_and_verifies() -> None:
+    blob = mf.sign(sample(version=2, language="ar"), KEY)
+    manifest = mf.verify(blob, KEY.public_key())
+    assert (manifest.version, manifest.language, manifest.is_complement) == (2, "ar", False)
+    assert b'"language":"ar"' in blob and b"complement_of" not in blob
+
+
+def test_a_complement_names_the_original_deposit_and_the_request() -> None:
+    blob = mf.sign(sample(version=2, language="fr", deposit_id="C0MP-0001-234X",
+                          complement_of="D3M0-0001-234X", request_id="rq_0123456789"), KEY)
+    manifest = mf.verify(blob, KEY.public_key())
+    assert manifest.is_complement
+    assert (manifest.complement_of, manifest.request_id) == ("D3M0-0001-234X", "rq_0123456789")
+
+
+def test_a_version_1_signature_does_not_verify_as_version_2() -> None:
+    """Each version signs with its own prefix: a v1 signature over the same fields is no v2."""
+    v2 = sample(version=2, language="fr")
+    forged = mf.canonical_json({"manifest": v2.to_dict(), "signature": json.loads(
+        mf.sign(sample(), KEY))["signature"]})
+    with pytest.raises(ManifestError) as info:
+        mf.verify(forged, KEY.public_key())
+    assert info.value.check == "signature"
+
+
+@pytest.mark.parametrize("changes, problem", [
+    ({"version": 2}, "language"),
+    ({"version": 2, "language": "Français"}, "language"),
+    ({"version": 1, "language": "fr"}, "version 1"),
+    ({"version": 2, "language": "fr", "complement_of": "D3M0-0002-234X"}, "go together"),
+    ({"version": 2, "language": "fr", "complement_of": "D3M0-0001-234X",
+      "request_id": "rq_0123456789"}, "itself"),
+    ({"version": 2, "language": "fr", "complement_of": "d3m0 0002", "request_id": "rq_01234567"},
+     "complement_of"),
+    ({"version": 2, "language": "fr", "complement_of": "D3M0-0002-234X", "request_id": "x"},
+     "request_id"),
+])
+def test_malformed_version_2_fields_are_refused(changes: dict[str, object], problem: str) -> None:
+    with pytest.raises(ManifestError, match=problem) as info:
+        sample(**changes)
+    assert info.value.check == "format"
+
+
+def test_a_version_2_blob_missing_its_language_fails_the_format_check() -> None:
+    blob = mf.sign(sample(version=2, language="fr"), KEY)
+    stripped = blob.replace(b'"language":"fr",', b"")
+    with pytest.raises(ManifestError, match="missing") as info:
+        mf.verify(stripped, KEY.public_key())
+    assert info.value.check == "format"
 
 
 @pytest.mark.parametrize("field", ["deposit_id", "kiosk_id", "procedure", "created",
