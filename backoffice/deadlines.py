@@ -79,8 +79,6 @@ nothing. Withdrawing an implicit acceptance is another procedure (L242-1).
 
 from __future__ import annotations
 
-import calendar
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -88,33 +86,15 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from backoffice.errors import BackofficeError
+from deposit.legal import Delay, Silence, add
 
 #: The calendar of the services this back office serves by default.
 PARIS = ZoneInfo("Europe/Paris")
 
 
-class DelayFormatError(BackofficeError, ValueError):
-    """A delay's text is not a whole number followed by days or months."""
-
-
 class TimelineError(BackofficeError, ValueError):
     """The events given are not a possible history of a request (out of order, an answer
     to no request, a deadline before its request, a date in the future...)."""
-
-
-class DelayUnit(StrEnum):
-    """What a delay counts. Months follow the same-number rule; days are calendar days."""
-
-    DAYS = "days"
-    MONTHS = "months"
-
-
-class SilenceMeans(StrEnum):
-    """What the administration's silence at the end of the delay means (CRPA L231-1,
-    L231-4); it decides how a request for documents acts on the delay (L114-5)."""
-
-    ACCEPTANCE = "acceptance"
-    REJECTION = "rejection"
 
 
 class State(StrEnum):
@@ -125,54 +105,6 @@ class State(StrEnum):
     SUSPENDED = "suspended"                  # waiting for documents before their deadline
     DOCUMENTS_OVERDUE = "documents_overdue"  # silence means acceptance, the deadline passed
     #                                          without the documents: the delay does not run
-
-
-_UNIT_WORDS: dict[str, DelayUnit] = {
-    "day": DelayUnit.DAYS, "days": DelayUnit.DAYS,
-    "jour": DelayUnit.DAYS, "jours": DelayUnit.DAYS,
-    "month": DelayUnit.MONTHS, "months": DelayUnit.MONTHS,
-    "mois": DelayUnit.MONTHS,
-}
-_DELAY = re.compile(r"\s*(\d+)\s*([^\W\d_]+)\s*")
-
-
-@dataclass(frozen=True)
-class Delay:
-    """A legal delay: ``count`` days or months, ``count`` at least 1."""
-
-    count: int
-    unit: DelayUnit
-
-    def __post_init__(self) -> None:
-        if isinstance(self.count, bool) or not isinstance(self.count, int) or self.count < 1:
-            raise DelayFormatError(f"a delay counts at least 1 day or month, not {self.count!r}")
-
-    @classmethod
-    def parse(cls, text: str) -> Delay:
-        """``"2 months"``, ``"15 days"``, ``"2 mois"``, ``"15 jours"`` (singular too, any case)."""
-        match = _DELAY.fullmatch(text)
-        unit = _UNIT_WORDS.get(match.group(2).lower()) if match else None
-        if match is None or unit is None:
-            raise DelayFormatError(
-                f"{text!r} is not a delay: write a whole number then days or months "
-                "(\"2 months\", \"15 days\", \"2 mois\", \"15 jours\")")
-        return cls(int(match.group(1)), unit)
-
-    def __str__(self) -> str:
-        return f"{self.count} {self.unit.value}"
-
-
-def add(start: date, delay: Delay) -> date:
-    """The last day of ``delay`` counted from ``start`` (which itself does not count).
-
-    Months: the day of the last month with ``start``'s number, or that month's last day.
-    """
-    if delay.unit is DelayUnit.DAYS:
-        return start + timedelta(days=delay.count)
-    year, month0 = divmod(start.month - 1 + delay.count, 12)
-    year += start.year
-    last = calendar.monthrange(year, month0 + 1)[1]
-    return date(year, month0 + 1, min(start.day, last))
 
 
 def receipt_date(received_at: datetime, zone: ZoneInfo = PARIS) -> date:
@@ -221,7 +153,7 @@ class DeemedDecision:
     """
 
     state: State
-    silence: SilenceMeans
+    silence: Silence
     deemed_on: date | None
     open_request: DocumentsRequested | None = None
     after_decision: tuple[Event, ...] = ()
@@ -232,7 +164,7 @@ class DeemedDecision:
         return self.deemed_on + timedelta(days=1) if self.deemed_on else None
 
 
-def deemed_decision(received: date, delay: Delay, silence: SilenceMeans,
+def deemed_decision(received: date, delay: Delay, silence: Silence,
                     events: Sequence[Event] = (), *, today: date) -> DeemedDecision:
     """The deemed decision of a request received on ``received``, as it stands on ``today``.
 
@@ -240,13 +172,15 @@ def deemed_decision(received: date, delay: Delay, silence: SilenceMeans,
     happened, none before ``received`` nor after ``today``; a request must be answered
     before the next one is made. See the module's docstring for the rules.
     """
+    if silence is Silence.NONE:
+        raise ValueError("a procedure whose silence means nothing has no deemed decision")
     _check(received, events, today)
     end = add(received, delay)         # the last day of the delay as it stands
     open_request: DocumentsRequested | None = None
     answered = True                    # the last request got its documents (or there was none)
     for index, event in enumerate(events):
         day = _day(event)
-        if open_request is not None and silence is SilenceMeans.REJECTION \
+        if open_request is not None and silence is Silence.REJECTION \
                 and day > open_request.deadline:
             # The suspension ended at the deadline: the delay ran on from there.
             end += open_request.deadline - open_request.asked_on
@@ -264,7 +198,7 @@ def deemed_decision(received: date, delay: Delay, silence: SilenceMeans,
             answered = True
             if open_request is None:
                 continue               # rejection, past the deadline: already resumed
-            if silence is SilenceMeans.ACCEPTANCE:
+            if silence is Silence.ACCEPTANCE:
                 end = add(day, delay)  # the whole delay, from the documents' arrival
             else:
                 end += day - open_request.asked_on
@@ -272,13 +206,13 @@ def deemed_decision(received: date, delay: Delay, silence: SilenceMeans,
     if open_request is not None:
         if today <= open_request.deadline:
             return DeemedDecision(State.SUSPENDED, silence, None, open_request)
-        if silence is SilenceMeans.ACCEPTANCE:
+        if silence is Silence.ACCEPTANCE:
             return DeemedDecision(State.DOCUMENTS_OVERDUE, silence, None, open_request)
         end += open_request.deadline - open_request.asked_on
     return _outcome(end, silence, open_request, today, ())
 
 
-def _outcome(end: date, silence: SilenceMeans, open_request: DocumentsRequested | None,
+def _outcome(end: date, silence: Silence, open_request: DocumentsRequested | None,
              today: date, after: tuple[Event, ...]) -> DeemedDecision:
     state = State.DEEMED if today > end else State.RUNNING
     return DeemedDecision(state, silence, end, open_request, after)

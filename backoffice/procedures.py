@@ -6,7 +6,8 @@ kiosk's code (DESIGN.md), so it reads the keys it needs here: the code, the
 French name staff see in the inbox, ``processing_days``, the delay the receipt
 commits to, from which a dossier's due date is computed, and what the accusé
 de réception must state (CRPA R112-5): the service's name in each language,
-its postal address, e-mail and phone, what its silence means (:class:`Silence`),
+its postal address, e-mail and phone, what its silence means (deposit/legal.py's
+:class:`Silence`, shared with the kiosk),
 the decision delay, and the means and time limit of appeal in each language.
 The keys are documented in ``kiosk/catalog.py`` and ``docs/journey.md``.
 
@@ -23,7 +24,6 @@ catalog than the back office) has no due date rather than a wrong one.
 
 from __future__ import annotations
 
-import enum
 import functools
 import logging
 import re
@@ -35,25 +35,11 @@ from pathlib import Path
 from typing import Any
 
 import assets
+from deposit.legal import Delay, Silence
 
 log = logging.getLogger(__name__)
 
 
-class Silence(enum.StrEnum):
-    """What the service's silence means once the decision delay has run.
-
-    The values are the catalog's (``[legal] silence``), the same as kiosk.catalog.Silence,
-    which the back office may not import; tests/backoffice/test_procedures.py holds the two
-    together.
-    """
-
-    ACCEPTANCE = "acceptance"
-    REJECTION = "rejection"
-    NONE = "none"
-
-
-#: A delay as the catalog writes it: "2 months", "5 days" (kiosk.catalog.DELAY).
-DELAY = re.compile(r"[1-9][0-9]{0,2} (?:day|days|month|months)")
 #: A service channel the shipped catalog cannot know, to set per deployment.
 PLACEHOLDER = re.compile(r"\[à compléter\b[^\]]*\]")
 
@@ -71,9 +57,9 @@ class ProcedureInfo:
     email: str | None = None
     phone: str | None = None
     silence: Silence | None = None      # None: the file states no (valid) legal facts
-    decision_delay: str | None = None   # "2 months", "5 days"; None when silence says none
+    decision_delay: Delay | None = None  # None when silence means nothing and no delay is set
     appeal: Mapping[str, str] = field(default_factory=dict)   # means of appeal by language
-    appeal_delay: str | None = None     # time limit of the first appeal, "2 months"
+    appeal_delay: Delay | None = None   # time limit of the first appeal
 
 
 def load(folder: Path | None = None) -> dict[str, ProcedureInfo]:
@@ -118,11 +104,12 @@ def _channel(service: Mapping[str, Any], key: str) -> str | None:
     return None if PLACEHOLDER.fullmatch(value.strip()) else value.strip()
 
 
-def _delay(legal: Mapping[str, Any], key: str) -> str | None:
+def _delay(legal: Mapping[str, Any], key: str) -> Delay | None:
     value = legal.get(key)
-    if value is not None and (not isinstance(value, str) or not DELAY.fullmatch(value)):
-        raise TypeError(f"legal.{key} {value!r} is not a delay such as '2 months'")
-    return value
+    try:
+        return None if value is None else Delay.parse(value)
+    except ValueError as exc:
+        raise TypeError(f"legal.{key}: {exc}") from None
 
 
 def _legal_facts(path: Path, data: Mapping[str, Any]) -> dict[str, Any]:

@@ -93,8 +93,9 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import assets
+from deposit.legal import Delay, Silence
 from kiosk.errors import CatalogError
-from kiosk.legalfacts import Delay, Legal, Silence, contact_problem, is_placeholder
+from kiosk.legalfacts import Legal, contact_problem, is_placeholder
 
 log = logging.getLogger(__name__)
 

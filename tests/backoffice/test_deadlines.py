@@ -16,24 +16,19 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from backoffice.deadlines import (
-    Delay,
-    DelayFormatError,
-    DelayUnit,
     DocumentsReceived,
     DocumentsRequested,
     Event,
-    SilenceMeans,
     State,
     TimelineError,
-    add,
     deemed_decision,
     receipt_date,
 )
-from backoffice.errors import BackofficeError
+from deposit.legal import Delay, DelayFormatError, DelayUnit, Silence, add
 
 D = date
 MONTH, TWO_MONTHS = Delay(1, DelayUnit.MONTHS), Delay(2, DelayUnit.MONTHS)
-ACCEPT, REJECT = SilenceMeans.ACCEPTANCE, SilenceMeans.REJECTION
+ACCEPT, REJECT = Silence.ACCEPTANCE, Silence.REJECTION
 LATER = D(2030, 1, 1)   # a "today" after every case, where the day does not matter
 
 
@@ -133,28 +128,25 @@ def test_a_time_of_receipt_without_a_zone_is_refused() -> None:
 
 @pytest.mark.parametrize(("text", "delay"), [
     ("2 months", Delay(2, DelayUnit.MONTHS)), ("15 days", Delay(15, DelayUnit.DAYS)),
-    ("2 mois", Delay(2, DelayUnit.MONTHS)), ("15 jours", Delay(15, DelayUnit.DAYS)),
-    ("1 month", Delay(1, DelayUnit.MONTHS)), ("1 jour", Delay(1, DelayUnit.DAYS)),
-    ("1 day", Delay(1, DelayUnit.DAYS)), ("  4 Mois ", Delay(4, DelayUnit.MONTHS)),
-    ("2\u00a0mois", Delay(2, DelayUnit.MONTHS)),  # a no-break space, as French typography has
+    ("1 month", Delay(1, DelayUnit.MONTHS)), ("1 day", Delay(1, DelayUnit.DAYS)),
+    ("24 months", Delay(24, DelayUnit.MONTHS)), ("365 days", Delay(365, DelayUnit.DAYS)),
 ])
-def test_a_delay_is_read_in_english_or_french(text: str, delay: Delay) -> None:
+def test_a_delay_is_read_as_the_catalog_writes_it(text: str, delay: Delay) -> None:
     assert Delay.parse(text) == delay
 
 
 @pytest.mark.parametrize("text", ["", "2", "months", "2.5 months", "2 weeks", "-1 days",
-                                  "deux mois", "2 months 3 days", "2 moiss"])
+                                  "deux mois", "2 mois", "2 months 3 days", "2  months",
+                                  " 2 months", "0 days", "25 months", "366 days"])
 def test_anything_else_is_not_a_delay_and_says_what_is(text: str) -> None:
-    with pytest.raises(DelayFormatError, match="days or months") as raised:
+    with pytest.raises(DelayFormatError, match="not a delay|longer than") as raised:
         Delay.parse(text)
-    assert isinstance(raised.value, BackofficeError)
+    assert isinstance(raised.value, ValueError)
 
 
 def test_a_delay_of_nothing_cannot_be_built_or_read() -> None:
     with pytest.raises(DelayFormatError, match="at least 1"):
         Delay(0, DelayUnit.DAYS)
-    with pytest.raises(DelayFormatError, match="at least 1"):
-        Delay.parse("0 mois")
 
 
 # ---------------------------------------------------------------- no request for documents
@@ -175,15 +167,15 @@ REQUEST = DocumentsRequested(asked_on=D(2024, 1, 20), deadline=D(2024, 2, 20))
 ANSWER = DocumentsReceived(D(2024, 2, 5))
 
 
-@pytest.mark.parametrize("silence", list(SilenceMeans))
-def test_before_the_request_the_date_is_the_plain_delay(silence: SilenceMeans) -> None:
+@pytest.mark.parametrize("silence", [ACCEPT, REJECT])
+def test_before_the_request_the_date_is_the_plain_delay(silence: Silence) -> None:
     # Received 10 January 2024 + 2 months = 10 March.
     now = deemed_decision(D(2024, 1, 10), TWO_MONTHS, silence, [], today=D(2024, 1, 15))
     assert (now.state, now.deemed_on, now.open_request) == (State.RUNNING, D(2024, 3, 10), None)
 
 
-@pytest.mark.parametrize("silence", list(SilenceMeans))
-def test_while_documents_are_awaited_there_is_no_date(silence: SilenceMeans) -> None:
+@pytest.mark.parametrize("silence", [ACCEPT, REJECT])
+def test_while_documents_are_awaited_there_is_no_date(silence: Silence) -> None:
     now = deemed_decision(D(2024, 1, 10), TWO_MONTHS, silence, [REQUEST], today=D(2024, 1, 25))
     assert (now.state, now.deemed_on, now.open_request) == (State.SUSPENDED, None, REQUEST)
     # Still suspended on the deadline itself (the deadline is included).
@@ -212,7 +204,7 @@ def test_silence_meaning_rejection_only_suspends_the_delay() -> None:
     # (28 of February and 1 of March): 31 March + 29 days = 29 April.
     (REJECT, D(2023, 4, 29)),
 ])
-def test_a_request_on_the_day_of_receipt(silence: SilenceMeans, end: date) -> None:
+def test_a_request_on_the_day_of_receipt(silence: Silence, end: date) -> None:
     events: list[Event] = [DocumentsRequested(D(2023, 1, 31), D(2023, 3, 15)),
                            DocumentsReceived(D(2023, 3, 1))]
     assert deemed_decision(D(2023, 1, 31), TWO_MONTHS, silence, events,
@@ -365,12 +357,13 @@ def test_a_later_start_never_ends_earlier(a: date, b: date, delay: Delay) -> Non
 
 @given(delays)
 def test_a_delay_reads_back_what_it_writes(delay: Delay) -> None:
-    assert Delay.parse(str(delay)) == delay
+    if delay.count <= (24 if delay.unit is DelayUnit.MONTHS else 365):
+        assert Delay.parse(str(delay)) == delay
 
 
-@given(dates, delays, st.integers(0, 400), st.integers(0, 400), st.sampled_from(SilenceMeans))
+@given(dates, delays, st.integers(0, 400), st.integers(0, 400), st.sampled_from([ACCEPT, REJECT]))
 def test_an_answered_request_never_brings_the_date_earlier(
-        received: date, delay: Delay, wait: int, answer: int, silence: SilenceMeans) -> None:
+        received: date, delay: Delay, wait: int, answer: int, silence: Silence) -> None:
     asked = received + timedelta(days=wait)
     answered = asked + timedelta(days=answer)
     plain = add(received, delay)

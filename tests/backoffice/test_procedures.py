@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from backoffice import procedures
-from backoffice.procedures import Silence
+from deposit.legal import Delay, DelayUnit, Silence
 from kiosk import catalog as kiosk_catalog
 from kiosk import legalfacts
 
@@ -55,8 +55,8 @@ def test_every_shipped_procedure_reads_the_same_legal_facts_as_the_kiosk() -> No
     for procedure in kiosk:
         info, legal, service = shipped[procedure.code], procedure.legal, procedure.service
         assert info.silence == Silence(legal.silence.value), procedure.code
-        assert info.decision_delay == (legal.decision_delay and str(legal.decision_delay))
-        assert info.appeal_delay == (legal.appeal_delay and str(legal.appeal_delay))
+        assert info.decision_delay == legal.decision_delay
+        assert info.appeal_delay == legal.appeal_delay
         assert info.appeal == (dict(legal.appeal.values) if legal.appeal else {})
         assert info.service_name == dict(service.name.values)
         for key in ("postal_address", "email", "phone"):
@@ -68,9 +68,9 @@ def test_every_shipped_procedure_reads_the_same_legal_facts_as_the_kiosk() -> No
 def test_the_rules_the_accuse_de_reception_will_state() -> None:
     shipped = procedures.load()
     assert (shipped["mdph"].silence, shipped["mdph"].decision_delay) == \
-        (Silence.REJECTION, "4 months")
+        (Silence.REJECTION, Delay(4, DelayUnit.MONTHS))
     assert (shipped["rsa"].silence, shipped["rsa"].decision_delay) == \
-        (Silence.REJECTION, "2 months")
+        (Silence.REJECTION, Delay(2, DelayUnit.MONTHS))
     assert shipped["cni-predemande"].silence is Silence.NONE
     assert shipped["cni-predemande"].decision_delay is None
     assert "tribunal administratif" in shipped["rsa"].appeal["fr"]
@@ -83,7 +83,7 @@ def test_a_file_reads_with_its_legal_facts_and_a_placeholder_reads_as_none(
         tmp_path: Path) -> None:
     info = load_one(tmp_path, GOOD)
     assert info.silence is Silence.REJECTION
-    assert (info.decision_delay, info.appeal_delay) == ("2 months", "2 months")
+    assert (info.decision_delay, info.appeal_delay) == (Delay(2, DelayUnit.MONTHS),) * 2
     assert info.appeal == {"fr": "Recours devant le tribunal administratif",
                            "en": "Appeal to the court"}
     assert info.service_name == {"fr": "Mairie", "en": "Town hall"}
@@ -95,11 +95,11 @@ def test_a_file_reads_with_its_legal_facts_and_a_placeholder_reads_as_none(
 @pytest.mark.parametrize(("change", "logged"), [
     (lambda t: t.replace('"rejection"', '"maybe"'), "'maybe' is not a valid Silence"),
     (lambda t: t.replace('decision_delay = "2 months"', 'decision_delay = "2 mois"'),
-     "legal.decision_delay '2 mois' is not a delay"),
+     "legal.decision_delay: '2 mois' is not a delay"),
     (lambda t: t.replace('decision_delay = "2 months"\n', ""),
      "legal.decision_delay is missing"),
     (lambda t: t.replace('appeal_delay = "2 months"', "appeal_delay = 2"),
-     "legal.appeal_delay 2 is not a delay"),
+     "legal.appeal_delay: 2 is not a delay"),
     (lambda t: re.sub(r"appeal = \{.*\}", 'appeal = { en = "Court" }', t),
      "not a table of texts by language with French"),
     (lambda t: t.replace('phone = "01 23 45 67 89"\n', ""), "service.phone is missing"),

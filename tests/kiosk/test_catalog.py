@@ -16,6 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import assets
+from deposit.legal import Delay, DelayUnit, Silence
 from kiosk.catalog import (
     ConvocationError,
     convocation_url,
@@ -23,7 +24,7 @@ from kiosk.catalog import (
     parse_procedure,
 )
 from kiosk.errors import CatalogError
-from kiosk.legalfacts import Delay, DelayUnit, Legal, Silence
+from kiosk.legalfacts import Legal
 from tests.conftest import run_cli
 
 GOOD = """
