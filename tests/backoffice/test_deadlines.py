@@ -139,7 +139,7 @@ def test_a_delay_is_read_as_the_catalog_writes_it(text: str, delay: Delay) -> No
                                   "deux mois", "2 mois", "2 months 3 days", "2  months",
                                   " 2 months", "0 days", "25 months", "366 days"])
 def test_anything_else_is_not_a_delay_and_says_what_is(text: str) -> None:
-    with pytest.raises(DelayFormatError, match="not a delay|longer than") as raised:
+    with pytest.raises(DelayFormatError, match=r"not a delay|longer than") as raised:
         Delay.parse(text)
     assert isinstance(raised.value, ValueError)
 
