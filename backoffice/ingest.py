@@ -54,7 +54,7 @@ from typing import BinaryIO
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from starlette.concurrency import run_in_threadpool
 
-from backoffice import pki, procedures
+from backoffice import legalchain, pki, procedures
 from backoffice.errors import (
     AuthError,
     Check,
@@ -492,10 +492,13 @@ class Ingest:
                 received_at=now, envelope_sha256=sha, envelope_size=upload.length,
                 tracking_token_sha256=manifest.tracking_token_sha256, manifest=upload.manifest,
                 object_key=key, ack=ack,
-                due_at=procedures.due_at(str(manifest.procedure), now))
+                due_at=procedures.due_at(str(manifest.procedure), now),
+                language=manifest.language,
+                deemed_on=legalchain.deemed_on_arrival(str(manifest.procedure), now))
             winner = self.metadata.store_deposit(record, upload.upload_id)
             if winner.envelope_sha256 == sha:
                 if winner is record:
+                    legalchain.arrived(self.metadata, record, now)
                     self.metrics.inc("backoffice_deposits_stored_total")
                     log.info("stored deposit %s from kiosk %s (%d bytes)", upload.deposit_id,
                              upload.kiosk_id, upload.length)

@@ -17,7 +17,7 @@ import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -94,6 +94,8 @@ class DepositRecord:
     status_at: datetime | None = None
     assignee: str | None = None         # the staff account handling it
     due_at: datetime | None = None      # received + the procedure's committed delay
+    language: str | None = None         # the citizen's language at the kiosk (manifest v2)
+    deemed_on: date | None = None       # the deemed-decision date as it stands (deadlines.py)
 
 
 @dataclass(frozen=True)
@@ -158,7 +160,9 @@ def _deposit(row: Any) -> DepositRecord:
         object_key=row["object_key"], ack=bytes(row["ack"]),
         status=DossierStatus(row["status"]),
         status_message=row["status_message"], status_at=parse_iso(row["status_at"]),
-        assignee=row["assignee"], due_at=parse_iso(row["due_at"]) if row["due_at"] else None)
+        assignee=row["assignee"], due_at=parse_iso(row["due_at"]) if row["due_at"] else None,
+        language=row["language"],
+        deemed_on=date.fromisoformat(row["deemed_on"]) if row["deemed_on"] else None)
 
 
 def _conflict(row: Any) -> ConflictRecord:
@@ -409,12 +413,14 @@ class MetadataStore:
             cur.execute(
                 "INSERT INTO deposits (deposit_id, kiosk_id, procedure, created_at, received_at, "
                 "envelope_sha256, envelope_size, tracking_token_sha256, manifest, object_key, "
-                "ack, status, status_message, status_at, assignee, due_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                "ack, status, status_message, status_at, assignee, due_at, language, deemed_on) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
                 (d.deposit_id, d.kiosk_id, d.procedure, iso(d.created_at), iso(d.received_at),
                  d.envelope_sha256, d.envelope_size, d.tracking_token_sha256, d.manifest,
                  d.object_key, d.ack, d.status, d.status_message, iso(d.received_at),
-                 d.assignee, iso(d.due_at) if d.due_at else None))
+                 d.assignee, iso(d.due_at) if d.due_at else None, d.language,
+                 d.deemed_on.isoformat() if d.deemed_on else None))
             if cur.rowcount == 1:
                 cur.execute("INSERT INTO status_history (deposit_id, at, status, message) "
                             "VALUES (?, ?, ?, ?)",

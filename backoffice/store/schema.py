@@ -160,6 +160,69 @@ CREATE INDEX IF NOT EXISTS annotations_by_deposit ON annotations (deposit_id, at
 """
 
 
+#: The legal chain of a deposit (CRPA L112-3, R112-5, L114-5): the deposit's language (for
+#: its accusé de réception), its deemed-decision date as it stands, the accusé de réception's
+#: facts frozen when it was issued, the requests for missing documents, the complements that
+#: answer them, the citizen's contact sealed for the notifier, and the notifications to send.
+LEGAL = """
+ALTER TABLE deposits ADD COLUMN language TEXT;
+ALTER TABLE deposits ADD COLUMN deemed_on TEXT;
+CREATE TABLE IF NOT EXISTS acknowledgements (
+    deposit_id  TEXT PRIMARY KEY REFERENCES deposits (deposit_id),
+    issued_at   TEXT NOT NULL,
+    facts       TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS document_requests (
+    request_id     TEXT PRIMARY KEY,
+    deposit_id     TEXT NOT NULL REFERENCES deposits (deposit_id),
+    requested_at   TEXT NOT NULL,
+    requested_by   TEXT NOT NULL,
+    deadline       TEXT NOT NULL,
+    documents      TEXT NOT NULL,
+    note           TEXT NOT NULL,
+    state          TEXT NOT NULL,
+    answered_at    TEXT,
+    complement_id  TEXT
+);
+CREATE INDEX IF NOT EXISTS document_requests_by_deposit
+    ON document_requests (deposit_id, requested_at);
+CREATE TABLE IF NOT EXISTS complements (
+    complement_id     TEXT PRIMARY KEY,
+    deposit_id        TEXT NOT NULL REFERENCES deposits (deposit_id),
+    request_id        TEXT NOT NULL REFERENCES document_requests (request_id),
+    kiosk_id          TEXT NOT NULL REFERENCES kiosks (kiosk_id),
+    created_at        TEXT NOT NULL,
+    received_at       TEXT NOT NULL,
+    envelope_sha256   TEXT NOT NULL,
+    envelope_size     BIGINT NOT NULL,
+    manifest          {blob} NOT NULL,
+    object_key        TEXT NOT NULL,
+    ack               {blob} NOT NULL
+);
+CREATE INDEX IF NOT EXISTS complements_by_deposit ON complements (deposit_id, received_at);
+CREATE TABLE IF NOT EXISTS contacts (
+    deposit_id  TEXT PRIMARY KEY REFERENCES deposits (deposit_id),
+    sealed      {blob} NOT NULL,
+    stored_at   TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS notifications (
+    notification_id  TEXT PRIMARY KEY,
+    deposit_id       TEXT NOT NULL REFERENCES deposits (deposit_id),
+    event            TEXT NOT NULL,
+    channel          TEXT NOT NULL,
+    created_at       TEXT NOT NULL,
+    next_attempt_at  TEXT NOT NULL,
+    attempts         INTEGER NOT NULL,
+    sent_at          TEXT,
+    given_up_at      TEXT,
+    last_error       TEXT
+);
+CREATE INDEX IF NOT EXISTS notifications_due ON notifications (sent_at, given_up_at,
+    next_attempt_at);
+CREATE INDEX IF NOT EXISTS notifications_by_deposit ON notifications (deposit_id, created_at)
+"""
+
+
 def _due_dates(cur: Cursor) -> None:
     """Deposits stored before version 2 get the due date of their procedure's delay."""
     from backoffice import procedures
@@ -178,6 +241,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "kiosks, uploads, deposits, conflicts, statuses, agent calls", BASE),
     Migration(2, "staff accounts, audit trail, annotations, assignment, due dates", STAFF,
               backfill=_due_dates),
+    Migration(3, "the legal chain: language, deemed dates, accusés de réception, requests for "
+                 "documents, complements, contacts, notifications", LEGAL),
 )
 
 TABLE = """
