@@ -17,6 +17,9 @@ and performs the commands that came out:
 ``RecordSatisfaction`` :class:`~kiosk.signals.SatisfactionLog`
 ``Wipe``               the session's pages overwritten, the preview dropped, the agent call
                        forgotten, the UI's hook, then ``WipeDone``
+``LookUp``             :class:`~kiosk.complement.ComplementLookups` on its own thread asks the
+                       back office what a receipt's dossier awaits; ``LookedUp`` or
+                       ``LookupFailed``
 =====================  ===================================================================
 
 :meth:`Controller.check_devices` asks the outbox (room, and the kiosk's standing
@@ -43,6 +46,7 @@ from drivers.codes.base import CodeReader
 from drivers.errors import DeviceError
 from drivers.printer.base import Printer
 from kiosk.capture import CaptureWorker
+from kiosk.complement import ComplementLookup, ComplementLookups, LookUp
 from kiosk.events import Clock, Post
 from kiosk.journey import (
     CallAgent,
@@ -121,10 +125,14 @@ class Controller:
     state: JourneyState = field(init=False)
     listeners: list[Callable[[JourneyState, JourneyState], None]] = field(default_factory=list)
     current: Receipts = field(default_factory=Receipts)
+    #: Asks the back office about receipts (None: a kiosk not enrolled, every lookup fails).
+    complements: ComplementLookup | None = None
 
     def __post_init__(self) -> None:
         self.state = self.journey.initial(self.clock())
         self._jobs = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kiosk-job")
+        # Posts through self.post as it is then (the UI replaces it once it runs).
+        self._lookups = ComplementLookups(self.complements, lambda event: self.post(event))
         self._standing = Standing.UNKNOWN
 
     def dispatch(self, event: Event) -> None:
@@ -163,6 +171,8 @@ class Controller:
                 self.satisfaction.record(command.rating, command.procedure)
         elif isinstance(command, Wipe):
             self._wipe(command)
+        elif isinstance(command, LookUp):
+            self._lookups.submit(command)
 
     def _seal(self, request: Seal, case_reference: str | None) -> None:
         if self.sealer is None:
@@ -266,6 +276,7 @@ class Controller:
         self.post(DeviceChanged(Device.NETWORK, ok=standing.standing is not Standing.UNREACHABLE))
 
     def close(self) -> None:
+        self._lookups.close()
         self._jobs.shutdown(wait=True, cancel_futures=False)
         if self.capture is not None:
             self.capture.close()

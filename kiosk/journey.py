@@ -14,7 +14,16 @@ Steps, in order::
             → REVIEW → CONTACT → CONFIRM → SEALING → RECEIPT → SATISFACTION → WIPE → WELCOME
 
 A convocation QR code read at WELCOME or PROCEDURE skips the choice and goes
-straight to CHECKLIST with the case reference filled in. Everywhere a citizen
+straight to CHECKLIST with the case reference filled in. A receipt's QR code
+read there (or at LOOKUP, which "Bring missing documents" on the welcome
+screen opens) starts a *complement* (kiosk/complement.py)::
+
+    WELCOME → LOOKUP (checking with the back office) → CHECKLIST of the requested
+            documents only → CAPTURE → REVIEW → CONFIRM → SEALING → RECEIPT → ...
+
+with no CONTACT step (the original dossier's contact stands); when nothing
+can be added (nothing requested, deadline passed, no answer) LOOKUP says why
+and offers an agent, and nothing is sealed. Everywhere a citizen
 is: cancel (with a confirmation), help, language, "call an agent", and an
 inactivity warning ``warning`` seconds before the end that "I need more time"
 extends; at the end the session is wiped. The wipe returns the machine to
@@ -34,8 +43,15 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
+from deposit.complements import (
+    LookupState,
+    ReceiptCodeError,
+    looks_like_receipt,
+    parse_receipt_code,
+)
 from kiosk.access import Access, Setting
 from kiosk.catalog import Catalog, Convocation, ConvocationError, Procedure
+from kiosk.complement import Complement, LookedUp, LookUp, LookupFailed, LookupPhase
 from kiosk.i18n import N_
 from kiosk.reasons import OutboxProblem, PrintProblem, SealFailure
 
@@ -47,6 +63,7 @@ class Step(StrEnum):
     """Where the citizen is. Each value names one Kivy screen."""
 
     WELCOME = "welcome"
+    LOOKUP = "lookup"            # a receipt's code: what does the back office await?
     PROCEDURE = "procedure"
     CHECKLIST = "checklist"
     CAPTURE = "capture"
@@ -61,7 +78,7 @@ class Step(StrEnum):
 
 #: The steps shown by the step indicator: (label msgid, steps it covers).
 PROGRESS: tuple[tuple[str, tuple[Step, ...]], ...] = (
-    (N_("Procedure"), (Step.PROCEDURE,)),
+    (N_("Procedure"), (Step.PROCEDURE, Step.LOOKUP)),   # chosen, or read from a receipt
     (N_("Documents"), (Step.CHECKLIST, Step.CAPTURE)),
     (N_("Check"), (Step.REVIEW,)),
     (N_("Contact"), (Step.CONTACT,)),
@@ -82,6 +99,7 @@ class Action(StrEnum):
     """What a citizen can ask for with a tap (the argument, if any, travels in :class:`Tap`)."""
 
     START = "start"                    # welcome: begin a deposit
+    COMPLEMENT = "complement"          # welcome: bring missing documents (show the receipt)
     CHOOSE = "choose"                  # procedure: arg = procedure code
     BEGIN = "begin"                    # checklist: start capturing the first document
     CAPTURE_NOW = "capture_now"        # capture: take the photo without waiting for auto-capture
@@ -93,7 +111,7 @@ class Action(StrEnum):
     CONTINUE = "continue"              # review → contact; contact (arg = Contact) → confirm
     CONSENT = "consent"                # contact: arg = bool, the consent box
     SEND = "send"                      # confirm: seal and queue
-    RETRY = "retry"                    # sealing failed: try again
+    RETRY = "retry"                    # sealing failed, or no answer to a lookup: try again
     PRINT_AGAIN = "print_again"        # receipt: print the receipt again
     FINISH = "finish"                  # receipt → satisfaction
     RATE = "rate"                      # satisfaction: arg = 1..3, then the wipe
@@ -130,6 +148,7 @@ class Notice(StrEnum):
     CONTACT_INVALID_PHONE = "contact_invalid_phone"
     CONTACT_NEEDS_CONSENT = "contact_needs_consent"
     PAGE_LIMIT = "page_limit"
+    NOT_A_RECEIPT = "not_a_receipt"    # a status page's address, but not one of this service's
 
 
 class Refusal(StrEnum):
@@ -222,6 +241,7 @@ class DepositResult:
     deposit_id: str
     tracking_url: str
     queued_offline: bool = False   # the back office could not be reached yet
+    complement_of: str | None = None   # a complement: the dossier its documents were added to
 
 
 @dataclass(frozen=True)
@@ -318,7 +338,8 @@ class WipeDone:
 
 
 Event = (Tap | Tick | Activity | Touched | AgentSeen | CodeRead | PageCaptured | CaptureStarted
-         | CaptureFailed | DeviceChanged | Sealed | SealFailed | Printed | PrintFailed | WipeDone)
+         | CaptureFailed | DeviceChanged | Sealed | SealFailed | Printed | PrintFailed | WipeDone
+         | LookedUp | LookupFailed)
 
 
 # ----------------------------------------------------------------------------- commands
@@ -371,6 +392,7 @@ class Seal:
     contact: Contact | None
     consent: bool
     at: float
+    complement: Complement | None = None   # documents added to this dossier, for this request
 
 
 @dataclass(frozen=True)
@@ -402,7 +424,7 @@ class Wipe:
 
 
 Command = (StartCamera | StopCamera | CaptureNow | DiscardPages | Seal | PrintReceipt
-           | CallAgent | RecordSatisfaction | Wipe)
+           | CallAgent | RecordSatisfaction | Wipe | LookUp)
 
 
 # ----------------------------------------------------------------------------- state
@@ -439,6 +461,13 @@ class JourneyState:
     seal_error: SealFailure | None = None
     capture_problem: str = ""
     wipe_reason: WipeReason | None = None
+    complement: Complement | None = None    # a complement (receipt read); None: a new deposit
+    lookup: LookupPhase | None = None       # on LOOKUP: what the screen shows
+
+    @property
+    def is_complement(self) -> bool:
+        """Documents are being added to a dossier (the back office said which)."""
+        return self.complement is not None and self.complement.request_id is not None
 
     @property
     def document(self) -> DocumentState | None:
@@ -493,10 +522,10 @@ class JourneyState:
 _REFUSALS = {OutboxProblem.DISK_FULL: Refusal.DISK_FULL,
              OutboxProblem.KIOSK_REFUSED: Refusal.KIOSK_REFUSED}
 
-_CANCELLABLE = frozenset({Step.PROCEDURE, Step.CHECKLIST, Step.CAPTURE, Step.REVIEW,
-                          Step.CONTACT, Step.CONFIRM})
-_BACK = frozenset({Step.PROCEDURE, Step.CHECKLIST, Step.CAPTURE, Step.REVIEW, Step.CONTACT,
-                   Step.CONFIRM})
+_CANCELLABLE = frozenset({Step.LOOKUP, Step.PROCEDURE, Step.CHECKLIST, Step.CAPTURE,
+                          Step.REVIEW, Step.CONTACT, Step.CONFIRM})
+_BACK = frozenset({Step.LOOKUP, Step.PROCEDURE, Step.CHECKLIST, Step.CAPTURE, Step.REVIEW,
+                   Step.CONTACT, Step.CONFIRM})
 #: Steps where the inactivity timer runs; SEALING waits for the machine, not the citizen.
 _TIMED = frozenset(set(Step) - {Step.SEALING, Step.WIPE})
 #: The settings dialogs and the action that opens (or closes) each.
@@ -554,7 +583,7 @@ class Journey:
     def __init__(self, catalog: Catalog, *, languages: Sequence[str] = ("fr", "en"),
                  default_language: str = "fr", timeouts: Timeouts | None = None,
                  max_pages: int = 60, input_guard: float = 0.0,
-                 default_access: Access | None = None) -> None:
+                 default_access: Access | None = None, receipt_base: str | None = None) -> None:
         if default_language not in languages:
             raise ValueError(f"default language {default_language!r} not in {list(languages)}")
         self.catalog = catalog
@@ -566,6 +595,9 @@ class Journey:
         #: double-strike: a second tap meant for the previous screen must not act on this one).
         self.input_guard = input_guard
         self.default_access = default_access or Access()
+        #: The back office's public address, which receipts' QR codes start with (the
+        #: enrollment bundle's); None: receipts are not read (a kiosk not enrolled).
+        self.receipt_base = receipt_base
 
     # ---------------------------------------------------------------- public
 
@@ -584,6 +616,8 @@ class Journey:
         customised = state.access != self.default_access
         if state.step not in _TIMED or not (state.in_session or customised):
             return None
+        if state.step is Step.LOOKUP and state.lookup is LookupPhase.CHECKING:
+            return None     # waiting for the back office, not for the citizen (bounded there)
         if state.step is Step.CAPTURE:
             return self.timeouts.capture * factor
         if state.step is Step.SATISFACTION:
@@ -642,6 +676,8 @@ class Journey:
             return self._seal_result(state, event, now)
         if isinstance(event, Printed | PrintFailed):
             return self._print_result(state, event)
+        if isinstance(event, LookedUp | LookupFailed):
+            return self._lookup_result(state, event, now)
         if isinstance(event, WipeDone):
             if state.step is not Step.WIPE:
                 return Transition(state)
@@ -778,6 +814,10 @@ class Journey:
         clean = self._keep(state, notice=None)
         if step is Step.PROCEDURE:
             return Transition(self._keep(clean, step=Step.WELCOME))
+        if step is Step.LOOKUP or (step is Step.CHECKLIST and state.complement is not None):
+            # Not this dossier, or not now: start again (nothing was taken).
+            return Transition(self._keep(clean, step=Step.WELCOME, complement=None, lookup=None,
+                                         procedure=None, documents=()))
         if step is Step.CHECKLIST:
             if state.from_convocation:
                 # Nothing chosen by hand: back means "not this", i.e. start again.
@@ -810,12 +850,26 @@ class Journey:
         if step is Step.CONTACT:
             return Transition(self._keep(clean, step=Step.REVIEW))
         if step is Step.CONFIRM:
-            return Transition(self._keep(clean, step=Step.CONTACT))
+            return Transition(self._keep(clean, step=Step.REVIEW if state.is_complement
+                                         else Step.CONTACT))
         return Transition(state)
 
     def _tap_welcome(self, state: JourneyState, tap: Tap) -> Transition:
         if tap.action is Action.START and state.accepting:
             return Transition(self._keep(state, step=Step.PROCEDURE, notice=None))
+        if tap.action is Action.COMPLEMENT and state.accepting and self.receipt_base:
+            return Transition(self._keep(state, step=Step.LOOKUP, notice=None,
+                                         lookup=LookupPhase.SHOW_RECEIPT))
+        return Transition(state)
+
+    def _tap_lookup(self, state: JourneyState, tap: Tap) -> Transition:
+        phase = state.lookup
+        if tap.action is Action.RETRY and phase is LookupPhase.UNAVAILABLE \
+                and state.complement is not None:
+            return Transition(self._keep(state, lookup=LookupPhase.CHECKING, notice=None),
+                              (LookUp(state.complement.code),))
+        if tap.action is Action.FINISH and phase is not None and phase.final:
+            return self._wipe(state, WipeReason.COMPLETED)
         return Transition(state)
 
     def _tap_procedure(self, state: JourneyState, tap: Tap) -> Transition:
@@ -866,7 +920,9 @@ class Journey:
         if tap.action is Action.CONTINUE:
             if any(d.required and not d.pages for d in state.documents):
                 return Transition(state)
-            return Transition(self._keep(state, step=Step.CONTACT, notice=None))
+            # A complement has no contact step: the original dossier's contact stands.
+            return Transition(self._keep(state, step=Step.CONFIRM if state.is_complement
+                                         else Step.CONTACT, notice=None))
         if tap.action is Action.REDO and isinstance(tap.arg, int) \
                 and 0 <= tap.arg < len(state.documents):
             doc = state.documents[tap.arg]
@@ -913,7 +969,8 @@ class Journey:
                     language=state.language, documents=self._pages(state),
                     contact=None if state.contact.empty else state.contact,
                     consent=state.consent and not state.contact.empty,
-                    at=state.last_activity)
+                    at=state.last_activity,
+                    complement=state.complement if state.is_complement else None)
         return Transition(self._keep(state, step=Step.SEALING, seal_error=None, notice=None),
                           (seal,))
 
@@ -963,10 +1020,14 @@ class Journey:
         return Transition(state)
 
     def _code(self, state: JourneyState, text: str) -> Transition:
-        if state.step not in (Step.WELCOME, Step.PROCEDURE) or state.overlay is not None:
+        looking = state.step is Step.LOOKUP and state.lookup is not LookupPhase.CHECKING
+        if not (state.step in (Step.WELCOME, Step.PROCEDURE) or looking) \
+                or state.overlay is not None:
             return Transition(state)      # codes elsewhere are ignored (a page may hold a QR)
         if state.step is Step.WELCOME and not state.accepting:
             return Transition(state)
+        if self.receipt_base and (looking or looks_like_receipt(text)):
+            return self._receipt(state, text)
         try:
             convocation = self.catalog.parse_convocation(text)
         except ConvocationError as exc:
@@ -976,6 +1037,48 @@ class Journey:
         procedure = self.catalog.get(convocation.procedure)
         assert procedure is not None     # parse_convocation checked it
         return Transition(self._start_documents(state, procedure, convocation))
+
+    def _receipt(self, state: JourneyState, text: str) -> Transition:
+        """A receipt's QR code: ask the back office what its dossier awaits."""
+        assert self.receipt_base is not None
+        try:
+            code = parse_receipt_code(text, self.receipt_base)
+        except ReceiptCodeError:
+            return Transition(self._keep(state, notice=Notice.NOT_A_RECEIPT))
+        checking = self._keep(state, step=Step.LOOKUP, lookup=LookupPhase.CHECKING,
+                              complement=Complement(code.deposit_id, code.token), notice=None,
+                              procedure=None, case_reference=None, from_convocation=False,
+                              documents=())
+        return Transition(checking, (LookUp(code),))
+
+    def _lookup_result(self, state: JourneyState, event: LookedUp | LookupFailed,
+                       now: float) -> Transition:
+        asked = state.complement
+        if state.step is not Step.LOOKUP or state.lookup is not LookupPhase.CHECKING \
+                or asked is None or asked.of != event.deposit_id:
+            return Transition(state)      # an answer nobody waits for any more (cancelled)
+        answered = self._keep(state, last_activity=now, warning_deadline=None)
+        if isinstance(event, LookupFailed):
+            return Transition(self._keep(answered, lookup=LookupPhase.UNAVAILABLE))
+        answer = event.answer
+        if answer.state is LookupState.NONE:
+            return Transition(self._keep(answered, lookup=LookupPhase.NONE))
+        if answer.state is LookupState.EXPIRED:
+            return Transition(self._keep(answered, lookup=LookupPhase.EXPIRED,
+                                         complement=replace(asked, deadline=answer.deadline)))
+        procedure = self.catalog.get(answer.procedure) if answer.procedure else None
+        specs = [procedure.document(code) for code in answer.documents] if procedure else []
+        if procedure is None or not specs or any(s is None for s in specs):
+            return Transition(self._keep(answered, lookup=LookupPhase.UNSUPPORTED))
+        # Every requested document is required: the request is answered whole or not at all.
+        docs = tuple(DocumentState(code=s.code, required=True, max_pages=s.max_pages)
+                     for s in specs if s is not None)
+        complement = replace(asked, request_id=answer.request_id, deadline=answer.deadline,
+                             note=answer.note)
+        return Transition(self._keep(answered, step=Step.CHECKLIST, procedure=procedure.code,
+                                     complement=complement, lookup=None, documents=docs,
+                                     current=0, capture=CapturePhase.AIMING,
+                                     return_to_review=False))
 
     def _device(self, state: JourneyState, event: DeviceChanged) -> Transition:
         devices = state.devices
@@ -1061,6 +1164,7 @@ def _outbox_problem(event: DeviceChanged) -> OutboxProblem:
 
 _STEP_HANDLERS = {
     Step.WELCOME: Journey._tap_welcome,
+    Step.LOOKUP: Journey._tap_lookup,
     Step.PROCEDURE: Journey._tap_procedure,
     Step.CHECKLIST: Journey._tap_checklist,
     Step.CAPTURE: Journey._tap_capture,

@@ -71,7 +71,9 @@ class ReceiptService:
             transmission=Transmission.QUEUED,
             service=ServiceContact(name=procedure.service.name.get(lang),
                                    phone=procedure.service.contact),
-            language=lang, timezone=self.timezone, case_reference=case_reference)
+            language=lang, timezone=self.timezone, case_reference=case_reference,
+            complement_of=DepositId.parse(job.deposit.complement_of)
+            if job.deposit.complement_of else None)
 
     def print(self, receipt: Receipt) -> ReceiptOutcome:
         outcome = self.receipt_printer.print(receipt)

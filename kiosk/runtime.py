@@ -21,6 +21,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from deposit.bundle import Enrollment
+from deposit.complements import TIMEOUT_S as COMPLEMENT_TIMEOUT_S
+from deposit.complements import ComplementClient
 from deposit.errors import BundleError, DepositError
 from deposit.ids import DepositIdGenerator
 from deposit.manifest import SigningKey
@@ -33,6 +35,7 @@ from drivers.printer.base import Printer
 from kiosk.access import Access
 from kiosk.capture import CaptureWorker
 from kiosk.catalog import Catalog, load_catalog
+from kiosk.complement import ComplementLookup
 from kiosk.config import Config
 from kiosk.controller import CodeReaderThread, Controller
 from kiosk.errors import KioskError
@@ -57,6 +60,9 @@ class SealingKeys:
     recipients: tuple[str, ...]       # the back office's age recipients
     signing_key: SigningKey           # this kiosk's manifest-signing key
     public_url: str                   # base of the tracking links printed on receipts
+    #: Asks the back office what a receipt's dossier awaits (None: receipts are read, but
+    #: every lookup says the back office cannot be asked).
+    complements: ComplementLookup | None = None
 
 
 @dataclass
@@ -89,7 +95,8 @@ class Runtime:
             self.outbox.close()
 
 
-def journey_from_config(config: Config, catalog: Catalog) -> Journey:
+def journey_from_config(config: Config, catalog: Catalog,
+                        receipt_base: str | None = None) -> Journey:
     s = config.session
     return Journey(catalog, languages=config.kiosk.languages,
                    default_language=config.kiosk.default_language,
@@ -97,7 +104,8 @@ def journey_from_config(config: Config, catalog: Catalog) -> Journey:
                                      satisfaction=s.satisfaction, warning=s.warning),
                    max_pages=s.max_pages, input_guard=s.input_guard,
                    default_access=Access(large_text=config.ui.theme in LARGE_THEMES,
-                                         high_contrast=config.ui.theme in CONTRAST_THEMES))
+                                         high_contrast=config.ui.theme in CONTRAST_THEMES),
+                   receipt_base=receipt_base)
 
 
 def build_runtime(config: Config, keys: SealingKeys | None, *, post: Post | None = None,
@@ -111,7 +119,7 @@ def build_runtime(config: Config, keys: SealingKeys | None, *, post: Post | None
     KioskError/DeviceError/deposit errors with a message naming what is wrong.
     """
     catalog = catalog or load_catalog(languages=config.kiosk.languages)
-    journey = journey_from_config(config, catalog)
+    journey = journey_from_config(config, catalog, keys.public_url if keys else None)
     session = Session()
     post = post or EventQueue()
     data_dir = Path(config.kiosk.data_dir)
@@ -147,7 +155,8 @@ def build_runtime(config: Config, keys: SealingKeys | None, *, post: Post | None
     # event, to whatever post the controller has then (the UI's once it runs).
     agent = AgentSignal(status_dir, config.kiosk.id, post=forward, nudge=Nudger(data_dir))
     controller = Controller(journey, session, capture, sealer, receipts, agent,
-                            SatisfactionLog(status_dir), post=post, clock=clock)
+                            SatisfactionLog(status_dir), post=post, clock=clock,
+                            complements=keys.complements if keys else None)
     if keys is None:
         controller.state = replace(controller.state, devices=replace(
             controller.state.devices, outbox_ok=False,
@@ -193,6 +202,11 @@ def sealing_keys(config: Config, bundle: Path | None = None) -> SealingKeys:
     """What sealing needs, from this kiosk's enrollment bundle (see :func:`load_bundle`)."""
     loaded = load_bundle(config, bundle)
     try:
-        return SealingKeys(tuple(loaded.recipients()), loaded.signing_key(), loaded.public_url)
+        # The lookup makes its own short-lived client per question (module docstring of
+        # deposit/complements.py: why the application asks, not the uploader).
+        lookups = ComplementClient(lambda: loaded.http_client(timeout=COMPLEMENT_TIMEOUT_S),
+                                   loaded.upload_url)
+        return SealingKeys(tuple(loaded.recipients()), loaded.signing_key(), loaded.public_url,
+                           lookups)
     except (DepositError, OSError) as exc:
         raise KioskError(f"enrollment bundle {loaded.folder}: {exc}") from None

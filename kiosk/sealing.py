@@ -22,6 +22,7 @@ from deposit.manifest import new_tracking_token, rfc3339
 from deposit.outbox import Entry, StandingRecord
 from deposit.status import Standing
 from kiosk.catalog import Catalog, Procedure
+from kiosk.complement import Complement
 from kiosk.events import Clock
 from kiosk.journey import PRIVACY_NOTICE_VERSION, DepositResult, Seal
 from kiosk.reasons import SealFailure
@@ -139,13 +140,17 @@ class DepositService:
                            case_reference=request.case_reference,
                            citizen_language=request.language, timezone=self.timezone)
         pdf = dossier_pdf(info, documents)
-        token = new_tracking_token()
+        complement = request.complement
+        # A complement keeps the original's token (read from the receipt): the back office
+        # checks it, and the citizen follows both with the one receipt they already hold.
+        token = complement.token if complement is not None else new_tracking_token()
         body = self.deposit_json(request, str(deposit_id), created, procedure,
                                  [(d.code, len(d.page_ids)) for d in request.documents])
         try:
             self.outbox.seal_and_queue(deposit_id=str(deposit_id), procedure=procedure.code,
                                        deposit_json=body, pdf=pdf, tracking_token=token,
-                                       created=created, language=request.language)
+                                       created=created, language=request.language,
+                                       **_complement_fields(complement))
         except OutboxFullError as exc:
             raise SealError(SealFailure.DISK_FULL, str(exc)) from None
         except OutboxError as exc:
@@ -158,9 +163,20 @@ class DepositService:
         except OutboxError as exc:   # the dossier is queued: that is all the receipt needs
             log.warning("the uploader's last standing is unreadable: %s", exc)
             offline = True
-        url = tracking_url(self.public_url, deposit_id, token)
-        return SealedDeposit(DepositResult(str(deposit_id), url, queued_offline=offline),
+        followed = DepositId.parse(complement.of) if complement is not None else deposit_id
+        url = tracking_url(self.public_url, followed, token)
+        return SealedDeposit(DepositResult(str(deposit_id), url, queued_offline=offline,
+                                           complement_of=str(followed) if complement else None),
                              created, token)
+
+
+def _complement_fields(complement: Complement | None) -> dict[str, str]:
+    """The manifest's complement_of and request_id for a complement, nothing otherwise."""
+    if complement is None:
+        return {}
+    if complement.request_id is None:
+        raise SealError(SealFailure.ERROR, "a complement without the request it answers")
+    return {"complement_of": complement.of, "request_id": complement.request_id}
 
 
 def document_title(procedure: Procedure, code: str, language: str) -> str:

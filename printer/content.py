@@ -112,6 +112,11 @@ def receipt_blocks(receipt: Receipt) -> tuple[Block, ...]:
         Subtitle(receipt.place),
         Rule(),
         BigNumber(tr._("Deposit number"), str(receipt.deposit_id)),
+    ]
+    if receipt.complement_of is not None:
+        blocks.append(Paragraph(tr._("These documents are added to dossier {number}.").format(
+            number=receipt.complement_of), strong=True))
+    blocks += [
         Rule(),
         Field(tr._("Date:"), when),
         Field(tr._("Place:"), receipt.place),

@@ -168,6 +168,9 @@ class Receipt:
     case_reference: str | None = None
     next_steps: str | None = None
     holidays: frozenset[date] = field(default_factory=frozenset)
+    #: A complement (documents brought in answer to a request for missing documents): the
+    #: dossier they were added to, which ``tracking_url`` follows.
+    complement_of: DepositNumber | None = None
 
     def __post_init__(self) -> None:
         if self.created.tzinfo is None or self.created.utcoffset() is None:
@@ -177,9 +180,10 @@ class Receipt:
         if not self.procedure.strip():
             raise LayoutError("the procedure title is empty")
         _check_url(self.tracking_url)
-        if str(self.deposit_id) not in self.tracking_url:
+        followed = self.complement_of or self.deposit_id
+        if str(followed) not in self.tracking_url:
             raise LayoutError(f"tracking URL {self.tracking_url!r} does not hold deposit number "
-                              f"{self.deposit_id}")
+                              f"{followed}")
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError) as exc:
@@ -204,4 +208,8 @@ class Receipt:
 
     @property
     def due_date(self) -> date | None:
+        """None for a complement: the answer's date is the dossier's, which the back office
+        recomputes once the documents arrive."""
+        if self.complement_of is not None:
+            return None
         return self.processing_time.due_date(self.local_created.date(), self.holidays)

@@ -49,6 +49,11 @@ def receipt_speech(receipt: Receipt) -> tuple[str, ...]:
     said = [
         tr._("Deposit receipt."),
         tr._("Your deposit number is: {number}.").format(number=number),
+    ]
+    if receipt.complement_of is not None:
+        said.append(tr._("These documents are added to dossier {number}.").format(
+            number=spell_deposit_id(receipt.complement_of, receipt.language)))
+    said += [
         tr._("Handed in on {date} at {time}. Place: {place}.").format(
             date=tr.date(local, tz, full=True), time=_spoken_time(tr, local),
             place=receipt.place),

@@ -68,3 +68,23 @@ def test_the_date_is_shown_in_the_kiosk_time_zone() -> None:
     assert receipt.local_created.hour == 15
     assert receipt.total_pages == 8
     assert receipt.due_date == date(2025, 12, 22)
+
+
+def test_a_complements_receipt_names_the_dossier_it_adds_to_and_follows_it() -> None:
+    from printer.content import Paragraph, receipt_blocks
+    from printer.speech import receipt_speech
+
+    original = sample_receipt("fr")
+    complement = dataclasses.replace(original, deposit_id=DepositId("D3M0", 59_800_000),
+                                     complement_of=original.deposit_id)
+    assert complement.status_url == original.status_url     # the same follow-up QR code
+    assert complement.due_date is None and original.due_date is not None
+    said = [b.text for b in receipt_blocks(complement) if isinstance(b, Paragraph)]
+    assert f"Ces documents sont ajoutés au dossier {original.deposit_id}." in said
+    answer_by = [b.text for b in receipt_blocks(original) if isinstance(b, Paragraph)
+                 and "au plus tard" in b.text]
+    assert answer_by and not any(text in said for text in answer_by)
+    assert any("dossier D, 3, M, 0. 0, 1, R, Z. K, N, W, S" in line
+               for line in receipt_speech(complement))
+    with pytest.raises(LayoutError, match="does not hold"):
+        dataclasses.replace(complement, complement_of=DepositId("K012", 1))
