@@ -7,6 +7,7 @@ Babel extracts it into the ``kiosk`` catalog.
 
 from __future__ import annotations
 
+from kiosk.complement import LookupPhase
 from kiosk.i18n import N_
 from kiosk.journey import PRIVACY_NOTICE_VERSION, Notice, Refusal, Step
 from kiosk.reasons import PrintProblem, SealFailure
@@ -27,6 +28,34 @@ NOTICES: dict[Notice, str] = {
     Notice.CONTACT_NEEDS_CONSENT: N_("To be contacted, tick the box “I agree to be "
                                      "contacted”."),
     Notice.PAGE_LIMIT: N_("This document cannot have more pages. Go on to the next one."),
+    Notice.NOT_A_RECEIPT: N_("This code cannot be read as a receipt of this service. Please "
+                             "call an agent."),
+}
+
+#: The lookup screen (bringing missing documents), by phase: (title, text). ``{date}`` is the
+#: request's deadline.
+LOOKUP: dict[LookupPhase, tuple[str, str]] = {
+    LookupPhase.SHOW_RECEIPT: (
+        N_("Bring missing documents"),
+        N_("Show the QR code of your deposit receipt to the reader under the screen.")),
+    LookupPhase.CHECKING: (
+        N_("Checking your dossier…"),
+        N_("The kiosk asks the service which papers it is waiting for. Please wait.")),
+    LookupPhase.NONE: (
+        N_("This receipt asks for no documents now"),
+        N_("The service is not waiting for papers for this dossier. If you received a "
+           "letter asking for papers, call an agent.")),
+    LookupPhase.EXPIRED: (
+        N_("The deadline has passed"),
+        N_("The deadline ({date}) has passed: contact the service in charge of your "
+           "dossier. An agent can help you.")),
+    LookupPhase.UNAVAILABLE: (
+        N_("We cannot check your dossier right now"),
+        N_("Your documents are not lost. Try again later, or call an agent.")),
+    LookupPhase.UNSUPPORTED: (
+        N_("This kiosk cannot take these papers"),
+        N_("The papers asked for this dossier cannot be taken at this kiosk. Please call "
+           "an agent.")),
 }
 
 REFUSALS: dict[Refusal, str] = {
@@ -80,6 +109,9 @@ HELP: dict[Step, str] = {
                      "charge, without waiting at a counter. Tap Start, or show the QR "
                      "code of your convocation letter to the reader. An agent can help "
                      "you at any time: tap “Call an agent”."),
+    Step.LOOKUP: N_("If the service asked you for more papers, show the QR code of your "
+                    "receipt to the reader. The kiosk then asks only for the papers the "
+                    "service is waiting for. An agent can help you at any time."),
     Step.PROCEDURE: N_("Tap the procedure you have come for. If you have a convocation "
                        "letter with a QR code, show it to the reader instead."),
     Step.CHECKLIST: N_("Here are the papers the service needs. Get them ready, then tap "

@@ -55,7 +55,7 @@ def _screen_key(state: JourneyState) -> tuple[Any, ...]:
     return (state.step, state.overlay, state.notice, state.capture, state.current,
             len(document.pages) if document else 0, state.receipt, state.agent_called,
             state.agent_seen, state.seal_error, state.print_problem, state.language,
-            state.access.speech, state.devices.camera_ok, state.wipe_reason)
+            state.access.speech, state.devices.camera_ok, state.wipe_reason, state.lookup)
 
 
 class Guide:

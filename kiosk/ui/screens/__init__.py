@@ -7,6 +7,7 @@ from kiosk.ui.screens.capture import CaptureScreen
 from kiosk.ui.screens.checklist import ChecklistScreen
 from kiosk.ui.screens.confirm import ConfirmScreen
 from kiosk.ui.screens.contact import ContactScreen
+from kiosk.ui.screens.lookup import LookupScreen
 from kiosk.ui.screens.procedure import ProcedureScreen
 from kiosk.ui.screens.receipt import ReceiptScreen
 from kiosk.ui.screens.review import ReviewScreen
@@ -16,7 +17,7 @@ from kiosk.ui.screens.welcome import WelcomeScreen
 from kiosk.ui.screens.wipe import WipeScreen
 
 SCREENS: tuple[type[KioskScreen], ...] = (
-    WelcomeScreen, ProcedureScreen, ChecklistScreen, CaptureScreen, ReviewScreen,
+    WelcomeScreen, LookupScreen, ProcedureScreen, ChecklistScreen, CaptureScreen, ReviewScreen,
     ContactScreen, ConfirmScreen, SealingScreen, ReceiptScreen, SatisfactionScreen, WipeScreen,
 )
 

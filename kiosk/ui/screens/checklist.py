@@ -1,6 +1,9 @@
-"""Checklist: the papers to have ready, each with its picture and what counts."""
+"""Checklist: the papers to have ready, each with its picture and what counts; for missing
+documents, only those the service asked for, its deadline and its note."""
 
 from __future__ import annotations
+
+from zoneinfo import ZoneInfo
 
 from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
@@ -10,6 +13,10 @@ from kiosk.journey import Action, JourneyState, Step
 from kiosk.ui.i18n import _
 from kiosk.ui.screens.base import KioskScreen, Primary, UiContext
 from kiosk.ui.widgets import discard_children
+from printer.i18n import translator
+
+#: A request's deadline is a day of the service's calendar (Paris days).
+_SERVICE_TZ = ZoneInfo("Europe/Paris")
 
 
 class ChecklistScreen(KioskScreen):
@@ -17,6 +24,9 @@ class ChecklistScreen(KioskScreen):
     procedure = StringProperty("")
     reference = StringProperty("")
     built_for = StringProperty("")
+    #: Bringing missing documents: the dossier and deadline, and the service's note.
+    complement = StringProperty("")
+    note = StringProperty("")
 
     def render(self, state: JourneyState, ctx: UiContext) -> None:
         super().render(state, ctx)
@@ -27,6 +37,16 @@ class ChecklistScreen(KioskScreen):
         self.procedure = procedure.name.get(lang)
         self.reference = _("Your reference: {reference}").format(
             reference=state.case_reference) if state.case_reference else ""
+        complement = state.complement if state.is_complement else None
+        if complement is not None:
+            deadline = translator(lang).date(complement.deadline, _SERVICE_TZ) \
+                if complement.deadline else ""
+            self.complement = _("For dossier {number}, before {date}").format(
+                number=complement.of, date=deadline)
+            self.note = _("Message from the service: {note}").format(note=complement.note) \
+                if complement.note else ""
+        else:
+            self.complement = self.note = ""
         key = f"{lang}|{procedure.code}|{','.join(d.code for d in state.documents)}"
         if key == self.built_for:
             return

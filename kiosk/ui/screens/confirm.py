@@ -15,6 +15,7 @@ class ConfirmScreen(KioskScreen):
     reference = StringProperty("")
     documents = StringProperty("")
     contact = StringProperty("")
+    added_to = StringProperty("")
 
     def render(self, state: JourneyState, ctx: UiContext) -> None:
         super().render(state, ctx)
@@ -24,6 +25,7 @@ class ConfirmScreen(KioskScreen):
         lang = state.language
         self.procedure = procedure.name.get(lang)
         self.reference = state.case_reference or ""
+        self.added_to = state.complement.of if state.is_complement and state.complement else ""
         lines = []
         for doc in state.documents:
             spec = procedure.document(doc.code)
@@ -36,7 +38,10 @@ class ConfirmScreen(KioskScreen):
                 lines.append(f"•  {name} ({_('not given')})")
         self.documents = "\n".join(lines)
         given = [v for v in (state.contact.email, state.contact.phone) if v]
-        self.contact = ", ".join(given) if given else _("None")
+        # A complement asks no contact: the original dossier's stands (no line at all).
+        self.contact = "" if state.is_complement else ", ".join(given) if given else _("None")
 
     def primary(self, state: JourneyState, ctx: UiContext) -> Primary:
+        if state.is_complement:
+            return Primary(_("Send my papers"), Action.SEND)
         return Primary(_("Send my dossier"), Action.SEND)

@@ -24,6 +24,8 @@ class ReceiptScreen(KioskScreen):
     processing = StringProperty("")
     paper_shown = BooleanProperty(False)
     shown_receipt = StringProperty("")
+    #: A complement: the dossier its documents were added to.
+    added_to = StringProperty("")
 
     def render(self, state: JourneyState, ctx: UiContext) -> None:
         super().render(state, ctx)
@@ -31,8 +33,13 @@ class ReceiptScreen(KioskScreen):
             return
         self.phase = state.receipt.value
         self.deposit_id = state.deposit.deposit_id
+        self.added_to = _("These documents are added to dossier {number}.").format(
+            number=state.deposit.complement_of) if state.deposit.complement_of else ""
         procedure = ctx.procedure(state)
-        if procedure is not None:
+        if state.deposit.complement_of:
+            # The answer's date is the dossier's, recomputed once the papers arrive.
+            self.processing = ""
+        elif procedure is not None:
             self.processing = _("The service commits to answer within {days} days.").format(
                 days=procedure.processing_days)
         self.transmission = (

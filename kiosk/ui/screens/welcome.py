@@ -1,4 +1,5 @@
-"""Welcome: start a deposit, or show a convocation's QR code; refusals said plainly."""
+"""Welcome: start a deposit, show a convocation's QR code, or bring missing documents;
+refusals said plainly."""
 
 from __future__ import annotations
 
@@ -15,11 +16,14 @@ class WelcomeScreen(KioskScreen):
     accepting = BooleanProperty(True)
     refusal = StringProperty("")
     printer_note = StringProperty("")
+    #: Missing documents can be brought here (the kiosk reads receipts and takes dossiers).
+    complements = BooleanProperty(False)
 
     def render(self, state: JourneyState, ctx: UiContext) -> None:
         super().render(state, ctx)
         self.accepting = state.accepting
         self.refusal = "\n".join(_(REFUSALS[r]) for r in state.refusals)
+        self.complements = state.accepting and ctx.journey.receipt_base is not None
         problem = state.devices.printer_problem
         if not state.devices.printer_ok and state.accepting:
             what = _(print_problem(problem))
