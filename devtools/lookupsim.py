@@ -42,6 +42,7 @@ class LookupSimulator:
 
     context: ssl.SSLContext | None = None
     fault: Fault | None = None
+    delay: float = 0.0       # seconds each answer waits (a slow link; the "checking" screen)
     answers: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     requests: list[dict[str, Any]] = field(default_factory=list)
 
@@ -61,6 +62,8 @@ class LookupSimulator:
                 except ValueError:
                     body = {"raw": raw.decode("utf-8", "replace")}
                 sim.requests.append(body)
+                if sim.delay > 0:
+                    sim._closing.wait(sim.delay)
                 if self.path != LOOKUP_PATH:
                     self._send(404, b'{"error": "not found"}')
                 elif sim.fault is Fault.HANG:
@@ -80,11 +83,14 @@ class LookupSimulator:
 
             def _send(self, status: int, data: bytes,
                       content_type: str = "application/json") -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", content_type)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass        # the client gave up waiting (its timeout): nothing to tell
 
         server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         server.daemon_threads = True

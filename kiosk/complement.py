@@ -78,18 +78,20 @@ class Complement:
 
 @dataclass(frozen=True)
 class LookedUp:
-    """The back office's answer about dossier ``deposit_id``."""
+    """The back office's answer about dossier ``deposit_id``, to the lookup of ``asked_at``."""
 
     deposit_id: str
     answer: Lookup
+    asked_at: float
 
 
 @dataclass(frozen=True)
 class LookupFailed:
-    """No usable answer about dossier ``deposit_id``."""
+    """No usable answer about dossier ``deposit_id`` to the lookup of ``asked_at``."""
 
     deposit_id: str
     failure: LookupFailure
+    asked_at: float
 
 
 # ----------------------------------------------------------------------------- command
@@ -97,9 +99,15 @@ class LookupFailed:
 
 @dataclass(frozen=True)
 class LookUp:
-    """Ask the back office what dossier ``code`` awaits (answered by LookedUp/LookupFailed)."""
+    """Ask the back office what dossier ``code`` awaits (answered by LookedUp/LookupFailed).
+
+    ``asked_at`` (the journey's time of the question) comes back with the answer: a late
+    answer to an earlier question about the same receipt (cancelled, shown again) is told
+    from the one awaited.
+    """
 
     code: ReceiptCode
+    asked_at: float
 
 
 # ----------------------------------------------------------------------------- the worker
@@ -122,24 +130,25 @@ class ComplementLookups:
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kiosk-lookup")
 
     def submit(self, command: LookUp) -> None:
-        self._thread.submit(self._run, command.code)
+        self._thread.submit(self._run, command)
 
-    def _run(self, code: ReceiptCode) -> None:
+    def _run(self, command: LookUp) -> None:
+        code, asked_at = command.code, command.asked_at
         if self.client is None:
             # Not enrolled: there is no back office to ask (deposits are refused too).
-            self.post(LookupFailed(code.deposit_id, LookupFailure.REFUSED))
+            self.post(LookupFailed(code.deposit_id, LookupFailure.REFUSED, asked_at))
             return
         try:
             answer = self.client.lookup(code)
         except ComplementLookupError as exc:
             log.warning("complement lookup failed (%s): %s", exc.failure.value, exc)
-            self.post(LookupFailed(code.deposit_id, exc.failure))
+            self.post(LookupFailed(code.deposit_id, exc.failure, asked_at))
             return
         except Exception:
             log.exception("complement lookup failed")
-            self.post(LookupFailed(code.deposit_id, LookupFailure.MALFORMED))
+            self.post(LookupFailed(code.deposit_id, LookupFailure.MALFORMED, asked_at))
             return
-        self.post(LookedUp(code.deposit_id, answer))
+        self.post(LookedUp(code.deposit_id, answer, asked_at))
 
     def close(self) -> None:
         self._thread.shutdown(wait=True, cancel_futures=True)

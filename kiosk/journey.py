@@ -463,6 +463,7 @@ class JourneyState:
     wipe_reason: WipeReason | None = None
     complement: Complement | None = None    # a complement (receipt read); None: a new deposit
     lookup: LookupPhase | None = None       # on LOOKUP: what the screen shows
+    lookup_asked: float | None = None       # when the awaited lookup was asked (its answer's)
 
     @property
     def is_complement(self) -> bool:
@@ -866,8 +867,9 @@ class Journey:
         phase = state.lookup
         if tap.action is Action.RETRY and phase is LookupPhase.UNAVAILABLE \
                 and state.complement is not None:
-            return Transition(self._keep(state, lookup=LookupPhase.CHECKING, notice=None),
-                              (LookUp(state.complement.code),))
+            return Transition(self._keep(state, lookup=LookupPhase.CHECKING, notice=None,
+                                         lookup_asked=state.last_activity),
+                              (LookUp(state.complement.code, state.last_activity),))
         if tap.action is Action.FINISH and phase is not None and phase.final:
             return self._wipe(state, WipeReason.COMPLETED)
         return Transition(state)
@@ -1045,18 +1047,22 @@ class Journey:
             code = parse_receipt_code(text, self.receipt_base)
         except ReceiptCodeError:
             return Transition(self._keep(state, notice=Notice.NOT_A_RECEIPT))
+        asked = state.last_activity       # now: the code was read (see _touched)
         checking = self._keep(state, step=Step.LOOKUP, lookup=LookupPhase.CHECKING,
                               complement=Complement(code.deposit_id, code.token), notice=None,
                               procedure=None, case_reference=None, from_convocation=False,
-                              documents=())
-        return Transition(checking, (LookUp(code),))
+                              documents=(), lookup_asked=asked)
+        return Transition(checking, (LookUp(code, asked),))
 
     def _lookup_result(self, state: JourneyState, event: LookedUp | LookupFailed,
                        now: float) -> Transition:
         asked = state.complement
         if state.step is not Step.LOOKUP or state.lookup is not LookupPhase.CHECKING \
-                or asked is None or asked.of != event.deposit_id:
-            return Transition(state)      # an answer nobody waits for any more (cancelled)
+                or asked is None or asked.of != event.deposit_id \
+                or state.lookup_asked != event.asked_at:
+            # An answer nobody waits for any more: cancelled, or an earlier question about
+            # the same receipt (shown again) that took longer than the one awaited.
+            return Transition(state)
         answered = self._keep(state, last_activity=now, warning_deadline=None)
         if isinstance(event, LookupFailed):
             return Transition(self._keep(answered, lookup=LookupPhase.UNAVAILABLE))

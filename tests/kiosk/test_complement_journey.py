@@ -75,9 +75,17 @@ class Driver:
     def tap(self, action: Action, arg: object = None) -> tuple[object, ...]:
         return self.send(Tap(action, arg))
 
+    def asked(self) -> float:
+        """When the last lookup was asked (its answer carries it back)."""
+        return [c for c in self.commands if isinstance(c, LookUp)][-1].asked_at
+
     def answer(self, answer: Lookup, deposit_id: str = ORIGINAL) -> tuple[object, ...]:
         self.now += 1.5
-        return self.send(LookedUp(deposit_id, answer))
+        return self.send(LookedUp(deposit_id, answer, self.asked()))
+
+    def fail(self, failure: LookupFailure) -> tuple[object, ...]:
+        self.now += 8
+        return self.send(LookupFailed(ORIGINAL, failure, self.asked()))
 
     def page(self) -> None:
         self.send(PageCaptured(PageRef(f"p{next(self.ids)}")))
@@ -106,7 +114,7 @@ def test_a_receipt_shown_at_the_welcome_screen_asks_the_back_office() -> None:
     d = Driver()
     commands = d.send(CodeRead(RECEIPT))
     assert d.at().step is Step.LOOKUP and d.at().lookup is LookupPhase.CHECKING
-    assert commands == (LookUp(ReceiptCode(ORIGINAL, TOKEN)),)
+    assert commands == (LookUp(ReceiptCode(ORIGINAL, TOKEN), d.now),)
     assert d.state.complement == Complement(ORIGINAL, TOKEN)
 
 
@@ -225,12 +233,11 @@ def test_a_request_past_its_deadline_gives_the_date() -> None:
 def test_no_answer_can_be_tried_again() -> None:
     d = Driver()
     d.send(CodeRead(RECEIPT))
-    d.now += 8
-    d.send(LookupFailed(ORIGINAL, LookupFailure.OFFLINE))
+    d.fail(LookupFailure.OFFLINE)
     assert d.at().lookup is LookupPhase.UNAVAILABLE
     commands = d.tap(Action.RETRY)
     assert d.at().lookup is LookupPhase.CHECKING
-    assert commands == (LookUp(ReceiptCode(ORIGINAL, TOKEN)),)
+    assert commands == (LookUp(ReceiptCode(ORIGINAL, TOKEN), d.now),)
     d.answer(OPEN)
     assert d.at().step is Step.CHECKLIST
 
@@ -240,7 +247,7 @@ def test_each_failure_of_the_lookup_is_told_the_same_way() -> None:
     for failure in LookupFailure:
         d = Driver()
         d.send(CodeRead(RECEIPT))
-        d.send(LookupFailed(ORIGINAL, failure))
+        d.fail(failure)
         phases.add(d.at().lookup)
     assert phases == {LookupPhase.UNAVAILABLE}
 
@@ -278,6 +285,19 @@ def test_cancelling_while_checking_drops_the_late_answer() -> None:
     assert d.state == wiped
     d.send(WipeDone())
     assert d.state == d.journey.initial(d.now)
+
+
+def test_a_late_answer_to_an_earlier_showing_of_the_same_receipt_is_ignored() -> None:
+    d = Driver()
+    d.send(CodeRead(RECEIPT))
+    first = d.asked()
+    d.tap(Action.BACK)                  # gave up waiting; shows the receipt again
+    d.now += 2
+    d.send(CodeRead(RECEIPT))
+    d.send(LookupFailed(ORIGINAL, LookupFailure.OFFLINE, first))   # the first one timed out
+    assert d.at().lookup is LookupPhase.CHECKING
+    d.answer(OPEN)
+    assert d.at().step is Step.CHECKLIST
 
 
 def test_an_answer_about_another_dossier_is_ignored() -> None:
