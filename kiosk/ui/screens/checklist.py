@@ -13,7 +13,7 @@ from kiosk.journey import Action, JourneyState, Step
 from kiosk.ui.i18n import _
 from kiosk.ui.screens.base import KioskScreen, Primary, UiContext
 from kiosk.ui.widgets import discard_children
-from printer.i18n import translator
+from printer.i18n import Direction, language_direction, translator
 
 #: A request's deadline is a day of the service's calendar (Paris days).
 _SERVICE_TZ = ZoneInfo("Europe/Paris")
@@ -43,7 +43,12 @@ class ChecklistScreen(KioskScreen):
                 if complement.deadline else ""
             self.complement = _("For dossier {number}, before {date}").format(
                 number=complement.of, date=deadline)
-            self.note = _("Message from the service: {note}").format(note=complement.note) \
+            note = complement.note
+            if language_direction(lang) is Direction.RTL:
+                # The staff write in French: their note is its own left-to-right run (a Unicode
+                # isolate), so that its full stop stays at its end inside an Arabic sentence.
+                note = f"\u2066{note}\u2069"
+            self.note = _("Message from the service: {note}").format(note=note) \
                 if complement.note else ""
         else:
             self.complement = self.note = ""
