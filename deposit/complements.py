@@ -57,7 +57,8 @@ log = logging.getLogger(__name__)
 
 #: The lookup on the back office's kiosk listener.
 LOOKUP_PATH = "/kiosk/v1/complements/lookup"
-#: Seconds the lookup may take, connection included: a citizen is waiting at the screen.
+#: Seconds the lookup may wait to connect, and then for each read (httpx's timeout is per
+#: phase): short, as a citizen is waiting at the screen.
 TIMEOUT_S = 8.0
 #: A tracking token as ``deposit.manifest.new_tracking_token`` makes it (32 characters of
 #: URL-safe base64); a little slack either way for tokens of another length.

@@ -138,3 +138,23 @@ def test_a_back_office_out_of_reach_offers_to_try_again(kiosk: Any,
     driver.wait_until(lambda: driver.state.lookup is LookupPhase.EXPIRED, 20, "the answer")
     driver.idle(3)
     assert "La date limite (30 novembre 2026) est passée" in driver.describe()
+
+
+def test_with_speech_on_what_the_lookup_answers_is_read_aloud(kiosk: Any, kiosk_data: Path,
+                                                              office: LookupSimulator) -> None:
+    """EN 301 549 5.1.3: the answer, and the agent to call, are spoken, not only shown."""
+    from kiosk.access import Setting
+
+    driver = kiosk.driver
+    driver.tap_action("accessibility")
+    driver.tap_action("toggle", Setting.SPEECH)
+    driver.tap_action("close")
+    office.expire(ORIGINAL, TOKEN, date(2026, 11, 30))
+    show_receipt(kiosk)
+    driver.wait_until(lambda: driver.state.lookup is LookupPhase.EXPIRED, 20, "the answer")
+    driver.idle(10)
+    assert kiosk.speaker.wait_idle(60), "the speech queue never emptied"
+    said = "\n".join(path.read_text(encoding="utf-8")
+                     for path in sorted((kiosk_data / "speech").glob("[0-9][0-9][0-9].txt")))
+    assert "La date limite (30 novembre 2026) est passée" in said
+    assert "Appeler un agent" in said
