@@ -35,8 +35,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from backoffice import procedures, statuspage
+from backoffice import docrequests, procedures, statuspage
 from backoffice.agentcalls import AgentCallEndpoints
+from backoffice.docrequests import DocumentRequest
 from backoffice.errors import StoreError
 from backoffice.ingest import Ingest
 from backoffice.metrics import Metrics
@@ -188,17 +189,20 @@ def create_apps(bo: Backoffice) -> dict[Listener, Any]:
         lang = statuspage.choose_language(request.query_params.get("lang"),
                                           request.headers.get("Accept-Language"))
         history: list[HistoryEntry] = []
+        requests: list[DocumentRequest] = []
         try:
             record = await run_in_threadpool(statuspage.lookup, bo.metadata.deposit, raw_id,
                                              token)
             if record is not None:
                 history = await run_in_threadpool(staff_store.history, record.deposit_id)
+                requests = await run_in_threadpool(docrequests.requests_of, bo.metadata,
+                                                   record.deposit_id)
         except StoreError:
             log.exception("status page: the metadata store does not answer")
             return PlainTextResponse("service unavailable\n", status_code=503)
         procedure = procedures.shipped().get(record.procedure) if record else None
         page = statuspage.render(record, raw_id, token, lang, history=history,
-                                 procedure=procedure)
+                                 procedure=procedure, requests=requests, now=bo.clock())
         return HTMLResponse(page.body, status_code=page.status_code,
                             headers=statuspage.headers(lang))
 
