@@ -82,7 +82,8 @@ _CSS = (
     ".number{font-family:'DejaVu Sans Mono',monospace;letter-spacing:.05em;white-space:nowrap}"
     # A phone held upright: each label above its value, the value the whole width.
     "@media (max-width:32rem){dl{display:block}dd{margin:0 0 .75rem}}"
-    ".documents{border-left:.5rem solid #ce0500;padding:.25rem 1rem;margin:1rem 0}"
+    ".documents{border-inline-start:.5rem solid #ce0500;padding:.25rem 1rem;margin:1rem 0}"
+    ".documents h2{font-size:1.4rem;margin:.5rem 0}"
     "blockquote{margin:1rem 0;padding:.75rem 1rem;background:#f0f0f0;white-space:pre-wrap}"
     "nav{margin-top:2rem}nav ul{list-style:none;padding:0;display:flex;flex-wrap:wrap;"
     "gap:.5rem 1.5rem}a{color:#000091}"
