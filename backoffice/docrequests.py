@@ -296,7 +296,11 @@ def answer(store: MetadataStore, *, deposit_id: str, request_id: str, complement
     ``in review`` (actor ``kiosk``) and its deemed-decision date is written again, in one
     transaction. :class:`RequestConflict` when the request is not open (answered, withdrawn,
     or another dossier's), :class:`~backoffice.errors.UnknownDepositError` for no dossier,
-    :class:`~backoffice.errors.DecisionError` when the dossier's status does not allow it."""
+    :class:`~backoffice.errors.DecisionError` when the dossier's status does not allow it.
+
+    The deadline is not checked here: the complement ingest refuses a complement that comes
+    after it (:meth:`DocumentRequest.expired`) before calling this; documents that arrive
+    late anyway change nothing of a rejection's date (backoffice/deadlines.py)."""
     from backoffice.store.requestsdb import RequestStore
 
     RequestStore(store).answer(deposit_id, request_id, complement_id, at,
