@@ -472,8 +472,12 @@ class StaffAPI:
         info = procedures.shipped().get(record.procedure)
         requests = docrequests.requests_of(self.metadata, record.deposit_id)
         now = self.clock()
-        outcome = docrequests.deemed(info, record.received_at, requests,
-                                     deadlines.receipt_date(now))
+        try:
+            outcome = docrequests.deemed(info, record.received_at, requests,
+                                         deadlines.receipt_date(now))
+        except deadlines.TimelineError:
+            log.exception("deposit %s: its requests cannot be counted", record.deposit_id)
+            outcome = None                 # no date rather than a wrong one
         names = {d.code: d.name("fr") for d in info.documents} if info else {}
         return {
             "documents": [{"code": c, "name": n} for c, n in names.items()],

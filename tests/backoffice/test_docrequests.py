@@ -240,6 +240,24 @@ def test_no_document_or_a_note_with_personal_data_through_the_api_is_422(desk: D
     assert desk.ines.dossier(d)["status"] == "in_review"
 
 
+def test_a_procedure_whose_silence_means_nothing_has_requests_but_no_deemed_date(
+        desk: Desk) -> None:
+    d = desk.dossier(procedure="impots-justificatifs")
+    assert desk.ines.dossier(d)["deemed"] is None
+    code = desk.ines.dossier(d)["documents"][0]["code"]
+    desk.ines.request_documents(d, [code], "2027-02-10")
+    view = desk.ines.dossier(d)
+    assert view["status"] == "incomplete" and view["deemed"] is None
+
+
+def test_a_procedure_the_catalog_does_not_know_has_no_document_to_ask_for(desk: Desk) -> None:
+    d = desk.dossier(procedure="caf-apl")
+    view = desk.ines.dossier(d)
+    assert view["documents"] == [] and view["deemed"] is None
+    error = refusal(desk.ines.request_documents, d, ["identity"], "2027-02-10")
+    assert error.code is Refusal.UNKNOWN_DOCUMENT and "none known" in str(error)
+
+
 def test_a_second_request_while_one_is_open_is_409_withdraw_or_wait(desk: Desk) -> None:
     d = desk.dossier()
     first = desk.ines.request_documents(d, ["rib"], "2027-02-10")
