@@ -7,6 +7,7 @@
       HEAD, PATCH, DELETE /files/<upload id>     tus core, checksum, termination
       POST                /kiosk/v1/agent-calls   a citizen calls an agent
       GET                 /kiosk/v1/agent-calls/<id>  whether staff saw it
+      POST                /kiosk/v1/complements/lookup  what a receipt's dossier asks for
     public (citizens' browsers; HSTS on every answer)
       GET                 /suivi/<deposit id>?t=  the citizen's status page
       GET                 /health                 {"status": "ok"} or 503 {"status": "failing"}
@@ -37,6 +38,7 @@ from starlette.routing import Route
 
 from backoffice import procedures, statuspage
 from backoffice.agentcalls import AgentCallEndpoints
+from backoffice.complementapi import ComplementEndpoints
 from backoffice.errors import StoreError
 from backoffice.ingest import Ingest
 from backoffice.metrics import Metrics
@@ -181,6 +183,7 @@ def create_apps(bo: Backoffice) -> dict[Listener, Any]:
     tus = TusEndpoints(bo.ingest, bo.settings)
     staff_store = StaffStore(bo.metadata)
     calls = AgentCallEndpoints(bo.ingest, bo.metadata, bo.clock)
+    lookups = ComplementEndpoints(bo.ingest, bo.metadata, bo.clock)
 
     async def status_page(request: Request) -> Response:
         raw_id = request.path_params["deposit_id"]
@@ -222,7 +225,7 @@ def create_apps(bo: Backoffice) -> dict[Listener, Any]:
                                  media_type="text/plain; version=0.0.4; charset=utf-8")
 
     # No slash redirects: Starlette builds their Location from the Host header.
-    ingest = Starlette(routes=[*tus.routes(), *calls.routes()])
+    ingest = Starlette(routes=[*tus.routes(), *calls.routes(), *lookups.routes()])
     ingest.router.redirect_slashes = False
     public = Starlette(routes=[
         Route("/suivi/{deposit_id}", status_page, methods=["GET"]),
