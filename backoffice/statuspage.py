@@ -10,7 +10,9 @@ no browser asks for it, so only the link chooses it). Each page links to the
 others. It shows the deposit number, its status, when it was received and last
 updated, the procedure, the date the answer is expected by, the service and how
 to reach it, the service's message and the history of statuses: nothing
-personal (the back office holds none in clear anyway).
+personal (the back office holds none in clear anyway); and a link to the
+dossier's accusé de réception (PDF, backoffice/acknowledgement.py), which the
+same token opens.
 
 A well-formed number the back office does not hold (yet) says "on its way to
 the service": a dossier sealed at a kiosk with no network is a real deposit,
@@ -38,6 +40,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date, format_time
 
 import assets
+from backoffice import acknowledgement
 from backoffice.procedures import ProcedureInfo
 from backoffice.status import DossierStatus
 from backoffice.store.metadata import DepositRecord
@@ -238,6 +241,7 @@ def render(record: DepositRecord | None, raw_id: str, token: str | None, lang: s
             f"<dt>{html.escape(updated_label)}</dt>"
             f"<dd>{html.escape(_when(updated, lang, _))}</dd>"
             f"{_procedure_rows(record, procedure, lang, _)}</dl>"
+            f"{_acknowledgement_link(record, procedure, token, lang)}"
             f"{message}"
             f"{_history(history, labels, lang, _)}"
         )
@@ -270,6 +274,19 @@ def _procedure_rows(record: DepositRecord, procedure: ProcedureInfo | None, lang
         rows.append((_("Service"), " · ".join([service, *channels])))
     return "".join(f"<dt>{html.escape(k)}</dt><dd dir=\"auto\">{html.escape(v)}</dd>"
                    for k, v in rows)
+
+
+def _acknowledgement_link(record: DepositRecord, procedure: ProcedureInfo | None,
+                          token: str | None, lang: str) -> str:
+    """The link to the dossier's accusé de réception (PDF), where the catalog states the legal
+    facts it needs (backoffice/acknowledgement.py); named in that document's own words."""
+    if procedure is None or procedure.silence is None:
+        return ""
+    label = acknowledgement.translations(lang).gettext("Acknowledgement of receipt")
+    query = {"t": token or ""} | ({"lang": lang} if lang != DEFAULT_LANGUAGE else {})
+    link = f"/suivi/{record.deposit_id}/accuse-de-reception.pdf?{urlencode(query)}"
+    return (f"<p class=\"acknowledgement\"><a href=\"{html.escape(link)}\" "
+            f"type=\"application/pdf\">{html.escape(label)} (PDF)</a></p>")
 
 
 def _history(history: Sequence[HistoryEntry], labels: Mapping[DossierStatus, str], lang: str,
