@@ -36,6 +36,7 @@ silent on withdrawal). Transactions and audit entries are in backoffice/store/re
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -54,6 +55,8 @@ from deposit.legal import Delay, DelayUnit, Silence, add
 
 if TYPE_CHECKING:
     from backoffice.store.metadata import Cursor, MetadataStore
+
+log = logging.getLogger(__name__)
 
 #: The latest deadline a request may set, counted from today (a choice: see above).
 MAX_DEADLINE = Delay(3, DelayUnit.MONTHS)
@@ -244,7 +247,8 @@ def recompute_deemed_on(cur: Cursor, deposit_id: str, *, today: date | None = No
                         ) -> date | None:
     """Write ``deposits.deemed_on`` again from the procedure, the day of receipt and the
     requests (inside the caller's transaction); the date written. ``today`` defaults to the
-    day of the latest event: an open request then counts as suspended (None)."""
+    day of the latest event: an open request then counts as suspended (None). A history
+    deadlines.py cannot count gets None, logged, and never fails the caller's change."""
     from backoffice.store.metadata import parse_iso
 
     row = cur.execute("SELECT procedure, received_at FROM deposits WHERE deposit_id = ?",
@@ -255,8 +259,14 @@ def recompute_deemed_on(cur: Cursor, deposit_id: str, *, today: date | None = No
     rows = cur.execute("SELECT * FROM document_requests WHERE deposit_id = ? "
                        "ORDER BY requested_at", (deposit_id,)).all()
     requests = [from_row(r) for r in rows]
-    outcome = deemed(procedures.shipped().get(row["procedure"]), received_at, requests,
-                     today or deadlines.receipt_date(received_at))
+    try:
+        outcome = deemed(procedures.shipped().get(row["procedure"]), received_at, requests,
+                         today or deadlines.receipt_date(received_at))
+    except deadlines.TimelineError as exc:
+        # Not a history the rules can count (a request dated before the receipt, written
+        # by hand): no date rather than a wrong one, and the change still goes through.
+        log.warning("deposit %s: no deemed-decision date (%s)", deposit_id, exc)
+        outcome = None
     deemed_on = outcome.deemed_on if outcome else None
     cur.execute("UPDATE deposits SET deemed_on = ? WHERE deposit_id = ?",
                 (deemed_on.isoformat() if deemed_on else None, deposit_id))

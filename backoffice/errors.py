@@ -59,6 +59,7 @@ class Check(StrEnum):
     REVOKED = "revoked"          # created on the kiosk after its revocation
     READ = "read"                # the envelope could not be read from the medium
     FORMAT = "format"            # the bytes are not an age envelope for staff recipients
+    COMPLEMENT = "complement"    # a complement its dossier did not ask for (complements.py)
 
 
 class BackofficeError(Exception):

@@ -9,6 +9,7 @@
     GET  /staff/v1/dossiers/<id>               facts, manifest, history, annotations
     GET  /staff/v1/dossiers/<id>/envelope      the ciphertext (the staff side decrypts it)
     GET  /staff/v1/dossiers/<id>/manifest      the signed manifest, as the kiosk signed it
+    GET  /staff/v1/dossiers/<id>/acknowledgement.pdf  its accusé de réception (PDF)
     POST /staff/v1/dossiers/<id>/assign        {"assignee": NAME | null, "expected": ...}
     POST /staff/v1/dossiers/<id>/annotations   {"text": ...}
     POST /staff/v1/dossiers/<id>/status        {"status": ..., "message": ..., "expected": ...}
@@ -48,7 +49,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from backoffice import agentcalls, deadlines, decisions, docrequests, pki, procedures
+from backoffice import (
+    acknowledgement,
+    agentcalls,
+    deadlines,
+    decisions,
+    docrequests,
+    pki,
+    procedures,
+)
 from backoffice.errors import (
     NotAllowed,
     Refusal,
@@ -134,7 +143,8 @@ Handler = Callable[[Request, StaffRecord], Any]
 
 class StaffAPI:
     def __init__(self, metadata: MetadataStore, objects: ObjectStore,
-                 clock: Callable[[], datetime]) -> None:
+                 clock: Callable[[], datetime], *, public_url: str = "") -> None:
+        self.public_url = public_url       # the status page's, printed on accusés de réception
         self.metadata = metadata
         self.objects = objects
         self.staff = StaffStore(metadata)
@@ -151,6 +161,7 @@ class StaffAPI:
             ("/dossiers/{deposit_id}", self.dossier, get),
             ("/dossiers/{deposit_id}/envelope", self.envelope, get),
             ("/dossiers/{deposit_id}/manifest", self.manifest, get),
+            ("/dossiers/{deposit_id}/acknowledgement.pdf", self.acknowledgement, get),
             ("/dossiers/{deposit_id}/assign", self.assign, post),
             ("/dossiers/{deposit_id}/annotations", self.annotate, post),
             ("/dossiers/{deposit_id}/status", self.decide, post),
@@ -351,6 +362,24 @@ class StaffAPI:
         record = await self._stored(request)
         return Response(record.manifest, media_type="application/json",
                         headers={"Cache-Control": "no-store"})
+
+    async def acknowledgement(self, request: Request, actor: StaffRecord) -> Response:
+        """The accusé de réception the citizen was given (issued now for a dossier stored
+        before they were issued on arrival)."""
+        self.need(actor, Permission.VIEW)
+        record = await self._stored(request)
+        try:
+            pdf = await run_in_threadpool(acknowledgement.pdf_for, self.metadata, record,
+                                          self.clock(), self.public_url)
+        except acknowledgement.AcknowledgementError as exc:
+            await self._record(actor, Action.VIEW, Outcome.REFUSED, record.deposit_id,
+                               f"accusé de réception: {exc}")
+            return _error(404, f"no accusé de réception can be issued ({exc}): the service "
+                          "must send one itself")
+        await self._record(actor, Action.VIEW, Outcome.DONE, record.deposit_id,
+                           "accusé de réception")
+        return Response(pdf, media_type="application/pdf",
+                        headers=acknowledgement.headers(record.deposit_id))
 
     async def conflicts(self, request: Request, actor: StaffRecord) -> Response:
         self.need(actor, Permission.VIEW)

@@ -236,6 +236,10 @@ class StaffClient:
             f"/dossiers/{deposit_id}/requests/{request_id}/withdraw", {})
         return data
 
+    def acknowledgement_pdf(self, deposit_id: str) -> bytes:
+        """The dossier's accusé de réception (PDF), as the citizen got it."""
+        return self._call("GET", f"/dossiers/{deposit_id}/acknowledgement.pdf").content
+
     def conflicts(self) -> list[dict[str, Any]]:
         data: list[dict[str, Any]] = self.get("/conflicts")["conflicts"]
         return data

@@ -10,11 +10,13 @@ no browser asks for it, so only the link chooses it). Each page links to the
 others. It shows the deposit number, its status, when it was received and last
 updated, the procedure, the date the answer is expected by, the service and how
 to reach it, the service's message and the history of statuses: nothing
-personal (the back office holds none in clear anyway). While the service waits
-for missing documents (backoffice/docrequests.py), it lists them by name in the
-page's language with their deadline and how to bring them (at any deposit
-kiosk, showing the receipt's QR code); and while no decision is taken, the date
-the service's silence becomes a decision, or that its delay is suspended.
+personal (the back office holds none in clear anyway); and a link to the
+dossier's accusé de réception (PDF, backoffice/acknowledgement.py), which the
+same token opens. While the service waits for missing documents
+(backoffice/docrequests.py), it lists them by name in the page's language with
+their deadline and how to bring them (at any deposit kiosk, showing the
+receipt's QR code); and while no decision is taken, the date the service's
+silence becomes a decision, or that its delay is suspended.
 
 A well-formed number the back office does not hold (yet) says "on its way to
 the service": a dossier sealed at a kiosk with no network is a real deposit,
@@ -42,7 +44,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date, format_time
 
 import assets
-from backoffice import deadlines, docrequests
+from backoffice import acknowledgement, deadlines, docrequests
 from backoffice.docrequests import DocumentRequest
 from backoffice.procedures import ProcedureInfo
 from backoffice.status import DossierStatus
@@ -249,6 +251,7 @@ def render(record: DepositRecord | None, raw_id: str, token: str | None, lang: s
             f"<dd>{html.escape(_when(updated, lang, _))}</dd>"
             f"{_procedure_rows(record, procedure, lang, _)}"
             f"{_deemed_row(record, procedure, requests, now, lang, _)}</dl>"
+            f"{_acknowledgement_link(record, procedure, token, lang)}"
             f"{_requested(record, procedure, requests, now, lang, _)}"
             f"{message}"
             f"{_history(history, labels, lang, _)}"
@@ -343,6 +346,19 @@ def _deemed_row(record: DepositRecord, procedure: ProcedureInfo | None,
         text = text.format(date=_long_date(outcome.deemed_on, lang))
     return (f"<dt>{html.escape(_('Implicit decision'))}</dt>"
             f"<dd class=\"deemed\">{html.escape(text)}</dd>")
+
+
+def _acknowledgement_link(record: DepositRecord, procedure: ProcedureInfo | None,
+                          token: str | None, lang: str) -> str:
+    """The link to the dossier's accusé de réception (PDF), where the catalog states the legal
+    facts it needs (backoffice/acknowledgement.py); named in that document's own words."""
+    if procedure is None or procedure.silence is None:
+        return ""
+    label = acknowledgement.translations(lang).gettext("Acknowledgement of receipt")
+    query = {"t": token or ""} | ({"lang": lang} if lang != DEFAULT_LANGUAGE else {})
+    link = f"/suivi/{record.deposit_id}/accuse-de-reception.pdf?{urlencode(query)}"
+    return (f"<p class=\"acknowledgement\"><a href=\"{html.escape(link)}\" "
+            f"type=\"application/pdf\">{html.escape(label)} (PDF)</a></p>")
 
 
 def _history(history: Sequence[HistoryEntry], labels: Mapping[DossierStatus, str], lang: str,

@@ -42,6 +42,7 @@ from backoffice.errors import Refusal, StaffToolError
 from backoffice.staffclient import Profile, StaffAPIError, StaffClient
 from backoffice.status import DossierStatus
 from backoffice.workspace.dossiers import DossierCache
+from deposit import ids
 
 log = logging.getLogger(__name__)
 
@@ -330,6 +331,8 @@ class Workspace:
                   methods=["POST"]),
             Route("/dossiers/{deposit_id}/requests/{request_id}/withdraw",
                   wrap(self.withdraw_request), methods=["POST"]),
+            Route("/dossiers/{deposit_id}/accuse-de-reception.pdf", wrap(self.acknowledgement),
+                  methods=["GET"]),
             Route("/dossiers/{deposit_id}/{action}", wrap(self.act), methods=["POST"]),
         ]
         app = Starlette(routes=routes)
@@ -489,6 +492,20 @@ class Workspace:
             return Response("this dossier is not open\n", status_code=404)
         return Response(dossier.pdf, media_type="application/pdf", headers={
             "Content-Disposition": f'attachment; filename="{dossier.deposit_id}.pdf"'})
+
+    async def acknowledgement(self, request: Request) -> Response:
+        """The accusé de réception, from the staff API (the server renders it: no decryption)."""
+        _session, client = self._signed_in(request)
+        deposit_id = ids.canonical(request.path_params["deposit_id"])
+        if deposit_id is None:
+            return Response("not a deposit number\n", status_code=404, media_type="text/plain")
+        try:
+            pdf = await run_in_threadpool(client.acknowledgement_pdf, deposit_id)
+        except StaffAPIError as exc:
+            return self.page("error.html", status=exc.status, error=in_french(exc))
+        return Response(pdf, media_type="application/pdf", headers={
+            "Content-Disposition": f'inline; filename="accuse-reception-{deposit_id}.pdf"',
+            "Cache-Control": "no-store"})
 
     async def act(self, request: Request) -> Response:
         session, client = self._signed_in(request)

@@ -559,3 +559,20 @@ def test_the_request_command_asks_lists_and_withdraws(server: RunningServer, kio
     assert f"{request_id}  open" in listed.stdout and "rent-receipt" in listed.stdout
     done = run_cli("backoffice", ["request", "withdraw", d, request_id], env=env, cwd=folder)
     assert done.returncode == 0 and f"{request_id} withdrawn" in done.stdout
+
+
+def test_a_history_the_rules_cannot_count_gets_no_date_and_the_answer_still_goes_through(
+        desk: Desk) -> None:
+    """A request written by hand with a date before the receipt (deadlines.py refuses such a
+    timeline): the complement is still recorded, and no deemed date rather than a wrong one."""
+    store = desk.server.bo.metadata
+    d = desk.dossier()
+    made = desk.ines.request_documents(d, ["rib"], "2027-02-10")
+    with store.transaction() as cur:
+        cur.execute("UPDATE document_requests SET requested_at = ? WHERE request_id = ?",
+                    ("2026-12-01T00:00:00.000000Z", made["request_id"]))
+    docrequests.answer(store, deposit_id=d, request_id=made["request_id"],
+                       complement_id="cp_1", at=ANSWERED)
+    record = store.deposit(d)
+    assert record is not None and record.status is S.IN_REVIEW and record.deemed_on is None
+    assert desk.ines.dossier(d)["deemed"] is None
