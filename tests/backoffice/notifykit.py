@@ -117,6 +117,9 @@ def notify_settings(data: Path, *, smtp_port: int | None, sms_url: str | None,
         token.write_text(SMS_TOKEN + "\n")
         token.chmod(0o600)
         lines += [f'sms_url = "{sms_url}"', 'sms_token_file = "notifier/sms-token.txt"']
-    lines += ["interval_seconds = 0.1", "retry_seconds = 0.2", "timeout_seconds = 5", extra]
+    lines += [line for line in ("interval_seconds = 0.1", "retry_seconds = 0.2",
+                                "timeout_seconds = 5")
+              if line.split(" = ")[0] not in extra]     # ``extra`` may set them otherwise
+    lines.append(extra)
     with (data / "backoffice.toml").open("a") as f:
         f.write("\n".join(lines) + "\n")
