@@ -5,6 +5,7 @@ both on 127.0.0.1, recording what they receive; and the ``[notify]`` settings po
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
 SMS_TOKEN = "test-gateway-token-5b1e"
 
@@ -42,12 +44,27 @@ class _Handler:
 
 
 class SmtpServer:
-    """aiosmtpd on 127.0.0.1:``port`` (plain SMTP: the notifier's ``smtp_security = "none"``)."""
+    """aiosmtpd on 127.0.0.1:``port``: plain SMTP (the notifier's ``smtp_security = "none"``),
+    or with ``tls`` STARTTLS required and AUTH (``login``) required after it."""
 
-    def __init__(self, port: int, *, refuse_rcpt: bool = False) -> None:
+    def __init__(self, port: int, *, refuse_rcpt: bool = False,
+                 tls: ssl.SSLContext | None = None, login: tuple[str, str] | None = None
+                 ) -> None:
         self.port = port
         self.handler = _Handler(refuse_rcpt=refuse_rcpt)
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=port)
+        self.logins: list[str] = []
+        kwargs: dict[str, Any] = {}
+        if tls is not None:
+            kwargs.update(tls_context=tls, require_starttls=True)
+        if login is not None:
+            def authenticate(server: Any, session: Any, envelope: Any, mechanism: str,
+                             data: Any) -> AuthResult:
+                user, password = data.login.decode(), data.password.decode()
+                self.logins.append(user)
+                return AuthResult(success=(user, password) == login)
+
+            kwargs.update(authenticator=authenticate, auth_required=True)
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=port, **kwargs)
 
     @property
     def mails(self) -> list[Mail]:
@@ -110,8 +127,10 @@ def notify_settings(data: Path, *, smtp_port: int | None, sms_url: str | None,
     """Append a ``[notify]`` table to ``data``'s settings: the local receivers, fast retries."""
     lines = ["", "[notify]"]
     if smtp_port is not None:
-        lines += [f'smtp_url = "smtp://127.0.0.1:{smtp_port}"', 'smtp_security = "none"',
+        lines += [f'smtp_url = "smtp://127.0.0.1:{smtp_port}"',
                   'from_address = "ne-pas-repondre@mairie.example"']
+        if "smtp_security" not in extra:
+            lines.append('smtp_security = "none"')
     if sms_url is not None:
         token = data / "notifier" / "sms-token.txt"
         token.write_text(SMS_TOKEN + "\n")

@@ -8,13 +8,14 @@ import email
 import email.policy
 import hashlib
 import logging
-from collections.abc import Iterator
+import ssl
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from backoffice import notifykeys
+from backoffice import notifykeys, pki
 from backoffice.app import Backoffice
 from backoffice.errors import SetupError
 from backoffice.notify import Notifier
@@ -47,10 +48,11 @@ class Office:
     """A back office's store (no listener), one kiosk, and a notifier built from settings."""
 
     def __init__(self, root: Path, *, smtp_port: int | None, sms_url: str | None = None,
-                 extra: str = "") -> None:
+                 extra: str = "", before: Callable[[], object] = lambda: None) -> None:
         self.data = init_backoffice(root, free_port())
         self.kiosk = FakeKiosk(enroll(self.data, "MAIRIE-01", root / "bundle"), root / "kiosk")
         notify_settings(self.data, smtp_port=smtp_port, sms_url=sms_url, extra=extra)
+        before()     # files the settings name
         self.settings = load_settings(self.data)
         self.clock = Clock()
         self.bo = Backoffice.open(self.settings, self.clock)
@@ -345,3 +347,30 @@ def test_an_older_data_folder_gets_the_notifier_key_when_the_service_starts(
     assert settings.notifier_identity.is_file() and settings.notifier_recipient.is_file()
     assert oct(settings.notifier_identity.stat().st_mode & 0o777) == "0o600"
     assert any("had no notifier key" in r.getMessage() for r in caplog.records)
+
+
+def test_starttls_and_login_from_the_credentials_file_reach_a_relay_of_a_private_ca(
+        tmp_path: Path) -> None:
+    now = datetime.now(UTC)
+    ca = pki.create_ca(now, name="Relay test CA")
+    relay = pki.issue_server(ca, "127.0.0.1", now)
+    (tmp_path / "relay.crt").write_bytes(relay.cert_pem)
+    (tmp_path / "relay.key").write_bytes(relay.key_pem)
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(tmp_path / "relay.crt", tmp_path / "relay.key")
+    with SmtpServer(free_port(), tls=tls, login=("notifier", "s3cret pass")) as smtp:
+        office_root = tmp_path / "office"
+        data = office_root / "backoffice"
+        extra = ('smtp_security = "starttls"\nsmtp_ca_file = "notifier/relay-ca.crt"\n'
+                 'smtp_credentials_file = "notifier/smtp.txt"')
+        office = Office(office_root, smtp_port=smtp.port, extra=extra,
+                        before=lambda: ((data / "notifier" / "relay-ca.crt").write_bytes(
+                            ca.cert_pem), (data / "notifier" / "smtp.txt").write_text(
+                            "notifier\ns3cret pass\n")))
+        try:
+            deposit_id = office.deposit(phone=None)
+            office.decide(deposit_id, DossierStatus.IN_REVIEW)
+            report = office.notifier.run_once()
+        finally:
+            office.close()
+    assert report.sent == 1 and len(smtp.mails) == 1 and smtp.logins == ["notifier"]
