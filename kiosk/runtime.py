@@ -194,7 +194,13 @@ def sealing_keys(config: Config, bundle: Path | None = None) -> SealingKeys:
     """What sealing needs, from this kiosk's enrollment bundle (see :func:`load_bundle`)."""
     loaded = load_bundle(config, bundle)
     try:
+        notifier = loaded.notifier_recipient()
+    except DepositError as exc:   # notifications are not worth refusing deposits for
+        log.error("enrollment bundle %s: %s; citizens' contacts will not be notified",
+                  loaded.folder, exc)
+        notifier = None
+    try:
         return SealingKeys(tuple(loaded.recipients()), loaded.signing_key(), loaded.public_url,
-                           loaded.notifier_recipient())
+                           notifier)
     except (DepositError, OSError) as exc:
         raise KioskError(f"enrollment bundle {loaded.folder}: {exc}") from None
