@@ -54,7 +54,7 @@ from typing import BinaryIO
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from starlette.concurrency import run_in_threadpool
 
-from backoffice import pki
+from backoffice import notifyintake, pki
 from backoffice.errors import (
     AuthError,
     Check,
@@ -212,7 +212,8 @@ class Ingest(Settlement):
         manifest, deposit_id = self.accept_manifest(
             kiosk, meta["manifest"], meta["deposit_id"].decode("utf-8", "replace"), length)
         metadata_header = encode_metadata({"deposit_id": deposit_id.encode(),
-                                           "manifest": meta["manifest"]})
+                                           "manifest": meta["manifest"],
+                                           **notifyintake.from_metadata(meta)})
         sha = manifest.envelope_sha256
         now = self.clock()
 

@@ -19,7 +19,7 @@ from datetime import datetime
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from backoffice import complements, docrequests, legalchain, procedures
+from backoffice import complements, docrequests, legalchain, notifyintake, procedures
 from backoffice.errors import Check, EnvelopeRefused
 from backoffice.metrics import Metrics
 from backoffice.store.complementsdb import ComplementRecord, ComplementStore
@@ -167,6 +167,7 @@ class Settlement:
             if winner.envelope_sha256 == sha:
                 if winner is record:
                     legalchain.arrived(self.metadata, record, now)
+                    notifyintake.arrived(self.metadata, record, upload, now)
                     self.metrics.inc("backoffice_deposits_stored_total")
                     log.info("stored deposit %s from kiosk %s (%d bytes)", upload.deposit_id,
                              upload.kiosk_id, upload.length)

@@ -186,6 +186,7 @@ class MadeDeposit:
     size: int
     upload_url: str | None = None
     attempts: int = 0
+    contact: bytes | None = None      # sealed for the notifier (deposit/contact.py)
 
 
 def deposit_number(fleet_code: str, sequence: int) -> str:
