@@ -33,10 +33,15 @@ def deliver_original(server: RunningServer, kiosk: FakeKiosk) -> MadeDeposit:
 def ask_for(server: RunningServer, deposit_id: str, *, deadline: date,
             documents: tuple[str, ...] = ("lease", "rib"),
             at: datetime | None = None) -> str:
-    """An open request for documents, written as the staff API writes one (its own rules are
-    pinned in test_docrequests.py)."""
+    """An open request for documents, written straight into its table so that it may be of the
+    past (the staff API refuses a deadline that has passed; its rules are pinned in
+    test_docrequests.py)."""
     request_id = "rq_" + secrets.token_urlsafe(12)
     with server.bo.metadata.transaction() as cur:
+        if at is not None:    # a request of the past: the dossier arrived before it
+            cur.execute("UPDATE deposits SET received_at = ?, created_at = ? "
+                        "WHERE deposit_id = ?", (iso(at - timedelta(days=1)),) * 2 +
+                        (deposit_id,))
         cur.execute(
             "INSERT INTO document_requests (request_id, deposit_id, requested_at, requested_by, "
             "deadline, documents, note, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -75,6 +80,8 @@ TOMORROW = (datetime.now(UTC) + timedelta(days=2)).date()
 def test_a_requested_complement_is_stored_beside_its_dossier_and_answers_the_request(
         server: RunningServer, kiosk: FakeKiosk) -> None:
     original = deliver_original(server, kiosk)
+    arrived = server.bo.metadata.deposit(original.deposit_id)
+    assert arrived is not None and arrived.deemed_on is not None   # silence means rejection
     request_id = ask_for(server, original.deposit_id, deadline=TOMORROW)
     complement = complement_of(kiosk, original, request_id)
     result = kiosk.deliver(complement)
@@ -87,6 +94,10 @@ def test_a_requested_complement_is_stored_beside_its_dossier_and_answers_the_req
     assert request.complement_id == complement.deposit_id
     dossier = server.bo.metadata.deposit(original.deposit_id)
     assert dossier is not None and dossier.status is DossierStatus.IN_REVIEW
+    # Suspended from the request (5 minutes ago) to the documents (now): the same day, or
+    # one day more across midnight (Paris).
+    assert dossier.deemed_on is not None
+    assert 0 <= (dossier.deemed_on - arrived.deemed_on).days <= 1
     # The inbox knows one dossier: the complement is not a dossier of its own.
     assert server.bo.metadata.deposit(complement.deposit_id) is None
 
