@@ -97,7 +97,10 @@ def _notification(row: Any) -> Notification:
 
 
 #: Status events not planned yet, of deposits with a contact. The arrival is the first row
-#: of a deposit's history (at = received_at): not an event.
+#: of a deposit's history (at = received_at): not an event. Nor are the statuses a request
+#: for documents moves the dossier through (in review, incomplete: written by the request's
+#: author in the request's own second, backoffice/store/requestsdb.py): the request's own
+#: message tells the citizen, once, rather than three messages at the same moment.
 _NEW_STATUS_EVENTS = """
 SELECT h.deposit_id AS deposit_id, h.at AS ref FROM status_history h
 JOIN contacts c ON c.deposit_id = h.deposit_id
@@ -105,6 +108,9 @@ JOIN deposits d ON d.deposit_id = h.deposit_id
 WHERE h.at > d.received_at AND NOT EXISTS (
     SELECT 1 FROM notifications n WHERE n.deposit_id = h.deposit_id
     AND n.event = 'status:' || h.at)
+AND NOT EXISTS (
+    SELECT 1 FROM document_requests r WHERE r.deposit_id = h.deposit_id
+    AND r.requested_by = h.actor AND substr(r.requested_at, 1, 19) = substr(h.at, 1, 19))
 ORDER BY h.at LIMIT ?
 """
 _NEW_REQUEST_EVENTS = """

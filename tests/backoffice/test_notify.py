@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from backoffice import notifykeys, pki
+from backoffice import docrequests, notifykeys, pki
 from backoffice.app import Backoffice
 from backoffice.errors import SetupError
 from backoffice.notify import Notifier
@@ -23,6 +23,7 @@ from backoffice.settings import load_settings
 from backoffice.status import DossierStatus
 from backoffice.store.metadata import iso
 from backoffice.store.notifydb import Channel, EventKind, NotifyStore, notification_id
+from backoffice.store.requestsdb import RequestStore
 from backoffice.store.staffdb import StaffStore
 from deposit import contact
 from tests.backoffice.harness import FakeKiosk, enroll, free_port, init_backoffice, store_record
@@ -198,6 +199,36 @@ def test_a_request_for_documents_is_told_with_its_own_message(tmp_path: Path,
     message = email.message_from_bytes(smtp.mails[0].data, policy=email.policy.default)
     assert message["Subject"] == "Documents are requested for your dossier"
     assert "justificatif" not in smtp.mails[0].data.decode()
+
+
+def test_a_request_for_documents_is_one_message_and_its_answer_another(
+        tmp_path: Path, smtp: SmtpServer) -> None:
+    """The request moves the dossier through two statuses in the same instant (in review,
+    incomplete): the citizen gets the request's message only; the documents' arrival, which
+    puts the dossier back in review, is told by one more."""
+    office = Office(tmp_path, smtp_port=smtp.port)
+    try:
+        deposit_id = office.deposit(phone=None)
+        office.clock.advance(60)
+        request = RequestStore(office.bo.metadata).create(
+            deposit_id, documents=("rib",), deadline=(office.clock.now + timedelta(days=10)
+                                                       ).date(), note="", actor="ines",
+            at=office.clock.now, moves=docrequests.request_moves("Pièces manquantes"))
+        first = office.notifier.run_once()
+        office.clock.advance(3600)
+        docrequests.answer(office.bo.metadata, deposit_id=deposit_id,
+                           request_id=request.request_id, complement_id="C0MP-0001-234X",
+                           at=office.clock.now)
+        second = office.notifier.run_once()
+        rows = office.db.notifications(deposit_id)
+        history = StaffStore(office.bo.metadata).history(deposit_id)
+    finally:
+        office.close()
+    assert [h.status for h in history] == [DossierStatus.RECEIVED, DossierStatus.IN_REVIEW,
+                                           DossierStatus.INCOMPLETE, DossierStatus.IN_REVIEW]
+    assert (first.sent, second.sent) == (1, 1)
+    assert [r.event.kind for r in rows] == [EventKind.DOCUMENTS, EventKind.STATUS]
+    assert len(smtp.mails) == 2
 
 
 def test_a_card_sealed_for_another_deposit_is_erased_and_never_used(
