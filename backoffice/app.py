@@ -7,8 +7,10 @@
       HEAD, PATCH, DELETE /files/<upload id>     tus core, checksum, termination
       POST                /kiosk/v1/agent-calls   a citizen calls an agent
       GET                 /kiosk/v1/agent-calls/<id>  whether staff saw it
+      POST                /kiosk/v1/complements/lookup  what a receipt's dossier asks for
     public (citizens' browsers; HSTS on every answer)
       GET                 /suivi/<deposit id>?t=  the citizen's status page
+      GET                 /suivi/<deposit id>/accuse-de-reception.pdf?t=  its accusé de réception
       GET                 /health                 {"status": "ok"} or 503 {"status": "failing"}
     admin (loopback)
       GET                 /health                 every check, with details (JSON)
@@ -35,8 +37,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from backoffice import procedures, statuspage
+from backoffice import acknowledgement, docrequests, procedures, statuspage
 from backoffice.agentcalls import AgentCallEndpoints
+from backoffice.complementapi import ComplementEndpoints
+from backoffice.docrequests import DocumentRequest
 from backoffice.errors import StoreError
 from backoffice.ingest import Ingest
 from backoffice.metrics import Metrics
@@ -181,6 +185,7 @@ def create_apps(bo: Backoffice) -> dict[Listener, Any]:
     tus = TusEndpoints(bo.ingest, bo.settings)
     staff_store = StaffStore(bo.metadata)
     calls = AgentCallEndpoints(bo.ingest, bo.metadata, bo.clock)
+    lookups = ComplementEndpoints(bo.ingest, bo.metadata, bo.clock)
 
     async def status_page(request: Request) -> Response:
         raw_id = request.path_params["deposit_id"]
@@ -188,19 +193,49 @@ def create_apps(bo: Backoffice) -> dict[Listener, Any]:
         lang = statuspage.choose_language(request.query_params.get("lang"),
                                           request.headers.get("Accept-Language"))
         history: list[HistoryEntry] = []
+        requests: list[DocumentRequest] = []
         try:
             record = await run_in_threadpool(statuspage.lookup, bo.metadata.deposit, raw_id,
                                              token)
             if record is not None:
                 history = await run_in_threadpool(staff_store.history, record.deposit_id)
+                requests = await run_in_threadpool(docrequests.requests_of, bo.metadata,
+                                                   record.deposit_id)
         except StoreError:
             log.exception("status page: the metadata store does not answer")
             return PlainTextResponse("service unavailable\n", status_code=503)
         procedure = procedures.shipped().get(record.procedure) if record else None
         page = statuspage.render(record, raw_id, token, lang, history=history,
-                                 procedure=procedure)
+                                 procedure=procedure, requests=requests, now=bo.clock())
         return HTMLResponse(page.body, status_code=page.status_code,
                             headers=statuspage.headers(lang))
+
+    async def acknowledgement_pdf(request: Request) -> Response:
+        # The token is checked as the page checks it; an unknown number or a wrong token
+        # get the page's own "on its way" answer: no PDF, and nothing told.
+        raw_id = request.path_params["deposit_id"]
+        token = request.query_params.get("t")
+        lang = statuspage.choose_language(request.query_params.get("lang"),
+                                          request.headers.get("Accept-Language"))
+        try:
+            record = await run_in_threadpool(statuspage.lookup, bo.metadata.deposit, raw_id,
+                                             token)
+            if record is None:
+                page = statuspage.render(None, raw_id, token, lang)
+                return HTMLResponse(page.body, status_code=page.status_code,
+                                    headers=statuspage.headers(lang))
+            pdf = await run_in_threadpool(acknowledgement.pdf_for, bo.metadata, record,
+                                          bo.clock(), bo.settings.public_url)
+        except StoreError:
+            log.exception("accusé de réception: the metadata store does not answer")
+            return PlainTextResponse("service unavailable\n", status_code=503)
+        except acknowledgement.AcknowledgementError as exc:
+            log.warning("accusé de réception: %s", exc)
+            return PlainTextResponse("no accusé de réception for this dossier: the service "
+                                     "sends it\n", status_code=404,
+                                     headers=statuspage.headers(lang))
+        return Response(pdf, media_type="application/pdf", headers={
+            **statuspage.headers(lang), **acknowledgement.headers(record.deposit_id)})
 
     async def public_health(request: Request) -> Response:
         # The cached verdict only: a probe from anywhere never reaches the stores, and
@@ -222,10 +257,12 @@ def create_apps(bo: Backoffice) -> dict[Listener, Any]:
                                  media_type="text/plain; version=0.0.4; charset=utf-8")
 
     # No slash redirects: Starlette builds their Location from the Host header.
-    ingest = Starlette(routes=[*tus.routes(), *calls.routes()])
+    ingest = Starlette(routes=[*tus.routes(), *calls.routes(), *lookups.routes()])
     ingest.router.redirect_slashes = False
     public = Starlette(routes=[
         Route("/suivi/{deposit_id}", status_page, methods=["GET"]),
+        Route("/suivi/{deposit_id}/accuse-de-reception.pdf", acknowledgement_pdf,
+              methods=["GET"]),
         Route("/health", public_health, methods=["GET"]),
     ])
     admin = Starlette(routes=[
@@ -234,7 +271,8 @@ def create_apps(bo: Backoffice) -> dict[Listener, Any]:
     ])
     public.router.redirect_slashes = False
     admin.router.redirect_slashes = False
-    staff = Starlette(routes=StaffAPI(bo.metadata, bo.objects, bo.clock).routes())
+    staff = Starlette(routes=StaffAPI(bo.metadata, bo.objects, bo.clock,
+                                      public_url=bo.settings.public_url).routes())
     staff.router.redirect_slashes = False
     return {Listener.INGEST: ingest, Listener.PUBLIC: _HSTS(public), Listener.ADMIN: admin,
             Listener.STAFF: staff}

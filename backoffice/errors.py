@@ -59,6 +59,7 @@ class Check(StrEnum):
     REVOKED = "revoked"          # created on the kiosk after its revocation
     READ = "read"                # the envelope could not be read from the medium
     FORMAT = "format"            # the bytes are not an age envelope for staff recipients
+    COMPLEMENT = "complement"    # a complement its dossier did not ask for (complements.py)
 
 
 class BackofficeError(Exception):
@@ -106,6 +107,12 @@ class Refusal(StrEnum):
     PERSONAL_DATA = "personal_data"      # the message carries personal data (``kinds``)
     MESSAGE_FORMAT = "message_format"    # too long, control or bidi characters
     STALE = "stale"                      # someone changed the dossier meanwhile
+    # Requests for missing documents (backoffice/docrequests.py):
+    UNKNOWN_DOCUMENT = "unknown_document"  # not a document of the dossier's procedure (``codes``)
+    NO_DOCUMENT = "no_document"          # a request names no document
+    DEADLINE = "deadline"                # not after today, or too far (``latest``)
+    OPEN_REQUEST = "open_request"        # the dossier has an open request already (``request``)
+    REQUEST_STATE = "request_state"      # the request is not open (answered or withdrawn)
 
 
 class StaffError(BackofficeError):

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from backoffice import pki
+from backoffice import notifykeys, pki
 from backoffice.errors import EnrollmentError, SetupError
 from backoffice.settings import (
     SETTINGS_FILE,
@@ -109,6 +109,7 @@ def init(data_dir: Path, *, url: str = "https://localhost:8443", public_url: str
     if identity_path.exists():
         raise SetupError(f"{identity_path} exists; init never overwrites an identity")
     pki.write_private(identity_path, envelope.format_identity_file(identity, now).encode())
+    notifykeys.ensure(settings, now)
     store = open_metadata(settings.metadata)
     try:
         store.init_schema()
@@ -130,6 +131,8 @@ def init(data_dir: Path, *, url: str = "https://localhost:8443", public_url: str
         Written("acknowledgement key", str(settings.ack_key)),
         Written("acknowledgement public key", str(settings.ack_public)),
         Written("staff recipients", str(settings.recipients)),
+        Written("notifier key", str(settings.notifier_identity)),
+        Written("notifier recipient", str(settings.notifier_recipient)),
         Written("metadata", store.describe()),
         Written("objects", settings.objects),
         Written("staff identity", str(identity_path)),
@@ -153,6 +156,7 @@ def enroll(data_dir: Path, kiosk_id: str, out: Path, *, now: datetime) -> list[W
     out = out.resolve()
     if out.exists() and any(out.iterdir()):
         raise EnrollmentError(f"{out} is not empty; choose a new folder for the bundle")
+    notifykeys.ensure(settings, now)
     store = open_metadata(settings.metadata)
     try:
         store.init_schema()
@@ -203,6 +207,7 @@ def enroll(data_dir: Path, kiosk_id: str, out: Path, *, now: datetime) -> list[W
         Written("manifest signing key", str(out / Enrollment.SIGNING_KEY)),
         Written("staff recipients", str(out / Enrollment.RECIPIENTS)),
         Written("acknowledgement public key", str(out / Enrollment.ACK_KEY)),
+        Written("notifier recipient", str(out / Enrollment.NOTIFIER)),
         Written("configuration fragment", str(out / Enrollment.CONFIG)),
         Written("upload URL", settings.upload_endpoint),
         Written("status page URL", settings.public_url + "/suivi/"),
@@ -211,7 +216,7 @@ def enroll(data_dir: Path, kiosk_id: str, out: Path, *, now: datetime) -> list[W
 
 def _write_bundle(folder: Path, bundle: Enrollment, tls: pki.Issued, signing: Ed25519PrivateKey,
                   settings: Settings) -> None:
-    for name in (*Enrollment.FILES, Enrollment.BUNDLE, Enrollment.CONFIG):
+    for name in (*Enrollment.FILES, Enrollment.NOTIFIER, Enrollment.BUNDLE, Enrollment.CONFIG):
         (folder / name).unlink(missing_ok=True)
     pki.write_private(folder / Enrollment.CLIENT_KEY, tls.key_pem)
     pki.write_public(folder / Enrollment.CLIENT_CERT, tls.cert_pem)
@@ -219,6 +224,7 @@ def _write_bundle(folder: Path, bundle: Enrollment, tls: pki.Issued, signing: Ed
     manifest.save_signing_key(signing, folder / Enrollment.SIGNING_KEY)
     pki.write_public(folder / Enrollment.RECIPIENTS, settings.recipients.read_bytes())
     pki.write_public(folder / Enrollment.ACK_KEY, settings.ack_public.read_bytes())
+    pki.write_public(folder / Enrollment.NOTIFIER, settings.notifier_recipient.read_bytes())
     pki.write_public(folder / Enrollment.BUNDLE, bundle.to_json().encode())
     pki.write_public(folder / Enrollment.CONFIG, kiosk_fragment(bundle).encode())
 

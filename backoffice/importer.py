@@ -38,8 +38,9 @@ from typing import Any
 
 from backoffice.app import Backoffice, utc_now
 from backoffice.errors import Check, EnvelopeRefused, IngestError, StaffToolError
-from backoffice.ingest import Ingest, Settled
+from backoffice.ingest import Ingest
 from backoffice.settings import load_settings
+from backoffice.settlement import Settled
 from backoffice.store.metadata import KioskRecord
 from deposit import export as exportmod
 from deposit import manifest as manifestmod

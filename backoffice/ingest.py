@@ -54,7 +54,7 @@ from typing import BinaryIO
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from starlette.concurrency import run_in_threadpool
 
-from backoffice import legalchain, pki, procedures
+from backoffice import notifyintake, pki
 from backoffice.errors import (
     AuthError,
     Check,
@@ -72,20 +72,17 @@ from backoffice.errors import (
 from backoffice.leases import ClientGone, Leases, Writing
 from backoffice.metrics import Metrics
 from backoffice.settings import Limits
+from backoffice.settlement import Settled, Settlement
+from backoffice.store.complementsdb import ComplementStore
 from backoffice.store.metadata import (
-    ConflictRecord,
-    DepositRecord,
     KioskRecord,
     MetadataStore,
     UploadRecord,
 )
 from backoffice.store.objects import ObjectStore
 from backoffice.tusheaders import CHECKSUMS, Checksum, encode_metadata, parse_metadata
-from deposit import ack as ackmod
-from deposit import age_format, age_keys, ids
+from deposit import ids
 from deposit import manifest as manifestmod
-from deposit.errors import DepositError, HeaderError
-from deposit.status import AckDisposition
 
 log = logging.getLogger(__name__)
 
@@ -94,9 +91,6 @@ Clock = Callable[[], datetime]
 _BLOCK = 1 << 20
 
 #: The recipient stanzas a kiosk writes (deposit/age_keys.py); anything else is not ours.
-STANZA_TYPES = frozenset({age_keys.PQ_STANZA, age_keys.X25519_STANZA})
-#: Bytes read to check an envelope's header: a PQ stanza is about 1.6 kB.
-HEADER_PEEK = 64 * 1024
 #: Retry-After of quota and space refusals (seconds): what a kiosk's retry pause is anyway.
 RETRY_LATER = 300
 
@@ -109,16 +103,7 @@ class Received:
     ack: bytes | None = None
 
 
-@dataclass(frozen=True)
-class Settled:
-    """How a complete envelope was settled: its acknowledgement, and what became of it."""
-
-    ack: bytes
-    disposition: AckDisposition     # the acknowledgement's
-    new: bool            # False when this very envelope was settled before (a replay)
-
-
-class Ingest:
+class Ingest(Settlement):
     """The upload rules over a metadata store and an object store; see the module docstring."""
 
     def __init__(self, metadata: MetadataStore, objects: ObjectStore, ack_key: Ed25519PrivateKey,
@@ -133,6 +118,7 @@ class Ingest:
         self.metrics = metrics or Metrics()
         self.limits = limits or Limits()
         self.leases = Leases(objects, self.limits.upload_lease, self.metrics)
+        self.complements = ComplementStore(metadata)
 
     # ------------------------------------------------------------------ room
     def check_room(self, incoming: int) -> None:
@@ -168,18 +154,6 @@ class Ingest:
         return kiosk
 
     # ------------------------------------------------------------------ creation
-    def _verify_manifest(self, kiosk: KioskRecord, blob: bytes) -> manifestmod.Manifest:
-        try:
-            key = manifestmod.load_public_key(kiosk.signing_key_pem.encode())
-            return manifestmod.verify(blob, key)
-        except DepositError as exc:
-            self.metrics.inc("backoffice_requests_refused_total", reason="manifest")
-            log.warning("kiosk %s sent a manifest that fails verification: %s",
-                        kiosk.kiosk_id, exc)
-            check = Check.SIGNATURE if getattr(exc, "check", None) == "signature" \
-                else Check.MANIFEST
-            raise EnvelopeRefused(f"manifest refused: {exc}", check) from None
-
     def check_length(self, length: int) -> None:
         """An envelope of ``length`` bytes may be received: IngestError, TooLarge otherwise."""
         if length < 0:
@@ -238,7 +212,8 @@ class Ingest:
         manifest, deposit_id = self.accept_manifest(
             kiosk, meta["manifest"], meta["deposit_id"].decode("utf-8", "replace"), length)
         metadata_header = encode_metadata({"deposit_id": deposit_id.encode(),
-                                           "manifest": meta["manifest"]})
+                                           "manifest": meta["manifest"],
+                                           **notifyintake.from_metadata(meta)})
         sha = manifest.envelope_sha256
         now = self.clock()
 
@@ -258,6 +233,8 @@ class Ingest:
                                       meta["manifest"], now, state="complete", ack=known.ack)
             self.metrics.inc("backoffice_deposits_replayed_total")
             return Received(upload, known.ack)
+        if manifest.is_complement:
+            self._check_complement(kiosk, manifest)   # before anything of it is stored
         self.check_room(length)
         upload = self._new_upload(kiosk, deposit_id, sha, length, metadata_header,
                                   meta["manifest"], now, quota=True)
@@ -267,14 +244,6 @@ class Ingest:
         if length == 0:
             return Received(upload, self._complete(upload).ack)
         return Received(upload)
-
-    def _stored(self, deposit_id: str, sha: str) -> Settled | None:
-        """How this very envelope was settled before (stored or kept as a conflict), if it was."""
-        d = self.metadata.deposit(deposit_id)
-        if d is not None and d.envelope_sha256 == sha:
-            return Settled(d.ack, AckDisposition.STORED, new=False)
-        c = self.metadata.conflict(deposit_id, sha)
-        return Settled(c.ack, AckDisposition.CONFLICT, new=False) if c is not None else None
 
     def _new_upload(self, kiosk: KioskRecord, deposit_id: str, sha: str, length: int,
                     metadata_header: str, manifest: bytes, now: datetime, *,
@@ -429,111 +398,6 @@ class Ingest:
                                        new_offset, expires):
             raise OffsetConflict("the upload moved during this request")
         self.metrics.inc("backoffice_upload_bytes_total", new_offset - upload.offset)
-
-    # ------------------------------------------------------------------ completion
-    def _refuse(self, upload: UploadRecord, reason: str,
-                check: Check | None = None) -> EnvelopeRefused:
-        self.objects.delete_partial(upload.upload_id)
-        self.metadata.end_upload(upload.upload_id, "refused", reason=reason)
-        self.metrics.inc("backoffice_envelopes_refused_total")
-        log.error("refused deposit %s from kiosk %s: %s", upload.deposit_id, upload.kiosk_id,
-                  reason)
-        return EnvelopeRefused(reason, check)
-
-    def _complete(self, upload: UploadRecord, *, by_hand: bool = False) -> Settled:
-        """Verify a complete upload, publish it and settle it (acknowledgement, disposition).
-
-        The one path every envelope takes once all its bytes are in, whether
-        they came by tus or from removable media (:meth:`receive_file`,
-        ``by_hand``: its revocation rule was applied before).
-        """
-        kiosk = self.metadata.kiosk(upload.kiosk_id)
-        assert kiosk is not None
-        if not by_hand and not kiosk.active:
-            # Revoked while this upload was under way: its earlier requests were
-            # authenticated, this completion is not acknowledged.
-            self.metrics.inc("backoffice_requests_refused_total", reason="revoked")
-            raise self._refuse(upload, f"kiosk {kiosk.kiosk_id} was revoked during the upload",
-                               Check.REVOKED)
-        manifest = self._verify_manifest(kiosk, upload.manifest)
-        sha = self.objects.partial_sha256(upload.upload_id, upload.length)
-        if sha is None:
-            existing = self._stored(upload.deposit_id, upload.envelope_sha256)
-            if existing is not None:   # published and recorded by an earlier attempt
-                self.metadata.end_upload(upload.upload_id, "complete", ack=existing.ack)
-                return existing
-            raise self._refuse(upload, "the received envelope is shorter than declared",
-                               Check.SIZE)
-        if sha != upload.envelope_sha256:
-            raise self._refuse(upload, "the envelope's SHA-256 does not match its manifest "
-                                       "(altered in transit or on the kiosk)", Check.DIGEST)
-        try:
-            age_format.check_shape(self.objects.read_partial(upload.upload_id, HEADER_PEEK),
-                                   upload.length, STANZA_TYPES)
-        except HeaderError as exc:
-            # Signed by the kiosk, but not an envelope staff could open: acknowledging it
-            # would let the kiosk delete the only copy of whatever it meant to send.
-            raise self._refuse(upload, f"the bytes are not an age envelope ({exc})",
-                               Check.FORMAT) from None
-        now = self.clock()
-        stored = self.metadata.deposit(upload.deposit_id)
-        if stored is not None and stored.envelope_sha256 == sha:
-            self.objects.delete_partial(upload.upload_id)
-            self.metadata.end_upload(upload.upload_id, "complete", ack=stored.ack)
-            self.metrics.inc("backoffice_deposits_replayed_total")
-            return Settled(stored.ack, AckDisposition.STORED, new=False)
-        if stored is None:
-            key = f"envelopes/{sha[:2]}/{sha}.age"
-            ack = self._sign(upload, sha, now, AckDisposition.STORED)
-            self.objects.publish(upload.upload_id, key)
-            record = DepositRecord(
-                deposit_id=upload.deposit_id, kiosk_id=upload.kiosk_id,
-                procedure=str(manifest.procedure), created_at=manifest.created_at(),
-                received_at=now, envelope_sha256=sha, envelope_size=upload.length,
-                tracking_token_sha256=manifest.tracking_token_sha256, manifest=upload.manifest,
-                object_key=key, ack=ack,
-                due_at=procedures.due_at(str(manifest.procedure), now),
-                language=manifest.language,
-                deemed_on=legalchain.deemed_on_arrival(str(manifest.procedure), now))
-            winner = self.metadata.store_deposit(record, upload.upload_id)
-            if winner.envelope_sha256 == sha:
-                if winner is record:
-                    legalchain.arrived(self.metadata, record, now)
-                    self.metrics.inc("backoffice_deposits_stored_total")
-                    log.info("stored deposit %s from kiosk %s (%d bytes)", upload.deposit_id,
-                             upload.kiosk_id, upload.length)
-                else:
-                    self.metadata.end_upload(upload.upload_id, "complete", ack=winner.ack)
-                return Settled(winner.ack, AckDisposition.STORED, new=winner is record)
-            # Lost a race against a different envelope: ours, already published
-            # under its own digest, becomes the conflict.
-            return self._conflict(upload, manifest, sha, now, published=key)
-        return self._conflict(upload, manifest, sha, now)
-
-    def _conflict(self, upload: UploadRecord, manifest: manifestmod.Manifest, sha: str,
-                  now: datetime, published: str | None = None) -> Settled:
-        existing = self.metadata.conflict(upload.deposit_id, sha)
-        ack = existing.ack if existing else self._sign(upload, sha, now, AckDisposition.CONFLICT)
-        key = published or f"conflicts/{sha[:2]}/{sha}.age"
-        if published is None:
-            self.objects.publish(upload.upload_id, key)
-        record = ConflictRecord(
-            deposit_id=upload.deposit_id, envelope_sha256=sha, kiosk_id=upload.kiosk_id,
-            procedure=str(manifest.procedure), received_at=now, envelope_size=upload.length,
-            manifest=upload.manifest, object_key=key, ack=ack)
-        stored = self.metadata.store_conflict(record, upload.upload_id)
-        if existing is None:
-            self.metrics.inc("backoffice_conflicts_total")
-            log.error("CONFLICT: kiosk %s sent a different envelope (sha256 %s) under deposit "
-                      "%s, which is already stored; kept apart for staff (backoffice inbox)",
-                      upload.kiosk_id, sha, upload.deposit_id)
-        return Settled(stored.ack, AckDisposition.CONFLICT, new=existing is None)
-
-    def _sign(self, upload: UploadRecord, sha: str, now: datetime,
-              disposition: AckDisposition) -> bytes:
-        return ackmod.sign(ackmod.Ack(
-            deposit_id=upload.deposit_id, kiosk_id=upload.kiosk_id, envelope_sha256=sha,
-            envelope_size=upload.length, received=now, disposition=disposition), self.ack_key)
 
     # ------------------------------------------------------------------ envelopes that arrive whole
     def receive_file(self, kiosk: KioskRecord, manifest_blob: bytes, deposit_id: str,

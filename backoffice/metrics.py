@@ -19,6 +19,7 @@ COUNTERS = {
     "backoffice_uploads_created_total": "tus uploads created",
     "backoffice_upload_bytes_total": "envelope bytes received and made durable",
     "backoffice_deposits_stored_total": "new dossiers stored",
+    "backoffice_complements_stored_total": "documents brought in answer to a request, stored",
     "backoffice_deposits_replayed_total": "deposits sent again and answered with their first "
                                           "acknowledgement",
     "backoffice_conflicts_total": "different envelopes received under a known deposit id",

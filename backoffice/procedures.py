@@ -8,14 +8,18 @@ commits to, from which a dossier's due date is computed, and what the accusé
 de réception must state (CRPA R112-5): the service's name in each language,
 its postal address, e-mail and phone, what its silence means (deposit/legal.py's
 :class:`Silence`, shared with the kiosk),
-the decision delay, and the means and time limit of appeal in each language.
-The keys are documented in ``kiosk/catalog.py`` and ``docs/journey.md``.
+the decision delay, and the means and time limit of appeal in each language;
+and the procedure's documents (``[[documents]]``: code and name by language),
+from which staff pick the missing ones of a request for documents
+(backoffice/docrequests.py). The keys are documented in ``kiosk/catalog.py`` and
+``docs/journey.md``.
 
 Reading is lenient: a file without code, name or processing_days is logged and
 left out; a file whose legal keys are missing or malformed keeps its due date
 and gets no legal facts (``silence`` None, the texts empty), logged, so that
 the accusé de réception can refuse to state what it does not know instead of
-stating something wrong. The kiosk refuses such a file; the back office may
+stating something wrong. A document without a code or a French name is logged
+and left out of the list, the others kept. The kiosk refuses such a file; the back office may
 run with an older or newer catalog than its kiosks.
 
 A deposit for a procedure the catalog does not know (a kiosk with a newer
@@ -45,6 +49,19 @@ PLACEHOLDER = re.compile(r"\[à compléter\b[^\]]*\]")
 
 
 @dataclass(frozen=True)
+class DocumentInfo:
+    """One document of a procedure: its code (stable, what a request for documents stores)
+    and its name by language ("fr" always)."""
+
+    code: str
+    names: Mapping[str, str]
+
+    def name(self, lang: str) -> str:
+        """The name in ``lang``, else in French (a catalog may lack a translation)."""
+        return self.names.get(lang) or self.names["fr"]
+
+
+@dataclass(frozen=True)
 class ProcedureInfo:
     code: str
     name: str                 # in French, as staff read it
@@ -60,6 +77,10 @@ class ProcedureInfo:
     decision_delay: Delay | None = None  # None when silence means nothing and no delay is set
     appeal: Mapping[str, str] = field(default_factory=dict)   # means of appeal by language
     appeal_delay: Delay | None = None   # time limit of the first appeal
+    documents: tuple[DocumentInfo, ...] = ()   # in the catalog's order
+
+    def document(self, code: str) -> DocumentInfo | None:
+        return next((d for d in self.documents if d.code == code), None)
 
 
 def load(folder: Path | None = None) -> dict[str, ProcedureInfo]:
@@ -85,8 +106,26 @@ def load(folder: Path | None = None) -> dict[str, ProcedureInfo]:
                 TypeError, AttributeError) as exc:
             log.warning("procedure catalog: %s left out (%s)", path, exc)
             continue
-        out[code] = ProcedureInfo(code, name, days, names=names, **_legal_facts(path, data))
+        out[code] = ProcedureInfo(code, name, days, names=names, documents=_documents(path, data),
+                                  **_legal_facts(path, data))
     return out
+
+
+def _documents(path: Path, data: Mapping[str, Any]) -> tuple[DocumentInfo, ...]:
+    """The ``[[documents]]`` of one file with a code and a French name; the others logged."""
+    raw = data.get("documents")
+    out: list[DocumentInfo] = []
+    for index, doc in enumerate(raw if isinstance(raw, list) else []):
+        try:
+            code = doc["code"]
+            if not isinstance(code, str) or not code or any(d.code == code for d in out):
+                raise TypeError("no code, or one seen already")
+            names = _texts(doc.get("name"))
+        except (KeyError, TypeError, AttributeError) as exc:
+            log.warning("procedure catalog: %s documents[%d] left out (%s)", path, index, exc)
+            continue
+        out.append(DocumentInfo(code, names))
+    return tuple(out)
 
 
 def _texts(value: object) -> dict[str, str]:

@@ -65,6 +65,9 @@ class Action(StrEnum):
     AGENT_CALLS = "agent_calls"    # listed citizens' calls for an agent
     ACK_CALL = "ack_call"          # said "I saw it" to a call
     ACCOUNT = "account"            # added, disabled, re-issued an account (server CLI)
+    REQUEST_DOCUMENTS = "request_documents"  # asked the citizen for missing documents
+    WITHDRAW_REQUEST = "withdraw_request"    # withdrew an open request for documents
+    ANSWER_REQUEST = "answer_request"        # a complement answered a request (actor "kiosk")
 
 
 class Outcome(StrEnum):

@@ -53,8 +53,10 @@ import uvicorn
 from starlette.concurrency import run_in_threadpool
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from backoffice import notifykeys
 from backoffice.app import Backoffice, Listener, create_apps
 from backoffice.errors import SetupError
+from backoffice.notify import Notifier
 from backoffice.settings import Limits, Settings, parse_listen
 
 log = logging.getLogger(__name__)
@@ -290,7 +292,8 @@ class Service:
     """The four listeners of one back office, and its periodic work, on one event loop.
 
     :meth:`run` serves until :meth:`stop` (thread-safe); ``on_ready`` is called
-    once all four listen. The expiry sweep and the gauges' refresh run beside.
+    once all four listen. The expiry sweep, the gauges' refresh and the notifier
+    (backoffice/notify.py, when ``[notify]`` is set) run beside, on worker threads.
     """
 
     def __init__(self, bo: Backoffice, sockets: Mapping[Listener, socket.socket], *,
@@ -330,6 +333,12 @@ class Service:
                         for listener in Listener}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
+        # A data folder made before notifications gets the notifier's key now (logged).
+        if notifykeys.ensure(settings, bo.clock()):
+            log.warning("this data folder had no notifier key (made before notifications): "
+                        "made one; kiosks enrolled before now send no contact until "
+                        "enrolled again (backoffice enroll)")
+        self.notifier = Notifier.from_settings(settings, bo.metadata, bo.clock)
 
     def address(self, listener: Listener) -> tuple[str, int]:
         host, port = self.sockets[listener].getsockname()[:2]
@@ -352,6 +361,9 @@ class Service:
                    for listener, server in self.servers.items()]
         chores = [asyncio.create_task(self._every(self.bo.sweep_interval, self._sweep)),
                   asyncio.create_task(self._every(GAUGE_INTERVAL, self._refresh))]
+        if self.notifier is not None:
+            chores.append(asyncio.create_task(
+                self._every(self.bo.settings.notify.interval_seconds, self._notify)))
         try:
             while not self.started:
                 if any(task.done() for task in serving) or self._stopping:
@@ -392,6 +404,10 @@ class Service:
 
     def _refresh(self) -> None:
         self.bo.refresh_gauges()
+
+    def _notify(self) -> None:
+        if self.notifier is not None:
+            self.notifier.run_once()
 
     def _stop_servers(self) -> None:
         for server in self.servers.values():

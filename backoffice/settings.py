@@ -10,6 +10,9 @@
     DIR/staff-ca/ca.crt, .key  the staff CA (signs staff members' client certificates)
     DIR/ack/ack.key, ack.pub   the Ed25519 key signing acknowledgements
     DIR/recipients.txt         the staff's age recipients (public): what kiosks encrypt to
+    DIR/notifier/notifier.key  the notifier's age identity (0600): opens citizens' contact
+                               cards only, never a dossier (backoffice/notifykeys.py)
+    DIR/notifier/notifier.txt  its recipient, copied into kiosks' enrollment bundles
     DIR/backoffice.sqlite3     metadata (default store)
     DIR/objects/               envelopes (default store)
 
@@ -23,7 +26,9 @@ client certificate asked, HSTS; plain HTTP only on a loopback address, behind
 a reverse proxy), ``admin_listen`` for metrics and detailed health (loopback
 only: it authenticates no one) and ``staff_listen`` for the staff API (mutual
 TLS, a personal certificate from the staff CA; docs/workspace.md). The ``[limits]`` table holds
-the timeouts and quotas that keep one client from starving the others.
+the timeouts and quotas that keep one client from starving the others. The
+``[notify]`` table configures the notifications to citizens (:class:`NotifySettings`;
+off when absent).
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from __future__ import annotations
 import ipaddress
 import tomllib
 from dataclasses import dataclass, field, fields
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -78,6 +84,92 @@ class Limits:
                 raise SetupError(f"[limits] {f.name} = {value!r} must be positive")
 
 
+class SmtpSecurity(StrEnum):
+    """How the notifier's SMTP connection is protected (``[notify] smtp_security``)."""
+
+    STARTTLS = "starttls"    # smtp://host:587, STARTTLS required (the default for smtp://)
+    TLS = "tls"              # smtps://host:465, implicit TLS (the default for smtps://)
+    NONE = "none"            # plain SMTP: only to a relay on a loopback address
+
+
+@dataclass(frozen=True)
+class NotifySettings:
+    """``[notify]``: messages to citizens who left a contact and consented (docs/legal-chain.md,
+    "Notifications"). E-mail needs ``smtp_url`` and ``from_address``; SMS needs ``sms_url``
+    and ``sms_token_file``; either may be left out. Secrets are read from files (relative to
+    the data folder), never written in the URL or in this file."""
+
+    smtp_url: str | None = None            # smtp://HOST:PORT or smtps://HOST:PORT, no user info
+    smtp_security: SmtpSecurity | None = None   # None: from the URL's scheme
+    smtp_credentials_file: str | None = None    # "USER" newline "PASSWORD"; none: no AUTH
+    smtp_ca_file: str | None = None        # a private CA for the relay; none: the system's
+    from_address: str | None = None        # the From: of every mail (a no-reply address)
+    sms_url: str | None = None             # the SMS gateway's endpoint (POST JSON, see notifysms)
+    sms_token_file: str | None = None      # its bearer token, one line
+    status_url_base: str | None = None     # links must start with it; default public_url/suivi/
+    # A notification is tried this many times, then given up (its last error kept). 8 tries
+    # with the backoff below span about 4 hours: an SMTP relay's usual maintenance window.
+    max_attempts: int = 8
+    retry_seconds: float = 60.0            # the first retry's delay; doubled each time (<= 1 h)
+    interval_seconds: float = 10.0         # how often the background loop looks for work
+    timeout_seconds: float = 20.0          # one SMTP session or gateway request
+    # A contact is erased when its dossier reached a final status and its last notification
+    # was settled; at the latest this many days after it arrived (a year covers every
+    # shipped procedure's delay with its requests for documents; docs/legal-chain.md).
+    contact_retention_days: int = 365
+
+    @property
+    def email(self) -> bool:
+        return self.smtp_url is not None
+
+    @property
+    def sms(self) -> bool:
+        return self.sms_url is not None
+
+    @property
+    def enabled(self) -> bool:
+        return self.email or self.sms
+
+    @property
+    def security(self) -> SmtpSecurity:
+        if self.smtp_security is not None:
+            return self.smtp_security
+        scheme = urlsplit(self.smtp_url or "").scheme
+        return SmtpSecurity.TLS if scheme == "smtps" else SmtpSecurity.STARTTLS
+
+    def check(self) -> None:
+        """:class:`SetupError` for a setting that cannot work or would leak a secret."""
+        if self.max_attempts < 1 or self.retry_seconds <= 0 or self.interval_seconds <= 0 \
+                or self.timeout_seconds <= 0 or self.contact_retention_days < 1:
+            raise SetupError("[notify] max_attempts, retry_seconds, interval_seconds, "
+                             "timeout_seconds and contact_retention_days must be positive")
+        if self.smtp_url is not None:
+            parts = urlsplit(self.smtp_url)
+            if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+                raise SetupError(f"[notify] smtp_url {self.smtp_url!r} is not "
+                                 f"smtp://HOST:PORT or smtps://HOST:PORT")
+            if parts.username or parts.password:
+                raise SetupError("[notify] smtp_url must not hold a user or password: put them "
+                                 "in the file named by smtp_credentials_file (mode 0600)")
+            if self.security is SmtpSecurity.NONE and not is_loopback(parts.hostname):
+                raise SetupError("[notify] smtp_security = \"none\" sends mail in clear: it is "
+                                 "allowed only to a relay on a loopback address")
+            if not self.from_address or "@" not in self.from_address:
+                raise SetupError("[notify] from_address (e.g. ne-pas-repondre@example.org) is "
+                                 "needed to send e-mail")
+        if self.sms_url is not None:
+            parts = urlsplit(self.sms_url)
+            if parts.scheme not in ("https", "http") or not parts.hostname or (
+                    parts.scheme == "http" and not is_loopback(parts.hostname)):
+                raise SetupError(f"[notify] sms_url {self.sms_url!r} must be https:// (http:// "
+                                 f"only on a loopback address)")
+            if parts.username or parts.password:
+                raise SetupError("[notify] sms_url must not hold credentials: the bearer token "
+                                 "goes in the file named by sms_token_file")
+            if not self.sms_token_file:
+                raise SetupError("[notify] sms_token_file is needed with sms_url")
+
+
 @dataclass(frozen=True)
 class Settings:
     """What ``DIR/backoffice.toml`` holds, with the folder it came from."""
@@ -97,6 +189,7 @@ class Settings:
     public_key: str = "public/public.key"
     public_tls: bool = True     # False: plain HTTP on a loopback address, behind a proxy
     limits: Limits = field(default_factory=Limits)
+    notify: NotifySettings = field(default_factory=NotifySettings)
 
     # ------------------------------------------------------------ files
     @property
@@ -150,6 +243,23 @@ class Settings:
     @property
     def recipients(self) -> Path:
         return self.data_dir / "recipients.txt"
+
+    @property
+    def notifier_identity(self) -> Path:
+        return self.data_dir / "notifier" / "notifier.key"
+
+    @property
+    def notifier_recipient(self) -> Path:
+        return self.data_dir / "notifier" / "notifier.txt"
+
+    @property
+    def status_url_base(self) -> str:
+        """What every link a notification carries must start with: the status page."""
+        return self.notify.status_url_base or self.public_url.rstrip("/") + "/suivi/"
+
+    def notify_file(self, name: str) -> Path:
+        """A ``[notify]`` secret file: relative to the data folder unless absolute."""
+        return self.data_dir / name
 
     @property
     def upload_endpoint(self) -> str:
@@ -213,7 +323,22 @@ class Settings:
             "[limits]\n"
             + "".join(f"{f.name} = {getattr(self.limits, f.name)!r}\n"
                       for f in fields(self.limits))
+            + NOTIFY_EXAMPLE
         )
+
+
+#: Written by ``init`` after the settings, commented out: notifications are off until set.
+NOTIFY_EXAMPLE = """
+# Notifications to citizens who left a contact and consented (docs/legal-chain.md,
+# "Notifications"): off while this table is absent. Secrets live in files (0600).
+# [notify]
+# smtp_url = "smtp://mail.example.org:587"      # STARTTLS; smtps://HOST:465 for implicit TLS
+# smtp_credentials_file = "notifier/smtp.txt"   # user, then password, one per line
+# from_address = "ne-pas-repondre@example.org"
+# sms_url = "https://sms-gateway.example.org/v1/messages"
+# sms_token_file = "notifier/sms-token.txt"
+# max_attempts = 8
+"""
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -243,10 +368,37 @@ _KEYS: dict[str, type] = {"url": str, "public_url": str, "listen": str, "public_
                           "admin_listen": str, "staff_listen": str, "metadata": str, "objects": str,
                           "max_upload_bytes": int, "upload_expiry_hours": float,
                           "public_cert": str, "public_key": str, "public_tls": bool,
-                          "limits": dict}
+                          "limits": dict, "notify": dict}
 _REQUIRED = ("url", "public_url", "listen", "public_listen", "admin_listen", "staff_listen",
              "metadata", "objects")
 _LIMIT_KEYS: dict[str, type] = {f.name: type(f.default) for f in fields(Limits)}
+_NOTIFY_KEYS: dict[str, type] = {
+    "smtp_url": str, "smtp_security": str, "smtp_credentials_file": str, "smtp_ca_file": str,
+    "from_address": str, "sms_url": str, "sms_token_file": str, "status_url_base": str,
+    "max_attempts": int, "retry_seconds": float, "interval_seconds": float,
+    "timeout_seconds": float, "contact_retention_days": int}
+
+
+def _notify_settings(path: Path, raw: dict[str, Any]) -> NotifySettings:
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        kind = _NOTIFY_KEYS.get(key)
+        if kind is None:
+            raise SetupError(f"{path}: unknown key {key!r} in [notify] (valid: "
+                             f"{', '.join(sorted(_NOTIFY_KEYS))})")
+        values[key] = _typed(path, f"[notify] {key}", value, kind)
+    if "smtp_security" in values:
+        try:
+            values["smtp_security"] = SmtpSecurity(values["smtp_security"])
+        except ValueError:
+            raise SetupError(f"{path}: [notify] smtp_security must be one of "
+                             f"{', '.join(s.value for s in SmtpSecurity)}") from None
+    notify = NotifySettings(**values)
+    try:
+        notify.check()
+    except SetupError as exc:
+        raise SetupError(f"{path}: {exc}") from None
+    return notify
 
 
 def _typed(path: Path, where: str, value: Any, kind: type) -> Any:
@@ -280,6 +432,7 @@ def load_settings(data_dir: Path) -> Settings:
             raise SetupError(f"{path}: unknown key {key!r} in [limits] (valid: "
                              f"{', '.join(sorted(_LIMIT_KEYS))})")
         limits[key] = _typed(path, f"[limits] {key}", value, kind)
+    notify = _notify_settings(path, values.pop("notify", {}))
     missing = [key for key in _REQUIRED if key not in values]
     if missing:
         hint = ""
@@ -290,7 +443,8 @@ def load_settings(data_dir: Path) -> Settings:
                     "docs/backoffice.md, \"Listeners\")")
         raise SetupError(f"{path}: missing {', '.join(missing)}{hint}")
     try:
-        settings = Settings(data_dir=data_dir.resolve(), limits=Limits(**limits), **values)
+        settings = Settings(data_dir=data_dir.resolve(), limits=Limits(**limits),
+                            notify=notify, **values)
     except SetupError as exc:
         raise SetupError(f"{path}: {exc}") from None
     url_host_port(settings.url)

@@ -9,9 +9,14 @@
     GET  /staff/v1/dossiers/<id>               facts, manifest, history, annotations
     GET  /staff/v1/dossiers/<id>/envelope      the ciphertext (the staff side decrypts it)
     GET  /staff/v1/dossiers/<id>/manifest      the signed manifest, as the kiosk signed it
+    GET  /staff/v1/dossiers/<id>/acknowledgement.pdf  its accusé de réception (PDF)
     POST /staff/v1/dossiers/<id>/assign        {"assignee": NAME | null, "expected": ...}
     POST /staff/v1/dossiers/<id>/annotations   {"text": ...}
     POST /staff/v1/dossiers/<id>/status        {"status": ..., "message": ..., "expected": ...}
+    POST /staff/v1/dossiers/<id>/requests      ask for missing documents: {"documents": [codes],
+                                               "deadline": "YYYY-MM-DD", "note": ..., "expected"}
+    POST /staff/v1/dossiers/<id>/requests/<rq>/withdraw   withdraw it (its requester, a
+                                               supervisor); backoffice/docrequests.py
     GET  /staff/v1/conflicts                   envelopes kept apart (a second one under an id)
     GET  /staff/v1/audit                       the audit trail (?deposit=, ?actor=, ?limit=)
     GET  /staff/v1/agent-calls                 citizens waiting for a person, oldest first
@@ -36,7 +41,7 @@ import io
 import json
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
@@ -44,7 +49,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from backoffice import agentcalls, decisions, pki, procedures
+from backoffice import (
+    acknowledgement,
+    agentcalls,
+    deadlines,
+    decisions,
+    docrequests,
+    pki,
+    procedures,
+)
 from backoffice.errors import (
     NotAllowed,
     Refusal,
@@ -65,6 +78,7 @@ from backoffice.staffviews import (
 from backoffice.status import DossierStatus
 from backoffice.store.metadata import DepositRecord, MetadataStore
 from backoffice.store.objects import ObjectStore
+from backoffice.store.requestsdb import RequestStore
 from backoffice.store.staffdb import (
     SortKey,
     StaffRecord,
@@ -73,6 +87,7 @@ from backoffice.store.staffdb import (
 from backoffice.tus import client_certificate
 from deposit import ids
 from deposit import manifest as manifestmod
+from deposit.legal import add
 
 log = logging.getLogger(__name__)
 
@@ -128,10 +143,12 @@ Handler = Callable[[Request, StaffRecord], Any]
 
 class StaffAPI:
     def __init__(self, metadata: MetadataStore, objects: ObjectStore,
-                 clock: Callable[[], datetime]) -> None:
+                 clock: Callable[[], datetime], *, public_url: str = "") -> None:
+        self.public_url = public_url       # the status page's, printed on accusés de réception
         self.metadata = metadata
         self.objects = objects
         self.staff = StaffStore(metadata)
+        self.requests = RequestStore(metadata)
         self.clock = clock
 
     def routes(self) -> list[Route]:
@@ -144,9 +161,13 @@ class StaffAPI:
             ("/dossiers/{deposit_id}", self.dossier, get),
             ("/dossiers/{deposit_id}/envelope", self.envelope, get),
             ("/dossiers/{deposit_id}/manifest", self.manifest, get),
+            ("/dossiers/{deposit_id}/acknowledgement.pdf", self.acknowledgement, get),
             ("/dossiers/{deposit_id}/assign", self.assign, post),
             ("/dossiers/{deposit_id}/annotations", self.annotate, post),
             ("/dossiers/{deposit_id}/status", self.decide, post),
+            ("/dossiers/{deposit_id}/requests", self.request_documents, post),
+            ("/dossiers/{deposit_id}/requests/{request_id}/withdraw", self.withdraw_request,
+             post),
             ("/conflicts", self.conflicts, get),
             ("/audit", self.audit, get),
             ("/agent-calls", self.agent_calls, get),
@@ -187,7 +208,9 @@ class StaffAPI:
         return {"decide": Action.DECIDE, "assign": Action.ASSIGN, "annotate": Action.ANNOTATE,
                 "envelope": Action.FETCH, "manifest": Action.FETCH, "export": Action.EXPORT,
                 "audit": Action.AUDIT, "ack_call": Action.ACK_CALL,
-                "agent_calls": Action.AGENT_CALLS}.get(name, Action.VIEW)
+                "agent_calls": Action.AGENT_CALLS,
+                "request_documents": Action.REQUEST_DOCUMENTS,
+                "withdraw_request": Action.WITHDRAW_REQUEST}.get(name, Action.VIEW)
 
     def _actor(self, request: Request, action: Action) -> StaffRecord:
         pem = client_certificate(request)
@@ -284,6 +307,7 @@ class StaffAPI:
         trail = await run_in_threadpool(lambda: self.staff.audit_trail(deposit_id=deposit_id,
                                                                         limit=100))
         manifest, _sig = manifestmod.parse_unverified(record.manifest)
+        legal = await run_in_threadpool(self._requests_view, record)
         await self._record(actor, Action.VIEW, Outcome.DONE, deposit_id)
         return _json({
             "deposit_id": deposit_id, "kiosk_id": record.kiosk_id,
@@ -304,6 +328,7 @@ class StaffAPI:
                             for n in notes],
             "audit": [{"at": iso(e.at), "actor": e.actor, "action": e.action.value,
                        "outcome": e.outcome.value, "detail": e.detail} for e in trail],
+            **legal,
         })
 
     async def envelope(self, request: Request, actor: StaffRecord) -> Response:
@@ -337,6 +362,24 @@ class StaffAPI:
         record = await self._stored(request)
         return Response(record.manifest, media_type="application/json",
                         headers={"Cache-Control": "no-store"})
+
+    async def acknowledgement(self, request: Request, actor: StaffRecord) -> Response:
+        """The accusé de réception the citizen was given (issued now for a dossier stored
+        before they were issued on arrival)."""
+        self.need(actor, Permission.VIEW)
+        record = await self._stored(request)
+        try:
+            pdf = await run_in_threadpool(acknowledgement.pdf_for, self.metadata, record,
+                                          self.clock(), self.public_url)
+        except acknowledgement.AcknowledgementError as exc:
+            await self._record(actor, Action.VIEW, Outcome.REFUSED, record.deposit_id,
+                               f"accusé de réception: {exc}")
+            return _error(404, f"no accusé de réception can be issued ({exc}): the service "
+                          "must send one itself")
+        await self._record(actor, Action.VIEW, Outcome.DONE, record.deposit_id,
+                           "accusé de réception")
+        return Response(pdf, media_type="application/pdf",
+                        headers=acknowledgement.headers(record.deposit_id))
 
     async def conflicts(self, request: Request, actor: StaffRecord) -> Response:
         self.need(actor, Permission.VIEW)
@@ -443,12 +486,111 @@ class StaffAPI:
             expected_status = DossierStatus(expected) if expected else None
         except ValueError:
             raise ValueError("expected must be a status") from None
+        await run_in_threadpool(self._no_open_request, deposit_id)
         stored = await run_in_threadpool(
             lambda: self.staff.decide(deposit_id, new, actor.name, self.clock(),
                                       lambda current: decisions.check(current, new, message),
                                       expected=expected_status))
         log.info("deposit %s is now %s (by %s)", deposit_id, new, actor.name)
         return _json({"deposit_id": deposit_id, "status": new.value, "message": stored})
+
+    # ------------------------------------------------------------------ requests for documents
+    def _requests_view(self, record: DepositRecord) -> dict[str, Any]:
+        """The dossier view's part on requests for documents: the procedure's documents,
+        the requests, and the deemed decision as it stands today."""
+        info = procedures.shipped().get(record.procedure)
+        requests = docrequests.requests_of(self.metadata, record.deposit_id)
+        now = self.clock()
+        try:
+            outcome = docrequests.deemed(info, record.received_at, requests,
+                                         deadlines.receipt_date(now))
+        except deadlines.TimelineError:
+            log.exception("deposit %s: its requests cannot be counted", record.deposit_id)
+            outcome = None                 # no date rather than a wrong one
+        names = {d.code: d.name("fr") for d in info.documents} if info else {}
+        return {
+            "documents": [{"code": c, "name": n} for c, n in names.items()],
+            "requests": [request_view(r, names, now) for r in reversed(requests)],
+            "deemed": None if outcome is None else {
+                "state": outcome.state.value, "silence": outcome.silence.value,
+                "deemed_on": outcome.deemed_on.isoformat() if outcome.deemed_on else None},
+            "max_deadline": add(deadlines.receipt_date(now),
+                                docrequests.MAX_DEADLINE).isoformat(),
+        }
+
+    def _no_open_request(self, deposit_id: str) -> None:
+        """A dossier waiting for documents leaves ``incomplete`` by its request (withdrawn or
+        answered), not by a plain status change that would leave the request open."""
+        request = docrequests.open_request(self.metadata, deposit_id)
+        if request is not None:
+            raise docrequests.RequestConflict(
+                f"deposit {deposit_id} waits for the documents of request "
+                f"{request.request_id}: withdraw it first, or wait for the documents",
+                Refusal.OPEN_REQUEST, {"request": [request.request_id]})
+
+    async def request_documents(self, request: Request, actor: StaffRecord) -> Response:
+        self.need(actor, Permission.DECIDE)
+        record = await self._stored(request)
+        body = await _body(request)
+        documents = body.get("documents")
+        if not isinstance(documents, list) or not all(isinstance(d, str) for d in documents):
+            raise ValueError("documents must be a list of document codes")
+        try:
+            deadline = date.fromisoformat(str(body.get("deadline")))
+        except ValueError:
+            raise ValueError("deadline must be a date YYYY-MM-DD") from None
+        note = body.get("note") or ""
+        if not isinstance(note, str):
+            raise ValueError("note must be text")
+        expected = body.get("expected")
+        try:
+            expected_status = DossierStatus(expected) if expected else None
+        except ValueError:
+            raise ValueError("expected must be a status") from None
+        now = self.clock()
+        info = procedures.shipped().get(record.procedure)
+        asked = docrequests.check_request(info, documents, deadline, note,
+                                          deadlines.receipt_date(now))
+        made = await run_in_threadpool(lambda: self.requests.create(
+            record.deposit_id, documents=asked.documents, deadline=asked.deadline,
+            note=asked.note, actor=actor.name, at=now,
+            moves=docrequests.request_moves(asked.message), expected=expected_status))
+        log.info("deposit %s: documents requested (%s, by %s)", record.deposit_id,
+                 made.request_id, actor.name)
+        names = {d.code: d.name("fr") for d in info.documents} if info else {}
+        return _json(request_view(made, names, now), 201)
+
+    async def withdraw_request(self, request: Request, actor: StaffRecord) -> Response:
+        self.need(actor, Permission.DECIDE)
+        record = await self._stored(request)
+        request_id = request.path_params["request_id"]
+        found = await run_in_threadpool(self.requests.request, request_id) \
+            if docrequests.is_request_id(request_id) else None
+        if found is None or found.deposit_id != record.deposit_id:
+            raise docrequests.RequestConflict(
+                f"deposit {record.deposit_id} has no request {request_id}",
+                Refusal.REQUEST_STATE, {"state": []})
+        if found.requested_by != actor.name and Permission.ASSIGN not in PERMISSIONS[actor.role]:
+            raise NotAllowed(f"only {found.requested_by}, who made the request, or a supervisor "
+                             f"may withdraw it", Refusal.ROLE, {"requester": [found.requested_by]})
+        now = self.clock()
+        done = await run_in_threadpool(
+            self.requests.withdraw, record.deposit_id, request_id, actor.name, now,
+            docrequests.back_in_review(docrequests.WITHDRAWN_MESSAGE))
+        info = procedures.shipped().get(record.procedure)
+        names = {d.code: d.name("fr") for d in info.documents} if info else {}
+        return _json(request_view(done, names, now))
+
+
+def request_view(r: docrequests.DocumentRequest, names: dict[str, str],
+                 now: datetime) -> dict[str, Any]:
+    """A request as the staff API sends it (document names in French, as staff read them)."""
+    return {"request_id": r.request_id, "deposit_id": r.deposit_id,
+            "requested_at": iso(r.requested_at), "requested_by": r.requested_by,
+            "deadline": r.deadline.isoformat(),
+            "documents": [{"code": c, "name": names.get(c, c)} for c in r.documents],
+            "note": r.note, "state": r.state.value, "expired": r.expired(now),
+            "answered_at": iso(r.answered_at), "complement_id": r.complement_id}
 
 
 __all__ = ["PREFIX", "StaffAPI"]

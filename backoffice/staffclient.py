@@ -220,6 +220,26 @@ class StaffClient:
         data: dict[str, Any] = self.post(f"/dossiers/{deposit_id}/annotations", {"text": text})
         return data
 
+    def request_documents(self, deposit_id: str, documents: list[str], deadline: str,
+                          note: str = "", expected: str | None = None) -> dict[str, Any]:
+        """Ask the citizen for missing documents (codes of the procedure) by ``deadline``
+        (YYYY-MM-DD, the last day included); the request as the API stored it."""
+        body: dict[str, Any] = {"documents": list(documents), "deadline": deadline,
+                                "note": note}
+        if expected:
+            body["expected"] = expected
+        data: dict[str, Any] = self.post(f"/dossiers/{deposit_id}/requests", body)
+        return data
+
+    def withdraw_request(self, deposit_id: str, request_id: str) -> dict[str, Any]:
+        data: dict[str, Any] = self.post(
+            f"/dossiers/{deposit_id}/requests/{request_id}/withdraw", {})
+        return data
+
+    def acknowledgement_pdf(self, deposit_id: str) -> bytes:
+        """The dossier's accusé de réception (PDF), as the citizen got it."""
+        return self._call("GET", f"/dossiers/{deposit_id}/acknowledgement.pdf").content
+
     def conflicts(self) -> list[dict[str, Any]]:
         data: list[dict[str, Any]] = self.get("/conflicts")["conflicts"]
         return data

@@ -10,7 +10,13 @@ no browser asks for it, so only the link chooses it). Each page links to the
 others. It shows the deposit number, its status, when it was received and last
 updated, the procedure, the date the answer is expected by, the service and how
 to reach it, the service's message and the history of statuses: nothing
-personal (the back office holds none in clear anyway).
+personal (the back office holds none in clear anyway); and a link to the
+dossier's accusé de réception (PDF, backoffice/acknowledgement.py), which the
+same token opens. While the service waits for missing documents
+(backoffice/docrequests.py), it lists them by name in the page's language with
+their deadline and how to bring them (at any deposit kiosk, showing the
+receipt's QR code); and while no decision is taken, the date the service's
+silence becomes a decision, or that its delay is suspended.
 
 A well-formed number the back office does not hold (yet) says "on its way to
 the service": a dossier sealed at a kiosk with no network is a real deposit,
@@ -30,7 +36,7 @@ import hmac
 import html
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -38,11 +44,14 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date, format_time
 
 import assets
+from backoffice import acknowledgement, deadlines, docrequests
+from backoffice.docrequests import DocumentRequest
 from backoffice.procedures import ProcedureInfo
 from backoffice.status import DossierStatus
 from backoffice.store.metadata import DepositRecord
 from backoffice.store.staffdb import HistoryEntry
 from deposit import ids
+from deposit.legal import Silence
 
 LANGUAGES = ("fr", "en", "es", "ar", "fr-falc")
 DEFAULT_LANGUAGE = "fr"
@@ -75,6 +84,8 @@ _CSS = (
     ".number{font-family:'DejaVu Sans Mono',monospace;letter-spacing:.05em;white-space:nowrap}"
     # A phone held upright: each label above its value, the value the whole width.
     "@media (max-width:32rem){dl{display:block}dd{margin:0 0 .75rem}}"
+    ".documents{border-inline-start:.5rem solid #ce0500;padding:.25rem 1rem;margin:1rem 0}"
+    ".documents h2{font-size:1.4rem;margin:.5rem 0}"
     "blockquote{margin:1rem 0;padding:.75rem 1rem;background:#f0f0f0;white-space:pre-wrap}"
     "nav{margin-top:2rem}nav ul{list-style:none;padding:0;display:flex;flex-wrap:wrap;"
     "gap:.5rem 1.5rem}a{color:#000091}"
@@ -163,11 +174,12 @@ def _language_links(token: str | None, lang: str) -> str:
 
 
 def render(record: DepositRecord | None, raw_id: str, token: str | None, lang: str, *,
-           history: Sequence[HistoryEntry] = (), procedure: ProcedureInfo | None = None
-           ) -> Page:
+           history: Sequence[HistoryEntry] = (), procedure: ProcedureInfo | None = None,
+           requests: Sequence[DocumentRequest] = (), now: datetime | None = None) -> Page:
     """The page for ``raw_id``: the dossier's (``record``, its ``history``, what the catalog
-    says of its ``procedure``), or "on its way" for any other well-formed number, wrong token
-    or not (so a number's existence is never told), or "not found" for what is not a number.
+    says of its ``procedure``, its ``requests`` for documents as they stand at ``now``), or
+    "on its way" for any other well-formed number, wrong token or not (so a number's
+    existence is never told), or "not found" for what is not a number.
     """
     t = translations(lang)
     _ = t.gettext
@@ -237,7 +249,10 @@ def render(record: DepositRecord | None, raw_id: str, token: str | None, lang: s
             f"<dd>{html.escape(_when(record.received_at, lang, _))}</dd>"
             f"<dt>{html.escape(updated_label)}</dt>"
             f"<dd>{html.escape(_when(updated, lang, _))}</dd>"
-            f"{_procedure_rows(record, procedure, lang, _)}</dl>"
+            f"{_procedure_rows(record, procedure, lang, _)}"
+            f"{_deemed_row(record, procedure, requests, now, lang, _)}</dl>"
+            f"{_acknowledgement_link(record, procedure, token, lang)}"
+            f"{_requested(record, procedure, requests, now, lang, _)}"
             f"{message}"
             f"{_history(history, labels, lang, _)}"
         )
@@ -270,6 +285,80 @@ def _procedure_rows(record: DepositRecord, procedure: ProcedureInfo | None, lang
         rows.append((_("Service"), " · ".join([service, *channels])))
     return "".join(f"<dt>{html.escape(k)}</dt><dd dir=\"auto\">{html.escape(v)}</dd>"
                    for k, v in rows)
+
+
+def _long_date(day: date, lang: str) -> str:
+    return format_date(day, "long", locale=BABEL_LOCALES.get(lang, lang))
+
+
+def _requested(record: DepositRecord, procedure: ProcedureInfo | None,
+               requests: Sequence[DocumentRequest], now: datetime | None, lang: str,
+               _: Callable[[str], str]) -> str:
+    """The open request of an incomplete dossier: its documents by name, the deadline, and
+    how to bring them (or that the deadline has passed)."""
+    request = next((r for r in requests if r.state is docrequests.RequestState.OPEN), None)
+    if request is None or record.status is not DossierStatus.INCOMPLETE:
+        return ""
+    names = []
+    for code in request.documents:
+        document = procedure.document(code) if procedure else None
+        names.append(document.name(lang) if document else code)
+    items = "".join(f"<li>{html.escape(n)}</li>" for n in names)
+    if request.expired(now or datetime.now(TIMEZONE)):
+        how = _("The deadline to bring them has passed: contact the service.")
+    else:
+        how = _("Bring them by {date}, at any deposit kiosk: show the QR code of your receipt "
+                "to the kiosk.").format(date=_long_date(request.deadline, lang))
+    return (f"<section class=\"documents\"><h2>{html.escape(_('Documents requested'))}</h2>"
+            f"<p>{html.escape(_('The service needs these documents to examine your request:'))}"
+            f"</p><ul dir=\"auto\">{items}</ul><p><strong>{html.escape(how)}</strong></p>"
+            "</section>")
+
+
+def _deemed_row(record: DepositRecord, procedure: ProcedureInfo | None,
+                requests: Sequence[DocumentRequest], now: datetime | None, lang: str,
+                _: Callable[[str], str]) -> str:
+    """While nothing is decided: the day the service's silence becomes a decision
+    (backoffice/deadlines.py), or that its delay waits for the documents."""
+    if record.status not in (DossierStatus.RECEIVED, DossierStatus.IN_REVIEW,
+                             DossierStatus.INCOMPLETE):
+        return ""
+    today = deadlines.receipt_date(now or datetime.now(TIMEZONE))
+    try:
+        outcome = docrequests.deemed(procedure, record.received_at, requests, today)
+    except deadlines.TimelineError:
+        return ""                      # a history the rules cannot count: say nothing wrong
+    if outcome is None:
+        return ""
+    state, silence = outcome.state, outcome.silence
+    accepted = silence is Silence.ACCEPTANCE
+    if state is deadlines.State.SUSPENDED:
+        text = _("The delay is suspended until the documents arrive.")
+    elif state is deadlines.State.DOCUMENTS_OVERDUE or outcome.deemed_on is None:
+        text = _("The delay will start again once the documents arrive.")
+    elif state is deadlines.State.RUNNING:
+        text = (_("Your request will be deemed accepted on {date}.") if accepted else
+                _("Your request will be deemed rejected on {date}."))
+    else:
+        text = (_("Your request was deemed accepted on {date}.") if accepted else
+                _("Your request was deemed rejected on {date}."))
+    if outcome.deemed_on is not None:
+        text = text.format(date=_long_date(outcome.deemed_on, lang))
+    return (f"<dt>{html.escape(_('Implicit decision'))}</dt>"
+            f"<dd class=\"deemed\">{html.escape(text)}</dd>")
+
+
+def _acknowledgement_link(record: DepositRecord, procedure: ProcedureInfo | None,
+                          token: str | None, lang: str) -> str:
+    """The link to the dossier's accusé de réception (PDF), where the catalog states the legal
+    facts it needs (backoffice/acknowledgement.py); named in that document's own words."""
+    if procedure is None or procedure.silence is None:
+        return ""
+    label = acknowledgement.translations(lang).gettext("Acknowledgement of receipt")
+    query = {"t": token or ""} | ({"lang": lang} if lang != DEFAULT_LANGUAGE else {})
+    link = f"/suivi/{record.deposit_id}/accuse-de-reception.pdf?{urlencode(query)}"
+    return (f"<p class=\"acknowledgement\"><a href=\"{html.escape(link)}\" "
+            f"type=\"application/pdf\">{html.escape(label)} (PDF)</a></p>")
 
 
 def _history(history: Sequence[HistoryEntry], labels: Mapping[DossierStatus, str], lang: str,

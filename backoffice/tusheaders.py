@@ -20,8 +20,9 @@ from backoffice.errors import IngestError
 #: Checksum algorithms of the tus checksum extension we accept (sha1 is required by the spec).
 CHECKSUMS: dict[str, Callable[[], Any]] = {"sha256": hashlib.sha256, "sha1": hashlib.sha1}
 
-#: The Upload-Metadata keys of the protocol (deposit/delivery.py sends exactly these).
-METADATA_KEYS = frozenset({"deposit_id", "manifest"})
+#: The Upload-Metadata keys of the protocol (deposit/delivery.py sends exactly these;
+#: ``contact``, the citizen's contact sealed to the notifier, only when there is one).
+METADATA_KEYS = frozenset({"deposit_id", "manifest", "contact"})
 #: Longest Upload-Metadata accepted: a signed manifest is under 2 KB; 16 KiB is h11's own
 #: default limit for a whole header block in uvicorn.
 MAX_METADATA_CHARS = 16 * 1024

@@ -18,8 +18,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from deposit import ack as ackmod
+from deposit import envelope
 from deposit import manifest as manifestmod
-from deposit.errors import AckError, BundleError
+from deposit.errors import AckError, BundleError, DepositError
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,8 @@ class Enrollment:
         signing.key      the kiosk's Ed25519 manifest-signing key (0600)
         recipients.txt   the back office's age recipients, one per line
         ack.pub          the back office's Ed25519 acknowledgement key (PEM)
+        notifier.txt     the back office notifier's age recipient (optional: bundles made
+                         before notifications have none, and such a kiosk sends no contact)
         kiosk.toml       a configuration fragment for this kiosk
     """
 
@@ -50,6 +53,7 @@ class Enrollment:
     SIGNING_KEY = "signing.key"
     RECIPIENTS = "recipients.txt"
     ACK_KEY = "ack.pub"
+    NOTIFIER = "notifier.txt"
     CONFIG = "kiosk.toml"
     FILES = (CLIENT_KEY, CLIENT_CERT, CA_CERT, SIGNING_KEY, RECIPIENTS, ACK_KEY)
 
@@ -84,6 +88,25 @@ class Enrollment:
     def recipients(self) -> list[str]:
         text = self.file(self.RECIPIENTS).read_text(encoding="utf-8")
         return [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+
+    def notifier_recipient(self) -> str | None:
+        """The recipient the citizen's contact is sealed to (deposit/contact.py); None when
+        the bundle predates notifications. :class:`BundleError` if present but unusable."""
+        path = self.file(self.NOTIFIER)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise BundleError(f"{path}: cannot be read ({exc})") from None
+        lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+        if len(lines) != 1:
+            raise BundleError(f"{path}: must hold exactly one age recipient")
+        try:
+            envelope.parse_recipients(lines)
+        except DepositError as exc:
+            raise BundleError(f"{path}: {exc}") from None
+        return lines[0]
 
     def ack_key(self) -> Ed25519PublicKey:
         try:

@@ -141,6 +141,8 @@ class Queued(Protocol):
     def upload_url(self) -> str | None: ...      # the tus upload to resume, if any
     @property
     def attempts(self) -> int: ...               # delivery attempts so far, this one included
+    @property
+    def contact(self) -> bytes | None: ...       # the contact sealed for the notifier, if any
 
 
 class Uploader:
@@ -260,8 +262,11 @@ class Uploader:
                 if caps.max_size is not None and size > caps.max_size:
                     raise RefusedError(f"the envelope ({size} bytes) is over the server's "
                                        f"maximum of {caps.max_size}", 413)
-                state = self.tus.create(size, {"deposit_id": claim.deposit_id.encode(),
-                                               "manifest": claim.manifest})
+                metadata = {"deposit_id": claim.deposit_id.encode(), "manifest": claim.manifest}
+                if claim.contact is not None:
+                    # Sealed to the back office's notifier (deposit/contact.py): ciphertext.
+                    metadata["contact"] = claim.contact
+                state = self.tus.create(size, metadata)
                 remember_url(state.url)    # durable before the first byte goes to it
                 log.info("deposit %s: upload created at %s", claim.deposit_id, state.url)
             else:

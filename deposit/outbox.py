@@ -4,8 +4,10 @@ Layout of the folder (``{data_dir}/outbox/``)::
 
     outbox.sqlite3 (+ -wal, -shm)   one row per deposit ever queued: its signed manifest,
                                      state, upload lease, delivery outcome, tus URL,
-                                     acknowledgement; and the kiosk's standing with its back
-                                     office. No personal data. Schema: deposit/outbox_schema.py
+                                     acknowledgement, the citizen's contact sealed for the
+                                     notifier (ciphertext, until acknowledged); and the kiosk's
+                                     standing with its back office. No personal data in clear.
+                                     Schema: deposit/outbox_schema.py
     drain-reserve.bin                disk space held for draining (see "Full disk");
                                      deleted when the disk is full, made again when it is not
     envelopes/<deposit id>.age       the age envelope (ciphertext only), while not yet purged
@@ -181,6 +183,7 @@ class Claim:
     envelope_sha256: str
     attempts: int
     upload_url: str | None = None
+    contact: bytes | None = None       # sealed for the notifier (deposit/contact.py), or None
 
 
 @dataclass(frozen=True)
@@ -524,12 +527,17 @@ class Outbox:
                        pdf: bytes | bytearray | memoryview, tracking_token: str,
                        created: datetime | None = None, language: str = "fr",
                        complement_of: str | None = None,
-                       request_id: str | None = None) -> Entry:
+                       request_id: str | None = None,
+                       sealed_contact: bytes | None = None) -> Entry:
         """Seal one deposit from memory and queue it durably; return its entry once committed.
 
         The manifest is version 2: it names the citizen's ``language``, and for a
         complement the original deposit and the request it answers (whose tracking
         token, read from the receipt, is ``tracking_token``).
+
+        ``sealed_contact``: the citizen's contact card already sealed to the notifier
+        (deposit/contact.py), queued in the same row and sent with the upload; ciphertext
+        only, as the envelope.
 
         Only when this returns is the deposit queued (the kiosk then prints the
         receipt). Raises :class:`OutboxFullError` (nothing written; also when the
@@ -583,9 +591,9 @@ class Outbox:
             def insert(db: sqlite3.Connection) -> None:
                 db.execute(
                     "INSERT INTO deposits (deposit_id, manifest, envelope_size, "
-                    "envelope_sha256, state, queued_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    "envelope_sha256, state, queued_at, contact) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (deposit_id, blob, sealed.size, sealed.sha256, OutboxState.SEALED,
-                     queued_at))
+                     queued_at, sealed_contact))
 
             try:
                 self._write(insert, drain=False)
@@ -740,7 +748,8 @@ class Outbox:
                      manifest=bytes(row["manifest"]),
                      envelope_path=self._path(row["deposit_id"]),
                      envelope_size=row["envelope_size"], envelope_sha256=row["envelope_sha256"],
-                     attempts=row["attempts"] + 1, upload_url=row["upload_url"])
+                     attempts=row["attempts"] + 1, upload_url=row["upload_url"],
+                     contact=bytes(row["contact"]) if row["contact"] is not None else None)
 
     def _held(self, db: sqlite3.Connection, deposit_id: str, owner: str) -> sqlite3.Row:
         row: sqlite3.Row | None = db.execute("SELECT * FROM deposits WHERE deposit_id = ?",
@@ -866,7 +875,8 @@ class Outbox:
                 raise LeaseError(f"deposit {deposit_id} is leased to {row['lease_owner']}")
             db.execute("UPDATE deposits SET state = 'acknowledged', ack = ?, "
                        "acknowledged_at = ?, lease_owner = NULL, lease_until = NULL, "
-                       "last_outcome = ?, upload_url = NULL WHERE deposit_id = ?",
+                       "last_outcome = ?, upload_url = NULL, contact = NULL "
+                       "WHERE deposit_id = ?",
                        (ack, now, outcome, deposit_id))
             return True
 

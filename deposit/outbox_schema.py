@@ -15,6 +15,10 @@ Versions:
    resumed), ``refused_at``; the standing in ``meta``. :func:`migrate` rebuilds
    the table of version 1 (SQLite cannot widen a CHECK constraint in place)
    and takes over what ``uploader.sqlite3`` knew.
+3. ``contact``: the citizen's contact card sealed to the back office's notifier
+   (deposit/contact.py), only for a citizen who left a contact and consented;
+   ciphertext, never the address in clear; cleared once the deposit is
+   acknowledged. :func:`_migrate_2_to_3` adds the column (NULL for older rows).
 
 :func:`setup` runs inside the caller's ``BEGIN IMMEDIATE`` transaction, so two
 processes opening one outbox at once never both migrate it.
@@ -31,7 +35,7 @@ from deposit.status import DeliveryOutcome, OutboxState
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: The file where version 1's uploader kept tus URLs and outcomes (taken over by version 2).
 LEGACY_UPLOAD_STATE = "uploader.sqlite3"
 
@@ -81,6 +85,7 @@ def setup(db: sqlite3.Connection, folder: Path) -> int:
     if row is None and not has_table:
         db.execute(DEPOSITS_TABLE)
         db.execute(_INDEX)
+        _migrate_2_to_3(db)
         db.execute("INSERT INTO meta (key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
         return 0
     found = int(row[0]) if row is not None else 1
@@ -91,9 +96,13 @@ def setup(db: sqlite3.Connection, folder: Path) -> int:
         raise OutboxError(f"{folder}: the outbox has an unknown schema version {found}")
     if found == 1:
         _migrate_1_to_2(db)
+    if found <= 2:
+        _migrate_2_to_3(db)
+    if found < SCHEMA_VERSION:
         db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?)",
                    (str(SCHEMA_VERSION),))
-        log.warning("outbox %s: schema migrated from version 1 to %d", folder, SCHEMA_VERSION)
+        log.warning("outbox %s: schema migrated from version %d to %d", folder, found,
+                    SCHEMA_VERSION)
     return found
 
 
@@ -105,6 +114,10 @@ def _migrate_1_to_2(db: sqlite3.Connection) -> None:
     db.execute(f"INSERT INTO deposits ({columns}) SELECT {columns} FROM deposits_v1")  # noqa: S608
     db.execute("DROP TABLE deposits_v1")
     db.execute(_INDEX)
+
+
+def _migrate_2_to_3(db: sqlite3.Connection) -> None:
+    db.execute("ALTER TABLE deposits ADD COLUMN contact BLOB")   # the sealed card, or NULL
 
 
 def take_over_legacy_upload_state(db: sqlite3.Connection, path: Path) -> int:

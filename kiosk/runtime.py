@@ -60,6 +60,7 @@ class SealingKeys:
     recipients: tuple[str, ...]       # the back office's age recipients
     signing_key: SigningKey           # this kiosk's manifest-signing key
     public_url: str                   # base of the tracking links printed on receipts
+    notifier: str | None = None       # the notifier's age recipient (None: older bundle)
     #: Asks the back office what a receipt's dossier awaits (None: receipts are read, but
     #: every lookup says the back office cannot be asked).
     complements: ComplementLookup | None = None
@@ -135,7 +136,7 @@ def build_runtime(config: Config, keys: SealingKeys | None, *, post: Post | None
         ids = DepositIdGenerator(config.kiosk.code, time.time, outbox.last_deposit_id())
         sealer = DepositService(outbox, ids, catalog, kiosk_id=config.kiosk.id,
                                 kiosk_place=config.kiosk.place, public_url=keys.public_url,
-                                nudge=Nudger(data_dir))
+                                nudge=Nudger(data_dir), notifier=keys.notifier)
     printer = receipts = None
     try:
         printer = open_printer(config.devices.printer)
@@ -202,11 +203,17 @@ def sealing_keys(config: Config, bundle: Path | None = None) -> SealingKeys:
     """What sealing needs, from this kiosk's enrollment bundle (see :func:`load_bundle`)."""
     loaded = load_bundle(config, bundle)
     try:
-        # The lookup makes its own short-lived client per question (module docstring of
-        # deposit/complements.py: why the application asks, not the uploader).
-        lookups = ComplementClient(lambda: loaded.http_client(timeout=COMPLEMENT_TIMEOUT_S),
-                                   loaded.upload_url)
+        notifier = loaded.notifier_recipient()
+    except DepositError as exc:   # notifications are not worth refusing deposits for
+        log.error("enrollment bundle %s: %s; citizens' contacts will not be notified",
+                  loaded.folder, exc)
+        notifier = None
+    # The lookup makes its own short-lived client per question (module docstring of
+    # deposit/complements.py: why the application asks, not the uploader).
+    lookups = ComplementClient(lambda: loaded.http_client(timeout=COMPLEMENT_TIMEOUT_S),
+                               loaded.upload_url)
+    try:
         return SealingKeys(tuple(loaded.recipients()), loaded.signing_key(), loaded.public_url,
-                           lookups)
+                           notifier, lookups)
     except (DepositError, OSError) as exc:
         raise KioskError(f"enrollment bundle {loaded.folder}: {exc}") from None

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from deposit import contact as contactmod
 from deposit.errors import OutboxError, OutboxFullError
 from deposit.ids import DepositId
 from deposit.manifest import new_tracking_token, rfc3339
@@ -48,7 +49,8 @@ class DepositQueue(Protocol):
                        deposit_json: dict[str, Any], pdf: bytes | bytearray | memoryview,
                        tracking_token: str, created: datetime | None = None,
                        language: str = "fr", complement_of: str | None = None,
-                       request_id: str | None = None) -> Entry: ...
+                       request_id: str | None = None,
+                       sealed_contact: bytes | None = None) -> Entry: ...
 
     def standing(self) -> StandingRecord: ...
 
@@ -82,12 +84,15 @@ class DepositService:
     ``ids`` resumes from the outbox's last id; ``public_url`` is the back
     office's public address for tracking links; ``nudge`` tells the uploader
     there is something to send (it must not block: the receipt waits for it).
+    ``notifier``: the back office notifier's age recipient (enrollment bundle), to which
+    the contact of a citizen who consented is sealed; None (an older bundle): no contact
+    leaves the envelope, and notifications are not sent (logged once).
     """
 
     def __init__(self, outbox: DepositQueue, ids: DepositNumbers, catalog: Catalog, *,
                  kiosk_id: str, kiosk_place: str, public_url: str,
                  timezone: str = "Europe/Paris", nudge: Callable[[], object] = lambda: None,
-                 wall_clock: Clock = time.time) -> None:
+                 wall_clock: Clock = time.time, notifier: str | None = None) -> None:
         self.outbox = outbox
         self.ids = ids
         self.catalog = catalog
@@ -97,6 +102,8 @@ class DepositService:
         self.timezone = timezone
         self.nudge = nudge
         self._wall = wall_clock
+        self.notifier = notifier
+        self._told_no_notifier = False
 
     def deposit_json(self, request: Seal, deposit_id: str, created: datetime,
                      procedure: Procedure, pages: Sequence[tuple[str, int]]) -> dict[str, Any]:
@@ -117,6 +124,26 @@ class DepositService:
             "consent": {"notice_version": PRIVACY_NOTICE_VERSION, "accepted": request.consent,
                         "at": rfc3339(created) if request.consent else None},
         }
+
+    def sealed_contact(self, request: Seal, deposit_id: str, status_url: str) -> bytes | None:
+        """The contact card sealed to the notifier, or None: no contact, no consent, or no
+        notifier recipient in the enrollment (logged once). Sealed in memory only."""
+        if request.contact is None or request.contact.empty or not request.consent:
+            return None
+        if self.notifier is None:
+            if not self._told_no_notifier:
+                self._told_no_notifier = True
+                log.warning("the enrollment bundle has no notifier recipient (made before "
+                            "notifications): citizens' contacts stay in the envelope only and "
+                            "no notification is sent; enroll the kiosk again to enable them")
+            return None
+        try:
+            card = _contact_card(request, deposit_id, status_url)
+            return None if card is None else contactmod.seal(card, self.notifier)
+        except contactmod.ContactError as exc:   # the dossier matters more than the notice
+            log.error("deposit %s: the contact could not be sealed for notifications (%s); "
+                      "it stays in the envelope only", deposit_id, exc)
+            return None
 
     def seal(self, request: Seal, session: Session) -> SealedDeposit:
         """Seal and queue; :class:`SealError` saying why not (nothing is queued then)."""
@@ -146,10 +173,15 @@ class DepositService:
         token = complement.token if complement is not None else new_tracking_token()
         body = self.deposit_json(request, str(deposit_id), created, procedure,
                                  [(d.code, len(d.page_ids)) for d in request.documents])
+        # A complement's receipt follows the dossier it adds to.
+        followed = DepositId.parse(complement.of) if complement is not None else deposit_id
+        url = tracking_url(self.public_url, followed, token)
+        sealed_contact = self.sealed_contact(request, str(deposit_id), url)
         try:
             self.outbox.seal_and_queue(deposit_id=str(deposit_id), procedure=procedure.code,
                                        deposit_json=body, pdf=pdf, tracking_token=token,
                                        created=created, language=request.language,
+                                       sealed_contact=sealed_contact,
                                        **_complement_fields(complement))
         except OutboxFullError as exc:
             raise SealError(SealFailure.DISK_FULL, str(exc)) from None
@@ -163,8 +195,6 @@ class DepositService:
         except OutboxError as exc:   # the dossier is queued: that is all the receipt needs
             log.warning("the uploader's last standing is unreadable: %s", exc)
             offline = True
-        followed = DepositId.parse(complement.of) if complement is not None else deposit_id
-        url = tracking_url(self.public_url, followed, token)
         return SealedDeposit(DepositResult(str(deposit_id), url, queued_offline=offline,
                                            complement_of=str(followed) if complement else None),
                              created, token)
@@ -177,6 +207,17 @@ def _complement_fields(complement: Complement | None) -> dict[str, str]:
     if complement.request_id is None:
         raise SealError(SealFailure.ERROR, "a complement without the request it answers")
     return {"complement_of": complement.of, "request_id": complement.request_id}
+
+
+def _contact_card(request: Seal, deposit_id: str, status_url: str
+                  ) -> contactmod.ContactCard | None:
+    """The card for the notifier: only a contact the citizen gave *and* consented to."""
+    if request.contact is None or request.contact.empty or not request.consent:
+        return None
+    return contactmod.ContactCard(
+        deposit_id=deposit_id, email=request.contact.email or None,
+        phone=request.contact.phone or None, language=request.language,
+        status_url=status_url, notice_version=PRIVACY_NOTICE_VERSION)
 
 
 def document_title(procedure: Procedure, code: str, language: str) -> str:

@@ -42,6 +42,7 @@ from backoffice.errors import Refusal, StaffToolError
 from backoffice.staffclient import Profile, StaffAPIError, StaffClient
 from backoffice.status import DossierStatus
 from backoffice.workspace.dossiers import DossierCache
+from deposit import ids
 
 log = logging.getLogger(__name__)
 
@@ -100,11 +101,47 @@ def in_french(exc: StaffAPIError) -> str:
                 f"{status_label((d.get('to') or [''])[0])} ; états possibles : {reachable}.")
     if exc.code is Refusal.STALE:
         return "Le dossier a changé entre-temps (un·e collègue ?) : relisez-le avant de décider."
+    if exc.code is Refusal.ROLE and d.get("requester"):
+        requester = d["requester"][0]
+        return (f"Seul·e {requester}, qui a fait la demande, ou un·e superviseur·e peut la "
+                "retirer.")
     if exc.code is Refusal.ROLE:
         return "Votre rôle ne permet pas cette action."
+    if exc.code in REQUEST_REFUSALS:
+        return request_refusal(exc)
     if exc.code is Refusal.ACCOUNT and d.get("disabled"):
         return "Ce compte est désactivé : adressez-vous à l'administration du service."
     return str(exc)
+
+
+#: Refusals of a request for documents (backoffice/docrequests.py), said in French.
+REQUEST_REFUSALS = frozenset({Refusal.UNKNOWN_DOCUMENT, Refusal.NO_DOCUMENT, Refusal.DEADLINE,
+                              Refusal.OPEN_REQUEST, Refusal.REQUEST_STATE})
+
+
+def request_refusal(exc: StaffAPIError) -> str:
+    d = exc.details
+    if exc.code is Refusal.NO_DOCUMENT:
+        return "Cochez au moins une pièce manquante."
+    if exc.code is Refusal.UNKNOWN_DOCUMENT:
+        return ("Ces pièces ne sont pas des pièces de la démarche : "
+                + ", ".join(d.get("codes", [])) + ".")
+    if exc.code is Refusal.DEADLINE:
+        return ("La date limite doit être après aujourd'hui, et au plus tard le "
+                + when_day((d.get("latest") or [""])[0]) + ".")
+    if exc.code is Refusal.OPEN_REQUEST:
+        return ("Une demande de pièces attend déjà sa réponse : retirez-la, ou attendez les "
+                "pièces, avant d'en faire une autre ou de changer l'état du dossier.")
+    return ("Cette demande de pièces n'est plus en attente (déjà reçue ou retirée) : relisez "
+            "le dossier.")
+
+
+def when_day(value: str) -> str:
+    """A date of the API (``2027-01-15``) as staff read it: ``15/01/2027``."""
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").strftime("%d/%m/%Y")
+    except ValueError:
+        return value or "—"
 
 
 def status_label(value: str) -> str:
@@ -183,6 +220,7 @@ class Workspace:
             undefined=jinja2.StrictUndefined)
         self.templates.filters["status_label"] = status_label
         self.templates.filters["when"] = when
+        self.templates.filters["day"] = when_day
         self.templates.filters["role_label"] = lambda r: ROLE_LABELS.get(r, r)
         self.css = (here / "templates" / "workspace.css").read_bytes()
 
@@ -289,6 +327,12 @@ class Workspace:
             Route("/dossiers/{deposit_id}/pages/{number:int}", wrap(self.page_image),
                   methods=["GET"]),
             Route("/dossiers/{deposit_id}/dossier.pdf", wrap(self.pdf), methods=["GET"]),
+            Route("/dossiers/{deposit_id}/request", wrap(self.request_documents),
+                  methods=["POST"]),
+            Route("/dossiers/{deposit_id}/requests/{request_id}/withdraw",
+                  wrap(self.withdraw_request), methods=["POST"]),
+            Route("/dossiers/{deposit_id}/accuse-de-reception.pdf", wrap(self.acknowledgement),
+                  methods=["GET"]),
             Route("/dossiers/{deposit_id}/{action}", wrap(self.act), methods=["POST"]),
         ]
         app = Starlette(routes=routes)
@@ -449,6 +493,20 @@ class Workspace:
         return Response(dossier.pdf, media_type="application/pdf", headers={
             "Content-Disposition": f'attachment; filename="{dossier.deposit_id}.pdf"'})
 
+    async def acknowledgement(self, request: Request) -> Response:
+        """The accusé de réception, from the staff API (the server renders it: no decryption)."""
+        _session, client = self._signed_in(request)
+        deposit_id = ids.canonical(request.path_params["deposit_id"])
+        if deposit_id is None:
+            return Response("not a deposit number\n", status_code=404, media_type="text/plain")
+        try:
+            pdf = await run_in_threadpool(client.acknowledgement_pdf, deposit_id)
+        except StaffAPIError as exc:
+            return self.page("error.html", status=exc.status, error=in_french(exc))
+        return Response(pdf, media_type="application/pdf", headers={
+            "Content-Disposition": f'inline; filename="accuse-reception-{deposit_id}.pdf"',
+            "Cache-Control": "no-store"})
+
     async def act(self, request: Request) -> Response:
         session, client = self._signed_in(request)
         form = {k: v[0] for k, v in (await self._form(request, session)).items()}
@@ -477,4 +535,37 @@ class Workspace:
             return await self.dossier(request, error=in_french(exc),
                                       form=form | {"action": action}, status=exc.status)
         session.flashes.append(("info", done))
+        return RedirectResponse(f"/dossiers/{deposit_id}", status_code=303)
+
+    async def request_documents(self, request: Request) -> Response:
+        """The dossier page's request for missing documents: the ticked documents, a
+        deadline, a note; refused with the reason in French, what was typed kept."""
+        session, client = self._signed_in(request)
+        form = await self._form(request, session)
+        deposit_id = request.path_params["deposit_id"]
+        documents = form.get("documents", [])
+        fields = {k: v[0] for k, v in form.items() if k != "documents"}
+        try:
+            result = await run_in_threadpool(
+                client.request_documents, deposit_id, documents, fields.get("deadline", ""),
+                fields.get("note", ""), fields.get("expected") or None)
+        except StaffAPIError as exc:
+            return await self.dossier(request, error=in_french(exc), form=fields | {
+                "action": "request", "documents": ",".join(documents)}, status=exc.status)
+        session.flashes.append(("info", f"Pièces demandées ({len(result['documents'])}), "
+                                        f"à apporter au plus tard le "
+                                        f"{when_day(result['deadline'])}."))
+        return RedirectResponse(f"/dossiers/{deposit_id}", status_code=303)
+
+    async def withdraw_request(self, request: Request) -> Response:
+        session, client = self._signed_in(request)
+        await self._form(request, session)
+        deposit_id = request.path_params["deposit_id"]
+        try:
+            await run_in_threadpool(client.withdraw_request, deposit_id,
+                                    request.path_params["request_id"])
+        except StaffAPIError as exc:
+            return await self.dossier(request, error=in_french(exc), status=exc.status)
+        session.flashes.append(("info", "Demande de pièces retirée : le dossier est de nouveau "
+                                        "en cours d'instruction."))
         return RedirectResponse(f"/dossiers/{deposit_id}", status_code=303)

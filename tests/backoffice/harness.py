@@ -186,6 +186,7 @@ class MadeDeposit:
     size: int
     upload_url: str | None = None
     attempts: int = 0
+    contact: bytes | None = None      # sealed for the notifier (deposit/contact.py)
 
 
 def deposit_number(fleet_code: str, sequence: int) -> str:
@@ -210,7 +211,11 @@ class FakeKiosk:
 
     def make(self, size: int = 200_000, *, payload: bytes | None = None,
              deposit_id: str | None = None, procedure: str = "caf-apl",
-             created: datetime | None = None) -> MadeDeposit:
+             created: datetime | None = None, language: str = "fr",
+             complement_of: str | None = None, request_id: str | None = None,
+             token: str | None = None) -> MadeDeposit:
+        """A deposit sealed as the kiosk seals it (manifest version 2); with ``complement_of``
+        and ``request_id``, a complement whose ``token`` is the original receipt's."""
         self.sequence += 1
         deposit_id = deposit_id or deposit_number(self.enrollment.fleet_code, self.sequence)
         data = payload if payload is not None else os.urandom(size)
@@ -218,12 +223,13 @@ class FakeKiosk:
         with path.open("wb") as dst:
             envelope.encrypt(io.BytesIO(data), dst, self.enrollment.recipients())
         raw = path.read_bytes()
-        token = manifest.new_tracking_token()
+        token = token or manifest.new_tracking_token()
         m = manifest.Manifest(
             deposit_id=deposit_id, kiosk_id=self.enrollment.kiosk_id, procedure=procedure,
             created=manifest.rfc3339(created or datetime.now(UTC)), envelope_size=len(raw),
             envelope_sha256=hashlib.sha256(raw).hexdigest(),
-            tracking_token_sha256=manifest.tracking_token_sha256(token))
+            tracking_token_sha256=manifest.tracking_token_sha256(token), version=2,
+            language=language, complement_of=complement_of, request_id=request_id)
         return MadeDeposit(deposit_id, path, manifest.sign(m, self.key), token,
                            m.envelope_sha256, len(raw))
 

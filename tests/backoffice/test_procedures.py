@@ -44,10 +44,6 @@ def load_one(tmp_path: Path, text: str) -> procedures.ProcedureInfo:
     return procedures.load(tmp_path)["demo"]
 
 
-def test_silence_has_the_kiosks_values() -> None:
-    assert [s.value for s in Silence] == [s.value for s in legalfacts.Silence]
-
-
 def test_every_shipped_procedure_reads_the_same_legal_facts_as_the_kiosk() -> None:
     shipped = procedures.load()
     kiosk = kiosk_catalog.load_catalog()
