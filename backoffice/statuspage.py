@@ -229,11 +229,14 @@ def render(record: DepositRecord | None, raw_id: str, token: str | None, lang: s
         }
         title = _("Follow your deposit")
         message = ""
-        if record.status_message:
+        # An open request's section says what the generated message says, in the page's
+        # language: only the staff's own note is left to show.
+        asking = _open_request(record, requests)
+        said = asking.note if asking is not None else record.status_message
+        if said:
             heading = _("Message from the service")
             message = (f"<h2>{html.escape(heading)}</h2>"
-                       f"<blockquote dir=\"auto\">{html.escape(record.status_message)}"
-                       "</blockquote>")
+                       f"<blockquote dir=\"auto\">{html.escape(said)}</blockquote>")
         number_label = _("Deposit number")
         received_label = _("Received on")
         updated_label = _("Last update")
@@ -291,13 +294,21 @@ def _long_date(day: date, lang: str) -> str:
     return format_date(day, "long", locale=BABEL_LOCALES.get(lang, lang))
 
 
+def _open_request(record: DepositRecord, requests: Sequence[DocumentRequest]
+                  ) -> DocumentRequest | None:
+    """The request an incomplete dossier waits on, if any."""
+    if record.status is not DossierStatus.INCOMPLETE:
+        return None
+    return next((r for r in requests if r.state is docrequests.RequestState.OPEN), None)
+
+
 def _requested(record: DepositRecord, procedure: ProcedureInfo | None,
                requests: Sequence[DocumentRequest], now: datetime | None, lang: str,
                _: Callable[[str], str]) -> str:
     """The open request of an incomplete dossier: its documents by name, the deadline, and
     how to bring them (or that the deadline has passed)."""
-    request = next((r for r in requests if r.state is docrequests.RequestState.OPEN), None)
-    if request is None or record.status is not DossierStatus.INCOMPLETE:
+    request = _open_request(record, requests)
+    if request is None:
         return ""
     names = []
     for code in request.documents:

@@ -512,6 +512,25 @@ def test_the_status_page_lists_the_documents_in_french_with_the_deadline_and_the
     assert "Le délai est suspendu jusqu'à l'arrivée des pièces." in text
 
 
+def test_the_status_page_shows_the_staff_note_once_and_not_the_french_message_again(
+        server: RunningServer, kiosk: FakeKiosk, tmp_path: Path) -> None:
+    """The request's section lists the documents in the page's language: the message the
+    request generated (in French, for the history) is not shown again below it; the staff's
+    note is."""
+    made = kiosk.make(size=1000, procedure=CAF)
+    assert kiosk.deliver(made).outcome == "delivered"
+    deadline = (datetime.now(UTC) + timedelta(days=10)).date()
+    with server.add_staff(tmp_path / "profiles", "ines") as ines:
+        ines.request_documents(made.deposit_id, ["rib"], deadline.isoformat(),
+                               note="Le RIB doit être à votre nom.")
+    record = server.bo.metadata.deposit(made.deposit_id)
+    assert record is not None and "Pièces manquantes" in record.status_message
+    r = server.get(f"/suivi/{made.deposit_id}", params={"t": made.token, "lang": "es"})
+    text = html.unescape(r.text)
+    assert "Pièces manquantes" not in text
+    assert text.count("Le RIB doit être à votre nom.") == 1
+
+
 def test_the_status_page_lists_the_documents_in_arabic(server: RunningServer,
                                                        incomplete) -> None:
     made, _deadline = incomplete
