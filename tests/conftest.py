@@ -46,7 +46,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 #: Folders (under tests/) and files whose tests draw the real Kivy interface.
-KIVY_GROUP = ("ui/", "accessibility/", "e2e/test_demo.py")
+KIVY_GROUP = ("ui/", "accessibility/", "e2e/test_demo.py", "e2e/test_complement.py")
 #: Units started first, the longest first, so that no long unit is left for the end.
 FIRST_UNITS = ("kivy", "systemd")
 
