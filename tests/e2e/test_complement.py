@@ -17,7 +17,6 @@ from __future__ import annotations
 import email
 import email.policy
 import os
-import shutil
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -234,5 +233,3 @@ def test_documents_requested_by_staff_are_brought_at_a_kiosk_and_the_dossier_mov
         kiosk.close()
         processes.stop(uploader)
         server.stop()
-        if SHOTS:
-            shutil.copy(work / "uploader.log", Path(SHOTS) / "uploader.log")
