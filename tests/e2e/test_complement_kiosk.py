@@ -135,3 +135,34 @@ def test_a_kiosk_answers_a_request_for_documents_and_the_back_office_keeps_them(
         runtime.close()
         fake.close()
         server.stop()
+
+
+def test_a_request_past_its_deadline_is_told_at_the_kiosk_and_nothing_is_sealed(
+        tmp_path: Path) -> None:
+    office = enrolled(tmp_path, "MAIRIE-51")
+    server = RunningServer(office.data, office.port).start()
+    fake = FakeKiosk(office.bundle, tmp_path / "fake")
+    config = load_config(kiosk_config(tmp_path / "kiosk", office.bundle,
+                                      extra="[session]\ninput_guard = 0"))
+    keys = sealing_keys(config)
+    queue = EventQueue()
+    runtime = build_runtime(config, keys, post=queue, code_reader=False)
+    controller = runtime.controller
+    try:
+        original = fake.make(procedure="caf-aide-logement", size=2000)
+        assert fake.deliver(original).outcome is DeliveryOutcome.DELIVERED
+        asked = datetime.now(UTC) - timedelta(days=20)
+        deadline = (asked + timedelta(days=10)).date()
+        ask_for(server, original.deposit_id, at=asked, deadline=deadline, documents=("rib",))
+        controller.dispatch(CodeRead(status_link(tracking_url(
+            keys.public_url, DepositId.parse(original.deposit_id), original.token), "fr")))
+        pump_until(queue, controller, lambda: controller.state.lookup is LookupPhase.EXPIRED,
+                   "the answer for a passed deadline")
+        assert controller.state.step is Step.LOOKUP
+        assert controller.state.complement is None        # nothing to take, nothing taken
+        assert runtime.outbox is not None and runtime.outbox.stats(quick=True).pending == 0
+        assert docrequests.open_request(server.bo.metadata, original.deposit_id) is not None
+    finally:
+        runtime.close()
+        fake.close()
+        server.stop()
