@@ -159,7 +159,8 @@ def test_a_request_past_its_deadline_is_told_at_the_kiosk_and_nothing_is_sealed(
         pump_until(queue, controller, lambda: controller.state.lookup is LookupPhase.EXPIRED,
                    "the answer for a passed deadline")
         assert controller.state.step is Step.LOOKUP
-        assert controller.state.complement is None        # nothing to take, nothing taken
+        shown = controller.state.complement          # the deadline the screen tells, no request
+        assert shown is not None and (shown.request_id, shown.deadline) == (None, deadline)
         assert runtime.outbox is not None and runtime.outbox.stats(quick=True).pending == 0
         assert docrequests.open_request(server.bo.metadata, original.deposit_id) is not None
     finally:
