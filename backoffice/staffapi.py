@@ -17,6 +17,11 @@
                                                "deadline": "YYYY-MM-DD", "note": ..., "expected"}
     POST /staff/v1/dossiers/<id>/requests/<rq>/withdraw   withdraw it (its requester, a
                                                supervisor); backoffice/docrequests.py
+    GET  /staff/v1/dossiers/<id>/complements/<cid>/envelope  documents brought in answer
+    GET  /staff/v1/dossiers/<id>/complements/<cid>/manifest  (backoffice/complements.py)
+
+The routes of the legal chain are in backoffice/staffchain.py, the plumbing every
+route shares (accounts, roles, audit) in backoffice/staffbase.py.
     GET  /staff/v1/conflicts                   envelopes kept apart (a second one under an id)
     GET  /staff/v1/audit                       the audit trail (?deposit=, ?actor=, ?limit=)
     GET  /staff/v1/agent-calls                 citizens waiting for a person, oldest first
@@ -38,35 +43,33 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import logging
-from collections.abc import AsyncIterator, Callable, Iterator
-from datetime import date, datetime
-from typing import Any
+from collections.abc import Iterator
 
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from backoffice import (
-    acknowledgement,
     agentcalls,
-    deadlines,
     decisions,
-    docrequests,
-    pki,
     procedures,
 )
 from backoffice.errors import (
-    NotAllowed,
-    Refusal,
-    StaffError,
     StaffToolError,
-    StoreError,
-    UnknownDepositError,
 )
 from backoffice.roles import NAME, PERMISSIONS, Action, Outcome, Permission
+from backoffice.staffbase import (
+    MAX_ANNOTATION,
+    PREFIX,
+    Handler,
+    _body,
+    _deposit_id,
+    _error,
+    _json,
+)
+from backoffice.staffchain import LegalChainEndpoints
 from backoffice.staffviews import (
     CSV_COLUMNS,
     csv_cell,
@@ -76,80 +79,16 @@ from backoffice.staffviews import (
     row_dict,
 )
 from backoffice.status import DossierStatus
-from backoffice.store.metadata import DepositRecord, MetadataStore
-from backoffice.store.objects import ObjectStore
-from backoffice.store.requestsdb import RequestStore
 from backoffice.store.staffdb import (
     SortKey,
     StaffRecord,
-    StaffStore,
 )
-from backoffice.tus import client_certificate
-from deposit import ids
 from deposit import manifest as manifestmod
-from deposit.legal import add
 
 log = logging.getLogger(__name__)
 
-PREFIX = "/staff/v1"
-#: A staff request's JSON body: a decision's message (2000 characters, backoffice/
-#: personaldata.py) or an annotation fits well within it.
-MAX_BODY = 64 * 1024
-#: The longest private annotation.
-MAX_ANNOTATION = 4000
-#: Chunks of the envelope sent to the staff workstation.
-CHUNK = 1 << 20
-
-
-def _error(status: int, message: str, exc: StaffError | None = None) -> Response:
-    body: dict[str, Any] = {"error": message}
-    if exc is not None and exc.code is not None:
-        body["code"] = exc.code.value
-        body["details"] = exc.details
-    return JSONResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
-
-
-def _json(data: Any, status: int = 200) -> Response:
-    return JSONResponse(data, status_code=status, headers={"Cache-Control": "no-store"})
-
-
-async def _body(request: Request) -> dict[str, Any]:
-    declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY):
-        raise ValueError(f"the body is larger than {MAX_BODY} bytes")
-    raw = b""
-    async for chunk in request.stream():
-        raw += chunk
-        if len(raw) > MAX_BODY:
-            raise ValueError(f"the body is larger than {MAX_BODY} bytes")
-    try:
-        data = json.loads(raw or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        raise ValueError("the body is not JSON") from None
-    if not isinstance(data, dict):
-        raise ValueError("the body must be a JSON object")
-    return data
-
-
-def _deposit_id(raw: str) -> str:
-    deposit_id = ids.canonical(raw)
-    if deposit_id is None:
-        raise UnknownDepositError(f"{raw!r} is not a deposit number (XXXX-XXXX-XXXX)")
-    return deposit_id
-
-
-Handler = Callable[[Request, StaffRecord], Any]
-
-
-class StaffAPI:
-    def __init__(self, metadata: MetadataStore, objects: ObjectStore,
-                 clock: Callable[[], datetime], *, public_url: str = "") -> None:
-        self.public_url = public_url       # the status page's, printed on accusés de réception
-        self.metadata = metadata
-        self.objects = objects
-        self.staff = StaffStore(metadata)
-        self.requests = RequestStore(metadata)
-        self.clock = clock
+class StaffAPI(LegalChainEndpoints):
+    """Every route of the staff API (the table in the module docstring)."""
 
     def routes(self) -> list[Route]:
         get, post = ["GET"], ["POST"]
@@ -168,6 +107,10 @@ class StaffAPI:
             ("/dossiers/{deposit_id}/requests", self.request_documents, post),
             ("/dossiers/{deposit_id}/requests/{request_id}/withdraw", self.withdraw_request,
              post),
+            ("/dossiers/{deposit_id}/complements/{complement_id}/envelope",
+             self.complement_envelope, get),
+            ("/dossiers/{deposit_id}/complements/{complement_id}/manifest",
+             self.complement_manifest, get),
             ("/conflicts", self.conflicts, get),
             ("/audit", self.audit, get),
             ("/agent-calls", self.agent_calls, get),
@@ -176,79 +119,6 @@ class StaffAPI:
         ]
         return [Route(PREFIX + path, self._wrap(handler), methods=methods)
                 for path, handler, methods in table]
-
-    # ------------------------------------------------------------------ plumbing
-    def _wrap(self, handler: Handler) -> Callable[[Request], Any]:
-        async def endpoint(request: Request) -> Response:
-            try:
-                actor = await run_in_threadpool(self._actor, request, self._action_of(handler))
-            except NotAllowed as exc:
-                log.warning("staff API: %s (%s %s)", exc, request.method, request.url.path)
-                return _error(exc.status, str(exc), exc)
-            except StoreError:
-                log.exception("staff API: the metadata store does not answer")
-                return _error(503, "the metadata store does not answer; try again")
-            try:
-                response: Response = await handler(request, actor)
-                return response
-            except (StaffError, UnknownDepositError, ValueError) as exc:
-                # A refusal, whatever its reason, is in the trail with its author.
-                status = exc.status if isinstance(exc, StaffError) else \
-                    404 if isinstance(exc, UnknownDepositError) else 400
-                await self._record(actor, self._action_of(handler), Outcome.REFUSED,
-                                   request.path_params.get("deposit_id"), str(exc))
-                return _error(status, str(exc), exc if isinstance(exc, StaffError) else None)
-            except StoreError:
-                log.exception("staff API: the metadata store does not answer")
-                return _error(503, "the metadata store does not answer; try again")
-        return endpoint
-
-    def _action_of(self, handler: Handler) -> Action:
-        name = getattr(handler, "__name__", "")
-        return {"decide": Action.DECIDE, "assign": Action.ASSIGN, "annotate": Action.ANNOTATE,
-                "envelope": Action.FETCH, "manifest": Action.FETCH, "export": Action.EXPORT,
-                "audit": Action.AUDIT, "ack_call": Action.ACK_CALL,
-                "agent_calls": Action.AGENT_CALLS,
-                "request_documents": Action.REQUEST_DOCUMENTS,
-                "withdraw_request": Action.WITHDRAW_REQUEST}.get(name, Action.VIEW)
-
-    def _actor(self, request: Request, action: Action) -> StaffRecord:
-        pem = client_certificate(request)
-        if pem is None:
-            raise NotAllowed("no client certificate")
-        account = self.staff.by_fingerprint(pki.fingerprint(pem.encode()))
-        if account is None:
-            raise NotAllowed("this certificate belongs to no account (re-issued or never "
-                             "issued here)", Refusal.ACCOUNT)
-        if not account.active:
-            # Who tried is known: the attempt goes into the trail like any refusal.
-            self.staff.audit(self.clock(), account.name, action, Outcome.REFUSED,
-                             request.path_params.get("deposit_id"), "the account is disabled")
-            raise NotAllowed(f"the account {account.name} is disabled", Refusal.ACCOUNT,
-                             {"disabled": [account.name]})
-        return account
-
-    async def _stored(self, request: Request) -> DepositRecord:
-        """The dossier the path names; UnknownDepositError (404) when there is none."""
-        deposit_id = _deposit_id(request.path_params["deposit_id"])
-        record = await run_in_threadpool(self.metadata.deposit, deposit_id)
-        if record is None:
-            raise UnknownDepositError(f"no deposit {deposit_id} is stored")
-        return record
-
-    @staticmethod
-    def need(actor: StaffRecord, permission: Permission) -> None:
-        if permission not in PERMISSIONS[actor.role]:
-            raise NotAllowed(f"the role {actor.role} of {actor.name} does not allow this "
-                             f"({permission})", Refusal.ROLE, {"permission": [permission.value]})
-
-    async def _record(self, actor: StaffRecord, action: Action, outcome: Outcome,
-                      deposit_id: str | None = None, detail: str = "") -> None:
-        try:
-            await run_in_threadpool(self.staff.audit, self.clock(), actor.name, action,
-                                    outcome, deposit_id, detail)
-        except StoreError:
-            log.exception("staff API: an audit entry could not be written")
 
     # ------------------------------------------------------------------ reads
     async def me(self, request: Request, actor: StaffRecord) -> Response:
@@ -307,7 +177,7 @@ class StaffAPI:
         trail = await run_in_threadpool(lambda: self.staff.audit_trail(deposit_id=deposit_id,
                                                                         limit=100))
         manifest, _sig = manifestmod.parse_unverified(record.manifest)
-        legal = await run_in_threadpool(self._requests_view, record)
+        legal = await run_in_threadpool(self._chain_view, record)
         await self._record(actor, Action.VIEW, Outcome.DONE, deposit_id)
         return _json({
             "deposit_id": deposit_id, "kiosk_id": record.kiosk_id,
@@ -334,52 +204,17 @@ class StaffAPI:
     async def envelope(self, request: Request, actor: StaffRecord) -> Response:
         self.need(actor, Permission.FETCH)
         record = await self._stored(request)
-        deposit_id = record.deposit_id
-        try:
-            source = await run_in_threadpool(self.objects.open, record.object_key)
-        except (OSError, StoreError) as exc:
-            log.error("staff API: envelope of %s cannot be read: %s", deposit_id, exc)
-            return _error(503, f"the envelope of {deposit_id} cannot be read now")
-        await self._record(actor, Action.FETCH, Outcome.DONE, deposit_id,
+        await self._record(actor, Action.FETCH, Outcome.DONE, record.deposit_id,
                            f"{record.envelope_size} bytes")
-
-        async def chunks() -> AsyncIterator[bytes]:
-            try:
-                while True:
-                    chunk = await run_in_threadpool(source.read, CHUNK)
-                    if not chunk:
-                        return
-                    yield chunk
-            finally:
-                source.close()
-
-        return StreamingResponse(chunks(), media_type="application/octet-stream", headers={
-            "Content-Length": str(record.envelope_size), "Cache-Control": "no-store",
-            "X-Envelope-SHA256": record.envelope_sha256})
+        return await self._send_object(record.object_key, record.envelope_size,
+                                       record.envelope_sha256,
+                                       f"the envelope of {record.deposit_id}")
 
     async def manifest(self, request: Request, actor: StaffRecord) -> Response:
         self.need(actor, Permission.FETCH)
         record = await self._stored(request)
         return Response(record.manifest, media_type="application/json",
                         headers={"Cache-Control": "no-store"})
-
-    async def acknowledgement(self, request: Request, actor: StaffRecord) -> Response:
-        """The accusé de réception the citizen was given (issued now for a dossier stored
-        before they were issued on arrival)."""
-        self.need(actor, Permission.VIEW)
-        record = await self._stored(request)
-        try:
-            pdf = await run_in_threadpool(acknowledgement.pdf_for, self.metadata, record,
-                                          self.clock(), self.public_url)
-        except acknowledgement.AcknowledgementError as exc:
-            await self._record(actor, Action.VIEW, Outcome.REFUSED, record.deposit_id,
-                               f"accusé de réception: {exc}")
-            return _error(404, f"no accusé de réception can be issued ({exc}): the service "
-                          "must send one itself")
-        await self._record(actor, Action.VIEW, Outcome.DONE, record.deposit_id,
-                           "accusé de réception")
-        return Response(pdf, media_type="application/pdf",
-                        headers=acknowledgement.headers(record.deposit_id))
 
     async def conflicts(self, request: Request, actor: StaffRecord) -> Response:
         self.need(actor, Permission.VIEW)
@@ -493,104 +328,5 @@ class StaffAPI:
                                       expected=expected_status))
         log.info("deposit %s is now %s (by %s)", deposit_id, new, actor.name)
         return _json({"deposit_id": deposit_id, "status": new.value, "message": stored})
-
-    # ------------------------------------------------------------------ requests for documents
-    def _requests_view(self, record: DepositRecord) -> dict[str, Any]:
-        """The dossier view's part on requests for documents: the procedure's documents,
-        the requests, and the deemed decision as it stands today."""
-        info = procedures.shipped().get(record.procedure)
-        requests = docrequests.requests_of(self.metadata, record.deposit_id)
-        now = self.clock()
-        try:
-            outcome = docrequests.deemed(info, record.received_at, requests,
-                                         deadlines.receipt_date(now))
-        except deadlines.TimelineError:
-            log.exception("deposit %s: its requests cannot be counted", record.deposit_id)
-            outcome = None                 # no date rather than a wrong one
-        names = {d.code: d.name("fr") for d in info.documents} if info else {}
-        return {
-            "documents": [{"code": c, "name": n} for c, n in names.items()],
-            "requests": [request_view(r, names, now) for r in reversed(requests)],
-            "deemed": None if outcome is None else {
-                "state": outcome.state.value, "silence": outcome.silence.value,
-                "deemed_on": outcome.deemed_on.isoformat() if outcome.deemed_on else None},
-            "max_deadline": add(deadlines.receipt_date(now),
-                                docrequests.MAX_DEADLINE).isoformat(),
-        }
-
-    def _no_open_request(self, deposit_id: str) -> None:
-        """A dossier waiting for documents leaves ``incomplete`` by its request (withdrawn or
-        answered), not by a plain status change that would leave the request open."""
-        request = docrequests.open_request(self.metadata, deposit_id)
-        if request is not None:
-            raise docrequests.RequestConflict(
-                f"deposit {deposit_id} waits for the documents of request "
-                f"{request.request_id}: withdraw it first, or wait for the documents",
-                Refusal.OPEN_REQUEST, {"request": [request.request_id]})
-
-    async def request_documents(self, request: Request, actor: StaffRecord) -> Response:
-        self.need(actor, Permission.DECIDE)
-        record = await self._stored(request)
-        body = await _body(request)
-        documents = body.get("documents")
-        if not isinstance(documents, list) or not all(isinstance(d, str) for d in documents):
-            raise ValueError("documents must be a list of document codes")
-        try:
-            deadline = date.fromisoformat(str(body.get("deadline")))
-        except ValueError:
-            raise ValueError("deadline must be a date YYYY-MM-DD") from None
-        note = body.get("note") or ""
-        if not isinstance(note, str):
-            raise ValueError("note must be text")
-        expected = body.get("expected")
-        try:
-            expected_status = DossierStatus(expected) if expected else None
-        except ValueError:
-            raise ValueError("expected must be a status") from None
-        now = self.clock()
-        info = procedures.shipped().get(record.procedure)
-        asked = docrequests.check_request(info, documents, deadline, note,
-                                          deadlines.receipt_date(now))
-        made = await run_in_threadpool(lambda: self.requests.create(
-            record.deposit_id, documents=asked.documents, deadline=asked.deadline,
-            note=asked.note, actor=actor.name, at=now,
-            moves=docrequests.request_moves(asked.message), expected=expected_status))
-        log.info("deposit %s: documents requested (%s, by %s)", record.deposit_id,
-                 made.request_id, actor.name)
-        names = {d.code: d.name("fr") for d in info.documents} if info else {}
-        return _json(request_view(made, names, now), 201)
-
-    async def withdraw_request(self, request: Request, actor: StaffRecord) -> Response:
-        self.need(actor, Permission.DECIDE)
-        record = await self._stored(request)
-        request_id = request.path_params["request_id"]
-        found = await run_in_threadpool(self.requests.request, request_id) \
-            if docrequests.is_request_id(request_id) else None
-        if found is None or found.deposit_id != record.deposit_id:
-            raise docrequests.RequestConflict(
-                f"deposit {record.deposit_id} has no request {request_id}",
-                Refusal.REQUEST_STATE, {"state": []})
-        if found.requested_by != actor.name and Permission.ASSIGN not in PERMISSIONS[actor.role]:
-            raise NotAllowed(f"only {found.requested_by}, who made the request, or a supervisor "
-                             f"may withdraw it", Refusal.ROLE, {"requester": [found.requested_by]})
-        now = self.clock()
-        done = await run_in_threadpool(
-            self.requests.withdraw, record.deposit_id, request_id, actor.name, now,
-            docrequests.back_in_review(docrequests.WITHDRAWN_MESSAGE))
-        info = procedures.shipped().get(record.procedure)
-        names = {d.code: d.name("fr") for d in info.documents} if info else {}
-        return _json(request_view(done, names, now))
-
-
-def request_view(r: docrequests.DocumentRequest, names: dict[str, str],
-                 now: datetime) -> dict[str, Any]:
-    """A request as the staff API sends it (document names in French, as staff read them)."""
-    return {"request_id": r.request_id, "deposit_id": r.deposit_id,
-            "requested_at": iso(r.requested_at), "requested_by": r.requested_by,
-            "deadline": r.deadline.isoformat(),
-            "documents": [{"code": c, "name": names.get(c, c)} for c in r.documents],
-            "note": r.note, "state": r.state.value, "expired": r.expired(now),
-            "answered_at": iso(r.answered_at), "complement_id": r.complement_id}
-
 
 __all__ = ["PREFIX", "StaffAPI"]

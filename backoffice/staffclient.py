@@ -273,6 +273,33 @@ class StaffClient:
         return Fetched(facts["deposit_id"], data, None, blob, key_pem,
                        "manifest signature, size and SHA-256 verified")
 
+    def fetch_complement_bytes(self, deposit_id: str, complement: dict[str, Any]) -> Fetched:
+        """A complement of the dossier (one of its view's ``complements``) in memory, checked
+        against its own kiosk-signed manifest, which must name this dossier."""
+        cid = complement["complement_id"]
+        base = f"/dossiers/{deposit_id}/complements/{cid}"
+        blob = self._call("GET", f"{base}/manifest").content
+        key_pem = (complement.get("kiosk_signing_key") or "").encode()
+        try:
+            manifest = manifestmod.verify(blob, manifestmod.load_public_key(key_pem),
+                                          kiosk_id=complement["kiosk_id"])
+        except (DepositError, KeyError) as exc:
+            raise StaffToolError(f"complement {cid}: the manifest fails verification ({exc}); "
+                                 f"nothing fetched") from None
+        if manifest.complement_of != deposit_id or manifest.deposit_id != cid:
+            raise StaffToolError(f"complement {cid}: its manifest names dossier "
+                                 f"{manifest.complement_of}, not {deposit_id}")
+        if manifest.envelope_size > MAX_IN_MEMORY:
+            raise StaffToolError(f"complement {cid}: {manifest.envelope_size} bytes is too "
+                                 f"large to open here")
+        data = self._call("GET", f"{base}/envelope").content
+        if len(data) != manifest.envelope_size or \
+                hashlib.sha256(data).hexdigest() != manifest.envelope_sha256:
+            raise StaffToolError(f"complement {cid}: the envelope received does not match its "
+                                 f"signed manifest (size or SHA-256)")
+        return Fetched(cid, data, None, blob, key_pem,
+                       "manifest signature, size and SHA-256 verified")
+
     def fetch_to(self, deposit_id: str, out: Path) -> Fetched:
         """DEPOSIT.age, DEPOSIT.manifest.json and DEPOSIT.kiosk-key.pem into ``out``; the
         envelope streamed to a temporary file, renamed once its digest matched."""

@@ -30,7 +30,7 @@ from pypdf.errors import PyPdfError
 
 from backoffice import staff
 from backoffice.errors import StaffToolError
-from backoffice.staffclient import StaffClient
+from backoffice.staffclient import Fetched, StaffClient
 
 log = logging.getLogger(__name__)
 
@@ -111,11 +111,22 @@ class DossierCache:
         cached = self.get(deposit_id)
         if cached is not None:
             return cached
-        fetched = client.fetch_bytes(deposit_id, facts)
+        return self._keep(client.fetch_bytes(deposit_id, facts))
+
+    def open_complement(self, client: StaffClient, deposit_id: str,
+                        complement: dict[str, Any]) -> OpenDossier:
+        """The same for a complement of ``deposit_id`` (one of its view's ``complements``):
+        kept under the complement's own number, its pages served like a dossier's."""
+        cached = self.get(complement["complement_id"])
+        if cached is not None:
+            return cached
+        return self._keep(client.fetch_complement_bytes(deposit_id, complement))
+
+    def _keep(self, fetched: Fetched) -> OpenDossier:
         assert fetched.envelope is not None
         work = Path(tempfile.mkdtemp(prefix="open-", dir=self.folder))
+        name = fetched.deposit_id
         try:
-            name = fetched.deposit_id
             (work / f"{name}.age").write_bytes(fetched.envelope)
             (work / f"{name}.manifest.json").write_bytes(fetched.manifest)
             (work / f"{name}.kiosk-key.pem").write_bytes(fetched.kiosk_key_pem)
@@ -129,13 +140,13 @@ class DossierCache:
         finally:
             shutil.rmtree(work, ignore_errors=True)
         if not isinstance(deposit, dict):
-            raise StaffToolError(f"deposit {deposit_id}: deposit.json is not an object")
+            raise StaffToolError(f"deposit {name}: deposit.json is not an object")
         pages, problems = page_images(pdf)
-        dossier = OpenDossier(fetched.deposit_id, result.verified, deposit, pdf, pages, problems)
-        self._open[dossier.deposit_id] = dossier
+        dossier = OpenDossier(name, result.verified, deposit, pdf, pages, problems)
+        self._open[name] = dossier
         while len(self._open) > MAX_OPEN:
             self._open.popitem(last=False)
-        log.info("opened deposit %s (%d pages)", dossier.deposit_id, len(pages))
+        log.info("opened %s (%d pages)", name, len(pages))
         return dossier
 
     def forget(self) -> None:

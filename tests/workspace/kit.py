@@ -53,10 +53,12 @@ def page_with(text: str, number: int) -> ScannedPage:
     return ScannedPage(out.getvalue(), image.width, image.height)
 
 
-def real_dossier(kiosk: FakeKiosk, procedure: str, sentinel: str, pages: int = 2
-                 ) -> MadeDeposit:
+def real_dossier(kiosk: FakeKiosk, procedure: str, sentinel: str, pages: int = 2, *,
+                 complement_of: str | None = None, request_id: str | None = None,
+                 token: str | None = None) -> MadeDeposit:
     """A deposit as a kiosk seals it: deposit.json and a dossier PDF with ``pages`` pages, the
-    sentinel written on each page, in each JPEG's comment and in deposit.json."""
+    sentinel written on each page, in each JPEG's comment and in deposit.json; with
+    ``complement_of``, ``request_id`` and the original's ``token``, a complement."""
     deposit_id = deposit_number(kiosk.enrollment.fleet_code, kiosk.sequence + 1)
     scanned = [page_with(f"{sentinel} page {n}", n) for n in range(1, pages + 1)]
     info = DossierInfo(deposit_id=deposit_id, procedure_code=procedure,
@@ -69,7 +71,8 @@ def real_dossier(kiosk: FakeKiosk, procedure: str, sentinel: str, pages: int = 2
                     "contact": {"note": sentinel},
                     "documents": [{"code": "address", "pages": pages}]}
     archive = b"".join(bytes(c) for c in payload.pack(deposit_json, pdf))
-    return kiosk.make(payload=archive, deposit_id=deposit_id, procedure=procedure)
+    return kiosk.make(payload=archive, deposit_id=deposit_id, procedure=procedure,
+                      complement_of=complement_of, request_id=request_id, token=token)
 
 
 class WorkspaceProcess:
