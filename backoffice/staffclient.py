@@ -273,12 +273,12 @@ class StaffClient:
         return Fetched(facts["deposit_id"], data, None, blob, key_pem,
                        "manifest signature, size and SHA-256 verified")
 
-    def fetch_complement_bytes(self, deposit_id: str, complement: dict[str, Any]) -> Fetched:
-        """A complement of the dossier (one of its view's ``complements``) in memory, checked
-        against its own kiosk-signed manifest, which must name this dossier."""
+    def _complement_manifest(self, deposit_id: str, complement: dict[str, Any]
+                             ) -> tuple[manifestmod.Manifest, bytes, bytes]:
+        """A complement's signed manifest, verified with its own kiosk's key, naming this
+        dossier; StaffToolError otherwise."""
         cid = complement["complement_id"]
-        base = f"/dossiers/{deposit_id}/complements/{cid}"
-        blob = self._call("GET", f"{base}/manifest").content
+        blob = self._call("GET", f"/dossiers/{deposit_id}/complements/{cid}/manifest").content
         key_pem = (complement.get("kiosk_signing_key") or "").encode()
         try:
             manifest = manifestmod.verify(blob, manifestmod.load_public_key(key_pem),
@@ -289,10 +289,17 @@ class StaffClient:
         if manifest.complement_of != deposit_id or manifest.deposit_id != cid:
             raise StaffToolError(f"complement {cid}: its manifest names dossier "
                                  f"{manifest.complement_of}, not {deposit_id}")
+        return manifest, blob, key_pem
+
+    def fetch_complement_bytes(self, deposit_id: str, complement: dict[str, Any]) -> Fetched:
+        """A complement of the dossier (one of its view's ``complements``) in memory, checked
+        against its own kiosk-signed manifest, which must name this dossier."""
+        cid = complement["complement_id"]
+        manifest, blob, key_pem = self._complement_manifest(deposit_id, complement)
         if manifest.envelope_size > MAX_IN_MEMORY:
             raise StaffToolError(f"complement {cid}: {manifest.envelope_size} bytes is too "
-                                 f"large to open here")
-        data = self._call("GET", f"{base}/envelope").content
+                                 f"large to open here; use `backoffice fetch`")
+        data = self._call("GET", f"/dossiers/{deposit_id}/complements/{cid}/envelope").content
         if len(data) != manifest.envelope_size or \
                 hashlib.sha256(data).hexdigest() != manifest.envelope_sha256:
             raise StaffToolError(f"complement {cid}: the envelope received does not match its "
@@ -300,47 +307,58 @@ class StaffClient:
         return Fetched(cid, data, None, blob, key_pem,
                        "manifest signature, size and SHA-256 verified")
 
-    def fetch_to(self, deposit_id: str, out: Path) -> Fetched:
-        """DEPOSIT.age, DEPOSIT.manifest.json and DEPOSIT.kiosk-key.pem into ``out``; the
-        envelope streamed to a temporary file, renamed once its digest matched."""
+    def fetch_to(self, deposit_id: str, out: Path) -> list[Fetched]:
+        """DEPOSIT.age, DEPOSIT.manifest.json and DEPOSIT.kiosk-key.pem into ``out``, then the
+        same for each complement of the dossier (documents brought later); each envelope
+        streamed to a temporary file, renamed once its digest matched."""
         facts, blob, key_pem = self._verified_manifest(deposit_id)
         deposit_id = facts["deposit_id"]
+        fetched = [self._stream_to(f"/dossiers/{deposit_id}/envelope", deposit_id, blob,
+                                   key_pem, out)]
+        for complement in facts.get("complements", []):
+            cid = complement["complement_id"]
+            _manifest, cblob, ckey = self._complement_manifest(deposit_id, complement)
+            fetched.append(self._stream_to(f"/dossiers/{deposit_id}/complements/{cid}/envelope",
+                                           cid, cblob, ckey, out))
+        return fetched
+
+    def _stream_to(self, path: str, name: str, blob: bytes, key_pem: bytes, out: Path
+                   ) -> Fetched:
         out.mkdir(parents=True, exist_ok=True)
-        env_path = out / f"{deposit_id}.age"
-        man_path = out / f"{deposit_id}.manifest.json"
-        key_path = out / f"{deposit_id}.kiosk-key.pem"
+        env_path = out / f"{name}.age"
+        man_path = out / f"{name}.manifest.json"
+        key_path = out / f"{name}.kiosk-key.pem"
         for p in (env_path, man_path):
             if p.exists():
                 raise StaffToolError(f"{p} exists; fetch never overwrites")
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{deposit_id}.", dir=out)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.", dir=out)
         tmp = Path(tmp_name)
         try:
             with os.fdopen(fd, "wb") as dst:
                 try:
-                    with self.http.stream("GET", f"/dossiers/{deposit_id}/envelope") as resp:
+                    with self.http.stream("GET", path) as resp:
                         if resp.status_code >= 400:
                             resp.read()
                             raise _api_error(resp)
                         for chunk in resp.iter_bytes(1 << 20):
                             dst.write(chunk)
                 except httpx.HTTPError as exc:
-                    raise StaffToolError(f"deposit {deposit_id}: the download failed "
+                    raise StaffToolError(f"deposit {name}: the download failed "
                                          f"({type(exc).__name__}: {exc})") from None
                 dst.flush()
                 os.fsync(dst.fileno())
             try:
                 manifestmod.verify(blob, manifestmod.load_public_key(key_pem), envelope=tmp)
             except DepositError as exc:
-                raise StaffToolError(f"deposit {deposit_id}: the envelope does not match its "
+                raise StaffToolError(f"deposit {name}: the envelope does not match its "
                                      f"manifest ({exc}); it was not kept") from None
             tmp.replace(env_path)
         finally:
             tmp.unlink(missing_ok=True)
         man_path.write_bytes(blob)
         key_path.write_bytes(key_pem)
-        return Fetched(deposit_id, None, env_path, blob, key_pem,
+        return Fetched(name, None, env_path, blob, key_pem,
                        "manifest signature, size and SHA-256 verified")
-
 
 def _clean(params: Mapping[str, Any] | None) -> dict[str, str]:
     return {k: str(v) for k, v in (params or {}).items() if v not in (None, "")}

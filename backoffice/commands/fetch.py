@@ -2,7 +2,9 @@
 
 For each deposit number, writes DEPOSIT.age, DEPOSIT.manifest.json and the
 kiosk's public key into DIR, once the envelope matched its kiosk-signed
-manifest (size and SHA-256). Several numbers fetch a batch; one that fails is
+manifest (size and SHA-256), then the same for each of its complements
+(documents the citizen brought later at a kiosk, COMPLEMENT.age...: ``backoffice
+decrypt`` opens them alike). Several numbers fetch a batch; one that fails is
 reported and the others still come.
 """
 
@@ -38,7 +40,10 @@ def run(args: argparse.Namespace) -> int:
                 print(f"backoffice: {deposit_id}: {exc}", file=sys.stderr)
                 continue
             if len(args.deposit_ids) > 1:
-                print(f"[{n}/{len(args.deposit_ids)}] {fetched.deposit_id}", file=sys.stderr)
-            print(f"envelope: {fetched.envelope_path}")
-            print(f"manifest: {args.out / (fetched.deposit_id + '.manifest.json')}")
+                print(f"[{n}/{len(args.deposit_ids)}] {fetched[0].deposit_id}", file=sys.stderr)
+            for number, one in enumerate(fetched):
+                if number:              # documents brought later, decrypted the same way
+                    print(f"complement: {one.deposit_id}")
+                print(f"envelope: {one.envelope_path}")
+                print(f"manifest: {args.out / (one.deposit_id + '.manifest.json')}")
     return 2 if failed else 0

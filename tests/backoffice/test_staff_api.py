@@ -542,7 +542,7 @@ def test_fetch_bytes_and_fetch_to_give_the_envelope_verified_against_its_signed_
     assert "signature, size and SHA-256 verified" in fetched.verified
 
     out = tmp_path / "fetched"
-    on_disk = team.ines.fetch_to(made.deposit_id, out)
+    (on_disk,) = team.ines.fetch_to(made.deposit_id, out)     # no complement: one envelope
     assert on_disk.envelope_path is not None
     assert on_disk.envelope_path.read_bytes() == made.envelope_path.read_bytes()
     assert sorted(p.name for p in out.iterdir()) == sorted(

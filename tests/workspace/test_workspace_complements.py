@@ -47,6 +47,9 @@ def test_the_dossier_view_lists_its_complements_and_serves_them_audited(office: 
     assert any(e["actor"] == "ines.martin" and e["action"] == "fetch" and
                e["detail"] == f"complement {complement.deposit_id}: {complement.size} bytes"
                for e in trail)
+    on_disk = ines.fetch_to(original.deposit_id, office.root / "fetched")
+    assert [f.deposit_id for f in on_disk] == [original.deposit_id, complement.deposit_id]
+    assert all(f.envelope_path is not None and f.envelope_path.exists() for f in on_disk)
     other = office.dossiers[1].deposit_id
     with pytest.raises(StaffAPIError) as missing:
         ines.get(f"/dossiers/{other}/complements/{complement.deposit_id}/manifest")
