@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +95,24 @@ def _root_logging_restored() -> Any:
         if handler not in handlers:
             root.removeHandler(handler)
     root.setLevel(level)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[object]:
+    """Debian's Chromium through Playwright, one per worker process: two sync Playwright
+    instances cannot live in one thread (the second sees the first's event loop running), so
+    every test that needs a browser shares this one (tests/workspace, tests/e2e)."""
+    executable = shutil.which("chromium") or shutil.which("chromium-browser")
+    if executable is None:
+        pytest.skip("Debian's chromium is not installed (bin/setup installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable,
+                                             args=["--no-sandbox"] if os.geteuid() == 0
+                                             else [])
+        yield browser
+        browser.close()
 
 
 def _need(path: Path) -> Path:

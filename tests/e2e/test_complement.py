@@ -41,7 +41,6 @@ from tests.backoffice.harness import RunningServer, free_port
 from tests.backoffice.notifykit import SmsGateway, SmtpServer, notify_settings
 from tests.e2e.fleet import enrolled
 from tests.ui_fixtures import display, kiosk_data  # noqa: F401 - fixtures
-from tests.workspace.conftest import chromium  # noqa: F401 - fixture
 
 pytestmark = [pytest.mark.slow, pytest.mark.ui]
 
@@ -91,7 +90,7 @@ def shoot_phone(page: Any, name: str) -> None:
 
 def test_documents_requested_by_staff_are_brought_at_a_kiosk_and_the_dossier_moves_on(
         tmp_path: Path, display: str, smtp: SmtpServer, sms: SmsGateway,  # noqa: F811
-        chromium: Any) -> None:  # noqa: F811
+        chromium: Any) -> None:
     from devtools.citizen import Citizen
     from devtools.kit import start_kiosk
 

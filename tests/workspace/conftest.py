@@ -23,7 +23,7 @@ from tests.backoffice.harness import (
     free_port,
     init_backoffice,
 )
-from tests.workspace.kit import CHROMIUM, WorkspaceProcess, real_dossier
+from tests.workspace.kit import WorkspaceProcess, real_dossier
 
 
 @dataclass
@@ -101,24 +101,6 @@ def make_office(tmp_path: Path) -> Iterator[Office]:
         root.removeHandler(handler)
         root.setLevel(level)
         handler.close()
-
-
-@pytest.fixture(scope="session")
-def chromium() -> Iterator[object]:
-    if CHROMIUM is None:
-        pytest.skip("Debian's chromium is not installed (bin/setup installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM,
-                                             args=["--no-sandbox"] if _root() else [])
-        yield browser
-        browser.close()
-
-
-def _root() -> bool:
-    import os
-    return os.geteuid() == 0
 
 
 __all__ = ["STAFF_PASSPHRASE", "Office"]

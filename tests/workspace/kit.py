@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -19,8 +18,6 @@ from deposit import payload
 from printer.dossier import DossierDocument, DossierInfo, dossier_pdf
 from tests.backoffice.harness import FakeKiosk, MadeDeposit, deposit_number
 from tests.conftest import REPO
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 @dataclass(frozen=True)
