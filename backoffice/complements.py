@@ -47,6 +47,7 @@ from backoffice import deadlines, docrequests
 from backoffice.docrequests import DocumentRequest, RequestState
 from backoffice.errors import Check, EnvelopeRefused
 from backoffice.store.metadata import DepositRecord, MetadataStore
+from backoffice.store.requestsdb import RequestStore
 from deposit import ids
 from deposit import manifest as manifestmod
 
@@ -97,8 +98,9 @@ def check(store: MetadataStore, manifest: manifestmod.Manifest) -> DocumentReque
     if manifest.procedure != original.procedure:
         raise ComplementRefused(f"it names procedure {manifest.procedure!r}, the dossier's is "
                                 f"{original.procedure!r}", ComplementRefusal.PROCEDURE)
-    request = next((r for r in docrequests.requests_of(store, original.deposit_id)
-                    if r.request_id == manifest.request_id), None)
+    request = RequestStore(store).request(manifest.request_id)
+    if request is not None and request.deposit_id != original.deposit_id:
+        request = None                      # another dossier's request: not this one's
     if request is None or request.state is not RequestState.OPEN:
         state = "unknown" if request is None else str(request.state)
         raise ComplementRefused(f"request {manifest.request_id} of dossier "

@@ -31,6 +31,7 @@ from backoffice.store.metadata import (
     UploadRecord,
 )
 from backoffice.store.objects import ObjectStore
+from backoffice.store.requestsdb import RequestStore
 from deposit import ack as ackmod
 from deposit import age_format, age_keys
 from deposit import manifest as manifestmod
@@ -218,8 +219,7 @@ class Settlement:
 
     def _answer(self, c: ComplementRecord) -> None:
         """The complement's request answered (once: also after a crash between the two)."""
-        request = next((r for r in docrequests.requests_of(self.metadata, c.deposit_id)
-                        if r.request_id == c.request_id), None)
+        request = RequestStore(self.metadata).request(c.request_id)
         if request is not None and request.state is docrequests.RequestState.OPEN:
             docrequests.answer(self.metadata, deposit_id=c.deposit_id, request_id=c.request_id,
                                complement_id=c.complement_id, at=c.received_at)

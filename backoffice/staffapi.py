@@ -67,7 +67,9 @@ from backoffice.staffbase import (
     _body,
     _deposit_id,
     _error,
+    _expected_status,
     _json,
+    _text,
 )
 from backoffice.staffchain import LegalChainEndpoints
 from backoffice.staffviews import (
@@ -313,14 +315,8 @@ class StaffAPI(LegalChainEndpoints):
         except ValueError:
             raise ValueError(f"status must be one of "
                              f"{', '.join(s.value for s in DossierStatus)}") from None
-        message = body.get("message") or ""
-        if not isinstance(message, str):
-            raise ValueError("message must be text")
-        expected = body.get("expected")
-        try:
-            expected_status = DossierStatus(expected) if expected else None
-        except ValueError:
-            raise ValueError("expected must be a status") from None
+        message = _text(body, "message")
+        expected_status = _expected_status(body)
         await run_in_threadpool(self._no_open_request, deposit_id)
         stored = await run_in_threadpool(
             lambda: self.staff.decide(deposit_id, new, actor.name, self.clock(),

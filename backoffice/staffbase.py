@@ -25,6 +25,7 @@ from backoffice.errors import (
     UnknownDepositError,
 )
 from backoffice.roles import PERMISSIONS, Action, Outcome, Permission
+from backoffice.status import DossierStatus
 from backoffice.store.metadata import DepositRecord, MetadataStore
 from backoffice.store.objects import ObjectStore
 from backoffice.store.requestsdb import RequestStore
@@ -72,6 +73,23 @@ async def _body(request: Request) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ValueError("the body must be a JSON object")
     return data
+
+
+def _text(body: dict[str, Any], key: str) -> str:
+    """An optional text field of a body ("" when absent); ValueError when not text."""
+    value = body.get(key) or ""
+    if not isinstance(value, str):
+        raise ValueError(f"{key} must be text")
+    return value
+
+
+def _expected_status(body: dict[str, Any]) -> DossierStatus | None:
+    """The status the staff member saw (``expected``), when the body gives one."""
+    expected = body.get("expected")
+    try:
+        return DossierStatus(expected) if expected else None
+    except ValueError:
+        raise ValueError("expected must be a status") from None
 
 
 def _deposit_id(raw: str) -> str:

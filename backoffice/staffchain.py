@@ -26,9 +26,16 @@ from starlette.responses import Response
 from backoffice import acknowledgement, deadlines, docrequests, procedures
 from backoffice.errors import NotAllowed, Refusal, UnknownDepositError
 from backoffice.roles import PERMISSIONS, Action, Outcome, Permission
-from backoffice.staffbase import StaffBase, _body, _deposit_id, _error, _json
+from backoffice.staffbase import (
+    StaffBase,
+    _body,
+    _deposit_id,
+    _error,
+    _expected_status,
+    _json,
+    _text,
+)
 from backoffice.staffviews import iso
-from backoffice.status import DossierStatus
 from backoffice.store.complementsdb import ComplementRecord, ComplementStore
 from backoffice.store.metadata import DepositRecord
 from backoffice.store.staffdb import StaffRecord
@@ -71,7 +78,7 @@ class LegalChainEndpoints(StaffBase):
         except deadlines.TimelineError:
             log.exception("deposit %s: its requests cannot be counted", record.deposit_id)
             outcome = None                 # no date rather than a wrong one
-        names = {d.code: d.name("fr") for d in info.documents} if info else {}
+        names = _french_names(info)
         return {
             "documents": [{"code": c, "name": n} for c, n in names.items()],
             "requests": [request_view(r, names, now) for r in reversed(requests)],
@@ -140,14 +147,8 @@ class LegalChainEndpoints(StaffBase):
             deadline = date.fromisoformat(str(body.get("deadline")))
         except ValueError:
             raise ValueError("deadline must be a date YYYY-MM-DD") from None
-        note = body.get("note") or ""
-        if not isinstance(note, str):
-            raise ValueError("note must be text")
-        expected = body.get("expected")
-        try:
-            expected_status = DossierStatus(expected) if expected else None
-        except ValueError:
-            raise ValueError("expected must be a status") from None
+        note = _text(body, "note")
+        expected_status = _expected_status(body)
         now = self.clock()
         info = procedures.shipped().get(record.procedure)
         asked = docrequests.check_request(info, documents, deadline, note,
@@ -158,8 +159,7 @@ class LegalChainEndpoints(StaffBase):
             moves=docrequests.request_moves(asked.message), expected=expected_status))
         log.info("deposit %s: documents requested (%s, by %s)", record.deposit_id,
                  made.request_id, actor.name)
-        names = {d.code: d.name("fr") for d in info.documents} if info else {}
-        return _json(request_view(made, names, now), 201)
+        return _json(request_view(made, _french_names(info), now), 201)
 
     async def withdraw_request(self, request: Request, actor: StaffRecord) -> Response:
         self.need(actor, Permission.DECIDE)
@@ -178,9 +178,13 @@ class LegalChainEndpoints(StaffBase):
         done = await run_in_threadpool(
             self.requests.withdraw, record.deposit_id, request_id, actor.name, now,
             docrequests.back_in_review(docrequests.WITHDRAWN_MESSAGE))
-        info = procedures.shipped().get(record.procedure)
-        names = {d.code: d.name("fr") for d in info.documents} if info else {}
-        return _json(request_view(done, names, now))
+        return _json(request_view(done, _french_names(
+            procedures.shipped().get(record.procedure)), now))
+
+
+def _french_names(info: procedures.ProcedureInfo | None) -> dict[str, str]:
+    """The procedure's documents by code, named in French as staff read them."""
+    return {d.code: d.name("fr") for d in info.documents} if info else {}
 
 
 def request_view(r: docrequests.DocumentRequest, names: dict[str, str],

@@ -15,11 +15,11 @@ import argparse
 import logging
 import shutil
 import sys
-import tempfile
-import time
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
+
+from devtools import screenshots
 
 #: 1280x800 in every language, portrait 1080x1920 in French (the layouts docs/journey.md shows).
 #: Arabic last of all: after a right-to-left session, labels centred by their screen's rule
@@ -165,29 +165,9 @@ def main(argv: list[str] | None = None) -> int:
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("out", type=Path, help="folder for the PNGs (e.g. docs/journey)")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="screenshots: %(message)s")
-    from devtools.xvfb import Xvfb, need_virtual_display
-
-    xvfb = Xvfb(1920, 1920) if need_virtual_display() else None
-    work = Path(tempfile.mkdtemp(prefix="kiosk-complement-screens-"))
-    try:
-        if xvfb is not None:
-            xvfb.start()
-        from kiosk.ui import boot
-
-        boot.prepare(width=1280, height=800, fullscreen=False, kivy_home=work / "kivy")
-        count = 0
-        started = time.monotonic()
-        for size, dpi, languages in DEFAULT:
-            for language in languages:
-                count += len(shoot(args.out, size, dpi, language, work))
-        log.info("%d screenshots in %s (%.0f s)", count, args.out, time.monotonic() - started)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-        if xvfb is not None:
-            xvfb.stop()
-    return 0
-
+    plan = [(size, dpi, language) for size, dpi, languages in DEFAULT
+            for language in languages]
+    return screenshots.run(args.out, plan, shoot, "kiosk-complement-screens-")
 
 if __name__ == "__main__":
     sys.exit(main())

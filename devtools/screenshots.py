@@ -17,6 +17,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 #: Sizes shown in docs/journey.md, with the density of a typical kiosk panel of that size:
@@ -210,11 +211,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dpi", type=float, default=0.0,
                         help="panel density for every size (default: typical of each size)")
     args = parser.parse_args(argv)
+    plan = [(size, args.dpi or SIZES.get(size, 96.0), language)
+            for size in args.sizes.split(",") for language in args.languages.split(",")]
+    return run(args.out, plan, shoot, "kiosk-screens-")
+
+
+Shooter = Callable[[Path, str, float, str, Path], list[Path]]
+
+
+def run(out: Path, plan: Sequence[tuple[str, float, str]], shooter: Shooter,
+        prefix: str) -> int:
+    """Take ``shooter``'s screenshots for each (size, dpi, language) of ``plan`` into ``out``,
+    under a virtual display when there is none, the Kivy home in a temporary folder."""
     logging.basicConfig(level=logging.INFO, format="screenshots: %(message)s")
     from devtools.xvfb import Xvfb, need_virtual_display
 
     xvfb = Xvfb(1920, 1920) if need_virtual_display() else None
-    work = Path(tempfile.mkdtemp(prefix="kiosk-screens-"))
+    work = Path(tempfile.mkdtemp(prefix=prefix))
     try:
         if xvfb is not None:
             xvfb.start()
@@ -223,11 +236,9 @@ def main(argv: list[str] | None = None) -> int:
         boot.prepare(width=1280, height=800, fullscreen=False, kivy_home=work / "kivy")
         count = 0
         started = time.monotonic()
-        for size in args.sizes.split(","):
-            dpi = args.dpi or SIZES.get(size, 96.0)
-            for language in args.languages.split(","):
-                count += len(shoot(args.out, size, dpi, language, work))
-        log.info("%d screenshots in %s (%.0f s)", count, args.out, time.monotonic() - started)
+        for size, dpi, language in plan:
+            count += len(shooter(out, size, dpi, language, work))
+        log.info("%d screenshots in %s (%.0f s)", count, out, time.monotonic() - started)
     finally:
         shutil.rmtree(work, ignore_errors=True)
         if xvfb is not None:
