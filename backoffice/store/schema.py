@@ -223,6 +223,58 @@ CREATE INDEX IF NOT EXISTS notifications_by_deposit ON notifications (deposit_id
 """
 
 
+#: The fleet's health (issue #16): each kiosk's signed heartbeats (history) and the latest one,
+#: the alerts they raise (one row per occurrence: opened, mailed, cleared, mailed again),
+#: the citizens' satisfaction ratings as aggregated counts (per kiosk, procedure, ISO week and
+#: rating: never per deposit; a heartbeat carries the kiosk's running totals, so a replay
+#: rewrites the same counts), and the technicians' badges (issued, expiring, revocable: the
+#: revocations reach kiosks in the signed fleet state).
+FLEET = """
+CREATE TABLE IF NOT EXISTS heartbeats (
+    kiosk_id     TEXT NOT NULL REFERENCES kiosks (kiosk_id),
+    sent_at      TEXT NOT NULL,
+    received_at  TEXT NOT NULL,
+    body         TEXT NOT NULL,
+    PRIMARY KEY (kiosk_id, sent_at)
+);
+CREATE INDEX IF NOT EXISTS heartbeats_by_received ON heartbeats (received_at);
+CREATE TABLE IF NOT EXISTS kiosk_health (
+    kiosk_id     TEXT PRIMARY KEY REFERENCES kiosks (kiosk_id),
+    sent_at      TEXT NOT NULL,
+    received_at  TEXT NOT NULL,
+    body         TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS fleet_alerts (
+    alert_id             TEXT PRIMARY KEY,
+    kiosk_id             TEXT NOT NULL REFERENCES kiosks (kiosk_id),
+    kind                 TEXT NOT NULL,
+    subject              TEXT NOT NULL,
+    detail               TEXT NOT NULL,
+    opened_at            TEXT NOT NULL,
+    cleared_at           TEXT,
+    opened_notified_at   TEXT,
+    cleared_notified_at  TEXT
+);
+CREATE INDEX IF NOT EXISTS fleet_alerts_open ON fleet_alerts (cleared_at, kiosk_id, kind);
+CREATE TABLE IF NOT EXISTS ratings (
+    kiosk_id   TEXT NOT NULL REFERENCES kiosks (kiosk_id),
+    procedure  TEXT NOT NULL,
+    week       TEXT NOT NULL,
+    rating     INTEGER NOT NULL,
+    count      INTEGER NOT NULL,
+    PRIMARY KEY (kiosk_id, procedure, week, rating)
+);
+CREATE TABLE IF NOT EXISTS badges (
+    badge_id    TEXT PRIMARY KEY,
+    holder      TEXT NOT NULL,
+    issued_at   TEXT NOT NULL,
+    expires_at  TEXT NOT NULL,
+    issued_by   TEXT NOT NULL,
+    revoked_at  TEXT
+)
+"""
+
+
 def _due_dates(cur: Cursor) -> None:
     """Deposits stored before version 2 get the due date of their procedure's delay."""
     from backoffice import procedures
@@ -243,6 +295,8 @@ MIGRATIONS: tuple[Migration, ...] = (
               backfill=_due_dates),
     Migration(3, "the legal chain: language, deemed dates, accusés de réception, requests for "
                  "documents, complements, contacts, notifications", LEGAL),
+    Migration(4, "the fleet's health: heartbeats, alerts, satisfaction ratings, technicians' "
+                 "badges", FLEET),
 )
 
 TABLE = """
