@@ -67,6 +67,7 @@ from kiosk.journey import (
     Sealed,
     SealFailed,
     StartCamera,
+    Step,
     StopCamera,
     Wipe,
     WipeDone,
@@ -74,6 +75,7 @@ from kiosk.journey import (
 from kiosk.reasons import OutboxProblem, PrintProblem, SealFailure
 from kiosk.receipts import ReceiptService
 from kiosk.sealing import SealedDeposit, Sealer, SealError
+from kiosk.service.mode import ServiceMode
 from kiosk.session import Session
 from kiosk.signals import AgentSignal, SatisfactionLog
 from printer.receipt import Receipt
@@ -127,6 +129,8 @@ class Controller:
     current: Receipts = field(default_factory=Receipts)
     #: Asks the back office about receipts (None: a kiosk not enrolled, every lookup fails).
     complements: ComplementLookup | None = None
+    #: The technician's service mode (None: a kiosk without one, e.g. in tests).
+    service: ServiceMode | None = None
 
     def __post_init__(self) -> None:
         self.state = self.journey.initial(self.clock())
@@ -136,6 +140,9 @@ class Controller:
         self._standing = Standing.UNKNOWN
 
     def dispatch(self, event: Event) -> None:
+        if isinstance(event, CodeRead) and self.service is not None and \
+                self._service_takes(event.text):
+            return
         transition = self.journey.handle(self.state, event, self.clock())
         old, self.state = self.state, transition.state
         if old is not self.state:
@@ -143,6 +150,23 @@ class Controller:
                 listener(old, self.state)
         for command in transition.commands:
             self.perform(command)
+
+    def _service_takes(self, text: str) -> bool:
+        """A code read goes to the service mode rather than the journey: its live test while
+        its panel is up; a badge, which opens it only at the welcome screen (never inside a
+        citizen's session: there it is ignored); any code while the kiosk is out of order."""
+        service = self.service
+        assert service is not None
+        if service.code_read(text):
+            return True
+        if service.is_badge(text):
+            if self.state.step is Step.WELCOME and self.state.overlay is None:
+                service.badge_shown(text)
+            else:
+                log.warning("a technician's badge was shown during a citizen's session "
+                            "(step %s): ignored", self.state.step.value)
+            return True
+        return service.out_of_order is not None
 
     def perform(self, command: Command) -> None:
         log.debug("command %s", type(command).__name__)

@@ -19,6 +19,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from deposit.bundle import Enrollment
 from deposit.complements import TIMEOUT_S as COMPLEMENT_TIMEOUT_S
@@ -45,6 +48,8 @@ from kiosk.nudge import Nudger
 from kiosk.reasons import OutboxProblem
 from kiosk.receipts import ReceiptService
 from kiosk.sealing import DepositService
+from kiosk.service.mode import ServiceMode
+from kiosk.service.pages import build_service
 from kiosk.session import Session
 from kiosk.signals import AgentSignal, SatisfactionLog
 from kiosk.theme import CONTRAST_THEMES, LARGE_THEMES
@@ -64,6 +69,8 @@ class SealingKeys:
     #: Asks the back office what a receipt's dossier awaits (None: receipts are read, but
     #: every lookup says the back office cannot be asked).
     complements: ComplementLookup | None = None
+    #: The back office's signing key: badges and the fleet state are checked with it.
+    ack_key: Ed25519PublicKey | None = None
 
 
 @dataclass
@@ -79,11 +86,16 @@ class Runtime:
     printer: Printer | None = None
     code_reader: CodeReaderThread | None = None
     status_dir: Path | None = None
+    service: ServiceMode | None = None
+    #: The service panel's camera page: the newest preview frame (RGB), or None.
+    service_preview: Callable[[], Any] | None = None
 
     def check_devices(self) -> None:
         self.controller.check_devices(self.outbox, self.printer)
 
     def close(self) -> None:
+        if self.service is not None:
+            self.service.close()
         if self.code_reader is not None:
             self.code_reader.close()
         self.controller.close()
@@ -170,8 +182,14 @@ def build_runtime(config: Config, keys: SealingKeys | None, *, post: Post | None
             reader_thread.start()
         except DeviceError as exc:
             log.error("code reader unavailable (%s): convocations cannot be read", exc)
-    return Runtime(config, controller, catalog, journey, session, outbox, printer,
-                   reader_thread, status_dir)
+    runtime = Runtime(config, controller, catalog, journey, session, outbox, printer,
+                      reader_thread, status_dir)
+    runtime.service, runtime.service_preview = build_service(
+        config, keys.ack_key if keys else None, printer=printer, capture=capture,
+        camera_factory=camera_factory or (lambda: open_camera(camera_url)),
+        code_reader=reader_thread)
+    controller.service = runtime.service
+    return runtime
 
 
 def bundle_folder(config: Config, bundle: Path | None = None) -> Path:
@@ -214,6 +232,6 @@ def sealing_keys(config: Config, bundle: Path | None = None) -> SealingKeys:
                                loaded.upload_url)
     try:
         return SealingKeys(tuple(loaded.recipients()), loaded.signing_key(), loaded.public_url,
-                           notifier, lookups)
+                           notifier, lookups, loaded.ack_key())
     except (DepositError, OSError) as exc:
         raise KioskError(f"enrollment bundle {loaded.folder}: {exc}") from None

@@ -110,7 +110,8 @@ def run_app(config: Config, keys: SealingKeys | None, *, width: int, height: int
                        heartbeat=notifier.watchdog,
                        heartbeat_every=min(1.0, interval / 4) if interval else 1.0,
                        device_check=runtime.check_devices,
-                       panel_bottom_mm=config.ui.panel_bottom_mm)
+                       panel_bottom_mm=config.ui.panel_bottom_mm,
+                       service=runtime.service, service_preview=runtime.service_preview)
         headset.listen(app.headset)             # plugged in: voice guidance on
         started = time.monotonic()
         app.run()

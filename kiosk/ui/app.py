@@ -41,11 +41,13 @@ from kiosk.journey import (
     Touched,
     progress_index,
 )
+from kiosk.service.mode import ServiceMode
 from kiosk.speech import Speaker
 from kiosk.theme import Theme
 from kiosk.ui.i18n import _, tr
 from kiosk.ui.screens import SCREENS, KioskScreen, UiContext
 from kiosk.ui.screens.base import describe_widgets
+from kiosk.ui.service import ServicePanel
 from kiosk.ui.style import style
 from kiosk.ui.texts import HELP, LANGUAGE_NAMES, PRIVACY_PURPOSE, PRIVACY_RETENTION, PRIVACY_RIGHTS
 from kiosk.ui.voice import Guide
@@ -315,6 +317,8 @@ class KioskApp(App):  # type: ignore[misc]
                  device_check: Callable[[], None] | None = None,
                  device_check_every: float = 10.0, wipe_pause: float = 1.5,
                  panel_bottom_mm: float = 900.0, speaker: Speaker | None = None,
+                 service: ServiceMode | None = None,
+                 service_preview: Callable[[], Any] | None = None,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.controller = controller
@@ -330,6 +334,9 @@ class KioskApp(App):  # type: ignore[misc]
         controller.wipe_pause = wipe_pause
         self.panel_bottom_mm = panel_bottom_mm
         self.speaker = speaker
+        self.service = service
+        self.service_preview = service_preview
+        self.service_panel: ServicePanel | None = None
         self.guide: Guide | None = None
         self.taps = 0
         self._last_preview = -1
@@ -351,6 +358,14 @@ class KioskApp(App):  # type: ignore[misc]
             self.controller.listeners.append(guide.rendered)
         self.controller.hooks.on_wipe = self._on_wipe
         self.controller.hooks.on_agent = self._on_agent
+        if self.service is not None:
+            # Last child: drawn over the citizens' screens and first to be touched.
+            speaker = self.speaker
+            self.service_panel = ServicePanel(
+                self.service, languages=self.ctx.languages, preview=self.service_preview,
+                speak=(lambda text, language, first: speaker.say(text, language, interrupt=first))
+                if speaker is not None else None)
+            root.add_widget(self.service_panel)
         return root
 
     def on_start(self) -> None:
@@ -365,6 +380,9 @@ class KioskApp(App):  # type: ignore[misc]
             Clock.schedule_interval(self._poll_preview, 1 / 30),
             Clock.schedule_interval(lambda dt: self.root.update_countdown(), 0.5),
         ]
+        if self.service is not None:
+            service = self.service
+            self._events.append(Clock.schedule_interval(lambda dt: service.tick(), 1.0))
         if self.heartbeat is not None:
             self._events.append(Clock.schedule_interval(self._beat, self.heartbeat_every))
         if self.device_check is not None:
@@ -386,6 +404,8 @@ class KioskApp(App):  # type: ignore[misc]
         for event in self._events:
             event.cancel()
         self._events = []
+        if self.service_panel is not None:
+            self.service_panel.stop()
         # The window outlives the app (tests start several in one process): a stopped app's
         # handlers would go on dispatching to its own controller and re-render its screens
         # (switching the shared translator back to its language).

@@ -1,0 +1,235 @@
+"""What each service page shows and tests, from the running kiosk's own parts.
+
+:func:`build_service` is called by the composition root (kiosk/runtime.py):
+it gives the service mode the kiosk's open printer (test receipt, cutter,
+paper), the camera factory (the camera page opens the camera itself: at the
+welcome screen the citizens' capture worker has released it), the code
+reader, and the checks ``kiosk diag`` runs (kiosk/service/checks.py) for the
+outbox, network, storage and version pages. Devices the kiosk could not open
+are reported as such, never retried here behind the kiosk's back.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from drivers.camera.base import Camera
+from drivers.errors import DeviceError
+from drivers.printer.base import Printer
+from kiosk.capture import CaptureWorker, fit_long_side, to_rgb
+from kiosk.config import Config
+from kiosk.controller import CodeReaderThread
+from kiosk.service.mode import ServiceMode
+from kiosk.service.model import Level, Page, Pages, Row
+
+log = logging.getLogger(__name__)
+
+#: The warnings and errors the devices page lists (the newest last).
+RECENT = 12
+#: The camera page's preview: long side in pixels, and frames analysed per second.
+PREVIEW_LONG_SIDE = 960
+PREVIEW_FPS = 8.0
+
+
+class RecentErrors(logging.Handler):
+    """The last warnings and errors of the kiosk's own loggers, for the devices page.
+
+    The project's log lines carry no personal data (a code read is logged by its
+    length, never its text), so they may be shown to the technician.
+    """
+
+    PREFIXES = ("drivers", "kiosk", "printer", "scanner", "deposit")
+
+    def __init__(self, keep: int = RECENT) -> None:
+        super().__init__(logging.WARNING)
+        self.records: collections.deque[tuple[float, str, str]] = collections.deque(maxlen=keep)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        # The service mode's own lines (entered, left, switched) are the technician's doing.
+        if record.name.split(".")[0] in self.PREFIXES and \
+                not record.name.startswith("kiosk.service"):
+            self.records.append((record.created, record.levelname, record.getMessage()))
+
+    def rows(self) -> list[Row]:
+        if not self.records:
+            return [Row("Erreurs récentes", "aucune depuis le démarrage", Level.OK)]
+        return [Row(datetime.fromtimestamp(at).strftime("%d/%m %H:%M:%S"), message,
+                    Level.FAIL if level in ("ERROR", "CRITICAL") else Level.WARN)
+                for at, level, message in self.records]
+
+
+#: One handler per process, installed by the first build_service.
+_RECENT = RecentErrors()
+_INSTALLED = threading.Lock()
+
+
+def _install_recent() -> RecentErrors:
+    with _INSTALLED:
+        root = logging.getLogger()
+        if _RECENT not in root.handlers:
+            root.addHandler(_RECENT)
+    return _RECENT
+
+
+def printer_rows(printer: Printer | None) -> list[Row]:
+    """The printer's condition now (DLE EOT), paper level first."""
+    if printer is None:
+        return [Row("Imprimante", "non ouverte au démarrage (voir le journal)", Level.FAIL)]
+    try:
+        status = printer.status()
+    except DeviceError as exc:
+        return [Row("Imprimante", f"ne répond pas : {exc}", Level.FAIL)]
+    if not status.known:
+        paper = Row("Papier", "inconnu (l'imprimante ne dit pas son état)", Level.WARN)
+    elif status.paper_out:
+        paper = Row("Papier", "épuisé", Level.FAIL)
+    elif status.paper_near_end:
+        paper = Row("Papier", "presque fini : changez le rouleau", Level.WARN)
+    else:
+        paper = Row("Papier", "suffisant", Level.OK)
+    rows = [Row("Imprimante", "prête" if status.can_print else "ne peut pas imprimer",
+                Level.OK if status.can_print else Level.FAIL), paper]
+    if status.cover_open:
+        rows.append(Row("Capot", "ouvert", Level.FAIL))
+    if not status.online:
+        rows.append(Row("En ligne", "non", Level.FAIL))
+    if status.cutter_error:
+        rows.append(Row("Massicot", "en erreur", Level.FAIL))
+    if status.unrecoverable_error:
+        rows.append(Row("Erreur", "irrécupérable : éteignez et rallumez l'imprimante",
+                        Level.FAIL))
+    rows.append(Row("Modèle", f"{printer.profile.name}, {printer.profile.paper_width_mm} mm"))
+    return rows
+
+
+class CameraSession:
+    """The camera page's camera: opened when the page shows, closed when it hides.
+
+    A thread reads frames and keeps the newest preview (RGB, at most
+    ``PREVIEW_LONG_SIDE``) and the newest gauges (``analyse``, a few times a
+    second): the panel reads both without waiting.
+    """
+
+    def __init__(self, factory: Callable[[], Camera], capture: CaptureWorker | None,
+                 analyse: Callable[[npt.NDArray[np.uint8]], list[Row]] | None = None) -> None:
+        self.factory = factory
+        self.capture = capture
+        self.analyse = analyse
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._preview: npt.NDArray[np.uint8] | None = None
+        self._rows: list[Row] = [Row("Caméra", "ouverture…")]
+        self.last_frame: npt.NDArray[np.uint8] | None = None
+
+    def start(self) -> None:
+        self.stop()
+        if self.capture is not None:
+            self.capture.release()           # the citizens' worker lets go of the device
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="service-camera", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        with self._lock:
+            self._preview = None
+
+    def preview(self) -> npt.NDArray[np.uint8] | None:
+        with self._lock:
+            return self._preview
+
+    def rows(self) -> list[Row]:
+        with self._lock:
+            return list(self._rows)
+
+    def _say(self, rows: list[Row]) -> None:
+        with self._lock:
+            self._rows = rows
+
+    def _run(self) -> None:
+        try:
+            camera = self.factory()
+            camera.start()
+        except DeviceError as exc:
+            self._say([Row("Caméra", f"ne s'ouvre pas : {exc}", Level.FAIL)])
+            return
+        last_analysis = 0.0
+        try:
+            while not self._stop.is_set():
+                frame = camera.latest(timeout=0.5)
+                if frame is None:
+                    status = camera.status()
+                    self._say([Row("Caméra", f"aucune image ({status.state.value}) "
+                                   f"{status.message}", Level.FAIL)])
+                    continue
+                image = frame.image
+                preview = to_rgb(fit_long_side(image, PREVIEW_LONG_SIDE))
+                with self._lock:
+                    self._preview = preview
+                    self.last_frame = image
+                now = time.monotonic()
+                if now - last_analysis >= 1 / PREVIEW_FPS:
+                    last_analysis = now
+                    status = camera.status()
+                    height, width = image.shape[:2]
+                    rows = [Row("Caméra", f"{width}x{height}, {status.fps:.0f} images/s",
+                                Level.OK)]
+                    if self.analyse is not None:
+                        try:
+                            rows += self.analyse(image)
+                        except Exception as exc:  # a gauge's failure is shown, not fatal
+                            log.exception("camera gauges failed")
+                            rows.append(Row("Mesures", f"impossibles : {exc}", Level.FAIL))
+                    self._say(rows)
+        except DeviceError as exc:
+            self._say([Row("Caméra", f"perdue : {exc}", Level.FAIL)])
+        finally:
+            try:
+                camera.stop()
+                camera.close()
+            except DeviceError as exc:
+                log.warning("service camera did not close cleanly: %s", exc)
+
+
+def code_reader_rows(reader: CodeReaderThread | None) -> list[Row]:
+    if reader is None:
+        return [Row("Lecteur de codes", "non ouvert au démarrage (voir le journal)", Level.FAIL)]
+    return [Row("Lecteur de codes", "ouvert : présentez un code pour le tester", Level.OK)]
+
+
+def build_service(config: Config, ack_key: Ed25519PublicKey | None, *,
+                  printer: Printer | None, capture: CaptureWorker | None,
+                  camera_factory: Callable[[], Camera],
+                  code_reader: CodeReaderThread | None
+                  ) -> tuple[ServiceMode, Callable[[], Any]]:
+    """The service mode of this kiosk, and the camera page's preview for the panel."""
+    recent = _install_recent()
+    status_dir = config.kiosk.data_dir / "status"
+    camera = CameraSession(camera_factory, capture)
+    pages = Pages(
+        rows={
+            Page.DEVICES: lambda: printer_rows(printer) + camera.rows()[:1]
+            + code_reader_rows(code_reader) + recent.rows(),
+            Page.PRINTER: lambda: printer_rows(printer),
+            Page.CAMERA: camera.rows,
+        },
+        live={Page.DEVICES: 5.0, Page.PRINTER: 5.0, Page.CAMERA: 0.5},
+        on_show={Page.CAMERA: camera.start},
+        on_hide={Page.CAMERA: camera.stop},
+    )
+    service = ServiceMode(None, pages, status_dir)
+    return service, camera.preview
