@@ -43,7 +43,7 @@ from kiosk.config import Config
 from kiosk.controller import CodeReaderThread, Controller
 from kiosk.errors import KioskError
 from kiosk.events import Clock, EventQueue, Post
-from kiosk.journey import Event, Journey, Timeouts
+from kiosk.journey import Event, Journey, Step, Timeouts
 from kiosk.nudge import Nudger
 from kiosk.reasons import OutboxProblem
 from kiosk.receipts import ReceiptService
@@ -189,6 +189,8 @@ def build_runtime(config: Config, keys: SealingKeys | None, *, post: Post | None
         camera_factory=camera_factory or (lambda: open_camera(camera_url)),
         code_reader=reader_thread)
     controller.service = runtime.service
+    runtime.service.can_enter = lambda: controller.state.step is Step.WELCOME and \
+        controller.state.overlay is None
     return runtime
 
 

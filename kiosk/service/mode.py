@@ -61,6 +61,8 @@ SERVICE_FILE = "service.json"
 #: A service mode nobody touches for this long closes (seconds): long enough to fetch paper
 #: from a cupboard, short enough that a kiosk left open is not left open for the next citizen.
 IDLE_S = 600.0
+#: The badge and PIN panel closes after this long without a touch (seconds).
+PIN_IDLE_S = 90.0
 #: PINs are 6 to 8 digits (deposit/badge.py).
 PIN_MAX = 8
 
@@ -81,9 +83,30 @@ class Gate(Protocol):
 
 
 
-def refusal_text(error: BaseException) -> str:
-    """What the panel says of a refused badge or PIN (the gate's errors say it themselves)."""
-    return str(error) or type(error).__name__
+#: What the panel says for each of the gate's refusals (kiosk/service/access.py ``Refusal``).
+REFUSALS = {
+    "not_a_badge": "ce code n'est pas un badge de technicien.",
+    "forged": "ce badge n'a pas été émis par le back-office de ce kiosque.",
+    "expired": "ce badge a expiré : demandez-en un nouveau.",
+    "not_yet_valid": "ce badge n'est pas encore valable (vérifiez l'horloge du kiosque).",
+    "revoked": "ce badge a été révoqué.",
+    "wrong_pin": "code PIN faux.",
+    "locked_out": "trop de codes faux : l'accès est verrouillé.",
+}
+
+
+def refusal_text(error: BaseException, *, capital: bool = True) -> str:
+    """What the panel says of a refused badge or PIN, in French, with what comes next."""
+    refusal = str(getattr(error, "refusal", ""))
+    text = REFUSALS.get(refusal, str(error) or type(error).__name__)
+    left = getattr(error, "attempts_left", None)
+    if left is not None:
+        text += f" Encore {left} essai{'s' if left > 1 else ''}."
+    until = getattr(error, "locked_until", None)
+    if until is not None:
+        text += (f" Réessayez après "
+                 f"{datetime.fromtimestamp(until).astimezone().strftime('%H:%M')}.")
+    return text[0].upper() + text[1:] if capital else text
 
 
 class ServiceMode:
@@ -102,6 +125,9 @@ class ServiceMode:
         self.gate = gate
         #: Whether a code's text is a technician's badge (deposit/badge.py's prefix).
         self.is_badge = is_badge
+        #: Whether the citizens' side allows entering now (the composition root sets it: the
+        #: welcome screen, no dialog open).
+        self.can_enter: Callable[[], bool] = lambda: True
         self.pages = pages
         self.status_dir = status_dir
         self.changed = changed
@@ -198,17 +224,39 @@ class ServiceMode:
                     badge = self.gate.read_badge(text)
                 except Exception as exc:  # the gate's refusals: said on the panel and logged
                     self._badge = None
-                    self._view = View(Phase.PIN, notice=f"Badge refusé : {refusal_text(exc)}",
+                    self._view = View(Phase.PIN,
+                                      notice=f"Badge refusé : {refusal_text(exc, capital=False)}",
                                       notice_level=Level.FAIL,
                                       out_of_order=self._view.out_of_order)
                     log.warning("service badge refused: %s", exc)
                 else:
+                    self._stop_scan()
                     self._badge = badge
                     self._view = View(Phase.PIN, holder=badge.holder,
                                       notice=self._lock_notice() or "Tapez votre code PIN.",
                                       out_of_order=self._view.out_of_order)
                     log.info("service badge %s of %s read: PIN asked", badge.badge_id,
                              badge.holder)
+        self.changed()
+
+    def camera_entry(self) -> None:
+        """The fallback when the code reader itself is broken (a long press on the welcome
+        screen's corner: kiosk/ui/service.py): the badge is read by the document camera."""
+        with self._lock:
+            if self._view.phase is not Phase.CLOSED or not self.can_enter() or \
+                    self.pages.badge_scan is None:
+                return
+            self._touched = self._clock()
+            self._view = View(Phase.PIN, notice="Présentez votre badge à plat sous la caméra.",
+                              out_of_order=self._view.out_of_order)
+            start = self.pages.badge_scan[0]
+
+            def seen(text: str) -> None:
+                if self.is_badge(text) and self._view.phase is Phase.PIN and \
+                        not self._view.holder:
+                    self.badge_shown(text)
+            self._submit(Page.HOME, lambda: start(seen))
+        log.info("service: badge asked from the camera (code reader fallback)")
         self.changed()
 
     def _lock_notice(self) -> str:
@@ -236,6 +284,7 @@ class ServiceMode:
                 self._enter()
 
     def _close_pin(self) -> None:
+        self._stop_scan()
         self._badge = None
         self._pin = ""
         self._view = View(Phase.CLOSED, out_of_order=self._view.out_of_order)
@@ -305,6 +354,10 @@ class ServiceMode:
             start = self.pages.on_show.get(page)
             if start is not None:
                 self._submit(page, start)
+
+    def _stop_scan(self) -> None:
+        if self.pages.badge_scan is not None:
+            self._jobs.submit(self._quietly, self.pages.badge_scan[1])
 
     def _hide(self, page: Page) -> None:
         stop = self.pages.on_hide.get(page)
@@ -391,8 +444,9 @@ class ServiceMode:
     def tick(self) -> None:
         """Once a second from the UI: the idle timeout."""
         with self._lock:
+            limit = self.idle_s if self._view.phase is Phase.OPEN else PIN_IDLE_S
             idle = self._view.phase is not Phase.CLOSED and \
-                self._clock() - self._touched > self.idle_s
+                self._clock() - self._touched > limit
         if idle:
             self.leave("idle")
 

@@ -134,3 +134,6 @@ class Pages:
     on_hide: Mapping[Page, Callable[[], None]] = field(default_factory=dict)
     #: The logs' rows for a filter ("all", "warning", "error").
     logs: Callable[[str], list[Row]] | None = None
+    #: The badge read by the camera when the code reader is broken: start (given what to
+    #: call with each code's text) and stop.
+    badge_scan: tuple[Callable[[Callable[[str], None]], None], Callable[[], None]] | None = None

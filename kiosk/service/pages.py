@@ -24,6 +24,7 @@ import numpy.typing as npt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from drivers.camera.base import Camera
+from drivers.codes import decode_image
 from drivers.errors import DeviceError
 from drivers.printer.base import Printer
 from kiosk.capture import CaptureWorker, fit_long_side, to_rgb
@@ -131,6 +132,13 @@ class CameraSession:
         self._preview: npt.NDArray[np.uint8] | None = None
         self._rows: list[Row] = [Row("Caméra", "ouverture…")]
         self.last_frame: npt.NDArray[np.uint8] | None = None
+        #: Set while the camera reads a badge (the code reader's fallback): each QR code's text.
+        self.on_code: Callable[[str], None] | None = None
+
+    def scan(self, on_code: Callable[[str], None]) -> None:
+        """Read QR codes from the camera (a badge shown under it) until :meth:`stop`."""
+        self.start()
+        self.on_code = on_code
 
     def start(self) -> None:
         self.stop()
@@ -141,6 +149,7 @@ class CameraSession:
         self._thread.start()
 
     def stop(self) -> None:
+        self.on_code = None
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
@@ -182,6 +191,13 @@ class CameraSession:
                     self._preview = preview
                     self.last_frame = image
                 now = time.monotonic()
+                on_code = self.on_code
+                if on_code is not None:
+                    if now - last_analysis >= 1 / PREVIEW_FPS:
+                        last_analysis = now
+                        for code in decode_image(image, formats=["QRCode"], thorough=False):
+                            on_code(code.text)
+                    continue
                 if now - last_analysis >= 1 / PREVIEW_FPS:
                     last_analysis = now
                     status = camera.status()
@@ -230,6 +246,7 @@ def build_service(config: Config, ack_key: Ed25519PublicKey | None, *,
         live={Page.DEVICES: 5.0, Page.PRINTER: 5.0, Page.CAMERA: 0.5},
         on_show={Page.CAMERA: camera.start},
         on_hide={Page.CAMERA: camera.stop},
+        badge_scan=(camera.scan, camera.stop),
     )
     service = ServiceMode(None, pages, status_dir)
     return service, camera.preview

@@ -35,6 +35,11 @@ from kiosk.ui.widgets import ImageSurface, KButton, KLabel
 LEVEL_WORDS = {Level.OK: "OK", Level.WARN: "ATTENTION", Level.FAIL: "PANNE", Level.INFO: ""}
 #: Seconds between two looks at the view (and at the camera's preview on its page).
 POLL_S = 0.1
+#: The code reader's fallback: a press this long (seconds) in the top left corner of the
+#: welcome screen (a square of this side, millimetres) reads the badge with the camera. Long
+#: enough that no citizen does it by chance, short enough to find once documented.
+LONG_PRESS_S = 5.0
+CORNER_MM = 15.0
 
 
 #: Amber with black text for "needs attention" (the theme has no warning colour: the
@@ -103,6 +108,7 @@ class ServicePanel(FloatLayout):  # type: ignore[misc]
         super().__init__(**kwargs)
         self.service = service
         self.speak = speak
+        self._press: Any = None
         self.languages = languages
         self.preview = preview
         self._view: View | None = None
@@ -124,6 +130,10 @@ class ServicePanel(FloatLayout):  # type: ignore[misc]
 
     def on_touch_down(self, touch: Any) -> bool:
         if not self.shown:
+            corner = style.mm(CORNER_MM)
+            if touch.x < self.x + corner and touch.y > self.top - corner:
+                self._press = Clock.schedule_once(lambda dt: self.service.camera_entry(),
+                                                  LONG_PRESS_S)
             return False
         view = self._view
         if view is not None and view.phase is Phase.CLOSED and view.out_of_order is not None \
@@ -137,6 +147,9 @@ class ServicePanel(FloatLayout):  # type: ignore[misc]
         return True                    # nothing under the panel is touched
 
     def on_touch_up(self, touch: Any) -> bool:
+        if self._press is not None:
+            self._press.cancel()
+            self._press = None
         if not self.shown:
             return False
         super().on_touch_up(touch)
