@@ -16,12 +16,10 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from kivy.app import App
 from kivy.clock import Clock
-from kivy.lang import Builder
 from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.floatlayout import FloatLayout
 
@@ -45,6 +43,7 @@ from kiosk.service.mode import ServiceMode
 from kiosk.speech import Speaker
 from kiosk.theme import Theme
 from kiosk.ui.i18n import _, tr
+from kiosk.ui.resources import load_kv, use_dejavu
 from kiosk.ui.screens import SCREENS, KioskScreen, UiContext
 from kiosk.ui.screens.base import describe_widgets
 from kiosk.ui.service import ServicePanel
@@ -57,48 +56,6 @@ from kiosk.ui.widgets import KButton, StepDot, button_rows, discard, mirror
 RTL_LANGUAGES = frozenset({"ar"})
 
 log = logging.getLogger(__name__)
-
-HERE = Path(__file__).resolve().parent
-_KV_LOADED = False
-
-
-def use_dejavu() -> None:
-    """DejaVu Sans as the default font: every French letter, ⇧ ⌫ ✓ ☑, Arabic, and the cap
-    height the theme's text sizes are computed for (Kivy's own Roboto has no arrows)."""
-    from kivy.core.text import DEFAULT_FONT, LabelBase
-
-    from printer.fonts import BOLD, REGULAR, font_path
-
-    LabelBase.register(DEFAULT_FONT, str(font_path(REGULAR)), fn_bold=str(font_path(BOLD)))
-
-
-def load_kv() -> None:
-    """Load the kv files once per process (loading twice would double every rule)."""
-    global _KV_LOADED
-    if _KV_LOADED:
-        return
-    Builder.load_file(str(HERE / "widgets.kv"))
-    for path in sorted((HERE / "screens").glob("*.kv")):
-        Builder.load_file(str(path))
-    Builder.load_file(str(HERE / "root.kv"))
-    _KV_LOADED = True
-
-
-class DialogLayer(FloatLayout):  # type: ignore[misc]
-    """Holds the open dialog; while one is open it takes every touch (a modal dialog)."""
-
-    def on_touch_down(self, touch: Any) -> bool:
-        if self.disabled or self.opacity < 0.5:
-            return False
-        super().on_touch_down(touch)
-        return True
-
-    def on_touch_up(self, touch: Any) -> bool:
-        if self.disabled or self.opacity < 0.5:
-            return False
-        super().on_touch_up(touch)
-        return True
-
 
 class KioskRoot(FloatLayout):  # type: ignore[misc]  # Kivy ships no types
     kiosk_title = StringProperty("")

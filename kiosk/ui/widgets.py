@@ -26,6 +26,7 @@ from kivy.properties import (
 )
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.label import Label
 from kivy.uix.layout import Layout
 from kivy.uix.widget import Widget
@@ -475,3 +476,19 @@ def _rtl() -> bool:
     from kiosk.ui.style import style
 
     return bool(style.rtl)
+
+
+class DialogLayer(FloatLayout):  # type: ignore[misc]
+    """Holds the open dialog; while one is open it takes every touch (a modal dialog)."""
+
+    def on_touch_down(self, touch: Any) -> bool:
+        if self.disabled or self.opacity < 0.5:
+            return False
+        super().on_touch_down(touch)
+        return True
+
+    def on_touch_up(self, touch: Any) -> bool:
+        if self.disabled or self.opacity < 0.5:
+            return False
+        super().on_touch_up(touch)
+        return True

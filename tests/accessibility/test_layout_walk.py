@@ -36,7 +36,7 @@ def window(display: str) -> Iterator[Any]:
     from kivy.uix.floatlayout import FloatLayout
 
     from kiosk.theme import Theme
-    from kiosk.ui.app import use_dejavu
+    from kiosk.ui.resources import use_dejavu
     from kiosk.ui.style import style
 
     use_dejavu()

@@ -1,0 +1,175 @@
+"""Screenshots of the technician's service mode: ``python -m devtools.service_screens
+docs/screens/service/``.
+
+The real interface on the simulated camera, printer and code reader: a badge
+signed by a back office key the kiosk trusts is shown to the code reader, its
+PIN typed on the panel, then every page is opened and its test run (a test
+receipt, the camera's gauges on a page, a code read, the queue with deposits
+sealed in it, the journal), a wrong PIN and a refused badge, the out-of-order
+switch and what the citizens see then, and the camera fallback for a broken
+code reader. Each screen is saved as ``<nn>-<name>.png`` (1280x800, French: the
+technicians' language).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shutil
+import sys
+import time
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from devtools import screenshots
+
+log = logging.getLogger("kiosk.service_screens")
+PIN = "482913"
+SIZE = (1280, 800)
+DPI = 98.0
+
+
+def shoot(out: Path, size: str, dpi: float, language: str, work: Path) -> list[Path]:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from deposit import badge as badgemod
+    from devtools.citizen import Citizen, local_keys, sim_config
+    from devtools.kit import start_kiosk
+    from devtools.screenshots import shrink
+    from kiosk.service.model import Act, Page, Phase
+    from kiosk.service.texts import OutOfOrderReason
+    from kiosk.theme import Theme
+
+    width, height = (int(v) for v in size.split("x"))
+    data = work / "service"
+    data.mkdir(parents=True)
+    office = Ed25519PrivateKey.generate()
+    keys, _identity = local_keys()
+    keys = replace(keys, ack_key=office.public_key())
+    config = sim_config(data, size=(width, height), dpi=dpi, seed=3)
+    kiosk = start_kiosk(config, keys, theme=Theme(dpi=dpi))
+    from kivy.core.window import Window
+
+    Window.size = (width, height)
+    driver = kiosk.driver
+    person = Citizen(kiosk)
+    service = kiosk.runtime.service
+    assert service is not None
+    folder = out
+    if folder.exists():
+        shutil.rmtree(folder)
+    written: list[Path] = []
+    now = datetime.now(UTC).replace(microsecond=0)
+
+    def badge(holder: str, key: Ed25519PrivateKey = office, *, days: int = 7,
+              issued: datetime = now) -> str:
+        card = badgemod.Badge(badgemod.new_badge_id(), holder, issued,
+                              issued + timedelta(days=days), badgemod.PinVerifier.make(PIN),
+                              "https://bo.example.fr")
+        return badgemod.encode(card, key)
+
+    def snap(name: str, settle: float = 0.6) -> None:
+        end = time.monotonic() + 20
+        driver.idle(3)
+        while service.view().busy and time.monotonic() < end:
+            driver.idle(2)
+        time.sleep(settle)
+        driver.idle(4)
+        path = driver.screenshot(folder / f"{len(written) + 1:02d}-{name}.png")
+        shrink(path)
+        written.append(path)
+        log.info("%s", path)
+
+    def wait(condition: object, what: str) -> None:
+        driver.wait_until(condition, 20, what)  # type: ignore[arg-type]
+
+    def page(which: Page) -> None:
+        service.press(Act.PAGE, which.value)
+
+    def run(name: str) -> None:
+        service.press(Act.RUN, name)
+        driver.idle(2)
+        wait(lambda: not service.view().busy, f"the test {name}")
+
+    try:
+        driver.idle(5)
+        person.show_code(badge("Camille Martin", Ed25519PrivateKey.generate()))
+        wait(lambda: service.phase is Phase.PIN, "the refused badge")
+        snap("badge-refused")
+        service.press(Act.CLOSE)
+        text = badge("Camille Martin")
+        person.show_code(text)
+        wait(lambda: bool(service.view().holder), "the PIN panel")
+        for digit in PIN[:4]:
+            service.press(Act.DIGIT, digit)
+        snap("pin")
+        service.press(Act.ERASE)
+        for digit in "99":
+            service.press(Act.DIGIT, digit)
+        service.press(Act.VALIDATE)
+        snap("pin-wrong")
+        for digit in PIN:
+            service.press(Act.DIGIT, digit)
+        service.press(Act.VALIDATE)
+        wait(lambda: service.phase is Phase.OPEN, "the service mode")
+        snap("home")
+        page(Page.DEVICES)
+        snap("devices")
+        page(Page.PRINTER)
+        for action in service.view().buttons:
+            if action.act is Act.RUN:
+                run(action.arg)
+                break
+        snap("printer")
+        page(Page.CAMERA)
+        time.sleep(1.0)
+        camera = kiosk.runtime.service_preview
+        wait(lambda: camera is not None and camera() is not None, "the preview")
+        # the camera the service page opened is the socket's current one: lay a page on it
+        getattr(kiosk.camera.current, "simulator").place("proof-of-address")  # noqa: B009
+        time.sleep(2.0)
+        snap("camera", settle=1.5)
+        page(Page.CODES)
+        person.show_code("KIOSK-TEST 1234 é")
+        wait(lambda: any("KIOSK-TEST" in r.value for r in service.view().rows), "the code")
+        snap("codes")
+        for which, name in ((Page.OUTBOX, "outbox"), (Page.NETWORK, "network"),
+                            (Page.STORAGE, "storage"), (Page.LOGS, "logs"),
+                            (Page.VERSION, "version")):
+            page(which)
+            snap(name, settle=1.0)
+        page(Page.OUT_OF_ORDER)
+        service.press(Act.OUT_OF_ORDER, OutOfOrderReason.PRINTER.value)
+        snap("out-of-order")
+        service.press(Act.LEAVE)
+        snap("citizens-out-of-order")
+        person.show_code(text)
+        wait(lambda: bool(service.view().holder), "the PIN panel")
+        for digit in PIN:
+            service.press(Act.DIGIT, digit)
+        service.press(Act.VALIDATE)
+        wait(lambda: service.phase is Phase.OPEN, "the service mode")
+        page(Page.OUT_OF_ORDER)
+        service.press(Act.OUT_OF_ORDER, "")
+        service.press(Act.LEAVE)
+        service.camera_entry()
+        wait(lambda: service.phase is Phase.PIN, "the camera fallback")
+        snap("camera-fallback")
+        service.press(Act.CLOSE)
+    finally:
+        kiosk.close()
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devtools.service_screens",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("out", type=Path, help="folder for the PNGs (docs/screens/service)")
+    args = parser.parse_args(argv)
+    return screenshots.run(args.out, [(f"{SIZE[0]}x{SIZE[1]}", DPI, "fr")], shoot,
+                           "kiosk-service-screens-")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
