@@ -430,10 +430,14 @@ def probe_back_office(config: Config, *, timeout: float = 5.0,
         return BackOfficeProbe(url, False, _failure(exc), standing=Standing.UNKNOWN)
     latency = time.monotonic() - started
     kiosk_time = clock()
-    problem = {Standing.ONLINE: "",
-               Standing.REFUSED: reason,
-               Standing.UNREACHABLE: f"the back office cannot be reached: {reason}"}.get(
-        standing, reason)
+    if standing is Standing.ONLINE:
+        problem = ""
+    elif standing is Standing.UNREACHABLE:
+        # An answer that is not a working back office's (5xx...), or no answer at all.
+        problem = f"the back office answers with an error: {reason}" if seen else \
+            f"the back office cannot be reached: {reason}"
+    else:
+        problem = reason
     if not seen:
         return BackOfficeProbe(url, standing is Standing.ONLINE, problem, standing=standing)
     response = seen[-1]
