@@ -196,13 +196,17 @@ def check_printer(url: str) -> CheckResult:
             printer.close()
     except DeviceError as exc:
         return CheckResult(CheckName.PRINTER, Outcome.FAIL, _failure(exc), data)
-    problems = status.problems()
+    # printer.service's conditions: "offline" only when no more specific cause is known (a
+    # printer out of paper also says it is offline), the cause that stops printing first.
+    named = [str(c) for c in conditions(status)]
+    if not status.known:
+        named.append("status_unknown")
     data["paper"] = paper_level(status)
-    data["conditions"] = [str(c) for c in conditions(status)]
+    data["conditions"] = named
     if not status.can_print:
-        return CheckResult(CheckName.PRINTER, Outcome.FAIL, ", ".join(problems), data)
-    if problems:     # paper near end, or a printer that cannot report its condition
-        return CheckResult(CheckName.PRINTER, Outcome.WARN, ", ".join(problems), data)
+        return CheckResult(CheckName.PRINTER, Outcome.FAIL, ", ".join(named), data)
+    if named:     # paper near end, or a printer that cannot report its condition
+        return CheckResult(CheckName.PRINTER, Outcome.WARN, ", ".join(named), data)
     return CheckResult(CheckName.PRINTER, Outcome.OK, "ready", data)
 
 

@@ -74,7 +74,8 @@ def test_a_printer_out_of_paper_fails_and_diag_exits_non_zero(tmp_path: Path) ->
         assert r["result"] in ("ok", "warn", "fail") and isinstance(r["detail"], str)
         assert isinstance(r["data"], dict)
     printer = by_check(done.stdout)["printer"]
-    assert printer["result"] == "fail" and "paper_out" in str(printer["detail"])
+    # The cause, not the "offline" every printer out of paper also reports.
+    assert printer["result"] == "fail" and printer["detail"] == "paper_out"
     assert printer["data"]["paper"] == "out"   # type: ignore[index]
     assert "Traceback" not in done.stderr
 
@@ -134,6 +135,15 @@ def test_a_printer_on_a_serial_port_that_does_not_exist_fails_with_the_reason() 
     assert "/dev/kiosk-no-such-printer" in result.detail
     assert result.detail.startswith("PrinterUnavailableError")
     assert result.data["backend"] == "drivers.printer.serial_backend"
+
+
+def test_a_printer_that_cannot_report_its_condition_only_warns(tmp_path: Path) -> None:
+    """A one-way device (a printer-class USB node, here a plain file) prints, blind."""
+    device = tmp_path / "usb-lp0"
+    device.touch()
+    result = check_printer(f"file://{device}")
+    assert (result.result, result.detail) == (Outcome.WARN, "status_unknown")
+    assert result.data["paper"] == "unknown"
 
 
 def test_a_printer_that_never_answers_fails_as_a_timeout(silent_pty: str) -> None:
