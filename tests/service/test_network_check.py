@@ -9,15 +9,19 @@ TLS, mutual TLS on the kiosks' listener) with a kiosk enrolled as a technician d
 from __future__ import annotations
 
 import json
+import ssl
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from backoffice import fleet
+from backoffice.settings import load_settings
 from kiosk.config import Config, load_config
 from kiosk.service.checks import (
     CheckName,
@@ -31,7 +35,7 @@ from kiosk.service.checks import (
 )
 from tests.backoffice.harness import RunningServer
 from tests.conftest import run_cli
-from tests.e2e.fleet import enrolled, kiosk_config
+from tests.e2e.fleet import enrolled, kiosk_config, point_bundle_at
 
 
 @dataclass
@@ -101,6 +105,51 @@ def test_a_revoked_kiosk_fails_the_network_check_as_refused(kiosk: Kiosk) -> Non
     assert result.result is Outcome.FAIL
     assert result.detail.startswith("the back office refuses this kiosk")
     assert result.data["standing"] == "refused"
+
+
+class FailingBackOffice:
+    """An HTTPS server with the back office's certificate that answers 503 to everything
+    (a back office whose storage is down behind a working TLS front)."""
+
+    def __init__(self, data: Path) -> None:
+        settings = load_settings(data)
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(settings.server_cert, settings.server_key)
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_HEAD(self) -> None:
+                self.send_response(503)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_back_office_answering_errors_fails_the_network_check_as_such(kiosk: Kiosk) -> None:
+    failing = FailingBackOffice(kiosk.server.data)
+    try:
+        bundle = kiosk.config.upload.bundle
+        assert bundle is not None
+        point_bundle_at(bundle, failing.port)
+        probe = probe_back_office(kiosk.config, timeout=10)
+    finally:
+        failing.close()
+    result = check_network(probe)
+    assert result.result is Outcome.FAIL and result.data["status"] == 503
+    assert result.detail.startswith("the back office answers with an error") and "503" in \
+        result.detail
+    assert check_clock(probe).result is Outcome.OK     # it answered: its Date still counts
 
 
 def test_the_certificate_warns_within_30_days_of_its_end_and_fails_after(kiosk: Kiosk) -> None:
