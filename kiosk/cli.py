@@ -1,4 +1,4 @@
-"""``kiosk``: the command line of the kiosk (run, demo, devices, codes, scan, uploader, ...).
+"""``kiosk``: the command line of the kiosk (run, devices, diag, codes, scan, uploader, ...).
 
 Each subcommand lives in its own module of :mod:`kiosk.commands` and provides
 ``register(subparsers, parents)``; the module sets ``func`` on its parser, a

@@ -3,23 +3,27 @@
 One line per device for a technician (or one JSON object with ``--json``). A
 device that cannot be opened or does not answer is reported on its line, and
 the command goes on with the others; the exit status is 0 only when every
-device is ready.
+device is ready (a printer whose paper is near its end is ready). The checks
+themselves are kiosk/service/checks.py, shared with ``kiosk diag`` and the
+service screens.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from functools import partial
 from typing import Any
 
-from drivers import KINDS, open_camera, open_code_reader, open_printer
-from drivers.errors import DeviceError
-from drivers.url import split_url
 from kiosk.config import Config, load_config
+from kiosk.service.checks import (
+    CheckResult,
+    Outcome,
+    check_camera,
+    check_code_reader,
+    check_printer,
+    device_backend,
+)
 
 
 @dataclass
@@ -41,77 +45,22 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     parser.set_defaults(func=run)
 
 
-def _backend(kind: str, url: str) -> str:
-    scheme, _location, _pairs = split_url(kind, url, list(KINDS[kind]))
-    return KINDS[kind][scheme]
-
-
-def check_printer(url: str) -> DeviceReport:
-    report = DeviceReport("printer", url, _backend("printer", url))
-    printer = open_printer(url)
-    try:
-        status = printer.status()
-        problems = status.problems()
-        report.ready = status.can_print
-        report.status = ", ".join(problems) if problems else "ready"
-        report.details = {"profile": printer.profile.name,
-                          "paper_width_mm": printer.profile.paper_width_mm,
-                          "native_qr": printer.profile.native_qr, **asdict(status)}
-    finally:
-        printer.close()
-    return report
-
-
-def check_camera(url: str, timeout: float) -> DeviceReport:
-    report = DeviceReport("camera", url, _backend("camera", url))
-    camera = open_camera(url)
-    try:
-        camera.start()
-        deadline = time.monotonic() + timeout
-        frame = None
-        while frame is None and time.monotonic() < deadline:
-            frame = camera.latest(timeout=0.2)
-        status = camera.status()
-        report.details = {"state": str(status.state), "message": status.message,
-                          "frames": status.frames, "fps": round(status.fps, 1),
-                          "resolution": status.resolution}
-        if frame is None:
-            report.status = f"no frame within {timeout:g} s"
-        else:
-            height, width = frame.image.shape[:2]
-            report.ready = True
-            report.status = f"ready, {width}x{height}"
-    finally:
-        camera.close()
-    return report
-
-
-def check_code_reader(url: str) -> DeviceReport:
-    report = DeviceReport("code_reader", url, _backend("code_reader", url))
-    reader = open_code_reader(url)
-    try:
-        report.ready = True
-        report.status = "ready (opened)"
-    finally:
-        reader.close()
-    return report
+def _report(kind: str, url: str, result: CheckResult) -> DeviceReport:
+    """The check's answer in this command's shape (kept for scripts that read it)."""
+    data = dict(result.data)
+    backend = str(data.pop("backend", "")) or device_backend(kind, url)
+    data.pop("url", None)
+    return DeviceReport(kind, url, backend, ready=result.result is not Outcome.FAIL,
+                        status=result.detail, details=data)
 
 
 def collect(config: Config, camera_timeout: float = 5.0) -> list[DeviceReport]:
-    """Open each configured device in turn; a failure is reported, never raised."""
-    checks: list[tuple[str, str, Callable[[str], DeviceReport]]] = [
-        ("printer", config.devices.printer, check_printer),
-        ("camera", config.devices.camera, partial(check_camera, timeout=camera_timeout)),
-        ("code_reader", config.devices.code_reader, check_code_reader),
-    ]
-    reports = []
-    for kind, url, check in checks:
-        try:
-            reports.append(check(url))
-        except DeviceError as exc:
-            reports.append(DeviceReport(kind, url, _backend(kind, url), False,
-                                        f"{type(exc).__name__}: {exc}"))
-    return reports
+    """Open each configured device in turn (kiosk/service/checks.py); a failure is reported,
+    never raised."""
+    devices = config.devices
+    return [_report("printer", devices.printer, check_printer(devices.printer)),
+            _report("camera", devices.camera, check_camera(devices.camera, camera_timeout)),
+            _report("code_reader", devices.code_reader, check_code_reader(devices.code_reader))]
 
 
 def run(args: argparse.Namespace) -> int:
