@@ -273,7 +273,8 @@ def test_revoked_badge_is_refused_once_the_kiosk_refreshed_the_fleet_state(
         fleet.gate().read_badge(badge_text)
 
 
-def test_fleet_state_older_than_the_one_held_is_refused_and_not_stored(fleet: Fleet) -> None:
+def test_fleet_state_older_than_the_one_held_or_far_ahead_is_refused_and_not_stored(
+        fleet: Fleet) -> None:
     now = datetime.now(UTC)
     clock = [now]
     running = RunningServer(fleet.data, fleet.port, clock=lambda: clock[0]).start()
@@ -284,6 +285,11 @@ def test_fleet_state_older_than_the_one_held_is_refused_and_not_stored(fleet: Fl
         with pytest.raises(FleetStateError) as refused:
             refresh(fleet)
         assert refused.value.problem is FleetStateProblem.ROLLBACK
+        assert (fleet.status_dir / fleetstate.FILE).read_bytes() == stored
+        clock[0] = now + fleetstate.MAX_AHEAD + timedelta(minutes=5)   # a runaway clock
+        with pytest.raises(FleetStateError) as refused:
+            refresh(fleet)
+        assert refused.value.problem is FleetStateProblem.FUTURE
         assert (fleet.status_dir / fleetstate.FILE).read_bytes() == stored
         clock[0] = now + timedelta(minutes=5)
         assert refresh(fleet).issued() > held.issued()
