@@ -8,6 +8,7 @@
       POST                /kiosk/v1/agent-calls   a citizen calls an agent
       GET                 /kiosk/v1/agent-calls/<id>  whether staff saw it
       POST                /kiosk/v1/complements/lookup  what a receipt's dossier asks for
+      GET                 /kiosk/v1/fleet-state   the signed fleet state (revoked badges)
     public (citizens' browsers; HSTS on every answer)
       GET                 /suivi/<deposit id>?t=  the citizen's status page
       GET                 /suivi/<deposit id>/accuse-de-reception.pdf?t=  its accusé de réception
@@ -42,6 +43,7 @@ from backoffice.agentcalls import AgentCallEndpoints
 from backoffice.complementapi import ComplementEndpoints
 from backoffice.docrequests import DocumentRequest
 from backoffice.errors import StoreError
+from backoffice.fleetstate import FleetStateEndpoint
 from backoffice.ingest import Ingest
 from backoffice.metrics import Metrics
 from backoffice.settings import Settings
@@ -186,6 +188,7 @@ def create_apps(bo: Backoffice) -> dict[Listener, Any]:
     staff_store = StaffStore(bo.metadata)
     calls = AgentCallEndpoints(bo.ingest, bo.metadata, bo.clock)
     lookups = ComplementEndpoints(bo.ingest, bo.metadata, bo.clock)
+    fleet_state = FleetStateEndpoint(bo.ingest, bo.metadata, bo.ingest.ack_key, bo.clock)
 
     async def status_page(request: Request) -> Response:
         raw_id = request.path_params["deposit_id"]
@@ -257,7 +260,8 @@ def create_apps(bo: Backoffice) -> dict[Listener, Any]:
                                  media_type="text/plain; version=0.0.4; charset=utf-8")
 
     # No slash redirects: Starlette builds their Location from the Host header.
-    ingest = Starlette(routes=[*tus.routes(), *calls.routes(), *lookups.routes()])
+    ingest = Starlette(routes=[*tus.routes(), *calls.routes(), *lookups.routes(),
+                               *fleet_state.routes()])
     ingest.router.redirect_slashes = False
     public = Starlette(routes=[
         Route("/suivi/{deposit_id}", status_page, methods=["GET"]),
