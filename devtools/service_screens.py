@@ -31,9 +31,8 @@ DPI = 98.0
 
 
 def shoot(out: Path, size: str, dpi: float, language: str, work: Path) -> list[Path]:
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
     from deposit import badge as badgemod
+    from deposit.manifest import SigningKey, generate_signing_key
     from devtools.citizen import Citizen, local_keys, sim_config
     from devtools.kit import start_kiosk
     from devtools.screenshots import shrink
@@ -44,7 +43,7 @@ def shoot(out: Path, size: str, dpi: float, language: str, work: Path) -> list[P
     width, height = (int(v) for v in size.split("x"))
     data = work / "service"
     data.mkdir(parents=True)
-    office = Ed25519PrivateKey.generate()
+    office = generate_signing_key()
     keys, _identity = local_keys()
     keys = replace(keys, ack_key=office.public_key())
     config = sim_config(data, size=(width, height), dpi=dpi, seed=3)
@@ -62,7 +61,7 @@ def shoot(out: Path, size: str, dpi: float, language: str, work: Path) -> list[P
     written: list[Path] = []
     now = datetime.now(UTC).replace(microsecond=0)
 
-    def badge(holder: str, key: Ed25519PrivateKey = office, *, days: int = 7,
+    def badge(holder: str, key: SigningKey = office, *, days: int = 7,
               issued: datetime = now) -> str:
         card = badgemod.Badge(badgemod.new_badge_id(), holder, issued,
                               issued + timedelta(days=days), badgemod.PinVerifier.make(PIN),
@@ -84,6 +83,10 @@ def shoot(out: Path, size: str, dpi: float, language: str, work: Path) -> list[P
     def wait(condition: object, what: str) -> None:
         driver.wait_until(condition, 20, what)  # type: ignore[arg-type]
 
+    def validate() -> None:
+        validate()
+        wait(lambda: service.view().notice != "Vérification…", "the PIN check")
+
     def page(which: Page) -> None:
         service.press(Act.PAGE, which.value)
 
@@ -94,7 +97,7 @@ def shoot(out: Path, size: str, dpi: float, language: str, work: Path) -> list[P
 
     try:
         driver.idle(5)
-        person.show_code(badge("Camille Martin", Ed25519PrivateKey.generate()))
+        person.show_code(badge("Camille Martin", generate_signing_key()))
         wait(lambda: service.phase is Phase.PIN, "the refused badge")
         snap("badge-refused")
         service.press(Act.CLOSE)
@@ -107,11 +110,11 @@ def shoot(out: Path, size: str, dpi: float, language: str, work: Path) -> list[P
         service.press(Act.ERASE)
         for digit in "99":
             service.press(Act.DIGIT, digit)
-        service.press(Act.VALIDATE)
+        validate()
         snap("pin-wrong")
         for digit in PIN:
             service.press(Act.DIGIT, digit)
-        service.press(Act.VALIDATE)
+        validate()
         wait(lambda: service.phase is Phase.OPEN, "the service mode")
         snap("home")
         page(Page.DEVICES)
@@ -148,7 +151,7 @@ def shoot(out: Path, size: str, dpi: float, language: str, work: Path) -> list[P
         wait(lambda: bool(service.view().holder), "the PIN panel")
         for digit in PIN:
             service.press(Act.DIGIT, digit)
-        service.press(Act.VALIDATE)
+        validate()
         wait(lambda: service.phase is Phase.OPEN, "the service mode")
         page(Page.OUT_OF_ORDER)
         service.press(Act.OUT_OF_ORDER, "")

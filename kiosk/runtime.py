@@ -21,12 +21,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
 from deposit.bundle import Enrollment
 from deposit.complements import TIMEOUT_S as COMPLEMENT_TIMEOUT_S
 from deposit.complements import ComplementClient
 from deposit.errors import BundleError, DepositError
+from deposit.fleetstate import AckKey
 from deposit.ids import DepositIdGenerator
 from deposit.manifest import SigningKey
 from deposit.outbox import Outbox
@@ -70,7 +69,7 @@ class SealingKeys:
     #: every lookup says the back office cannot be asked).
     complements: ComplementLookup | None = None
     #: The back office's signing key: badges and the fleet state are checked with it.
-    ack_key: Ed25519PublicKey | None = None
+    ack_key: AckKey | None = None
 
 
 @dataclass

@@ -149,6 +149,7 @@ class ServiceMode:
         self._log_filter = "all"
         self._last_code: Row | None = None
         self._closed = False
+        self._checking = False
 
     # ------------------------------------------------------------------ state
 
@@ -273,15 +274,29 @@ class ServiceMode:
             self._pin = self._pin[:-1]
         elif act is Act.CLOSE:
             self._close_pin()
-        elif act is Act.VALIDATE and self._badge is not None and self.gate is not None:
-            pin, self._pin = self._pin, ""
-            try:
-                self.gate.check_pin(self._badge, pin)
-            except Exception as exc:  # wrong PIN, locked out: said, logged by the gate
-                self._view = replace(self._view, notice=refusal_text(exc),
-                                     notice_level=Level.FAIL)
-            else:
-                self._enter()
+        elif act is Act.VALIDATE and self._badge is not None and self.gate is not None and \
+                not self._checking:
+            # One scrypt (about 0.2 s on a Pi 4: deposit/badge.py) runs on the worker, not on
+            # the touchscreen's thread; the panel says it is checking meanwhile.
+            pin, self._pin, badge, gate = self._pin, "", self._badge, self.gate
+            self._checking = True
+            self._view = replace(self._view, notice="Vérification…", notice_level=Level.INFO)
+            self._submit(Page.HOME, lambda: self._check(gate, badge, pin))
+
+    def _check(self, gate: Gate, badge: Any, pin: str) -> None:
+        try:
+            gate.check_pin(badge, pin)
+        except Exception as exc:  # wrong PIN, locked out: said, logged by the gate
+            with self._lock:
+                self._checking = False
+                if self._badge is badge:
+                    self._view = replace(self._view, notice=refusal_text(exc),
+                                         notice_level=Level.FAIL)
+        else:
+            with self._lock:
+                self._checking = False
+                if self._badge is badge and self._view.phase is Phase.PIN:
+                    self._enter()
 
     def _close_pin(self) -> None:
         self._stop_scan()

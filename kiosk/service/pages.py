@@ -21,8 +21,9 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from deposit import badge as badgemod
+from deposit.fleetstate import AckKey
 from drivers.camera.base import Camera
 from drivers.codes import decode_image
 from drivers.errors import DeviceError
@@ -30,6 +31,7 @@ from drivers.printer.base import Printer
 from kiosk.capture import CaptureWorker, fit_long_side, to_rgb
 from kiosk.config import Config
 from kiosk.controller import CodeReaderThread
+from kiosk.service.access import ServiceGate
 from kiosk.service.mode import ServiceMode
 from kiosk.service.model import Level, Page, Pages, Row
 
@@ -227,7 +229,7 @@ def code_reader_rows(reader: CodeReaderThread | None) -> list[Row]:
     return [Row("Lecteur de codes", "ouvert : présentez un code pour le tester", Level.OK)]
 
 
-def build_service(config: Config, ack_key: Ed25519PublicKey | None, *,
+def build_service(config: Config, ack_key: AckKey | None, *,
                   printer: Printer | None, capture: CaptureWorker | None,
                   camera_factory: Callable[[], Camera],
                   code_reader: CodeReaderThread | None
@@ -248,5 +250,7 @@ def build_service(config: Config, ack_key: Ed25519PublicKey | None, *,
         on_hide={Page.CAMERA: camera.stop},
         badge_scan=(camera.scan, camera.stop),
     )
-    service = ServiceMode(None, pages, status_dir)
+    gate = ServiceGate(status_dir, ack_key) if ack_key is not None else None
+    service = ServiceMode(gate, pages, status_dir,
+                          is_badge=lambda text: text.startswith(badgemod.PREFIX))
     return service, camera.preview
