@@ -84,7 +84,7 @@ def shoot(out: Path, size: str, dpi: float, language: str, work: Path) -> list[P
         driver.wait_until(condition, 20, what)  # type: ignore[arg-type]
 
     def validate() -> None:
-        validate()
+        service.press(Act.VALIDATE)
         wait(lambda: service.view().notice != "Vérification…", "the PIN check")
 
     def page(which: Page) -> None:

@@ -21,10 +21,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from deposit.bundle import Enrollment
 from deposit.complements import TIMEOUT_S as COMPLEMENT_TIMEOUT_S
 from deposit.complements import ComplementClient
-from deposit.errors import BundleError, DepositError
+from deposit.errors import DepositError
 from deposit.fleetstate import AckKey
 from deposit.ids import DepositIdGenerator
 from deposit.manifest import SigningKey
@@ -40,6 +39,7 @@ from kiosk.catalog import Catalog, load_catalog
 from kiosk.complement import ComplementLookup
 from kiosk.config import Config
 from kiosk.controller import CodeReaderThread, Controller
+from kiosk.enrollment import load_bundle
 from kiosk.errors import KioskError
 from kiosk.events import Clock, EventQueue, Post
 from kiosk.journey import Event, Journey, Step, Timeouts
@@ -191,31 +191,6 @@ def build_runtime(config: Config, keys: SealingKeys | None, *, post: Post | None
     runtime.service.can_enter = lambda: controller.state.step is Step.WELCOME and \
         controller.state.overlay is None
     return runtime
-
-
-def bundle_folder(config: Config, bundle: Path | None = None) -> Path:
-    """The enrollment bundle: ``bundle``, else ``[upload] bundle``, else {data_dir}/enrollment."""
-    return bundle or config.upload.bundle or config.kiosk.data_dir / "enrollment"
-
-
-def load_bundle(config: Config, bundle: Path | None = None) -> Enrollment:
-    """This kiosk's enrollment bundle, checked against the configuration.
-
-    Raises KioskError naming the folder and what is wrong, and how to fix it.
-    """
-    folder = bundle_folder(config, bundle)
-    try:
-        loaded = Enrollment.load(folder)
-    except BundleError as exc:
-        raise KioskError(f"enrollment bundle {folder}: {exc}") from None
-    if loaded.kiosk_id != config.kiosk.id or loaded.fleet_code != config.kiosk.code:
-        where = config.path or "the configuration"
-        raise KioskError(
-            f"enrollment bundle {folder} is for kiosk {loaded.kiosk_id} (code "
-            f"{loaded.fleet_code}) but {where} says [kiosk] id = {config.kiosk.id!r}, code = "
-            f"{config.kiosk.code!r}: run `kiosk config enroll --bundle {folder}` (or merge the "
-            f"bundle's kiosk.toml into the configuration)")
-    return loaded
 
 
 def sealing_keys(config: Config, bundle: Path | None = None) -> SealingKeys:

@@ -65,9 +65,9 @@ from deposit.tus import MIB, TusClient
 from kiosk.agentcall import TIMEOUT_S as AGENT_CALL_TIMEOUT_S
 from kiosk.agentcall import AgentCallRelay
 from kiosk.config import Config
+from kiosk.enrollment import load_bundle
 from kiosk.errors import KioskError
 from kiosk.nudge import NudgeListener
-from kiosk.runtime import load_bundle
 from kiosk.systemd import LoopWatch, Notifier
 
 log = logging.getLogger(__name__)

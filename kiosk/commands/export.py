@@ -39,8 +39,8 @@ from deposit.export import (
 )
 from deposit.outbox import Outbox
 from kiosk.config import Config, load_config
+from kiosk.enrollment import load_bundle
 from kiosk.errors import KioskError
-from kiosk.runtime import load_bundle
 
 log = logging.getLogger("kiosk.export")
 

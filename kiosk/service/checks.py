@@ -72,8 +72,8 @@ from drivers.printer.base import PrinterStatus
 from drivers.url import split_url
 from kiosk import __version__
 from kiosk.config import Config
+from kiosk.enrollment import bundle_folder, load_bundle
 from kiosk.errors import KioskError
-from kiosk.runtime import bundle_folder, load_bundle
 from kiosk.uploading import open_uploader, outbox_folder
 from printer.service import conditions
 

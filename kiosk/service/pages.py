@@ -16,14 +16,17 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from deposit import badge as badgemod
+from deposit.errors import DepositError
 from deposit.fleetstate import AckKey
+from deposit.outboxview import read_queue
+from deposit.status import OutboxState
 from drivers.camera.base import Camera
 from drivers.codes import decode_image
 from drivers.errors import DeviceError
@@ -32,8 +35,12 @@ from kiosk.capture import CaptureWorker, fit_long_side, to_rgb
 from kiosk.config import Config
 from kiosk.controller import CodeReaderThread
 from kiosk.service.access import ServiceGate
+from kiosk.service.checks import CheckName, Outcome, run_checks
+from kiosk.service.journal import Priority, recent_lines
 from kiosk.service.mode import ServiceMode
-from kiosk.service.model import Level, Page, Pages, Row
+from kiosk.service.model import Action, Level, Page, Pages, Row
+from kiosk.uploading import outbox_folder
+from printer.testpage import cutter_test, print_test_receipt
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +52,8 @@ PREVIEW_FPS = 8.0
 
 
 class RecentErrors(logging.Handler):
-    """The last warnings and errors of the kiosk's own loggers, for the devices page.
+    """The kiosk's own recent log lines: its warnings and errors for the devices page, and
+    the last lines for the journal page where there is no systemd journal (development).
 
     The project's log lines carry no personal data (a code read is logged by its
     length, never its text), so they may be shown to the technician.
@@ -53,15 +61,20 @@ class RecentErrors(logging.Handler):
 
     PREFIXES = ("drivers", "kiosk", "printer", "scanner", "deposit")
 
-    def __init__(self, keep: int = RECENT) -> None:
-        super().__init__(logging.WARNING)
+    def __init__(self, keep: int = RECENT, lines: int = 200) -> None:
+        super().__init__(logging.INFO)
         self.records: collections.deque[tuple[float, str, str]] = collections.deque(maxlen=keep)
+        self.lines: collections.deque[tuple[float, str, str, str]] = \
+            collections.deque(maxlen=lines)
 
     def emit(self, record: logging.LogRecord) -> None:
+        if record.name.split(".")[0] not in self.PREFIXES:
+            return
+        message = record.getMessage()
+        self.lines.append((record.created, record.levelname, record.name, message))
         # The service mode's own lines (entered, left, switched) are the technician's doing.
-        if record.name.split(".")[0] in self.PREFIXES and \
-                not record.name.startswith("kiosk.service"):
-            self.records.append((record.created, record.levelname, record.getMessage()))
+        if record.levelno >= logging.WARNING and not record.name.startswith("kiosk.service"):
+            self.records.append((record.created, record.levelname, message))
 
     def rows(self) -> list[Row]:
         if not self.records:
@@ -223,6 +236,91 @@ class CameraSession:
                 log.warning("service camera did not close cleanly: %s", exc)
 
 
+def _level(outcome: Outcome) -> Level:
+    return {Outcome.OK: Level.OK, Outcome.WARN: Level.WARN, Outcome.FAIL: Level.FAIL}[outcome]
+
+
+#: The checks' names on the panel.
+CHECK_LABELS = {
+    CheckName.PRINTER: "Imprimante", CheckName.CAMERA: "Caméra",
+    CheckName.CODE_READER: "Lecteur de codes", CheckName.OUTBOX: "File d'envoi",
+    CheckName.NETWORK: "Back-office", CheckName.CERTIFICATE: "Certificat du kiosque",
+    CheckName.CLOCK: "Horloge", CheckName.STORAGE: "Disque de données",
+    CheckName.ENROLLMENT: "Enrôlement", CheckName.VERSION: "Logiciel",
+    CheckName.SERVICE: "Services systemd",
+}
+
+
+def check_rows(config: Config, *names: CheckName) -> list[Row]:
+    """The checks ``kiosk diag`` runs, one row each (the detail as the command prints it)."""
+    return [Row(CHECK_LABELS[r.check], r.detail, _level(r.result))
+            for r in run_checks(config, only=names)]
+
+
+def outbox_rows(config: Config) -> list[Row]:
+    """The queue, read-only: counts, then each deposit held (nothing personal in it)."""
+    rows = check_rows(config, CheckName.OUTBOX)
+    try:
+        view = read_queue(outbox_folder(config), limit=30)
+    except DepositError as exc:
+        return [*rows, Row("Dépôts", f"illisibles : {exc}", Level.FAIL)]
+    for deposit in view.deposits:
+        outcome = deposit.last_outcome.value if deposit.last_outcome else "pas encore essayé"
+        rows.append(Row(deposit.deposit_id,
+                        f"{deposit.procedure or '?'} · scellé {deposit.sealed_at} · "
+                        f"{deposit.envelope_size / 1024:.0f} Kio · {deposit.state.value} · "
+                        f"{deposit.attempts} essai(s), dernier : {outcome}",
+                        Level.WARN if deposit.state is OutboxState.REFUSED else Level.INFO))
+    return rows
+
+
+#: The journal page's filters: the most severe priority shown.
+LOG_FILTERS = {"all": Priority.INFO, "warning": Priority.WARNING, "error": Priority.ERR}
+
+
+def log_rows(recent: RecentErrors, wanted: str, count: int = 60) -> list[Row]:
+    """The journal's last lines (kiosk and uploader units); where there is no journal, this
+    process's own lines."""
+    priority = LOG_FILTERS.get(wanted, Priority.INFO)
+    excerpt = recent_lines(count, priority=priority)
+    if excerpt.lines:
+        return [Row(line.time.astimezone().strftime("%d/%m %H:%M:%S") if line.time else "",
+                    f"{line.unit}: {line.message}",
+                    Level.FAIL if line.priority <= Priority.ERR else
+                    Level.WARN if line.priority == Priority.WARNING else Level.INFO)
+                for line in reversed(excerpt.lines)]
+    threshold = {Priority.INFO: logging.INFO, Priority.WARNING: logging.WARNING,
+                 Priority.ERR: logging.ERROR}[priority]
+    own = [(at, level, name, message) for at, level, name, message in recent.lines
+           if logging.getLevelName(level) >= threshold][-count:]
+    rows = [Row("Journal système", f"indisponible ({excerpt.reason}) : lignes de ce "
+                "processus", Level.WARN)]
+    for at, level, name, message in reversed(own):
+        rows.append(Row(datetime.fromtimestamp(at).strftime("%d/%m %H:%M:%S"),
+                        f"{name}: {message}",
+                        Level.FAIL if level in ("ERROR", "CRITICAL") else
+                        Level.WARN if level == "WARNING" else Level.INFO))
+    return rows
+
+
+def printer_actions(printer: Printer | None, kiosk_id: str) -> tuple[Action, ...]:
+    if printer is None:
+        return ()
+
+    def test_receipt() -> Row:
+        qr = print_test_receipt(printer, kiosk_id, datetime.now(UTC))
+        return Row("Reçu de test imprimé", f"son QR code doit se lire : {qr}", Level.OK)
+
+    def cut() -> Row:
+        status = cutter_test(printer)
+        if status.cutter_error:
+            return Row("Test de coupe", "le massicot est en erreur", Level.FAIL)
+        return Row("Test de coupe", "papier avancé et coupé", Level.OK)
+
+    return (Action("test_receipt", "Imprimer un reçu de test", test_receipt),
+            Action("cut", "Tester la coupe", cut))
+
+
 def code_reader_rows(reader: CodeReaderThread | None) -> list[Row]:
     if reader is None:
         return [Row("Lecteur de codes", "non ouvert au démarrage (voir le journal)", Level.FAIL)]
@@ -240,12 +338,23 @@ def build_service(config: Config, ack_key: AckKey | None, *,
     camera = CameraSession(camera_factory, capture)
     pages = Pages(
         rows={
-            Page.DEVICES: lambda: printer_rows(printer) + camera.rows()[:1]
-            + code_reader_rows(code_reader) + recent.rows(),
+            Page.DEVICES: lambda: printer_rows(printer) + code_reader_rows(code_reader)
+            + [Row("Caméra", "ouverte sur la page Caméra (libre à l'accueil)")]
+            + recent.rows(),
             Page.PRINTER: lambda: printer_rows(printer),
             Page.CAMERA: camera.rows,
+            Page.OUTBOX: lambda: outbox_rows(config),
+            Page.NETWORK: lambda: check_rows(config, CheckName.NETWORK, CheckName.CLOCK,
+                                             CheckName.CERTIFICATE, CheckName.ENROLLMENT),
+            Page.STORAGE: lambda: check_rows(config, CheckName.STORAGE),
+            Page.VERSION: lambda: [
+                *check_rows(config, CheckName.VERSION, CheckName.SERVICE),
+                Row("Kiosque", f"{config.kiosk.id} ({config.kiosk.code}), "
+                    f"{config.kiosk.place or 'lieu non renseigné'}")],
         },
-        live={Page.DEVICES: 5.0, Page.PRINTER: 5.0, Page.CAMERA: 0.5},
+        actions={Page.PRINTER: printer_actions(printer, config.kiosk.id)},
+        live={Page.DEVICES: 5.0, Page.PRINTER: 5.0, Page.CAMERA: 0.5, Page.OUTBOX: 10.0},
+        logs=lambda wanted: log_rows(recent, wanted),
         on_show={Page.CAMERA: camera.start},
         on_hide={Page.CAMERA: camera.stop},
         badge_scan=(camera.scan, camera.stop),
