@@ -180,8 +180,8 @@ class FleetSettings:
     ``webhook_url`` when it is set. Secrets are read from files, never written here.
     """
 
-    # A kiosk beats every few minutes (5 by default on the kiosk side); 15 minutes is three
-    # missed beats: a reboot or a short network cut pages no one, a dead kiosk is known
+    # A kiosk beats every few minutes; at a 5-minute interval, 15 minutes is three missed
+    # beats: a reboot or a short network cut pages no one, a dead kiosk is known
     # within a quarter of an hour.
     silent_after_minutes: float = 15.0
     # The uploader sends a sealed deposit within a minute when the link works; one still
