@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from backoffice.alerting import AlertRound, thresholds
-from backoffice.fleethealth import fleet_view, recent_weeks
+from backoffice.fleethealth import AlertKind, fleet_view, recent_weeks
 from backoffice.settings import load_settings
 from backoffice.store.alertsdb import AlertStore
 from backoffice.store.engines import open_metadata
@@ -83,7 +83,8 @@ def format_view(view: dict[str, Any]) -> str:
             f"{queue['depth']}" + (f" (oldest {age(queue['oldest_age_seconds'])})"
                                    if queue["depth"] and queue["oldest_age_seconds"] is not None
                                    else ""))
-        state = "out of order" if k["out_of_order"] else "in service"
+        silent = any(a["kind"] == AlertKind.SILENT for a in k["alerts"])
+        state = "out of order" if k["out_of_order"] else "no news" if silent else "in service"
         if k["alerts"]:
             state += f", {len(k['alerts'])} alert(s)"
         rows.append((k["kiosk"], k["fleet_code"], age(k["last_heartbeat_age_seconds"]),

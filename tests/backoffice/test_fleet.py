@@ -360,7 +360,7 @@ def test_fleet_prints_one_line_per_kiosk_then_the_alerts(
     out = capsys.readouterr().out.splitlines()
     assert out[0].split()[:3] == ["KIOSK", "CODE", "HEARTBEAT"]
     assert out[1].startswith("BORNE-01") and "near_end" in out[1]
-    assert out[2].startswith("BORNE-02") and "never" in out[2]
+    assert out[2].startswith("BORNE-02") and "never" in out[2] and "no news" in out[2]
     assert "ALERTS (2)" in out
     assert any("BORNE-02  silent" in line for line in out)
 
