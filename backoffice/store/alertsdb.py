@@ -38,7 +38,7 @@ import logging
 import secrets
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -95,13 +95,19 @@ class Reconciled:
 
 
 def _when(text: str | None) -> datetime | None:
-    """A stored time: the store's own format, or the heartbeat's (to the second)."""
+    """A stored time: the store's own format, the heartbeat's (to the second), or any
+    RFC 3339 UTC time (another writer of ``kiosk_health`` may choose another)."""
     if not text:
         return None
-    try:
-        return parse_iso(text)
-    except ValueError:
-        return parse_time(text)
+    for parse in (parse_iso, parse_time):
+        try:
+            return parse(text)
+        except ValueError:
+            pass
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError(f"time {text!r} has no time zone")
+    return moment.astimezone(UTC)
 
 
 def _occurrence(row: Any) -> Occurrence:
