@@ -18,6 +18,7 @@
       GET                 /metrics                Prometheus text format (cached gauges)
     staff (a personal client certificate of the staff CA required at the handshake)
       GET, POST           /staff/v1/...           the staff API (backoffice/staffapi.py)
+      GET                 /staff/v1/fleet         the fleet view (backoffice/fleetapi.py)
 
 Nothing a listener does not list is served there: the status page is not on
 the kiosks' port, the metrics are not on the public one.
@@ -43,6 +44,7 @@ from backoffice.agentcalls import AgentCallEndpoints
 from backoffice.complementapi import ComplementEndpoints
 from backoffice.docrequests import DocumentRequest
 from backoffice.errors import StoreError
+from backoffice.fleetapi import FleetEndpoints
 from backoffice.fleetstate import FleetStateEndpoint
 from backoffice.ingest import Ingest
 from backoffice.metrics import Metrics
@@ -275,8 +277,9 @@ def create_apps(bo: Backoffice) -> dict[Listener, Any]:
     ])
     public.router.redirect_slashes = False
     admin.router.redirect_slashes = False
-    staff = Starlette(routes=StaffAPI(bo.metadata, bo.objects, bo.clock,
-                                      public_url=bo.settings.public_url).routes())
+    staff = Starlette(routes=[
+        *StaffAPI(bo.metadata, bo.objects, bo.clock, public_url=bo.settings.public_url).routes(),
+        *FleetEndpoints(bo.metadata, bo.objects, bo.clock, bo.settings.fleet).routes()])
     staff.router.redirect_slashes = False
     return {Listener.INGEST: ingest, Listener.PUBLIC: _HSTS(public), Listener.ADMIN: admin,
             Listener.STAFF: staff}

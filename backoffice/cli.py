@@ -1,5 +1,5 @@
-"""``backoffice``: init, serve, enroll, revoke, keygen, inbox, fetch, decrypt, status, request,
-import, agents, badge.
+"""``backoffice``: init, serve, enroll, revoke, fleet, keygen, inbox, fetch, decrypt, status,
+request, import, agents, badge.
 
 Each subcommand lives in its own module of :mod:`backoffice.commands` and
 provides ``register(subparsers, parents)``.

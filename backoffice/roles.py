@@ -6,9 +6,9 @@ administrateur, with least privilege for the one who runs the machine:
 - **instructor**: reads the inbox and the dossiers, fetches envelopes to
   decrypt them, takes a dossier (assigns it to themself), annotates, decides,
   exports the inbox;
-- **supervisor**: what an instructor does, plus assigning dossiers to others
-  and reading the audit trail;
-- **administrator**: manages accounts and reads the audit trail; reads no
+- **supervisor**: what an instructor does, plus assigning dossiers to others,
+  reading the audit trail and the fleet view (the kiosks' health, alerts, ratings);
+- **administrator**: manages accounts, reads the audit trail and the fleet view; reads no
   dossier and decides nothing (the person who runs the service is not the
   person who instructs the citizens' requests).
 
@@ -38,6 +38,7 @@ class Permission(StrEnum):
     EXPORT = "export"              # the inbox as CSV
     AUDIT = "audit"                # the audit trail
     MANAGE = "manage"              # accounts (through ``backoffice staff`` on the server)
+    FLEET = "fleet"                # the kiosks' health, alerts and ratings (no dossier in it)
 
 
 _INSTRUCTOR = frozenset({Permission.VIEW, Permission.FETCH, Permission.ANNOTATE, Permission.TAKE,
@@ -45,8 +46,8 @@ _INSTRUCTOR = frozenset({Permission.VIEW, Permission.FETCH, Permission.ANNOTATE,
 
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.INSTRUCTOR: _INSTRUCTOR,
-    Role.SUPERVISOR: _INSTRUCTOR | {Permission.ASSIGN, Permission.AUDIT},
-    Role.ADMINISTRATOR: frozenset({Permission.AUDIT, Permission.MANAGE}),
+    Role.SUPERVISOR: _INSTRUCTOR | {Permission.ASSIGN, Permission.AUDIT, Permission.FLEET},
+    Role.ADMINISTRATOR: frozenset({Permission.AUDIT, Permission.MANAGE, Permission.FLEET}),
 }
 
 
@@ -68,6 +69,7 @@ class Action(StrEnum):
     REQUEST_DOCUMENTS = "request_documents"  # asked the citizen for missing documents
     WITHDRAW_REQUEST = "withdraw_request"    # withdrew an open request for documents
     ANSWER_REQUEST = "answer_request"        # a complement answered a request (actor "kiosk")
+    FLEET = "fleet"                # read the fleet view (kiosks' health and alerts)
 
 
 class Outcome(StrEnum):

@@ -54,6 +54,7 @@ from starlette.concurrency import run_in_threadpool
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from backoffice import notifykeys
+from backoffice.alerting import AlertRound
 from backoffice.app import Backoffice, Listener, create_apps
 from backoffice.errors import SetupError
 from backoffice.notify import Notifier
@@ -292,8 +293,9 @@ class Service:
     """The four listeners of one back office, and its periodic work, on one event loop.
 
     :meth:`run` serves until :meth:`stop` (thread-safe); ``on_ready`` is called
-    once all four listen. The expiry sweep, the gauges' refresh and the notifier
-    (backoffice/notify.py, when ``[notify]`` is set) run beside, on worker threads.
+    once all four listen. The expiry sweep, the gauges' refresh, the notifier
+    (backoffice/notify.py, when ``[notify]`` is set) and the fleet's alert rounds
+    (backoffice/alerting.py) run beside, on worker threads.
     """
 
     def __init__(self, bo: Backoffice, sockets: Mapping[Listener, socket.socket], *,
@@ -339,6 +341,7 @@ class Service:
                         "made one; kiosks enrolled before now send no contact until "
                         "enrolled again (backoffice enroll)")
         self.notifier = Notifier.from_settings(settings, bo.metadata, bo.clock)
+        self.alerts = AlertRound.from_settings(settings, bo.metadata, bo.clock)
 
     def address(self, listener: Listener) -> tuple[str, int]:
         host, port = self.sockets[listener].getsockname()[:2]
@@ -364,6 +367,8 @@ class Service:
         if self.notifier is not None:
             chores.append(asyncio.create_task(
                 self._every(self.bo.settings.notify.interval_seconds, self._notify)))
+        chores.append(asyncio.create_task(
+            self._every(self.bo.settings.fleet.interval_seconds, self._fleet_alerts)))
         try:
             while not self.started:
                 if any(task.done() for task in serving) or self._stopping:
@@ -408,6 +413,9 @@ class Service:
     def _notify(self) -> None:
         if self.notifier is not None:
             self.notifier.run_once()
+
+    def _fleet_alerts(self) -> None:
+        self.alerts.run_once()
 
     def _stop_servers(self) -> None:
         for server in self.servers.values():

@@ -28,7 +28,8 @@ only: it authenticates no one) and ``staff_listen`` for the staff API (mutual
 TLS, a personal certificate from the staff CA; docs/workspace.md). The ``[limits]`` table holds
 the timeouts and quotas that keep one client from starving the others. The
 ``[notify]`` table configures the notifications to citizens (:class:`NotifySettings`;
-off when absent).
+off when absent). The ``[fleet]`` table sets when a kiosk's health raises an alert and
+where alerts are sent (:class:`FleetSettings`; docs/fleet.md).
 """
 
 from __future__ import annotations
@@ -171,6 +172,87 @@ class NotifySettings:
 
 
 @dataclass(frozen=True)
+class FleetSettings:
+    """``[fleet]``: when a kiosk's heartbeats raise an alert, and who is told (docs/fleet.md).
+
+    Alerts are always worked out and kept (``backoffice fleet`` shows them); they are sent
+    by e-mail when ``smtp_host``, ``smtp_from`` and ``smtp_to`` are set, and posted to
+    ``webhook_url`` when it is set. Secrets are read from files, never written here.
+    """
+
+    # A kiosk beats every few minutes; at a 5-minute interval, 15 minutes is three missed
+    # beats: a reboot or a short network cut pages no one, a dead kiosk is known
+    # within a quarter of an hour.
+    silent_after_minutes: float = 15.0
+    # The uploader sends a sealed deposit within a minute when the link works; one still
+    # waiting after an hour means the kiosk cannot deliver while citizens keep depositing.
+    queue_older_than_minutes: float = 60.0
+    # A kiosk certificate expiring within this many days: re-enrolling takes a visit, and a
+    # month leaves time to plan one (the issue's own figure).
+    certificate_warning_days: int = 30
+    # How often ``backoffice serve`` runs a round (reconcile, then deliver): a minute is
+    # small beside silent_after, and a failed send is tried again a minute later.
+    interval_seconds: float = 60.0
+    # One SMTP session or one webhook request, at most.
+    timeout_seconds: float = 10.0
+    smtp_host: str | None = None
+    smtp_port: int | None = None          # None: 465 for "tls", 587 for "starttls", 25 "none"
+    smtp_security: SmtpSecurity = SmtpSecurity.STARTTLS
+    smtp_credentials_file: str | None = None   # "USER" newline "PASSWORD"; none: no AUTH
+    smtp_from: str | None = None          # the From: of alert mails
+    smtp_to: tuple[str, ...] = ()         # the technicians' addresses (a list)
+    webhook_url: str | None = None        # POST JSON per alert opened or cleared
+
+    @property
+    def email(self) -> bool:
+        return self.smtp_host is not None
+
+    @property
+    def webhook(self) -> bool:
+        return self.webhook_url is not None
+
+    @property
+    def port(self) -> int:
+        if self.smtp_port is not None:
+            return self.smtp_port
+        return {SmtpSecurity.TLS: 465, SmtpSecurity.STARTTLS: 587}.get(self.smtp_security, 25)
+
+    def check(self) -> None:
+        """:class:`SetupError` for a setting that cannot work or would leak a secret."""
+        if self.silent_after_minutes <= 0 or self.queue_older_than_minutes <= 0 \
+                or self.certificate_warning_days < 0 or self.interval_seconds <= 0 \
+                or self.timeout_seconds <= 0:
+            raise SetupError("[fleet] silent_after_minutes, queue_older_than_minutes, "
+                             "interval_seconds and timeout_seconds must be positive, "
+                             "certificate_warning_days zero or more")
+        if self.smtp_host is not None:
+            if not self.smtp_host or "/" in self.smtp_host or "@" in self.smtp_host:
+                raise SetupError(f"[fleet] smtp_host {self.smtp_host!r} is not a host name "
+                                 f"(the user and password go in smtp_credentials_file)")
+            if self.smtp_port is not None and not 0 < self.smtp_port < 65536:
+                raise SetupError(f"[fleet] smtp_port {self.smtp_port} is not a port")
+            if self.smtp_security is SmtpSecurity.NONE and not is_loopback(self.smtp_host):
+                raise SetupError("[fleet] smtp_security = \"none\" sends mail in clear: it is "
+                                 "allowed only to a relay on a loopback address")
+            if not self.smtp_from or "@" not in self.smtp_from:
+                raise SetupError("[fleet] smtp_from (e.g. bornes@example.org) is needed with "
+                                 "smtp_host")
+            if not self.smtp_to or any("@" not in a for a in self.smtp_to):
+                raise SetupError("[fleet] smtp_to must list at least one address with "
+                                 "smtp_host")
+        elif self.smtp_to:
+            raise SetupError("[fleet] smtp_to is set but smtp_host is not: no mail could go")
+        if self.webhook_url is not None:
+            parts = urlsplit(self.webhook_url)
+            if parts.scheme not in ("https", "http") or not parts.hostname or (
+                    parts.scheme == "http" and not is_loopback(parts.hostname)):
+                raise SetupError(f"[fleet] webhook_url {self.webhook_url!r} must be https:// "
+                                 f"(http:// only on a loopback address)")
+            if parts.username or parts.password:
+                raise SetupError("[fleet] webhook_url must not hold credentials")
+
+
+@dataclass(frozen=True)
 class Settings:
     """What ``DIR/backoffice.toml`` holds, with the folder it came from."""
 
@@ -190,6 +272,7 @@ class Settings:
     public_tls: bool = True     # False: plain HTTP on a loopback address, behind a proxy
     limits: Limits = field(default_factory=Limits)
     notify: NotifySettings = field(default_factory=NotifySettings)
+    fleet: FleetSettings = field(default_factory=FleetSettings)
 
     # ------------------------------------------------------------ files
     @property
@@ -338,6 +421,18 @@ NOTIFY_EXAMPLE = """
 # sms_url = "https://sms-gateway.example.org/v1/messages"
 # sms_token_file = "notifier/sms-token.txt"
 # max_attempts = 8
+
+# The fleet's alerts (docs/fleet.md): always worked out and shown by `backoffice fleet`;
+# sent only where this table says. Defaults shown; secrets live in files (0600).
+# [fleet]
+# silent_after_minutes = 15         # no heartbeat for this long: the kiosk is silent
+# queue_older_than_minutes = 60     # a deposit waiting this long on a kiosk
+# certificate_warning_days = 30     # a kiosk certificate expiring this soon
+# smtp_host = "mail.example.org"
+# smtp_security = "starttls"        # or "tls" (port 465), "none" (loopback relay only)
+# smtp_from = "bornes@example.org"
+# smtp_to = ["technique@example.org"]
+# webhook_url = "https://supervision.example.org/hooks/bornes"
 """
 
 
@@ -368,7 +463,7 @@ _KEYS: dict[str, type] = {"url": str, "public_url": str, "listen": str, "public_
                           "admin_listen": str, "staff_listen": str, "metadata": str, "objects": str,
                           "max_upload_bytes": int, "upload_expiry_hours": float,
                           "public_cert": str, "public_key": str, "public_tls": bool,
-                          "limits": dict, "notify": dict}
+                          "limits": dict, "notify": dict, "fleet": dict}
 _REQUIRED = ("url", "public_url", "listen", "public_listen", "admin_listen", "staff_listen",
              "metadata", "objects")
 _LIMIT_KEYS: dict[str, type] = {f.name: type(f.default) for f in fields(Limits)}
@@ -399,6 +494,39 @@ def _notify_settings(path: Path, raw: dict[str, Any]) -> NotifySettings:
     except SetupError as exc:
         raise SetupError(f"{path}: {exc}") from None
     return notify
+
+
+_FLEET_KEYS: dict[str, type] = {
+    "silent_after_minutes": float, "queue_older_than_minutes": float,
+    "certificate_warning_days": int, "interval_seconds": float, "timeout_seconds": float,
+    "smtp_host": str, "smtp_port": int, "smtp_security": str, "smtp_credentials_file": str,
+    "smtp_from": str, "smtp_to": list, "webhook_url": str}
+
+
+def _fleet_settings(path: Path, raw: dict[str, Any]) -> FleetSettings:
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        kind = _FLEET_KEYS.get(key)
+        if kind is None:
+            raise SetupError(f"{path}: unknown key {key!r} in [fleet] (valid: "
+                             f"{', '.join(sorted(_FLEET_KEYS))})")
+        values[key] = _typed(path, f"[fleet] {key}", value, kind)
+    if "smtp_to" in values:
+        if not all(isinstance(a, str) for a in values["smtp_to"]):
+            raise SetupError(f"{path}: [fleet] smtp_to must be a list of addresses")
+        values["smtp_to"] = tuple(values["smtp_to"])
+    if "smtp_security" in values:
+        try:
+            values["smtp_security"] = SmtpSecurity(values["smtp_security"])
+        except ValueError:
+            raise SetupError(f"{path}: [fleet] smtp_security must be one of "
+                             f"{', '.join(s.value for s in SmtpSecurity)}") from None
+    fleet = FleetSettings(**values)
+    try:
+        fleet.check()
+    except SetupError as exc:
+        raise SetupError(f"{path}: {exc}") from None
+    return fleet
 
 
 def _typed(path: Path, where: str, value: Any, kind: type) -> Any:
@@ -433,6 +561,7 @@ def load_settings(data_dir: Path) -> Settings:
                              f"{', '.join(sorted(_LIMIT_KEYS))})")
         limits[key] = _typed(path, f"[limits] {key}", value, kind)
     notify = _notify_settings(path, values.pop("notify", {}))
+    fleet = _fleet_settings(path, values.pop("fleet", {}))
     missing = [key for key in _REQUIRED if key not in values]
     if missing:
         hint = ""
@@ -444,7 +573,7 @@ def load_settings(data_dir: Path) -> Settings:
         raise SetupError(f"{path}: missing {', '.join(missing)}{hint}")
     try:
         settings = Settings(data_dir=data_dir.resolve(), limits=Limits(**limits),
-                            notify=notify, **values)
+                            notify=notify, fleet=fleet, **values)
     except SetupError as exc:
         raise SetupError(f"{path}: {exc}") from None
     url_host_port(settings.url)

@@ -28,6 +28,8 @@ route shares (accounts, roles, audit) in backoffice/staffbase.py.
     GET  /staff/v1/agent-calls/<id>            one call (open or seen, by whom)
     POST /staff/v1/agent-calls/<id>/ack        "I saw it" ({"by": NAME}, default the account's
                                                full name; the kiosk tells the citizen)
+    GET  /staff/v1/fleet                       the kiosks' health, alerts and ratings
+                                               (supervisors, administrators; backoffice/fleetapi.py)
 
 The TLS handshake already required a certificate of the staff CA
 (backoffice/server.py); each request then finds the account by the

@@ -20,6 +20,7 @@ staff member visits. So:
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
 import time
@@ -39,6 +40,7 @@ from starlette.routing import Route
 from backoffice.errors import StaffToolError
 from backoffice.staffclient import Profile, StaffAPIError, StaffClient
 from backoffice.status import DossierStatus
+from backoffice.workspace import fleetpage
 from backoffice.workspace.dossiers import DossierCache, OpenDossier
 from backoffice.workspace.texts import (
     ROLE_LABELS,
@@ -224,6 +226,7 @@ class Workspace:
             Route("/signin", wrap(self.signin), methods=["GET", "POST"]),
             Route("/signout", wrap(self.signout), methods=["POST"]),
             Route("/inbox", wrap(self.inbox), methods=["GET"]),
+            Route("/fleet", wrap(functools.partial(fleetpage.show, self)), methods=["GET"]),
             Route("/inbox.csv", wrap(self.export), methods=["GET"]),
             Route("/batch", wrap(self.batch), methods=["POST"]),
             Route("/dossiers/{deposit_id}", wrap(self.dossier), methods=["GET"]),
