@@ -65,7 +65,9 @@ def start_kiosk(config: Config, keys: SealingKeys | None, *, clock: Callable[[],
                                         viewing_distance_mm=config.ui.viewing_distance_mm),
                    agent_sound=False, device_check=runtime.check_devices,
                    wipe_pause=wipe_pause, panel_bottom_mm=config.ui.panel_bottom_mm,
-                   service=runtime.service, service_preview=runtime.service_preview)
+                   service=runtime.service,
+                       service_preview=runtime.service_camera.preview
+                       if runtime.service_camera else None)
     headset.listen(app.headset)          # plugged in: voice guidance on
     from kivy.core.window import Window
 

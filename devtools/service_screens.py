@@ -18,7 +18,6 @@ import logging
 import shutil
 import sys
 import time
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -31,22 +30,34 @@ DPI = 98.0
 
 
 def shoot(out: Path, size: str, dpi: float, language: str, work: Path) -> list[Path]:
+    import json
+    import subprocess
+
     from deposit import badge as badgemod
     from deposit.manifest import SigningKey, generate_signing_key
-    from devtools.citizen import Citizen, local_keys, sim_config
+    from devtools.backoffice import BackOffice
+    from devtools.citizen import Citizen
+    from devtools.demo import Result, play_deposit, write_config
     from devtools.kit import start_kiosk
     from devtools.screenshots import shrink
+    from kiosk.config import load_config
+    from kiosk.runtime import sealing_keys
     from kiosk.service.model import Act, Page, Phase
     from kiosk.service.texts import OutOfOrderReason
     from kiosk.theme import Theme
 
     width, height = (int(v) for v in size.split("x"))
-    data = work / "service"
-    data.mkdir(parents=True)
-    office = generate_signing_key()
-    keys, _identity = local_keys()
-    keys = replace(keys, ack_key=office.public_key())
-    config = sim_config(data, size=(width, height), dpi=dpi, seed=3)
+    office = BackOffice.create(work, "x25519")
+    office.serve()
+    facts = json.loads((office.bundle / "bundle.json").read_text(encoding="utf-8"))
+    config = load_config(write_config(work, facts["kiosk_id"], facts["fleet_code"],
+                                      office.bundle, 3))
+    keys = sealing_keys(config)
+    issued = subprocess.run(
+        [sys.executable, "-m", "backoffice", "badge", "issue", "Camille Martin", "--days", "7",
+         "--data", str(office.data), "--out", str(work / "badge.png")],
+        input=f"{PIN}\n", capture_output=True, text=True, check=True)
+    text = issued.stdout.strip()
     kiosk = start_kiosk(config, keys, theme=Theme(dpi=dpi))
     from kivy.core.window import Window
 
@@ -61,11 +72,9 @@ def shoot(out: Path, size: str, dpi: float, language: str, work: Path) -> list[P
     written: list[Path] = []
     now = datetime.now(UTC).replace(microsecond=0)
 
-    def badge(holder: str, key: SigningKey = office, *, days: int = 7,
-              issued: datetime = now) -> str:
-        card = badgemod.Badge(badgemod.new_badge_id(), holder, issued,
-                              issued + timedelta(days=days), badgemod.PinVerifier.make(PIN),
-                              "https://bo.example.fr")
+    def badge(holder: str, key: SigningKey) -> str:
+        card = badgemod.Badge(badgemod.new_badge_id(), holder, now, now + timedelta(days=7),
+                              badgemod.PinVerifier.make(PIN), "https://bo.example.fr")
         return badgemod.encode(card, key)
 
     def snap(name: str, settle: float = 0.6) -> None:
@@ -97,11 +106,12 @@ def shoot(out: Path, size: str, dpi: float, language: str, work: Path) -> list[P
 
     try:
         driver.idle(5)
+        result = Result()
+        play_deposit(kiosk, result)     # a deposit waits in the queue (no uploader runs)
         person.show_code(badge("Camille Martin", generate_signing_key()))
         wait(lambda: service.phase is Phase.PIN, "the refused badge")
         snap("badge-refused")
         service.press(Act.CLOSE)
-        text = badge("Camille Martin")
         person.show_code(text)
         wait(lambda: bool(service.view().holder), "the PIN panel")
         for digit in PIN[:4]:
@@ -127,10 +137,10 @@ def shoot(out: Path, size: str, dpi: float, language: str, work: Path) -> list[P
         snap("printer")
         page(Page.CAMERA)
         time.sleep(1.0)
-        camera = kiosk.runtime.service_preview
-        wait(lambda: camera is not None and camera() is not None, "the preview")
-        # the camera the service page opened is the socket's current one: lay a page on it
-        getattr(kiosk.camera.current, "simulator").place("proof-of-address")  # noqa: B009
+        camera = kiosk.runtime.service_camera
+        assert camera is not None
+        wait(lambda: camera.preview() is not None, "the preview")
+        getattr(camera.camera, "simulator").place("proof-of-address")  # noqa: B009 - the sim's
         time.sleep(2.0)
         snap("camera", settle=1.5)
         page(Page.CODES)
@@ -162,6 +172,7 @@ def shoot(out: Path, size: str, dpi: float, language: str, work: Path) -> list[P
         service.press(Act.CLOSE)
     finally:
         kiosk.close()
+        office.stop()
     return written
 
 

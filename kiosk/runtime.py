@@ -19,7 +19,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 from deposit.complements import TIMEOUT_S as COMPLEMENT_TIMEOUT_S
 from deposit.complements import ComplementClient
@@ -48,7 +47,7 @@ from kiosk.reasons import OutboxProblem
 from kiosk.receipts import ReceiptService
 from kiosk.sealing import DepositService
 from kiosk.service.mode import ServiceMode
-from kiosk.service.pages import build_service
+from kiosk.service.pages import CameraSession, build_service
 from kiosk.session import Session
 from kiosk.signals import AgentSignal, SatisfactionLog
 from kiosk.theme import CONTRAST_THEMES, LARGE_THEMES
@@ -86,8 +85,8 @@ class Runtime:
     code_reader: CodeReaderThread | None = None
     status_dir: Path | None = None
     service: ServiceMode | None = None
-    #: The service panel's camera page: the newest preview frame (RGB), or None.
-    service_preview: Callable[[], Any] | None = None
+    #: The camera the service pages open (the panel shows its preview).
+    service_camera: CameraSession | None = None
 
     def check_devices(self) -> None:
         self.controller.check_devices(self.outbox, self.printer)
@@ -183,7 +182,7 @@ def build_runtime(config: Config, keys: SealingKeys | None, *, post: Post | None
             log.error("code reader unavailable (%s): convocations cannot be read", exc)
     runtime = Runtime(config, controller, catalog, journey, session, outbox, printer,
                       reader_thread, status_dir)
-    runtime.service, runtime.service_preview = build_service(
+    runtime.service, runtime.service_camera = build_service(
         config, keys.ack_key if keys else None, printer=printer, capture=capture,
         camera_factory=camera_factory or (lambda: open_camera(camera_url)),
         code_reader=reader_thread)

@@ -111,7 +111,9 @@ def run_app(config: Config, keys: SealingKeys | None, *, width: int, height: int
                        heartbeat_every=min(1.0, interval / 4) if interval else 1.0,
                        device_check=runtime.check_devices,
                        panel_bottom_mm=config.ui.panel_bottom_mm,
-                       service=runtime.service, service_preview=runtime.service_preview)
+                       service=runtime.service,
+                       service_preview=runtime.service_camera.preview
+                       if runtime.service_camera else None)
         headset.listen(app.headset)             # plugged in: voice guidance on
         started = time.monotonic()
         app.run()

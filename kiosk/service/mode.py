@@ -249,7 +249,7 @@ class ServiceMode:
                 return
             self._touched = self._clock()
             self._view = View(Phase.PIN, notice="Présentez votre badge à plat sous la caméra.",
-                              out_of_order=self._view.out_of_order)
+                              out_of_order=self._view.out_of_order, scanning=True)
             start = self.pages.badge_scan[0]
 
             def seen(text: str) -> None:

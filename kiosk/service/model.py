@@ -105,6 +105,8 @@ class View:
     pin_length: int = 0
     busy: bool = False
     out_of_order: OutOfOrderReason | None = None
+    #: The badge is being read by the camera (the code reader's fallback): show its preview.
+    scanning: bool = False
 
 
 @dataclass(frozen=True)

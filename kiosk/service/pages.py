@@ -17,7 +17,6 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -147,6 +146,8 @@ class CameraSession:
         self._preview: npt.NDArray[np.uint8] | None = None
         self._rows: list[Row] = [Row("Caméra", "ouverture…")]
         self.last_frame: npt.NDArray[np.uint8] | None = None
+        #: The camera while the session has it open (None otherwise).
+        self.camera: Camera | None = None
         #: Set while the camera reads a badge (the code reader's fallback): each QR code's text.
         self.on_code: Callable[[str], None] | None = None
 
@@ -191,6 +192,7 @@ class CameraSession:
         except DeviceError as exc:
             self._say([Row("Caméra", f"ne s'ouvre pas : {exc}", Level.FAIL)])
             return
+        self.camera = camera
         last_analysis = 0.0
         try:
             while not self._stop.is_set():
@@ -229,6 +231,7 @@ class CameraSession:
         except DeviceError as exc:
             self._say([Row("Caméra", f"perdue : {exc}", Level.FAIL)])
         finally:
+            self.camera = None
             try:
                 camera.stop()
                 camera.close()
@@ -331,8 +334,9 @@ def build_service(config: Config, ack_key: AckKey | None, *,
                   printer: Printer | None, capture: CaptureWorker | None,
                   camera_factory: Callable[[], Camera],
                   code_reader: CodeReaderThread | None
-                  ) -> tuple[ServiceMode, Callable[[], Any]]:
-    """The service mode of this kiosk, and the camera page's preview for the panel."""
+                  ) -> tuple[ServiceMode, CameraSession]:
+    """The service mode of this kiosk, and the camera its pages use (the panel shows its
+    preview)."""
     recent = _install_recent()
     status_dir = config.kiosk.data_dir / "status"
     camera = CameraSession(camera_factory, capture)
@@ -362,4 +366,4 @@ def build_service(config: Config, ack_key: AckKey | None, *,
     gate = ServiceGate(status_dir, ack_key) if ack_key is not None else None
     service = ServiceMode(gate, pages, status_dir,
                           is_badge=lambda text: text.startswith(badgemod.PREFIX))
-    return service, camera.preview
+    return service, camera

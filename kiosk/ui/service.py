@@ -227,6 +227,9 @@ class ServicePanel(FloatLayout):  # type: ignore[misc]
             notice.add_widget(label)
             label.bind(height=lambda w, h: setattr(notice, "height", h + 2 * style.spacing))
             box.add_widget(notice)
+        if view.scanning:
+            self._surface = ImageSurface(size_hint_y=None, height=style.mm(45))
+            box.add_widget(self._surface)
         can_type = bool(view.holder)
         if can_type:
             dots = "●" * view.pin_length + "○" * max(0, 6 - view.pin_length)
@@ -308,23 +311,21 @@ class ServicePanel(FloatLayout):  # type: ignore[misc]
                        padding=(style.spacing, style.spacing / 2), spacing=2)
         top = BoxLayout(size_hint_y=None, spacing=style.spacing)
         mark = _Filled(_level_colour(row.level), size_hint=(None, None),
-                       width=style.font_body * 7, padding=2)
+                       width=style.font_body * 7, height=style.font_body * 1.6, padding=2,
+                       pos_hint={"top": 1})
         word = Label(text=LEVEL_WORDS[row.level], bold=True, font_size=style.font_small,
                      font_name=style_font(), color=_level_ink(row.level), halign="center",
                      valign="middle")
         word.bind(size=lambda w, size: setattr(w, "text_size", size))
         mark.add_widget(word)
         top.add_widget(mark)
-        label = KLabel(text=row.label, bold=True, size_hint_x=0.4)
-        value = KLabel(text=row.value)
+        label = KLabel(text=row.label, bold=True, size_hint_x=0.4, pos_hint={"top": 1})
+        value = KLabel(text=row.value, pos_hint={"top": 1})
         top.add_widget(label)
         top.add_widget(value)
 
         def fit(*_: Any) -> None:
             top.height = max(label.height, value.height, style.font_body * 1.6)
-            for child in top.children:
-                if isinstance(child, _Filled):
-                    child.height = top.height
             line.height = top.height + (style.font_body * 1.6 if row.gauge is not None else 0) \
                 + style.spacing
         label.bind(height=fit)

@@ -15,6 +15,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -22,7 +23,7 @@ from deposit import badge as badgemod
 from devtools.citizen import local_keys, sim_config
 from kiosk.config import SessionSection
 from kiosk.events import EventQueue
-from kiosk.journey import Action, CodeRead, Step, Tap
+from kiosk.journey import Action, CodeRead, ReceiptPhase, Step, Tap
 from kiosk.runtime import Runtime, build_runtime
 from kiosk.service.mode import SERVICE_FILE, ServiceMode
 from kiosk.service.model import Act, Level, Page, Phase, Row
@@ -218,3 +219,80 @@ def test_the_service_mode_closes_by_itself_when_left_idle(kiosk: Runtime,
     now[0] += 2
     service.tick()
     assert service.view().phase is Phase.CLOSED
+
+
+def test_the_printers_test_receipt_decodes_from_the_simulators_png(
+        kiosk: Runtime, office_key: Ed25519PrivateKey) -> None:
+    from devtools.backoffice import decode_qr
+    from devtools.citizen import printer_simulator
+
+    service = enter(kiosk, issue(office_key))
+    service.press(Act.PAGE, Page.PRINTER.value)
+    service.press(Act.RUN, "test_receipt")
+    rows = rows_of(service, Page.PRINTER, lambda rs: any("imprimé" in r.label for r in rs))
+    printed = next(r for r in rows if "imprimé" in r.label)
+    assert printed.level is Level.OK
+    qr = printed.value.rsplit(": ", 1)[1]
+    assert qr.startswith("KIOSK-TEST ")
+    png = printer_simulator(kiosk).pngs[-1]
+    assert decode_qr(png) == [qr]
+
+
+def test_the_queue_view_lists_the_deposits_queued(kiosk: Runtime,
+                                                  office_key: Ed25519PrivateKey) -> None:
+    from kiosk.catalog import convocation_url
+    from kiosk.journey import Contact
+
+    controller = kiosk.controller
+    controller.dispatch(CodeRead(convocation_url("x.fr", "listes-electorales", "EL-5",
+                                                 ["address"])))
+    controller.dispatch(Tap(Action.BEGIN))
+    capture = controller.capture
+    assert capture is not None
+    pump(kiosk, lambda: capture._camera is not None)
+    getattr(capture._camera, "simulator").place("proof-of-address")  # noqa: B009
+    pump(kiosk, lambda: bool(controller.state.document and controller.state.document.pages))
+    for tap in (Tap(Action.NEXT), Tap(Action.CONTINUE), Tap(Action.CONSENT, True),
+                Tap(Action.CONTINUE, Contact()), Tap(Action.SEND)):
+        controller.dispatch(tap)
+    pump(kiosk, lambda: controller.state.deposit is not None, 60)
+    assert controller.state.deposit is not None
+    deposit_id = controller.state.deposit.deposit_id
+    pump(kiosk, lambda: controller.state.receipt is ReceiptPhase.PRINTED, 60)
+    controller.dispatch(Tap(Action.FINISH))
+    pump(kiosk, lambda: controller.state.step is Step.SATISFACTION, 30)
+    controller.dispatch(Tap(Action.RATE, 3))
+    pump(kiosk, lambda: controller.state.step is Step.WELCOME, 30)
+
+    service = enter(kiosk, issue(office_key))
+    service.press(Act.PAGE, Page.OUTBOX.value)
+    rows = rows_of(service, Page.OUTBOX, lambda rs: len(rs) >= 2)
+    assert rows[0].level is Level.OK and rows[0].value.startswith("1 waiting")
+    listed = [r for r in rows if r.label == deposit_id]
+    assert len(listed) == 1 and "listes-electorales" in listed[0].value
+    assert "sealed" in listed[0].value
+
+
+def test_a_badge_under_the_camera_opens_it_when_the_code_reader_is_broken(
+        tmp_path: Path, kiosk: Runtime, office_key: Ed25519PrivateKey) -> None:
+    import cv2
+    import qrcode
+
+    text = issue(office_key)
+    card = qrcode.make(text, border=4, box_size=8).get_image().convert("RGB")
+    image = cv2.cvtColor(np.asarray(card), cv2.COLOR_RGB2BGR)
+    service = kiosk.service
+    assert service is not None
+    service.camera_entry()
+    assert service.view().scanning and service.phase is Phase.PIN
+    session = kiosk.service_camera
+    assert session is not None
+    end = time.monotonic() + 20
+    while session.camera is None:
+        assert time.monotonic() < end, "the camera never opened"
+        time.sleep(0.05)
+    getattr(session.camera, "simulator").place(image, size_mm=(60.0, 60.0))  # noqa: B009
+    while service.view().holder == "":
+        assert time.monotonic() < end, f"the camera never read the badge: {service.view()}"
+        time.sleep(0.1)
+    assert service.view().holder == "Camille Martin" and not service.view().scanning
