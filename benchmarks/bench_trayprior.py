@@ -57,7 +57,7 @@ def run(ctx: Context) -> dict[str, Any]:
 def bench_split(base: int, per: int) -> dict[str, Any]:
     paths: dict[str, Callable[..., Quad | None]] = {"still": detect, "live": detect_live}
     scores: dict[str, dict[str, float]] = {}
-    times: dict[str, list[float]] = {}
+    times: dict[str, dict[str, float]] = {}
     start = time.perf_counter()
     for category in CATEGORIES:
         for i in range(per):
@@ -68,14 +68,14 @@ def bench_split(base: int, per: int) -> dict[str, Any]:
                     key = f"{path}_{prior}"
                     t0 = time.perf_counter()
                     found = fn(frame.frame, tray if prior == "with" else None)
-                    times.setdefault(key, []).append(time.perf_counter() - t0)
+                    times.setdefault(key, {})[frame.name] = time.perf_counter() - t0
                     scores.setdefault(key, {})[frame.name] = round(
                         smartdoc_jaccard(found, frame.corners, page=frame.page_size_mm), 4)
     out: dict[str, Any] = {"frames": per * len(CATEGORIES)}
     for key, table in scores.items():
         values = list(table.values())
         worst = min(table, key=lambda k: table[k])
-        ordered = sorted(times[key])
+        ordered = sorted(times[key].values())
         out[key] = {
             "mean": round(float(np.mean(values)), 4),
             "worst": {worst: table[worst]},
@@ -83,6 +83,10 @@ def bench_split(base: int, per: int) -> dict[str, Any]:
             "per_category_mean": {
                 cat: round(float(np.mean([v for k, v in table.items()
                                           if k.startswith(cat + "#")])), 4)
+                for cat in CATEGORIES},
+            "per_category_median_ms": {
+                cat: round(statistics.median([v for k, v in times[key].items()
+                                              if k.startswith(cat + "#")]) * 1000, 1)
                 for cat in CATEGORIES},
             "median_ms": round(statistics.median(ordered) * 1000, 1),
             "p90_ms": round(ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))] * 1000, 1),

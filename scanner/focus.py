@@ -30,7 +30,7 @@ nature) is ``sharpness``, in 1 / px at ``GAUGE_DPI``.
 The gauge maps it to 0..1 with a logistic curve in log sharpness,
 ``1 / (1 + (HALF / s) ** STEEPNESS)``: strictly increasing, never pinned at 0
 or 1. Its two constants were calibrated on the camera simulator
-(drivers/camera/synth.py, ``blur_sigma``; ``python -m benchmarks.bench_focus``
+(drivers/camera/synth.py, ``blur_sigma``; ``python -m benchmarks --only camera_service``
 prints the table; figures in docs/camera-calibration.md): ``HALF`` is the
 sharpness of A4 pages on a 1080p tray at the least blur the scanner's
 quality corpus counts as unusable (``blur_sigma`` 3, devtools/scanner_corpus.py
