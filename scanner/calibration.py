@@ -199,7 +199,7 @@ def _detect_markers(gray: Image) -> dict[int, npt.NDArray[np.float32]]:
     corners, ids, _ = detector.detectMarkers(gray)
     found: dict[int, npt.NDArray[np.float32]] = {}
     # the stubs say ids is always an array; OpenCV gives None when nothing was found
-    id_list = [] if ids is None else [int(i) for i in np.asarray(ids).ravel()]  # type: ignore[redundant-expr, unused-ignore]
+    id_list = [] if ids is None else [int(i) for i in np.asarray(ids).ravel()]
     for quad, marker_id in zip(corners, id_list, strict=True):
         if int(marker_id) in MARKERS and int(marker_id) not in found:
             found[int(marker_id)] = np.asarray(quad, np.float32).reshape(4, 2)

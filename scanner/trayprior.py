@@ -6,8 +6,8 @@ under the glass) is not the page. A technician records the empty tray once
 (:func:`record_tray`: the median of a few frames, so that sensor noise and a
 passing hand vanish); the detector then knows which pixels changed since.
 
-How the detector uses it (:meth:`TrayPrior.rerank`, called by
-:func:`scanner.detect.find_page` only when a prior is given):
+How the detector uses it (:func:`scanner.detect.find_page`, only when a
+prior is given):
 
 1. **Foreground.** On the detector's working image, the per-pixel colour
    difference to the empty tray (resized to the same size once and cached),
@@ -16,19 +16,29 @@ How the detector uses it (:meth:`TrayPrior.rerank`, called by
    frame's border, where the tray shows, is divided out), thresholded above
    the difference's own noise, opened to drop specks and closed to fill the
    page's blank paper between its lines.
-2. **Candidates judged against it.** The detector proposes its best few
-   distinct quadrilaterals (``PRIOR_FINALISTS``); each one's score is
-   multiplied by ``(1 - WEIGHT) + WEIGHT * inside * coverage``, where
+2. **The search restricted to it** (:meth:`TrayPrior.near`): edge pixels
+   farther than ``NEAR`` from the foreground are dropped before the
+   detector looks for lines, so the tray's pattern and the papers and
+   objects that were already there cannot make a page's sides.
+3. **Candidates judged against it** (:meth:`TrayPrior.rerank`). The detector
+   proposes its best few distinct quadrilaterals (``PRIOR_FINALISTS``);
+   each one's score is multiplied by
+   ``(1 - WEIGHT) + WEIGHT * (inside * coverage) ** POWER``, where
    ``inside`` is the share of the quad that is foreground (a quad on the
    tray's own pattern or on a sheet left under the glass has little) and
-   ``coverage`` the share of the foreground inside the quad (a printed frame
-   inside the page, or an identity card's photo, leaves most of the page's
-   foreground out). A hand on the page is foreground outside every quad; it
-   lowers every candidate's coverage alike.
+   ``coverage`` the share of the foreground inside the quad (a quad stopping
+   at an identity card's header band, or at a printed frame inside a page,
+   leaves part of it out). A hand on the page is foreground outside every
+   quad; it lowers every candidate's coverage alike, and the power keeps
+   the ratio between candidates.
+
+The constants were chosen on the in-sample seeds of the benchmark
+(``python -m benchmarks --only trayprior``) and checked once on its held-out
+seeds; the figures are in docs/camera-calibration.md.
 
 Without a prior the detector does exactly what it did before (the tests of
 tests/scanner/ pin that). The prior's effect is measured by
-``python -m benchmarks --only trayprior`` (docs/camera-calibration.md).
+``python -m benchmarks --only trayprior``.
 
 Files: ``{data_dir}/calibration/tray.png`` (lossless, BGR) and
 ``{data_dir}/calibration/tray.json`` (``recorded_at`` ISO 8601 UTC,
