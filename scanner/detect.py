@@ -48,13 +48,14 @@ import functools
 import heapq
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
 from scanner.geometry import Quad, is_convex, order_corners, polygon_area
+from scanner.trayprior import PRIOR_FINALISTS, TrayPrior
 
 log = logging.getLogger(__name__)
 
@@ -92,20 +93,26 @@ LIVE = DetectorParams(work_size=320, blur=0.7, max_peaks=48, max_lines=24, theta
                       band=2.0, refine=False, top_sheet=False, finalists=1)
 
 
-def detect(frame: U8) -> Quad | None:
-    """The page's corners (tl, tr, br, bl) in source pixels, refined to sub-pixel, or None."""
-    return find_page(frame, STILL)
+def detect(frame: U8, tray: TrayPrior | None = None) -> Quad | None:
+    """The page's corners (tl, tr, br, bl) in source pixels, refined to sub-pixel, or None.
+
+    ``tray``: the recorded empty tray, a prior on where the page can be (scanner/trayprior.py).
+    """
+    return find_page(frame, STILL, tray)
 
 
-def detect_live(frame: U8) -> Quad | None:
+def detect_live(frame: U8, tray: TrayPrior | None = None) -> Quad | None:
     """A faster, coarser :func:`detect` for preview frames (no full-resolution refinement)."""
-    return find_page(frame, LIVE)
+    return find_page(frame, LIVE, tray)
 
 
-def find_page(frame: U8, params: DetectorParams) -> Quad | None:
+def find_page(frame: U8, params: DetectorParams, tray: TrayPrior | None = None) -> Quad | None:
     """Detect with explicit parameters; ``frame`` is H x W x 3 BGR (or H x W gray) uint8.
 
-    Raises ValueError for anything else (or a frame smaller than 32 px).
+    With ``tray``, the best few quads are ranked again by how well they match what
+    changed since the empty tray was recorded (:meth:`TrayPrior.rerank`).
+    Raises ValueError for anything else (or a frame smaller than 32 px, or one whose
+    proportions are not the tray's).
     """
     if frame.ndim == 2:
         frame = np.asarray(cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR), np.uint8)
@@ -120,7 +127,16 @@ def find_page(frame: U8, params: DetectorParams) -> Quad | None:
     else:
         scale = 1.0
         small = frame
-    found = _Detector(small, params).candidates()
+    if tray is None:
+        found = _Detector(small, params).candidates()
+    else:
+        detector = _Detector(small, replace(params, finalists=max(params.finalists,
+                                                                  PRIOR_FINALISTS)))
+        fg = tray.foreground(small)
+        detector.edges[~tray.near(fg)] = 0
+        found = detector.candidates()
+        if found is not None:
+            found = tray.rerank(fg, *found)
     if found is None:
         return None
     corners, _ = found

@@ -569,14 +569,18 @@ def synthesize(page: npt.NDArray[np.uint8], rng: np.random.Generator, *,
 
 
 def empty_tray(rng: np.random.Generator, *, frame_size: tuple[int, int] = (1920, 1080),
-               defects: Defects | None = None) -> Image:
+               defects: Defects | None = None,
+               page_size_mm: tuple[float, float] = PAPER_MM["A4"]) -> Image:
     """The frame :func:`synthesize` would give for the same ``rng`` state, without the page.
 
     Same tray, clutter and light; no page, hand or glare (they need a page).
+    ``page_size_mm``: the size of the page left out, which places the light's
+    gradient (it spans the page): the one given to :func:`synthesize`, for the
+    same light.
     """
     frame, _ = _compose(None, rng, frame_size=frame_size,
                         defects=defects if defects is not None else Defects(),
-                        page_size_mm=PAPER_MM["A4"], placement=None)
+                        page_size_mm=page_size_mm, placement=None)
     return frame
 
 
@@ -598,7 +602,7 @@ def _compose(page: npt.NDArray[np.uint8] | None, rng: np.random.Generator, *,
             page = page[:, :, :3]
         ph, pw = page.shape[:2]
     else:
-        ph, pw = 297, 210
+        ph, pw = max(2, round(page_size_mm[1])), max(2, round(page_size_mm[0]))
     size_mm = (float(page_size_mm[0]), float(page_size_mm[1]))
     if (pw > ph) != (size_mm[0] > size_mm[1]):
         size_mm = (size_mm[1], size_mm[0])
