@@ -140,7 +140,10 @@ def shoot(out: Path, size: str, dpi: float, language: str, work: Path) -> list[P
         camera = kiosk.runtime.service_camera
         assert camera is not None
         wait(lambda: camera.preview() is not None, "the preview")
-        getattr(camera.camera, "simulator").place("proof-of-address")  # noqa: B009 - the sim's
+        tray = getattr(camera.camera, "simulator")  # noqa: B009 - the simulator's own
+        tray.remove()
+        run("tray")                          # the empty tray, recorded
+        tray.place("proof-of-address")
         time.sleep(2.0)
         snap("camera", settle=1.5)
         page(Page.CODES)

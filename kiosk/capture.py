@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 import cv2
@@ -35,6 +36,12 @@ from kiosk.journey import (
 )
 from kiosk.session import Session, StoredPage
 from scanner import AutoCapture, Guidance, Image, Reason, StillResult
+from scanner.trayprior import (
+    TrayCalibrationError,
+    TrayPrior,
+    TrayRefusal,
+    load_tray,
+)
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +84,8 @@ class PreviewFrame:
 class StillProcessor(Protocol):
     """``scanner.process_still``: what the worker needs of the page pipeline."""
 
-    def __call__(self, frame: Image, *, previous: npt.ArrayLike | None = None) -> StillResult: ...
+    def __call__(self, frame: Image, *, previous: npt.ArrayLike | None = None,
+                 tray: TrayPrior | None = None) -> StillResult: ...
 
 
 class CaptureWorker:
@@ -97,7 +105,7 @@ class CaptureWorker:
                  clock: Clock = time.monotonic, auto_capture: AutoCapture | None = None,
                  process_still: StillProcessor = scanner.process_still,
                  lost_after: float = 3.0, activity_every: float = 5.0,
-                 idle_stop: float = 8.0) -> None:
+                 idle_stop: float = 8.0, data_dir: Path | None = None) -> None:
         self._camera_factory = camera_factory
         self._camera: Camera | None = None
         self._session = session
@@ -120,6 +128,9 @@ class CaptureWorker:
         self._last_frame_at: float | None = None
         self._last_activity = float("-inf")
         self._thread: threading.Thread | None = None
+        #: Where the service mode records the empty tray (None: no tray prior is used).
+        self._data_dir = data_dir
+        self._tray_for: tuple[int, int] | None = None
         self.frames_read = 0
         self.processing_seconds: list[float] = []
 
@@ -148,6 +159,29 @@ class CaptureWorker:
         camera itself stops ``idle_stop`` seconds later unless capture starts again."""
         self._armed.clear()
         self._disarmed_at = self._clock()
+
+    @property
+    def tray(self) -> TrayPrior | None:
+        """The recorded empty tray the detectors use as a prior (None: none recorded)."""
+        return self._auto.tray
+
+    def reload_tray(self) -> None:
+        """The empty tray was recorded again (the service mode): read it at the next frame."""
+        self._tray_for = None
+
+    def _load_tray(self, size: tuple[int, int]) -> TrayPrior | None:
+        assert self._data_dir is not None
+        try:
+            tray = load_tray(self._data_dir, size)
+        except TrayCalibrationError as exc:
+            if exc.reason is TrayRefusal.MISSING:
+                log.debug("no tray calibration: %s", exc)
+            else:
+                log.warning("tray calibration not used: %s", exc)
+            return None
+        log.info("page detection uses the empty tray recorded %s",
+                 tray.meta.recorded_at if tray.meta else "earlier")
+        return tray
 
     def capture_now(self) -> None:
         self._capture_now.set()
@@ -263,6 +297,10 @@ class CaptureWorker:
             self._handle(camera, frame.image, now)
 
     def _handle(self, camera: Camera, image: npt.NDArray[np.uint8], now: float) -> None:
+        size = (int(image.shape[1]), int(image.shape[0]))
+        if self._data_dir is not None and size != self._tray_for:
+            self._tray_for = size
+            self._auto.tray = self._load_tray(size)
         event = self._auto.feed(image, now)
         guidance = self._auto.guidance
         self._publish(image, guidance)
@@ -279,9 +317,11 @@ class CaptureWorker:
         started = time.perf_counter()
         try:
             if event is None or manual:
-                result = self._process(camera.capture_still(timeout=2.0).image)
+                result = self._process(camera.capture_still(timeout=2.0).image,
+                                       tray=self._auto.tray)
             else:
-                result = self._process(event.frame, previous=event.corners)
+                result = self._process(event.frame, previous=event.corners,
+                                       tray=self._auto.tray)
         except DeviceError as exc:
             log.warning("capture failed: %s", exc)
             self._post(CaptureFailed("camera"))

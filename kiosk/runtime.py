@@ -161,7 +161,7 @@ def build_runtime(config: Config, keys: SealingKeys | None, *, post: Post | None
 
     # Auto-capture times the page's stillness on the real clock, whatever the journey's is.
     capture = CaptureWorker(camera_factory or (lambda: open_camera(camera_url)), session,
-                            forward)
+                            forward, data_dir=data_dir)
     # The agent call goes through the uploader (nudged); its acknowledgement comes back as an
     # event, to whatever post the controller has then (the UI's once it runs).
     agent = AgentSignal(status_dir, config.kiosk.id, post=forward, nudge=Nudger(data_dir))

@@ -22,6 +22,7 @@ from scanner.geometry import Quad
 from scanner.page import Image, PageContent, Reason, ReasonCode, Verdict
 from scanner.quality import DEFAULT_THRESHOLDS, QualityThresholds, assess
 from scanner.rectify import rectify
+from scanner.trayprior import TrayPrior
 
 
 class CaptureState(StrEnum):
@@ -60,9 +61,12 @@ class AutoCapture:
 
     def __init__(self, *, hold_s: float = 0.8, rearm_s: float = 1.0,
                  thresholds: QualityThresholds = DEFAULT_THRESHOLDS,
-                 preview_dpi: float | None = None) -> None:
+                 preview_dpi: float | None = None, tray: TrayPrior | None = None) -> None:
         """``preview_dpi``: the page is rectified at this resolution to be judged; by
-        default the scale at which sharpness is measured, so no resampling is needed."""
+        default the scale at which sharpness is measured, so no resampling is needed.
+        ``tray``: the recorded empty tray, the detector's prior (scanner/trayprior.py); it
+        may be set or replaced later (the service mode records it)."""
+        self.tray = tray
         if hold_s < 0 or rearm_s < 0:
             raise ValueError("hold_s and rearm_s are durations and cannot be negative")
         self.hold_s = hold_s
@@ -92,7 +96,7 @@ class AutoCapture:
             self._refused = tuple(reasons)
 
     def feed(self, frame: Image, now: float) -> CaptureEvent | None:
-        corners = detect_live(frame)
+        corners = detect_live(frame, self.tray)
         previous, self._previous = self._previous, corners
         if corners is None:
             self._steady_since = None

@@ -46,6 +46,7 @@ from scanner.geometry import Quad, is_convex, order_corners, polygon_area
 from scanner.page import EncodedPage, Image, Page, Verdict
 from scanner.quality import assess
 from scanner.rectify import Levels, estimate_aspect, recognise_format, rectify
+from scanner.trayprior import TrayPrior
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +100,8 @@ class StillResult:
 
 def process_still(frame: Image, *, corners: npt.ArrayLike | None = None,
                   hint: npt.ArrayLike | None = None,
-                  previous: npt.ArrayLike | None = None) -> StillResult:
+                  previous: npt.ArrayLike | None = None,
+                  tray: TrayPrior | None = None) -> StillResult:
     """Find (unless ``corners`` are given), rectify, judge, enhance and compress a still.
 
     ``corners`` (tl, tr, br, bl, the still's pixels) are used as they are.
@@ -113,13 +115,14 @@ def process_still(frame: Image, *, corners: npt.ArrayLike | None = None,
     hold time). A wrong hint costs time, not the page: it is refined and
     checked like the fast path's own corners, and the precise detector runs
     when the checks fail. ``previous`` is the page's corners in the preceding
-    frame, for the ``moving`` verdict.
+    frame, for the ``moving`` verdict. ``tray`` is the recorded empty tray, the
+    detectors' prior (scanner/trayprior.py).
     """
     levels = Levels(frame)
     if corners is not None:
         located = Located(order_corners(corners), "given")
     else:
-        located = locate(levels, hint=hint)
+        located = locate(levels, hint=hint, tray=tray)
     if located.corners is None:
         return StillResult(None, assess(None, None, frame), None, None, located.method)
     found = located.corners
@@ -130,7 +133,7 @@ def process_still(frame: Image, *, corners: npt.ArrayLike | None = None,
 
 
 def locate(frame: Image | Levels, *, hint: npt.ArrayLike | None = None,
-           fallback: bool = True) -> Located:
+           fallback: bool = True, tray: TrayPrior | None = None) -> Located:
     """The page's corners in a still (its pixels), by the fast path and, if in doubt, the
     precise one (see the module docstring). ``fallback=False`` gives the fast path's
     answer whatever the checks say (for measurement)."""
@@ -143,7 +146,7 @@ def locate(frame: Image | Levels, *, hint: npt.ArrayLike | None = None,
         rough = order_corners(hint)
     else:
         k = _live_level(max(h, w))
-        found = detect_live(levels[k])
+        found = detect_live(levels[k], tray)
         rough = None if found is None else _to_level0(found, k)
     doubt = "the live detector found no page"
     if rough is not None:
@@ -153,7 +156,7 @@ def locate(frame: Image | Levels, *, hint: npt.ArrayLike | None = None,
             return Located(refined, method, doubt or None)
     if not fallback:
         return Located(None, method, doubt)
-    found = detect(levels[refine_level])
+    found = detect(levels[refine_level], tray)
     log.info("still: precise detection (%s)", doubt)
     return Located(None if found is None else _to_level0(found, refine_level), "precise", doubt)
 

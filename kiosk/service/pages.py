@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -40,6 +41,9 @@ from kiosk.service.mode import ServiceMode
 from kiosk.service.model import Action, Level, Page, Pages, Row
 from kiosk.uploading import outbox_folder
 from printer.testpage import cutter_test, print_test_receipt
+from scanner.calibration import SheetIssue, measure_sheet
+from scanner.focus import Exposure, Region, read_camera
+from scanner.trayprior import record_tray
 
 log = logging.getLogger(__name__)
 
@@ -177,6 +181,26 @@ class CameraSession:
         with self._lock:
             return self._preview
 
+    def frame(self) -> npt.NDArray[np.uint8] | None:
+        """The newest full-resolution frame."""
+        with self._lock:
+            return self.last_frame
+
+    def frames(self, count: int, timeout: float = 10.0) -> list[npt.NDArray[np.uint8]]:
+        """``count`` successive full-resolution frames (for the empty tray's median)."""
+        taken: list[npt.NDArray[np.uint8]] = []
+        end = time.monotonic() + timeout
+        last = None
+        while len(taken) < count:
+            if time.monotonic() > end:
+                raise DeviceError(f"only {len(taken)} frames from the camera in {timeout:g} s")
+            frame = self.frame()
+            if frame is not None and frame is not last:
+                taken.append(frame)
+                last = frame
+            time.sleep(0.02)
+        return taken
+
     def rows(self) -> list[Row]:
         with self._lock:
             return list(self._rows)
@@ -237,6 +261,74 @@ class CameraSession:
                 camera.close()
             except DeviceError as exc:
                 log.warning("service camera did not close cleanly: %s", exc)
+
+
+#: The focus gauge's marks (scanner/focus.py's gauge, calibrated on the simulator's blur:
+#: 0.5 is blur 3 px, the blur the scanner's defect corpus counts as unusable; a sharp 1080p
+#: page reads about 0.95). Below FOCUS_FAIL pages are refused as blurred; below FOCUS_WARN
+#: they pass but small print suffers.
+FOCUS_FAIL = 0.5
+FOCUS_WARN = 0.75
+#: Frames the empty tray's median is taken over (scanner/trayprior.py needs 3 at least).
+TRAY_FRAMES = 9
+_EXPOSURE_WORDS = {Exposure.OK: "correcte", Exposure.UNDER: "trop sombre",
+                   Exposure.OVER: "trop claire (blancs écrêtés)"}
+_SHEET_WORDS = {
+    SheetIssue.NO_SHEET: "feuille de calibration introuvable (ses quatre marques doivent se voir)",
+    SheetIssue.LOW_RESOLUTION: "résolution trop faible : les pages seraient refusées",
+    SheetIssue.NO_BILEVEL: "résolution juste : les pages de texte resteraient en gris",
+    SheetIssue.LOW_CONTRAST: "contraste faible (blanc trop sombre ou noir trop clair)",
+    SheetIssue.FLAT_STEPS: "gris confondus : exposition à régler",
+    SheetIssue.TILTED: "caméra pas d'équerre avec le plateau",
+}
+
+
+def camera_rows(frame: npt.NDArray[np.uint8]) -> list[Row]:
+    """The focus and exposure gauges of one preview frame, on the page at a fixed scale."""
+    reading = read_camera(frame)
+    where = "sur la page" if reading.region is Region.PAGE else \
+        "sur toute l'image (aucune page posée)"
+    focus = reading.focus.gauge
+    level = Level.FAIL if focus < FOCUS_FAIL else Level.WARN if focus < FOCUS_WARN else Level.OK
+    exposure = reading.exposure
+    return [Row("Netteté", f"{focus:.2f} {where}", level, gauge=focus),
+            Row("Exposition", f"{_EXPOSURE_WORDS[exposure.verdict]} : papier "
+                f"{exposure.paper:.0f}/255, blancs écrêtés {exposure.highlights:.1%}, noirs "
+                f"{exposure.shadows:.1%}",
+                Level.OK if exposure.verdict is Exposure.OK else Level.WARN,
+                gauge=exposure.paper / 255)]
+
+
+def camera_actions(camera: CameraSession, capture: CaptureWorker | None,
+                   data_dir: Path) -> tuple[Action, ...]:
+    def sheet() -> Row:
+        frame = camera.frame()
+        if frame is None:
+            raise DeviceError("no frame from the camera yet")
+        reading = measure_sheet(frame)
+        if reading.dpi is None:
+            return Row("Feuille de calibration", _SHEET_WORDS[SheetIssue.NO_SHEET], Level.FAIL)
+        said = [f"{reading.dpi:.0f} points par pouce sur la page",
+                f"{reading.distinct_steps}/7 gris distincts"]
+        if reading.resolved_lpmm is not None:
+            said.append(f"{reading.resolved_lpmm:g} paires de lignes/mm résolues")
+        said += [_SHEET_WORDS[i] for i in reading.issues]
+        bad = {SheetIssue.LOW_RESOLUTION, SheetIssue.NO_SHEET, SheetIssue.LOW_CONTRAST}
+        level = Level.OK if reading.ok else \
+            Level.FAIL if bad & set(reading.issues) else Level.WARN
+        return Row("Feuille de calibration", " · ".join(said), level)
+
+    def tray() -> Row:
+        frames = camera.frames(TRAY_FRAMES)
+        recorded = record_tray(frames, data_dir)
+        if capture is not None:
+            capture.reload_tray()
+        return Row("Plateau vide enregistré", f"médiane de {len(frames)} images "
+                   f"{recorded.size[0]}x{recorded.size[1]} : la détection des pages s'en sert",
+                   Level.OK)
+
+    return (Action("sheet", "Mesurer la feuille de calibration", sheet),
+            Action("tray", "Enregistrer le plateau vide", tray))
 
 
 def _level(outcome: Outcome) -> Level:
@@ -339,7 +431,7 @@ def build_service(config: Config, ack_key: AckKey | None, *,
     preview)."""
     recent = _install_recent()
     status_dir = config.kiosk.data_dir / "status"
-    camera = CameraSession(camera_factory, capture)
+    camera = CameraSession(camera_factory, capture, camera_rows)
     pages = Pages(
         rows={
             Page.DEVICES: lambda: printer_rows(printer) + code_reader_rows(code_reader)
@@ -356,7 +448,8 @@ def build_service(config: Config, ack_key: AckKey | None, *,
                 Row("Kiosque", f"{config.kiosk.id} ({config.kiosk.code}), "
                     f"{config.kiosk.place or 'lieu non renseigné'}")],
         },
-        actions={Page.PRINTER: printer_actions(printer, config.kiosk.id)},
+        actions={Page.PRINTER: printer_actions(printer, config.kiosk.id),
+                 Page.CAMERA: camera_actions(camera, capture, config.kiosk.data_dir)},
         live={Page.DEVICES: 5.0, Page.PRINTER: 5.0, Page.CAMERA: 0.5, Page.OUTBOX: 10.0},
         logs=lambda wanted: log_rows(recent, wanted),
         on_show={Page.CAMERA: camera.start},

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -296,3 +297,63 @@ def test_a_badge_under_the_camera_opens_it_when_the_code_reader_is_broken(
         assert time.monotonic() < end, f"the camera never read the badge: {service.view()}"
         time.sleep(0.1)
     assert service.view().holder == "Camille Martin" and not service.view().scanning
+
+
+def _open_camera_page(kiosk: Runtime, office_key: Ed25519PrivateKey) -> tuple[ServiceMode, Any]:
+    service = enter(kiosk, issue(office_key))
+    service.press(Act.PAGE, Page.CAMERA.value)
+    session = kiosk.service_camera
+    assert session is not None
+    end = time.monotonic() + 20
+    while session.camera is None:
+        assert time.monotonic() < end, "the camera never opened"
+        time.sleep(0.05)
+    return service, getattr(session.camera, "simulator")  # noqa: B009 - the sim's own
+
+
+def _sharpness(service: ServiceMode, after: float) -> float:
+    """The focus gauge of a frame analysed after ``after`` (monotonic seconds)."""
+    end = time.monotonic() + 20
+    while time.monotonic() < after:
+        time.sleep(0.05)
+    while True:
+        rows = [r for r in service.view().rows if r.label == "Netteté"]
+        if rows and rows[0].gauge is not None and "sur la page" in rows[0].value:
+            break
+        assert time.monotonic() < end, f"no focus gauge on the page: {service.view().rows}"
+        time.sleep(0.05)
+    time.sleep(1.0)                        # the page's rows again, from the new frames
+    rows = [r for r in service.view().rows if r.label == "Netteté"]
+    assert rows and rows[0].gauge is not None
+    return rows[0].gauge
+
+
+def test_the_focus_gauge_rises_as_the_simulated_blur_falls(
+        kiosk: Runtime, office_key: Ed25519PrivateKey) -> None:
+    from drivers.camera.synth import Defects
+
+    service, tray = _open_camera_page(kiosk, office_key)
+    readings = []
+    for blur in (5.0, 2.5, 1.0, 0.0):
+        tray.place("text", defects=Defects(blur_sigma=blur))
+        readings.append(_sharpness(service, time.monotonic() + 0.5))
+    assert readings == sorted(readings) and readings[0] < readings[-1] - 0.3, readings
+
+
+def test_the_empty_tray_recorded_on_the_camera_page_becomes_the_detectors_prior(
+        kiosk: Runtime, office_key: Ed25519PrivateKey) -> None:
+    from scanner.trayprior import load_tray
+
+    service, tray = _open_camera_page(kiosk, office_key)
+    tray.remove()
+    service.press(Act.RUN, "tray")
+    rows = rows_of(service, Page.CAMERA, lambda rs: any("Plateau" in r.label for r in rs))
+    recorded = next(r for r in rows if "Plateau" in r.label)
+    assert recorded.level is Level.OK, recorded
+    data_dir = kiosk.config.kiosk.data_dir
+    prior = load_tray(data_dir, (1920, 1080))
+    assert prior.meta is not None and prior.meta.frames == 9
+    capture = kiosk.controller.capture
+    assert capture is not None
+    loaded = capture._load_tray((1920, 1080))
+    assert loaded is not None and (loaded.image == prior.image).all()
