@@ -94,6 +94,8 @@ class Runtime:
     def close(self) -> None:
         if self.service is not None:
             self.service.close()
+        if self.service_camera is not None:
+            self.service_camera.stop()
         if self.code_reader is not None:
             self.code_reader.close()
         self.controller.close()

@@ -468,7 +468,7 @@ class ServiceMode:
     def close(self) -> None:
         self.leave("kiosk stopping")
         self._closed = True
-        self._jobs.shutdown(wait=True, cancel_futures=True)
+        self._jobs.shutdown(wait=True)      # its last jobs stop the camera: let them run
 
     # ------------------------------------------------------------------ out of order
 
