@@ -177,6 +177,8 @@ class UploadSection:
     timeout_s: int = field(default=30, metadata=_between(5, 240))
     poll_s: int = field(default=15, metadata=_between(1, 3600))
     max_backoff_s: int = field(default=600, metadata=_between(1, 86_400))
+    # Seconds between two heartbeats to the back office (kiosk/heartbeat.py); one at start.
+    heartbeat_s: int = field(default=300, metadata=_between(1, 3600))
 
 
 def _regex_list(value: Any) -> None:

@@ -47,6 +47,7 @@ from drivers.errors import DeviceError
 from drivers.printer.base import Printer
 from kiosk.capture import CaptureWorker
 from kiosk.complement import ComplementLookup, ComplementLookups, LookUp
+from kiosk.devicestatus import DeviceStatus
 from kiosk.events import Clock, Post
 from kiosk.journey import (
     CallAgent,
@@ -131,6 +132,8 @@ class Controller:
     complements: ComplementLookup | None = None
     #: The technician's service mode (None: a kiosk without one, e.g. in tests).
     service: ServiceMode | None = None
+    #: ``status/devices.json`` and ``activity.json`` for the uploader's heartbeat (None: none).
+    device_status: DeviceStatus | None = None
 
     def __post_init__(self) -> None:
         self.state = self.journey.initial(self.clock())
@@ -244,6 +247,8 @@ class Controller:
         if self.hooks.on_wipe is not None:
             self.hooks.on_wipe()
         log.info("session wiped (%s, %d page(s))", command.reason.value, wiped)
+        if self.device_status is not None:
+            self.device_status.session_ended()
         if self.wipe_pause > 0:
             timer = threading.Timer(self.wipe_pause, self.post, (WipeDone(),))
             timer.daemon = True
@@ -265,12 +270,16 @@ class Controller:
         if printer is not None:
             try:
                 status = printer.status()
+                if self.device_status is not None:
+                    self.device_status.record_printer(status)
                 problems = [PrintProblem.from_name(p) for p in status.problems()
                             if p != "paper_near_end"]
                 self.post(DeviceChanged(Device.PRINTER, ok=not problems,
                                         problem=problems[0] if problems else None))
             except DeviceError as exc:
                 log.warning("printer status unreadable: %s", exc)
+                if self.device_status is not None:
+                    self.device_status.printer_unreadable(f"status unreadable: {exc}")
                 self.post(DeviceChanged(Device.PRINTER, ok=False, problem=PrintProblem.OFFLINE))
 
     def _check_outbox(self, outbox: OutboxHealth) -> None:

@@ -24,6 +24,7 @@ from deposit.complements import TIMEOUT_S as COMPLEMENT_TIMEOUT_S
 from deposit.complements import ComplementClient
 from deposit.errors import DepositError
 from deposit.fleetstate import AckKey
+from deposit.heartbeat import DeviceHealth, DeviceKind
 from deposit.ids import DepositIdGenerator
 from deposit.manifest import SigningKey
 from deposit.outbox import Outbox
@@ -38,6 +39,7 @@ from kiosk.catalog import Catalog, load_catalog
 from kiosk.complement import ComplementLookup
 from kiosk.config import Config
 from kiosk.controller import CodeReaderThread, Controller
+from kiosk.devicestatus import DeviceStatus
 from kiosk.enrollment import load_bundle
 from kiosk.errors import KioskError
 from kiosk.events import Clock, EventQueue, Post
@@ -150,12 +152,14 @@ def build_runtime(config: Config, keys: SealingKeys | None, *, post: Post | None
                                 kiosk_place=config.kiosk.place, public_url=keys.public_url,
                                 nudge=Nudger(data_dir), notifier=keys.notifier)
     printer = receipts = None
+    devices = DeviceStatus(status_dir)      # for the uploader's heartbeat (kiosk/heartbeat.py)
     try:
         printer = open_printer(config.devices.printer)
         receipts = ReceiptService(ReceiptPrinter(printer), catalog, kiosk_id=config.kiosk.id,
                                   place=config.kiosk.place)
     except DeviceError as exc:
         log.error("receipt printer unavailable (%s): receipts will be shown on screen", exc)
+        devices.printer_unreadable(f"cannot be opened: {exc}")
     camera_url = config.devices.camera
 
     def forward(event: Event) -> None:
@@ -163,13 +167,14 @@ def build_runtime(config: Config, keys: SealingKeys | None, *, post: Post | None
 
     # Auto-capture times the page's stillness on the real clock, whatever the journey's is.
     capture = CaptureWorker(camera_factory or (lambda: open_camera(camera_url)), session,
-                            forward, data_dir=data_dir)
+                            devices.observing_camera(forward), data_dir=data_dir)
     # The agent call goes through the uploader (nudged); its acknowledgement comes back as an
     # event, to whatever post the controller has then (the UI's once it runs).
     agent = AgentSignal(status_dir, config.kiosk.id, post=forward, nudge=Nudger(data_dir))
     controller = Controller(journey, session, capture, sealer, receipts, agent,
                             SatisfactionLog(status_dir), post=post, clock=clock,
-                            complements=keys.complements if keys else None)
+                            complements=keys.complements if keys else None,
+                            device_status=devices)
     if keys is None:
         controller.state = replace(controller.state, devices=replace(
             controller.state.devices, outbox_ok=False,
@@ -180,8 +185,10 @@ def build_runtime(config: Config, keys: SealingKeys | None, *, post: Post | None
             reader_thread = CodeReaderThread(open_code_reader(config.devices.code_reader),
                                              forward)
             reader_thread.start()
+            devices.record(DeviceKind.CODE_READER, DeviceHealth.OK)
         except DeviceError as exc:
             log.error("code reader unavailable (%s): convocations cannot be read", exc)
+            devices.record(DeviceKind.CODE_READER, DeviceHealth.FAIL, f"cannot be opened: {exc}")
     runtime = Runtime(config, controller, catalog, journey, session, outbox, printer,
                       reader_thread, status_dir)
     runtime.service, runtime.service_camera = build_service(

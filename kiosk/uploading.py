@@ -21,7 +21,10 @@ Beside the loop, on a thread of its own with its own HTTPS client, the
 to the back office and brings back staff's acknowledgement: a dossier being
 sent (a chunk can take many seconds on a slow link) never delays a call. The
 nudge listener reads its socket on its own thread too, so a call's nudge is
-seen while the loop is busy.
+seen while the loop is busy. The heartbeat (:class:`~kiosk.heartbeat.HeartbeatSender`)
+has a thread and a client of its own as well: once at start, then every
+``[upload] heartbeat_s`` seconds, the kiosk's health goes to the back office's
+fleet view whatever the loop is doing (``--once`` sends one after its pass).
 
 The outbox's own troubles (a full or read-only data disk, a locked or damaged
 database: :class:`~deposit.errors.OutboxError`) end a pass, never the loop: the
@@ -59,6 +62,7 @@ from deposit.agentcall import AgentCallClient
 from deposit.bundle import Enrollment
 from deposit.delivery import Backoff, Delivery, PassReport, Uploader, deliver_pass
 from deposit.errors import DepositError, OutboxError, OutboxStorageError
+from deposit.heartbeatclient import HeartbeatClient
 from deposit.outbox import Outbox, Stats
 from deposit.status import DeliveryOutcome, Standing
 from deposit.tus import MIB, TusClient
@@ -67,6 +71,8 @@ from kiosk.agentcall import AgentCallRelay
 from kiosk.config import Config
 from kiosk.enrollment import load_bundle
 from kiosk.errors import KioskError
+from kiosk.heartbeat import TIMEOUT_S as HEARTBEAT_TIMEOUT_S
+from kiosk.heartbeat import HeartbeatBuilder, HeartbeatSender
 from kiosk.nudge import NudgeListener
 from kiosk.systemd import LoopWatch, Notifier
 
@@ -185,12 +191,16 @@ class UploaderService:
             raise DeliveryError(f"outbox {outbox_folder(config)}: {exc}") from None
         self.uploader = open_uploader(config, self.bundle, should_stop=self.should_stop)
         self.relay: AgentCallRelay | None = None
+        self.heartbeats: HeartbeatSender | None = None
         self.failed_passes = 0
         self._last_probe = float("-inf")
         self._last_status: dict[str, int | str | None] = {}
 
     def close(self) -> None:
         self.watch.stop()
+        if self.heartbeats is not None:
+            self.heartbeats.close()
+            self.heartbeats = None
         if self.relay is not None:
             self.relay.close()
             self.relay = None
@@ -324,6 +334,24 @@ class UploaderService:
                                         wall_clock=self._wall).start()
         return self.relay
 
+    # ------------------------------------------------------------------ heartbeats
+
+    def heartbeat_sender(self) -> HeartbeatSender:
+        """The heartbeats' sender, with its own HTTPS client (made once; :meth:`run` starts
+        its thread unless ``once``, which sends one heartbeat after its pass)."""
+        if self.heartbeats is None:
+            try:
+                client = self.bundle.http_client(timeout=HEARTBEAT_TIMEOUT_S)
+                key = self.bundle.signing_key()
+            except DepositError as exc:
+                raise DeliveryError(f"enrollment bundle {self.bundle.folder}: {exc}") from None
+            builder = HeartbeatBuilder(self.bundle.kiosk_id, self.config.kiosk.data_dir,
+                                       self.outbox, self.bundle, wall_clock=self._wall)
+            self.heartbeats = HeartbeatSender(builder,
+                                              HeartbeatClient(client, self.bundle.upload_url),
+                                              key, float(self.config.upload.heartbeat_s))
+        return self.heartbeats
+
     # ------------------------------------------------------------------ the loop
 
     def next_wait(self) -> float:
@@ -341,6 +369,7 @@ class UploaderService:
         """Loop until stopped (or one pass with ``once``); the last report."""
         if not once:
             self.start_agent_calls()
+            self.heartbeat_sender().start()
         self.notifier.ready("uploader started")
         self.watch.beat()
         self.watch.start()
@@ -348,6 +377,8 @@ class UploaderService:
             while True:
                 report = self._guarded_pass()
                 on_report(report)
+                if once:
+                    self.heartbeat_sender().beat()
                 if once or self.stop.is_set():
                     return report
                 wait = self._guarded_wait()
