@@ -9,6 +9,7 @@
       GET                 /kiosk/v1/agent-calls/<id>  whether staff saw it
       POST                /kiosk/v1/complements/lookup  what a receipt's dossier asks for
       GET                 /kiosk/v1/fleet-state   the signed fleet state (revoked badges)
+      POST                /kiosk/v1/heartbeats    the kiosk's signed health, every few minutes
     public (citizens' browsers; HSTS on every answer)
       GET                 /suivi/<deposit id>?t=  the citizen's status page
       GET                 /suivi/<deposit id>/accuse-de-reception.pdf?t=  its accusé de réception
@@ -46,6 +47,7 @@ from backoffice.docrequests import DocumentRequest
 from backoffice.errors import StoreError
 from backoffice.fleetapi import FleetEndpoints
 from backoffice.fleetstate import FleetStateEndpoint
+from backoffice.heartbeats import HeartbeatEndpoints
 from backoffice.ingest import Ingest
 from backoffice.metrics import Metrics
 from backoffice.settings import Settings
@@ -191,6 +193,8 @@ def create_apps(bo: Backoffice) -> dict[Listener, Any]:
     calls = AgentCallEndpoints(bo.ingest, bo.metadata, bo.clock)
     lookups = ComplementEndpoints(bo.ingest, bo.metadata, bo.clock)
     fleet_state = FleetStateEndpoint(bo.ingest, bo.metadata, bo.ingest.ack_key, bo.clock)
+    heartbeats = HeartbeatEndpoints(bo.ingest, bo.metadata, bo.clock,
+                                    bo.settings.heartbeat_history_days)
 
     async def status_page(request: Request) -> Response:
         raw_id = request.path_params["deposit_id"]
@@ -263,7 +267,7 @@ def create_apps(bo: Backoffice) -> dict[Listener, Any]:
 
     # No slash redirects: Starlette builds their Location from the Host header.
     ingest = Starlette(routes=[*tus.routes(), *calls.routes(), *lookups.routes(),
-                               *fleet_state.routes()])
+                               *fleet_state.routes(), *heartbeats.routes()])
     ingest.router.redirect_slashes = False
     public = Starlette(routes=[
         Route("/suivi/{deposit_id}", status_page, methods=["GET"]),

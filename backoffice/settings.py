@@ -267,6 +267,7 @@ class Settings:
     objects: str                # file:///...
     max_upload_bytes: int = 512 * 1024 * 1024
     upload_expiry_hours: float = 168.0
+    heartbeat_history_days: int = 30         # heartbeats kept (each kiosk's latest: always)
     public_cert: str = "public/public.crt"   # chain (leaf first), relative to data_dir
     public_key: str = "public/public.key"
     public_tls: bool = True     # False: plain HTTP on a loopback address, behind a proxy
@@ -400,6 +401,8 @@ class Settings:
             f"max_upload_bytes = {self.max_upload_bytes}\n"
             "# An unfinished upload is dropped after this many hours without progress.\n"
             f"upload_expiry_hours = {self.upload_expiry_hours:g}\n"
+            "# Kiosks' heartbeats are kept this many days (each kiosk's latest: always).\n"
+            f"heartbeat_history_days = {self.heartbeat_history_days}\n"
             "\n"
             "# Timeouts (seconds) and quotas; see backoffice/settings.py (Limits) for\n"
             "# what each guards against and where its default comes from.\n"
@@ -462,6 +465,7 @@ def url_host_port(url: str) -> tuple[str, int]:
 _KEYS: dict[str, type] = {"url": str, "public_url": str, "listen": str, "public_listen": str,
                           "admin_listen": str, "staff_listen": str, "metadata": str, "objects": str,
                           "max_upload_bytes": int, "upload_expiry_hours": float,
+                          "heartbeat_history_days": int,
                           "public_cert": str, "public_key": str, "public_tls": bool,
                           "limits": dict, "notify": dict, "fleet": dict}
 _REQUIRED = ("url", "public_url", "listen", "public_listen", "admin_listen", "staff_listen",
@@ -576,6 +580,9 @@ def load_settings(data_dir: Path) -> Settings:
                             notify=notify, fleet=fleet, **values)
     except SetupError as exc:
         raise SetupError(f"{path}: {exc}") from None
+    if settings.heartbeat_history_days < 1:
+        raise SetupError(f"{path}: heartbeat_history_days = {settings.heartbeat_history_days} "
+                         f"must be at least 1")
     url_host_port(settings.url)
     url_host_port(settings.public_url)
     addresses = [parse_listen(a) for a in (settings.listen, settings.public_listen,
