@@ -224,7 +224,7 @@ def read_devices(status_dir: Path, now: datetime,
     data = _read(path)
     at = _time_or_none(data.get("at")) if data is not None else None
     if data is None or at is None or not isinstance(data.get("devices"), dict):
-        log.warning("%s is garbled: devices reported unknown", path)
+        log.debug("%s is garbled: devices reported unknown", path)
         return _unknown("the device status file is unreadable")
     if (now - parse_time(at)).total_seconds() > stale_after_s:
         return _unknown(f"the kiosk application has not reported since {at}")

@@ -154,6 +154,7 @@ class OutOfOrder:
 
     on: bool = False
     message: str = ""
+    problem: str = ""        # why the file was not read (it is then taken as "in order")
 
 
 def read_service(status_dir: Path) -> OutOfOrder:
@@ -164,11 +165,10 @@ def read_service(status_dir: Path) -> OutOfOrder:
     except FileNotFoundError:
         return OutOfOrder()
     except (OSError, ValueError) as exc:
-        log.warning("%s cannot be read (%s): reported in order", path, exc)
-        return OutOfOrder()
+        return OutOfOrder(problem=f"{path} cannot be read ({exc}): reported in order")
     if not isinstance(data, dict) or not isinstance(data.get("out_of_order"), bool):
-        log.warning("%s is not {\"out_of_order\": bool, ...}: reported in order", path)
-        return OutOfOrder()
+        return OutOfOrder(problem=f"{path} is not {{\"out_of_order\": bool, ...}}: reported "
+                                  f"in order")
     message = data.get("message")
     return OutOfOrder(data["out_of_order"],
                       clean_text(message, MAX_TEXT) if isinstance(message, str) else "")
@@ -193,7 +193,9 @@ class HeartbeatBuilder:
 
     ``outbox`` and ``bundle`` may be None (not opened: the queue is reported
     empty, the certificate's expiry unknown); ``wall_clock`` is passed in for
-    tests.
+    tests. A problem met while gathering (a disk that cannot be measured, a
+    garbled switch file) is logged as a warning the first time, then quietly:
+    a heartbeat every few minutes must not fill the journal with one fault.
     """
 
     kiosk_id: str
@@ -203,6 +205,14 @@ class HeartbeatBuilder:
     software: str = __version__
     wall_clock: Callable[[], float] = time.time
     rating_weeks: int = RATING_WEEKS
+    _warned: set[str] = field(default_factory=set, init=False, repr=False)
+
+    def _warn_once(self, message: str) -> None:
+        if message in self._warned:
+            log.debug("heartbeat: %s", message)
+            return
+        self._warned.add(message)
+        log.warning("heartbeat: %s", message)
 
     @property
     def status_dir(self) -> Path:
@@ -212,6 +222,8 @@ class HeartbeatBuilder:
         now = datetime.fromtimestamp(self.wall_clock(), UTC)
         devices = read_devices(self.status_dir, now)
         service = read_service(self.status_dir)
+        if service.problem:
+            self._warn_once(service.problem)
         return Heartbeat(
             kiosk_id=self.kiosk_id, sent_at=utc(now), software=clean_text(self.software, 64),
             devices=devices.devices, paper=devices.paper, queue=self._queue(),
@@ -228,8 +240,7 @@ class HeartbeatBuilder:
         try:
             stats = self.outbox.stats(quick=True)
         except (OutboxError, OSError) as exc:
-            log.warning("heartbeat: the outbox cannot be counted (%s); queue reported empty",
-                        exc)
+            self._warn_once(f"the outbox cannot be counted ({exc}); queue reported empty")
             return Queue()
         return Queue(stats.pending, stats.queued_bytes, _time_or_none(stats.oldest_queued_at))
 
@@ -237,7 +248,7 @@ class HeartbeatBuilder:
         try:
             usage = shutil.disk_usage(self.data_dir)
         except OSError as exc:
-            log.warning("heartbeat: %s: %s", self.data_dir, exc)
+            self._warn_once(f"{self.data_dir}: {exc}; disk reported as 0 bytes")
             return Disk(0, 0)
         return Disk(usage.free, usage.total)
 
@@ -247,7 +258,7 @@ class HeartbeatBuilder:
         try:
             return utc(self.bundle.certificate_expiry())
         except DepositError as exc:
-            log.warning("heartbeat: %s", exc)
+            self._warn_once(f"{exc}; certificate expiry not reported")
             return None
 
 

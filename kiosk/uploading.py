@@ -336,15 +336,17 @@ class UploaderService:
 
     # ------------------------------------------------------------------ heartbeats
 
-    def heartbeat_sender(self) -> HeartbeatSender:
+    def heartbeat_sender(self) -> HeartbeatSender | None:
         """The heartbeats' sender, with its own HTTPS client (made once; :meth:`run` starts
-        its thread unless ``once``, which sends one heartbeat after its pass)."""
+        its thread unless ``once``, which sends one heartbeat after its pass). None, said in
+        the log, when the bundle cannot sign: the queued dossiers are delivered all the same."""
         if self.heartbeats is None:
             try:
                 client = self.bundle.http_client(timeout=HEARTBEAT_TIMEOUT_S)
                 key = self.bundle.signing_key()
             except DepositError as exc:
-                raise DeliveryError(f"enrollment bundle {self.bundle.folder}: {exc}") from None
+                log.error("enrollment bundle %s: %s; no heartbeats", self.bundle.folder, exc)
+                return None
             builder = HeartbeatBuilder(self.bundle.kiosk_id, self.config.kiosk.data_dir,
                                        self.outbox, self.bundle, wall_clock=self._wall)
             self.heartbeats = HeartbeatSender(builder,
@@ -369,7 +371,8 @@ class UploaderService:
         """Loop until stopped (or one pass with ``once``); the last report."""
         if not once:
             self.start_agent_calls()
-            self.heartbeat_sender().start()
+            if (sender := self.heartbeat_sender()) is not None:
+                sender.start()
         self.notifier.ready("uploader started")
         self.watch.beat()
         self.watch.start()
@@ -377,8 +380,8 @@ class UploaderService:
             while True:
                 report = self._guarded_pass()
                 on_report(report)
-                if once:
-                    self.heartbeat_sender().beat()
+                if once and (sender := self.heartbeat_sender()) is not None:
+                    sender.beat()
                 if once or self.stop.is_set():
                     return report
                 wait = self._guarded_wait()

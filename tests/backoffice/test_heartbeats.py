@@ -4,6 +4,7 @@ once, the latest by sent_at, the ratings as running totals; on both metadata eng
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -32,8 +33,9 @@ from deposit.heartbeat import (
 )
 from deposit.heartbeatclient import HeartbeatClient
 from kiosk.config import load_config
+from kiosk.heartbeat import HeartbeatBuilder, HeartbeatSender
 from kiosk.uploading import UploaderService
-from tests.backoffice.harness import FakeKiosk, RunningServer, enroll
+from tests.backoffice.harness import FakeKiosk, RunningServer, enroll, free_port
 from tests.e2e.fleet import kiosk_config
 
 T0 = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)       # a Wednesday, ISO week 2026-W49
@@ -164,6 +166,26 @@ def test_uploader_once_sends_one_heartbeat_after_its_pass(server, kiosk, tmp_pat
         assert service.heartbeats is not None and service.heartbeats.sent == 1
     assert len(healthdb.history(server.bo.metadata, "MAIRIE-01",
                                 datetime.now(UTC) - timedelta(hours=1))) == 1
+
+
+def test_failures_are_logged_once_per_run_and_the_next_beat_tries_again(
+        server, kiosk, client, tmp_path, caplog) -> None:
+    enrollment = kiosk.enrollment
+    nowhere = HeartbeatClient(enrollment.http_client(timeout=2),
+                              f"https://127.0.0.1:{free_port()}/files/")
+    (tmp_path / "data").mkdir()
+    sender = HeartbeatSender(HeartbeatBuilder("MAIRIE-01", tmp_path / "data", bundle=enrollment),
+                             nowhere, enrollment.signing_key(), period_s=300)
+    with caplog.at_level(logging.INFO, logger="kiosk.heartbeat"):
+        assert [sender.beat() for _ in range(3)] == [False, False, False]
+        nowhere.close()
+        sender.client = client                         # the network is back
+        assert sender.beat()
+    said = [(r.levelname, r.getMessage()) for r in caplog.records]
+    assert [level for level, _ in said] == ["WARNING", "INFO"]
+    assert "cannot reach" in said[0][1]
+    assert said[1][1] == "heartbeats get through again (3 lost meanwhile)"
+    assert len(healthdb.latest_health(server.bo.metadata)) == 1
 
 
 def test_a_replayed_heartbeat_is_accepted_and_stored_once(server, kiosk, client) -> None:

@@ -9,6 +9,7 @@ pass the wire format's own checks (signed, then verified).
 from __future__ import annotations
 
 import json
+import logging
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -209,12 +210,16 @@ def test_garbled_or_missing_files_never_stop_a_heartbeat(tmp_path: Path) -> None
     assert heartbeat.ratings == (Rating("caf-apl", "2026-W49", 2, 1),)
 
 
-def test_a_kiosk_with_no_status_files_at_all_still_beats(tmp_path: Path) -> None:
-    heartbeat = round_trip(HeartbeatBuilder("DEMO-01", tmp_path / "fresh",
-                                            wall_clock=Wall()).build())
-    assert device(heartbeat, DeviceKind.CAMERA).detail == \
+def test_a_kiosk_with_no_status_files_at_all_still_beats_and_says_its_fault_once(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    builder = HeartbeatBuilder("DEMO-01", tmp_path / "fresh", wall_clock=Wall())
+    with caplog.at_level(logging.DEBUG, logger="kiosk.heartbeat"):
+        heartbeats = [round_trip(builder.build()) for _ in range(3)]
+    assert device(heartbeats[0], DeviceKind.CAMERA).detail == \
         "the kiosk application has not reported yet"
-    assert heartbeat.ratings == () and heartbeat.disk.total_bytes == 0
+    assert heartbeats[0].ratings == () and heartbeats[0].disk.total_bytes == 0
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "disk reported as 0 bytes" in warnings[0]
 
 
 def test_devices_written_by_an_application_that_stopped_are_unknown(tmp_path: Path) -> None:
