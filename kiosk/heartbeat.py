@@ -40,7 +40,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,7 @@ from typing import Any
 from deposit.bundle import Enrollment
 from deposit.errors import DepositError, OutboxError
 from deposit.heartbeat import (
+    MAX_BLOB,
     MAX_TEXT,
     Disk,
     Heartbeat,
@@ -72,6 +73,8 @@ SATISFACTION_FILE = "satisfaction.jsonl"
 RATING_WEEKS = 8
 #: A heartbeat carries at most this many counts (deposit/heartbeat.py refuses more).
 MAX_RATINGS = 2000
+#: Bytes the signed blob adds around the heartbeat's canonical JSON (the signature, two keys).
+SIGNATURE_ROOM = 128
 #: Seconds a heartbeat may take: it is small, and the next one replaces it anyway.
 TIMEOUT_S = 10.0
 #: A procedure's catalog code as a heartbeat accepts it (deposit/heartbeat.py).
@@ -224,7 +227,7 @@ class HeartbeatBuilder:
         service = read_service(self.status_dir)
         if service.problem:
             self._warn_once(service.problem)
-        return Heartbeat(
+        heartbeat = Heartbeat(
             kiosk_id=self.kiosk_id, sent_at=utc(now), software=clean_text(self.software, 64),
             devices=devices.devices, paper=devices.paper, queue=self._queue(),
             disk=self._disk(), certificate_not_after=self._certificate(),
@@ -233,6 +236,21 @@ class HeartbeatBuilder:
             out_of_order=service.on, out_of_order_message=service.message,
             ratings=rating_counts(self.status_dir / SATISFACTION_FILE, now.date(),
                                   self.rating_weeks))
+        return self._fitting(heartbeat)
+
+    def _fitting(self, heartbeat: Heartbeat) -> Heartbeat:
+        """``heartbeat`` with its oldest weeks of ratings left out until its signed blob fits
+        in :data:`~deposit.heartbeat.MAX_BLOB` (a kiosk with many procedures; the back office
+        keeps the counts it was sent before for the weeks left out)."""
+        ratings, left_out = heartbeat.ratings, ""
+        while ratings and len(heartbeat.canonical()) + SIGNATURE_ROOM > MAX_BLOB:
+            left_out = min(r.week for r in ratings)
+            ratings = tuple(r for r in ratings if r.week != left_out)
+            heartbeat = replace(heartbeat, ratings=ratings)
+        if left_out:
+            self._warn_once(f"too many rating counts for one heartbeat: weeks up to {left_out} "
+                            f"left out")
+        return heartbeat
 
     def _queue(self) -> Queue:
         if self.outbox is None:

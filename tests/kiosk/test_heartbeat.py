@@ -18,6 +18,7 @@ import pytest
 
 from deposit import manifest as mf
 from deposit.heartbeat import (
+    MAX_BLOB,
     DeviceHealth,
     DeviceKind,
     DeviceState,
@@ -258,6 +259,25 @@ def test_ratings_are_counted_per_procedure_iso_week_and_rating_over_eight_weeks(
         Rating("cni", "2027-W01", 3, 2))
     assert rating_counts(path, date(2027, 1, 6), weeks=1) == (Rating("cni", "2027-W01", 3, 2),)
     assert rating_counts(tmp_path / "none.jsonl", date(2027, 1, 6)) == ()
+
+
+def test_a_kiosk_with_many_procedures_sends_its_newest_weeks_within_the_size_limit(
+        tmp_path: Path) -> None:
+    wall = Wall(T0 - timedelta(weeks=7))
+    ratings = SatisfactionLog(tmp_path / "status", wall)
+    for _week in range(8):
+        for n in range(60):
+            for rating in (1, 2, 3):
+                ratings.record(rating, f"procedure-{n:02d}")
+        wall.advance(7 * 86400)
+    builder = HeartbeatBuilder("DEMO-01", tmp_path, wall_clock=Wall(T0))
+    blob = sign(builder.build(), KEY)
+    heartbeat = verify(blob, KEY.public_key())
+    weeks = sorted({r.week for r in heartbeat.ratings})
+    print(f"{len(heartbeat.ratings)} of {8 * 60 * 3} counts in {len(blob)} bytes")
+    assert len(blob) <= MAX_BLOB
+    assert weeks[-1] == "2026-W49" and "2026-W42" not in weeks
+    assert all(r.count == 1 for r in heartbeat.ratings)
 
 
 # ----------------------------------------------------------------------------- agent call
