@@ -95,7 +95,18 @@ def record(store: MetadataStore, heartbeat: Heartbeat, received_at: datetime) ->
         else:
             cur.execute("UPDATE kiosk_health SET sent_at = ?, received_at = ?, body = ? "
                         "WHERE kiosk_id = ?", (sent, iso(received_at), body, heartbeat.kiosk_id))
+        # Only the counts that moved are written: a heartbeat carries up to 8 weeks of them,
+        # of which usually a handful changed since the last one.
+        stored: dict[tuple[str, str, int], int] = {}
+        if heartbeat.ratings:
+            stored = {(row["procedure"], row["week"], int(row["rating"])): int(row["count"])
+                      for row in cur.execute(
+                          "SELECT procedure, week, rating, count FROM ratings WHERE kiosk_id = ? "
+                          "AND week >= ?", (heartbeat.kiosk_id,
+                                            min(r.week for r in heartbeat.ratings))).all()}
         for r in heartbeat.ratings:
+            if stored.get((r.procedure, r.week, r.rating)) == r.count:
+                continue
             cur.execute("INSERT INTO ratings (kiosk_id, procedure, week, rating, count) "
                         "VALUES (?, ?, ?, ?, ?) ON CONFLICT (kiosk_id, procedure, week, rating) "
                         "DO UPDATE SET count = excluded.count",
