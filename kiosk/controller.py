@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from deposit.errors import DepositError
+from deposit.heartbeat import DeviceHealth, DeviceKind
 from deposit.outbox import StandingRecord
 from deposit.status import Standing
 from drivers.codes.base import CodeReader
@@ -316,11 +317,14 @@ class Controller:
 
 
 class CodeReaderThread:
-    """Reads the code reader in a thread; each code read becomes a CodeRead event."""
+    """Reads the code reader in a thread; each code read becomes a CodeRead event. ``status``
+    (optional) hears whether the reader answers, for the heartbeat."""
 
-    def __init__(self, reader: CodeReader, post: Post) -> None:
+    def __init__(self, reader: CodeReader, post: Post,
+                 status: DeviceStatus | None = None) -> None:
         self.reader = reader
         self.post = post
+        self.status = status
         self._closed = threading.Event()
         self._thread = threading.Thread(target=self._run, name="code-reader", daemon=True)
 
@@ -333,8 +337,12 @@ class CodeReaderThread:
                 code = self.reader.read(timeout=0.5)
             except DeviceError as exc:
                 log.warning("code reader: %s", exc)
+                if self.status is not None:
+                    self.status.record(DeviceKind.CODE_READER, DeviceHealth.FAIL, str(exc))
                 self._closed.wait(2.0)
                 continue
+            if self.status is not None:       # written only when it changes
+                self.status.record(DeviceKind.CODE_READER, DeviceHealth.OK)
             if code is not None:
                 # The text is not logged: a code may carry a case reference.
                 log.info("code read (%s, %d characters)", code.format, len(code.text))

@@ -183,9 +183,8 @@ def build_runtime(config: Config, keys: SealingKeys | None, *, post: Post | None
     if code_reader:
         try:
             reader_thread = CodeReaderThread(open_code_reader(config.devices.code_reader),
-                                             forward)
+                                             forward, devices)
             reader_thread.start()
-            devices.record(DeviceKind.CODE_READER, DeviceHealth.OK)
         except DeviceError as exc:
             log.error("code reader unavailable (%s): convocations cannot be read", exc)
             devices.record(DeviceKind.CODE_READER, DeviceHealth.FAIL, f"cannot be opened: {exc}")

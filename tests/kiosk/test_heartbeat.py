@@ -30,15 +30,18 @@ from deposit.heartbeat import (
 )
 from deposit.outbox import Outbox, Sealer
 from devtools.citizen import local_keys, sim_config
+from drivers import open_code_reader
 from drivers.printer.base import PrinterStatus
 from kiosk.agentcall import ANSWER_FILE, GIVE_UP_S, Answer, AnswerState, write_json
-from kiosk.devicestatus import DEVICES_FILE, STALE_AFTER_S, DeviceStatus
+from kiosk.controller import CodeReaderThread
+from kiosk.devicestatus import DEVICES_FILE, STALE_AFTER_S, DeviceStatus, read_devices
 from kiosk.events import EventQueue
 from kiosk.heartbeat import HeartbeatBuilder, agent_call_since, rating_counts
 from kiosk.journey import CaptureStarted, Device, DeviceChanged, Event, Wipe, WipeReason
 from kiosk.runtime import build_runtime
 from kiosk.signals import AgentSignal, SatisfactionLog
 from tests.deposit.conftest import BACKOFFICE_RCPT, deposit_json
+from tests.drivers.codes.test_serial_backend import FlakyScanner
 
 T0 = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)       # a Wednesday, ISO week 2026-W49
 KEY = mf.generate_signing_key()
@@ -133,8 +136,9 @@ def test_the_running_kiosk_writes_its_printers_state_and_its_last_session_for_th
     try:
         runtime.check_devices()
         deadline = time.monotonic() + 30
-        while not (data / "status" / DEVICES_FILE).exists() or \
-                "printer" not in (data / "status" / DEVICES_FILE).read_text():
+        while not (data / "status" / DEVICES_FILE).exists() or not all(
+                kind in (data / "status" / DEVICES_FILE).read_text()
+                for kind in ("printer", "code_reader")):
             assert time.monotonic() < deadline, "the device check wrote nothing"
             time.sleep(0.05)
         runtime.controller.perform(Wipe(WipeReason.TIMEOUT))
@@ -148,6 +152,37 @@ def test_the_running_kiosk_writes_its_printers_state_and_its_last_session_for_th
     assert heartbeat.paper is PaperLevel.NEAR_END
     assert heartbeat.last_activity_at is not None
     assert heartbeat.queue.depth == 0 and heartbeat.queue.oldest_at is None
+
+
+def test_an_unplugged_code_reader_fails_and_is_ok_again_once_back(tmp_path: Path) -> None:
+    scanner = FlakyScanner()
+    thread = CodeReaderThread(open_code_reader(f"serial://socket://127.0.0.1:{scanner.port}"),
+                              EventQueue(), DeviceStatus(tmp_path))
+
+    def code_reader_becomes(health: DeviceHealth) -> str:
+        deadline = time.monotonic() + 20
+        while True:
+            report = read_devices(tmp_path, datetime.now(UTC))
+            state = next(d for d in report.devices if d.kind is DeviceKind.CODE_READER)
+            if state.health is health:
+                return state.detail
+            assert time.monotonic() < deadline, f"the code reader never became {health}"
+            time.sleep(0.05)
+
+    thread.start()
+    connections = []
+    try:
+        connections.append(scanner.accept())
+        assert code_reader_becomes(DeviceHealth.OK) == ""
+        connections[0].close()                          # unplugged
+        assert "disappeared" in code_reader_becomes(DeviceHealth.FAIL)
+        connections.append(scanner.accept())            # plugged back: the reader reopens
+        assert code_reader_becomes(DeviceHealth.OK) == ""
+    finally:
+        thread.close()
+        for connection in connections:
+            connection.close()
+        scanner.close()
 
 
 def test_an_unchanged_device_is_not_rewritten_until_its_refresh_and_keeps_its_since(
