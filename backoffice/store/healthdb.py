@@ -44,7 +44,7 @@ class Recorded(StrEnum):
     REPLAY = "replay"        # already stored: nothing written
 
 
-class KioskHealth(NamedTuple):
+class LatestHeartbeat(NamedTuple):
     """A kiosk's latest heartbeat and when the back office received it (a named triple)."""
 
     kiosk_id: str
@@ -132,7 +132,7 @@ def _parsed(kiosk_id: str, row: Any) -> Heartbeat | None:
 
 
 def latest_health(store: MetadataStore, *, include_revoked: bool = False
-                  ) -> list[KioskHealth]:
+                  ) -> list[LatestHeartbeat]:
     """The latest heartbeat of every enrolled kiosk that ever sent one (revoked kiosks left
     out unless asked for), by kiosk id."""
     sql = ("SELECT h.kiosk_id AS kiosk_id, h.sent_at AS sent_at, h.received_at AS "
@@ -146,7 +146,7 @@ def latest_health(store: MetadataStore, *, include_revoked: bool = False
     for row in rows:
         heartbeat = _parsed(row["kiosk_id"], row)
         if heartbeat is not None:
-            out.append(KioskHealth(row["kiosk_id"], heartbeat, parse_iso(row["received_at"])))
+            out.append(LatestHeartbeat(row["kiosk_id"], heartbeat, parse_iso(row["received_at"])))
     return out
 
 
