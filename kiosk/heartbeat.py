@@ -67,6 +67,7 @@ from kiosk.devicestatus import clean_text, read_devices, read_last_activity
 
 log = logging.getLogger(__name__)
 
+#: Written by the service mode (kiosk/service/mode.py, SERVICE_FILE): its out-of-order switch.
 SERVICE_FILE = "service.json"
 SATISFACTION_FILE = "satisfaction.jsonl"
 #: How many ISO weeks of ratings travel (this week and the ones before it).
