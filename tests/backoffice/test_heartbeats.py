@@ -15,8 +15,10 @@ from pathlib import Path
 import pytest
 
 from backoffice import fleet
+from backoffice.fleethealth import AlertKind, Thresholds, fleet_alerts, recent_weeks
 from backoffice.settings import load_settings
 from backoffice.store import healthdb
+from backoffice.store.alertsdb import AlertStore
 from backoffice.store.engines import open_metadata
 from backoffice.store.healthdb import Recorded, StoredRating
 from backoffice.store.metadata import KioskRecord, MetadataStore
@@ -32,8 +34,12 @@ from deposit.heartbeat import (
     utc,
 )
 from deposit.heartbeatclient import HeartbeatClient
+from drivers.printer.base import PrinterStatus
 from kiosk.config import load_config
+from kiosk.devicestatus import DeviceStatus
 from kiosk.heartbeat import HeartbeatBuilder, HeartbeatSender
+from kiosk.journey import Device, DeviceChanged
+from kiosk.signals import AgentSignal, SatisfactionLog
 from kiosk.uploading import UploaderService
 from tests.backoffice.harness import FakeKiosk, RunningServer, enroll, free_port
 from tests.e2e.fleet import kiosk_config
@@ -284,3 +290,26 @@ def test_history_days_is_a_setting_that_must_be_positive(backoffice_data) -> Non
         load_settings(data)
     assert replace(settings, heartbeat_history_days=7).to_toml().count(
         "heartbeat_history_days = 7") == 1
+
+
+def test_what_the_kiosk_writes_reaches_the_fleets_alerts_and_ratings(server, kiosk,
+                                                                     tmp_path) -> None:
+    """The whole way: the kiosk application's own writers, the uploader's heartbeat, the store,
+    and the fleet's alerts (backoffice/fleethealth.py) read from it."""
+    config = load_config(kiosk_config(tmp_path / "box", kiosk.enrollment.folder))
+    status = config.kiosk.data_dir / "status"
+    devices = DeviceStatus(status)
+    devices.record_printer(PrinterStatus(paper_near_end=True))
+    devices.observing_camera(lambda event: None)(DeviceChanged(Device.CAMERA, ok=False))
+    AgentSignal(status, "MAIRIE-01").call("capture")
+    SatisfactionLog(status).record(3, "caf-apl")
+    with UploaderService(config) as service:
+        service.run(once=True)
+    now = datetime.now(UTC)
+    fleet_store = AlertStore(server.bo.metadata)
+    alerts = fleet_alerts(fleet_store.fleet(), now, Thresholds())
+    assert [(a.kiosk_id, a.kind) for a in alerts] == [
+        ("MAIRIE-01", AlertKind.PAPER_NEAR_END), ("MAIRIE-01", AlertKind.DEVICE_FAILED),
+        ("MAIRIE-01", AlertKind.AGENT_CALL_WAITING)]
+    assert [(r.kiosk_id, r.procedure, r.rating, r.count) for r in fleet_store.ratings(
+        recent_weeks(now))] == [("MAIRIE-01", "caf-apl", 3, 1)]
