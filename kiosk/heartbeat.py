@@ -291,12 +291,17 @@ class HeartbeatSender:
     key: SigningKey
     period_s: float
     stop: threading.Event = field(default_factory=threading.Event)
+    #: Run after each heartbeat that got through: the uploader fetches the signed fleet state
+    #: there (kiosk/fleetstate.py: the badges revoked). A DepositError it raises is logged
+    #: once per run of failures; the heartbeats go on.
+    fleet_state: Callable[[], object] | None = None
     sent: int = 0
     failed: int = 0
 
     def __post_init__(self) -> None:
         self._thread: threading.Thread | None = None
         self._lost = 0              # heartbeats lost since the last one that got through
+        self._fleet_state_failing = False
 
     def start(self) -> HeartbeatSender:
         self._thread = threading.Thread(target=self._run, name="heartbeats", daemon=True)
@@ -338,4 +343,20 @@ class HeartbeatSender:
             log.info("heartbeats get through again (%d lost meanwhile)", self._lost)
         self._lost = 0
         log.debug("heartbeat sent (%s)", heartbeat.sent_at)
+        self._refresh_fleet_state()
         return True
+
+    def _refresh_fleet_state(self) -> None:
+        if self.fleet_state is None:
+            return
+        try:
+            self.fleet_state()
+        except DepositError as exc:
+            if not self._fleet_state_failing:
+                log.warning("fleet state not refreshed (%s); again after the next heartbeat",
+                            exc)
+            self._fleet_state_failing = True
+            return
+        if self._fleet_state_failing:
+            log.info("fleet state refreshed again")
+        self._fleet_state_failing = False

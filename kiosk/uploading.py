@@ -24,7 +24,9 @@ nudge listener reads its socket on its own thread too, so a call's nudge is
 seen while the loop is busy. The heartbeat (:class:`~kiosk.heartbeat.HeartbeatSender`)
 has a thread and a client of its own as well: once at start, then every
 ``[upload] heartbeat_s`` seconds, the kiosk's health goes to the back office's
-fleet view whatever the loop is doing (``--once`` sends one after its pass).
+fleet view whatever the loop is doing (``--once`` sends one after its pass), and
+the signed fleet state (kiosk/fleetstate.py: the badges revoked) comes back
+after each one that got through.
 
 The outbox's own troubles (a full or read-only data disk, a locked or damaged
 database: :class:`~deposit.errors.OutboxError`) end a pass, never the loop: the
@@ -66,6 +68,7 @@ from deposit.heartbeatclient import HeartbeatClient
 from deposit.outbox import Outbox, Stats
 from deposit.status import DeliveryOutcome, Standing
 from deposit.tus import MIB, TusClient
+from kiosk import fleetstate
 from kiosk.agentcall import TIMEOUT_S as AGENT_CALL_TIMEOUT_S
 from kiosk.agentcall import AgentCallRelay
 from kiosk.config import Config
@@ -343,15 +346,23 @@ class UploaderService:
         if self.heartbeats is None:
             try:
                 client = self.bundle.http_client(timeout=HEARTBEAT_TIMEOUT_S)
-                key = self.bundle.signing_key()
+                key, ack_key = self.bundle.signing_key(), self.bundle.ack_key()
             except DepositError as exc:
                 log.error("enrollment bundle %s: %s; no heartbeats", self.bundle.folder, exc)
                 return None
+            status_dir = self.config.kiosk.data_dir / "status"
+
+            def refresh_fleet_state() -> object:
+                # With each heartbeat, on its client: the badges revoked reach the service gate.
+                return fleetstate.refresh(client, self.bundle.upload_url, ack_key, status_dir,
+                                          wall_clock=self._wall)
+
             builder = HeartbeatBuilder(self.bundle.kiosk_id, self.config.kiosk.data_dir,
                                        self.outbox, self.bundle, wall_clock=self._wall)
             self.heartbeats = HeartbeatSender(builder,
                                               HeartbeatClient(client, self.bundle.upload_url),
-                                              key, float(self.config.upload.heartbeat_s))
+                                              key, float(self.config.upload.heartbeat_s),
+                                              fleet_state=refresh_fleet_state)
         return self.heartbeats
 
     # ------------------------------------------------------------------ the loop

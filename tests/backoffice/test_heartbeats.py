@@ -35,6 +35,7 @@ from deposit.heartbeat import (
 )
 from deposit.heartbeatclient import HeartbeatClient
 from drivers.printer.base import PrinterStatus
+from kiosk import fleetstate
 from kiosk.config import load_config
 from kiosk.devicestatus import DeviceStatus
 from kiosk.heartbeat import HeartbeatBuilder, HeartbeatSender
@@ -165,13 +166,17 @@ def test_a_kiosks_uploader_beats_at_start_and_every_period(server, kiosk, tmp_pa
     assert latest.queue.depth == 0 and latest.disk.total_bytes > 0
 
 
-def test_uploader_once_sends_one_heartbeat_after_its_pass(server, kiosk, tmp_path) -> None:
+def test_uploader_once_sends_one_heartbeat_and_brings_the_fleet_state(server, kiosk,
+                                                                       tmp_path) -> None:
     config = load_config(kiosk_config(tmp_path / "box", kiosk.enrollment.folder))
     with UploaderService(config) as service:
         service.run(once=True)
         assert service.heartbeats is not None and service.heartbeats.sent == 1
     assert len(healthdb.history(server.bo.metadata, "MAIRIE-01",
                                 datetime.now(UTC) - timedelta(hours=1))) == 1
+    # The badges' revocations come back with it, signed (kiosk/fleetstate.py verifies them).
+    held = fleetstate.load(config.kiosk.data_dir / "status", kiosk.enrollment.ack_key())
+    assert held is not None and held.revoked_badges == frozenset()
 
 
 def test_failures_are_logged_once_per_run_and_the_next_beat_tries_again(
