@@ -49,7 +49,6 @@ from deposit.bundle import Enrollment
 from deposit.errors import DepositError, OutboxError
 from deposit.heartbeat import (
     MAX_BLOB,
-    MAX_TEXT,
     Disk,
     Heartbeat,
     Queue,
@@ -64,11 +63,11 @@ from deposit.outbox import Outbox
 from kiosk import __version__
 from kiosk.agentcall import GIVE_UP_S, AnswerState, read_answer, read_call
 from kiosk.devicestatus import clean_text, read_devices, read_last_activity
+from kiosk.service.switch import load as load_switch
+from kiosk.service.texts import OUT_OF_ORDER_REASONS
 
 log = logging.getLogger(__name__)
 
-#: Written by the service mode (kiosk/service/mode.py, SERVICE_FILE): its out-of-order switch.
-SERVICE_FILE = "service.json"
 SATISFACTION_FILE = "satisfaction.jsonl"
 #: How many ISO weeks of ratings travel (this week and the ones before it).
 RATING_WEEKS = 8
@@ -152,32 +151,6 @@ def agent_call_since(status_dir: Path, now: datetime) -> str | None:
     return utc(called)
 
 
-@dataclass(frozen=True)
-class OutOfOrder:
-    """The service mode's switch, as ``status/service.json`` holds it."""
-
-    on: bool = False
-    message: str = ""
-    problem: str = ""        # why the file was not read (it is then taken as "in order")
-
-
-def read_service(status_dir: Path) -> OutOfOrder:
-    """The out-of-order switch; off when the file is absent or is not what it should be."""
-    path = status_dir / SERVICE_FILE
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return OutOfOrder()
-    except (OSError, ValueError) as exc:
-        return OutOfOrder(problem=f"{path} cannot be read ({exc}): reported in order")
-    if not isinstance(data, dict) or not isinstance(data.get("out_of_order"), bool):
-        return OutOfOrder(problem=f"{path} is not {{\"out_of_order\": bool, ...}}: reported "
-                                  f"in order")
-    message = data.get("message")
-    return OutOfOrder(data["out_of_order"],
-                      clean_text(message, MAX_TEXT) if isinstance(message, str) else "")
-
-
 def _time_or_none(text: str | None) -> str | None:
     if text is None:
         return None
@@ -225,16 +198,16 @@ class HeartbeatBuilder:
     def build(self) -> Heartbeat:
         now = datetime.fromtimestamp(self.wall_clock(), UTC)
         devices = read_devices(self.status_dir, now)
-        service = read_service(self.status_dir)
-        if service.problem:
-            self._warn_once(service.problem)
+        switch = load_switch(self.status_dir)      # the service mode's out-of-order switch
         heartbeat = Heartbeat(
             kiosk_id=self.kiosk_id, sent_at=utc(now), software=clean_text(self.software, 64),
             devices=devices.devices, paper=devices.paper, queue=self._queue(),
             disk=self._disk(), certificate_not_after=self._certificate(),
             agent_call_since=agent_call_since(self.status_dir, now),
             last_activity_at=read_last_activity(self.status_dir),
-            out_of_order=service.on, out_of_order_message=service.message,
+            out_of_order=switch.reason is not None,
+            out_of_order_message=OUT_OF_ORDER_REASONS[switch.reason]["fr"] if switch.reason
+            else "",
             ratings=rating_counts(self.status_dir / SATISFACTION_FILE, now.date(),
                                   self.rating_weeks))
         return self._fitting(heartbeat)

@@ -16,14 +16,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from kiosk.config import Config, load_config
-from kiosk.service.checks import (
-    CheckResult,
-    Outcome,
-    check_camera,
-    check_code_reader,
-    check_printer,
-    device_backend,
-)
+from kiosk.service.checks import check_camera, check_code_reader, check_printer, device_backend
+from kiosk.service.results import CheckResult, Outcome
 
 
 @dataclass

@@ -18,7 +18,8 @@ import json
 from typing import Any
 
 from kiosk.config import load_config
-from kiosk.service.checks import QUEUE_WARN_AFTER_S, CheckName, failed, run_checks
+from kiosk.service.checks import QUEUE_WARN_AFTER_S, failed, run_checks
+from kiosk.service.results import CheckName
 
 
 def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:

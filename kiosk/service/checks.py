@@ -50,18 +50,11 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
-from enum import StrEnum
-from functools import wraps
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, ParamSpec
+from typing import Any
 
-import httpx
-
-from deposit.bundle import Enrollment
-from deposit.errors import DepositError, OutboxError
+from deposit.errors import OutboxError
 from deposit.heartbeat import DeviceHealth, PaperLevel
 from deposit.outbox_storage import free_bytes
 from deposit.outboxview import read_queue
@@ -72,14 +65,20 @@ from drivers.printer.base import PrinterStatus
 from drivers.url import split_url
 from kiosk import __version__
 from kiosk.config import Config
-from kiosk.enrollment import bundle_folder, load_bundle
-from kiosk.errors import KioskError
-from kiosk.uploading import open_uploader, outbox_folder
+from kiosk.service.netchecks import (
+    BackOfficeProbe,
+    check_certificate,
+    check_clock,
+    check_enrollment,
+    check_network,
+    probe_back_office,
+)
+from kiosk.service.results import CheckName, CheckResult, Outcome, failure, never_raises
+from kiosk.uploading import outbox_folder
 from printer.service import conditions
 
 log = logging.getLogger(__name__)
 
-_P = ParamSpec("_P")
 
 MIB = 1024 * 1024
 #: The uploader polls every few seconds and retries a failed deposit with a backoff capped
@@ -90,78 +89,11 @@ MIB = 1024 * 1024
 QUEUE_WARN_AFTER_S = 3600.0
 #: The kiosk's certificate should be renewed before this (the fleet view alerts at the same
 #: mark, so the two agree).
-CERTIFICATE_WARN_DAYS = 30
-#: Clock skew against the back office. TLS refuses certificates "not yet valid" or expired
-#: by the kiosk's clock, and receipts and manifests carry the kiosk's time as the legal time
-#: of the deposit (the accusé d'enregistrement): a minute is already worth fixing, five
-#: minutes make receipts' times wrong enough to be disputed and start to matter for TLS.
-CLOCK_WARN_S = 60.0
-CLOCK_FAIL_S = 300.0
-#: One probe (HEAD) is a TLS handshake and one round trip; slower than this, uploads of
-#: several MiB will crawl.
-SLOW_NETWORK_S = 2.0
 #: Storage warns while fewer than this many dossiers (``[outbox] dossier_estimate_mb``)
 #: fit above the reserve: a day or two of deposits on a busy kiosk with no network.
 STORAGE_WARN_DOSSIERS = 10
 #: The kiosk's systemd units (systemd/).
 UNITS = ("kiosk.service", "kiosk-uploader.service")
-
-
-class Outcome(StrEnum):
-    """A check's verdict (``kiosk diag --json`` "result"; exit status 1 on any FAIL)."""
-
-    OK = "ok"
-    WARN = "warn"      # works, needs attention soon
-    FAIL = "fail"      # does not work
-
-
-class CheckName(StrEnum):
-    """The checks, in the order ``kiosk diag`` runs them (``--only`` takes these values)."""
-
-    PRINTER = "printer"
-    CAMERA = "camera"
-    CODE_READER = "code_reader"
-    OUTBOX = "outbox"
-    NETWORK = "network"
-    CERTIFICATE = "certificate"
-    CLOCK = "clock"
-    STORAGE = "storage"
-    ENROLLMENT = "enrollment"
-    VERSION = "version"
-    SERVICE = "service"
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    """One check's answer: ``detail`` for a technician, ``data`` the figures (JSON-ready)."""
-
-    check: CheckName
-    result: Outcome
-    detail: str
-    data: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"check": self.check.value, "result": self.result.value, "detail": self.detail,
-                "data": self.data}
-
-
-def _never_raises(name: CheckName) -> Callable[[Callable[_P, CheckResult]],
-                                               Callable[_P, CheckResult]]:
-    """A check that raises anything is a FAIL naming the exception (and it is logged)."""
-    def wrap(check: Callable[_P, CheckResult]) -> Callable[_P, CheckResult]:
-        @wraps(check)
-        def guarded(*args: _P.args, **kwargs: _P.kwargs) -> CheckResult:
-            try:
-                return check(*args, **kwargs)
-            except Exception as exc:  # a check never raises (module docstring)
-                log.exception("check %s failed unexpectedly", name)
-                return CheckResult(name, Outcome.FAIL, f"{type(exc).__name__}: {exc}")
-        return guarded
-    return wrap
-
-
-def _failure(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"
 
 
 # ------------------------------------------------------------------ devices
@@ -181,7 +113,7 @@ def paper_level(status: PrinterStatus) -> PaperLevel:
     return PaperLevel.NEAR_END if status.paper_near_end else PaperLevel.OK
 
 
-@_never_raises(CheckName.PRINTER)
+@never_raises(CheckName.PRINTER)
 def check_printer(url: str) -> CheckResult:
     """Open the printer, read its status (DLE EOT 1-4), close it."""
     data: dict[str, Any] = {"url": url, "backend": device_backend("printer", url)}
@@ -195,7 +127,7 @@ def check_printer(url: str) -> CheckResult:
         finally:
             printer.close()
     except DeviceError as exc:
-        return CheckResult(CheckName.PRINTER, Outcome.FAIL, _failure(exc), data)
+        return CheckResult(CheckName.PRINTER, Outcome.FAIL, failure(exc), data)
     # printer.service's conditions: "offline" only when no more specific cause is known (a
     # printer out of paper also says it is offline), the cause that stops printing first.
     named = [str(c) for c in conditions(status)]
@@ -210,7 +142,7 @@ def check_printer(url: str) -> CheckResult:
     return CheckResult(CheckName.PRINTER, Outcome.OK, "ready", data)
 
 
-@_never_raises(CheckName.CAMERA)
+@never_raises(CheckName.CAMERA)
 def check_camera(url: str, timeout: float = 5.0) -> CheckResult:
     """Open the camera, wait up to ``timeout`` s for a frame, close it."""
     data: dict[str, Any] = {"url": url, "backend": device_backend("camera", url)}
@@ -226,7 +158,7 @@ def check_camera(url: str, timeout: float = 5.0) -> CheckResult:
         finally:
             camera.close()
     except DeviceError as exc:
-        return CheckResult(CheckName.CAMERA, Outcome.FAIL, _failure(exc), data)
+        return CheckResult(CheckName.CAMERA, Outcome.FAIL, failure(exc), data)
     data.update(state=str(status.state), message=status.message, frames=status.frames,
                 fps=round(status.fps, 1),
                 resolution=list(status.resolution) if status.resolution else None)
@@ -237,20 +169,20 @@ def check_camera(url: str, timeout: float = 5.0) -> CheckResult:
     return CheckResult(CheckName.CAMERA, Outcome.OK, f"ready, {width}x{height}", data)
 
 
-@_never_raises(CheckName.CODE_READER)
+@never_raises(CheckName.CODE_READER)
 def check_code_reader(url: str) -> CheckResult:
     """Open the code reader and close it (reading a code is the service screen's live test)."""
     data: dict[str, Any] = {"url": url, "backend": device_backend("code_reader", url)}
     try:
         open_code_reader(url).close()
     except DeviceError as exc:
-        return CheckResult(CheckName.CODE_READER, Outcome.FAIL, _failure(exc), data)
+        return CheckResult(CheckName.CODE_READER, Outcome.FAIL, failure(exc), data)
     return CheckResult(CheckName.CODE_READER, Outcome.OK, "ready (opened)", data)
 
 
 # ------------------------------------------------------------------ queue and disk
 
-@_never_raises(CheckName.OUTBOX)
+@never_raises(CheckName.OUTBOX)
 def check_outbox(folder: Path, *, now: float,
                  warn_after: float = QUEUE_WARN_AFTER_S) -> CheckResult:
     """The queue, read-only (:mod:`deposit.outboxview`): it never takes a write lock."""
@@ -303,7 +235,7 @@ def _existing(path: Path) -> Path:
     return path
 
 
-@_never_raises(CheckName.STORAGE)
+@never_raises(CheckName.STORAGE)
 def check_storage(config: Config) -> CheckResult:
     """Free space on the data disk against what a new deposit needs (``[outbox]``)."""
     folder = outbox_folder(config)
@@ -331,178 +263,9 @@ def check_storage(config: Config) -> CheckResult:
     return CheckResult(CheckName.STORAGE, Outcome.OK, detail, data)
 
 
-# ------------------------------------------------------------------ enrollment and back office
-
-def _bundle(config: Config) -> Enrollment:
-    """The enrollment bundle, or KioskError saying why not (kiosk.runtime.load_bundle)."""
-    try:
-        return load_bundle(config)
-    except KioskError as exc:
-        # load_bundle names the folder, and so does the bundle's own error: once is enough.
-        folder = f"{bundle_folder(config)}: "
-        raise KioskError(str(exc).replace(folder + folder, folder)) from None
-
-
-@_never_raises(CheckName.ENROLLMENT)
-def check_enrollment(config: Config) -> CheckResult:
-    """The bundle is there, is this kiosk's, and its keys can be used."""
-    folder = bundle_folder(config)
-    try:
-        bundle = _bundle(config)
-        bundle.recipients()
-        bundle.signing_key()
-        bundle.ack_key()
-        bundle.ssl_context()
-    except (KioskError, DepositError, OSError) as exc:
-        return CheckResult(CheckName.ENROLLMENT, Outcome.FAIL, f"not enrolled: {exc}",
-                           {"bundle": str(folder)})
-    return CheckResult(CheckName.ENROLLMENT, Outcome.OK,
-                       f"kiosk {bundle.kiosk_id} (fleet code {bundle.fleet_code})",
-                       {"bundle": str(folder), "kiosk_id": bundle.kiosk_id,
-                        "fleet_code": bundle.fleet_code, "upload_url": bundle.upload_url,
-                        "public_url": bundle.public_url})
-
-
-@_never_raises(CheckName.CERTIFICATE)
-def check_certificate(config: Config, *, now: float) -> CheckResult:
-    """The kiosk's TLS certificate: FAIL expired, WARN within 30 days of its end."""
-    try:
-        expiry = _bundle(config).certificate_expiry()
-    except (KioskError, DepositError) as exc:
-        return CheckResult(CheckName.CERTIFICATE, Outcome.FAIL, f"no certificate: not enrolled "
-                           f"({exc})",
-                           {"bundle": str(bundle_folder(config))})
-    left = expiry.timestamp() - now
-    days = left / 86400
-    data = {"not_after": expiry.strftime("%Y-%m-%dT%H:%M:%SZ"), "days_left": round(days, 1)}
-    when = expiry.strftime("%Y-%m-%d %H:%M UTC")
-    if left <= 0:
-        return CheckResult(CheckName.CERTIFICATE, Outcome.FAIL,
-                           f"expired on {when}: the back office refuses this kiosk; enroll it "
-                           "again", data)
-    if days < CERTIFICATE_WARN_DAYS:
-        return CheckResult(CheckName.CERTIFICATE, Outcome.WARN,
-                           f"expires in {days:.0f} day(s), on {when}: renew it", data)
-    return CheckResult(CheckName.CERTIFICATE, Outcome.OK, f"valid until {when}", data)
-
-
-@dataclass(frozen=True)
-class BackOfficeProbe:
-    """One probe of the back office (the uploader's tus HEAD, mutual TLS), as it went.
-
-    ``answered``: the back office answered and accepts this kiosk; otherwise
-    ``problem`` says why (not enrolled, unreachable, kiosk refused, server error).
-    ``server_date`` is the answer's ``Date`` header (to the second) and ``kiosk_time``
-    the kiosk's clock when it arrived.
-    """
-
-    url: str | None
-    answered: bool
-    problem: str = ""
-    latency_s: float | None = None
-    status: int | None = None
-    server_date: datetime | None = None
-    kiosk_time: float | None = None
-    standing: Standing = Standing.UNKNOWN
-
-
-def probe_back_office(config: Config, *, timeout: float = 5.0,
-                      clock: Callable[[], float] = time.time) -> BackOfficeProbe:
-    """Ask the back office whether it accepts this kiosk, as the uploader does (never raises).
-
-    The uploader's own probe (:meth:`deposit.delivery.Uploader.probe`): a HEAD of an upload
-    that does not exist, answered 404 to an accepted kiosk and refused (403, or in the TLS
-    handshake) to a revoked one. A tus OPTIONS would not do: it is answered to any
-    certificate of the fleet, revoked or not.
-    """
-    try:
-        bundle = _bundle(config)
-        uploader = open_uploader(config, bundle)
-    except KioskError as exc:
-        return BackOfficeProbe(None, False, f"not enrolled: {exc}")
-    url = bundle.upload_url
-    seen: list[httpx.Response] = []
-    client = uploader.tus.client
-    client.timeout = httpx.Timeout(timeout)
-    client.event_hooks = {"request": [], "response": [seen.append]}
-    started = time.monotonic()
-    try:
-        with uploader:
-            standing, reason = uploader.probe()
-    except Exception as exc:  # the probe answers for what it knows; anything else is a FAIL
-        log.exception("probing the back office failed unexpectedly")
-        return BackOfficeProbe(url, False, _failure(exc), standing=Standing.UNKNOWN)
-    latency = time.monotonic() - started
-    kiosk_time = clock()
-    if standing is Standing.ONLINE:
-        problem = ""
-    elif standing is Standing.UNREACHABLE:
-        # An answer that is not a working back office's (5xx...), or no answer at all.
-        problem = f"the back office answers with an error: {reason}" if seen else \
-            f"the back office cannot be reached: {reason}"
-    else:
-        problem = reason
-    if not seen:
-        return BackOfficeProbe(url, standing is Standing.ONLINE, problem, standing=standing)
-    response = seen[-1]
-    server_date = None
-    if "Date" in response.headers:
-        try:
-            server_date = parsedate_to_datetime(response.headers["Date"]).astimezone(UTC)
-        except (TypeError, ValueError):
-            log.warning("the back office's Date header %r is not a date",
-                        response.headers["Date"])
-    return BackOfficeProbe(url, standing is Standing.ONLINE, problem, latency,
-                           response.status_code, server_date, kiosk_time, standing)
-
-
-@_never_raises(CheckName.NETWORK)
-def check_network(probe: BackOfficeProbe) -> CheckResult:
-    """Whether the back office answered this kiosk, and how fast."""
-    data: dict[str, Any] = {"url": probe.url, "status": probe.status,
-                            "latency_ms": None if probe.latency_s is None
-                            else round(probe.latency_s * 1000),
-                            "standing": probe.standing}
-    if not probe.answered:
-        return CheckResult(CheckName.NETWORK, Outcome.FAIL, probe.problem, data)
-    latency = probe.latency_s or 0.0
-    detail = f"back office answered in {latency * 1000:.0f} ms"
-    if latency > SLOW_NETWORK_S:
-        return CheckResult(CheckName.NETWORK, Outcome.WARN, f"{detail}: slow", data)
-    return CheckResult(CheckName.NETWORK, Outcome.OK, detail, data)
-
-
-@_never_raises(CheckName.CLOCK)
-def check_clock(probe: BackOfficeProbe) -> CheckResult:
-    """The kiosk's clock against the back office's ``Date`` (positive skew: the kiosk is ahead)."""
-    if probe.server_date is None or probe.kiosk_time is None:
-        why = probe.problem.partition(":")[0] if probe.problem else \
-            "the back office's answer has no Date header"
-        return CheckResult(CheckName.CLOCK, Outcome.WARN, f"cannot compare the clock: {why}",
-                           {"skew_s": None})
-    skew = probe.kiosk_time - probe.server_date.timestamp()
-    # Date is whole seconds, taken somewhere during the request: within that much, no skew.
-    margin = 1.0 + (probe.latency_s or 0.0)
-    if 0 <= skew <= margin:
-        skew = 0.0
-    data = {"skew_s": round(skew, 1),
-            "kiosk_time": datetime.fromtimestamp(probe.kiosk_time, UTC).strftime(
-                "%Y-%m-%dT%H:%M:%SZ"),
-            "back_office_time": probe.server_date.strftime("%Y-%m-%dT%H:%M:%SZ")}
-    side = "ahead of" if skew > 0 else "behind"
-    detail = f"{abs(skew):.0f} s {side} the back office" if skew else "in step with the back office"
-    if abs(skew) > CLOCK_FAIL_S:
-        return CheckResult(CheckName.CLOCK, Outcome.FAIL,
-                           f"{detail}: receipts carry a wrong time and TLS may fail; fix NTP",
-                           data)
-    if abs(skew) > CLOCK_WARN_S:
-        return CheckResult(CheckName.CLOCK, Outcome.WARN, f"{detail}: check NTP", data)
-    return CheckResult(CheckName.CLOCK, Outcome.OK, detail, data)
-
-
 # ------------------------------------------------------------------ software and services
 
-@_never_raises(CheckName.VERSION)
+@never_raises(CheckName.VERSION)
 def check_version() -> CheckResult:
     """The software's version (always OK: it is there to be read)."""
     return CheckResult(CheckName.VERSION, Outcome.OK, f"kiosk {__version__}",
@@ -510,7 +273,7 @@ def check_version() -> CheckResult:
                         "platform": platform.platform(), "executable": sys.executable})
 
 
-@_never_raises(CheckName.SERVICE)
+@never_raises(CheckName.SERVICE)
 def check_service(systemctl: str = "systemctl", units: Iterable[str] = UNITS,
                   timeout: float = 5.0) -> CheckResult:
     """Whether the kiosk's systemd units run (``systemctl show``).

@@ -29,7 +29,6 @@ The panel speaks French, the technicians' language; it is not translated.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -52,12 +51,16 @@ from kiosk.service.model import (
     Row,
     View,
 )
-from kiosk.service.texts import OUT_OF_ORDER_LABELS, OUT_OF_ORDER_REASONS, OutOfOrderReason
+from kiosk.service.switch import Switch, load, save
+from kiosk.service.texts import (
+    OUT_OF_ORDER_LABELS,
+    OUT_OF_ORDER_REASONS,
+    OutOfOrderReason,
+    refusal_text,
+)
 
 log = logging.getLogger(__name__)
 
-#: The file the out-of-order switch lives in (read by the heartbeat, kiosk/heartbeat.py).
-SERVICE_FILE = "service.json"
 #: A service mode nobody touches for this long closes (seconds): long enough to fetch paper
 #: from a cupboard, short enough that a kiosk left open is not left open for the next citizen.
 IDLE_S = 600.0
@@ -81,32 +84,6 @@ class Gate(Protocol):
     def check_pin(self, badge: Any, pin: str) -> None: ...
     def locked_until(self) -> float | None: ...
 
-
-
-#: What the panel says for each of the gate's refusals (kiosk/service/access.py ``Refusal``).
-REFUSALS = {
-    "not_a_badge": "ce code n'est pas un badge de technicien.",
-    "forged": "ce badge n'a pas été émis par le back-office de ce kiosque.",
-    "expired": "ce badge a expiré : demandez-en un nouveau.",
-    "not_yet_valid": "ce badge n'est pas encore valable (vérifiez l'horloge du kiosque).",
-    "revoked": "ce badge a été révoqué.",
-    "wrong_pin": "code PIN faux.",
-    "locked_out": "trop de codes faux : l'accès est verrouillé.",
-}
-
-
-def refusal_text(error: BaseException, *, capital: bool = True) -> str:
-    """What the panel says of a refused badge or PIN, in French, with what comes next."""
-    refusal = str(getattr(error, "refusal", ""))
-    text = REFUSALS.get(refusal, str(error) or type(error).__name__)
-    left = getattr(error, "attempts_left", None)
-    if left is not None:
-        text += f" Encore {left} essai{'s' if left > 1 else ''}."
-    until = getattr(error, "locked_until", None)
-    if until is not None:
-        text += (f" Réessayez après "
-                 f"{datetime.fromtimestamp(until).astimezone().strftime('%H:%M')}.")
-    return text[0].upper() + text[1:] if capital else text
 
 
 class ServiceMode:
@@ -136,8 +113,8 @@ class ServiceMode:
         self.idle_s = idle_s
         self._lock = threading.RLock()
         self._jobs = ThreadPoolExecutor(max_workers=1, thread_name_prefix="service")
-        self._switched_at = "?"
-        self._view = View(Phase.CLOSED, out_of_order=self._load_switch())
+        self._switch_state = load(status_dir)
+        self._view = View(Phase.CLOSED, out_of_order=self._switch_state.reason)
         self._badge: Any = None
         self._pin = ""
         self._entered_at = 0.0
@@ -473,23 +450,15 @@ class ServiceMode:
     # ------------------------------------------------------------------ out of order
 
     def _switch(self, reason: OutOfOrderReason | None) -> None:
-        path = self.status_dir / SERVICE_FILE
-        data = {"out_of_order": reason is not None,
-                "reason": reason.value if reason else "",
-                "message": OUT_OF_ORDER_REASONS[reason]["fr"] if reason else "",
-                "since": datetime.fromtimestamp(self._wall(), UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "by": self._view.holder}
+        switch = Switch(reason, datetime.fromtimestamp(self._wall(), UTC), self._view.holder)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.tmp")
-            tmp.write_text(json.dumps(data, ensure_ascii=False) + "\n", encoding="utf-8")
-            tmp.replace(path)
+            save(self.status_dir, switch)
         except OSError as exc:
             self._view = replace(self._view, notice=f"Le réglage n'a pas pu être enregistré : "
                                  f"{exc}", notice_level=Level.FAIL)
-            log.error("cannot write %s: %s", path, exc)
+            log.error("cannot save the out-of-order switch: %s", exc)
             return
-        self._switched_at = datetime.fromtimestamp(self._wall()).strftime("%d/%m/%Y %H:%M")
+        self._switch_state = switch
         self._view = replace(self._view, out_of_order=reason,
                              notice="Borne hors service pour les usagers." if reason else
                              "Borne remise en service.",
@@ -500,31 +469,11 @@ class ServiceMode:
             log.warning("kiosk OUT OF ORDER (%s), set by %s", reason.value, self._view.holder)
 
     def _switch_rows(self) -> tuple[Row, ...]:
-        reason = self._view.out_of_order
+        reason, since = self._switch_state.reason, self._switch_state.since
         if reason is None:
             return (Row("État", "en service : les usagers peuvent déposer", Level.OK),)
-        return (Row("État", f"HORS SERVICE ({OUT_OF_ORDER_LABELS[reason]}) depuis "
-                    f"{self._switched_at}", Level.WARN),
+        when = since.astimezone().strftime("%d/%m/%Y %H:%M") if since else "?"
+        who = f" par {self._switch_state.by}" if self._switch_state.by else ""
+        return (Row("État", f"HORS SERVICE ({OUT_OF_ORDER_LABELS[reason]}) depuis {when}{who}",
+                    Level.WARN),
                 Row("Message aux usagers", OUT_OF_ORDER_REASONS[reason]["fr"]))
-
-    def _load_switch(self) -> OutOfOrderReason | None:
-        path = self.status_dir / SERVICE_FILE
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError) as exc:
-            log.error("%s unreadable (%s): the kiosk stays in service", path, exc)
-            return None
-        if not isinstance(data, dict) or not data.get("out_of_order"):
-            return None
-        try:
-            since = datetime.strptime(str(data.get("since")), "%Y-%m-%dT%H:%M:%SZ")
-            self._switched_at = since.replace(tzinfo=UTC).astimezone().strftime(
-                "%d/%m/%Y %H:%M")
-        except ValueError:
-            pass
-        try:
-            return OutOfOrderReason(str(data.get("reason")))
-        except ValueError:
-            return OutOfOrderReason.MAINTENANCE

@@ -35,10 +35,11 @@ from kiosk.capture import CaptureWorker, fit_long_side, to_rgb
 from kiosk.config import Config
 from kiosk.controller import CodeReaderThread
 from kiosk.service.access import ServiceGate
-from kiosk.service.checks import CheckName, Outcome, run_checks
+from kiosk.service.checks import run_checks
 from kiosk.service.journal import Priority, recent_lines
 from kiosk.service.mode import ServiceMode
 from kiosk.service.model import Action, Level, Page, Pages, Row
+from kiosk.service.results import CheckName, Outcome
 from kiosk.uploading import outbox_folder
 from printer.testpage import cutter_test, print_test_receipt
 from scanner.calibration import SheetIssue, measure_sheet

@@ -3,6 +3,7 @@ out-of-order notice the citizens read (in every language the kiosk speaks)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 
 
@@ -74,3 +75,28 @@ OUT_OF_ORDER_TITLE: dict[str, str] = {
     "ar": "الجهاز خارج الخدمة",
 }
 
+
+#: What the panel says for each of the gate's refusals (kiosk/service/access.py ``Refusal``).
+REFUSALS = {
+    "not_a_badge": "ce code n'est pas un badge de technicien.",
+    "forged": "ce badge n'a pas été émis par le back-office de ce kiosque.",
+    "expired": "ce badge a expiré : demandez-en un nouveau.",
+    "not_yet_valid": "ce badge n'est pas encore valable (vérifiez l'horloge du kiosque).",
+    "revoked": "ce badge a été révoqué.",
+    "wrong_pin": "code PIN faux.",
+    "locked_out": "trop de codes faux : l'accès est verrouillé.",
+}
+
+
+def refusal_text(error: BaseException, *, capital: bool = True) -> str:
+    """What the panel says of a refused badge or PIN, in French, with what comes next."""
+    refusal = str(getattr(error, "refusal", ""))
+    text = REFUSALS.get(refusal, str(error) or type(error).__name__)
+    left = getattr(error, "attempts_left", None)
+    if left is not None:
+        text += f" Encore {left} essai{'s' if left > 1 else ''}."
+    until = getattr(error, "locked_until", None)
+    if until is not None:
+        text += (f" Réessayez après "
+                 f"{datetime.fromtimestamp(until).astimezone().strftime('%H:%M')}.")
+    return text[0].upper() + text[1:] if capital else text

@@ -39,6 +39,9 @@ from kiosk.events import EventQueue
 from kiosk.heartbeat import HeartbeatBuilder, agent_call_since, rating_counts
 from kiosk.journey import CaptureStarted, Device, DeviceChanged, Event, Wipe, WipeReason
 from kiosk.runtime import build_runtime
+from kiosk.service.switch import Switch
+from kiosk.service.switch import save as save_switch
+from kiosk.service.texts import OUT_OF_ORDER_REASONS, OutOfOrderReason
 from kiosk.signals import AgentSignal, SatisfactionLog
 from tests.deposit.conftest import BACKOFFICE_RCPT, deposit_json
 from tests.drivers.codes.test_serial_backend import FlakyScanner
@@ -94,8 +97,8 @@ def test_a_heartbeat_says_what_the_kiosks_files_outbox_and_disk_say(tmp_path: Pa
     ratings.record(3, "caf-apl")
     ratings.record(1, None)
     AgentSignal(status, "DEMO-01", wall).call("capture")
-    write_json(status / "service.json", {"out_of_order": True, "message": "écran\nremplacé",
-                                         "since": "2026-12-02T09:00:00Z"})
+    save_switch(status, Switch(OutOfOrderReason.PRINTER,
+                               datetime(2026, 12, 2, 9, 0, tzinfo=UTC), "Camille Martin"))
     outbox = Outbox(data / "outbox", sealer=Sealer((BACKOFFICE_RCPT,), "DEMO-01", KEY),
                     reserve_bytes=0, clock=wall)
     try:
@@ -117,7 +120,8 @@ def test_a_heartbeat_says_what_the_kiosks_files_outbox_and_disk_say(tmp_path: Pa
     assert heartbeat.paper is PaperLevel.NEAR_END
     assert heartbeat.last_activity_at == "2026-12-02T10:01:00Z"
     assert heartbeat.agent_call_since == "2026-12-02T10:01:00Z"
-    assert heartbeat.out_of_order and heartbeat.out_of_order_message == "écran remplacé"
+    assert heartbeat.out_of_order
+    assert heartbeat.out_of_order_message == OUT_OF_ORDER_REASONS[OutOfOrderReason.PRINTER]["fr"]
     assert heartbeat.ratings == (Rating("-", "2026-W49", 1, 1), Rating("caf-apl", "2026-W49", 3, 2))
     assert heartbeat.queue.depth == 1 and heartbeat.queue.bytes > 5000
     assert heartbeat.queue.oldest_at == "2026-12-02T10:01:00Z"
@@ -337,11 +341,11 @@ def test_an_agent_call_is_pending_until_seen_or_given_up(tmp_path: Path) -> None
     assert agent_call_since(tmp_path, later + timedelta(seconds=GIVE_UP_S)) is None
 
 
-@pytest.mark.parametrize("message", ["x" * 500, "tab\there"])
-def test_the_out_of_order_message_is_cut_to_what_a_heartbeat_carries(tmp_path: Path,
-                                                                      message: str) -> None:
-    write_json(tmp_path / "status" / "service.json", {"out_of_order": True, "message": message})
+@pytest.mark.parametrize("reason", list(OutOfOrderReason))
+def test_the_out_of_order_message_is_what_the_citizens_read_and_fits_a_heartbeat(
+        tmp_path: Path, reason: OutOfOrderReason) -> None:
+    save_switch(tmp_path / "status", Switch(reason, datetime.now(UTC), "Camille Martin"))
     heartbeat = round_trip(HeartbeatBuilder("DEMO-01", tmp_path, wall_clock=Wall()).build())
     assert heartbeat.out_of_order
+    assert heartbeat.out_of_order_message == OUT_OF_ORDER_REASONS[reason]["fr"]
     assert len(heartbeat.out_of_order_message) <= 200
-    assert "\t" not in heartbeat.out_of_order_message

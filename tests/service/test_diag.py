@@ -20,8 +20,6 @@ import pytest
 from deposit.heartbeat import DeviceHealth
 from kiosk.config import load_config
 from kiosk.service.checks import (
-    CheckName,
-    Outcome,
     check_camera,
     check_code_reader,
     check_printer,
@@ -32,6 +30,7 @@ from kiosk.service.checks import (
     failed,
     run_checks,
 )
+from kiosk.service.results import CheckName, Outcome
 from tests.conftest import run_cli
 
 DEVICES = ["printer", "camera", "code_reader"]

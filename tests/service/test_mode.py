@@ -26,8 +26,9 @@ from kiosk.config import SessionSection
 from kiosk.events import EventQueue
 from kiosk.journey import Action, CodeRead, ReceiptPhase, Step, Tap
 from kiosk.runtime import Runtime, build_runtime
-from kiosk.service.mode import SERVICE_FILE, ServiceMode
+from kiosk.service.mode import ServiceMode
 from kiosk.service.model import Act, Level, Page, Phase, Row
+from kiosk.service.switch import SERVICE_FILE
 from kiosk.service.texts import OutOfOrderReason
 
 PIN = "482913"

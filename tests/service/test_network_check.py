@@ -23,16 +23,15 @@ import pytest
 from backoffice import fleet
 from backoffice.settings import load_settings
 from kiosk.config import Config, load_config
-from kiosk.service.checks import (
-    CheckName,
-    Outcome,
+from kiosk.service.checks import run_checks
+from kiosk.service.netchecks import (
     check_certificate,
     check_clock,
     check_enrollment,
     check_network,
     probe_back_office,
-    run_checks,
 )
+from kiosk.service.results import CheckName, Outcome
 from tests.backoffice.harness import RunningServer
 from tests.conftest import run_cli
 from tests.e2e.fleet import enrolled, kiosk_config, point_bundle_at

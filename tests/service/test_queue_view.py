@@ -17,7 +17,8 @@ import pytest
 from deposit.outbox import DB_NAME, Outbox, Sealer
 from deposit.outboxview import read_queue
 from deposit.status import DeliveryOutcome, OutboxState
-from kiosk.service.checks import CheckName, Outcome, check_outbox
+from kiosk.service.checks import check_outbox
+from kiosk.service.results import CheckName, Outcome
 from tests.deposit.conftest import BACKOFFICE_RCPT, KIOSK_ID, KIOSK_KEY, queue_one
 
 FIRST, SECOND, THIRD = "DEMO-0000001", "DEMO-0000002", "DEMO-0000003"
