@@ -367,8 +367,9 @@ class Service:
         if self.notifier is not None:
             chores.append(asyncio.create_task(
                 self._every(self.bo.settings.notify.interval_seconds, self._notify)))
-        chores.append(asyncio.create_task(
-            self._every(self.bo.settings.fleet.interval_seconds, self._fleet_alerts)))
+        if self.bo.settings.fleet.interval_seconds > 0:       # 0: rounds run elsewhere
+            chores.append(asyncio.create_task(
+                self._every(self.bo.settings.fleet.interval_seconds, self._fleet_alerts)))
         try:
             while not self.started:
                 if any(task.done() for task in serving) or self._stopping:

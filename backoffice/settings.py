@@ -191,7 +191,9 @@ class FleetSettings:
     # month leaves time to plan one (the issue's own figure).
     certificate_warning_days: int = 30
     # How often ``backoffice serve`` runs a round (reconcile, then deliver): a minute is
-    # small beside silent_after, and a failed send is tried again a minute later.
+    # small beside silent_after, and a failed send is tried again a minute later. 0: this
+    # process runs no round (several processes behind a load balancer: one of them, or
+    # ``backoffice fleet --notify`` from a timer, does).
     interval_seconds: float = 60.0
     # One SMTP session or one webhook request, at most.
     timeout_seconds: float = 10.0
@@ -220,11 +222,11 @@ class FleetSettings:
     def check(self) -> None:
         """:class:`SetupError` for a setting that cannot work or would leak a secret."""
         if self.silent_after_minutes <= 0 or self.queue_older_than_minutes <= 0 \
-                or self.certificate_warning_days < 0 or self.interval_seconds <= 0 \
+                or self.certificate_warning_days < 0 or self.interval_seconds < 0 \
                 or self.timeout_seconds <= 0:
-            raise SetupError("[fleet] silent_after_minutes, queue_older_than_minutes, "
-                             "interval_seconds and timeout_seconds must be positive, "
-                             "certificate_warning_days zero or more")
+            raise SetupError("[fleet] silent_after_minutes, queue_older_than_minutes and "
+                             "timeout_seconds must be positive, certificate_warning_days and "
+                             "interval_seconds zero or more")
         if self.smtp_host is not None:
             if not self.smtp_host or "/" in self.smtp_host or "@" in self.smtp_host:
                 raise SetupError(f"[fleet] smtp_host {self.smtp_host!r} is not a host name "

@@ -155,12 +155,6 @@ class ServicePanel(FloatLayout):  # type: ignore[misc]
         super().on_touch_up(touch)
         return True
 
-    def on_touch_move(self, touch: Any) -> bool:
-        if not self.shown:
-            return False
-        super().on_touch_move(touch)
-        return True
-
     # ------------------------------------------------------------------ drawing
 
     def refresh(self) -> None:

@@ -233,8 +233,10 @@ def test_say_returns_at_once_while_espeak_and_the_loudspeaker_work(tmp_path: Pat
     print(f"synthesis {synthesis * 1000:.0f} ms; say() at most {max(calls) * 1000:.2f} ms, "
           f"median {sorted(calls)[len(calls) // 2] * 1000:.2f} ms")
     # say() cuts the text into sentences and queues them; espeak-ng speaks them in the
-    # worker. Measured: synthesis about 100 ms, say() 2 to 5 ms at most.
-    assert max(calls) < synthesis / 2
+    # worker. Measured: synthesis about 100 ms, say() 1 to 5 ms. The median, not the
+    # slowest call: on a loaded machine (the suite on two cores) one call was once held
+    # 83 ms by the scheduler, which says nothing of say() waiting for the speech.
+    assert sorted(calls)[len(calls) // 2] < synthesis / 10
     assert max(calls) < 0.05
 
 

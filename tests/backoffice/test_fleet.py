@@ -13,6 +13,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -24,13 +25,15 @@ from backoffice.alerting import AlertRound, Channel
 from backoffice.errors import SetupError
 from backoffice.fleethealth import Alert, AlertKind, recent_weeks
 from backoffice.roles import Action, Outcome, Role
-from backoffice.settings import load_settings
+from backoffice.settings import load_settings, parse_listen
 from backoffice.staffclient import StaffAPIError
 from backoffice.store.alertsdb import AlertStore
 from backoffice.store.engines import open_metadata
 from backoffice.store.metadata import MetadataStore
 from backoffice.store.staffdb import StaffStore
-from deposit.heartbeat import PaperLevel, Queue, utc
+from deposit.bundle import Enrollment
+from deposit.heartbeat import PaperLevel, Queue, sign, utc
+from deposit.heartbeatclient import HeartbeatClient
 from tests.backoffice.fleetkit import (
     WebhookReceiver,
     fleet_settings,
@@ -89,43 +92,51 @@ def store(data: Path) -> Iterator[MetadataStore]:
 def test_twenty_kiosks_report_exactly_their_alerts_and_each_new_alert_is_mailed_once(
         data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     now = datetime.now(UTC)
-    ids = enroll_fleet(data, tmp_path, 20, enrolled=now - timedelta(days=10))
-    beats = []
-    for kiosk_id in ids:
-        beat = healthy(kiosk_id, now - timedelta(minutes=1),
-                       ratings=ratings("rsa", recent_weeks(now)[0], r3=2, r2=1))
-        received = now - timedelta(minutes=1)
-        if kiosk_id in ("BORNE-02", "BORNE-03", "BORNE-04"):
-            beat = healthy(kiosk_id, received, paper=PaperLevel.NEAR_END)
-        elif kiosk_id == "BORNE-05":
-            beat = healthy(kiosk_id, received, queue=Queue(
-                4, 8_000_000, utc(now - timedelta(hours=3))))
-        elif kiosk_id == "BORNE-06":
-            beat = healthy(kiosk_id, received,
-                           certificate_not_after=utc(now + timedelta(days=12)))
-        elif kiosk_id == "BORNE-07":
-            received = now - timedelta(hours=2)           # silent since
-            beat = healthy(kiosk_id, received)
-        beats.append((beat, received))
-    store_heartbeats(data, beats)
-    expected = {("BORNE-02", "paper_near_end", ""), ("BORNE-03", "paper_near_end", ""),
-                ("BORNE-04", "paper_near_end", ""), ("BORNE-05", "queue_old", ""),
-                ("BORNE-06", "certificate_expiring", ""), ("BORNE-07", "silent", "")}
-
-    view = fleet_json(data, capsys)
-    assert alert_set(view) == expected
-    kiosks = view["kiosks"]
-    assert isinstance(kiosks, list) and len(kiosks) == 20
-    assert kiosks[0]["ratings"] == [{"procedure": "rsa", "count": 3, "mean": 2.67}]
-    # Reading changes nothing: no occurrence was recorded, nothing was sent.
-    probe = open_metadata(load_settings(data).metadata)
-    try:
-        assert AlertStore(probe).occurrences() == []
-    finally:
-        probe.close()
-
     with SmtpServer(free_port()) as smtp, WebhookReceiver() as hook:
-        fleet_settings(data, smtp_port=smtp.port, webhook=hook.url)
+        # The back office runs while the kiosks are enrolled and send their heartbeats; it
+        # runs no alert round of its own (interval 0): the rounds below are the test's.
+        fleet_settings(data, smtp_port=smtp.port, webhook=hook.url, extra="interval_seconds = 0")
+        server = RunningServer(data, parse_listen(load_settings(data).listen)[1]).start()
+        try:
+            ids = enroll_fleet(data, tmp_path, 20, enrolled=now - timedelta(days=10))
+            for kiosk_id in ids:
+                beat = healthy(kiosk_id, now - timedelta(minutes=1),
+                               ratings=ratings("rsa", recent_weeks(now)[0], r3=2, r2=1))
+                if kiosk_id in ("BORNE-02", "BORNE-03", "BORNE-04"):
+                    beat = replace(beat, paper=PaperLevel.NEAR_END)
+                elif kiosk_id == "BORNE-05":
+                    beat = replace(beat, queue=Queue(4, 8_000_000,
+                                                     utc(now - timedelta(hours=3))))
+                elif kiosk_id == "BORNE-06":
+                    beat = replace(beat, certificate_not_after=utc(now + timedelta(days=12)))
+                elif kiosk_id == "BORNE-07":
+                    continue                                  # silent: never heard of
+                # each signed with its kiosk's key, over mutual TLS with its certificate
+                bundle = Enrollment.load(tmp_path / "bundles" / kiosk_id)
+                client = HeartbeatClient(bundle.http_client(timeout=10), bundle.upload_url)
+                try:
+                    client.send(sign(beat, bundle.signing_key()))
+                finally:
+                    client.close()
+        finally:
+            server.stop()
+        expected = {("BORNE-02", "paper_near_end", ""), ("BORNE-03", "paper_near_end", ""),
+                    ("BORNE-04", "paper_near_end", ""), ("BORNE-05", "queue_old", ""),
+                    ("BORNE-06", "certificate_expiring", ""), ("BORNE-07", "silent", "")}
+
+        view = fleet_json(data, capsys)
+        assert alert_set(view) == expected
+        kiosks = view["kiosks"]
+        assert isinstance(kiosks, list) and len(kiosks) == 20
+        assert kiosks[0]["ratings"] == [{"procedure": "rsa", "count": 3, "mean": 2.67}]
+        # Reading changes nothing: no occurrence was recorded, nothing was sent.
+        probe = open_metadata(load_settings(data).metadata)
+        try:
+            assert AlertStore(probe).occurrences() == []
+        finally:
+            probe.close()
+        assert smtp.mails == [] and hook.received == []
+
         assert alert_set(fleet_json(data, capsys, "--notify")) == expected
         assert len(smtp.mails) == 6 and len(hook.received) == 6
         subjects = sorted(str(parsed(m)["Subject"]) for m in smtp.mails)
