@@ -323,6 +323,9 @@ class KioskApp(App):  # type: ignore[misc]
                 speak=(lambda text, language, first: speaker.say(text, language, interrupt=first))
                 if speaker is not None else None)
             root.add_widget(self.service_panel)
+            shown = self.service_panel
+            # a change of the service mode (from any thread) is drawn at the next frame
+            self.service.changed = lambda: Clock.schedule_once(lambda dt: shown.refresh(), 0)
         return root
 
     def on_start(self) -> None:
@@ -401,6 +404,12 @@ class KioskApp(App):  # type: ignore[misc]
 
     def _any_key(self, window: Any, key: int, scancode: int = 0, codepoint: str | None = None,
                  modifiers: list[str] | None = None) -> bool:
+        panel = self.service_panel
+        if panel is not None and panel.shown:
+            # The service panel (or the out-of-order notice) is up: the keypad does not drive
+            # the citizens' screens hidden under it; on the notice a key reads it aloud.
+            panel.key()
+            return True
         self.controller.dispatch(Touched())
         if self.guide is not None:
             return self.guide.key(key, modifiers or [])

@@ -135,16 +135,22 @@ class ServicePanel(FloatLayout):  # type: ignore[misc]
                 self._press = Clock.schedule_once(lambda dt: self.service.camera_entry(),
                                                   LONG_PRESS_S)
             return False
-        view = self._view
-        if view is not None and view.phase is Phase.CLOSED and view.out_of_order is not None \
-                and self.speak is not None:
-            reason = view.out_of_order       # a citizen who cannot read it hears it
-            for n, language in enumerate(self.languages):
-                text = OUT_OF_ORDER_REASONS[reason].get(language)
-                if text:       # a new touch starts it again from the first language
-                    self.speak(f"{OUT_OF_ORDER_TITLE[language]}. {text}", language, n == 0)
+        self.key()
         super().on_touch_down(touch)
         return True                    # nothing under the panel is touched
+
+    def key(self) -> None:
+        """A touch or a key while the panel is up: on the out-of-order notice, read it aloud
+        (a citizen who cannot read it hears it), from the first language again."""
+        view = self._view
+        if view is None or view.phase is not Phase.CLOSED or view.out_of_order is None or \
+                self.speak is None:
+            return
+        reason = view.out_of_order
+        for n, language in enumerate(self.languages):
+            text = OUT_OF_ORDER_REASONS[reason].get(language)
+            if text:
+                self.speak(f"{OUT_OF_ORDER_TITLE[language]}. {text}", language, n == 0)
 
     def on_touch_up(self, touch: Any) -> bool:
         if self._press is not None:
