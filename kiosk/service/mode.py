@@ -122,7 +122,8 @@ class ServiceMode:
         self._rows: dict[Page, tuple[Row, ...]] = {}
         self._results: dict[Page, tuple[Row, ...]] = {}
         self._refreshed: dict[Page, float] = {}
-        self._pending: set[Page] = set()
+        self._pending: set[Page] = set()      # a refresh of the page's rows is queued
+        self._running: set[Page] = set()      # a test of the page is running
         self._log_filter = "all"
         self._last_code: Row | None = None
         self._closed = False
@@ -161,7 +162,7 @@ class ServiceMode:
                 rows = self._rows.get(page, ())
             rows = rows + self._results.get(page, ())
             return replace(view, title=PAGE_TITLES[page], rows=rows,
-                           buttons=self._buttons(page), busy=page in self._pending)
+                           buttons=self._buttons(page), busy=page in self._running)
 
     def _buttons(self, page: Page) -> tuple[Button, ...]:
         if page is Page.HOME:
@@ -373,19 +374,22 @@ class ServiceMode:
         if last is not None and (every is None or now - last < every):
             return
         self._refreshed[page] = now
-        self._submit(page, lambda: self._compute(page, compute))
+        self._submit(page, lambda: self._compute(page, compute), refresh=True)
 
-    def _submit(self, page: Page, job: Callable[[], None]) -> None:
+    def _submit(self, page: Page, job: Callable[[], None], *, refresh: bool = False) -> None:
+        """Run ``job`` on the worker. A page's test (``refresh`` False) shows the page busy
+        until it is done; a refresh only keeps a second one of the same page from queueing."""
         if self._closed:
             return
-        self._pending.add(page)
+        marks = self._pending if refresh else self._running
+        marks.add(page)
 
         def run() -> None:
             try:
                 job()
             finally:
                 with self._lock:
-                    self._pending.discard(page)
+                    marks.discard(page)
                 self.changed()
         self._jobs.submit(run)
 

@@ -11,6 +11,7 @@ is checked, the service mode is open, or the kiosk is out of order. It draws
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -109,6 +110,7 @@ class ServicePanel(FloatLayout):  # type: ignore[misc]
         self.service = service
         self.speak = speak
         self._press: Any = None
+        self._grid: GridLayout | None = None
         self.languages = languages
         self.preview = preview
         self._view: View | None = None
@@ -166,8 +168,12 @@ class ServicePanel(FloatLayout):  # type: ignore[misc]
     def refresh(self) -> None:
         view = self.service.view()
         if view != self._view:
-            self._view = view
-            self._draw(view)
+            before, self._view = self._view, view
+            if before is not None and self._grid is not None and \
+                    replace(before, rows=view.rows) == view:
+                self._fill(self._grid, view)   # only the rows moved: the buttons stay put
+            else:
+                self._draw(view)
         if self._surface is not None and self.preview is not None:
             frame = self.preview()
             if frame is not None:
@@ -176,6 +182,7 @@ class ServicePanel(FloatLayout):  # type: ignore[misc]
     def _draw(self, view: View) -> None:
         self.clear_widgets()
         self._surface = None
+        self._grid = None
         self.shown = view.phase is not Phase.CLOSED or view.out_of_order is not None
         self._paint.rgba = style.background if self.shown else (0, 0, 0, 0)
         if not self.shown:
@@ -296,15 +303,19 @@ class ServicePanel(FloatLayout):  # type: ignore[misc]
 
     def _rows(self, view: View) -> Widget:
         scroll = ScrollView(do_scroll_x=False)
-        grid = GridLayout(cols=1, spacing=style.spacing / 2, size_hint_y=None)
+        grid = self._grid = GridLayout(cols=1, spacing=style.spacing / 2, size_hint_y=None)
         grid.bind(minimum_height=grid.setter("height"))
+        self._fill(grid, view)
+        scroll.add_widget(grid)
+        return scroll
+
+    def _fill(self, grid: GridLayout, view: View) -> None:
+        grid.clear_widgets()
         if not view.rows:
             grid.add_widget(KLabel(text="Mesure en cours…" if view.busy else "Rien à montrer.",
                                    size_hint_y=None))
         for row in view.rows:
             grid.add_widget(self._row(row))
-        scroll.add_widget(grid)
-        return scroll
 
     def _row(self, row: Row) -> Widget:
         line = _Filled(style.surface, orientation="vertical", size_hint_y=None,
