@@ -28,7 +28,7 @@ from drivers.camera.distractors import DistractorKind, Distractors, Layer
 SMALL = (640, 360)
 
 #: sha256 (first 16 hex digits) of frame ``VALIDATION_SEED + 1000 c`` of each category at
-#: 320x180, recorded on main before the distractor category was added (commit acc8d5c).
+#: 320x180, recorded before the distractor category was added (main at 0f2803a and acc8d5c).
 BEFORE = {
     "plain": "b7aa08e88852e915",
     "white_desk": "427ad591cde0c5c0",
