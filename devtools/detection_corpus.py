@@ -33,6 +33,20 @@ itself (the kiosk's tray, seen from above), so one run covers both worlds.
 Nothing here is fitted to the SmartDoc sample frames: the ranges are those of
 hand-held phone video of A4 pages on a desk (page 30-90 % of the frame
 height, tilt up to 45 degrees).
+
+Seeds and splits
+----------------
+- ``CATEGORIES`` and ``cut``: **in-sample** 40000 + 1000 c + i (the detector was designed
+  and tuned on these), **held-out** ``VALIDATION_SEED`` = 60000 + 1000 c + i (c: index in
+  ``ALL_CATEGORIES``; ``devtools.tray_scenes`` numbers its cluttered cards c = 15).
+- ``distractor`` (issue #17): the kiosk's tray, page and light of the ``kiosk`` frames
+  with :mod:`drivers.camera.distractors` beside, under or over the page's edges
+  (magazine covers, photographs, a phone, a wallet, keys and a pen, other white
+  sheets), never over a corner. Kept apart from ``ALL_CATEGORIES`` so no other
+  category's seeds move. **in-sample** ``DISTRACTOR_SEEDS`` = 90000 + i (tune on
+  these), **held-out** ``DISTRACTOR_HELDOUT_SEEDS`` = 91000 + i (report only, never
+  tune), i < 1000; frame i's main kind is ``DISTRACTOR_KINDS[i % 6]`` (balanced),
+  with 0-2 more of other kinds, all recorded in ``HardFrame.distractors``.
 """
 
 from __future__ import annotations
@@ -46,6 +60,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from drivers.camera.distractors import DistractorKind, Distractors, Placed
 from drivers.camera.synth import Defects, render_text_page, sample_pages, synthesize
 
 Image = npt.NDArray[np.uint8]
@@ -79,6 +94,15 @@ CATEGORIES: tuple[str, ...] = (
 CUT = "cut"
 ALL_CATEGORIES: tuple[str, ...] = (*CATEGORIES, CUT)
 
+#: The kiosk's tray with distractors around the page (issue #17). Apart from
+#: ``ALL_CATEGORIES``, with seeds of its own (module docstring), so that adding it moves
+#: no other category's seeds (``devtools.tray_scenes.seed_of`` counts ``ALL_CATEGORIES``).
+DISTRACTOR = "distractor"
+DISTRACTOR_KINDS: tuple[DistractorKind, ...] = tuple(DistractorKind)
+#: Frame i of the in-sample split is seed 90000 + i; of the held-out split 91000 + i.
+DISTRACTOR_SEEDS = 90000
+DISTRACTOR_HELDOUT_SEEDS = 91000
+
 
 @dataclass(frozen=True, eq=False)
 class HardFrame:
@@ -89,6 +113,13 @@ class HardFrame:
     frame: Image = field(repr=False)
     corners: Corners = field(repr=False)            # tl, tr, br, bl of the top page
     page_size_mm: tuple[float, float] = A4_MM
+    #: ``distractor`` frames: what was drawn, the frame's main kind first.
+    distractors: tuple[Placed, ...] = field(default=(), repr=False)
+
+    @property
+    def main_distractor(self) -> DistractorKind | None:
+        """The kind this frame was made for (the split is balanced on it), None if none."""
+        return self.distractors[0].kind if self.distractors else None
 
 
 #: Seeds of the validation frames the benchmark and the tests use. The detector was
@@ -106,13 +137,26 @@ def hard_corpus(per_category: int, seed: int = VALIDATION_SEED,
             yield make_frame(category, seed + 1000 * c + i, frame_size)
 
 
+def distractor_corpus(count: int, held_out: bool = False,
+                      frame_size: tuple[int, int] = (1920, 1080)) -> Iterator[HardFrame]:
+    """``count`` ``distractor`` frames of the in-sample split, or of the held-out one."""
+    if not 0 <= count <= 1000:
+        raise ValueError(f"a distractor split has at most 1000 frames, not {count}")
+    base = DISTRACTOR_HELDOUT_SEEDS if held_out else DISTRACTOR_SEEDS
+    for i in range(count):
+        yield make_frame(DISTRACTOR, base + i, frame_size)
+
+
 def make_frame(category: str, seed: int,
                frame_size: tuple[int, int] = (1920, 1080)) -> HardFrame:
     """The frame of ``category`` drawn from ``seed``; ValueError for an unknown category."""
-    if category not in ALL_CATEGORIES:
-        raise ValueError(f"unknown category {category!r} (valid: {', '.join(ALL_CATEGORIES)})")
+    if category not in ALL_CATEGORIES and category != DISTRACTOR:
+        raise ValueError(f"unknown category {category!r} "
+                         f"(valid: {', '.join((*ALL_CATEGORIES, DISTRACTOR))})")
     rng = np.random.default_rng(seed)
     name = f"{category}#{seed}"
+    if category == DISTRACTOR:
+        return _distractor_frame(name, seed, rng, frame_size)
     if category == "kiosk":
         return _kiosk_frame(name, rng, frame_size)
     if category == "id_card":
@@ -822,3 +866,26 @@ def _id_card_frame(name: str, rng: np.random.Generator, frame_size: tuple[int, i
     frame, corners = synthesize(card.bgra(), rng, frame_size=frame_size, defects=defects,
                                 page_size_mm=card.size_mm)
     return HardFrame(name, "id_card", frame, corners, card.size_mm)
+
+
+def _distractor_frame(name: str, seed: int, rng: np.random.Generator,
+                      frame_size: tuple[int, int], *, draw: bool = True) -> HardFrame:
+    """A ``kiosk``-like frame with distractors; ``draw=False``: the same frame without them."""
+    main = DISTRACTOR_KINDS[seed % 1000 % len(DISTRACTOR_KINDS)]
+    own = np.random.default_rng([seed, 17])        # the distractors' own draws
+    others = [k for k in DISTRACTOR_KINDS if k != main]
+    extra = own.choice(len(others), size=int(own.integers(0, 3)), replace=False)
+    layers = Distractors([main, *(others[int(e)] for e in extra)], own)
+    samples = [s for s in sample_pages() if s.kind == "text"]
+    k = int(rng.integers(0, len(samples) + 1))
+    page = samples[k].image if k < len(samples) else _letter(int(rng.integers(0, 6)))
+    defects = Defects(noise_sigma=float(rng.uniform(1, 5)), gradient=float(rng.uniform(0, 0.6)),
+                      blur_sigma=float(rng.uniform(0, 1.2)),
+                      tilt_deg=float(rng.uniform(0, 12)),
+                      # a little smaller than the kiosk frames: room on the tray to lie beside
+                      scale=float(np.exp(rng.uniform(-0.6, 0.0))),
+                      hand=bool(rng.random() < 0.2), clutter=bool(rng.random() < 0.3))
+    frame, corners = synthesize(page, rng, frame_size=frame_size, defects=defects,
+                                page_size_mm=A4_MM, layers=layers if draw else None)
+    return HardFrame(name, DISTRACTOR, frame, corners, A4_MM,
+                     tuple(layers.placed) if draw else ())

@@ -55,7 +55,7 @@ import math
 from dataclasses import asdict, dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import cv2
 import numpy as np
@@ -66,6 +66,7 @@ from drivers.camera.pagegen import PAPER_MM, render_text_page
 
 __all__ = [
     "Defects",
+    "Layers",
     "Placement",
     "SamplePage",
     "empty_tray",
@@ -188,6 +189,19 @@ class Placement:
 
     offset_mm: tuple[float, float] = (0.0, 0.0)
     rotation_deg: float = 0.0
+
+
+class Layers(Protocol):
+    """What else lies on the tray, drawn under and over the page (``drivers.camera.distractors``).
+
+    Both get the frame before light and noise (float32 BGR, drawn in place),
+    the page's corners (px) and the tray's scale (px per mm); they draw from
+    their own generator, so a frame's other draws are unchanged.
+    """
+
+    def under(self, image: FloatImage, corners: npt.NDArray[np.float64], ppm: float) -> None: ...
+
+    def over(self, image: FloatImage, corners: npt.NDArray[np.float64], ppm: float) -> None: ...
 
 
 @dataclass(frozen=True, eq=False)
@@ -550,7 +564,8 @@ def _bounding_rect(points: npt.NDArray[np.float64], margin: int, width: int,
 def synthesize(page: npt.NDArray[np.uint8], rng: np.random.Generator, *,
                frame_size: tuple[int, int] = (1920, 1080), defects: Defects | None = None,
                page_size_mm: tuple[float, float] = (210.0, 297.0),
-               placement: Placement | None = None) -> tuple[Image, Corners]:
+               placement: Placement | None = None,
+               layers: Layers | None = None) -> tuple[Image, Corners]:
     """A BGR frame of ``page`` on the tray, and its true corners (float32 (4, 2): tl, tr, br, bl).
 
     ``page`` is a BGR (or grey) image of the whole sheet, or BGRA where the
@@ -558,12 +573,13 @@ def synthesize(page: npt.NDArray[np.uint8], rng: np.random.Generator, *,
     paper size (swapped if its orientation disagrees with the image's).
     ``frame_size`` is (width, height). ``placement`` overrides where the page
     lies (the random draws are made anyway, so the rest of the frame is
-    unchanged). Corners may lie outside the frame when the page is cut.
+    unchanged). ``layers`` draws more objects under and over the page
+    (distractors). Corners may lie outside the frame when the page is cut.
     Raises ValueError on an empty page or a frame size below 64 pixels.
     """
     frame, corners = _compose(page, rng, frame_size=frame_size,
                               defects=defects if defects is not None else Defects(),
-                              page_size_mm=page_size_mm, placement=placement)
+                              page_size_mm=page_size_mm, placement=placement, layers=layers)
     assert corners is not None
     return frame, corners
 
@@ -586,7 +602,8 @@ def empty_tray(rng: np.random.Generator, *, frame_size: tuple[int, int] = (1920,
 
 def _compose(page: npt.NDArray[np.uint8] | None, rng: np.random.Generator, *,
              frame_size: tuple[int, int], defects: Defects, page_size_mm: tuple[float, float],
-             placement: Placement | None) -> tuple[Image, Corners | None]:
+             placement: Placement | None, layers: Layers | None = None
+             ) -> tuple[Image, Corners | None]:
     width, height = int(frame_size[0]), int(frame_size[1])
     if width < 64 or height < 64:
         raise ValueError(f"frame size {frame_size} is too small")
@@ -667,6 +684,8 @@ def _compose(page: npt.NDArray[np.uint8] | None, rng: np.random.Generator, *,
         corners = place(centre)
     corners32 = corners.astype(np.float32)
 
+    if layers is not None:
+        layers.under(tray, corners, cam.ppm)
     out = tray
     page_alpha = np.zeros((height, width), dtype=np.float32)
     hand_alpha: FloatImage | None = None
@@ -729,6 +748,8 @@ def _compose(page: npt.NDArray[np.uint8] | None, rng: np.random.Generator, *,
             out *= (1.0 - 0.45 * cast)[:, :, None]
             out *= (1.0 - hand_alpha)[:, :, None]
             out += hand_fg
+        if layers is not None:
+            layers.over(out, corners, cam.ppm)
 
     # 5. Light: exposure, vignetting, gradient, darkness, over-exposure.
     xs = (np.arange(width, dtype=np.float32) - width / 2) / (width / 2)
