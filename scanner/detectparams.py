@@ -30,7 +30,7 @@ class DetectorParams:
     step_min: float = 2.0           # colour step (Lab units) that makes an edge pixel a side's
     refine: bool = True             # refine the best quad's sides on the full frame
     top_sheet: bool = True          # look for the top sheet of a pile inside the quad found
-    finalists: int = 8              # how many distinct best quads ``_Detector.candidates`` gives
+    finalists: int = 8              # distinct best quads that ``quads.best_quads`` gives
 
 
 STILL = DetectorParams()
