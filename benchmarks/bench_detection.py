@@ -19,8 +19,8 @@ One run reports:
 
 - ``stills``: the cheap path for 12 MP stills (4000 x 3000 frames of the same
   synthetic set): :func:`scanner.detect.detect_live` on the still reduced by
-  4, then :func:`scanner.detect.refine_corners` on the full still for several
-  ``reach`` / ``rounds``, then :func:`scanner.detect.top_sheet`; Jaccard and
+  4, then :func:`scanner.refine.refine_corners` on the full still for several
+  ``reach`` / ``rounds``, then :func:`scanner.piles.top_sheet`; Jaccard and
   milliseconds of each step, against ``detect`` on the still halved (the
   precise path) and a reference timed in the same loop (``cv2.cvtColor`` of
   the full still to grey).
@@ -45,9 +45,10 @@ import numpy.typing as npt
 from benchmarks.common import Context, summary_ms
 from devtools.detection_corpus import ALL_CATEGORIES, CATEGORIES, CUT, hard_corpus
 from scanner import detect, detect_live
-from scanner.detect import refine_corners, top_sheet
 from scanner.geometry import Quad, order_corners, smartdoc_jaccard, visible_jaccard
+from scanner.piles import top_sheet
 from scanner.quality import DEFAULT_THRESHOLDS, edge_clearance
+from scanner.refine import refine_corners
 
 Image = npt.NDArray[np.uint8]
 Detector = Callable[[Image], Quad | None]

@@ -10,7 +10,7 @@ reduced still) is rarely needed. :func:`locate` tries, in order:
    still reduced by whole halvings to ``LIVE_MIN_SIDE`` or more (exact block
    averages, a few milliseconds);
 2. **refinement** of the rough corners on the still reduced to at most
-   ``DETECT_MAX_SIDE`` (:func:`scanner.detect.refine_corners`: each side
+   ``DETECT_MAX_SIDE`` (:func:`scanner.refine.refine_corners`: each side
    moves onto the strongest colour step across it, to a fraction of a
    pixel; only the page's bounding box is handed over);
 3. **checks** of the refined quad, any of which sends the still to the
@@ -40,12 +40,13 @@ import numpy as np
 import numpy.typing as npt
 
 from scanner.compress import compress
-from scanner.detect import detect, detect_live, refine_corners
+from scanner.detect import detect, detect_live
 from scanner.enhance import enhance
 from scanner.geometry import Quad, is_convex, order_corners, polygon_area
 from scanner.page import EncodedPage, Image, Page, Verdict
 from scanner.quality import assess
 from scanner.rectify import Levels, estimate_aspect, recognise_format, rectify
+from scanner.refine import refine_corners
 from scanner.trayprior import TrayPrior
 
 log = logging.getLogger(__name__)

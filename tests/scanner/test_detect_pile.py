@@ -1,4 +1,4 @@
-"""The top sheet of a pile (scanner.detect.top_sheet), and what must not be taken for one.
+"""The top sheet of a pile (scanner.piles.top_sheet), and what must not be taken for one.
 
 On a real pile (SmartDoc background 05) a sheet lies on sheets of the same
 paper and its edge shows only as its own thin shadow: no colour step across
@@ -15,8 +15,8 @@ import pytest
 
 from drivers.camera.pagegen import render_text_page
 from scanner import detect
-from scanner.detect import top_sheet
 from scanner.geometry import Quad, order_corners, smartdoc_jaccard
+from scanner.piles import top_sheet
 
 PAPER = (228.0, 230.0, 232.0)          # BGR, both sheets
 DESK = (70.0, 95.0, 125.0)

@@ -1,0 +1,38 @@
+"""The knobs of the page detector, one set per path: the still and the live preview.
+
+Several stages read them (the edges and lines of scanner/edges.py, the quads
+of scanner/quads.py, and scanner/detect.py, which chooses the working size and
+whether to refine and look for a pile's top sheet), so they live apart from
+every stage; docs/scanner.md, "Detection", says why each value is what it is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class DetectorParams:
+    """The knobs of one detection path (still or live); see docs/scanner.md."""
+
+    work_size: int = 640            # longest side of the working image, px
+    blur: float = 0.8               # Gaussian sigma before the gradient, working px
+    tensor_blur: float = 1.0        # Gaussian sigma of the structure tensor, working px
+    edge_low: float = 0.6           # least Canny thresholds on the colour gradient (Lab units
+    edge_high: float = 1.2          # per px), raised to noise_factor x the frame's noise
+    noise_factor: float = 1.6
+    max_peaks: int = 400            # Hough peaks whose side evidence is measured
+    max_lines: int = 64             # candidate lines kept: the peaks with the most evidence
+    theta_bins: int = 360           # Hough orientation bins over 180 degrees
+    vote_spread: float = 6.0        # an edge pixel votes this far (degrees) around its orientation
+    min_area: float = 0.008         # smallest page, as a fraction of the frame
+    band: float = 3.0               # distance of the near colour samples from a side, px
+    step_min: float = 2.0           # colour step (Lab units) that makes an edge pixel a side's
+    refine: bool = True             # refine the best quad's sides on the full frame
+    top_sheet: bool = True          # look for the top sheet of a pile inside the quad found
+    finalists: int = 8              # distinct best quads that ``quads.best_quads`` gives
+
+
+STILL = DetectorParams()
+LIVE = DetectorParams(work_size=320, blur=0.7, max_peaks=48, max_lines=24, theta_bins=180,
+                      band=2.0, refine=False, top_sheet=False, finalists=1)
