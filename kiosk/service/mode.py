@@ -128,6 +128,7 @@ class ServiceMode:
         self._last_code: Row | None = None
         self._closed = False
         self._checking = False
+        self._refused: str | None = None
 
     # ------------------------------------------------------------------ state
 
@@ -203,10 +204,12 @@ class ServiceMode:
                     badge = self.gate.read_badge(text)
                 except Exception as exc:  # the gate's refusals: said on the panel and logged
                     self._badge = None
+                    self._refused = text          # the camera sees it again: said once
                     self._view = View(Phase.PIN,
                                       notice=f"Badge refusé : {refusal_text(exc, capital=False)}",
                                       notice_level=Level.FAIL,
-                                      out_of_order=self._view.out_of_order)
+                                      out_of_order=self._view.out_of_order,
+                                      scanning=self._view.scanning)
                     log.warning("service badge refused: %s", exc)
                 else:
                     self._stop_scan()
@@ -232,7 +235,7 @@ class ServiceMode:
 
             def seen(text: str) -> None:
                 if self.is_badge(text) and self._view.phase is Phase.PIN and \
-                        not self._view.holder:
+                        not self._view.holder and text != self._refused:
                     self.badge_shown(text)
             self._submit(Page.HOME, lambda: start(seen))
         log.info("service: badge asked from the camera (code reader fallback)")
@@ -278,6 +281,7 @@ class ServiceMode:
 
     def _close_pin(self) -> None:
         self._stop_scan()
+        self._refused = None
         self._badge = None
         self._pin = ""
         self._view = View(Phase.CLOSED, out_of_order=self._view.out_of_order)

@@ -358,3 +358,29 @@ def test_the_empty_tray_recorded_on_the_camera_page_becomes_the_detectors_prior(
     assert capture is not None
     loaded = capture._load_tray((1920, 1080))
     assert loaded is not None and (loaded.image == prior.image).all()
+
+
+def test_a_refused_badge_under_the_camera_is_refused_once_and_the_camera_keeps_looking(
+        kiosk: Runtime, caplog: pytest.LogCaptureFixture) -> None:
+    import cv2
+    import qrcode
+
+    caplog.set_level("WARNING")
+    forged = issue(Ed25519PrivateKey.generate())            # another office's key
+    card = qrcode.make(forged, border=4, box_size=8).get_image().convert("RGB")
+    service = kiosk.service
+    session = kiosk.service_camera
+    assert service is not None and session is not None
+    service.camera_entry()
+    end = time.monotonic() + 20
+    while session.camera is None:
+        assert time.monotonic() < end, "the camera never opened"
+        time.sleep(0.05)
+    getattr(session.camera, "simulator").place(  # noqa: B009 - the simulator's own
+        cv2.cvtColor(np.asarray(card), cv2.COLOR_RGB2BGR), size_mm=(60.0, 60.0))
+    while "refusé" not in service.view().notice:
+        assert time.monotonic() < end, f"the camera never read the badge: {service.view()}"
+        time.sleep(0.1)
+    time.sleep(1.5)                          # a dozen more frames of the same card
+    assert service.view().scanning and service.phase is Phase.PIN
+    assert caplog.text.count("service badge refused") == 1
