@@ -47,6 +47,15 @@ Seeds and splits
   these), **held-out** ``DISTRACTOR_HELDOUT_SEEDS`` = 91000 + i (report only, never
   tune), i < 1000; frame i's main kind is ``DISTRACTOR_KINDS[i % 6]`` (balanced),
   with 0-2 more of other kinds, all recorded in ``HardFrame.distractors``.
+- ``white_on_white_clutter`` (issue #17, SmartDoc background 05): the desk renderer's
+  hand-held phone (tilt 10-40 degrees) over a pale, tinted desk the page's own white,
+  the page sometimes on a sheet or two, a magazine cover (``drivers.camera.distractors``'
+  drawing, full-bleed photo and colour blocks) beside the page or partly under it, often a
+  dark monitor base at the frame's edge, a mouse, a mug, a cable and pens across the page,
+  uneven light (a soft shadow in most frames). The page's border is the faintest edge of
+  the frame; the cover's are the strongest. Kept apart from ``ALL_CATEGORIES`` like
+  ``distractor``. **in-sample** ``WHITE_ON_WHITE_SEEDS`` = 92000 + i (tune on these),
+  **held-out** ``WHITE_ON_WHITE_HELDOUT_SEEDS`` = 93000 + i (report only), i < 1000.
 """
 
 from __future__ import annotations
@@ -60,7 +69,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from drivers.camera.distractors import DistractorKind, Distractors, Placed
+from drivers.camera.distractors import DistractorKind, Distractors, Placed, magazine_cover
 from drivers.camera.synth import Defects, render_text_page, sample_pages, synthesize
 
 Image = npt.NDArray[np.uint8]
@@ -102,6 +111,15 @@ DISTRACTOR_KINDS: tuple[DistractorKind, ...] = tuple(DistractorKind)
 #: Frame i of the in-sample split is seed 90000 + i; of the held-out split 91000 + i.
 DISTRACTOR_SEEDS = 90000
 DISTRACTOR_HELDOUT_SEEDS = 91000
+
+#: SmartDoc background 05 on the desk renderer (module docstring): a white page on a white
+#: desk beside a magazine cover, seen by a hand-held phone. Apart from ``ALL_CATEGORIES``.
+WHITE_ON_WHITE = "white_on_white_clutter"
+#: Frame i of the in-sample split is seed 92000 + i; of the held-out split 93000 + i.
+WHITE_ON_WHITE_SEEDS = 92000
+WHITE_ON_WHITE_HELDOUT_SEEDS = 93000
+#: The categories with seeds of their own, outside ``ALL_CATEGORIES``.
+APART: tuple[str, ...] = (DISTRACTOR, WHITE_ON_WHITE)
 
 
 @dataclass(frozen=True, eq=False)
@@ -147,12 +165,22 @@ def distractor_corpus(count: int, held_out: bool = False,
         yield make_frame(DISTRACTOR, base + i, frame_size)
 
 
+def white_on_white_corpus(count: int, held_out: bool = False,
+                          frame_size: tuple[int, int] = (1920, 1080)) -> Iterator[HardFrame]:
+    """``count`` ``white_on_white_clutter`` frames of the in-sample split, or the held-out one."""
+    if not 0 <= count <= 1000:
+        raise ValueError(f"a {WHITE_ON_WHITE} split has at most 1000 frames, not {count}")
+    base = WHITE_ON_WHITE_HELDOUT_SEEDS if held_out else WHITE_ON_WHITE_SEEDS
+    for i in range(count):
+        yield make_frame(WHITE_ON_WHITE, base + i, frame_size)
+
+
 def make_frame(category: str, seed: int,
                frame_size: tuple[int, int] = (1920, 1080)) -> HardFrame:
     """The frame of ``category`` drawn from ``seed``; ValueError for an unknown category."""
-    if category not in ALL_CATEGORIES and category != DISTRACTOR:
+    if category not in ALL_CATEGORIES and category not in APART:
         raise ValueError(f"unknown category {category!r} "
-                         f"(valid: {', '.join((*ALL_CATEGORIES, DISTRACTOR))})")
+                         f"(valid: {', '.join((*ALL_CATEGORIES, *APART))})")
     rng = np.random.default_rng(seed)
     name = f"{category}#{seed}"
     if category == DISTRACTOR:
@@ -171,6 +199,7 @@ def make_frame(category: str, seed: int,
 @dataclass
 class _Spec:
     desk: str = "plain"               # plain, white, wood, tiles, fabric, dark
+    tilt_min: float = 0.0             # degrees (0: the same draws as before it existed)
     tilt_max: float = 25.0            # degrees
     fill: tuple[float, float] = (0.45, 0.85)   # page height / frame height (before tilt)
     under_sheets: int = 0
@@ -183,6 +212,9 @@ class _Spec:
     objects: bool = False
     touch_edge: bool = False
     cut: bool = False                 # runs out of the frame by 8-25 % of its size
+    cover_beside: bool = False        # a magazine cover beside the page or partly under it
+    monitor: bool = False             # a dark monitor base, mostly out of the frame
+    shade_chance: float = 0.3         # chance of the phone's or arm's soft shadow
 
     @classmethod
     def for_category(cls, category: str, rng: np.random.Generator) -> _Spec:
@@ -214,6 +246,18 @@ class _Spec:
         elif category == CUT:
             s.touch_edge = s.cut = True
             s.fill = (0.6, 0.95)
+        elif category == WHITE_ON_WHITE:
+            s.desk = "white"
+            s.tilt_min, s.tilt_max = 10.0, 40.0
+            s.fill = (0.4, 0.7)
+            s.under_sheets = int(rng.integers(0, 3))
+            s.cable = bool(rng.random() < 0.7)
+            s.pens = int(rng.integers(0, 3))
+            s.objects = True
+            s.cover_beside = True
+            s.monitor = bool(rng.random() < 0.5)
+            s.motion = (0.0, 6.0)
+            s.shade_chance = 0.7
         elif category == "textured":
             s.desk = str(rng.choice(["wood", "tiles", "fabric"]))
         elif category == "cluttered":
@@ -234,7 +278,7 @@ def _camera(rng: np.random.Generator, frame_size: tuple[int, int], spec: _Spec) 
     """Homography from desk millimetres (page centred at 0, y towards the page's bottom) to px."""
     w, h = frame_size
     focal = float(rng.uniform(0.75, 1.3)) * w
-    tilt = math.radians(float(rng.uniform(0.0, spec.tilt_max)))
+    tilt = math.radians(float(rng.uniform(spec.tilt_min, spec.tilt_max)))
     azimuth = float(rng.uniform(0, 2 * math.pi))
     # mostly portrait pages turned a little; sometimes the phone is held sideways
     roll = float(rng.normal(0.0, 12.0)) + (90.0 if rng.random() < 0.12 else 0.0)
@@ -729,6 +773,22 @@ def _magazine_beside(rng: np.random.Generator, canvas: _Canvas, page: F64) -> No
                np.array([255, 255, 255], np.float32))
 
 
+def _cover_beside(rng: np.random.Generator, canvas: _Canvas, page: F64) -> None:
+    """A magazine cover (strong edges, dark photo) beside the page, or partly under it."""
+    rect = _other_sheet_rect(rng, canvas, page, (210.0, 280.0), (200.0, 300.0))
+    canvas.shadow(canvas.mask_poly(rect), 0.3, 4.0, (3, 4))
+    cover = magazine_cover(rng, 3.0)
+    _warp_page(canvas, cover, rect, np.array([255, 255, 255], np.float32))
+
+
+def _monitor(rng: np.random.Generator, canvas: _Canvas, page: F64) -> None:
+    """A monitor's dark base and foot (as on SmartDoc's desk), mostly out of the frame."""
+    rect = _other_sheet_rect(rng, canvas, page, (520.0, 200.0), (380.0, 480.0))
+    mask = canvas.mask_poly(rect)
+    canvas.shadow(mask, 0.5, 14.0, (14, 18))
+    canvas.paint(mask, tuple(float(v) for v in rng.uniform(12, 35, 3)))
+
+
 def _pile(rng: np.random.Generator, canvas: _Canvas, count: int,
           paper: npt.NDArray[np.float32]) -> tuple[float, float, tuple[int, int]]:
     """Sheets of a pile under the page; returns the page's own shadow (strength, blur, offset).
@@ -782,6 +842,10 @@ def _render(spec: _Spec, rng: np.random.Generator, frame_size: tuple[int, int]
         size = A4_MM if rng.random() < 0.7 else (148.0, 210.0)
         _sheet_with_lines(rng, canvas, _other_sheet_rect(rng, canvas, page_rect, size,
                                                          (170.0, 330.0)))
+    if spec.monitor:
+        _monitor(rng, canvas, page_rect)
+    if spec.cover_beside:
+        _cover_beside(rng, canvas, page_rect)
     paper = _paper_colour(rng)
     page_shadow = (float(rng.uniform(0.1, 0.35)), 2.0, (1, 2))
     if spec.under_sheets:
@@ -813,7 +877,7 @@ def _camera_effects(rng: np.random.Generator, img: FloatImage, spec: _Spec) -> I
     a = float(rng.uniform(0, 2 * math.pi))
     slope = xs[None, :] * np.float32(math.cos(a)) + ys[:, None] * np.float32(math.sin(a))
     light = light * (np.float32(1.0) - np.float32(g) * (np.float32(0.5) + np.float32(0.5) * slope))
-    if rng.random() < 0.3:                            # the phone's or the arm's soft shadow
+    if rng.random() < spec.shade_chance:              # the phone's or the arm's soft shadow
         blob = _noise_field(rng, w, h, 3)
         light = light * (np.float32(1.0) - np.float32(0.25) * np.clip(blob, 0, 1))
     out = img * (light[:, :, None] * np.float32(gain) * cast[None, None, :])

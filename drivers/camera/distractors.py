@@ -48,7 +48,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["DistractorKind", "Distractors", "Layer", "Placed"]
+__all__ = ["DistractorKind", "Distractors", "Layer", "Placed", "magazine_cover"]
 
 FloatImage = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
@@ -362,6 +362,16 @@ def _magazine(rng: np.random.Generator, ppm: float) -> _Sprite:
         if rng.random() < 0.5:
             cv2.line(img, (x, by + 3), (x, int(0.97 * h) - 3), (0, 0, 0), 1)
     return _Sprite(img.astype(np.float32), _rounded_mask(w, h, 1))
+
+
+def magazine_cover(rng: np.random.Generator, px_per_mm: float) -> npt.NDArray[np.uint8]:
+    """The ``magazine`` distractor's cover alone (BGR, about 210 x 280 mm at ``px_per_mm``).
+
+    For renderers that place it themselves: ``devtools.detection_corpus``'s hand-held
+    desk frames (``white_on_white_clutter``) lie it on the desk beside the page.
+    """
+    sprite = _magazine(rng, px_per_mm)
+    return np.asarray(np.clip(sprite.colour + 0.5, 0, 255), np.uint8)
 
 
 def _photo(rng: np.random.Generator, ppm: float) -> _Sprite:
