@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import re
 import secrets
-import ssl
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -33,8 +32,8 @@ from urllib.parse import urljoin
 
 import httpx
 
-from deposit.errors import RefusedError, TransientError, UnreachableError, UploadError
-from deposit.tus import tls_alert
+from deposit.errors import TransientError, UploadError
+from deposit.tus import kiosk_request
 
 #: The collection of calls on the back office's kiosk listener.
 CALLS_PATH = "/kiosk/v1/agent-calls"
@@ -122,28 +121,9 @@ class AgentCallClient:
         return self._answer("GET", f"{self.endpoint}/{call_id}")
 
     def _answer(self, method: str, url: str, **kwargs: Any) -> CallAnswer:
-        try:
-            response = self.client.request(method, url, **kwargs)
-        except httpx.ConnectError as exc:
-            if tls_alert(exc):
-                raise RefusedError(f"{url}: the back office refused this kiosk's certificate",
-                                   0) from None
-            cause = exc.__context__ or exc.__cause__
-            if isinstance(cause, ssl.SSLError):
-                raise TransientError(f"{url}: TLS failed ({cause})") from None
-            raise UnreachableError(f"cannot reach {url}: {exc}") from None
-        except (httpx.TransportError, ssl.SSLError) as exc:
-            if tls_alert(exc):
-                raise RefusedError(f"{url}: the back office refused this kiosk's certificate",
-                                   0) from None
-            raise TransientError(f"{method} {url}: {type(exc).__name__}: {exc}") from None
-        status = response.status_code
-        if status == 404:
+        response = kiosk_request(self.client, method, url, expected=(404,), **kwargs)
+        if response.status_code == 404:
             raise CallNotFoundError(f"{url}: the back office holds no such call")
-        if status in (408, 429) or status >= 500:
-            raise TransientError(f"{method} {url}: {status} {response.text.strip()[:200]}")
-        if status >= 400:
-            raise RefusedError(f"{method} {url}: {status} {response.text.strip()[:200]}", status)
         try:
             data = response.json()
         except ValueError:

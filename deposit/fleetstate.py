@@ -35,7 +35,6 @@ import base64
 import binascii
 import json
 import re
-import ssl
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -46,9 +45,9 @@ import httpx
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from deposit.errors import DepositError, RefusedError, TransientError, UnreachableError
+from deposit.errors import DepositError
 from deposit.manifest import canonical_json
-from deposit.tus import tls_alert
+from deposit.tus import kiosk_request
 
 #: Where the kiosks' listener serves it.
 FLEET_STATE_PATH = "/kiosk/v1/fleet-state"
@@ -178,24 +177,5 @@ def fetch(client: httpx.Client, base_url: str) -> bytes:
     this kiosk's certificate).
     """
     url = urljoin(base_url, FLEET_STATE_PATH)
-    try:
-        response = client.get(url)
-    except httpx.ConnectError as exc:
-        if tls_alert(exc):
-            raise RefusedError(f"{url}: the back office refused this kiosk's certificate",
-                               0) from None
-        cause = exc.__context__ or exc.__cause__
-        if isinstance(cause, ssl.SSLError):
-            raise TransientError(f"{url}: TLS failed ({cause})") from None
-        raise UnreachableError(f"cannot reach {url}: {exc}") from None
-    except (httpx.TransportError, ssl.SSLError) as exc:
-        if tls_alert(exc):
-            raise RefusedError(f"{url}: the back office refused this kiosk's certificate",
-                               0) from None
-        raise TransientError(f"GET {url}: {type(exc).__name__}: {exc}") from None
-    status = response.status_code
-    if status in (408, 429) or status >= 500:
-        raise TransientError(f"GET {url}: {status} {response.text.strip()[:200]}")
-    if status >= 400:
-        raise RefusedError(f"GET {url}: {status} {response.text.strip()[:200]}", status)
+    response = kiosk_request(client, "GET", url)
     return response.content

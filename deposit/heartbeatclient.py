@@ -13,14 +13,13 @@ so the client never retries by itself: it says what happened, as
 
 from __future__ import annotations
 
-import ssl
 from urllib.parse import urljoin
 
 import httpx
 
-from deposit.errors import RefusedError, TransientError, UnreachableError
+from deposit.errors import TransientError
 from deposit.heartbeat import HEARTBEATS_PATH
-from deposit.tus import tls_alert
+from deposit.tus import kiosk_request
 
 #: The media type of the blob (canonical JSON).
 CONTENT_TYPE = "application/json"
@@ -46,25 +45,8 @@ class HeartbeatClient:
 
     def send(self, blob: bytes) -> None:
         url = self.endpoint
-        refused_tls = f"{url}: the back office refused this kiosk's certificate"
-        try:
-            response = self.client.post(url, content=blob,
-                                        headers={"Content-Type": CONTENT_TYPE})
-        except httpx.ConnectError as exc:
-            if tls_alert(exc):
-                raise RefusedError(refused_tls, 0) from None
-            cause = exc.__context__ or exc.__cause__
-            if isinstance(cause, ssl.SSLError):
-                raise TransientError(f"{url}: TLS failed ({cause})") from None
-            raise UnreachableError(f"cannot reach {url}: {exc}") from None
-        except (httpx.TransportError, ssl.SSLError) as exc:
-            if tls_alert(exc):
-                raise RefusedError(refused_tls, 0) from None
-            raise TransientError(f"POST {url}: {type(exc).__name__}: {exc}") from None
+        response = kiosk_request(self.client, "POST", url, content=blob,
+                                 headers={"Content-Type": CONTENT_TYPE})
         status = response.status_code
-        if status in (408, 429) or status >= 500:
-            raise TransientError(f"POST {url}: {status} {response.text.strip()[:200]}")
-        if status >= 400:
-            raise RefusedError(f"POST {url}: {status} {response.text.strip()[:200]}", status)
         if status != 204:
             raise TransientError(f"POST {url}: unexpected answer {status}")

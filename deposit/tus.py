@@ -250,3 +250,38 @@ def tls_alert(exc: BaseException) -> bool:
             return True
         current = current.__cause__ or current.__context__
     return False
+
+
+def kiosk_request(client: httpx.Client, method: str, url: str, *,
+                  expected: tuple[int, ...] = (), **kwargs: Any) -> httpx.Response:
+    """One request of a kiosk to its back office's kiosk listener (agent calls, heartbeats,
+    the fleet state), its failures as deposit's errors.
+
+    :class:`UnreachableError` when no connection could be made,
+    :class:`TransientError` for 5xx, 408, 429, a failed TLS session and broken connections,
+    :class:`RefusedError` for other 4xx (status 0: the TLS handshake refused this kiosk's
+    certificate). ``expected`` answers (``expected=(404,)``) come back to the caller as they
+    are, for it to say what they mean.
+    """
+    refused_tls = f"{url}: the back office refused this kiosk's certificate"
+    try:
+        response = client.request(method, url, **kwargs)
+    except httpx.ConnectError as exc:
+        if tls_alert(exc):
+            raise RefusedError(refused_tls, 0) from None
+        cause = exc.__context__ or exc.__cause__
+        if isinstance(cause, ssl.SSLError):
+            raise TransientError(f"{url}: TLS failed ({cause})") from None
+        raise UnreachableError(f"cannot reach {url}: {exc}") from None
+    except (httpx.TransportError, ssl.SSLError) as exc:
+        if tls_alert(exc):
+            raise RefusedError(refused_tls, 0) from None
+        raise TransientError(f"{method} {url}: {type(exc).__name__}: {exc}") from None
+    status = response.status_code
+    if status in expected:
+        return response
+    if status in (408, 429) or status >= 500:
+        raise TransientError(f"{method} {url}: {status} {response.text.strip()[:200]}")
+    if status >= 400:
+        raise RefusedError(f"{method} {url}: {status} {response.text.strip()[:200]}", status)
+    return response
