@@ -66,3 +66,20 @@ def remove_durably(path: str | os.PathLike[str]) -> bool:
         return False
     fsync_dir(target.parent)
     return True
+
+
+def replace_durably(path: Path, data: bytes) -> None:
+    """Replace ``path`` atomically and durably: a reader (or a power cut) sees the old file
+    or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    tmp.replace(path)
+    fsync_dir(path.parent)

@@ -21,7 +21,6 @@ technicians out of the kiosk that most needs them would be worse.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -31,30 +30,13 @@ import httpx
 
 from deposit import fleetstate
 from deposit.fleetstate import AckKey, FleetState, FleetStateError, FleetStateProblem
-from deposit.fsutil import fsync_dir
+from deposit.fsutil import replace_durably
 
 log = logging.getLogger(__name__)
 
 FILE = "fleet-state.json"
 #: How far ahead of the kiosk's clock a fleet state may be dated and still be kept.
 MAX_AHEAD = timedelta(days=1)
-
-
-def write_durably(path: Path, data: bytes) -> None:
-    """Replace ``path`` atomically and durably: a reader (or a power cut) sees the old file
-    or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    tmp.replace(path)
-    fsync_dir(path.parent)
 
 
 def load(status_dir: Path, ack_key: AckKey) -> FleetState | None:
@@ -106,7 +88,7 @@ def refresh(client: httpx.Client, upload_url: str, ack_key: AckKey, status_dir: 
         raise FleetStateError(FleetStateProblem.ROLLBACK,
                               f"fleet state dated {state.issued_at} is older than the one "
                               f"held ({held.issued_at})")
-    write_durably(status_dir / FILE, blob)
+    replace_durably(status_dir / FILE, blob)
     if held is None or held.revoked_badges != state.revoked_badges:
         log.info("fleet state of %s: %d badge(s) revoked", state.issued_at,
                  len(state.revoked_badges))

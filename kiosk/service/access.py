@@ -56,6 +56,7 @@ from pathlib import Path
 from deposit import badge as badgemod
 from deposit.badge import Badge, BadgeError, BadgeProblem
 from deposit.fleetstate import AckKey
+from deposit.fsutil import replace_durably
 from kiosk import fleetstate
 from kiosk.errors import KioskError
 
@@ -240,7 +241,7 @@ class ServiceGate:
             return lock
 
     def _save(self, lock: _Lock) -> None:
-        fleetstate.write_durably(self.status_dir / LOCK_FILE, lock.to_json())
+        replace_durably(self.status_dir / LOCK_FILE, lock.to_json())
 
 
 def _number(value: object) -> float | None:

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from deposit.fsutil import replace_durably
 from kiosk.service.texts import OUT_OF_ORDER_REASONS, OutOfOrderReason
 
 log = logging.getLogger(__name__)
@@ -42,19 +42,8 @@ class Switch:
 
 def save(status_dir: Path, switch: Switch) -> None:
     """Write the switch atomically; OSError when the disk refuses."""
-    path = status_dir / SERVICE_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w", encoding="utf-8") as out:
-        out.write(json.dumps(switch.to_json(), ensure_ascii=False) + "\n")
-        out.flush()
-        os.fsync(out.fileno())
-    tmp.replace(path)
-    fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    replace_durably(status_dir / SERVICE_FILE,
+                    (json.dumps(switch.to_json(), ensure_ascii=False) + "\n").encode())
 
 
 def load(status_dir: Path) -> Switch:
