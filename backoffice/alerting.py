@@ -55,7 +55,8 @@ import httpx
 
 from backoffice.errors import BackofficeError, SetupError
 from backoffice.fleethealth import AlertKind, Thresholds, fleet_alerts
-from backoffice.settings import FleetSettings, Settings, SmtpSecurity
+from backoffice.notifysend import smtp_session
+from backoffice.settings import FleetSettings, Settings
 from backoffice.store.alertsdb import AlertState, AlertStore, Occurrence
 from backoffice.store.metadata import MetadataStore
 from deposit.heartbeat import utc
@@ -233,17 +234,8 @@ class MailSender:
     def send(self, message: AlertMessage) -> None:
         mail = self.mail(message, datetime.now(UTC))
         try:
-            client: smtplib.SMTP
-            if self.security is SmtpSecurity.TLS:
-                client = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout,
-                                          context=self.tls)
-            else:
-                client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
-            with client:
-                if self.security is SmtpSecurity.STARTTLS:
-                    client.starttls(context=self.tls)
-                if self.credentials is not None:
-                    client.login(*self.credentials)
+            with smtp_session(self.host, self.port, self.security, self.tls, self.timeout,
+                              self.credentials) as client:
                 refused = client.send_message(mail, from_addr=self.sender, to_addrs=self.to)
         except (smtplib.SMTPException, OSError) as exc:
             raise DeliveryError(f"e-mail: {type(exc).__name__}: {exc}") from None

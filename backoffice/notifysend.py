@@ -30,6 +30,7 @@ import logging
 import re
 import smtplib
 import ssl
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
@@ -102,6 +103,26 @@ def _read_secret(settings: Settings, name: str, what: str) -> str:
     return text
 
 
+@contextlib.contextmanager
+def smtp_session(host: str, port: int, security: SmtpSecurity, tls: ssl.SSLContext,
+                 timeout: float, credentials: tuple[str, str] | None
+                 ) -> Iterator[smtplib.SMTP]:
+    """An SMTP session to the relay, secured as ``security`` says and logged in when there
+    are credentials (the citizens' notifications here, the fleet's alerts:
+    backoffice/alerting.py). Raises smtplib's errors and OSError."""
+    client: smtplib.SMTP
+    if security is SmtpSecurity.TLS:
+        client = smtplib.SMTP_SSL(host, port, timeout=timeout, context=tls)
+    else:
+        client = smtplib.SMTP(host, port, timeout=timeout)
+    with client:
+        if security is SmtpSecurity.STARTTLS:
+            client.starttls(context=tls)
+        if credentials is not None:
+            client.login(*credentials)
+        yield client
+
+
 class EmailSender:
     """SMTP with STARTTLS, implicit TLS, or (loopback only) none; AUTH from a file."""
 
@@ -148,17 +169,8 @@ class EmailSender:
     def send(self, out: Outgoing) -> None:
         mail = self.message(out)
         try:
-            client: smtplib.SMTP
-            if self.security is SmtpSecurity.TLS:
-                client = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout,
-                                          context=self.tls)
-            else:
-                client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
-            with client:
-                if self.security is SmtpSecurity.STARTTLS:
-                    client.starttls(context=self.tls)
-                if self.credentials is not None:
-                    client.login(*self.credentials)
+            with smtp_session(self.host, self.port, self.security, self.tls, self.timeout,
+                              self.credentials) as client:
                 refused = client.send_message(mail, from_addr=self.from_address,
                                               to_addrs=[out.to])
         except smtplib.SMTPRecipientsRefused as exc:
