@@ -106,6 +106,26 @@ def rows_of(service: ServiceMode, page: Page, settled: Callable[[tuple[Row, ...]
         time.sleep(0.05)
 
 
+def service_tray(kiosk: Runtime) -> Any:
+    """The simulated tray of the camera the service mode opened, once it is open."""
+    session = kiosk.service_camera
+    assert session is not None
+    end = time.monotonic() + 20
+    while session.camera is None:
+        assert time.monotonic() < end, "the camera never opened"
+        time.sleep(0.05)
+    return getattr(session.camera, "simulator")  # noqa: B009 - the simulator's own
+
+
+def badge_card(text: str) -> Any:
+    """A badge's QR code as a BGR image, to lay on the simulated tray."""
+    import cv2
+    import qrcode
+
+    card = qrcode.make(text, border=4, box_size=8).get_image().convert("RGB")
+    return cv2.cvtColor(np.asarray(card), cv2.COLOR_RGB2BGR)
+
+
 # ----------------------------------------------------------------------------- entering
 
 
@@ -277,23 +297,12 @@ def test_the_queue_view_lists_the_deposits_queued(kiosk: Runtime,
 
 def test_a_badge_under_the_camera_opens_it_when_the_code_reader_is_broken(
         tmp_path: Path, kiosk: Runtime, office_key: Ed25519PrivateKey) -> None:
-    import cv2
-    import qrcode
-
-    text = issue(office_key)
-    card = qrcode.make(text, border=4, box_size=8).get_image().convert("RGB")
-    image = cv2.cvtColor(np.asarray(card), cv2.COLOR_RGB2BGR)
     service = kiosk.service
     assert service is not None
     service.camera_entry()
     assert service.view().scanning and service.phase is Phase.PIN
-    session = kiosk.service_camera
-    assert session is not None
+    service_tray(kiosk).place(badge_card(issue(office_key)), size_mm=(60.0, 60.0))
     end = time.monotonic() + 20
-    while session.camera is None:
-        assert time.monotonic() < end, "the camera never opened"
-        time.sleep(0.05)
-    getattr(session.camera, "simulator").place(image, size_mm=(60.0, 60.0))  # noqa: B009
     while service.view().holder == "":
         assert time.monotonic() < end, f"the camera never read the badge: {service.view()}"
         time.sleep(0.1)
@@ -303,13 +312,7 @@ def test_a_badge_under_the_camera_opens_it_when_the_code_reader_is_broken(
 def _open_camera_page(kiosk: Runtime, office_key: Ed25519PrivateKey) -> tuple[ServiceMode, Any]:
     service = enter(kiosk, issue(office_key))
     service.press(Act.PAGE, Page.CAMERA.value)
-    session = kiosk.service_camera
-    assert session is not None
-    end = time.monotonic() + 20
-    while session.camera is None:
-        assert time.monotonic() < end, "the camera never opened"
-        time.sleep(0.05)
-    return service, getattr(session.camera, "simulator")  # noqa: B009 - the sim's own
+    return service, service_tray(kiosk)
 
 
 def _sharpness(service: ServiceMode, after: float) -> float:
@@ -362,22 +365,13 @@ def test_the_empty_tray_recorded_on_the_camera_page_becomes_the_detectors_prior(
 
 def test_a_refused_badge_under_the_camera_is_refused_once_and_the_camera_keeps_looking(
         kiosk: Runtime, caplog: pytest.LogCaptureFixture) -> None:
-    import cv2
-    import qrcode
-
     caplog.set_level("WARNING")
     forged = issue(Ed25519PrivateKey.generate())            # another office's key
-    card = qrcode.make(forged, border=4, box_size=8).get_image().convert("RGB")
     service = kiosk.service
-    session = kiosk.service_camera
-    assert service is not None and session is not None
+    assert service is not None
     service.camera_entry()
+    service_tray(kiosk).place(badge_card(forged), size_mm=(60.0, 60.0))
     end = time.monotonic() + 20
-    while session.camera is None:
-        assert time.monotonic() < end, "the camera never opened"
-        time.sleep(0.05)
-    getattr(session.camera, "simulator").place(  # noqa: B009 - the simulator's own
-        cv2.cvtColor(np.asarray(card), cv2.COLOR_RGB2BGR), size_mm=(60.0, 60.0))
     while "refusé" not in service.view().notice:
         assert time.monotonic() < end, f"the camera never read the badge: {service.view()}"
         time.sleep(0.1)
