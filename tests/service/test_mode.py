@@ -316,20 +316,17 @@ def _open_camera_page(kiosk: Runtime, office_key: Ed25519PrivateKey) -> tuple[Se
 
 
 def _sharpness(service: ServiceMode, after: float) -> float:
-    """The focus gauge of a frame analysed after ``after`` (monotonic seconds)."""
-    end = time.monotonic() + 20
+    """The focus gauge on the page, from frames analysed a second after ``after``."""
     while time.monotonic() < after:
         time.sleep(0.05)
+    time.sleep(1.0)                        # the page's rows again, from the new frames
+    end = time.monotonic() + 20
     while True:
         rows = [r for r in service.view().rows if r.label == "Netteté"]
         if rows and rows[0].gauge is not None and "sur la page" in rows[0].value:
-            break
+            return rows[0].gauge
         assert time.monotonic() < end, f"no focus gauge on the page: {service.view().rows}"
         time.sleep(0.05)
-    time.sleep(1.0)                        # the page's rows again, from the new frames
-    rows = [r for r in service.view().rows if r.label == "Netteté"]
-    assert rows and rows[0].gauge is not None
-    return rows[0].gauge
 
 
 def test_the_focus_gauge_rises_as_the_simulated_blur_falls(
