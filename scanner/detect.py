@@ -18,6 +18,12 @@ preview frame) and runs the stages, each in its own module
    fraction of a pixel.
 6. **Top sheet** (still; scanner/piles.py): on a pile, the sides of a sheet
    lying on the quad found replace its sides.
+
+Between 4 and 5, the finalists are ranked again by **what is inside**
+(scanner/pageness.py): an even, bright paper with a consistent border, not a
+magazine cover, a wallet or a quad half on the desk. When the preview's best
+quad is still not page-like, the preview takes a **second look** with finer
+parameters (``DetectorParams.recheck``) and keeps the likelier answer.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ import numpy.typing as npt
 from scanner.detectparams import LIVE, STILL, DetectorParams
 from scanner.edges import EdgeImage
 from scanner.geometry import Quad, order_corners
+from scanner.pageness import rerank
 from scanner.piles import top_sheet
 from scanner.quads import best_quads
 from scanner.refine import refine_corners
@@ -66,6 +73,24 @@ def find_page(frame: U8, params: DetectorParams, tray: TrayPrior | None = None) 
             or frame.dtype != np.uint8:
         raise ValueError(f"expected an H x W x 3 BGR uint8 frame of at least 32 px, "
                          f"got {frame.dtype} {frame.shape}")
+    found = _search(frame, params, tray)
+    if found is not None and params.recheck is not None and found[1] < params.recheck_below:
+        again = _search(frame, params.recheck, tray)
+        if again is not None and again[1] > found[1]:
+            found = again
+    if found is None:
+        return None
+    best = found[0]
+    if params.refine:
+        best = refine_corners(frame, best)
+    if params.top_sheet:
+        best = top_sheet(frame, best)
+    return order_corners(best)
+
+
+def _search(frame: U8, params: DetectorParams, tray: TrayPrior | None
+            ) -> tuple[npt.NDArray[np.float64], float] | None:
+    """The best quad (source pixels, before refinement) and its page likeness, or None."""
     h, w = frame.shape[:2]
     scale = params.work_size / max(h, w)
     if scale < 1.0:
@@ -74,7 +99,8 @@ def find_page(frame: U8, params: DetectorParams, tray: TrayPrior | None = None) 
         scale = 1.0
         small = frame
     if tray is None:
-        found = best_quads(EdgeImage(small, params))
+        detector = EdgeImage(small, params)
+        found = best_quads(detector)
     else:
         detector = EdgeImage(small, replace(params, finalists=max(params.finalists,
                                                                   PRIOR_FINALISTS)))
@@ -85,14 +111,13 @@ def find_page(frame: U8, params: DetectorParams, tray: TrayPrior | None = None) 
             found = tray.rerank(fg, *found)
     if found is None:
         return None
-    corners, _ = found
+    corners, scores = found
+    likeness = 1.0
+    if params.page_likeness:
+        corners, _, ranked = rerank(detector.lab, corners, scores)
+        likeness = float(ranked[0])
     # working pixel centres to source pixel centres
-    best = (corners[0] + 0.5) / scale - 0.5
-    if params.refine:
-        best = refine_corners(frame, best)
-    if params.top_sheet:
-        best = top_sheet(frame, best)
-    return order_corners(best)
+    return (corners[0] + 0.5) / scale - 0.5, likeness
 
 
 def _reduce(frame: U8, scale: float) -> U8:

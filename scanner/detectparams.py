@@ -31,8 +31,19 @@ class DetectorParams:
     refine: bool = True             # refine the best quad's sides on the full frame
     top_sheet: bool = True          # look for the top sheet of a pile inside the quad found
     finalists: int = 8              # distinct best quads that ``quads.best_quads`` gives
+    page_likeness: bool = True      # rank the finalists again by what is inside (pageness.py)
+    recheck_below: float = 0.0      # when the best quad's page likeness is below this, search
+    recheck: DetectorParams | None = None   # again with these parameters (keep the likelier)
 
 
 STILL = DetectorParams()
+#: The live path's second look, for frames where its best quad is not page-like (a page lying
+#: white on a white desk among clutter, whose faint sides the 320 px pass does not keep among its
+#: lines): a finer working image, wider step bands and more lines. Chosen on the in-sample seeds
+#: (docs/scanner.md, "Detection": the live path's second look).
+LIVE_RECHECK = DetectorParams(work_size=480, blur=0.7, max_peaks=200, max_lines=48,
+                              theta_bins=180, band=3.0, refine=False, top_sheet=False,
+                              finalists=6)
 LIVE = DetectorParams(work_size=320, blur=0.7, max_peaks=48, max_lines=24, theta_bins=180,
-                      band=2.0, refine=False, top_sheet=False, finalists=1)
+                      band=2.0, refine=False, top_sheet=False, finalists=6,
+                      recheck_below=0.6, recheck=LIVE_RECHECK)
