@@ -1,6 +1,8 @@
 """``kiosk scan``: run the page pipeline on image files.
 
     kiosk scan detect IMAGE...        one JSON line per image: corners (tl, tr, br, bl) and ms
+    kiosk scan detect --live IMAGE... the same with the live preview's detector (what guides
+                                      the citizen while the page is laid down)
     kiosk scan page IMAGE -o OUT      the rectified, enhanced page to OUT; its verdict as JSON
 
 An image that cannot be read gets a JSON line with an "error" and the command
@@ -19,7 +21,7 @@ import cv2
 import numpy as np
 
 from kiosk.errors import KioskError
-from scanner import detect, process_still
+from scanner import detect, detect_live, process_still
 from scanner.page import Image
 
 
@@ -28,6 +30,9 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     actions = parser.add_subparsers(dest="scan_action", metavar="ACTION", required=True)
     det = actions.add_parser("detect", parents=parents,
                              help="print the page corners found in each image (JSON lines)")
+    det.add_argument("--live", action="store_true",
+                     help="use the live preview's detector (scanner.detect_live) instead of "
+                          "the still's")
     det.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
     det.set_defaults(func=run_detect)
     page = actions.add_parser("page", parents=parents,
@@ -52,7 +57,8 @@ def read_image(path: Path) -> Image:
 
 def run_detect(args: argparse.Namespace) -> int:
     status = 0
-    detect(np.full((96, 128, 3), 128, np.uint8))   # one-time library set-up is not detection time
+    find = detect_live if args.live else detect
+    find(np.full((96, 128, 3), 128, np.uint8))     # one-time library set-up is not detection time
     for path in args.images:
         try:
             image = read_image(path)
@@ -62,7 +68,7 @@ def run_detect(args: argparse.Namespace) -> int:
             status = 1
             continue
         start = time.perf_counter()
-        corners = detect(image)
+        corners = find(image)
         ms = (time.perf_counter() - start) * 1000
         shown = None if corners is None else [[round(float(x), 2), round(float(y), 2)]
                                               for x, y in corners]

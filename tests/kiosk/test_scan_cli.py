@@ -8,6 +8,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 
 from scanner.geometry import smartdoc_jaccard
 from tests.conftest import run_cli
@@ -40,19 +41,25 @@ def test_scan_detect_prints_null_corners_when_there_is_no_page(tmp_path: Path) -
     assert line["image"] == str(empty) and line["corners"] is None and line["ms"] > 0
 
 
-def test_scan_detect_finds_the_top_sheet_of_a_pile_as_the_acceptance_check_does(
-        shared_data: Path) -> None:
-    # the hidden SmartDoc frames are checked with this command: corners tl, tr, br, bl
+@pytest.mark.parametrize("live", [False, True], ids=["still", "live"])
+def test_scan_detect_meets_the_smartdoc_acceptance_on_the_shared_frames(
+        shared_data: Path, live: bool) -> None:
+    # the acceptance check, and the hidden SmartDoc frames, run this very command: mean Jaccard
+    # >= 0.97 and no frame below 0.85, for the still and the live detector (background 05: a
+    # white page on a pile, on a white desk, beside a magazine cover, a cable across it)
     folder = shared_data / "pages-smartdoc"
     with (folder / "ground_truth.csv").open(encoding="utf-8") as f:
-        rows = [r for r in csv.DictReader(f) if r["bg_name"] == "background05"]
+        rows = list(csv.DictReader(f))
     images = [folder / r["image_path"].replace("/", "_") for r in rows]
-    done = run_cli("kiosk", ["scan", "detect", *map(str, images)])
+    done = run_cli("kiosk", ["scan", "detect", *(["--live"] if live else []), *map(str, images)])
     assert done.returncode == 0, done.stderr
+    scores = {}
     for row, text in zip(rows, done.stdout.splitlines(), strict=True):
         line = json.loads(text)
         truth = [[float(row[f"{k}_x"]), float(row[f"{k}_y"])] for k in ("tl", "tr", "br", "bl")]
-        assert smartdoc_jaccard(line["corners"], truth) > 0.85, line
+        scores[line["image"]] = smartdoc_jaccard(line["corners"], truth)
+    assert min(scores.values()) >= 0.85, scores
+    assert sum(scores.values()) / len(scores) >= 0.97, scores
 
 
 def test_scan_detect_reports_an_unreadable_file_and_goes_on(tmp_path: Path,
