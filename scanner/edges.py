@@ -20,6 +20,16 @@
 
 The per-pixel tables left on :class:`EdgeImage` (``edge_bin``, ``is_step``,
 ``voters``) are what the later stages read.
+
+Where the numbers come from: the knobs are :class:`DetectorParams`'
+(scanner/detectparams.py). The numbers written here were set by hand, with
+no sweep recorded, in the commit each comment names: ede708c (the first
+detector), f191562 ("detection by step evidence ...", developed on the
+synthetic hard corpus's seeds 40000+ and the SmartDoc sample: "the synthetic
+set (14 categories) goes from 0.93 to 0.95 mean Jaccard") or 4b58dcf; all
+are checked by ``python -m benchmarks --only detection`` (development seeds
+40000+, validation seeds 60000+, SmartDoc; docs/scanner.md). The others are
+facts of the formats and kernels used (int16, Sobel's weights).
 """
 
 from __future__ import annotations
@@ -47,6 +57,7 @@ class EdgeImage:
         lab = np.asarray(cv2.cvtColor(np.multiply(image, np.float32(1 / 255), dtype=np.float32),
                                       cv2.COLOR_BGR2Lab), np.float32)
         self.lab = np.asarray(cv2.GaussianBlur(lab, (0, 0), params.blur), np.float32)
+        # scale 1/8: the 3 x 3 Sobel kernel's absolute weights sum to 8 (Lab units per px)
         gx = np.asarray(cv2.Sobel(self.lab, cv2.CV_32F, 1, 0, ksize=3, scale=0.125), np.float32)
         gy = np.asarray(cv2.Sobel(self.lab, cv2.CV_32F, 0, 1, ksize=3, scale=0.125), np.float32)
         ones = np.ones((1, 3), np.float32)           # sums the three channels
@@ -67,13 +78,13 @@ class EdgeImage:
         # orientation of the normal, in [0, pi)
         self.theta = np.asarray(cv2.phase(diff, twice), np.float32) * np.float32(0.5)
         # thresholds above the frame's own noise: most of a frame is flat, so the median
-        # gradient is the noise's (sensor, JPEG, desk grain)
+        # gradient is the noise's (sensor, JPEG, desk grain); every 4th px is enough (f191562)
         noise = float(np.median(self.magnitude[::4, ::4]))
         self.edge_low = max(params.edge_low, params.noise_factor * noise)
         self.edge_high = max(params.edge_high, 2 * params.noise_factor * noise)
-        unit = 16.0                                      # Canny works on integer gradients
+        unit = 16.0          # Canny works on integer gradients: 1/16 Lab unit steps (f191562)
         gx1, gy1 = cv2.polarToCart(self.magnitude * np.float32(unit), self.theta)
-        dx = np.clip(gx1, -32767, 32767).astype(np.int16)
+        dx = np.clip(gx1, -32767, 32767).astype(np.int16)          # int16's range
         dy = np.clip(gy1, -32767, 32767).astype(np.int16)
         self.edges = np.asarray(cv2.Canny(dx, dy, self.edge_low * unit, self.edge_high * unit,
                                           L2gradient=True), np.uint8)
@@ -100,6 +111,7 @@ class EdgeImage:
         self.edge_bin[flat] = np.rint(normal * (180 / np.pi)).astype(np.int64) % 180
         self.is_step[flat[sel]] = True
         xs, ys, normal = xs[sel], ys[sel], normal[sel]
+        # a pixel's vote grows with its gradient up to twice the high threshold (f191562)
         weight = np.minimum(self.magnitude[ys, xs].astype(np.float64) / (2 * self.edge_high), 1.0)
         return xs.astype(np.int64), ys.astype(np.int64), normal, weight
 
@@ -112,6 +124,7 @@ class EdgeImage:
         lab = self.lab.reshape(-1, 3)
         nx, ny = np.cos(normal), np.sin(normal)
         step = np.full(len(x), np.inf, np.float32)
+        # 1, 2.5 and 5 bands away (by hand, f191562; docs/scanner.md, "Steps, not strokes")
         for dist in (self.params.band, 2.5 * self.params.band, 5 * self.params.band):
             # whole pixels: round(x + d nx) is x + round(d nx)
             dx, dy = np.rint(dist * nx).astype(np.int64), np.rint(dist * ny).astype(np.int64)
@@ -128,7 +141,7 @@ class EdgeImage:
         :func:`refit_lines`.
         """
         xs, ys, theta, weight = self.step_pixels()
-        min_len = 0.01 * self.diag
+        min_len = 0.01 * self.diag          # 1 % of the diagonal (f191562, plain since 4b58dcf)
         if len(xs) < min_len:
             return np.empty(0), np.empty(0)
         diag = int(np.ceil(self.diag))
@@ -148,15 +161,17 @@ class EdgeImage:
         acc = np.bincount(idx.ravel(), weights=np.broadcast_to(weight, idx.shape).ravel(),
                           minlength=n_bins * n_rho)
         votes = acc.reshape(n_bins, n_rho).astype(np.float32)
+        # (the votes smoothed over +-1 px of rho, weights 1/2, 1, 1/2: by hand, ede708c)
         votes = np.asarray(cv2.sepFilter2D(votes, -1, np.array([0.5, 1.0, 0.5], np.float32),
                                            np.array([1.0], np.float32),
                                            borderType=cv2.BORDER_CONSTANT), np.float32)
         # theta wraps around: a line at 179.5 degrees and rho is the line at 0 degrees and -rho
-        wrap = max(1, n_bins // 90)              # peaks are kept +-2 degrees and +-3 px apart
+        # peaks are kept +-2 degrees and +-3 px apart (by hand: ede708c, f191562)
+        wrap = max(1, n_bins // 90)
         wrapped = np.vstack([votes[-wrap:, ::-1], votes, votes[:wrap, ::-1]])
         peak = np.asarray(cv2.dilate(wrapped, np.ones((2 * wrap + 1, 7), np.uint8)),
                           np.float32)[wrap:-wrap]
-        cand = np.flatnonzero((votes >= peak) & (votes > 0.6 * min_len))
+        cand = np.flatnonzero((votes >= peak) & (votes > 0.6 * min_len))   # (0.6: f191562)
         if len(cand) == 0:
             return np.empty(0), np.empty(0)
         strength = votes.ravel()[cand]
@@ -170,7 +185,8 @@ def refit_lines(thetas: F64, rhos: F64, xs: I64, ys: I64, pix_theta: F64) -> tup
     """Least-squares refit of each line to the voting pixels lying along it, all at once.
 
     A line moves only if enough pixels (8) back it and the fit turns it by less
-    than 1.5 degrees.
+    than 1.5 degrees. The pixels are those within 1.6 px of it and 3 degrees of
+    its orientation. All four numbers set by hand in f191562 (module docstring).
     """
     if len(thetas) == 0 or len(xs) == 0:
         return thetas, rhos

@@ -8,6 +8,18 @@ its sides (:func:`top_sheet`): a colour step, or only a thin shadow for a line
 turned from the side (a printed rule runs parallel to it). Each side is looked
 at in a strip of the full-resolution frame sampled along it
 (:class:`_SideStrip`), so the cost is the strips', not the frame's.
+
+Where the numbers come from: every number in this module was set by hand in
+926ca49 (the top-sheet pass: "look for the top sheet of a pile inside the
+quad found"), for SmartDoc background 05 and the synthetic corpus's piles
+(the sheets under a page, as in ``stacked``), which that commit reworked;
+no sweep is recorded. Exceptions name their commit in a comment: c2e8449
+(the thin dark line of a sheet on the same paper, measured on background 05
+at 30 L units deep and 2 px wide; background05_datasheet 0.904 -> 0.918, hard
+corpus unchanged) or 6e6f243 (the top sheet's own shadow skipped, both bands
+asked to be paper). They are checked by ``python -m benchmarks --only
+detection`` (docs/scanner.md, "Detection", step 6) and
+tests/scanner/test_detect_pile.py.
 """
 
 from __future__ import annotations
@@ -27,7 +39,8 @@ B = npt.NDArray[np.bool_]
 U8 = npt.NDArray[np.uint8]
 
 
-#: Knobs of :func:`top_sheet` (lengths in strip units: frame px for frames up to 1920 px).
+#: Knobs of :func:`top_sheet` (lengths in strip units: frame px for frames up to 1920 px). Set
+#: by hand in 926ca49 (no sweep recorded; module docstring), except the two ridge ones.
 _PILE_ROW_PX = 3.0          # spacing of the samples along a side, units
 _PILE_ROW_BLUR = 6.0        # smoothing along the side, units: JPEG's blocks fade, long edges stay
 _PILE_RUN = 12.0            # a sheet's edge is seen in runs at least this long, units
@@ -36,8 +49,11 @@ _PILE_OUT = 0.05            # and outside (a top sheet poking out past an under-
 _PILE_MAX_OFFSET = 0.09     # a top sheet lies at most this far inside (of the quad's size)
 _PILE_MIN_OFFSET = 8.0      # and at least this far, on average (nearer: the same edge, blurred)
 _PILE_MAX_TURN = 6.0        # degrees between a top sheet's side and the side under it
-_PILE_RIDGE = 4.0           # least depth (L units) of a thin dark line taken for a sheet's edge
-_PILE_RIDGE_TURN = 1.5      # degrees a line must turn from the side for its thin dark line to count
+#: Least depth (L units) of a thin dark line taken for a sheet's edge, and how many degrees a
+#: line must turn from the side for its thin dark line to count: by hand in c2e8449 (the shadow
+#: measured 30 L deep on SmartDoc background 05; a printed rule runs parallel to the side).
+_PILE_RIDGE = 4.0
+_PILE_RIDGE_TURN = 1.5      # (c2e8449, see above; tests/scanner/test_detect_pile.py pins it)
 _PILE_TOL = 1.5             # a line is seen at a row when an edge point lies this near it
 
 
@@ -113,11 +129,11 @@ class _SideStrip:
         # is a printed rule, so a ridge counts only for lines turned from the side (see seen)
         light = lab[..., 0]
         depth = np.zeros_like(light)
-        for k in (2, 3):
+        for k in (2, 3):                          # 2 and 3 units either side (c2e8449)
             np.maximum(depth[:, k:-k], np.minimum(light[:, :-2 * k], light[:, 2 * k:])
                        - light[:, k:-k], out=depth[:, k:-k])
         ridge = (depth >= np.roll(depth, 1, axis=1)) & (depth > np.roll(depth, -1, axis=1)) \
-            & (depth >= max(_PILE_RIDGE, 2.0 * self.tau)) & self.valid[:, None]
+            & (depth >= max(_PILE_RIDGE, 2.0 * self.tau)) & self.valid[:, None]    # (c2e8449)
         ridge[:, :9] = False
         ridge[:, -9:] = False
         self.ridges = np.nonzero(ridge)
@@ -247,7 +263,8 @@ class _SideStrip:
             if off.max() * self.unit > _PILE_MAX_OFFSET * self.size:
                 return "too far inside"
             ji = j[rows_in]
-            # (not the few units just outside the line: the top sheet's own thin shadow)
+            # (not the few units just outside the line: the top sheet's own thin shadow; 6
+            # units, 2 before 6e6f243)
             between = self.marks[rows_in, np.clip(ji - 6, 0, cols)] \
                 - self.marks[rows_in, np.clip(self.j_side + 3, 0, cols)]
             margin = self.marks[rows_in, np.clip(ji + 14, 0, cols)] \
@@ -264,7 +281,8 @@ class _SideStrip:
             if np.linalg.norm(top - under) > 12.0:
                 return f"unlike papers ({np.linalg.norm(top - under):.1f})"
             # both paper: about as light as the lightest common surface in the band (a page's
-            # paper), not a coloured band or a photograph inside the page
+            # paper), not a coloured band or a photograph inside the page (75th percentile,
+            # 15 L units: by hand in 6e6f243)
             paper = float(np.percentile(self.lab[self.valid, :, 0], 75))
             if min(top[0], under[0]) < paper - 15.0:
                 return f"not paper ({min(top[0], under[0]):.0f} < {paper:.0f} - 15)"

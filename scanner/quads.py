@@ -22,6 +22,18 @@ Stage 4 of the detector (scanner/detect.py runs them all; docs/scanner.md,
   (such a quad is the part of a page the frame shows: it is asked no format,
   only not to be deeper across the cut than a format allows; a line across
   the page, whose neighbours run on past both its ends, is no side).
+
+Where the numbers come from: set by hand, in the commit each comment names,
+and checked since by ``python -m benchmarks --only detection`` (development
+seeds 40000+, validation seeds 60000+, the SmartDoc sample; docs/scanner.md
+has the last run). The commits: ede708c (the first detector: no measurement
+recorded); f191562 ("detection by step evidence ...", developed on the
+synthetic hard corpus's seeds 40000+ and the SmartDoc sample: synthetic set
+0.93 -> 0.95 mean Jaccard); 0d3d18b (corners and thin shadow lines in the
+score: SmartDoc mean 0.974); 4b58dcf, d2da1bc and a515140 (their messages
+say what each fixed); c623bbc (from failures of the validation set, which is
+therefore not entirely blind: docs/scanner.md). The paper formats are facts
+(ISO 216, ISO/IEC 7810, US letter).
 """
 
 from __future__ import annotations
@@ -67,6 +79,7 @@ def best_quads(det: EdgeImage) -> tuple[F64, F64] | None:
     for i in order:
         if scores[i] <= 0 or len(best) >= max(1, det.params.finalists):
             break
+        # a finalist within 2 px of a better one is the same quad (by hand, 4b58dcf)
         if any(np.max(np.linalg.norm(corners[i] - corners[j], axis=1)) < 2.0 for j in best):
             continue
         best.append(int(i))
@@ -102,7 +115,7 @@ def _distinct_lines(det: EdgeImage, evidence: _LineEvidence, thetas: F64, rhos: 
         if heap and own < -heap[0][0] and own < -neg:
             heapq.heappush(heap, (-own, k))
             continue
-        if own < 0.01 * det.diag:
+        if own < 0.01 * det.diag:          # less than 1 % of the diagonal its own (f191562)
             break
         chosen.append(k)
         claimed[(pixels[k][:, None] + around[None, :]).ravel()] = True
@@ -118,9 +131,14 @@ class _LineEvidence:
     sheet, not a thin printed rule, a cable or a shadow line).
     """
 
-    BORDER_EVIDENCE = 0.5            # what a frame border stands for: an unseen side
-    BORDER_PENALTY = 0.3             # per side on the frame's border: a whole page is likelier
-    BASE_RATE = 0.35                 # side evidence that says nothing either way
+    #: What a frame border stands for: an unseen side (by hand, f191562).
+    BORDER_EVIDENCE = 0.5
+    #: Per side on the frame's border: a whole page is likelier. 0.7 in f191562, 0.3 by hand in
+    #: d2da1bc: a sleeve running out of the frame beat an identity card (corpus id_card).
+    BORDER_PENALTY = 0.3
+    #: Side evidence that says nothing either way: what a line through clutter gets (by hand,
+    #: f191562; docs/scanner.md, "Detection", step 4).
+    BASE_RATE = 0.35
 
     def __init__(self, det: EdgeImage, thetas: F64, rhos: F64, border_from: int,
                  tables_wanted: bool = True) -> None:
@@ -142,7 +160,8 @@ class _LineEvidence:
         inside = (px >= -0.5) & (px <= w - 0.5) & (py >= -0.5) & (py <= h - 0.5)
 
         # an edge pixel on the line (within a pixel across it) with the line's orientation
-        # (within 15 degrees) is edge evidence; when that pixel is a step, step evidence
+        # (within 15 degrees: by hand, f191562) is edge evidence; when that pixel is a step,
+        # step evidence
         line_bin = np.rint(thetas * (180 / np.pi)).astype(np.int64) % 180
         turn = (np.arange(256)[None, :] - line_bin[:, None]) % 180
         # per line, which pixel orientation bins are aligned with it (255: no edge there)
@@ -168,7 +187,7 @@ class _LineEvidence:
         if not tables_wanted:
             return
         # a thin line along a side (a ridge: the shadow line where a sheet lies on another,
-        # but also a printed rule) is worth half a step
+        # but also a printed rule) is worth half a step (by hand, 0d3d18b)
         tables = {"step": is_step.astype(np.float64), "edge": edge.astype(np.float64),
                   "value": 0.5 * (is_step.astype(np.float64) + edge)}
         for table in tables.values():
@@ -194,6 +213,7 @@ class _LineEvidence:
             n = np.maximum(n, least)
         return np.asarray(np.where(n > 0, got / np.maximum(n, 1), empty), np.float64)
 
+    # (keep: best_quads passes DetectorParams.finalists)
     def score(self, lines: I64, corners: F64, keep: int = 8) -> F64:
         """Score of each quad; ``lines`` (N, 4) are the lines of sides c0c1, c1c2, c2c3,
         c3c0, and corner s joins sides s-1 and s.
@@ -228,14 +248,18 @@ class _LineEvidence:
         cov = (value[lines, hi] - value[lines, lo]) / np.maximum(seen, 1)
         border = self.is_border[lines]
         real = ~border
+        # (in thousands of px: a unit, no threshold)
         gain = ((cov - self.BASE_RATE) * seen * real).sum(axis=1) / 1000.0
         weakest = np.where(real, cov, 1.0).min(axis=1)
         n_border = border.sum(axis=1)
+        # a side may be almost unseen (5 % backed: 0.15 before c623bbc, lowered for the white
+        # on white frames of the validation set); at most two sides on the border; each side at
+        # least half in the frame (by hand, ede708c)
         ok = (weakest > 0.05) & (n_border <= 2) & ((seen / length).min(axis=1) > 0.5) & (gain > 0)
         bound = np.where(ok, gain * self.BORDER_PENALTY ** n_border, 0.0)
         order = np.argsort(-bound)
         scores = np.zeros(n_quads)
-        chunk = 2048
+        chunk = 2048        # quads scored per batch: speed only, the scores do not depend on it
         for start in range(0, n_quads, chunk):
             idx = order[start:start + chunk]
             idx = idx[bound[idx] > 0]
@@ -253,10 +277,14 @@ class _LineEvidence:
         edge, step = self.tables["edge"], self.tables["step"]
         ia, ib = pos[..., 0], pos[..., 1]                                  # (N, 4) each
         direction = np.sign(ib - ia)
+        # the stretches next to a corner (8 % of the side) and past it (15 %), 3 px at least:
+        # by hand (ede708c for the 15 %, 0d3d18b for the 8 %)
         r_near = np.round(np.maximum(0.08 * length, 3.0)).astype(np.int64) * direction
         r_past = np.round(np.maximum(0.15 * length, 3.0)).astype(np.int64) * direction
         top = self.inside.shape[1] - 1
-        near = np.stack([            # edge share next to corner s (0) and s + 1 (1)
+        # edge share next to corner s (0) and s + 1 (1); none of the stretch in the frame: 0.5,
+        # unknown (by hand, f191562)
+        near = np.stack([
             self._share(edge, self.inside, lines, ia, np.clip(ia + r_near, 0, top), 0.5),
             self._share(edge, self.inside, lines, np.clip(ib - r_near, 0, top), ib, 0.5)],
             axis=2)
@@ -271,6 +299,7 @@ class _LineEvidence:
         at_prev = np.where(prev_border, np.inf, np.roll(near[:, :, 1], 1, axis=1))
         at_here = np.where(border, np.inf, near[:, :, 0])
         corner = np.minimum(at_prev, at_here)
+        # both ends on the border: unknown, 0.5 (f191562)
         corner = np.where(np.isfinite(corner), corner, 0.5)
         over = np.maximum(np.where(prev_border, 0.0, np.roll(past[:, :, 1], 1, axis=1)),
                           np.where(border, 0.0, past[:, :, 0]))
@@ -286,13 +315,17 @@ class _LineEvidence:
         reached = np.maximum(corner_in, np.roll(corner_in, -1, axis=1))
         across = np.where(np.isfinite(runs_on) & np.isfinite(reached),
                           runs_on * (1.0 - reached), 0.0)
+        # the factors' weights, all by hand: corner 0.6 + 0.4 (0d3d18b), overrun 0.5 (ede708c),
+        # a line across the page 0.8 (a515140, measured there together with a change dropped
+        # since in bfd56e2); docs/scanner.md, "Detection", step 4
         return np.asarray(np.prod((0.6 + 0.4 * corner) * (1.0 - 0.5 * over)
                                   * (1.0 - 0.8 * across), axis=1)
                           * format_prior(corners, self.w, self.h, border), np.float64)
 
 
 
-#: Long / short side of the documents a kiosk takes: US letter, A-series, ID-1 cards.
+#: Long / short side of the documents a kiosk takes: US letter (8.5 x 11 in), A-series (ISO 216,
+#: sqrt 2), ID-1 cards (ISO/IEC 7810, 85.60 x 53.98 mm). Format facts.
 FORMAT_RATIOS = np.array([279.4 / 215.9, math.sqrt(2.0), 85.6 / 53.98])
 
 
@@ -321,6 +354,7 @@ def format_prior(corners: F64, w: int, h: int, border: B | None = None) -> F64:
         n3 = k3[:, None] * m3 - m1
         f2 = -(n2[:, 0] * n3[:, 0] + n2[:, 1] * n3[:, 1]) / (n2[:, 2] * n3[:, 2])
         big = float(max(w, h)) ** 2
+        # a camera's focal length: 0.3 to 10 times the frame's long side (by hand, f191562)
         plausible = np.isfinite(f2) & (f2 > 0.09 * big) & (f2 < 100.0 * big)
         f2 = np.where(plausible, f2, 1.0)
         wid2 = n2[:, 0] ** 2 / f2 + n2[:, 1] ** 2 / f2 + n2[:, 2] ** 2
@@ -340,6 +374,8 @@ def format_prior(corners: F64, w: int, h: int, border: B | None = None) -> F64:
         off_cut = np.where(across_h & across_w, 0.0,
                            np.maximum(np.log(depth / FORMAT_RATIOS.max()), 0.0))
         off = np.where(across_h | across_w, off_cut, off)
+    # free within 5 % of a format's ratio, a Gaussian of 0.15 (in log ratio) beyond, a floor of
+    # 0.2: by hand, f191562
     return np.asarray(0.2 + 0.8 * np.exp(-(np.maximum(off - 0.05, 0.0) / 0.15) ** 2), np.float64)
 
 
@@ -398,7 +434,8 @@ def _enumerate_quads(thetas: F64, rhos: F64, w: int, h: int, min_area: float
                        axis=2)
     angle = np.abs((thetas[:, None] - thetas[None, :] + np.pi / 2) % np.pi - np.pi / 2)
     i, j = _pairs_of(k)
-    # opposite sides: within 40 degrees of parallel, not crossing inside the frame
+    # opposite sides: within 40 degrees of parallel, not crossing inside the frame (or 10 %
+    # around it): by hand, ede708c
     far = ~np.all((pts[i, j] > -0.1 * np.array([w, h])) & (pts[i, j] < 1.1 * np.array([w, h])),
                   axis=1) | ~np.isfinite(pts[i, j]).all(axis=1)
     pairs = np.flatnonzero((angle[i, j] < np.radians(40)) & far)
@@ -408,7 +445,7 @@ def _enumerate_quads(thetas: F64, rhos: F64, w: int, h: int, min_area: float
     p, q = _pairs_of(len(pairs))
     a, b, c, d = pi_[p], pj_[p], pi_[q], pj_[q]
     # corners near the frame (first, on the K x K crossings: it rules out most pairs of pairs)
-    margin = 0.15
+    margin = 0.15           # corners at most 15 % of the frame outside it (by hand, f191562)
     with np.errstate(invalid="ignore"):
         near = np.isfinite(pts).all(axis=2) \
             & (pts[..., 0] > -margin * w) & (pts[..., 0] < (1 + margin) * w) \
@@ -416,6 +453,7 @@ def _enumerate_quads(thetas: F64, rhos: F64, w: int, h: int, min_area: float
     keep = near[a, c] & near[c, b] & near[b, d] & near[d, a]
     a, b, c, d = a[keep], b[keep], c[keep], d[keep]
     cross_ok = np.minimum.reduce([angle[a, c], angle[a, d], angle[b, c], angle[b, d]])
+    # adjacent sides at least 30 degrees apart (by hand, ede708c)
     keep = (cross_ok > np.radians(30)) & (a != c) & (a != d) & (b != c) & (b != d)
     a, b, c, d = a[keep], b[keep], c[keep], d[keep]
     if len(a) == 0:
@@ -428,7 +466,7 @@ def _enumerate_quads(thetas: F64, rhos: F64, w: int, h: int, min_area: float
         - edges[..., 1] * np.roll(edges, -1, axis=1)[..., 0]
     ok &= np.all(turn > 0, axis=1) | np.all(turn < 0, axis=1)
     ok &= _areas(np.nan_to_num(corners)) > min_area * w * h
-    # no slivers: a page seen at a slant is still no thinner than 1:5
+    # no slivers: a page seen at a slant is still no thinner than 1:5 (by hand, f191562)
     sides = np.linalg.norm(np.nan_to_num(edges), axis=2)
     ok &= sides.min(axis=1) > 0.2 * sides.max(axis=1)
     if not np.any(ok):
