@@ -58,31 +58,38 @@ F64 = npt.NDArray[np.float64]
 
 # ----------------------------------------------------------------------------- the sheet's layout
 # Millimetres from the sheet's top-left corner, x to the right, y down. The PDF
-# (devtools/calibration_sheet.py) and render_sheet below both draw from these.
+# (devtools/calibration_sheet.py) and render_sheet below both draw from these. They are the
+# sheet's design (drawn in 84e0f35), not thresholds: a printed sheet has them as facts.
 
-SHEET_MM = (210.0, 297.0)
+SHEET_MM = (210.0, 297.0)           # A4 portrait (ISO 216), a format fact
 ARUCO_DICT = cv2.aruco.DICT_4X4_50
-MARKER_MM = 30.0
+MARKER_MM = 30.0                    # the markers' printed width (the sheet's design)
 #: Marker id -> top-left corner of the marker (its black border included).
 MARKERS: dict[int, tuple[float, float]] = {
     0: (15.0, 15.0), 1: (165.0, 15.0), 2: (165.0, 252.0), 3: (15.0, 252.0)}
-#: Line pairs per millimetre of the wedge's groups, and where the two rows of groups lie.
+#: Line pairs per millimetre of the wedge's groups, and where the two rows of groups lie (the
+#: sheet's design; the range spans 1.5 lp/mm, the two-pixel limit at a 1080p camera's 78 dpi).
 WEDGE_LPMM = (0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
 WEDGE_GROUP_MM = (24.0, 16.0)        # width, height of a group
 WEDGE_ORIGIN_MM = (21.0, 70.0)       # top-left of the first group of the first row
 WEDGE_PITCH_MM = 29.0                # from a group to the next one
 WEDGE_ROW_PITCH_MM = 26.0            # from the vertical bars' row to the horizontal bars'
-#: Grey steps: reflectance from white (1.0) to black (0.0), their squares and where they lie.
+#: Grey steps: reflectance from white (1.0) to black (0.0), their squares and where they lie
+#: (eight even steps of 1/7; the sheet's design).
 GREY_STEPS = (1.0, 0.86, 0.71, 0.57, 0.43, 0.29, 0.14, 0.0)
-GREY_MM = 20.0
-GREY_ORIGIN_MM = (21.0, 140.0)
-GREY_PITCH_MM = 21.0
+GREY_MM = 20.0                      # side of a grey square (the sheet's design)
+GREY_ORIGIN_MM = (21.0, 140.0)      # top-left of the white step
+GREY_PITCH_MM = 21.0                # from a step to the next one
 #: The print-scale ruler: 100 mm long, ticks every 10 mm.
 RULER_ORIGIN_MM = (55.0, 200.0)
-RULER_MM = 100.0
+RULER_MM = 100.0                    # its length (the sheet's design)
 
 # ----------------------------------------------------------------------------- the verdict's limits
 
+# The first two are the scanner's own limits, calibrated where they live (docs/scanner.md:
+# ``min_dpi`` by ``python -m benchmarks.calibrate_scanner``, the bilevel one by
+# ``python -m benchmarks.calibrate_bilevel``); the others were set by hand in 84e0f35, with no
+# sweep recorded.
 MIN_DPI = DEFAULT_THRESHOLDS.min_dpi          # below: pages refused as too small
 BILEVEL_DPI = BILEVEL_MIN_SOURCE_DPI          # below: text pages kept in grey
 MIN_RANGE = 100.0        # grey levels from black to white (set by hand: clean frames of the
@@ -91,7 +98,8 @@ STEP_DIFF = 4.0          # grey levels that tell two neighbouring steps apart (s
 MIN_DISTINCT = 6         # of the 7 differences (set by hand)
 MAX_SPREAD = 0.05        # marker distances' relative disagreement (set by hand: 5 % is about
 #                          the 10 degrees of tilt at which rectified text visibly changes size)
-RESOLVED = 0.25          # a wedge group whose modulation is at least this is resolved
+RESOLVED = 0.25          # a wedge group whose modulation is at least this is resolved (set
+#                          by hand; no measurement recorded)
 
 
 class SheetIssue(enum.Enum):
@@ -152,7 +160,7 @@ def grey_patches() -> list[tuple[float, tuple[float, float]]]:
 
 def render_sheet(dpi: float) -> Image:
     """The sheet as a grey image at ``dpi`` (what the PDF prints, without its text)."""
-    scale = dpi / 25.4
+    scale = dpi / 25.4                      # 25.4 mm per inch
     w, h = round(SHEET_MM[0] * scale), round(SHEET_MM[1] * scale)
     img = np.full((h, w), 255, np.uint8)
 
@@ -212,6 +220,7 @@ def measure_sheet(frame: Image) -> SheetReading:
     ``frame`` is BGR or grey uint8. A frame without all four markers gives a
     reading with ``NO_SHEET`` only. Raises BadImageError for anything else.
     """
+    # (the 32 px floor: set by hand in 84e0f35, as in scanner/focus.py)
     if frame.dtype != np.uint8 or frame.ndim not in (2, 3) or min(frame.shape[:2]) < 32 \
             or (frame.ndim == 3 and frame.shape[2] != 3):
         raise BadImageError(f"expected an H x W (x 3) uint8 frame, got {frame.dtype} "
@@ -227,7 +236,7 @@ def measure_sheet(frame: Image) -> SheetReading:
     ratios = [float(np.linalg.norm(centres_px[a] - centres_px[b]))
               / math.dist(centres_mm[a], centres_mm[b])
               for a, b in itertools.combinations(sorted(MARKERS), 2)]
-    dpi = float(np.mean(ratios)) * 25.4
+    dpi = float(np.mean(ratios)) * 25.4                 # px per mm -> px per inch (25.4 mm)
     spread = (max(ratios) - min(ratios)) / float(np.mean(ratios))
     # the sheet-to-frame homography, from the sixteen marker corners (tl, tr, br, bl each)
     src, dst = [], []
@@ -266,7 +275,8 @@ def measure_sheet(frame: Image) -> SheetReading:
                         max(resolved) if resolved else None, len(found))
 
 
-#: Samples per millimetre when a part of the sheet is resampled from the frame.
+#: Samples per millimetre when a part of the sheet is resampled from the frame (set by hand in
+#: 84e0f35: 203 dpi, finer than a camera sees the sheet; 2.7 samples per line pair at 3 lp/mm).
 _SAMPLES_PER_MM = 8.0
 
 
@@ -284,6 +294,7 @@ def _sample(gray: Image, hom: F64, x: float, y: float, w_mm: float, h_mm: float)
 
 def _patch_mean(gray: Image, hom: F64, x: float, y: float, w_mm: float, h_mm: float) -> float:
     """Mean grey level of the middle of a patch (a fifth of it left on each side)."""
+    # (a fifth off each side: the printer's and the warp's blurred edges stay out; by hand)
     return float(_sample(gray, hom, x + w_mm / 5, y + h_mm / 5, w_mm * 0.6, h_mm * 0.6).mean())
 
 
@@ -291,6 +302,8 @@ def _modulation(gray: Image, hom: F64, x: float, y: float, vertical: bool,
                 full_range: float) -> float:
     """The bars' range (the profile across them, averaged along them) over the full range."""
     gw, gh = WEDGE_GROUP_MM
+    # (1 mm and a fifth trimmed off the group's ends, the 5th-95th percentiles for its range:
+    # set by hand in 84e0f35, so that a stray dark or light pixel does not make a modulation)
     patch = _sample(gray, hom, x + 1.0, y + gh * 0.2, gw - 2.0, gh * 0.6) if vertical else \
         _sample(gray, hom, x + gw * 0.2, y + 1.0, gw * 0.6, gh - 2.0)
     profile = patch.mean(axis=0) if vertical else patch.mean(axis=1)

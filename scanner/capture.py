@@ -53,12 +53,17 @@ class Guidance:
 
 #: How far (share of the frame's diagonal) a page whose still was refused must move to be
 #: taken again: well above the live corners' jitter (a few pixels), below a citizen's nudge.
+#: Set by hand in 6822326, no sweep recorded.
 REFUSED_TRAVEL = 0.02
+#: How far a page already captured must move to count as another page (or the same one put
+#: back): a tenth of the diagonal, far beyond a nudge. Set by hand in cfbb126, no sweep recorded.
+MOVED_AWAY = 0.1
 
 
 class AutoCapture:
     """Feed it frames; it answers with a CaptureEvent when the page is to be taken."""
 
+    # hold_s and rearm_s: set by hand in cfbb126 (the first auto-capture), no sweep recorded
     def __init__(self, *, hold_s: float = 0.8, rearm_s: float = 1.0,
                  thresholds: QualityThresholds = DEFAULT_THRESHOLDS,
                  preview_dpi: float | None = None, tray: TrayPrior | None = None) -> None:
@@ -115,7 +120,7 @@ class AutoCapture:
             if self._refused is not None and moved < REFUSED_TRAVEL:
                 self.guidance = Guidance(CaptureState.SEARCHING, corners, self._refused, 0.0)
                 return None
-            if self._refused is None and moved < 0.1:
+            if self._refused is None and moved < MOVED_AWAY:
                 self.guidance = Guidance(CaptureState.CAPTURED, corners, (), 1.0)
                 return None
             self._captured_at = None                # another page, or the same one moved away
@@ -130,7 +135,7 @@ class AutoCapture:
         if self._steady_since is None or now < self._steady_since:   # (a clock set back)
             self._steady_since = now
         held = now - self._steady_since
-        progress = 1.0 if self.hold_s == 0 else min(1.0, held / self.hold_s)
+        progress = 1.0 if self.hold_s == 0 else min(1.0, held / self.hold_s)  # (a share, 0..1)
         if held < self.hold_s:
             self.guidance = Guidance(CaptureState.STEADY, corners, (), progress)
             return None

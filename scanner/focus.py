@@ -35,7 +35,7 @@ prints the table; figures in docs/camera-calibration.md): ``HALF`` is the
 sharpness of A4 pages on a 1080p tray at the least blur the scanner's
 quality corpus counts as unusable (``blur_sigma`` 3, devtools/scanner_corpus.py
 ``DEFECT_RANGES``), so a gauge under 0.5 means a page the scanner would call
-blurred; ``STEEPNESS`` puts sharp 1080p pages (``blur_sigma`` 0) near 0.9.
+blurred; ``STEEPNESS`` puts sharp 1080p pages (``blur_sigma`` 0) near 0.95.
 
 Exposure: on the same region, the mean grey level, the shares of clipped
 highlights (>= 250) and crushed shadows (<= 5), the paper's level (the 90th
@@ -67,19 +67,31 @@ F32 = npt.NDArray[np.float32]
 
 #: Scale of the page the sharpness is measured at (the quality check's sharpness scale).
 GAUGE_DPI = DEFAULT_THRESHOLDS.sharpness_dpi
-#: Width the whole frame is resampled to when no page is found.
+#: Width the whole frame is resampled to when no page is found. Set by hand in 36c630b (no
+#: sweep recorded): about an A4 page's width at ``GAUGE_DPI`` (827 px), so a whole-frame
+#: figure is on a like scale.
 FRAME_WIDTH = 800
 #: Side (px at the measuring scale: 5 mm) of the window of the local contrast (wider than a
-#: blurred edge, else the ratio stops falling with the blur at 1 / WINDOW), the least contrast
-#: (grey levels) of an edge that is measured, and the percentile of the edges taken.
+#: blurred edge, else the ratio stops falling with the blur at 1 / WINDOW). 5 mm at 100 dpi is
+#: 19.7 px, taken to the odd 21; the width itself set by hand in 36c630b.
 WINDOW = 21
+#: Least contrast (grey levels) of an edge that is measured: text, not faint print or shadows.
+#: Set by hand in 36c630b (no sweep recorded); the calibration table of ``HALF`` was made with it.
 MIN_STEP = 40.0
+#: Percentile of the edges' sharpness taken (the sharpest edges, module docstring). Set by hand
+#: in 36c630b like ``MIN_STEP``; the calibration table of ``HALF`` was made with it.
 PERCENTILE = 95.0
-#: The gauge's calibrated constants (module docstring): sharpness (1/px) at gauge 0.5, steepness.
+#: The gauge's calibrated constants (module docstring): sharpness (1/px) at gauge 0.5, calibrated
+#: by ``python -m benchmarks --only camera_service`` (``focus_calibration``: A4 text pages of
+#: drivers/camera/synth.py, seeds 900-905, noise 2, medians; docs/camera-calibration.md): the
+#: 1080p median at ``blur_sigma`` 3, rounded.
 HALF = 0.14
+#: Steepness, from the same table: sharp 1080p pages (``blur_sigma`` 0) near 0.95 (0.957).
 STEEPNESS = 3.5
-#: Grey levels that count as clipped highlights and crushed shadows.
+#: Grey levels that count as clipped highlights: the quality check's own (scanner/quality.py
+#: counts a page's burnt pixels at >= 250), so the meter and the check agree.
 HIGHLIGHT = 250
+#: And crushed shadows: set by hand in 36c630b, as far from black as ``HIGHLIGHT`` from white.
 SHADOW = 5
 
 
@@ -147,6 +159,7 @@ def read_camera(frame: Image, corners: npt.ArrayLike | None = None, *,
     Raises BadImageError for anything but an H x W (x 3) uint8 image.
     """
     start = time.perf_counter()
+    # (the 32 px floor on a frame: set by hand in 36c630b, no measurement)
     if frame.dtype != np.uint8 or frame.ndim not in (2, 3) or min(frame.shape[:2]) < 32 \
             or (frame.ndim == 3 and frame.shape[2] != 3):
         raise BadImageError(f"expected an H x W (x 3) uint8 frame of at least 32 px, got "
@@ -159,6 +172,7 @@ def read_camera(frame: Image, corners: npt.ArrayLike | None = None, *,
     elif find:
         quad = detect_live(bgr)
     h, w = bgr.shape[:2]
+    # a page under 0.5 % of the frame is too few pixels to measure (set by hand in 36c630b)
     if quad is not None and polygon_area(quad) >= 0.005 * w * h:
         gray = rectify(bgr, quad, dpi=GAUGE_DPI, content=PageContent.TEXT).image
         region = Region.PAGE
@@ -178,6 +192,7 @@ def read_camera(frame: Image, corners: npt.ArrayLike | None = None, *,
 def measure_focus(gray: Image) -> FocusReading:
     """Sharpness and gauge of a grey image already at the measuring scale."""
     g = gray.astype(np.float32)
+    # scale 1/8: the 3 x 3 Sobel kernel's absolute weights sum to 8 (grey levels per px)
     gx = np.asarray(cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3, scale=0.125), np.float32)
     gy = np.asarray(cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3, scale=0.125), np.float32)
     magnitude = np.asarray(cv2.magnitude(gx, gy), np.float32)
@@ -186,7 +201,7 @@ def measure_focus(gray: Image) -> FocusReading:
         - np.asarray(cv2.erode(gray, kernel), np.float32)
     edges = local >= MIN_STEP
     count = int(np.count_nonzero(edges))
-    if count < 50:
+    if count < 50:                      # too few edge pixels for a percentile (set by hand)
         return FocusReading(0.0, 0.0, count)
     # the gradient over the step: ~1 / edge width at an edge's steepest point
     ratio = magnitude[edges] / local[edges]
@@ -202,6 +217,7 @@ def measure_exposure(gray: Image) -> ExposureReading:
     hist = np.bincount(gray.ravel(), minlength=256).astype(np.float64)
     total = float(hist.sum())
     mean = float(np.dot(hist, np.arange(256))) / total
+    # the 90th percentile: the page is mostly paper (set by hand in 36c630b)
     paper = float(np.searchsorted(np.cumsum(hist), 0.9 * total))
     highlights = float(hist[HIGHLIGHT:].sum()) / total
     shadows = float(hist[: SHADOW + 1].sum()) / total

@@ -76,22 +76,31 @@ B = npt.NDArray[np.bool_]
 CALIBRATION_DIR = "calibration"
 TRAY_IMAGE = "tray.png"
 TRAY_META = "tray.json"
-#: Fewest frames a tray calibration is the median of (noise falls as 1 / sqrt(n)).
+#: Fewest frames a tray calibration is the median of (noise falls as 1 / sqrt(n)). Set by hand
+#: in 320cdae (three is the fewest whose median drops one odd frame: a hand passing by).
 MIN_FRAMES = 3
 
-#: How many distinct quads the detector proposes when a prior will choose among them.
+#: How many distinct quads the detector proposes when a prior will choose among them. Chosen in
+#: 320cdae on the in-sample seeds (52000+, 53000+, 55000+) of ``python -m benchmarks --only
+#: trayprior``, held-out seeds (72000+...) run once afterwards (docs/camera-calibration.md).
 PRIOR_FINALISTS = 8
 #: How much the foreground agreement weighs on a candidate's score (0: not at all), and its
 #: power (the agreement of a good and a wrong quad differ by a few tenths; a power makes that
-#: difference outweigh the detector's own scores, which differ by factors of 2 or 3).
+#: difference outweigh the detector's own scores, which differ by factors of 2 or 3). Both
+#: chosen like ``PRIOR_FINALISTS`` (320cdae, in-sample seeds of the trayprior benchmark).
 WEIGHT = 1.0
+#: (chosen with ``WEIGHT``: in-sample seeds of ``python -m benchmarks --only trayprior``)
 POWER = 8.0
 #: Edges farther than this (fraction of the working image's diagonal) from the foreground are
-#: not looked at: the tray's pattern, papers and objects that were there before.
+#: not looked at: the tray's pattern, papers and objects that were there before. Chosen like
+#: ``PRIOR_FINALISTS`` (320cdae, in-sample seeds of the trayprior benchmark).
 NEAR = 0.02
 #: Least colour difference (Lab units, L in 0..100) that counts as a change, and how many times
 #: the difference's own noise (robust spread along the frame's border) it must also exceed.
+#: Set in 320cdae with the prior's other constants on the trayprior benchmark's in-sample
+#: seeds; docs/camera-calibration.md records no sweep of these two.
 MIN_CHANGE = 6.0
+#: (set with ``MIN_CHANGE``, 320cdae; no sweep recorded)
 NOISE_FACTOR = 4.0
 
 
@@ -175,26 +184,30 @@ class TrayPrior:
         """
         h, w = image.shape[:2]
         tw, th = self.size
-        if abs(w * th - h * tw) > max(w, h, tw, th):
+        if abs(w * th - h * tw) > max(w, h, tw, th):     # a pixel of rounding allowed, no more
             raise ValueError(f"a {w}x{h} frame has not the proportions of the {tw}x{th} "
                              f"empty tray")
         frame = _lab(image)
         tray = self._lab_at((w, h))
         border = np.zeros((h, w), bool)
+        # the border strip, 6 % of the short side, and the 1 % closing below: set by hand in
+        # 320cdae (no sweep recorded), checked with the prior's constants on the trayprior
+        # benchmark's in-sample seeds
         m = max(2, round(0.06 * min(w, h)))
         border[:m], border[-m:], border[:, :m], border[:, -m:] = True, True, True, True
         # the auto-exposure's drift: a gain on lightness, measured where the tray shows
-        ratio = (frame[..., 0][border] + 1.0) / (tray[..., 0][border] + 1.0)
+        ratio = (frame[..., 0][border] + 1.0) / (tray[..., 0][border] + 1.0)   # (+1: no 0 / 0)
         gain = float(np.median(ratio))
         diff = frame - tray * np.array([gain, 1.0, 1.0], np.float32)
         dist = np.sqrt(np.einsum("hwc,hwc->hw", diff, diff))
         along = dist[border]
+        # 1.4826: the median absolute deviation of a normal law times this is its sigma (a fact)
         spread = 1.4826 * float(np.median(np.abs(along - np.median(along))))
         threshold = max(MIN_CHANGE, float(np.median(along)) + NOISE_FACTOR * spread)
         mask = (dist > threshold).astype(np.uint8)
         k = max(3, round(0.01 * max(w, h)) | 1)
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
-        mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+        mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))  # 1-px specks
         mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, kernel)
         return np.asarray(mask, np.uint8) > 0
 
@@ -218,7 +231,7 @@ class TrayPrior:
         for i, quad in enumerate(corners):
             mask[:] = 0
             cv2.fillConvexPoly(mask, np.round(quad * 16).astype(np.int32), 1, cv2.LINE_8,
-                               shift=4)
+                               shift=4)                # OpenCV's fixed point: 4 bits, x 16
             area = float(np.count_nonzero(mask))
             if area == 0:
                 continue
