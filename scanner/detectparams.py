@@ -39,11 +39,16 @@ class DetectorParams:
 STILL = DetectorParams()
 #: The live path's second look, for frames where its best quad is not page-like (a page lying
 #: white on a white desk among clutter, whose faint sides the 320 px pass does not keep among its
-#: lines): a finer working image, wider step bands and more lines. Chosen on the in-sample seeds
-#: (docs/scanner.md, "Detection": the live path's second look).
+#: lines): a finer working image, wider step bands and more lines. Chosen by a sweep of six
+#: settings on the six SmartDoc sample frames (the only one of them to reach >= 0.85 on both
+#: background-05 frames), so those frames are in-sample for it; then checked, unchanged, on the
+#: in-sample synthetic seeds (docs/scanner.md, "Detection", stage 8).
 LIVE_RECHECK = DetectorParams(work_size=480, blur=0.7, max_peaks=200, max_lines=48,
                               theta_bins=180, band=3.0, refine=False, top_sheet=False,
                               finalists=6)
+#: The preview's path (320 px, 24 lines: 8 ms per 1080p frame; docs/scanner.md, "Detection");
+#: its second look when the best quad's page likeness is below 0.6 (2.8 % of true pages and
+#: 51 % of wrong finalists in the calibration run of scanner/pageness.py).
 LIVE = DetectorParams(work_size=320, blur=0.7, max_peaks=48, max_lines=24, theta_bins=180,
                       band=2.0, refine=False, top_sheet=False, finalists=6,
                       recheck_below=0.6, recheck=LIVE_RECHECK)

@@ -57,41 +57,55 @@ import numpy.typing as npt
 F64 = npt.NDArray[np.float64]
 F32 = npt.NDArray[np.float32]
 
-#: Points sampled across and along each quad (a GRID x GRID grid).
+# Where the values come from: chosen by hand while looking at in-sample frames (distractor
+# 90002 and 90003, white_on_white_clutter 92030, the hard corpus's id_card 53000 and 53004 at
+# development seeds), then checked, unchanged, by the calibration run of the module docstring
+# and by the in-sample figures of docs/scanner.md ("Detection", stages 7-8). No sweep.
+
+#: Points sampled across and along each quad (a GRID x GRID grid): hand choice (256 points,
+#: well under a millisecond for the preview's six finalists).
 GRID = 16
-#: Share of each side's length left out at both ends and along the sides.
+#: Share of each side's length left out at both ends and along the sides: hand choice (a 320 px
+#: preview's outline is 1-3 px off; 10 % of a page is 10-30 px).
 INSET = 0.1
 #: Colour distance (CIE Lab units) within which a point is the paper: text anti-aliased at the
-#: working size is farther, the paper's own shading (a page bent, a soft shadow) nearer.
+#: working size is farther, the paper's own shading (a page bent, a soft shadow) nearer
+#: (hand choice; calibration run: true pages' ``even`` median 0.75 with it).
 PAPER_DELTA_E = 8.0
-#: ``even`` below EVEN_NONE counts for nothing, above EVEN_FULL in full (calibration run above).
+#: ``even`` below EVEN_NONE counts for nothing, above EVEN_FULL in full (calibration run: 90 %
+#: of true pages above 0.49, half of the wrong finalists below 0.40).
 EVEN_NONE = 0.2
-EVEN_FULL = 0.7
-#: The frame's brightest surfaces: this percentile of its lightness.
+EVEN_FULL = 0.7  # with FULL, an even 0.55 (identity card with a header band) keeps ~0.99
+#: The frame's brightest surfaces: this percentile of its lightness (hand choice: the page is
+#: 10-50 % of the frame).
 BRIGHT_PERCENTILE = 90.0
 #: The paper is as bright as the frame's brightest surfaces within BRIGHT_SLACK (L units), and
-#: counts for nothing BRIGHT_SLACK + BRIGHT_RANGE below them (a page in a shadow is ~15 darker).
+#: counts for nothing BRIGHT_SLACK + BRIGHT_RANGE below them (calibration run: 95 % of true
+#: pages within 3 L units, a quarter of the wrong finalists 15 or more below).
 BRIGHT_SLACK = 10.0
-BRIGHT_RANGE = 25.0
-#: The least factor: a quad that looks nothing like a page keeps this share of its score.
+BRIGHT_RANGE = 25.0  # so a page in a soft shadow (~15 darker) keeps most of its factor
+#: The least factor: a quad that looks nothing like a page keeps this share of its score (hand
+#: choice: soft, so that a document alone on the tray always wins).
 FLOOR = 0.25
 #: Likeness (the product of the measures) from which a quad is a page in full: the factor tells
 #: pages from what is not one, not one page-like quad from another (an identity card's printed
-#: frame is as page-like as the card), which the outline's score does.
+#: frame is as page-like as the card), which the outline's score does. 0.9 lost two in-sample
+#: identity cards to the quad inside their header band (id_card 53000, 53004: 0.96 -> 0.82).
 FULL = 0.75
 #: Points sampled just outside each side, along its middle 70 %, this far out (a share of the
-#: quad's mean side, at least BORDER_MIN_PX working pixels).
+#: quad's mean side, at least BORDER_MIN_PX working pixels): hand choice, past the 1-3 px of a
+#: preview's outline error and inside the 20-30 px a printed rule lies from a page's edge.
 BORDER_POINTS = 8
-BORDER_OUT = 0.04
-BORDER_MIN_PX = 3.0
+BORDER_OUT = 0.04  # of the mean side (see above)
+BORDER_MIN_PX = 3.0  # working pixels (see above)
 #: What a side with the paper on both sides (a printed rule, a fold: the quad is cut short there)
 #: costs: the excess of its share of paper outside over the quad's median side's, beyond
 #: BORDER_FREE (a sheet's corner lifted, a pen lying across a side, are nothing), at most
-#: BORDER_WEIGHT.
-#: (Set after a frame of the hard corpus's validation seeds, cluttered#71000, lost its page to
-#: the sheet under it with no dead zone: that set is not blind to this module.)
+#: BORDER_WEIGHT (hand choice on distractor 90002: its quad cut at a rule fell from first).
+#: (BORDER_FREE was set after a frame of the hard corpus's validation seeds, cluttered#71000,
+#: lost its page to the sheet under it with no dead zone: that set is not blind to this module.)
 BORDER_FREE = 0.25
-BORDER_WEIGHT = 0.6
+BORDER_WEIGHT = 0.6  # see above
 
 
 def _grid() -> tuple[F64, F64]:

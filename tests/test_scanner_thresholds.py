@@ -37,10 +37,7 @@ UPPER = re.compile(r"^_*[A-Z][A-Z0-9_]*$")
 NOT_YET: dict[str, set[str]] = {
     "scanner/compress.py": {"_STRIP_OFFSETS", "_STRIP_BYTE_COUNTS", "_ROWS_PER_STRIP",
                             "_COMPRESSION", "_GROUP4"},
-    "scanner/detectparams.py": {"LIVE"},
     "scanner/enhance.py": {"INK_DPI", "CLASSIFY_DPI", "PHOTO_DPI"},
-    "scanner/pageness.py": {"EVEN_FULL", "BRIGHT_RANGE", "BORDER_OUT", "BORDER_MIN_PX",
-                            "BORDER_WEIGHT"},
     "scanner/still.py": {"REFINE_ROUNDS"},
 }
 
