@@ -115,6 +115,7 @@ def _grid() -> tuple[F64, F64]:
 
 
 _U, _V = _grid()
+_TOP = int(np.ceil(0.4 * GRID * GRID))
 # bilinear weights of the four corners (tl, tr, br, bl in cyclic order) at each grid point
 _WEIGHTS = np.stack([(1 - _U) * (1 - _V), _U * (1 - _V), _U * _V, (1 - _U) * _V], axis=1)
 
@@ -147,13 +148,13 @@ def measure(lab: F32, corners: F64, brightest: float | None = None) -> Measures:
         empty = np.empty(0)
         return Measures(empty, empty, empty)
     h, w = lab.shape[:2]
-    points = np.einsum("gk,nkc->ngc", _WEIGHTS, corners)                   # (N, G, 2)
+    points = _WEIGHTS @ corners                                            # (N, G, 2)
     x = np.clip(np.rint(points[..., 0]).astype(np.int64), 0, w - 1)
     y = np.clip(np.rint(points[..., 1]).astype(np.int64), 0, h - 1)
     samples = lab[y, x].astype(np.float64)                                 # (N, G, 3)
-    light = samples[..., 0]
-    top = light >= np.percentile(light, 60.0, axis=1, keepdims=True)
-    paper = np.nanmedian(np.where(top[..., None], samples, np.nan), axis=1)   # (N, 3)
+    # the paper: the median colour of the brightest 40 % of the points (the ink is darker)
+    brightest_points = np.argpartition(-samples[..., 0], _TOP - 1, axis=1)[:, :_TOP]
+    paper = np.median(np.take_along_axis(samples, brightest_points[..., None], axis=1), axis=1)
     distance = np.linalg.norm(samples - paper[:, None, :], axis=2)
     return Measures(even=np.mean(distance < PAPER_DELTA_E, axis=1),
                     dimmer=brightest - paper[:, 0], beyond=_paper_beyond(lab, corners, paper))
@@ -188,7 +189,7 @@ def _paper_beyond(lab: F32, corners: F64, paper: F64) -> F64:
     length = np.linalg.norm(side, axis=2, keepdims=True)
     normal = np.stack([side[..., 1], -side[..., 0]], axis=2) / np.maximum(length, 1e-9)
     mid = (corners + ahead) / 2.0
-    outward = np.sign(np.einsum("nsc,nsc->ns", normal, mid - centre))[..., None]
+    outward = np.sign(np.sum(normal * (mid - centre), axis=2))[..., None]
     reach = np.maximum(BORDER_OUT * length.mean(axis=1, keepdims=True), BORDER_MIN_PX)
     t = np.linspace(0.15, 0.85, BORDER_POINTS)
     along = corners[:, :, None, :] + t[None, None, :, None] * side[:, :, None, :]
