@@ -74,9 +74,11 @@ def find_page(frame: U8, params: DetectorParams, tray: TrayPrior | None = None) 
         raise ValueError(f"expected an H x W x 3 BGR uint8 frame of at least 32 px, "
                          f"got {frame.dtype} {frame.shape}")
     found = _search(frame, params, tray)
-    if found is not None and params.recheck is not None and found[1] < params.recheck_below:
-        again = _search(frame, params.recheck, tray)
-        if again is not None and again[1] > found[1]:
+    step = params
+    while step.recheck is not None and (found is None or found[1] < step.recheck_below):
+        step = step.recheck
+        again = _search(frame, step, tray)
+        if again is not None and (found is None or again[1] > found[1]):
             found = again
     if found is None:
         return None
