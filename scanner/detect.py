@@ -22,8 +22,9 @@ preview frame) and runs the stages, each in its own module
 Between 4 and 5, the finalists are ranked again by **what is inside**
 (scanner/pageness.py): an even, bright paper with a consistent border, not a
 magazine cover, a wallet or a quad half on the desk. When the preview's best
-quad is still not page-like, the preview takes a **second look** with finer
-parameters (``DetectorParams.recheck``) and keeps the likelier answer.
+quad is still not page-like, the preview **looks again** with finer
+parameters (``DetectorParams.recheck``: 480 px, then the still's 640 px
+search) and keeps the likeliest answer.
 """
 
 from __future__ import annotations
