@@ -7,7 +7,7 @@ import pytest
 
 from devtools.scanner_corpus import defect_corpus
 from devtools.scanner_eval import evaluate, measure_corpus
-from drivers.camera.synth import Defects, render_text_page, synthesize
+from drivers.camera.synth import Defects, Placement, render_text_page, synthesize
 from scanner import ReasonCode, assess, rectify
 from scanner.page import MESSAGES, Reason
 from scanner.quality import DEFAULT_THRESHOLDS, edge_clearance, judge, measure
@@ -121,3 +121,62 @@ def test_a_page_that_moved_since_the_previous_frame_is_moving() -> None:
     assert ReasonCode.MOVING not in assess(page, corners, frame, previous=corners + 2).codes
     verdict = assess(page, corners, frame, previous=corners + 25)
     assert ReasonCode.MOVING in verdict.codes
+
+
+# -- a page side near the frame's border, cross-checked against the frame's content -------------
+
+def page_near_the_top(seed: int, gap_px: float) -> tuple[np.ndarray, np.ndarray]:
+    """A clean letter on the tray, the frame cropped so that the page's top corners lie
+    ``gap_px`` under its top border (negative: beyond it, the page cut)."""
+    frame, corners = synthesize(render_text_page(seed), np.random.default_rng(seed),
+                                frame_size=FRAME, defects=Defects(noise_sigma=2),
+                                placement=Placement(rotation_deg=1.0))
+    top = round(float(corners[:2, 1].min()) - gap_px)
+    return np.ascontiguousarray(frame[top:]), corners - np.float32([0, top])
+
+
+def along_sides(corners: np.ndarray, y: float) -> np.ndarray:
+    """``corners`` with the top two slid along the left and right sides to height ``y``."""
+    tl, tr, br, bl = (c.astype(np.float64) for c in corners)
+    moved = [bl + (tl - bl) * (bl[1] - y) / (bl[1] - tl[1]),
+             br + (tr - br) * (br[1] - y) / (br[1] - tr[1]), br, bl]
+    return np.asarray(moved, np.float32)
+
+
+def test_a_page_running_on_past_a_side_found_near_the_border_is_cut_off() -> None:
+    """The detectors take the first text line under the border for the top of a page slid
+    out of the frame: the corners alone (inside the frame) cannot tell, the paper beyond can."""
+    frame, corners = page_near_the_top(21, gap_px=-250)
+    for y in (8.0, 14.0, 20.0):                  # a side found 8-20 px under the border
+        found = along_sides(corners, y)
+        assert edge_clearance(found, (frame.shape[1], frame.shape[0])) \
+            > DEFAULT_THRESHOLDS.edge_margin
+        verdict = verdict_of(frame, found)
+        assert verdict.reasons[0].code is ReasonCode.CUT_OFF, (y, verdict.to_json())
+        assert verdict.measures["border_step"] < DEFAULT_THRESHOLDS.border_step
+
+
+@pytest.mark.parametrize("error_px", [0.0, -4.0, 4.0, 8.0])
+def test_a_whole_page_near_the_border_is_not_cut_off_though_its_corners_are_off(
+        error_px: float) -> None:
+    """The tray lies beyond the page's true top side, 18-30 px under the border (turned by a
+    degree); corners found a few pixels off it (inside the paper or out on the tray) still see
+    the tray beyond."""
+    frame, corners = page_near_the_top(22, gap_px=18)
+    found = corners + np.float32([0, error_px])
+    verdict = verdict_of(frame, found)
+    assert ReasonCode.CUT_OFF not in verdict.codes, verdict.to_json()
+    assert verdict.measures["border_step"] > DEFAULT_THRESHOLDS.border_step
+
+
+def test_the_paper_beyond_a_side_is_judged_on_a_grey_frame_too() -> None:
+    """The live preview may hand ``assess`` a one-channel frame."""
+    frame, corners = page_near_the_top(21, gap_px=-250)
+    gray = np.ascontiguousarray(frame[:, :, 1])
+    found = along_sides(corners, 15.0)
+    assert ReasonCode.CUT_OFF in assess(rectify(gray, found), found, gray).codes
+
+
+def test_a_page_far_from_the_border_has_no_paper_beyond_figure() -> None:
+    frame, corners = letter(16, Defects())
+    assert "border_step" not in verdict_of(frame, corners).measures
