@@ -132,7 +132,7 @@ def page_near_the_top(seed: int, gap_px: float) -> tuple[np.ndarray, np.ndarray]
                                 frame_size=FRAME, defects=Defects(noise_sigma=2),
                                 placement=Placement(rotation_deg=1.0))
     top = round(float(corners[:2, 1].min()) - gap_px)
-    return np.ascontiguousarray(frame[top:]), corners - np.float32([0, top])
+    return np.ascontiguousarray(frame[top:]), corners - np.array([0, top], np.float32)
 
 
 def along_sides(corners: np.ndarray, y: float) -> np.ndarray:
@@ -163,7 +163,7 @@ def test_a_whole_page_near_the_border_is_not_cut_off_though_its_corners_are_off(
     degree); corners found a few pixels off it (inside the paper or out on the tray) still see
     the tray beyond."""
     frame, corners = page_near_the_top(22, gap_px=18)
-    found = corners + np.float32([0, error_px])
+    found = corners + np.array([0, error_px], np.float32)
     verdict = verdict_of(frame, found)
     assert ReasonCode.CUT_OFF not in verdict.codes, verdict.to_json()
     assert verdict.measures["border_step"] > DEFAULT_THRESHOLDS.border_step
