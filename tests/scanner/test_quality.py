@@ -7,10 +7,17 @@ import pytest
 
 from devtools.scanner_corpus import defect_corpus
 from devtools.scanner_eval import evaluate, measure_corpus
-from drivers.camera.synth import Defects, Placement, render_text_page, synthesize
+from drivers.camera.synth import Defects, Placement, render_text_page, sample_pages, synthesize
 from scanner import ReasonCode, assess, rectify
 from scanner.page import MESSAGES, Reason
-from scanner.quality import DEFAULT_THRESHOLDS, edge_clearance, judge, measure
+from scanner.quality import (
+    DEFAULT_THRESHOLDS,
+    edge_clearance,
+    judge,
+    least_perspective,
+    measure,
+    tilt_degrees,
+)
 
 FRAME = (1920, 1080)
 
@@ -180,3 +187,45 @@ def test_the_paper_beyond_a_side_is_judged_on_a_grey_frame_too() -> None:
 def test_a_page_far_from_the_border_has_no_paper_beyond_figure() -> None:
     frame, corners = letter(16, Defects())
     assert "border_step" not in verdict_of(frame, corners).measures
+
+
+# -- the tilt of a small document, allowing for the detector's corner error ----------------------
+
+def identity_card(seed: int, tilt_deg: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    card = next(s for s in sample_pages() if s.name == "identity-card")
+    return synthesize(card.bgra(), np.random.default_rng(seed), frame_size=FRAME,
+                      defects=Defects(tilt_deg=tilt_deg), page_size_mm=card.size_mm)
+
+
+@pytest.mark.parametrize("error_px", [1.0, 2.0, 3.0])
+def test_a_flat_identity_card_whose_corners_are_a_few_pixels_off_is_not_too_tilted(
+        error_px: float) -> None:
+    """About 260 px wide at 1080p: corners moved by a few pixels, two one way and two the
+    other (the worst a detector's error can do to the perspective), read as 12-22 degrees
+    of tilt from the corners as they are (3 px: over the limit)."""
+    frame, corners = identity_card(31)
+    d = np.array([error_px, 0], np.float32)
+    found = corners + np.array([d, -d, d, -d], np.float32)
+    if error_px == 3.0:
+        assert tilt_degrees(found, (85.6, 53.98), FRAME) > DEFAULT_THRESHOLDS.max_tilt_deg
+    verdict = assess(rectify(frame, found), found, frame)
+    assert ReasonCode.TOO_TILTED not in verdict.codes, verdict.to_json()
+    assert verdict.measures["tilt_deg"] < 0.5 * DEFAULT_THRESHOLDS.max_tilt_deg
+
+
+def test_a_tilted_identity_card_is_still_too_tilted() -> None:
+    frame, corners = identity_card(32, tilt_deg=38.0)
+    verdict = verdict_of(frame, corners)
+    assert ReasonCode.TOO_TILTED in verdict.codes, verdict.to_json()
+
+
+def test_the_least_perspective_within_the_tolerance_is_a_parallelogram_when_it_can_be() -> None:
+    square = np.array([[0, 0], [100, 0], [100, 100], [0, 100]], np.float32)
+    skewed = square + np.array([[-2, -2], [2, -2], [-2, 2], [2, 2]], np.float32)  # a trapezoid
+    steadied = least_perspective(skewed, 3.0)
+    tl, tr, br, bl = steadied.astype(np.float64)
+    assert np.allclose(tl - tr + br - bl, 0, atol=1e-4)
+    assert np.max(np.linalg.norm(steadied - skewed, axis=1)) <= 3.0 + 1e-4
+    # further off than the tolerance: only the tolerance is taken off
+    far = least_perspective(square + 5 * (skewed - square), 3.0).astype(np.float64)
+    assert np.linalg.norm(far[0] - far[1] + far[2] - far[3]) == pytest.approx(40 - 12, abs=1e-3)
