@@ -30,8 +30,10 @@ legibility, quality verdicts.
 - ``quality``: recall of each simulated defect (flagged with one of its
   expected reasons) and false alarms on clean frames, with the pages' true
   corners, with the still detector's, and end to end (the verdict of
-  ``process_still`` on the frame) (seeds 5000+, disjoint from the
-  calibration's).
+  ``process_still`` on the frame), and the clean frames' refusal rate, on an
+  in-sample split (seeds 5000+) and a held-out one never tuned on (25000+),
+  both disjoint from the calibration's (``SPLITS``; ``python -m benchmarks
+  --only quality`` runs this section alone).
 
 Timings run on one OpenCV thread (cv2.setNumThreads(1)) and tesseract on one
 (OMP_THREAD_LIMIT=1); medians are reported.

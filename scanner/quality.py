@@ -347,8 +347,9 @@ def border_step(frame: Image, quad: Quad, band: float) -> float | None:
     short side) of the border.
 
     For each side at less than 30 degrees to a border, at the points along
-    its middle that lie within the band of that border (at least a quarter
-    of them; nearer than 5 px, ``edge_clearance`` decides), the frame between
+    the middle of its part the frame shows that lie within the band of that
+    border (at least a quarter of them; nearer than 5 px, ``edge_clearance``
+    decides), the frame between
     the side and the border, its half nearest the border (what reaches the
     border, even when the side was found a few pixels inside the paper), is
     compared with a band as wide as the gap (at least 6 px) just inside the
@@ -382,13 +383,19 @@ def border_step(frame: Image, quad: Quad, band: float) -> float | None:
                 continue                        # far from this border, or not along it
             outside: list[npt.NDArray[np.uint8]] = []
             inside: list[npt.NDArray[np.uint8]] = []
-            for t in np.linspace(*_SPAN, _SAMPLES):
+            t0, t1 = _in_frame(q[i, 1 - axis], q[j, 1 - axis], (h, w)[axis])
+            if t1 <= t0:
+                continue                        # the side lies beyond another border
+            for u in np.linspace(*_SPAN, _SAMPLES):
+                t = t0 + u * (t1 - t0)          # along the part of the side the frame shows
                 point = q[i] + t * (q[j] - q[i])
                 gap = (edge - point[axis]) * sign
                 if not _MIN_GAP_PX + _SIDE_PX <= gap <= near_px:
                     continue
                 at = round(float(point[axis]))
                 across = round(float(point[1 - axis]))
+                if not 0 <= across < (h, w)[axis]:
+                    continue                    # this point of the side is beyond another border
                 lo, hi = max(0, across - 1), min((h, w)[axis] - 1, across + 1) + 1
                 width = max(6, int(gap))
                 outer = max(2, int(gap) // 2)     # the half of the strip nearest the border
@@ -414,6 +421,14 @@ def border_step(frame: Image, quad: Quad, band: float) -> float | None:
             b = np.percentile(np.concatenate(inside), 75, axis=0)
             steps.append(float(np.max(np.abs(a - b)) / max(float(np.max(b)), 16.0)))
     return min(steps) if steps else None
+
+
+def _in_frame(a: float, b: float, size: int) -> tuple[float, float]:
+    """The range of t in [0, 1] over which a + t (b - a) lies in [0, size - 1]."""
+    if a == b:
+        return (0.0, 1.0) if 0 <= a <= size - 1 else (0.0, 0.0)
+    ends = sorted(((0.0 - a) / (b - a), (size - 1.0 - a) / (b - a)))
+    return max(0.0, ends[0]), min(1.0, ends[1])
 
 
 def least_perspective(quad: Quad, tolerance_px: float) -> Quad:

@@ -12,6 +12,7 @@ from scanner import ReasonCode, assess, rectify
 from scanner.page import MESSAGES, Reason
 from scanner.quality import (
     DEFAULT_THRESHOLDS,
+    border_step,
     edge_clearance,
     judge,
     least_perspective,
@@ -229,3 +230,16 @@ def test_the_least_perspective_within_the_tolerance_is_a_parallelogram_when_it_c
     # further off than the tolerance: only the tolerance is taken off
     far = least_perspective(square + 5 * (skewed - square), 3.0).astype(np.float64)
     assert np.linalg.norm(far[0] - far[1] + far[2] - far[3]) == pytest.approx(40 - 12, abs=1e-3)
+
+
+def test_a_side_near_one_border_running_out_past_another_is_judged_on_what_the_frame_shows(
+        ) -> None:
+    """A detector's quad may reach far outside the frame: the part of a side beyond another
+    border has no frame to look at (and a side wholly beyond it gives no figure)."""
+    frame = np.full((1080, 1920, 3), 120, np.uint8)
+    frame[:, :600] = 220                             # paper from the left border to x = 600
+    along_top = np.array([[-2000, 12], [500, 12], [500, 900], [-2000, 900]], np.float32)
+    step = border_step(frame, along_top, DEFAULT_THRESHOLDS.border_band)
+    assert step is not None and step < DEFAULT_THRESHOLDS.border_step
+    out_of_frame = np.array([[-900, 10], [-100, 12], [-100, 500], [-900, 500]], np.float32)
+    assert border_step(frame, out_of_frame, DEFAULT_THRESHOLDS.border_band) is None
