@@ -130,8 +130,8 @@ def measure(page: Page, corners: npt.ArrayLike, frame_size: tuple[int, int], *,
             previous: npt.ArrayLike | None = None,
             thresholds: QualityThresholds = DEFAULT_THRESHOLDS,
             frame: Image | None = None) -> dict[str, float]:
-    """Every figure :func:`judge` looks at (of the thresholds, only the two scales and
-    ``border_band`` are used here).
+    """Every figure :func:`judge` looks at (of the thresholds, only the two scales,
+    ``border_band`` and ``corner_tolerance`` are used here).
 
     Keys: ``edge_clearance``, ``effective_dpi``, ``tilt_deg``, ``motion`` (with
     ``previous``), ``border_step`` (with ``frame``, when a side lies near its
