@@ -49,11 +49,13 @@ class Row:
 
 
 def measure_frame(frame: SimFrame, *, use_detector: bool = True) -> Row:
-    """Measure one frame with its true corners and (unless told not to) the detected ones."""
+    """Measure one frame with its true corners and (unless told not to) the detected ones, as
+    ``assess`` does (the frame's content included)."""
     size = (frame.frame.shape[1], frame.frame.shape[0])
-    truth = measure(rectify(frame.frame, frame.corners), frame.corners, size)
+    truth = measure(rectify(frame.frame, frame.corners), frame.corners, size, frame=frame.frame)
     found = detect(frame.frame) if use_detector else None
-    detected = None if found is None else measure(rectify(frame.frame, found), found, size)
+    detected = None if found is None else measure(rectify(frame.frame, found), found, size,
+                                                  frame=frame.frame)
     return Row(frame.name, frame.defect, frame.strength, frame.kind, truth, detected)
 
 
