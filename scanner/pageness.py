@@ -25,7 +25,9 @@ image the detector already has in CIE Lab:
   fold) loses up to ``BORDER_WEIGHT``.
 
 They are folded into a factor between ``FLOOR`` and 1 that multiplies a quad's
-outline score (:func:`rerank`). It tells a page from what is not one, not one
+outline score (:func:`rerank`), with :func:`centrality` (the page lies in the
+middle of the tray, another sheet beside it: up to ``CENTRE_WEIGHT`` less for
+a quad centred on a corner of the frame). It tells a page from what is not one, not one
 page-like quad from another: every quad whose measures reach ``FULL`` gets 1,
 and the outline decides among them (an identity card's blue header band makes
 it less "even" than the quad inside the band; the card must still win). Soft,
@@ -83,7 +85,7 @@ BRIGHT_PERCENTILE = 90.0
 #: counts for nothing BRIGHT_SLACK + BRIGHT_RANGE below them (calibration run: 95 % of true
 #: pages within 3 L units, a quarter of the wrong finalists 15 or more below).
 BRIGHT_SLACK = 10.0
-BRIGHT_RANGE = 25.0  # so a page in a soft shadow (~15 darker) keeps most of its factor
+BRIGHT_RANGE = 15.0  # 25 let a beige sheet 22 darker than the page outrank it (distractor 90488)
 #: The least factor: a quad that looks nothing like a page keeps this share of its score (hand
 #: choice: soft, so that a document alone on the tray always wins).
 FLOOR = 0.25
@@ -106,6 +108,10 @@ BORDER_MIN_PX = 3.0  # working pixels (see above)
 #: lost its page to the sheet under it with no dead zone: that set is not blind to this module.)
 BORDER_FREE = 0.25
 BORDER_WEIGHT = 0.6  # see above
+#: What lying off the frame's centre costs, at most (a quad centred on a frame's corner): hand
+#: choice on in-sample distractor frames where the still took a whole white sheet beside the
+#: page (90398, 90363); see :func:`centrality`.
+CENTRE_WEIGHT = 0.3
 
 
 def _grid() -> tuple[F64, F64]:
@@ -207,12 +213,26 @@ def _paper_beyond(lab: F32, corners: F64, paper: F64) -> F64:
     return np.asarray(beyond, np.float64)
 
 
+def centrality(corners: F64, w: int, h: int) -> F64:
+    """A factor in [1 - ``CENTRE_WEIGHT``, 1] per quad: how near the frame's centre it lies.
+
+    The citizen lays the page in the middle of the tray, which the camera frames; another
+    sheet, a magazine, lies beside it. 1 for a quad centred in the frame, 1 - CENTRE_WEIGHT
+    for one centred on a corner of the frame (quadratic in the distance between).
+    """
+    centre = np.array([(w - 1) / 2.0, (h - 1) / 2.0])
+    reach = float(np.hypot(w, h)) / 2.0
+    off = np.linalg.norm(np.asarray(corners, np.float64).mean(axis=1) - centre, axis=1) / reach
+    return np.asarray(1.0 - CENTRE_WEIGHT * np.minimum(off, 1.0) ** 2, np.float64)
+
+
 def rerank(lab: F32, corners: F64, scores: F64) -> tuple[F64, F64, F64]:
-    """The quads ranked again by score x :func:`page_likeness`, best first.
+    """The quads ranked again by score x :func:`page_likeness` x :func:`centrality`, best first.
 
     Returns (corners, scores, likeness), each in the new order.
     """
     likeness = page_likeness(lab, corners)
-    adjusted = np.asarray(scores, np.float64) * likeness
+    h, w = lab.shape[:2]
+    adjusted = np.asarray(scores, np.float64) * likeness * centrality(corners, w, h)
     order = np.argsort(-adjusted, kind="stable")
     return corners[order], adjusted[order], likeness[order]
