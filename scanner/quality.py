@@ -336,7 +336,7 @@ _MIN_GAP_PX = 2.0
 _SIDE_PX = 3
 #: Samples along a side, and the share of its length they span (its middle).
 _SAMPLES = 24
-_SPAN = (0.1, 0.9)
+_SPAN = (0.1, 0.9)  # hand choice: the middle 80 %, clear of the corners
 #: Sides at more than 30 degrees to a border are not checked against it (sin 30 degrees).
 _SLANT = 0.5
 
