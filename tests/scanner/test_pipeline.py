@@ -187,12 +187,15 @@ def test_a_page_seen_at_low_resolution_is_kept_grey_at_a_resolution_matched_to_i
     assert len(encoded.data) < 80_000
 
 
-def test_a_page_seen_sharply_enough_becomes_bilevel_at_200_dpi() -> None:
+def test_a_page_seen_sharply_enough_becomes_bilevel() -> None:
     frame, corners = letter_seen_at(BILEVEL_MIN_SOURCE_DPI * 1.15, 43)
     page = rectify(frame, corners)
     assert page.dpi == 200 and page.image.ndim == 2 and page.content is PageContent.TEXT
     encoded = compress(enhance(page))
-    assert encoded.codec == "ccitt-g4" and (encoded.width, encoded.height) == (1654, 2339)
+    # at 200 dpi, or finer when the threshold fattened its strokes (tests/scanner/test_storage.py)
+    assert encoded.codec == "ccitt-g4" and encoded.dpi in (200, 300)
+    assert (encoded.width, encoded.height) == (round(210 / 25.4 * encoded.dpi),
+                                               round(297 / 25.4 * encoded.dpi))
 
 
 def test_a_text_page_is_warped_in_grey_and_matches_the_grey_of_the_colour_warp() -> None:
