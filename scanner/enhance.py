@@ -82,10 +82,10 @@ FINE_BILEVEL_DPI = 300.0
 #: resolution it was rectified at; above it, on a page enlarged to be stored (:func:`enlarged`),
 #: the page is binarised at ``FINE_BILEVEL_DPI``. Calibrated on the in-sample pages of
 #: ``python -m benchmarks --only scanner`` (``pages``; split: ``simulated`` seeds 9000-9019,
-#: 12 MP stills, gain 25-44; ``kiosk_1080p`` seeds 9500-9509, A4 at 75-80 dpi, gain 52-115, each
+#: 12 MP stills, gain 25-43; ``kiosk_1080p`` seeds 9500-9509, A4 at 75-80 dpi, gain 51-114, each
 #: of which reads as much or more of the drawn text at 300 dpi as at 200, median 35 KB): across
 #: the gap. The held-out group (``kiosk_1080p_held_out``, seeds 19500+) was not used to choose
-#: it (docs/scanner.md, "Bilevel or grey").
+#: it (docs/scanner.md, "The 1080p kiosk camera: bilevel on a finer grid").
 MAX_INK_GAIN = 48.0
 
 
@@ -153,10 +153,10 @@ def ink_gain(bilevel: Image, flat_coarse: Image, dpi: float) -> float:
     page at ``PHOTO_DPI`` (block averages). The bilevel page is averaged to
     the same cells; over the cells near ink (either below ``NEAR_INK``), the
     mean of grey minus bilevel. A stroke seen sharply keeps its width and its
-    cell its darkness (a page from a 12 MP still: 25-45 levels, mostly the
+    cell its darkness (a page from a 12 MP still: 25-49 levels, mostly the
     grey page's own lighter edges); one the camera saw a pixel or two wide
     is a soft grey line, whose halo the threshold makes ink (a 1080p camera
-    on an A4 page: 50-115).
+    on an A4 page: 51-114).
     """
     h, w = flat_coarse.shape
     averaged = resample_gray(bilevel, PHOTO_DPI / dpi)[:h, :w]
