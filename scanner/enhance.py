@@ -26,10 +26,10 @@ resolution and applied to the full page in one pass:
    :func:`ink_gain` measures it on the page itself, at character scale (the
    bilevel page is darker than the grey one where strokes were fattened);
    a page enlarged to be stored (seen under its stored resolution) that gains
-   more than ``MAX_INK_GAIN`` is binarised again on a
-   grid ``FINE_BILEVEL_DPI`` fine, which follows the blurred edges closely
-   enough to keep the letters apart (tesseract reads more of them), for
-   about 1.4 x the bytes.
+   more than ``MAX_INK_GAIN`` is enhanced again on a grid
+   ``FINE_BILEVEL_DPI`` fine, which follows the blurred edges more closely:
+   on the worst 1080p pages tesseract reads more of them, the median page
+   reads the same, for about 1.45 x the bytes (docs/scanner.md).
 4. **Colour and grey pages** are divided by their paper level (colour kept:
    the same factor on the three channels), then their levels are stretched
    (white point from the brightest 2 %, black point from the darkest 0.5 %,
@@ -80,12 +80,12 @@ def bilevel_safe(source_dpi: float | None) -> bool:
 FINE_BILEVEL_DPI = 300.0
 #: Largest :func:`ink_gain` (mean grey levels, at ``PHOTO_DPI``) of a bilevel page kept at the
 #: resolution it was rectified at; above it, on a page enlarged to be stored (:func:`enlarged`),
-#: the page is binarised at ``FINE_BILEVEL_DPI``. Calibrated on the in-sample pages of
+#: the page is enhanced again at ``FINE_BILEVEL_DPI``. Calibrated on the in-sample pages of
 #: ``python -m benchmarks --only scanner`` (``pages``; split: ``simulated`` seeds 9000-9019,
-#: 12 MP stills, gain 25-43; ``kiosk_1080p`` seeds 9500-9509, A4 at 75-80 dpi, gain 51-114, each
-#: of which reads as much or more of the drawn text at 300 dpi as at 200, median 35 KB): across
-#: the gap. The held-out group (``kiosk_1080p_held_out``, seeds 19500+) was not used to choose
-#: it (docs/scanner.md, "The 1080p kiosk camera: bilevel on a finer grid").
+#: 12 MP stills, gain 25-43; ``kiosk_1080p`` seeds 9500-9509, A4 at 75-80 dpi, gain 51-114):
+#: across the gap. The held-out group (``kiosk_1080p_held_out``, seeds 19500-19511, gain
+#: 54-107) was not used to choose it (docs/scanner.md, "The 1080p kiosk camera: bilevel on a
+#: finer grid").
 MAX_INK_GAIN = 48.0
 
 
@@ -98,7 +98,7 @@ def enhance(page: Page, *, bilevel: bool = True) -> Page:
     ``bilevel=False`` keeps text pages in grey (flattened and stretched).
     A bilevel page enlarged from what the camera saw (:func:`enlarged`) whose
     strokes the threshold fattened (:func:`ink_gain` over ``MAX_INK_GAIN``)
-    is binarised at ``FINE_BILEVEL_DPI`` instead (its ``dpi`` says so).
+    is enhanced again enlarged to ``FINE_BILEVEL_DPI`` (its ``dpi`` says so).
     """
     content = classify(page)
     if content is PageContent.COLOUR:
@@ -123,14 +123,15 @@ def enhance(page: Page, *, bilevel: bool = True) -> Page:
     lightest = flatten(pool(gray, factor, cv2.MORPH_DILATE)[:h, :w], paper_ink)
     surface = threshold_surface(flat_ink, darkest, lightest, paper_ink, page.dpi / factor)
     bilevel_page = binarise(gray, surface)
-    dpi = page.dpi
-    if enlarged(page) and ink_gain(bilevel_page, coarse, dpi) > MAX_INK_GAIN:
+    if enlarged(page) and ink_gain(bilevel_page, coarse, page.dpi) > MAX_INK_GAIN:
+        # the whole of it again on the finer grid (threshold surface included), as if the page
+        # had been rectified at FINE_BILEVEL_DPI: not enlarged any more, so this happens once
         dpi = FINE_BILEVEL_DPI
         size = (round(page.size_mm[0] / 25.4 * dpi), round(page.size_mm[1] / 25.4 * dpi))
-        finer = cv2.resize(gray, size, interpolation=cv2.INTER_LINEAR)
-        bilevel_page = binarise(np.asarray(finer, np.uint8), surface)
-    _clear_border(bilevel_page, round(BORDER_MM * dpi / 25.4))
-    return replace(page, image=bilevel_page, dpi=dpi, content=content, bilevel=True)
+        finer = np.asarray(cv2.resize(gray, size, interpolation=cv2.INTER_LINEAR), np.uint8)
+        return enhance(replace(page, image=finer, dpi=dpi, content=content))
+    _clear_border(bilevel_page, round(BORDER_MM * page.dpi / 25.4))
+    return replace(page, image=bilevel_page, content=content, bilevel=True)
 
 
 def enlarged(page: Page) -> bool:

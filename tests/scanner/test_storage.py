@@ -83,10 +83,10 @@ def test_a_1080p_page_stored_on_the_finer_grid_stays_readable(tmp_path: Path) ->
                         np.uint8)
     # against the drawn text: tesseract's reading of a page seen at 78 dpi is noisy (a visually
     # lossless copy of the reference reads 0.84-1.0 of it again), so what counts is what it gets
-    # right on the reference. On this page bilevel keeps 0.92 of it: not the 0.97 that pages
-    # from a 12 MP still keep (docs/scanner.md, "Bilevel or grey", says which pages fall short)
+    # right on the reference. This page keeps 0.966 of it; some 1080p pages keep less than the
+    # 0.97 that pages from a 12 MP still keep (docs/scanner.md, "The 1080p kiosk camera")
     truth = ocr(render_text_page(seed), tmp_path)
     on_reference, _ = legibility(truth, ocr(reference.image, tmp_path))
     on_stored, _ = legibility(truth, ocr(stored, tmp_path))
     assert on_reference > 0.8                                 # a page of text, read
-    assert on_stored >= 0.9 * on_reference
+    assert on_stored >= 0.93 * on_reference
