@@ -21,6 +21,15 @@ resolution and applied to the full page in one pass:
    dark areas dark. The threshold surface times
    the paper level is a threshold on the *unflattened* page, so the full
    page is only compared with it, never divided.
+   **How finely:** strokes the camera saw a pixel or two wide come out of a
+   threshold fattened (their blurred halo taken for ink, counters filled).
+   :func:`ink_gain` measures it on the page itself, at character scale (the
+   bilevel page is darker than the grey one where strokes were fattened);
+   a page enlarged to be stored (seen under its stored resolution) that gains
+   more than ``MAX_INK_GAIN`` is enhanced again on a grid
+   ``FINE_BILEVEL_DPI`` fine, which follows the blurred edges more closely:
+   on the worst 1080p pages tesseract reads more of them, the median page
+   reads the same, for about 1.45 x the bytes (docs/scanner.md).
 4. **Colour and grey pages** are divided by their paper level (colour kept:
    the same factor on the three channels), then their levels are stretched
    (white point from the brightest 2 %, black point from the darkest 0.5 %,
@@ -35,7 +44,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from scanner.page import Image, Page, PageContent
+from scanner.page import Image, Page, PageContent, resample_gray
 
 #: A page is colour when more than this fraction of it has a clearly coloured ink.
 COLOUR_FRACTION = 0.01
@@ -67,6 +76,19 @@ def bilevel_safe(source_dpi: float | None) -> bool:
     return source_dpi is None or source_dpi >= BILEVEL_MIN_SOURCE_DPI
 
 
+#: Resolution of the bilevel page of text whose strokes a threshold fattens (see ``MAX_INK_GAIN``).
+FINE_BILEVEL_DPI = 300.0
+#: Largest :func:`ink_gain` (mean grey levels, at ``PHOTO_DPI``) of a bilevel page kept at the
+#: resolution it was rectified at; above it, on a page enlarged to be stored (:func:`enlarged`),
+#: the page is enhanced again at ``FINE_BILEVEL_DPI``. Calibrated on the in-sample pages of
+#: ``python -m benchmarks --only scanner`` (``pages``; split: ``simulated`` seeds 9000-9019,
+#: 12 MP stills, gain 25-43; ``kiosk_1080p`` seeds 9500-9509, A4 at 75-80 dpi, gain 51-114):
+#: across the gap. The held-out group (``kiosk_1080p_held_out``, seeds 19500-19511, gain
+#: 54-107) was not used to choose it (docs/scanner.md, "The 1080p kiosk camera: bilevel on a
+#: finer grid").
+MAX_INK_GAIN = 48.0
+
+
 def enhance(page: Page, *, bilevel: bool = True) -> Page:
     """The cleaned page: bilevel (or flattened grey) for text, colour kept for the rest.
 
@@ -74,6 +96,9 @@ def enhance(page: Page, *, bilevel: bool = True) -> Page:
     (:func:`bilevel_safe` of ``page.source_dpi``): binarising strokes the
     camera could not resolve breaks them, while grey keeps what was seen.
     ``bilevel=False`` keeps text pages in grey (flattened and stretched).
+    A bilevel page enlarged from what the camera saw (:func:`enlarged`) whose
+    strokes the threshold fattened (:func:`ink_gain` over ``MAX_INK_GAIN``)
+    is enhanced again enlarged to ``FINE_BILEVEL_DPI`` (its ``dpi`` says so).
     """
     content = classify(page)
     if content is PageContent.COLOUR:
@@ -86,8 +111,8 @@ def enhance(page: Page, *, bilevel: bool = True) -> Page:
     h, w = ink.shape
     paper_ink = np.asarray(cv2.resize(paper, (w, h), interpolation=cv2.INTER_LINEAR), np.uint8)
     flat_ink = flatten(ink, paper_ink)
-    photo = is_photo(flat_ink)
-    if photo:                                           # a photograph's tones are no shadows
+    coarse = shrink(flat_ink, page.dpi / factor, PHOTO_DPI)
+    if is_photo_at(coarse):                             # a photograph's tones are no shadows
         flat = flatten(gray, lit_paper(paper))
         return replace(page, image=stretch(flat, shrink(flat, page.dpi, CLASSIFY_DPI)),
                        content=content, bilevel=False)
@@ -98,8 +123,52 @@ def enhance(page: Page, *, bilevel: bool = True) -> Page:
     lightest = flatten(pool(gray, factor, cv2.MORPH_DILATE)[:h, :w], paper_ink)
     surface = threshold_surface(flat_ink, darkest, lightest, paper_ink, page.dpi / factor)
     bilevel_page = binarise(gray, surface)
+    if enlarged(page) and ink_gain(bilevel_page, coarse, page.dpi) > MAX_INK_GAIN:
+        # the whole of it again on the finer grid (threshold surface included), as if the page
+        # had been rectified at FINE_BILEVEL_DPI: not enlarged any more, so this happens once
+        dpi = FINE_BILEVEL_DPI
+        size = (round(page.size_mm[0] / 25.4 * dpi), round(page.size_mm[1] / 25.4 * dpi))
+        finer = np.asarray(cv2.resize(gray, size, interpolation=cv2.INTER_LINEAR), np.uint8)
+        return enhance(replace(page, image=finer, dpi=dpi, content=content))
     _clear_border(bilevel_page, round(BORDER_MM * page.dpi / 25.4))
     return replace(page, image=bilevel_page, content=content, bilevel=True)
+
+
+def enlarged(page: Page) -> bool:
+    """Whether ``page`` was enlarged from what the camera saw to be stored (and is stored
+    under ``FINE_BILEVEL_DPI``): only there is a threshold applied to interpolated, blurred
+    edges, which a finer grid follows more closely. A page the camera saw at its stored
+    resolution or finer (a 12 MP still) holds no more on a finer grid."""
+    return (page.source_dpi is not None and page.source_dpi < page.dpi
+            and page.dpi < FINE_BILEVEL_DPI)
+
+
+#: Flattened grey level under which a pixel at ``PHOTO_DPI`` is near ink (for :func:`ink_gain`).
+NEAR_INK = 200
+
+
+def ink_gain(bilevel: Image, flat_coarse: Image, dpi: float) -> float:
+    """How much darker a bilevel page is than its flattened grey at character scale.
+
+    ``bilevel`` is the page at ``dpi``, ``flat_coarse`` the flattened grey
+    page at ``PHOTO_DPI`` (block averages). The bilevel page is averaged to
+    the same cells; over the cells near ink (either below ``NEAR_INK``), the
+    mean of grey minus bilevel. A stroke seen sharply keeps its width and its
+    cell its darkness (a page from a 12 MP still: 25-49 levels, mostly the
+    grey page's own lighter edges); one the camera saw a pixel or two wide
+    is a soft grey line, whose halo the threshold makes ink (a 1080p camera
+    on an A4 page: 51-114).
+    """
+    h, w = flat_coarse.shape
+    averaged = resample_gray(bilevel, PHOTO_DPI / dpi)[:h, :w]
+    if averaged.shape != flat_coarse.shape:
+        flat_coarse = flat_coarse[: averaged.shape[0], : averaged.shape[1]]
+    darker = np.asarray(cv2.min(averaged, flat_coarse), np.uint8)
+    near = (darker < NEAR_INK).astype(np.uint8)          # a page at 50 dpi: small arrays
+    if cv2.countNonZero(near) == 0:
+        return 0.0
+    gain = cv2.subtract(flat_coarse, averaged)            # where the bilevel page is darker
+    return float(cv2.mean(gain, mask=near)[0])
 
 
 # -- what kind of page ----------------------------------------------------------------------------
@@ -136,8 +205,14 @@ def _percentile_u8(values: Image, q: float) -> int:
 
 
 def is_photo(flat: Image) -> bool:
-    """Whether a flattened page is mostly mid-grey (a photograph), not ink on paper."""
-    small = cv2.medianBlur(shrink(flat, INK_DPI, PHOTO_DPI), 3)
+    """Whether a flattened page at ``INK_DPI`` is mostly mid-grey (a photograph), not ink on
+    paper."""
+    return is_photo_at(shrink(flat, INK_DPI, PHOTO_DPI))
+
+
+def is_photo_at(coarse: Image) -> bool:
+    """:func:`is_photo` of the flattened page already at ``PHOTO_DPI``."""
+    small = cv2.medianBlur(coarse, 3)
     return float(np.mean((small > 60) & (small < 190))) > PHOTO_FRACTION
 
 
@@ -230,8 +305,9 @@ def threshold_surface(flat: Image, darkest: Image, lightest: Image, paper: Image
     ink, below Otsu's threshold, and the paper) keeps paper white and large
     dark areas dark. All in 8 bits with OpenCV's saturating arithmetic.
     """
-    otsu, _ = cv2.threshold(flat, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
-    ink = flat[flat < otsu]
+    sample = np.ascontiguousarray(flat[::2, ::2])      # a page-wide level: a quarter suffices
+    otsu, _ = cv2.threshold(sample, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    ink = sample[sample < otsu]
     ink_level = float(np.median(ink)) if ink.size else 0.0
     low, high = THRESHOLD_RANGE
     page_wide = round(float(np.clip((ink_level + 255.0) / 2.0, low, high)))
@@ -249,9 +325,18 @@ def threshold_surface(flat: Image, darkest: Image, lightest: Image, paper: Image
 
 
 def binarise(gray: Image, surface: Image) -> Image:
-    """0 (ink) where the page is darker than the threshold surface, 255 (paper) elsewhere."""
+    """0 (ink) where the page is darker than the threshold surface, 255 (paper) elsewhere.
+
+    The surface is enlarged to the page smoothly: by ``cv2.pyrUp`` when the
+    page is twice its size (the usual 200 dpi page and 100 dpi surface: a
+    third of the time of a bilinear resize), bilinear otherwise.
+    """
     h, w = gray.shape
-    limit = cv2.resize(surface, (w, h), interpolation=cv2.INTER_LINEAR)
+    sh, sw = surface.shape
+    if abs(w - 2 * sw) <= w % 2 and abs(h - 2 * sh) <= h % 2:
+        limit = cv2.pyrUp(surface, dstsize=(w, h))
+    else:
+        limit = cv2.resize(surface, (w, h), interpolation=cv2.INTER_LINEAR)
     return np.asarray(cv2.compare(gray, limit, cv2.CMP_GT), dtype=np.uint8)
 
 
@@ -338,6 +423,10 @@ def pool(gray: Image, factor: int, op: int) -> Image:
     if factor <= 1:
         return gray
     h, w = gray.shape
+    if factor == 2:                         # pairs of rows, then of columns: half the time
+        pick = np.minimum if op == cv2.MORPH_ERODE else np.maximum
+        rows = pick(gray[0: h - 1: 2], gray[1:h:2])
+        return np.asarray(pick(rows[:, 0: w - 1: 2], rows[:, 1:w:2]), dtype=np.uint8)
     kernel = np.ones((factor, factor), np.uint8)
     pooled = cv2.morphologyEx(gray, op, kernel, anchor=(0, 0))
     return np.ascontiguousarray(pooled[: h // factor * factor: factor, : w // factor * factor:

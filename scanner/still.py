@@ -252,7 +252,7 @@ def _refine(levels: Levels, k: int, rough: Quad) -> Quad:
     if x1 - x0 < 32 or y1 - y0 < 32:
         return rough
     offset = np.array([x0, y0], np.float64)
-    refined = refine_corners(np.ascontiguousarray(image[y0:y1, x0:x1]), q - offset,
+    refined = refine_corners(image[y0:y1, x0:x1], q - offset,
                              reach=REFINE_REACH, rounds=REFINE_ROUNDS)
     return _to_level0(np.asarray(refined, np.float64) + offset, k)
 
