@@ -20,11 +20,12 @@ from scanner.page import EncodedPage, Page
 #: JPEG quality of gray and colour pages (legibility measured in benchmarks/bench_scanner.py).
 JPEG_QUALITY = {"gray": 55, "rgb": 70}
 
-_STRIP_OFFSETS = 273
-_STRIP_BYTE_COUNTS = 279
-_ROWS_PER_STRIP = 278
-_COMPRESSION = 259
-_GROUP4 = 4
+# TIFF 6.0 tag numbers and the CCITT Group 4 compression code: facts of the format.
+_STRIP_OFFSETS = 273  # TIFF 6.0 tag (see above)
+_STRIP_BYTE_COUNTS = 279  # TIFF 6.0 tag
+_ROWS_PER_STRIP = 278  # TIFF 6.0 tag
+_COMPRESSION = 259  # TIFF 6.0 tag
+_GROUP4 = 4  # TIFF 6.0: Compression = 4 is CCITT T.6 (Group 4)
 
 
 def compress(page: Page, *, jpeg_quality: int | None = None) -> EncodedPage:

@@ -55,11 +55,13 @@ PHOTO_FRACTION = 0.12
 #: Width of the page's edge made white on a bilevel page: the rectified page's outermost
 #: pixels mix in the tray, which would print as a black frame.
 BORDER_MM = 0.6
-#: Resolutions of the whole-page analyses.
+#: Resolutions of the whole-page analyses: hand choices of b4ff93a (the paper level varies over
+#: centimetres, ink strokes need ~4 px per mm, a photograph's area shows at 2 px per mm), checked
+#: by the enhancement tests and ``python -m benchmarks --only scanner`` (pages).
 PAPER_DPI = 25.0
-INK_DPI = 100.0
-CLASSIFY_DPI = 25.0
-PHOTO_DPI = 50.0
+INK_DPI = 100.0  # see above
+CLASSIFY_DPI = 25.0  # see above
+PHOTO_DPI = 50.0  # see above
 
 
 #: Least resolution (frame pixels per inch of paper) at which the camera must have seen a text
