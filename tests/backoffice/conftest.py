@@ -13,9 +13,10 @@ from tests.backoffice.postgres import PrivatePostgres, private_postgres
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PrivatePostgres]:
-    """A private PostgreSQL for the whole session (skips, saying why, if it cannot start)."""
+    """A private PostgreSQL for the whole session (skips, saying why, if it cannot start);
+    not durable against its own crash, which no test causes (tests/backoffice/postgres.py)."""
     try:
-        with private_postgres() as server:
+        with private_postgres(durable=False) as server:
             yield server
     except RuntimeError as exc:
         pytest.skip(f"PostgreSQL unavailable: {exc}")
