@@ -23,12 +23,15 @@ def postgres_server() -> Iterator[PrivatePostgres]:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def metadata_url(request: pytest.FixtureRequest, tmp_path: Path) -> str | None:
-    """None (SQLite in the data folder, the default) or a fresh PostgreSQL database."""
+def metadata_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str | None]:
+    """None (SQLite in the data folder, the default) or a fresh PostgreSQL database, dropped
+    after the test."""
     if request.param == "sqlite":
-        return None
+        yield None
+        return
     server: PrivatePostgres = request.getfixturevalue("postgres_server")
-    return server.new_database()
+    with server.database() as url:
+        yield url
 
 
 @pytest.fixture
