@@ -17,6 +17,8 @@ whole units, as ``loadfile`` does, but some files make one unit together:
 - ``systemd``: the installed-kiosk tests share one session fixture (``install.sh``, ~20 s).
 - otherwise the test's file, so module- and session-scoped fixtures are built once.
 
+Units start longest first (:data:`FIRST_UNITS`, measured), so that both workers end together.
+
 xdist's own ``--dist loadgroup`` cannot do this with pytest 9: it renames the tests'
 node ids, which pytest 9 no longer lets a plugin do (the renaming is silently lost).
 """
@@ -48,8 +50,37 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 #: Folders (under tests/) and files whose tests draw the real Kivy interface.
 KIVY_GROUP = ("ui/", "accessibility/", "e2e/test_demo.py", "e2e/test_complement.py")
-#: Units started first, the longest first, so that no long unit is left for the end.
-FIRST_UNITS = ("kivy", "systemd")
+#: Units started first, the longest first, so that no long unit is left for the end: after
+#: ``kivy`` and ``systemd``, the files that took 25 s or more of a full run (measured with
+#: ``--junitxml``, summed per file). Without this, xdist starts the units with the most tests
+#: first, so files of a few long tests (test_end_to_end: 3 tests, ~65 s loaded) came last and
+#: one worker ran them alone while the other had finished. A file missing here only starts
+#: later; keep the list to the measured long ones.
+FIRST_UNITS = (
+    "kivy",
+    "systemd",
+    "tests/service/test_camera_focus.py",
+    "tests/backoffice/test_docrequests.py",
+    "tests/backoffice/test_agent_calls.py",
+    "tests/backoffice/test_end_to_end.py",
+    "tests/backoffice/test_staff_cli.py",
+    "tests/security/test_ingest_attacks.py",
+    "tests/e2e/test_agent_call.py",
+    "tests/scanner/test_detect.py",
+    "tests/backoffice/test_heartbeats.py",
+    "tests/backoffice/test_staff_api.py",
+    "tests/backoffice/test_tus.py",
+    "tests/backoffice/test_complements.py",
+    "tests/service/test_diag.py",
+    "tests/e2e/test_revocation.py",
+    "tests/kiosk/test_journey_app.py",
+    "tests/scanner/test_quality.py",
+    "tests/scanner/test_pipeline.py",
+    "tests/scanner/test_trayprior.py",
+    "tests/service/test_mode.py",
+    "tests/kiosk/test_uploader_watchdog.py",
+    "tests/workspace/test_workspace_browser.py",
+)
 
 
 def work_unit_of(nodeid: str) -> str:

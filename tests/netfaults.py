@@ -148,6 +148,8 @@ class DripServer:
         self.listener.listen(16)
         self.port = self.listener.getsockname()[1]
         self.accepted: list[socket.socket] = []
+        #: When the first connection was accepted (time.monotonic()), None before.
+        self.first_accepted: float | None = None
         self._stop = threading.Event()
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -157,6 +159,8 @@ class DripServer:
                 conn, _ = self.listener.accept()
             except OSError:
                 return
+            if self.first_accepted is None:
+                self.first_accepted = time.monotonic()
             self.accepted.append(conn)
             threading.Thread(target=self._drip, args=(conn,), daemon=True).start()
 

@@ -13,21 +13,25 @@ from tests.backoffice.postgres import PrivatePostgres, private_postgres
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PrivatePostgres]:
-    """A private PostgreSQL for the whole session (skips, saying why, if it cannot start)."""
+    """A private PostgreSQL for the whole session (skips, saying why, if it cannot start);
+    not durable against its own crash, which no test causes (tests/backoffice/postgres.py)."""
     try:
-        with private_postgres() as server:
+        with private_postgres(durable=False) as server:
             yield server
     except RuntimeError as exc:
         pytest.skip(f"PostgreSQL unavailable: {exc}")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def metadata_url(request: pytest.FixtureRequest, tmp_path: Path) -> str | None:
-    """None (SQLite in the data folder, the default) or a fresh PostgreSQL database."""
+def metadata_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str | None]:
+    """None (SQLite in the data folder, the default) or a fresh PostgreSQL database, dropped
+    after the test."""
     if request.param == "sqlite":
-        return None
+        yield None
+        return
     server: PrivatePostgres = request.getfixturevalue("postgres_server")
-    return server.new_database()
+    with server.database() as url:
+        yield url
 
 
 @pytest.fixture

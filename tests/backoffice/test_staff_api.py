@@ -52,6 +52,7 @@ from tests.backoffice.harness import (
     enroll,
     store_record,
 )
+from tests.backoffice.postgres import PrivatePostgres
 
 S = DossierStatus
 
@@ -63,14 +64,15 @@ def engine(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def metadata_url(engine: str, request: pytest.FixtureRequest) -> str | None:
+def metadata_url(engine: str, request: pytest.FixtureRequest) -> Iterator[str | None]:
     """Overrides tests/backoffice/conftest.py's: roles, certificates and envelopes behave
     the same on both engines, and a PostgreSQL database per test costs seconds."""
     if engine == "sqlite":
-        return None
-    server = request.getfixturevalue("postgres_server")
-    url: str = server.new_database()
-    return url
+        yield None
+        return
+    server: PrivatePostgres = request.getfixturevalue("postgres_server")
+    with server.database() as url:
+        yield url
 
 
 BOTH_ENGINES = pytest.mark.parametrize(

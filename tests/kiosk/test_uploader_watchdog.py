@@ -6,6 +6,11 @@ As systemd sees it, from outside: the real command with ``NOTIFY_SOCKET`` and
 waiting for work, a ``WATCHDOG=1`` at least every half interval. Against a server that
 drips a byte a second, its request never ends: once that has lasted longer than any
 request may (twice ``timeout_s``), the pings stop.
+
+Both scenarios are mostly waiting (about 20 s each of an uploader that sleeps, sends
+slowly or is stuck), so one module fixture starts the two at once and each test reads its
+own: the pair takes the time of one, not two. Each has its own back office (or dripping
+server), kiosk, outbox, notify socket and clock marks; nothing is shared between them.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ from __future__ import annotations
 import ssl
 import subprocess
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -36,8 +43,26 @@ def start_uploader(config: Path, notify: Path, watchdog_usec: int,
         "WATCHDOG_PID": None})
 
 
-def test_the_uploader_pings_at_least_every_half_interval_while_uploading_and_waiting(
-        tmp_path: Path) -> None:
+@dataclass
+class Uploading:
+    """An uploader sending an 8 MiB and a small dossier through a throttled link, then waiting
+    for work (WATCHDOG_USEC 4 s: pings at most 2 s apart)."""
+
+    process: subprocess.Popen[bytes]
+    notify: NotifySocket
+    log: Path
+    server: RunningServer
+    slow: CuttingProxy
+    ids: list[str]
+
+    def close(self) -> None:
+        processes.stop(self.process)
+        self.notify.close()
+        self.slow.close()
+        self.server.stop()
+
+
+def start_uploading(tmp_path: Path) -> Uploading:
     office = enrolled(tmp_path, "MAIRIE-30")
     bundle, fleet_code = office.bundle, office.fleet_code
     server = RunningServer(office.data, office.port).start()
@@ -48,26 +73,28 @@ def test_the_uploader_pings_at_least_every_half_interval_while_uploading_and_wai
         ids = queue(box, fleet_code, [8 * MIB, 100_000])
     notify = NotifySocket(tmp_path / "notify")
     process = start_uploader(config, tmp_path / "notify", 4_000_000, tmp_path / "up.log")
-    try:
-        ready = notify.wait_for("READY=1", 60)
-        time.sleep(20.5)
-        assert process.poll() is None, (tmp_path / "up.log").read_text()[-2000:]
-        pings = notify.pings(ready, ready + 20)
-        silences = gaps(pings, ready, ready + 20)
-        print(f"{len(pings)} pings in 20 s; longest silence {max(silences):.2f} s")
-        assert max(silences) <= 2.0, silences
-        # The window held real work: both dossiers went through the slow link.
-        assert sorted(d.deposit_id for d in server.bo.metadata.deposits()) == sorted(ids)
-    finally:
-        processes.stop(process)
-        notify.close()
-        slow.close()
-        server.stop()
+    return Uploading(process, notify, tmp_path / "up.log", server, slow, ids)
 
 
-def test_an_uploader_stuck_on_a_dripping_server_stops_pinging(tmp_path: Path) -> None:
-    """Its request never times out (a byte a second resets the wait for the next): after
-    twice its timeout without a step of the loop, nothing pings, and systemd restarts it."""
+@dataclass
+class Stuck:
+    """An uploader whose request is held by a server dripping a byte a second (timeout_s 5,
+    WATCHDOG_USEC 2 s: pings at most 1 s apart while it may still be waiting)."""
+
+    process: subprocess.Popen[bytes]
+    notify: NotifySocket
+    log: Path
+    drip: DripServer
+
+    def close(self) -> None:
+        # The dripping server first: its end ends the stuck request, so the uploader sees
+        # SIGTERM at once (stuck, it would wait out stop()'s 20 s before a SIGKILL).
+        self.drip.close()
+        processes.stop(self.process)
+        self.notify.close()
+
+
+def start_stuck(tmp_path: Path) -> Stuck:
     office = enrolled(tmp_path, "MAIRIE-31")
     bundle, fleet_code = office.bundle, office.fleet_code
     settings = load_settings(office.data)
@@ -80,25 +107,57 @@ def test_an_uploader_stuck_on_a_dripping_server_stops_pinging(tmp_path: Path) ->
         queue(box, fleet_code, [50_000])
     notify = NotifySocket(tmp_path / "notify")
     process = start_uploader(config, tmp_path / "notify", 2_000_000, tmp_path / "up.log")
+    return Stuck(process, notify, tmp_path / "up.log", drip)
+
+
+@pytest.fixture(scope="module")
+def running_together(tmp_path_factory: pytest.TempPathFactory
+                     ) -> Iterator[tuple[Uploading, Stuck]]:
+    """Both scenarios, started one after the other at once (see the module docstring)."""
+    uploading = start_uploading(tmp_path_factory.mktemp("uploading"))
     try:
-        notify.wait_for("READY=1", 60)
-        deadline = time.monotonic() + 30
-        while not drip.accepted:
-            assert time.monotonic() < deadline, "the uploader never connected"
-            time.sleep(0.05)
-        stuck = time.monotonic()
-        time.sleep(21)
-        assert process.poll() is None
-        waiting = notify.pings(stuck, stuck + 14)     # a request may last that long
-        silent = notify.pings(stuck + 16, stuck + 21)
-        print(f"{len(waiting)} pings while its request may still be waiting, {len(silent)} "
-              f"once it is stuck")
-        assert max(gaps(waiting, stuck, stuck + 14)) <= 1.0
-        assert silent == [], (tmp_path / "up.log").read_text()[-3000:]
-        assert "watchdog pings stop" in (tmp_path / "up.log").read_text()
+        stuck = start_stuck(tmp_path_factory.mktemp("stuck"))
+        try:
+            yield uploading, stuck
+        finally:
+            stuck.close()
     finally:
-        # The dripping server first: its end ends the stuck request, so the uploader sees
-        # SIGTERM at once (stuck, it would wait out stop()'s 20 s before a SIGKILL).
-        drip.close()
-        processes.stop(process)
-        notify.close()
+        uploading.close()
+
+
+def sleep_until(moment: float) -> None:
+    time.sleep(max(0.0, moment - time.monotonic()))
+
+
+def test_the_uploader_pings_at_least_every_half_interval_while_uploading_and_waiting(
+        running_together: tuple[Uploading, Stuck]) -> None:
+    run = running_together[0]
+    ready = run.notify.wait_for("READY=1", 60)
+    sleep_until(ready + 20.5)
+    assert run.process.poll() is None, run.log.read_text()[-2000:]
+    pings = run.notify.pings(ready, ready + 20)
+    silences = gaps(pings, ready, ready + 20)
+    print(f"{len(pings)} pings in 20 s; longest silence {max(silences):.2f} s")
+    assert max(silences) <= 2.0, silences
+    # The window held real work: both dossiers went through the slow link.
+    assert sorted(d.deposit_id for d in run.server.bo.metadata.deposits()) == sorted(run.ids)
+
+
+def test_an_uploader_stuck_on_a_dripping_server_stops_pinging(
+        running_together: tuple[Uploading, Stuck]) -> None:
+    """Its request never times out (a byte a second resets the wait for the next): after
+    twice its timeout without a step of the loop, nothing pings, and systemd restarts it."""
+    run = running_together[1]
+    ready = run.notify.wait_for("READY=1", 60)
+    while (stuck := run.drip.first_accepted) is None:      # the moment its request began
+        assert time.monotonic() < ready + 30, "the uploader never connected"
+        time.sleep(0.05)
+    sleep_until(stuck + 21)
+    assert run.process.poll() is None
+    waiting = run.notify.pings(stuck, stuck + 14)     # a request may last that long
+    silent = run.notify.pings(stuck + 16, stuck + 21)
+    print(f"{len(waiting)} pings while its request may still be waiting, {len(silent)} "
+          f"once it is stuck")
+    assert max(gaps(waiting, stuck, stuck + 14)) <= 1.0
+    assert silent == [], run.log.read_text()[-3000:]
+    assert "watchdog pings stop" in run.log.read_text()
