@@ -43,10 +43,10 @@ and ``dimmer`` below 3 L units in 95 %; of 297 outline finalists that are not
 the page (Jaccard < 0.5), half have ``even`` below 0.40 and a quarter are 15
 or more L units dimmer. The two overlap (a quad inside the page is paper
 too): the factor only keeps the clearly un-page-like from winning. With the
-constants below, 72 % of the true pages get the full factor and 2.8 % fall
-below the live path's second-look threshold (``recheck_below`` 0.6), against
-21 % and 51 % of the wrong finalists (still, 640 px: 69 % / 2.2 % against
-17 % / 60 %).
+constants below, 72 % of the true pages get the full factor and 14 % fall
+below the live path's look-again threshold (``recheck_below`` 0.8), against
+21 % and 72 % of the wrong finalists (still, 640 px: 68 % / 13 % against
+17 % / 72 %). Centrality is not part of these figures.
 """
 
 from __future__ import annotations
