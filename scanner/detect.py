@@ -76,10 +76,12 @@ def find_page(frame: U8, params: DetectorParams, tray: TrayPrior | None = None) 
                          f"got {frame.dtype} {frame.shape}")
     found = _search(frame, params, tray)
     step = params
-    while step.recheck is not None and (found is None or found[1] < step.recheck_below):
+    # look again only at a frame where something was outlined but is not page-like: an empty
+    # tray (the preview's frames between two citizens) costs one pass, not three
+    while found is not None and step.recheck is not None and found[1] < step.recheck_below:
         step = step.recheck
         again = _search(frame, step, tray)
-        if again is not None and (found is None or again[1] > found[1]):
+        if again is not None and again[1] > found[1]:
             found = again
     if found is None:
         return None

@@ -5,6 +5,8 @@ white page on a white desk where its first pass outlines a magazine cover."""
 from __future__ import annotations
 
 import csv
+import importlib
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,9 +16,10 @@ import numpy.typing as npt
 import pytest
 
 from scanner.detect import detect_live, find_page
-from scanner.detectparams import LIVE
+from scanner.detectparams import LIVE, DetectorParams
 from scanner.geometry import smartdoc_jaccard
 from scanner.pageness import FLOOR, page_likeness, rerank
+from scanner.trayprior import TrayPrior
 
 Lab = npt.NDArray[np.float32]
 
@@ -121,3 +124,24 @@ def test_the_preview_finds_the_white_page_on_the_white_desk_by_its_second_look(
     for frame, truth in frames:
         assert smartdoc_jaccard(find_page(frame, first_pass_only), truth) < 0.85
         assert smartdoc_jaccard(detect_live(frame), truth) >= 0.85
+
+
+def test_the_preview_looks_once_at_an_empty_tray(monkeypatch: pytest.MonkeyPatch) -> None:
+    # between two citizens the preview runs on the empty tray all day: nothing outlined there is
+    # no reason to look again at 480 and 640 px (three passes per frame on a Raspberry Pi)
+    module = importlib.import_module("scanner.detect")    # the module, not the function
+    sizes: list[int] = []
+    search: Callable[[npt.NDArray[np.uint8], DetectorParams, TrayPrior | None],
+                     tuple[npt.NDArray[np.float64], float] | None] = module._search
+
+    def counted(frame: npt.NDArray[np.uint8], params: DetectorParams,
+                tray: TrayPrior | None) -> tuple[npt.NDArray[np.float64], float] | None:
+        sizes.append(params.work_size)
+        return search(frame, params, tray)
+
+    monkeypatch.setattr(module, "_search", counted)
+    rng = np.random.default_rng(1)
+    tray = np.asarray(cv2.GaussianBlur(rng.normal(80, 5, (1080, 1920, 3)).clip(0, 255)
+                                       .astype(np.uint8), (0, 0), 2), np.uint8)
+    assert detect_live(tray) is None
+    assert sizes == [LIVE.work_size]
