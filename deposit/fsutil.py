@@ -37,10 +37,7 @@ def write_new_file(path: str | os.PathLike[str], data: bytes, mode: int = PRIVAT
     try:
         try:
             os.fchmod(fd, mode)  # the umask may have narrowed it; never widen beyond ``mode``
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-            os.fsync(fd)
+            _write_synced(fd, data)
         finally:
             os.close(fd)
         os.link(tmp, target)
@@ -75,11 +72,16 @@ def replace_durably(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        os.fsync(fd)
+        _write_synced(fd, data)
     finally:
         os.close(fd)
     tmp.replace(path)
     fsync_dir(path.parent)
+
+
+def _write_synced(fd: int, data: bytes) -> None:
+    """All of ``data`` to ``fd`` (``os.write`` may write less than asked), then fsync."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+    os.fsync(fd)

@@ -158,21 +158,24 @@ def hard_corpus(per_category: int, seed: int = VALIDATION_SEED,
 def distractor_corpus(count: int, held_out: bool = False,
                       frame_size: tuple[int, int] = (1920, 1080)) -> Iterator[HardFrame]:
     """``count`` ``distractor`` frames of the in-sample split, or of the held-out one."""
-    if not 0 <= count <= 1000:
-        raise ValueError(f"a distractor split has at most 1000 frames, not {count}")
-    base = DISTRACTOR_HELDOUT_SEEDS if held_out else DISTRACTOR_SEEDS
-    for i in range(count):
-        yield make_frame(DISTRACTOR, base + i, frame_size)
+    return _split(DISTRACTOR, DISTRACTOR_HELDOUT_SEEDS if held_out else DISTRACTOR_SEEDS,
+                  count, frame_size)
 
 
 def white_on_white_corpus(count: int, held_out: bool = False,
                           frame_size: tuple[int, int] = (1920, 1080)) -> Iterator[HardFrame]:
     """``count`` ``white_on_white_clutter`` frames of the in-sample split, or the held-out one."""
+    return _split(WHITE_ON_WHITE,
+                  WHITE_ON_WHITE_HELDOUT_SEEDS if held_out else WHITE_ON_WHITE_SEEDS,
+                  count, frame_size)
+
+
+def _split(category: str, base: int, count: int,
+           frame_size: tuple[int, int]) -> Iterator[HardFrame]:
+    """Frames ``base`` + 0 .. count - 1 of a category kept apart, with its own seed ranges."""
     if not 0 <= count <= 1000:
-        raise ValueError(f"a {WHITE_ON_WHITE} split has at most 1000 frames, not {count}")
-    base = WHITE_ON_WHITE_HELDOUT_SEEDS if held_out else WHITE_ON_WHITE_SEEDS
-    for i in range(count):
-        yield make_frame(WHITE_ON_WHITE, base + i, frame_size)
+        raise ValueError(f"a {category} split has at most 1000 frames, not {count}")
+    return (make_frame(category, base + i, frame_size) for i in range(count))
 
 
 def make_frame(category: str, seed: int,

@@ -206,14 +206,9 @@ def _percentile_u8(values: Image, q: float) -> int:
     return int(np.searchsorted(counts, q / 100.0 * counts[-1]))
 
 
-def is_photo(flat: Image) -> bool:
-    """Whether a flattened page at ``INK_DPI`` is mostly mid-grey (a photograph), not ink on
-    paper."""
-    return is_photo_at(shrink(flat, INK_DPI, PHOTO_DPI))
-
-
 def is_photo_at(coarse: Image) -> bool:
-    """:func:`is_photo` of the flattened page already at ``PHOTO_DPI``."""
+    """Whether a flattened page, at ``PHOTO_DPI``, is mostly mid-grey (a photograph), not ink
+    on paper."""
     small = cv2.medianBlur(coarse, 3)
     return float(np.mean((small > 60) & (small < 190))) > PHOTO_FRACTION
 

@@ -409,18 +409,23 @@ def border_step(frame: Image, quad: Quad, band: float) -> float | None:
                 within = (max(0, within[0]), min(limit, within[1]))
                 if beyond[1] <= beyond[0] or within[1] <= within[0]:
                     continue
-                if axis == 0:
-                    outside.append(pixels[lo:hi, beyond[0]:beyond[1]].reshape(-1, pixels.shape[2]))
-                    inside.append(pixels[lo:hi, within[0]:within[1]].reshape(-1, pixels.shape[2]))
-                else:
-                    outside.append(pixels[beyond[0]:beyond[1], lo:hi].reshape(-1, pixels.shape[2]))
-                    inside.append(pixels[within[0]:within[1], lo:hi].reshape(-1, pixels.shape[2]))
+                outside.append(_patch(pixels, axis, beyond, (lo, hi)))
+                inside.append(_patch(pixels, axis, within, (lo, hi)))
             if len(outside) < _SAMPLES // 4:
                 continue
             a = np.percentile(np.concatenate(outside), 75, axis=0)
             b = np.percentile(np.concatenate(inside), 75, axis=0)
             steps.append(float(np.max(np.abs(a - b)) / max(float(np.max(b)), 16.0)))
     return min(steps) if steps else None
+
+
+def _patch(pixels: Image, axis: int, towards: tuple[int, int], along: tuple[int, int]
+           ) -> npt.NDArray[np.uint8]:
+    """The pixels (one row each) of ``pixels`` from ``towards`` across a border meeting ``axis``
+    and ``along`` it."""
+    rows, cols = (along, towards) if axis == 0 else (towards, along)
+    return np.asarray(pixels[rows[0]:rows[1], cols[0]:cols[1]].reshape(-1, pixels.shape[2]),
+                      np.uint8)
 
 
 def _in_frame(a: float, b: float, size: int) -> tuple[float, float]:
