@@ -58,6 +58,7 @@ from backoffice.alerting import AlertRound
 from backoffice.app import Backoffice, Listener, create_apps
 from backoffice.errors import SetupError
 from backoffice.notify import Notifier
+from backoffice.proxyhop import FromProxy
 from backoffice.settings import Limits, Settings, parse_listen
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,10 @@ log = logging.getLogger(__name__)
 #: How often the cached gauges (/metrics) and the public health are refreshed, seconds.
 #: A scrape every 15 s is Prometheus's usual interval; counting more often buys nothing.
 GAUGE_INTERVAL = 15.0
+#: How long an ingest process behind nginx keeps an idle connection from it, seconds: longer
+#: than nginx's upstream ``keepalive_timeout`` (60 s, its default), so that nginx, not the
+#: process, closes an idle one and never sends a request on a connection being closed.
+PROXY_KEEPALIVE_SECONDS = 75
 
 
 class _WithTLS:
@@ -299,12 +304,23 @@ class Service:
     """
 
     def __init__(self, bo: Backoffice, sockets: Mapping[Listener, socket.socket], *,
-                 graceful_seconds: float = 10.0) -> None:
+                 graceful_seconds: float = 10.0, chores: bool = True,
+                 behind_proxy: bool = False) -> None:
+        """Serve the listeners of ``sockets`` (all four, or a part of them).
+
+        ``chores``: run the periodic work here (one process of a machine does).
+        ``behind_proxy``: the ingest socket is a Unix socket behind nginx, which
+        terminates TLS and verifies the kiosk's certificate (:mod:`backoffice.proxyhop`):
+        plain HTTP on uvicorn's own h11 protocol, nginx bounding slow and idle clients.
+        """
         self.bo = bo
         self.sockets = dict(sockets)
         settings = bo.settings
-        check_tls_files(settings)
+        if not behind_proxy or set(self.sockets) != {Listener.INGEST}:
+            check_tls_files(settings)
         apps = create_apps(bo)
+        if behind_proxy:
+            apps[Listener.INGEST] = FromProxy(apps[Listener.INGEST])
         protocol = guarded_protocol(settings.limits)
         common: dict[str, Any] = {
             "http": protocol, "ws": "none", "lifespan": "off", "log_config": None,
@@ -330,11 +346,21 @@ class Service:
                              "ssl_ca_certs": str(settings.staff_ca_cert),
                              "ssl_cert_reqs": ssl.CERT_REQUIRED},
         }
-        self.servers = {listener: _Server(uvicorn.Config(apps[listener], **common,
-                                                         **tls[listener]))
-                        for listener in Listener}
+        if behind_proxy:
+            # nginx keeps its connections to the processes open (upstream keepalive) and
+            # sends whole headers at once: uvicorn's own protocol, no deadline of ours.
+            tls[Listener.INGEST] = {"http": "h11",
+                                    "timeout_keep_alive": PROXY_KEEPALIVE_SECONDS}
+        self.servers = {listener: _Server(uvicorn.Config(apps[listener],
+                                                         **{**common, **tls[listener]}))
+                        for listener in self.sockets}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
+        self.chores = chores
+        self.notifier: Notifier | None = None
+        self.alerts: AlertRound | None = None
+        if not chores:
+            return
         # A data folder made before notifications gets the notifier's key now (logged).
         if notifykeys.ensure(settings, bo.clock()):
             log.warning("this data folder had no notifier key (made before notifications): "
@@ -348,11 +374,17 @@ class Service:
         return host, port
 
     def url(self, listener: Listener) -> str:
+        if self.sockets[listener].family == socket.AF_UNIX:
+            return f"unix:{self.sockets[listener].getsockname()}"
         host, port = self.address(listener)
         shown = f"[{host}]" if ":" in host else host
         scheme = "http" if listener is Listener.ADMIN or (
             listener is Listener.PUBLIC and not self.bo.settings.public_tls) else "https"
         return f"{scheme}://{shown}:{port}"
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
 
     @property
     def started(self) -> bool:
@@ -363,11 +395,12 @@ class Service:
         serving = [asyncio.create_task(server.serve(sockets=[self.sockets[listener]]))
                    for listener, server in self.servers.items()]
         chores = [asyncio.create_task(self._every(self.bo.sweep_interval, self._sweep)),
-                  asyncio.create_task(self._every(GAUGE_INTERVAL, self._refresh))]
+                  asyncio.create_task(self._every(GAUGE_INTERVAL, self._refresh))
+                  ] if self.chores else []
         if self.notifier is not None:
             chores.append(asyncio.create_task(
                 self._every(self.bo.settings.notify.interval_seconds, self._notify)))
-        if self.bo.settings.fleet.interval_seconds > 0:       # 0: rounds run elsewhere
+        if self.chores and self.bo.settings.fleet.interval_seconds > 0:  # 0: run elsewhere
             chores.append(asyncio.create_task(
                 self._every(self.bo.settings.fleet.interval_seconds, self._fleet_alerts)))
         try:
@@ -416,7 +449,8 @@ class Service:
             self.notifier.run_once()
 
     def _fleet_alerts(self) -> None:
-        self.alerts.run_once()
+        if self.alerts is not None:
+            self.alerts.run_once()
 
     def _stop_servers(self) -> None:
         for server in self.servers.values():

@@ -10,6 +10,7 @@ from typing import Any
 
 from backoffice.server import serve
 from backoffice.settings import load_settings, parse_listen
+from backoffice.workers import default_socket_dir, serve_ingest, serve_workers
 
 
 def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
@@ -21,6 +22,16 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     parser.add_argument("--data", type=Path, required=True, metavar="DIR")
     parser.add_argument("--listen", default=None, metavar="HOST:PORT",
                         help="the kiosks' listener (default: the settings' listen)")
+    parser.add_argument("--workers", type=int, default=None, metavar="N",
+                        help="N ingest processes behind nginx, which then terminates the "
+                             "kiosks' TLS on the settings' listen address (configuration: "
+                             "backoffice proxy-config); this process serves the other "
+                             "listeners and restarts an ingest process that ends")
+    parser.add_argument("--socket-dir", type=Path, default=None, metavar="DIR",
+                        help="with --workers: where the ingest processes' Unix sockets go "
+                             "(default: $RUNTIME_DIRECTORY, else DATA/run)")
+    # One ingest process of --workers, started by the supervisor (not for people).
+    parser.add_argument("--ingest-socket", type=Path, default=None, help=argparse.SUPPRESS)
     parser.set_defaults(func=run)
 
 
@@ -32,4 +43,9 @@ def run(args: argparse.Namespace) -> int:
     if args.listen:
         parse_listen(args.listen)
         settings = dataclasses.replace(settings, listen=args.listen)
+    if args.ingest_socket is not None:
+        return serve_ingest(settings, args.ingest_socket)
+    if args.workers is not None:
+        return serve_workers(settings, args.workers,
+                             args.socket_dir or default_socket_dir(settings))
     return serve(settings)
