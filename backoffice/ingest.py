@@ -329,10 +329,13 @@ class Ingest(Settlement):
                 raise OffsetConflict(f"Upload-Offset {offset} is not the upload's offset "
                                      f"{upload.offset}")
             new_offset = await self._receive(upload, checksum, body)
-        upload = await run_in_threadpool(self._reload, upload_id)
-        if new_offset == upload.length:
-            settled = await run_in_threadpool(self._complete, upload)
-            return Received(await run_in_threadpool(self._reload, upload_id), settled.ack)
+            upload = await run_in_threadpool(self._reload, upload_id)
+            if new_offset == upload.length:
+                # Still holding the upload's lock: a HEAD that comes meanwhile (its kiosk gave
+                # up waiting, on this process or another) waits, rather than completing the same
+                # upload at the same time.
+                settled = await run_in_threadpool(self._complete, upload)
+                return Received(await run_in_threadpool(self._reload, upload_id), settled.ack)
         return Received(upload)
 
     def _reload(self, upload_id: str) -> UploadRecord:

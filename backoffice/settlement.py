@@ -16,6 +16,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -39,6 +40,19 @@ from deposit.errors import DepositError, HeaderError
 from deposit.status import AckDisposition
 
 log = logging.getLogger(__name__)
+
+
+class Kept(StrEnum):
+    """The folders of the object store an envelope is published in, by what it is."""
+
+    ENVELOPE = "envelopes"      # a deposit
+    COMPLEMENT = "complements"  # documents sent for a request
+    CONFLICT = "conflicts"      # a different envelope under a deposit id already stored
+
+
+def _key(kept: Kept, sha: str) -> str:
+    """Objects are named by their SHA-256 (content-addressed; backoffice/store/objects.py)."""
+    return f"{kept.value}/{sha[:2]}/{sha}.age"
 
 #: The recipient stanzas a kiosk writes (deposit/age_keys.py); anything else is not ours.
 STANZA_TYPES = frozenset({age_keys.PQ_STANZA, age_keys.X25519_STANZA})
@@ -124,27 +138,36 @@ class Settlement:
                                Check.REVOKED)
         manifest = self._verify_manifest(kiosk, upload.manifest)
         sha = self.objects.partial_sha256(upload.upload_id, upload.length)
+        published: str | None = None
         if sha is None:
             existing = self._stored(upload.deposit_id, upload.envelope_sha256)
             if existing is not None:   # published and recorded by an earlier attempt
                 self.metadata.end_upload(upload.upload_id, "complete", ack=existing.ack)
                 return existing
-            raise self._refuse(upload, "the received envelope is shorter than declared",
-                               Check.SIZE)
-        if sha != upload.envelope_sha256:
+            # Published, then the process ended before recording it (killed, power cut): the
+            # object is there under its digest, checked before it was published; record it.
+            published = self._published(upload.envelope_sha256)
+            if published is None:
+                raise self._refuse(upload, "the received envelope is shorter than declared",
+                                   Check.SIZE)
+            log.warning("upload %s of deposit %s: published but not recorded by an earlier "
+                        "attempt; recording it now", upload.upload_id, upload.deposit_id)
+            sha = upload.envelope_sha256
+        elif sha != upload.envelope_sha256:
             raise self._refuse(upload, "the envelope's SHA-256 does not match its manifest "
                                        "(altered in transit or on the kiosk)", Check.DIGEST)
-        try:
-            age_format.check_shape(self.objects.read_partial(upload.upload_id, HEADER_PEEK),
-                                   upload.length, STANZA_TYPES)
-        except HeaderError as exc:
-            # Signed by the kiosk, but not an envelope staff could open: acknowledging it
-            # would let the kiosk delete the only copy of whatever it meant to send.
-            raise self._refuse(upload, f"the bytes are not an age envelope ({exc})",
-                               Check.FORMAT) from None
+        else:
+            try:
+                age_format.check_shape(self.objects.read_partial(upload.upload_id, HEADER_PEEK),
+                                       upload.length, STANZA_TYPES)
+            except HeaderError as exc:
+                # Signed by the kiosk, but not an envelope staff could open: acknowledging it
+                # would let the kiosk delete the only copy of whatever it meant to send.
+                raise self._refuse(upload, f"the bytes are not an age envelope ({exc})",
+                                   Check.FORMAT) from None
         now = self.clock()
         if manifest.is_complement:
-            return self._complete_complement(upload, manifest, sha, now)
+            return self._complete_complement(upload, manifest, sha, now, published)
         stored = self.metadata.deposit(upload.deposit_id)
         if stored is not None and stored.envelope_sha256 == sha:
             self.objects.delete_partial(upload.upload_id)
@@ -152,9 +175,10 @@ class Settlement:
             self.metrics.inc("backoffice_deposits_replayed_total")
             return Settled(stored.ack, AckDisposition.STORED, new=False)
         if stored is None:
-            key = f"envelopes/{sha[:2]}/{sha}.age"
+            key = _key(Kept.ENVELOPE, sha)
             ack = self._sign(upload, sha, now, AckDisposition.STORED)
-            self.objects.publish(upload.upload_id, key)
+            if published != key:
+                self.objects.publish(upload.upload_id, key)
             record = DepositRecord(
                 deposit_id=upload.deposit_id, kiosk_id=upload.kiosk_id,
                 procedure=str(manifest.procedure), created_at=manifest.created_at(),
@@ -178,10 +202,18 @@ class Settlement:
             # Lost a race against a different envelope: ours, already published
             # under its own digest, becomes the conflict.
             return self._conflict(upload, manifest, sha, now, published=key)
-        return self._conflict(upload, manifest, sha, now)
+        return self._conflict(upload, manifest, sha, now, published)
+
+    def _published(self, sha: str) -> str | None:
+        """The key of an object published under ``sha`` whose bytes have that digest, if any."""
+        for kept in Kept:
+            key = _key(kept, sha)
+            if self.objects.exists(key) and self.objects.sha256(key) == sha:
+                return key
+        return None
 
     def _complete_complement(self, upload: UploadRecord, manifest: manifestmod.Manifest,
-                             sha: str, now: datetime) -> Settled:
+                             sha: str, now: datetime, published: str | None = None) -> Settled:
         """Store a verified complement beside its dossier and answer the request it brings
         documents for (backoffice/complements.py), or refuse it, keeping nothing."""
         stored = self.complements.get(upload.deposit_id)
@@ -196,9 +228,10 @@ class Settlement:
             request = complements.check(self.metadata, manifest)
         except complements.ComplementRefused as exc:
             raise self._refuse(upload, str(exc), Check.COMPLEMENT) from None
-        key = f"complements/{sha[:2]}/{sha}.age"
+        key = _key(Kept.COMPLEMENT, sha)
         ack = self._sign(upload, sha, now, AckDisposition.STORED)
-        self.objects.publish(upload.upload_id, key)
+        if published != key:
+            self.objects.publish(upload.upload_id, key)
         assert manifest.complement_of is not None
         record = ComplementRecord(
             complement_id=upload.deposit_id, deposit_id=manifest.complement_of,
@@ -228,7 +261,7 @@ class Settlement:
                   now: datetime, published: str | None = None) -> Settled:
         existing = self.metadata.conflict(upload.deposit_id, sha)
         ack = existing.ack if existing else self._sign(upload, sha, now, AckDisposition.CONFLICT)
-        key = published or f"conflicts/{sha[:2]}/{sha}.age"
+        key = published or _key(Kept.CONFLICT, sha)
         if published is None:
             self.objects.publish(upload.upload_id, key)
         record = ConflictRecord(

@@ -188,6 +188,46 @@ def test_offsets_survive_a_restart_of_the_server(backoffice_data, kiosk) -> None
         server.stop()
 
 
+def test_an_envelope_published_before_a_crash_is_recorded_when_the_kiosk_asks_again(
+        server, client, kiosk) -> None:
+    """A process that published the envelope and died before recording it (SIGKILL, power
+    cut): the kiosk's HEAD, on any process, records it from the published object."""
+    made = kiosk.make(size=50_000)
+    data = made.envelope_path.read_bytes()
+    url = create(client, kiosk, made).headers["Location"]
+    upload_id = url.rsplit("/", 1)[1]
+    bo = server.bo
+    # What the dead process did: every byte durable, the offset committed, then published.
+    writer = bo.objects.open_partial(upload_id, 0)
+    writer.write(data)
+    assert writer.commit() == len(data)
+    assert bo.metadata.advance(upload_id, 0, len(data), datetime.now(UTC) + timedelta(hours=1))
+    bo.objects.publish(upload_id, f"envelopes/{made.sha256[:2]}/{made.sha256}.age")
+    assert bo.metadata.deposit(made.deposit_id) is None
+
+    answer = client.head(url, headers=TUS)
+    assert answer.status_code == 200
+    assert "Deposit-Ack" in answer.headers
+    stored = bo.metadata.deposit(made.deposit_id)
+    assert stored is not None and stored.envelope_sha256 == made.sha256
+
+
+def test_an_upload_whose_bytes_are_gone_and_never_published_is_refused(
+        server, client, kiosk) -> None:
+    made = kiosk.make(size=50_000)
+    data = made.envelope_path.read_bytes()
+    url = create(client, kiosk, made).headers["Location"]
+    upload_id = url.rsplit("/", 1)[1]
+    bo = server.bo
+    writer = bo.objects.open_partial(upload_id, 0)
+    writer.write(data)
+    writer.commit()
+    assert bo.metadata.advance(upload_id, 0, len(data), datetime.now(UTC) + timedelta(hours=1))
+    bo.objects.delete_partial(upload_id)
+    assert client.head(url, headers=TUS).status_code == 422
+    assert bo.metadata.deposit(made.deposit_id) is None
+
+
 # ------------------------------------------------------------------ who may upload
 
 def test_a_connection_without_a_client_certificate_fails_the_handshake(server, kiosk) -> None:
