@@ -6,6 +6,8 @@ asked) around a site block such as ``backoffice proxy-config`` prints, and
 an access log that names the upstream each request went to
 (:func:`upstreams_by_upload`). nginx is stopped when the block ends, and by a
 watchdog thread after ``lifetime`` seconds even if the test hangs.
+:func:`workers_behind_nginx` is the scale-out back office: ``backoffice serve
+--workers N`` with nginx in front, configured by ``backoffice proxy-config``.
 """
 
 from __future__ import annotations
@@ -14,12 +16,21 @@ import contextlib
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+
+from backoffice.proxyconf import render
+from backoffice.settings import load_settings
+from backoffice.workers import socket_path
+from tests.backoffice.harness import free_port, init_backoffice
+from tests.conftest import REPO
 
 MAIN = """\
 {user}
@@ -104,3 +115,83 @@ def upstreams_by_upload(access_log: Path) -> dict[str, list[tuple[str, int, str]
         if m:
             out.setdefault(m["upload"], []).append((m["method"], int(m["status"]), m["up"]))
     return out
+
+
+@dataclass
+class Workers:
+    """``serve --workers`` as a subprocess, its log collected, and nginx in front of it."""
+
+    data: Path
+    socket_dir: Path
+    count: int
+    proc: subprocess.Popen[str]
+    log: list[str]
+    nginx_root: Path
+
+    def children(self) -> list[int]:
+        """The ingest processes' pids, from /proc: the children of any of the supervisor's
+        threads (a process started again is the watching thread's child)."""
+        out: list[int] = []
+        for task in Path(f"/proc/{self.proc.pid}/task").iterdir():
+            with contextlib.suppress(OSError):
+                out += [int(p) for p in (task / "children").read_text().split()]
+        return out
+
+    def pid_on(self, index: int) -> int:
+        """The pid of the process serving socket ``index``."""
+        wanted = str(socket_path(self.socket_dir, index))
+        for pid in self.children():
+            with contextlib.suppress(OSError):
+                if wanted in Path(f"/proc/{pid}/cmdline").read_bytes().decode():
+                    return pid
+        raise AssertionError(f"no process on {wanted}")
+
+
+@contextlib.contextmanager
+def workers_behind_nginx(root: Path, count: int, *, metadata: str | None = None,
+                         objects: str | None = None,
+                         env: dict[str, str] | None = None) -> Iterator[Workers]:
+    """A back office with ``count`` ingest processes behind nginx on a free port."""
+    port = free_port()
+    data = init_backoffice(root / "bo", port, metadata=metadata)
+    if objects is not None:
+        toml = data / "backoffice.toml"
+        text = toml.read_text()
+        start = text.index("\nobjects = ")
+        end = text.index("\n", start + 1)
+        toml.write_text(text[:start] + f'\nobjects = "{objects}"' + text[end:])
+    socket_dir = root / "run"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "backoffice", "serve", "--data", str(data), "--workers",
+         str(count), "--socket-dir", str(socket_dir)],
+        stderr=subprocess.PIPE, text=True, cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})})
+    log: list[str] = []
+    ready = threading.Event()
+
+    def read() -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            log.append(line)
+            if "ingest processes on" in line:
+                ready.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        if not ready.wait(90):
+            raise AssertionError("serve --workers did not start:\n" + "".join(log))
+        site = render(load_settings(data), count, socket_dir)
+        with nginx(root / "nginx", site, port):
+            yield Workers(data, socket_dir, count, proc, log, root / "nginx")
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        reader.join(timeout=10)
+        if proc.stderr is not None:
+            proc.stderr.close()
