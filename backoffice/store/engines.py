@@ -17,9 +17,11 @@ No sqlite3 or psycopg exception leaves this module: they become StoreError.
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -55,7 +57,8 @@ def _wal(conn: sqlite3.Connection, attempts: int = 300) -> None:
 
 
 class SQLiteStore(MetadataStore):
-    """SQLite in WAL mode, ``synchronous=FULL``; one connection per thread."""
+    """SQLite in WAL mode, ``synchronous=FULL``; one connection per thread, and per
+    process: a process forked after using the store opens its own."""
 
     blob_type = "BLOB"
 
@@ -65,8 +68,12 @@ class SQLiteStore(MetadataStore):
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._pid = os.getpid()
+        self._inherited: list[sqlite3.Connection] = []
 
     def _connection(self) -> sqlite3.Connection:
+        if self._pid != os.getpid():
+            self._after_fork()
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             try:
@@ -119,6 +126,15 @@ class SQLiteStore(MetadataStore):
         # query_only makes SQLite refuse a write in it, as PostgreSQL's READ ONLY does.
         return self._begin("BEGIN", read_only=True)
 
+    def _after_fork(self) -> None:
+        """In a child process: leave the parent's connections alone (SQLite must not use one
+        across fork; closing it here could drop the parent's locks) and open new ones."""
+        self._lock = threading.Lock()
+        self._inherited += self._all
+        self._all = []
+        self._local = threading.local()
+        self._pid = os.getpid()
+
     def close(self) -> None:
         with self._lock:
             for conn in self._all:
@@ -157,7 +173,8 @@ class PostgresStore(MetadataStore):
     :class:`StoreError` saying so. The pool opens on first use (``init_schema`` when
     ``serve`` starts), waiting ``timeout`` seconds for its first connections: a server that
     does not answer then stops the start with libpq's reason, rather than hanging.
-    ``open_metadata`` itself connects to nothing.
+    ``open_metadata`` itself connects to nothing, and a process forked after using the
+    store opens its own pool (the parent's cannot be shared).
     """
 
     blob_type = "BYTEA"
@@ -185,6 +202,9 @@ class PostgresStore(MetadataStore):
                                 f"({self.timeout})")
         self._pool: ConnectionPool[Any] | None = None
         self._lock = threading.Lock()
+        self._pid = os.getpid()
+        self._inherited: list[ConnectionPool[Any]] = []
+        self._made: weakref.WeakSet[Any] = weakref.WeakSet()    # every connection opened
 
     def dialect_sql(self, sql: str) -> str:
         return sql.replace("?", "%s")
@@ -199,6 +219,8 @@ class PostgresStore(MetadataStore):
 
     # ------------------------------------------------------------------ the pool
     def _connections(self) -> ConnectionPool[Any]:
+        if self._pid != os.getpid():
+            self._after_fork()
         pool = self._pool
         if pool is not None:
             return pool
@@ -218,7 +240,7 @@ class PostgresStore(MetadataStore):
         pool: ConnectionPool[Any] = ConnectionPool(
             self._conninfo, kwargs=kwargs, min_size=self.min_size, max_size=self.max_size,
             timeout=self.timeout, check=ConnectionPool.check_connection,
-            name="backoffice-metadata", open=True)
+            configure=self._made.add, name="backoffice-metadata", open=True)
         try:
             pool.wait(timeout=self.timeout)       # closes the pool when it times out
         except psycopg.Error:
@@ -235,6 +257,29 @@ class PostgresStore(MetadataStore):
         except psycopg.Error as exc:
             return str(exc).strip()
         return "the server answers now, but did not in time"
+
+    def _after_fork(self) -> None:
+        """In a child process: a pool of its own, opened on first use.
+
+        The parent's pool cannot serve here (its threads did not survive the fork, and its
+        sockets are the parent's sessions). Closing one of its connections, now or when it
+        is collected, would send PostgreSQL the end of the parent's session; so each
+        inherited socket is first pointed at /dev/null in this process only (the parent's
+        stays as it is), and the pool is kept, unused, until :meth:`close`.
+        """
+        devnull = os.open(os.devnull, os.O_RDWR)
+        try:
+            for conn in list(self._made):
+                with contextlib.suppress(Exception):
+                    os.dup2(devnull, conn.pgconn.socket)
+        finally:
+            os.close(devnull)
+        self._made = weakref.WeakSet()
+        self._lock = threading.Lock()
+        if self._pool is not None:
+            self._inherited.append(self._pool)
+        self._pool = None
+        self._pid = os.getpid()
 
     def _getconn(self) -> Any:
         import psycopg
@@ -285,8 +330,11 @@ class PostgresStore(MetadataStore):
     def close(self) -> None:
         with self._lock:
             pool, self._pool = self._pool, None
+            inherited, self._inherited = self._inherited, []
         if pool is not None:
             pool.close(timeout=5)
+        for old in inherited:       # its sockets point at /dev/null here: see _after_fork
+            old.close(timeout=0)
 
 
 def _rollback(conn: Any) -> None:

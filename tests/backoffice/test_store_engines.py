@@ -9,9 +9,11 @@ not take for its pool.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
-from collections.abc import Iterator
+import warnings
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -97,6 +99,45 @@ def test_a_read_cannot_write_and_the_next_transaction_still_can(url: str) -> Non
         store.close()
 
 
+
+def in_a_child(work: Callable[[], None]) -> int:
+    """Run ``work`` in a forked child; its exit code (0: it returned)."""
+    with warnings.catch_warnings():
+        # Python 3.12 warns that forking a process with threads (the pool's) may deadlock:
+        # what the store does in the child is what these tests check.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
+    if pid == 0:                                    # the child: never returns
+        code = 1
+        try:
+            work()
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status)
+
+
+def test_a_forked_process_uses_connections_of_its_own(url: str) -> None:
+    # One connection on PostgreSQL: the parent's transaction holds it.
+    store = opened(url + ("?pool_max_size=1&pool_timeout=2" if url.startswith("postgres")
+                          else ""))
+
+    def read_and_close() -> None:
+        assert store.kiosk(KIOSK.kiosk_id) == KIOSK
+        store.close()
+
+    try:
+        # The parent is in a transaction: its connection (SQLite) or its pool's only one
+        # (PostgreSQL) is busy; the child must not take it over.
+        with store.transaction() as cur:
+            cur.execute("SELECT 1 AS n").one()
+            assert in_a_child(read_and_close) == 0
+        assert store.kiosk(KIOSK.kiosk_id) == KIOSK
+    finally:
+        store.close()
+
+
 # ---------------------------------------------------------------------- PostgreSQL's pool
 @pytest.mark.postgres
 def test_connections_broken_by_a_server_restart_are_replaced_not_handed_out(
@@ -169,3 +210,34 @@ def test_an_argument_wins_over_the_url_option() -> None:
 def test_a_bad_pool_option_is_refused_when_the_url_is_read(query: str, complaint: str) -> None:
     with pytest.raises(StoreURLError, match=complaint):
         open_metadata(f"postgresql://h/db?{query}")
+
+
+@pytest.mark.postgres
+def test_a_forked_process_gets_sessions_of_its_own_and_leaves_the_parents_alone(
+        pg_url: str) -> None:
+    store = opened(pg_url + "?pool_min_size=1&pool_max_size=1")
+
+    def session() -> int:
+        with store.read() as cur:
+            return cur.execute("SELECT pg_backend_pid() AS n").scalar()
+
+    try:
+        parent = session()
+        readable, writable = os.pipe()
+
+        def report() -> None:
+            os.close(readable)
+            os.write(writable, str(session()).encode())
+            store.add_kiosk(KioskRecord("MAIRIE-02", "8R3Y", "fp-2", "02", "pem", ENROLLED))
+            store.close()                           # the parent's pool too, in the child
+
+        code = in_a_child(report)
+        os.close(writable)
+        with os.fdopen(readable) as pipe:
+            child = int(pipe.read() or 0)
+        assert code == 0
+        assert child not in (0, parent)             # its own session
+        assert session() == parent                  # the parent's survived the child's close
+        assert [k.kiosk_id for k in store.kiosks()] == ["MAIRIE-01", "MAIRIE-02"]
+    finally:
+        store.close()
