@@ -156,10 +156,11 @@ class PostgresStore(MetadataStore):
     """PostgreSQL through psycopg 3 and a ``psycopg_pool.ConnectionPool``.
 
     Sizing: ``backoffice serve`` runs the store's calls in starlette's thread pool, 40
-    threads per process, and a thread holds a connection only for one transaction of a few
-    milliseconds (no network, object store or disk wait inside one but the database's own),
-    so far fewer than 40 need one at the same moment. ``max_size`` 20, half the threads,
-    lets four processes (80 connections) stay under PostgreSQL's default
+    threads per process, and a thread holds a connection only for one transaction, which
+    on the request paths does nothing but SQL (a few milliseconds; the fleet alerts'
+    delivery lock, in the background, holds one while it mails): far fewer than 40 need
+    one at the same moment. ``max_size`` 20, half the threads, lets four processes (80
+    connections: ``serve --workers 3`` and its supervisor) stay under PostgreSQL's default
     ``max_connections`` of 100 with room for the commands and ``psql``; a process that
     finds them all busy makes its threads wait, in order, rather than the server refuse
     connections. ``min_size`` 2 keeps a process at rest cheap on the server (the sweeper
