@@ -246,6 +246,19 @@ class MetadataStore:
     def init_schema(self) -> list[int]:
         """Bring the schema to the newest version (backoffice/store/schema.py); the versions
         applied now (none when it was up to date)."""
+        return self.migrate()
+
+    def migrate(self, to: int | None = None) -> list[int]:
+        """Apply, in order and in one transaction, the migrations after the database's version
+        up to ``to`` (the newest when None); the versions applied now.
+
+        ``to`` exists for the migration tests, which build a database as an older back
+        office left it; the program itself always goes to the newest.
+        """
+        newest = schema.MIGRATIONS[-1].version
+        target = newest if to is None else to
+        if not 1 <= target <= newest:
+            raise ValueError(f"schema version {target}: this program knows 1 to {newest}")
         applied: list[int] = []
         with self.transaction() as cur:
             self.lock_schema(cur)
@@ -253,12 +266,11 @@ class MetadataStore:
             row = cur.execute("SELECT COALESCE(MAX(version), 0) AS n "
                               "FROM schema_migrations").one()
             current = int(row["n"]) if row is not None else 0
-            if current > schema.MIGRATIONS[-1].version:
+            if current > newest:
                 raise StoreError(f"{self.describe()}: schema version {current} is newer than "
-                                 f"this program knows ({schema.MIGRATIONS[-1].version}); "
-                                 f"upgrade the back office")
+                                 f"this program knows ({newest}); upgrade the back office")
             for migration in schema.MIGRATIONS:
-                if migration.version <= current:
+                if not current < migration.version <= target:
                     continue
                 for statement in migration.statements(self.blob_type):
                     cur.execute(statement)
