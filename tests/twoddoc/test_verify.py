@@ -12,8 +12,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 import twoddoc
+from devtools.twoddoc_samples import authority, datamatrix, encode
 from drivers.codes import decode_image
-from tests.twoddoc.kit import authority, datamatrix, encode, fr00_key, fr00_trust
+from tests.twoddoc.kit import fr00_key, fr00_trust
 from twoddoc import Outcome, Reason, TrustList
 from twoddoc.trustlist import to_xml
 
