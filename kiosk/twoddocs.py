@@ -124,7 +124,7 @@ def trust_list(config: Config, fleet_xml: str | None = None) -> TrustList:
         except twoddoc.TrustListError as exc:
             log.error("2D-Doc trust list from %s not used: %s", name, exc)
     trust = TrustList(tuple(certificates))
-    log.info("2D-Doc trust list: authorities %s%s", ", ".join(trust.authorities) or "none",
+    log.debug("2D-Doc trust list: authorities %s%s", ", ".join(trust.authorities) or "none",
              " (test authority trusted: not for citizens)" if include_test else "")
     return trust
 
