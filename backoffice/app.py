@@ -46,7 +46,7 @@ from backoffice.complementapi import ComplementEndpoints
 from backoffice.docrequests import DocumentRequest
 from backoffice.errors import StoreError
 from backoffice.fleetapi import FleetEndpoints
-from backoffice.fleetstate import FleetStateEndpoint
+from backoffice.fleetstate import TRUST_LIST_FILE, FleetStateEndpoint
 from backoffice.heartbeats import HeartbeatEndpoints
 from backoffice.ingest import Ingest
 from backoffice.metrics import Metrics
@@ -192,7 +192,8 @@ def create_apps(bo: Backoffice) -> dict[Listener, Any]:
     staff_store = StaffStore(bo.metadata)
     calls = AgentCallEndpoints(bo.ingest, bo.metadata, bo.clock)
     lookups = ComplementEndpoints(bo.ingest, bo.metadata, bo.clock)
-    fleet_state = FleetStateEndpoint(bo.ingest, bo.metadata, bo.ingest.ack_key, bo.clock)
+    fleet_state = FleetStateEndpoint(bo.ingest, bo.metadata, bo.ingest.ack_key, bo.clock,
+                                     bo.settings.data_dir / TRUST_LIST_FILE)
     heartbeats = HeartbeatEndpoints(bo.ingest, bo.metadata, bo.clock,
                                     bo.settings.heartbeat_history_days)
 

@@ -1,15 +1,18 @@
 """The fleet state: what every kiosk needs from the back office besides uploads, signed.
 
-Today: the technicians' badges that were revoked (kiosk/service/access.py
-refuses them). Later lists join it (the 2D-Doc trust list). The kiosk's
-uploader fetches it over mutual TLS with each heartbeat::
+The technicians' badges that were revoked (kiosk/service/access.py refuses
+them), and the 2D-Doc trust list (``twoddoc_trust_list``: the ETSI TS 119 612
+XML the back office's operator put in its data folder, twoddoc/trustlist.py;
+absent when the back office has none, and the kiosk then uses the list it
+shipped with). The kiosk's uploader fetches it over mutual TLS with each
+heartbeat::
 
     GET /kiosk/v1/fleet-state      -> 200, the signed blob below
 
 The blob is canonical JSON (:func:`deposit.manifest.canonical_json`)::
 
     {"fleet_state": {"issued_at": "2026-12-05T09:00:00Z", "revoked_badges": ["<16 hex>", ...],
-                     "version": 1},
+                     "twoddoc_trust_list": "<?xml ...", "version": 1},
      "signature": "<86 characters of base64>"}
 
 signed by the back office's **acknowledgement key** (whose public half every
@@ -86,6 +89,8 @@ class FleetStateError(DepositError):
 class FleetState:
     issued_at: str                                   # UTC, "YYYY-MM-DDTHH:MM:SSZ"
     revoked_badges: frozenset[str] = frozenset()
+    #: The 2D-Doc trust list, ETSI TS 119 612 XML (None: the back office sends none).
+    twoddoc_trust_list: str | None = None
     #: Fields a later back office added that this kiosk does not know (kept, signed).
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
     version: int = VERSION
@@ -94,8 +99,11 @@ class FleetState:
         return datetime.strptime(self.issued_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.extra, "issued_at": self.issued_at,
+        body = {**self.extra, "issued_at": self.issued_at,
                 "revoked_badges": sorted(self.revoked_badges), "version": self.version}
+        if self.twoddoc_trust_list is not None:      # absent, the blob is what it was before
+            body["twoddoc_trust_list"] = self.twoddoc_trust_list
+        return body
 
 
 def utc(moment: datetime) -> str:
@@ -141,6 +149,9 @@ def verify(blob: bytes, key: Ed25519PublicKey) -> FleetState:
     return _state(body)
 
 
+_KNOWN = ("issued_at", "revoked_badges", "twoddoc_trust_list", "version")
+
+
 def _state(body: dict[str, Any]) -> FleetState:
     def bad(message: str) -> FleetStateError:
         return FleetStateError(FleetStateProblem.FORMAT, f"fleet state: {message}")
@@ -157,9 +168,12 @@ def _state(body: dict[str, Any]) -> FleetState:
     if not isinstance(revoked, list) or not all(
             isinstance(b, str) and _BADGE_ID.fullmatch(b) for b in revoked):
         raise bad("revoked_badges is not a list of badge ids")
+    trust_list = body.get("twoddoc_trust_list")
+    if trust_list is not None and not isinstance(trust_list, str):
+        raise bad("twoddoc_trust_list is not a string (the trust list's XML)")
     state = FleetState(issued_at=issued_at, revoked_badges=frozenset(revoked),
-                       extra={k: v for k, v in body.items()
-                              if k not in ("issued_at", "revoked_badges", "version")})
+                       twoddoc_trust_list=trust_list,
+                       extra={k: v for k, v in body.items() if k not in _KNOWN})
     try:
         state.issued()
     except ValueError:

@@ -191,13 +191,18 @@ class Citizen:
 
         self.driver.wait_until(ready, 30, "the kiosk to see the empty tray")
 
-    def lay_page(self, page: str) -> None:
+    def lay_page(self, page: str | Any, size_mm: tuple[float, float] | None = None) -> None:
         """Lay ``page`` on the tray and wait until it is taken; move it again when the screen
-        says it cannot be taken where it lies (the way a person reacts to the guidance)."""
+        says it cannot be taken where it lies (the way a person reacts to the guidance).
+        ``page``: a sample page's name, or a BGR picture of a page ``size_mm`` large."""
         doc_before = self.state.current
         pages_before = len(self.state.documents[doc_before].pages)
         tray = self.tray
-        tray.place(page)
+        if size_mm is None:
+            tray.place(page)
+        else:
+            tray.place(page, size_mm=size_mm)
+        name = page if isinstance(page, str) else "(a picture)"
         placed_at = time.monotonic()
         end = placed_at + 6 * self.patience
 
@@ -208,11 +213,11 @@ class Citizen:
 
         while not taken():
             if time.monotonic() > end:
-                raise UiError(f"page {page!r} was never taken; the screen shows:\n"
+                raise UiError(f"page {name!r} was never taken; the screen shows:\n"
                               f"{self.driver.describe()}")
             if self.state.capture is CapturePhase.AIMING and \
                     time.monotonic() - placed_at > self.patience:
-                tray.place(page)              # lay it again, elsewhere on the tray
+                tray.place(None)              # lay it again, elsewhere on the tray
                 placed_at = time.monotonic()
             self.driver.idle()
         self.driver.idle(2)

@@ -81,6 +81,11 @@ class PreviewFrame:
     capture_state: str = "searching"      # scanner.CaptureState: searching, steady, captured
 
 
+#: (page id, the rectified page at full resolution, the session's generation): queues the
+#: page's 2D-Doc check (kiosk.twoddocs.PageChecker.submit).
+PageCheck = Callable[[str, npt.NDArray[np.uint8], int], None]
+
+
 class StillProcessor(Protocol):
     """``scanner.process_still``: what the worker needs of the page pipeline."""
 
@@ -105,7 +110,8 @@ class CaptureWorker:
                  clock: Clock = time.monotonic, auto_capture: AutoCapture | None = None,
                  process_still: StillProcessor = scanner.process_still,
                  lost_after: float = 3.0, activity_every: float = 5.0,
-                 idle_stop: float = 8.0, data_dir: Path | None = None) -> None:
+                 idle_stop: float = 8.0, data_dir: Path | None = None,
+                 check_page: PageCheck | None = None) -> None:
         self._camera_factory = camera_factory
         self._camera: Camera | None = None
         self._session = session
@@ -113,6 +119,9 @@ class CaptureWorker:
         self._clock = clock
         self._auto = auto_capture or AutoCapture()
         self._process = process_still
+        #: Given each page kept, with its full-resolution picture (kiosk/twoddocs.py reads
+        #: its 2D-Doc on its own thread); must return at once.
+        self._check_page = check_page
         self._lost_after = lost_after
         self._activity_every = activity_every
         self._idle_stop = idle_stop
@@ -350,6 +359,8 @@ class CaptureWorker:
                           reasons=reasons, meta={"format": result.page.format})
         if self._session.add(page, generation):
             self._post(PageCaptured(PageRef(page.id, ok=not reasons, reasons=reasons)))
+            if self._check_page is not None:
+                self._check_page(page.id, result.page.image, generation)
 
     def _refused(self, manual: bool, reasons: Sequence[Reason]) -> None:
         """A still auto-capture took was refused: take the page again once the citizen

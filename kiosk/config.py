@@ -210,6 +210,19 @@ class SpeechSection:
 
 
 @dataclass(frozen=True)
+class TwoDDocSection:
+    """``[twoddoc]``: checking the 2D-Doc of captured pages (kiosk/twoddocs.py, docs/2ddoc.md)."""
+
+    enabled: bool = True
+    # Trust the ANTS *test* authority FR00 (assets/twoddoc/test-authority.xml): never in
+    # production. With no configuration file at all (the simulators on a laptop) it is.
+    test_authority: bool = False
+    # One more trust list (ETSI TS 119 612 XML, as ANTS publishes it) read at start, on top
+    # of the one the back office sends with the fleet state.
+    trust_list: Path | None = None
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration. ``path`` is the file it came from, if any."""
 
@@ -220,6 +233,7 @@ class Config:
     outbox: OutboxSection = field(default_factory=OutboxSection)
     upload: UploadSection = field(default_factory=UploadSection)
     speech: SpeechSection = field(default_factory=SpeechSection)
+    twoddoc: TwoDDocSection = field(default_factory=TwoDDocSection)
     path: Path | None = field(default=None, metadata={"internal": True})
 
 

@@ -197,6 +197,8 @@ class PageRef:
     id: str
     ok: bool = True
     reasons: tuple[str, ...] = ()   # scanner Reason codes when the page is usable but poor
+    #: Its 2D-Doc verified (kiosk/twoddocs.py): the review screen says "authenticated".
+    authenticated: bool = False
 
 
 @dataclass(frozen=True)
@@ -296,6 +298,15 @@ class PageCaptured:
 
 
 @dataclass(frozen=True)
+class PageChecked:
+    """The 2D-Doc of a captured page was read (kiosk/twoddocs.py), off the capture loop."""
+
+    page_id: str
+    authenticated: bool            # a code on it verified
+    invalid: bool = False          # a code on it did not (the staff see it; not the citizen)
+
+
+@dataclass(frozen=True)
 class CaptureStarted:
     """A still was taken and is being processed (auto-capture or CAPTURE_NOW)."""
 
@@ -339,7 +350,7 @@ class WipeDone:
 
 Event = (Tap | Tick | Activity | Touched | AgentSeen | CodeRead | PageCaptured | CaptureStarted
          | CaptureFailed | DeviceChanged | Sealed | SealFailed | Printed | PrintFailed | WipeDone
-         | LookedUp | LookupFailed)
+         | LookedUp | LookupFailed | PageChecked)
 
 
 # ----------------------------------------------------------------------------- commands
@@ -673,6 +684,8 @@ class Journey:
             return self._device(state, event)
         if isinstance(event, CaptureStarted | PageCaptured | CaptureFailed):
             return self._capture_result(self._touched(state, now), event)
+        if isinstance(event, PageChecked):
+            return Transition(self._page_checked(state, event))
         if isinstance(event, Sealed | SealFailed):
             return self._seal_result(state, event, now)
         if isinstance(event, Printed | PrintFailed):
@@ -1140,6 +1153,17 @@ class Journey:
         new = self._with_document(state, state.current, doc)
         return Transition(self._keep(new, capture=CapturePhase.TAKEN, capture_problem=""),
                           (StopCamera(),))
+
+    def _page_checked(self, state: JourneyState, event: PageChecked) -> JourneyState:
+        """Mark the page (wherever it is: the check ends after the citizen moved on); a
+        page no longer held (retaken, wiped) is nothing to mark."""
+        documents = tuple(
+            replace(doc, pages=tuple(replace(p, authenticated=event.authenticated)
+                                     if p.id == event.page_id else p for p in doc.pages))
+            for doc in state.documents)
+        if documents == state.documents:
+            return state
+        return self._keep(state, documents=documents)
 
     def _seal_result(self, state: JourneyState, event: Sealed | SealFailed,
                      now: float) -> Transition:

@@ -53,6 +53,7 @@ from kiosk.service.pages import CameraSession, build_service
 from kiosk.session import Session
 from kiosk.signals import AgentSignal, SatisfactionLog
 from kiosk.theme import CONTRAST_THEMES, LARGE_THEMES
+from kiosk.twoddocs import PageChecker, load_trust
 from printer.service import ReceiptPrinter
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,8 @@ class Runtime:
     service: ServiceMode | None = None
     #: The camera the service pages open (the panel shows its preview).
     service_camera: CameraSession | None = None
+    #: Reads the 2D-Doc of captured pages ([twoddoc] enabled).
+    page_checker: PageChecker | None = None
 
     def check_devices(self) -> None:
         self.controller.check_devices(self.outbox, self.printer)
@@ -101,6 +104,8 @@ class Runtime:
         if self.code_reader is not None:
             self.code_reader.close()
         self.controller.close()
+        if self.page_checker is not None:
+            self.page_checker.close()
         if self.printer is not None:
             try:
                 self.printer.close()
@@ -165,9 +170,15 @@ def build_runtime(config: Config, keys: SealingKeys | None, *, post: Post | None
     def forward(event: Event) -> None:
         controller.post(event)      # the UI replaces controller.post once it runs
 
+    checker = None
+    if config.twoddoc.enabled:
+        ack_key = keys.ack_key if keys else None
+        checker = PageChecker(session, forward,
+                              lambda: load_trust(config, status_dir, ack_key))
     # Auto-capture times the page's stillness on the real clock, whatever the journey's is.
     capture = CaptureWorker(camera_factory or (lambda: open_camera(camera_url)), session,
-                            devices.observing_camera(forward), data_dir=data_dir)
+                            devices.observing_camera(forward), data_dir=data_dir,
+                            check_page=checker.submit if checker else None)
     # The agent call goes through the uploader (nudged); its acknowledgement comes back as an
     # event, to whatever post the controller has then (the UI's once it runs).
     agent = AgentSignal(status_dir, config.kiosk.id, post=forward, nudge=Nudger(data_dir))
@@ -189,7 +200,7 @@ def build_runtime(config: Config, keys: SealingKeys | None, *, post: Post | None
             log.error("code reader unavailable (%s): convocations cannot be read", exc)
             devices.record(DeviceKind.CODE_READER, DeviceHealth.FAIL, f"cannot be opened: {exc}")
     runtime = Runtime(config, controller, catalog, journey, session, outbox, printer,
-                      reader_thread, status_dir)
+                      reader_thread, status_dir, page_checker=checker)
     runtime.service, runtime.service_camera = build_service(
         config, keys.ack_key if keys else None, printer=printer, capture=capture,
         camera_factory=camera_factory or (lambda: open_camera(camera_url)),

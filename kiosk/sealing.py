@@ -28,6 +28,7 @@ from kiosk.events import Clock
 from kiosk.journey import PRIVACY_NOTICE_VERSION, DepositResult, Seal
 from kiosk.reasons import SealFailure
 from kiosk.session import Session
+from kiosk.twoddocs import META_KEY as TWODDOC_META
 from printer.dossier import DossierDocument, DossierInfo, dossier_pdf
 from printer.receipt import tracking_url
 
@@ -106,8 +107,16 @@ class DepositService:
         self._told_no_notifier = False
 
     def deposit_json(self, request: Seal, deposit_id: str, created: datetime,
-                     procedure: Procedure, pages: Sequence[tuple[str, int]]) -> dict[str, Any]:
-        """The ``deposit.json`` of docs/contracts.md (inside the envelope only)."""
+                     procedure: Procedure, pages: Sequence[tuple[str, int]],
+                     codes: Mapping[str, list[dict[str, Any]]] | None = None
+                     ) -> dict[str, Any]:
+        """The ``deposit.json`` of docs/contracts.md (inside the envelope only).
+
+        ``codes``: per document code, the 2D-Doc read on its pages (kiosk/twoddocs.py,
+        each record with its 1-based ``page`` in the document): a document's ``twoddoc``
+        list, present only when a code was read, so that a deposit without any is what
+        it always was."""
+        codes = codes or {}
         contact: Mapping[str, str] | None = None
         if request.contact is not None:
             contact = {k: v for k, v in (("email", request.contact.email),
@@ -119,7 +128,8 @@ class DepositService:
             "case_reference": request.case_reference, "language": request.language,
             "created": rfc3339(created),
             "documents": [{"code": code, "title": document_title(procedure, code, "fr"),
-                           "pages": count} for code, count in pages],
+                           "pages": count, **({"twoddoc": codes[code]} if codes.get(code)
+                                              else {})} for code, count in pages],
             "contact": contact or None,
             "consent": {"notice_version": PRIVACY_NOTICE_VERSION, "accepted": request.consent,
                         "at": rfc3339(created) if request.consent else None},
@@ -157,6 +167,10 @@ class DepositService:
                                          pages=[p.encoded for p in session.pages(doc.page_ids)],
                                          code=doc.code)
                          for doc in request.documents]
+            codes = {doc.code: [{"page": number, **record}
+                                for number, page in enumerate(session.pages(doc.page_ids), 1)
+                                for record in page.meta.get(TWODDOC_META, [])]
+                     for doc in request.documents}
         except KeyError as exc:
             raise SealError(SealFailure.ERROR, f"page {exc} is no longer in the session"
                             ) from None
@@ -172,7 +186,7 @@ class DepositService:
         # checks it, and the citizen follows both with the one receipt they already hold.
         token = complement.token if complement is not None else new_tracking_token()
         body = self.deposit_json(request, str(deposit_id), created, procedure,
-                                 [(d.code, len(d.page_ids)) for d in request.documents])
+                                 [(d.code, len(d.page_ids)) for d in request.documents], codes)
         # A complement's receipt follows the dossier it adds to.
         followed = DepositId.parse(complement.of) if complement is not None else deposit_id
         url = tracking_url(self.public_url, followed, token)

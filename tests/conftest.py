@@ -160,6 +160,12 @@ def shared_data() -> Path:
 
 
 @pytest.fixture(scope="session")
+def twoddoc_data() -> Path:
+    """``../shared/data/2ddoc``: 2D-Doc samples, the ANTS tables, the test authority's key."""
+    return _need(SHARED / "data" / "2ddoc" / "test_key.pem").parent
+
+
+@pytest.fixture(scope="session")
 def shared_vectors() -> Path:
     """``../shared/vectors``: the age conformance vectors and the HPKE PQ vectors."""
     return _need(SHARED / "vectors")

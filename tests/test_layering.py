@@ -3,7 +3,9 @@
 Arrows point one way: drivers, scanner, printer and deposit never import kiosk
 or backoffice; only kiosk/ui imports Kivy; backoffice imports deposit and
 nothing else of the project; only deposit and backoffice touch
-cryptography.hazmat. ``devtools`` (the demo, the UI driver, sample generators)
+cryptography.hazmat, and twoddoc (the 2D-Doc reader, a pure package that imports
+nothing of the project) for its ECDSA check over raw r || s, which only the hazmat
+layer offers (twoddoc/__init__.py). ``devtools`` (the demo, the UI driver, sample generators)
 may import anything, and no product package may import it: it never ships on a
 kiosk.
 """
@@ -16,7 +18,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-PROJECT = ["drivers", "scanner", "printer", "deposit", "kiosk", "backoffice", "assets", "devtools"]
+PROJECT = ["drivers", "scanner", "printer", "deposit", "twoddoc", "kiosk", "backoffice", "assets",
+           "devtools"]
 
 #: package -> project packages it may import (besides itself)
 ALLOWED = {
@@ -26,12 +29,21 @@ ALLOWED = {
     # (printer.receipt.DepositNumber), deposit.ids owning the numbers for the back office.
     "printer": {"drivers", "assets"},
     "deposit": set(),
-    "kiosk": {"drivers", "scanner", "printer", "deposit", "assets"},
-    "backoffice": {"deposit", "assets"},
+    # 2D-Doc parsing and verification: pure (stdlib and cryptography), read by the kiosk
+    # and by the staff workspace alike.
+    "twoddoc": set(),
+    "kiosk": {"drivers", "scanner", "printer", "deposit", "twoddoc", "assets"},
+    "backoffice": {"deposit", "twoddoc", "assets"},
     "assets": set(),
     # development tooling: drives the real interface, starts back offices, draws samples
-    "devtools": {"drivers", "scanner", "printer", "deposit", "kiosk", "backoffice", "assets"},
+    "devtools": {"drivers", "scanner", "printer", "deposit", "twoddoc", "kiosk", "backoffice",
+                 "assets"},
 }
+
+
+#: The packages that may import cryptography.hazmat: devtools too, which signs the test
+#: 2D-Docs of the tests and screenshots (devtools/twoddoc_samples.py) and never ships.
+HAZMAT = ("deposit", "backoffice", "twoddoc", "devtools")
 
 
 def imported_modules(path: Path) -> list[tuple[int, str]]:
@@ -62,8 +74,8 @@ def violations(path: Path) -> list[str]:
                        " of the project)")
         if top == "kivy" and not in_ui:
             bad.append(f"{where} (only kiosk/ui/ may import Kivy)")
-        if module.startswith("cryptography.hazmat") and package not in ("deposit", "backoffice"):
-            bad.append(f"{where} (only deposit/ and backoffice/ may use cryptography.hazmat)")
+        if module.startswith("cryptography.hazmat") and package not in HAZMAT:
+            bad.append(f"{where} (only {', '.join(HAZMAT)} may use cryptography.hazmat)")
         if module.startswith("cryptography.hazmat.bindings"):
             bad.append(f"{where} (private bindings of cryptography are not a public API)")
     return bad
@@ -84,6 +96,8 @@ def test_every_package_respects_the_layering_of_the_design() -> None:
         ("backoffice", "from drivers import open_printer\n", "may import only"),
         ("printer", "from cryptography.hazmat.primitives import hashes\n", "cryptography.hazmat"),
         ("kiosk", "from devtools.kit import Citizen\n", "may import only"),
+        ("twoddoc", "import kiosk.config\n", "may import only"),
+        ("kiosk", "from cryptography.hazmat.primitives import hashes\n", "cryptography.hazmat"),
     ],
 )
 def test_layering_check_catches_a_forbidden_import(tmp_path: Path, package: str, source: str,

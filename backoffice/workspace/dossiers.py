@@ -31,6 +31,7 @@ from pypdf.errors import PyPdfError
 from backoffice import staff
 from backoffice.errors import StaffToolError
 from backoffice.staffclient import Fetched, StaffClient
+from backoffice.workspace.twoddocview import CodeView, invalid_documents, page_codes
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,10 @@ class OpenDossier:
     pdf: bytes
     pages: list[Page] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)    # pages that could not be shown
+    #: Dossier page number -> the 2D-Docs the kiosk read on it (twoddocview.py).
+    codes: dict[int, list[CodeView]] = field(default_factory=dict)
+    #: Titles of the documents whose 2D-Doc is INVALID: flagged on the dossier.
+    invalid: list[str] = field(default_factory=list)
 
 
 def page_images(pdf: bytes) -> tuple[list[Page], list[str]]:
@@ -142,7 +147,8 @@ class DossierCache:
         if not isinstance(deposit, dict):
             raise StaffToolError(f"deposit {name}: deposit.json is not an object")
         pages, problems = page_images(pdf)
-        dossier = OpenDossier(name, result.verified, deposit, pdf, pages, problems)
+        dossier = OpenDossier(name, result.verified, deposit, pdf, pages, problems,
+                              page_codes(deposit), invalid_documents(deposit))
         self._open[name] = dossier
         while len(self._open) > MAX_OPEN:
             self._open.popitem(last=False)

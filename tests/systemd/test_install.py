@@ -43,7 +43,8 @@ INSTALLED_UNITS = ("kiosk.service", "kiosk-uploader.service")
 FORBIDDEN = {"pytest", "pytest-timeout", "hypothesis", "ruff", "mypy", "tuspy", "starlette",
              "uvicorn", "psycopg", "psycopg-binary"}
 #: The top-level packages pyproject's [tool.setuptools.packages.find] puts in the wheel.
-OUR_PACKAGES = {"drivers", "scanner", "printer", "deposit", "kiosk", "backoffice", "assets"}
+OUR_PACKAGES = {"drivers", "scanner", "printer", "deposit", "twoddoc", "kiosk", "backoffice",
+                "assets"}
 
 
 def venv_of(kiosk: InstalledKiosk) -> Path:

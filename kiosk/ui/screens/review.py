@@ -1,4 +1,9 @@
-"""Review: every document with its pages, and "take again" next to each."""
+"""Review: every document with its pages, and "take again" next to each.
+
+A document one of whose pages carries a 2D-Doc that verified says "Authenticated
+document" under its name (kiosk/twoddocs.py); what the code holds is never shown
+nor spoken here.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +27,8 @@ class ReviewRow(BoxLayout):  # type: ignore[misc]
     pages = StringProperty("")
     index = NumericProperty(0)
     given = BooleanProperty(True)
+    #: A page of it carries a 2D-Doc that verified (kiosk/twoddocs.py): said, never what it holds.
+    authenticated = StringProperty("")
 
 
 class ReviewScreen(KioskScreen):
@@ -39,8 +46,9 @@ class ReviewScreen(KioskScreen):
         if procedure is None:
             return
         lang = state.language
-        key = lang + "|" + ";".join(f"{d.code}:{','.join(p.id for p in d.pages)}"
-                                    for d in state.documents)
+        key = lang + "|" + ";".join(
+            f"{d.code}:{','.join(p.id + ('+' if p.authenticated else '') for p in d.pages)}"
+            for d in state.documents)
         missing = [d for d in state.documents if d.required and not d.pages]
         self.missing = _("A required paper is missing: take it again.") if missing else ""
         if key == self.built_for:
@@ -53,7 +61,9 @@ class ReviewScreen(KioskScreen):
             row = ReviewRow(title=spec.name.get(lang) if spec else doc.code, index=index,
                             given=bool(doc.pages),
                             pages=tr.ngettext("{n} page", "{n} pages", count).format(n=count)
-                            if count else _("Not given"))
+                            if count else _("Not given"),
+                            authenticated=_("Authenticated document")
+                            if any(p.authenticated for p in doc.pages) else "")
             for ref in doc.pages[:MAX_THUMBNAILS]:
                 page = ctx.session.get(ref.id)
                 if page is not None:
