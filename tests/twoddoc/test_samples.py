@@ -96,20 +96,15 @@ def test_each_sample_parses_from_its_raw_payload_and_from_its_barcode(
         assert verdict.reason in (Reason.VERIFIED, Reason.CERTIFICATE_EXPIRED)
 
 
-def test_samples_signed_while_the_test_certificate_was_valid_are_valid_and_later_ones_not(
+def test_every_sample_signed_by_the_test_authority_is_valid_even_after_its_certificate_ended(
         twoddoc_data: Path) -> None:
-    """The test certificate runs from 2012-11-01 to 2015-11-01; ANTS signed some of its
-    examples with it later: the signature holds, but the certificate no longer vouched."""
+    """The test certificate ran from 2012-11-01 to 2015-11-01; ANTS signed most of its
+    examples with its key later. A test-only entry is judged on the signature alone."""
     trust = fr00_trust()
-    seen = set()
+    late = 0
     for example in examples():
         doc = twoddoc.parse(_raw(example["message"]))
-        verdict = twoddoc.verify(doc, trust)
         assert doc.header.signed is not None
-        if date(2012, 11, 1) <= doc.header.signed <= date(2015, 11, 1):
-            assert verdict.outcome is Outcome.VALID
-        else:
-            assert (verdict.outcome, verdict.reason) == (Outcome.NOT_VERIFIABLE,
-                                                         Reason.CERTIFICATE_EXPIRED)
-        seen.add(verdict.outcome)
-    assert seen == {Outcome.VALID, Outcome.NOT_VERIFIABLE}
+        late += doc.header.signed > date(2015, 11, 1)
+        assert twoddoc.verify(doc, trust).outcome is Outcome.VALID, example["message"][:40]
+    assert late > 0          # the rule is exercised, not only in-period samples

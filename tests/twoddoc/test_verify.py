@@ -90,14 +90,29 @@ def test_an_unknown_certificate_of_a_known_authority_is_not_verifiable(
 
 def test_a_certificate_expired_at_the_signing_date_is_not_verifiable(
         twoddoc_data: Path) -> None:
+    from tests.twoddoc.kit import fr00_certificate
+    # The same certificate listed as a production authority: judged at the signing date.
+    listed = TrustList.from_xml(to_xml([("FR00", "AC DE TEST", fr00_certificate(), False)],
+                                       issued=datetime(2026, 1, 1, tzinfo=UTC)))
     payload = encode(fr00_key(), ADDRESS, signed=date(2016, 1, 5))
-    result = verdict(payload, fr00_trust())
+    result = verdict(payload, listed)
     assert (result.outcome, result.reason) == (Outcome.NOT_VERIFIABLE,
                                                Reason.CERTIFICATE_EXPIRED)
-    early = verdict(encode(fr00_key(), ADDRESS, signed=date(2012, 10, 1)), fr00_trust())
+    early = verdict(encode(fr00_key(), ADDRESS, signed=date(2012, 10, 1)), listed)
     assert early.reason is Reason.CERTIFICATE_NOT_YET_VALID
-    undated = verdict(encode(fr00_key(), ADDRESS, signed=None), fr00_trust())
+    undated = verdict(encode(fr00_key(), ADDRESS, signed=None), listed)
     assert undated.reason is Reason.NO_SIGNING_DATE
+    assert verdict(encode(fr00_key(), ADDRESS, signed=IN_VALIDITY), listed).outcome \
+        is Outcome.VALID
+    # As the test authority (test-only), a code signed after 2015 still verifies.
+    assert verdict(payload, fr00_trust()).outcome is Outcome.VALID
+
+
+def test_a_changed_field_is_invalid_also_for_the_test_authority(twoddoc_data: Path) -> None:
+    payload = encode(fr00_key(), ADDRESS, signed=date(2026, 12, 5))
+    tampered = payload.replace(b"SPECIMEN", b"SPECIMEM", 1)
+    assert tampered != payload
+    assert verdict(tampered, fr00_trust()).outcome is Outcome.INVALID
 
 
 @pytest.mark.parametrize("curve", [ec.SECP256R1(), ec.SECP384R1(), ec.SECP521R1()])
