@@ -44,6 +44,7 @@ manifest was created before the revocation (:meth:`Ingest.check_revocation`).
 from __future__ import annotations
 
 import base64
+import hashlib
 import logging
 import secrets
 from collections.abc import AsyncIterator, Callable
@@ -90,9 +91,8 @@ Clock = Callable[[], datetime]
 
 _BLOCK = 1 << 20
 #: Bytes of a request body gathered before they are written on a worker thread: one thread
-#: hop per 256 KiB is ~4 per kiosk chunk (1-4 MiB), few enough to cost nothing next to the
-#: write; little enough that 50 kiosks' blocks in flight hold ~13 MB.
-WRITE_BLOCK = 256 * 1024
+#: hop per MiB, 1 to 4 per kiosk chunk (1-4 MiB); 50 kiosks' blocks in flight hold ~50 MB.
+WRITE_BLOCK = 1024 * 1024
 
 #: The recipient stanzas a kiosk writes (deposit/age_keys.py); anything else is not ours.
 #: Retry-After of quota and space refusals (seconds): what a kiosk's retry pause is anyway.
@@ -312,10 +312,28 @@ class Ingest(Settlement):
         or :class:`ClientGone`.
         """
         writing = writing or Writing(kiosk.kiosk_id)
-        upload = await run_in_threadpool(self.find, kiosk, upload_id)
+        upload = await run_in_threadpool(self._admit, kiosk, upload_id, offset, content_length)
+        if upload.state == "complete":
+            return Received(upload, upload.ack)
+        async with self.leases.hold(kiosk.kiosk_id, upload_id, writing):
+            # Re-read under the lock: another request may have moved it meanwhile.
+            upload = await run_in_threadpool(self.find, kiosk, upload_id)
+            if upload.state != "open" or offset != upload.offset:
+                raise OffsetConflict(f"Upload-Offset {offset} is not the upload's offset "
+                                     f"{upload.offset}")
+            new_offset, whole = await self._receive(upload, checksum, body)
+            # Still holding the upload's lock when it completes: a HEAD that comes meanwhile
+            # (its kiosk gave up waiting, on this process or another) waits, rather than
+            # completing the same upload at the same time.
+            return await run_in_threadpool(self._after, upload_id, new_offset, whole)
+
+    def _admit(self, kiosk: KioskRecord, upload_id: str, offset: int,
+               content_length: int | None) -> UploadRecord:
+        """The checks of a PATCH before its body is read (one trip to a worker thread)."""
+        upload = self.find(kiosk, upload_id)
         if upload.state == "complete":
             if offset == upload.length and content_length in (0, None):
-                return Received(upload, upload.ack)
+                return upload
             raise OffsetConflict(f"upload {upload_id} is complete at {upload.length}")
         if offset != upload.offset:
             raise OffsetConflict(f"Upload-Offset {offset} is not the upload's offset "
@@ -324,23 +342,17 @@ class Ingest(Settlement):
             self.metrics.inc("backoffice_requests_refused_total", reason="over_length")
             raise TooLarge(f"{content_length} bytes at offset {offset} would pass the declared "
                            f"Upload-Length {upload.length}")
-        incoming = content_length if content_length is not None else upload.length - offset
-        await run_in_threadpool(self.check_room, incoming)
-        async with self.leases.hold(kiosk.kiosk_id, upload_id, writing):
-            # Re-read under the lock: another request may have moved it meanwhile.
-            upload = await run_in_threadpool(self.find, kiosk, upload_id)
-            if upload.state != "open" or offset != upload.offset:
-                raise OffsetConflict(f"Upload-Offset {offset} is not the upload's offset "
-                                     f"{upload.offset}")
-            new_offset = await self._receive(upload, checksum, body)
-            upload = await run_in_threadpool(self._reload, upload_id)
-            if new_offset == upload.length:
-                # Still holding the upload's lock: a HEAD that comes meanwhile (its kiosk gave
-                # up waiting, on this process or another) waits, rather than completing the same
-                # upload at the same time.
-                settled = await run_in_threadpool(self._complete, upload)
-                return Received(await run_in_threadpool(self._reload, upload_id), settled.ack)
-        return Received(upload)
+        self.check_room(content_length if content_length is not None
+                        else upload.length - offset)
+        return upload
+
+    def _after(self, upload_id: str, new_offset: int, whole: str | None) -> Received:
+        """The upload after a PATCH, completed when its last byte came (a worker thread)."""
+        upload = self._reload(upload_id)
+        if new_offset != upload.length:
+            return Received(upload)
+        settled = self._complete(upload, sha=whole)
+        return Received(self._reload(upload_id), settled.ack)
 
     def _reload(self, upload_id: str) -> UploadRecord:
         upload = self.metadata.upload(upload_id)
@@ -349,9 +361,16 @@ class Ingest(Settlement):
         return upload
 
     async def _receive(self, upload: UploadRecord, checksum: Checksum | None,
-                       body: AsyncIterator[bytes]) -> int:
+                       body: AsyncIterator[bytes]) -> tuple[int, str | None]:
+        """Write one PATCH's body durably; the new offset, and the SHA-256 of the whole
+        envelope when this body was all of it (read from offset 0 to the end), so that its
+        completion does not read it back to hash it again."""
         writer = self.objects.open_partial(upload.upload_id, upload.offset)
         hasher = CHECKSUMS[checksum.algorithm]() if checksum else None
+        whole = None
+        if upload.offset == 0:
+            whole = hasher if checksum is not None and checksum.algorithm == "sha256" \
+                else hashlib.sha256()
         received = 0
         room = upload.length - upload.offset
         # The body's pieces (16-64 KB, as TLS records arrive) are gathered and written, with
@@ -365,7 +384,7 @@ class Ingest(Settlement):
             if pending:
                 block = b"".join(pending)
                 pending, pending_bytes = [], 0
-                await run_in_threadpool(_write, writer, hasher, block)
+                await run_in_threadpool(_write, writer, hasher, whole, block)
 
         try:
             try:
@@ -417,7 +436,8 @@ class Ingest(Settlement):
             raise InsufficientStorage("the back office has no room for this now; nothing of "
                                       "this request was kept", retry_after=RETRY_LATER) from None
         await self._advance(upload, new_offset)
-        return new_offset
+        return new_offset, (whole.hexdigest() if whole is not None
+                            and new_offset == upload.length else None)
 
     async def _advance(self, upload: UploadRecord, new_offset: int) -> None:
         expires = self.clock() + self.upload_expiry
@@ -515,11 +535,14 @@ class Ingest(Settlement):
                          upload.deposit_id)
 
 
-def _write(writer: PartialWriter, hasher: Any, block: bytes) -> None:
-    """One block of a body: written, and into its checksum (on a worker thread)."""
+def _write(writer: PartialWriter, hasher: Any, whole: Any, block: bytes) -> None:
+    """One block of a body: written, and into its checksum and the envelope's digest (on a
+    worker thread; the two are one object when the checksum is SHA-256 from offset 0)."""
     writer.write(block)
     if hasher is not None:
         hasher.update(block)
+    if whole is not None and whole is not hasher:
+        whole.update(block)
 
 
 def _well_formed(upload_id: str) -> bool:

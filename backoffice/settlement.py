@@ -121,12 +121,14 @@ class Settlement:
                   reason)
         return EnvelopeRefused(reason, check)
 
-    def _complete(self, upload: UploadRecord, *, by_hand: bool = False) -> Settled:
+    def _complete(self, upload: UploadRecord, *, by_hand: bool = False,
+                  sha: str | None = None) -> Settled:
         """Verify a complete upload, publish it and settle it (acknowledgement, disposition).
 
         The one path every envelope takes once all its bytes are in, whether
         they came by tus or from removable media (:meth:`receive_file`,
-        ``by_hand``: its revocation rule was applied before).
+        ``by_hand``: its revocation rule was applied before). ``sha``: the SHA-256 of
+        the whole partial object when the request that wrote it computed it.
         """
         kiosk = self.metadata.kiosk(upload.kiosk_id)
         assert kiosk is not None
@@ -137,7 +139,8 @@ class Settlement:
             raise self._refuse(upload, f"kiosk {kiosk.kiosk_id} was revoked during the upload",
                                Check.REVOKED)
         manifest = self._verify_manifest(kiosk, upload.manifest)
-        sha = self.objects.partial_sha256(upload.upload_id, upload.length)
+        if sha is None:
+            sha = self.objects.partial_sha256(upload.upload_id, upload.length)
         published: str | None = None
         if sha is None:
             existing = self._stored(upload.deposit_id, upload.envelope_sha256)
