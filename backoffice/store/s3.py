@@ -85,6 +85,8 @@ PART_SIZE = 8 * MIB
 MIN_PART = 5 * MIB
 #: Parts uploaded at once by one publish.
 UPLOAD_THREADS = 4
+#: Connections kept open to the endpoint: the ingest's request threads share one client.
+POOL_CONNECTIONS = 64
 #: Block size of read-backs and downloads.
 BLOCK = 1 * MIB
 
@@ -333,6 +335,7 @@ class S3ObjectStore:
             verify=str(location.ca_bundle) if location.ca_bundle else None,
             config=Config(connect_timeout=CONNECT_TIMEOUT, read_timeout=READ_TIMEOUT,
                           retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
+                          max_pool_connections=POOL_CONNECTIONS,
                           # An endpoint of our own is reached by its address, not by
                           # bucket.host names that no DNS knows.
                           s3={"addressing_style": "path" if location.endpoint else "auto"}))
