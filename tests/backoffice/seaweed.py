@@ -41,6 +41,9 @@ from devtools.backoffice import free_ports
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
+#: Each bucket is a collection of volumes of its own, which the master creates 7 at a time by
+#: default: one at a time keeps a test run's hundred buckets within ``-volume.max``.
+GROWTH = {"WEED_MASTER_VOLUME_GROWTH_COPY_1": "1"}
 #: How long ``weed server`` may take to store a first object (about 5 to 10 s here).
 START_TIMEOUT = 90.0
 
@@ -99,11 +102,12 @@ class SeaweedFS:
         args = [str(self.weed), "server", f"-dir={self.data}", "-ip=127.0.0.1",
                 "-ip.bind=127.0.0.1", "-s3", f"-s3.config={self.config}",
                 "-s3.port.iceberg=0", "-s3.port.lance=0", "-master.telemetry=false",
-                "-master.volumeSizeLimitMB=64", "-master.electionTimeout=1s",
+                "-master.volumeSizeLimitMB=64", "-volume.max=400", "-master.electionTimeout=1s",
                 *(f"-{name}={port}" for name, port in self.ports.items())]
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, start_new_session=True)
+                                         stdin=subprocess.DEVNULL, start_new_session=True,
+                                         env=dict(os.environ, **GROWTH))
         self._watchdog = subprocess.Popen(
             ["/bin/sh", "-c", f"while kill -0 {os.getpid()} 2>/dev/null; do sleep 1; done; "
                               f"kill -KILL -- -{self.proc.pid} 2>/dev/null"],
