@@ -108,9 +108,10 @@ class SeaweedFS:
             self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT,
                                          stdin=subprocess.DEVNULL, start_new_session=True,
                                          env=dict(os.environ, **GROWTH))
+        # dash's kill takes no "--": "-PID" is the process group.
         self._watchdog = subprocess.Popen(
             ["/bin/sh", "-c", f"while kill -0 {os.getpid()} 2>/dev/null; do sleep 1; done; "
-                              f"kill -KILL -- -{self.proc.pid} 2>/dev/null"],
+                              f"kill -KILL -{self.proc.pid} 2>/dev/null"],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True)
         try:

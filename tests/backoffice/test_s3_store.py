@@ -12,6 +12,9 @@ import base64
 import hashlib
 import logging
 import os
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,7 +31,8 @@ from tests.backoffice.harness import (
     free_port,
     init_backoffice,
 )
-from tests.backoffice.seaweed import SeaweedFS
+from tests.backoffice.seaweed import SeaweedFS, find_weed
+from tests.conftest import REPO
 
 MIB = 1024 * 1024
 
@@ -465,3 +469,29 @@ def test_s3_down_at_completion_delays_the_deposit_and_it_is_stored_once_after_re
     listed = running_seaweed.client().list_objects_v2(Bucket=bucket)["Contents"]
     assert [o["Key"] for o in listed] == [f"backoffice/{record.object_key}"]
     assert server.bo.objects.sha256(record.object_key) == made.sha256
+
+
+@pytest.mark.slow
+def test_seaweedfs_stops_by_itself_when_the_test_process_dies(tmp_path: Path) -> None:
+    script = (f"import os, pathlib\n"
+              f"from tests.backoffice.seaweed import SeaweedFS, find_weed\n"
+              f"server = SeaweedFS(find_weed(), pathlib.Path({str(tmp_path)!r}))\n"
+              f"print(server.start().proc.pid, flush=True)\n"
+              f"os._exit(0)\n")
+    if find_weed() is None:
+        pytest.skip("SeaweedFS's weed binary is not installed")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, cwd=REPO, env=dict(os.environ, PYTHONPATH=str(REPO)))
+    assert done.returncode == 0, done.stderr
+    pid = int(done.stdout)
+    deadline = time.monotonic() + 10
+    while weed_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not weed_alive(pid)
+
+
+def weed_alive(pid: int) -> bool:
+    try:
+        return "weed" in Path(f"/proc/{pid}/cmdline").read_text(errors="replace")
+    except OSError:
+        return False
