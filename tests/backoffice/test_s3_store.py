@@ -472,6 +472,31 @@ def test_s3_down_at_completion_delays_the_deposit_and_it_is_stored_once_after_re
 
 
 @pytest.mark.slow
+def test_an_envelope_published_by_an_attempt_killed_before_recording_it_is_stored_once(
+        s3_office: tuple[RunningServer, FakeKiosk, str], running_seaweed: SeaweedFS) -> None:
+    server, kiosk, bucket = s3_office
+    made = kiosk.make(size=MIB)
+    uploader = kiosk.uploader(chunk_size=MIB)
+    running_seaweed.stop()
+    assert kiosk.deliver(made, uploader).outcome == "retry"    # every byte in, not settled
+    running_seaweed.start()
+    # What an ingest process killed between publication and bookkeeping leaves behind:
+    # the envelope in S3, its partial object gone, the upload still open.
+    assert made.upload_url is not None
+    upload_id = made.upload_url.rsplit("/", 1)[1]
+    server.bo.objects.publish(upload_id, envelope_key(made.envelope_path.read_bytes()))
+    assert server.bo.objects.partial_sha256(upload_id, 1) is None
+
+    result = kiosk.deliver(made, uploader)
+
+    assert result.outcome == "delivered", result.reason
+    [record] = server.bo.metadata.deposits()
+    assert record.envelope_sha256 == made.sha256
+    listed = running_seaweed.client().list_objects_v2(Bucket=bucket)["Contents"]
+    assert [o["Key"] for o in listed] == [f"backoffice/{record.object_key}"]
+
+
+@pytest.mark.slow
 def test_seaweedfs_stops_by_itself_when_the_test_process_dies(tmp_path: Path) -> None:
     script = (f"import os, pathlib\n"
               f"from tests.backoffice.seaweed import SeaweedFS, find_weed\n"
