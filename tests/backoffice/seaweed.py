@@ -141,7 +141,7 @@ class SeaweedFS:
         raise RuntimeError(f"weed server stored nothing within {timeout:g} s ({last}):\n"
                            f"{self.log_tail()}")
 
-    def stop(self, grace: float = 3.0) -> None:
+    def stop(self, grace: float = 1.0) -> None:
         """End the server's process group (SIGTERM, then SIGKILL after ``grace`` seconds:
         ``weed`` can take 20 s to shut down, and what it wrote survives a SIGKILL) and the
         watchdog."""
