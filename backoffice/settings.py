@@ -266,7 +266,7 @@ class Settings:
     admin_listen: str           # host:port of the administration listener (loopback)
     staff_listen: str           # host:port of the staff API (mutual TLS, staff CA)
     metadata: str               # sqlite:///... or postgresql://...
-    objects: str                # file:///...
+    objects: str                # file:///... or s3://... (backoffice/store/objects.py)
     max_upload_bytes: int = 512 * 1024 * 1024
     upload_expiry_hours: float = 168.0
     heartbeat_history_days: int = 30         # heartbeats kept (each kiosk's latest: always)
@@ -397,7 +397,8 @@ class Settings:
             f"staff_listen = {q(self.staff_listen)}\n"
             "# Metadata store: sqlite:///ABSOLUTE/PATH or postgresql://USER@HOST:PORT/DB\n"
             f"metadata = {q(self.metadata)}\n"
-            "# Envelope store (ciphertext only): file:///ABSOLUTE/DIR\n"
+            "# Envelope store (ciphertext only): file:///ABSOLUTE/DIR, or\n"
+            "# s3://BUCKET/PREFIX?endpoint=URL&spool=/ABSOLUTE/DIR (docs/backoffice.md)\n"
             f"objects = {q(self.objects)}\n"
             "# Largest envelope accepted, in bytes (advertised as Tus-Max-Size).\n"
             f"max_upload_bytes = {self.max_upload_bytes}\n"

@@ -2,11 +2,13 @@
 
 The interface is what a tus server needs from storage: a partial object that
 grows chunk by chunk and is made durable before its new offset is
-acknowledged, then published under its final key atomically once it is
-complete and verified. ``file:///DIR`` is the implementation here; an
-S3-compatible store would map a partial object to a multipart upload (parts
-published by ``CompleteMultipartUpload``) and keep the lock in the metadata
-store instead of ``flock``.
+acknowledged, then published under its final key once it is complete and
+verified. Both stores keep partial objects the same way, in a folder of the
+machine (:class:`PartialSpool`: fsync discipline, an ``flock`` per upload
+shared by every ingest process of the machine); they differ in where a
+published envelope goes: ``file:///DIR`` renames it into ``DIR``,
+``s3://BUCKET/PREFIX`` uploads it to S3-compatible object storage and checks
+what was stored (backoffice/store/s3.py).
 
 Layout of ``file:///DIR``::
 
@@ -131,27 +133,29 @@ def _store_error(exc: OSError, doing: str) -> StoreError:
     return StoreError(f"{doing}: {exc.strerror or exc}")
 
 
-class FileObjectStore:
-    """Envelopes in a folder; every step durable (fsync of files and folders)."""
+class PartialSpool:
+    """Partial objects in a folder of this machine, shared by every process that serves uploads.
 
-    def __init__(self, root: Path, url: str = "") -> None:
-        self.root = root
-        self.url = url or root.as_uri()
-        for sub in ("partial", "envelopes", "conflicts"):
-            (root / sub).mkdir(parents=True, exist_ok=True)
+    What both stores keep locally while a tus upload grows: one file per upload
+    (``DIR/<upload id>``), every step durable (the file and the folder
+    fsynced), the per-upload lock an ``flock`` on that file, so that a kiosk's
+    resume may land on any process of the machine. ``file:///DIR`` keeps its
+    partials in ``DIR/partial`` and publishes them with a rename;
+    ``s3://`` keeps them in its ``spool`` folder and publishes them with an
+    upload (backoffice/store/s3.py).
+    """
 
-    def _partial(self, upload_id: str) -> Path:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def path(self, upload_id: str) -> Path:
         if not re.fullmatch(r"[0-9a-f]{32}", upload_id):
             raise StoreError(f"malformed upload id {upload_id!r}")
-        return self.root / "partial" / upload_id
+        return self.folder / upload_id
 
-    def _key(self, key: str) -> Path:
-        if not _SAFE_KEY.fullmatch(key) or ".." in key.split("/"):
-            raise StoreError(f"unsafe object key {key!r}")
-        return self.root / key
-
-    def create_partial(self, upload_id: str) -> None:
-        path = self._partial(upload_id)
+    def create(self, upload_id: str) -> None:
+        path = self.path(upload_id)
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
             try:
@@ -170,7 +174,7 @@ class FileObjectStore:
 
         Raises :class:`UploadLocked` at once when another request holds it.
         """
-        path = self._partial(upload_id)
+        path = self.path(upload_id)
         try:
             fd = os.open(path, os.O_RDONLY)
         except FileNotFoundError:
@@ -187,15 +191,15 @@ class FileObjectStore:
         finally:
             os.close(fd)
 
-    def open_partial(self, upload_id: str, offset: int) -> PartialWriter:
+    def open(self, upload_id: str, offset: int) -> PartialWriter:
         try:
-            return _FileWriter(self._partial(upload_id), offset)
+            return _FileWriter(self.path(upload_id), offset)
         except FileNotFoundError:
             raise StoreError(f"partial upload {upload_id} is missing") from None
 
-    def partial_sha256(self, upload_id: str, length: int) -> str | None:
+    def sha256(self, upload_id: str, length: int) -> str | None:
         """SHA-256 of the first ``length`` bytes; None if fewer are there."""
-        path = self._partial(upload_id)
+        path = self.path(upload_id)
         try:
             f = path.open("rb")
         except FileNotFoundError:
@@ -211,47 +215,101 @@ class FileObjectStore:
                 left -= len(block)
             return h.hexdigest()
 
-    def publish(self, upload_id: str, key: str) -> None:
-        """Move a complete partial object under ``key``; durable when this returns.
+    def sync(self, upload_id: str) -> Path:
+        """fsync a complete partial before it is published; its path.
 
-        Publishing again under the same key (a retry after a crash between
-        the move and the metadata commit) is harmless.
+        :class:`StoreError` when it is missing.
         """
-        src = self._partial(upload_id)
-        dst = self._key(key)
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        if not src.exists():
-            if dst.exists():
-                return
-            raise StoreError(f"partial upload {upload_id} is missing")
-        with src.open("rb+") as f:
-            os.fsync(f.fileno())
-        src.replace(dst)
-        _sync_dir(dst.parent)
-        _sync_dir(src.parent)
+        path = self.path(upload_id)
+        try:
+            with path.open("rb+") as f:
+                os.fsync(f.fileno())
+        except FileNotFoundError:
+            raise StoreError(f"partial upload {upload_id} is missing") from None
+        except OSError as exc:
+            raise _store_error(exc, "making an upload durable") from None
+        return path
 
-    def delete_partial(self, upload_id: str) -> None:
-        path = self._partial(upload_id)
+    def delete(self, upload_id: str) -> None:
+        path = self.path(upload_id)
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
             _sync_dir(path.parent)
 
-    def exists(self, key: str) -> bool:
-        return self._key(key).is_file()
-
-    def read_partial(self, upload_id: str, size: int) -> bytes:
+    def read(self, upload_id: str, size: int) -> bytes:
         try:
-            with self._partial(upload_id).open("rb") as f:
+            with self.path(upload_id).open("rb") as f:
                 return f.read(size)
         except FileNotFoundError:
             return b""
 
     def free_bytes(self) -> int:
         try:
-            st = os.statvfs(self.root / "partial")
+            st = os.statvfs(self.folder)
         except OSError as exc:
             raise StoreError(f"the envelope store cannot be measured ({exc.strerror})") from None
         return st.f_bavail * st.f_frsize
+
+
+def check_key(key: str) -> str:
+    """``key`` if it is a safe object key (no ``..``, no leading ``/``); StoreError otherwise."""
+    if not _SAFE_KEY.fullmatch(key) or ".." in key.split("/"):
+        raise StoreError(f"unsafe object key {key!r}")
+    return key
+
+
+class FileObjectStore:
+    """Envelopes in a folder; every step durable (fsync of files and folders)."""
+
+    def __init__(self, root: Path, url: str = "") -> None:
+        self.root = root
+        self.url = url or root.as_uri()
+        self.spool = PartialSpool(root / "partial")
+        for sub in ("envelopes", "conflicts"):
+            (root / sub).mkdir(parents=True, exist_ok=True)
+
+    def _key(self, key: str) -> Path:
+        return self.root / check_key(key)
+
+    def create_partial(self, upload_id: str) -> None:
+        self.spool.create(upload_id)
+
+    def lock(self, upload_id: str) -> contextlib.AbstractContextManager[None]:
+        return self.spool.lock(upload_id)
+
+    def open_partial(self, upload_id: str, offset: int) -> PartialWriter:
+        return self.spool.open(upload_id, offset)
+
+    def partial_sha256(self, upload_id: str, length: int) -> str | None:
+        return self.spool.sha256(upload_id, length)
+
+    def publish(self, upload_id: str, key: str) -> None:
+        """Move a complete partial object under ``key``; durable when this returns.
+
+        Publishing again under the same key (a retry after a crash between
+        the move and the metadata commit) is harmless.
+        """
+        src = self.spool.path(upload_id)
+        dst = self._key(key)
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if not src.exists() and dst.exists():
+            return
+        self.spool.sync(upload_id)
+        src.replace(dst)
+        _sync_dir(dst.parent)
+        _sync_dir(src.parent)
+
+    def delete_partial(self, upload_id: str) -> None:
+        self.spool.delete(upload_id)
+
+    def exists(self, key: str) -> bool:
+        return self._key(key).is_file()
+
+    def read_partial(self, upload_id: str, size: int) -> bytes:
+        return self.spool.read(upload_id, size)
+
+    def free_bytes(self) -> int:
+        return self.spool.free_bytes()
 
     def open(self, key: str) -> BinaryIO:
         try:
@@ -268,14 +326,19 @@ class FileObjectStore:
 
 
 def open_objects(url: str) -> ObjectStore:
-    """The object store a URL names: ``file:///DIR`` (``s3://`` is not built yet)."""
+    """The object store a URL names: ``file:///DIR`` or ``s3://BUCKET/PREFIX?OPTIONS``.
+
+    :class:`StoreURLError` for an unknown scheme or a malformed URL;
+    :class:`StoreError` when an S3 bucket cannot be reached or does not exist.
+    """
     parts = urlsplit(url)
     if parts.scheme == "file":
         if parts.netloc not in ("", "localhost") or not parts.path:
             raise StoreURLError(f"objects URL {url!r}: use file:///ABSOLUTE/DIR")
         return FileObjectStore(Path(unquote(parts.path)), url)
     if parts.scheme == "s3":
-        raise StoreURLError(f"objects URL {url!r}: the S3 store is not implemented yet "
-                            f"(the ObjectStore interface in backoffice/store/objects.py "
-                            f"is what it needs)")
-    raise StoreURLError(f"objects URL {url!r}: unknown scheme {parts.scheme!r} (accepted: file)")
+        from backoffice.store import s3  # boto3 is imported only by those who use S3
+
+        return s3.open_s3(url)
+    raise StoreURLError(f"objects URL {url!r}: unknown scheme {parts.scheme!r} "
+                        f"(accepted: file, s3)")

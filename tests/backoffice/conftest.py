@@ -1,4 +1,5 @@
-"""Fixtures of the back-office tests: a private PostgreSQL, initialised data folders, servers."""
+"""Fixtures of the back-office tests: a private PostgreSQL, a private SeaweedFS (S3),
+initialised data folders, servers."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 
 from tests.backoffice.harness import FakeKiosk, RunningServer, enroll, free_port, init_backoffice
 from tests.backoffice.postgres import PrivatePostgres, private_postgres
+from tests.backoffice.seaweed import SeaweedFS, WeedMissing, private_seaweed
 
 
 @pytest.fixture(scope="session")
@@ -20,6 +22,18 @@ def postgres_server() -> Iterator[PrivatePostgres]:
             yield server
     except RuntimeError as exc:
         pytest.skip(f"PostgreSQL unavailable: {exc}")
+
+
+@pytest.fixture(scope="session")
+def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedFS]:
+    """A private SeaweedFS with its S3 gateway, once per xdist worker (tests/backoffice/
+    seaweed.py); skips, saying why, when its ``weed`` binary is not installed. A test may
+    restart it; each test uses buckets of its own."""
+    try:
+        with private_seaweed(tmp_path_factory.mktemp("seaweed")) as server:
+            yield server
+    except WeedMissing as exc:
+        pytest.skip(str(exc))
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

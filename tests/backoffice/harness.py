@@ -55,13 +55,14 @@ def stored(data: Path) -> dict[str, list[DepositRecord] | list[ConflictRecord]]:
 
 
 def init_backoffice(root: Path, port: int, *, metadata: str | None = None,
-                    key_type: str = "x25519", public_port: int | None = None,
-                    admin_port: int | None = None) -> Path:
+                    objects: str | None = None, key_type: str = "x25519",
+                    public_port: int | None = None, admin_port: int | None = None) -> Path:
     """``backoffice init`` for the kiosks' listener on ``port``; the three others on free
-    ports."""
+    ports. ``metadata`` and ``objects``: store URLs (default: SQLite and a folder in it)."""
     data = root / "backoffice"
     spare = iter(free_ports(3, besides=(port,)))
-    fleet.init(data, url=f"https://127.0.0.1:{port}", metadata=metadata, key_type=key_type,
+    fleet.init(data, url=f"https://127.0.0.1:{port}", metadata=metadata, objects=objects,
+               key_type=key_type,
                public_listen=f"127.0.0.1:{public_port or next(spare)}",
                admin_listen=f"127.0.0.1:{admin_port or next(spare)}",
                staff_listen=f"127.0.0.1:{next(spare)}",
