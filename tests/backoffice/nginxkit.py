@@ -153,13 +153,7 @@ def workers_behind_nginx(root: Path, count: int, *, metadata: str | None = None,
                          env: dict[str, str] | None = None) -> Iterator[Workers]:
     """A back office with ``count`` ingest processes behind nginx on a free port."""
     port = free_port()
-    data = init_backoffice(root / "bo", port, metadata=metadata)
-    if objects is not None:
-        toml = data / "backoffice.toml"
-        text = toml.read_text()
-        start = text.index("\nobjects = ")
-        end = text.index("\n", start + 1)
-        toml.write_text(text[:start] + f'\nobjects = "{objects}"' + text[end:])
+    data = init_backoffice(root / "bo", port, metadata=metadata, objects=objects)
     socket_dir = root / "run"
     proc = subprocess.Popen(
         [sys.executable, "-m", "backoffice", "serve", "--data", str(data), "--workers",
