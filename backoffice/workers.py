@@ -71,7 +71,8 @@ def bind_unix(path: Path) -> socket.socket:
     """A listening Unix socket at ``path`` (a stale one from a crash replaced), mode 0660."""
     # The folder too: nginx's group may enter it, nobody else (a socket's own mode is checked
     # only on connect, and it is 0777 minus the umask between bind and chmod).
-    path.parent.mkdir(mode=0o750, parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.chmod(0o750)        # explicitly: the service's UMask=0077 would make it 0700
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

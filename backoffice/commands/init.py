@@ -40,7 +40,9 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
                         help="metadata store: sqlite:///PATH (default DIR/backoffice.sqlite3) "
                              "or postgresql://USER@HOST:PORT/DB")
     parser.add_argument("--objects", default=None, metavar="URL",
-                        help="envelope store: file:///DIR (default DIR/objects)")
+                        help="envelope store: file:///DIR (default DIR/objects), or "
+                             "s3://BUCKET/PREFIX?endpoint=URL&spool=DIR (docs/backoffice.md, "
+                             "\"Envelopes in S3\")")
     parser.add_argument("--key-type", choices=fleet.KEY_TYPES, default="mlkem768x25519",
                         help="staff key: post-quantum hybrid (default) or classical x25519")
     parser.add_argument("--staff-identity", type=Path, default=None, metavar="PATH",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import stat
 import subprocess
 import time
 from pathlib import Path
@@ -16,7 +17,7 @@ import pytest
 from backoffice.proxyconf import render
 from backoffice.proxyhop import tls_extension
 from backoffice.settings import load_settings
-from backoffice.workers import answers, socket_path
+from backoffice.workers import answers, bind_unix, socket_path
 from deposit.bundle import Enrollment
 from deposit.status import DeliveryOutcome
 from tests.backoffice.harness import FakeKiosk, enroll, free_port, init_backoffice, stored
@@ -147,3 +148,17 @@ def test_a_client_without_a_fleet_certificate_never_reaches_a_process(tmp_path: 
         assert answer.status_code == 400        # nginx: "No required SSL certificate"
         lines = (w.nginx_root / "access.log").read_text().splitlines()
         assert lines and lines[-1].startswith("POST /files/ 400 -"), lines
+
+
+def test_the_ingest_sockets_are_open_to_nginx_group_only_whatever_the_umask(
+        tmp_path: Path) -> None:
+    old = os.umask(0o077)          # the service's UMask
+    try:
+        sock = bind_unix(tmp_path / "run" / "ingest-0.sock")
+    finally:
+        os.umask(old)
+    try:
+        assert stat.S_IMODE((tmp_path / "run").stat().st_mode) == 0o750
+        assert stat.S_IMODE((tmp_path / "run" / "ingest-0.sock").stat().st_mode) == 0o660
+    finally:
+        sock.close()
