@@ -29,6 +29,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -72,38 +73,49 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"kiosk codes: {exc}", file=sys.stderr)
         return 2
+
+    def decode(path: str, line: dict[str, Any]) -> None:
+        image = read_image_file(path)
+        start = time.perf_counter()
+        codes = decode_image(image, args.backend, formats=formats, thorough=not args.fast)
+        elapsed = time.perf_counter() - start
+        line["codes"] = [_code(c) for c in codes]
+        line["ms"] = round(elapsed * 1000, 3)
+
+    return _each_image(args.images, decode)
+
+
+def _each_image(images: list[str], read: Callable[[str, dict[str, Any]], None]) -> int:
+    """``read`` each image into its JSON line, printed at once; an unreadable one gets an
+    ``error`` line and counts. Exit status 1 when any failed."""
     failed = 0
-    for path in args.images:
+    for path in images:
         line: dict[str, Any] = {"image": path}
         try:
-            image = read_image_file(path)
-            start = time.perf_counter()
-            codes = decode_image(image, args.backend, formats=formats, thorough=not args.fast)
-            elapsed = time.perf_counter() - start
-            line["codes"] = [_code(c) for c in codes]
-            line["ms"] = round(elapsed * 1000, 3)
+            read(path, line)
         except OSError as exc:
             failed += 1
-            line["error"] = f"{path}: {exc.strerror or exc}"
+            line = {"image": path, "error": f"{path}: {exc.strerror or exc}"}
         except (ValueError, CodeReaderError) as exc:
             failed += 1
-            line["error"] = str(exc) if str(exc).startswith(path) else f"{path}: {exc}"
+            line = {"image": path,
+                    "error": str(exc) if str(exc).startswith(path) else f"{path}: {exc}"}
         print(json.dumps(line, ensure_ascii=False), flush=True)
     if failed:
-        print(f"kiosk codes: {failed} of {len(args.images)} image(s) could not be read",
+        print(f"kiosk codes: {failed} of {len(images)} image(s) could not be read",
               file=sys.stderr)
     return 1 if failed else 0
 
 
 def _trust(args: argparse.Namespace) -> Any:
+    from deposit.errors import DepositError
     from kiosk.config import load_config
+    from kiosk.enrollment import load_bundle
+    from kiosk.errors import KioskError
     from kiosk.twoddocs import load_trust
     from twoddoc import TrustList, TrustListError
 
     config = load_config(getattr(args, "config", None))
-    from deposit.errors import DepositError
-    from kiosk.enrollment import load_bundle
-    from kiosk.errors import KioskError
 
     try:
         ack_key = load_bundle(config).ack_key()
@@ -128,23 +140,11 @@ def run_2ddoc(args: argparse.Namespace) -> int:
     except (ValueError, KioskError) as exc:
         print(f"kiosk codes: {exc}", file=sys.stderr)
         return 2
-    failed = 0
-    for path in args.images:
-        line: dict[str, Any] = {"image": path}
-        try:
-            reading = read_page(read_image_file(path), trust)
-            line["2ddoc"] = [c.summary() for c in reading.codes]
-            for problem in reading.problems:
-                print(f"kiosk codes: {path}: {problem}", file=sys.stderr)
-        except OSError as exc:
-            failed += 1
-            line = {"image": path, "error": f"{path}: {exc.strerror or exc}"}
-        except (ValueError, CodeReaderError) as exc:
-            failed += 1
-            line = {"image": path,
-                    "error": str(exc) if str(exc).startswith(path) else f"{path}: {exc}"}
-        print(json.dumps(line, ensure_ascii=False), flush=True)
-    if failed:
-        print(f"kiosk codes: {failed} of {len(args.images)} image(s) could not be read",
-              file=sys.stderr)
-    return 1 if failed else 0
+
+    def check(path: str, line: dict[str, Any]) -> None:
+        reading = read_page(read_image_file(path), trust)
+        line["2ddoc"] = [c.summary() for c in reading.codes]
+        for problem in reading.problems:
+            print(f"kiosk codes: {path}: {problem}", file=sys.stderr)
+
+    return _each_image(args.images, check)
