@@ -258,18 +258,11 @@ def check_key(key: str) -> str:
     return key
 
 
-class FileObjectStore:
-    """Envelopes in a folder; every step durable (fsync of files and folders)."""
+class SpooledPartials:
+    """The partial-object half of :class:`ObjectStore`, kept in a :class:`PartialSpool`
+    (``self.spool``) by both stores."""
 
-    def __init__(self, root: Path, url: str = "") -> None:
-        self.root = root
-        self.url = url or root.as_uri()
-        self.spool = PartialSpool(root / "partial")
-        for sub in ("envelopes", "conflicts"):
-            (root / sub).mkdir(parents=True, exist_ok=True)
-
-    def _key(self, key: str) -> Path:
-        return self.root / check_key(key)
+    spool: PartialSpool
 
     def create_partial(self, upload_id: str) -> None:
         self.spool.create(upload_id)
@@ -282,6 +275,26 @@ class FileObjectStore:
 
     def partial_sha256(self, upload_id: str, length: int) -> str | None:
         return self.spool.sha256(upload_id, length)
+
+    def read_partial(self, upload_id: str, size: int) -> bytes:
+        return self.spool.read(upload_id, size)
+
+    def delete_partial(self, upload_id: str) -> None:
+        self.spool.delete(upload_id)
+
+
+class FileObjectStore(SpooledPartials):
+    """Envelopes in a folder; every step durable (fsync of files and folders)."""
+
+    def __init__(self, root: Path, url: str = "") -> None:
+        self.root = root
+        self.url = url or root.as_uri()
+        self.spool = PartialSpool(root / "partial")
+        for sub in ("envelopes", "conflicts"):
+            (root / sub).mkdir(parents=True, exist_ok=True)
+
+    def _key(self, key: str) -> Path:
+        return self.root / check_key(key)
 
     def publish(self, upload_id: str, key: str) -> None:
         """Move a complete partial object under ``key``; durable when this returns.
@@ -299,14 +312,8 @@ class FileObjectStore:
         _sync_dir(dst.parent)
         _sync_dir(src.parent)
 
-    def delete_partial(self, upload_id: str) -> None:
-        self.spool.delete(upload_id)
-
     def exists(self, key: str) -> bool:
         return self._key(key).is_file()
-
-    def read_partial(self, upload_id: str, size: int) -> bytes:
-        return self.spool.read(upload_id, size)
 
     def free_bytes(self) -> int:
         return self.spool.free_bytes()

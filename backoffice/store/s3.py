@@ -64,7 +64,7 @@ from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 
 from backoffice.errors import StoreError, StoreURLError
-from backoffice.store.objects import PartialSpool, PartialWriter, check_key
+from backoffice.store.objects import PartialSpool, SpooledPartials, check_key
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -319,7 +319,7 @@ class _Download(io.RawIOBase):
         super().close()
 
 
-class S3ObjectStore:
+class S3ObjectStore(SpooledPartials):
     """Envelopes in an S3 bucket, partial uploads in a local spool (the module docstring)."""
 
     def __init__(self, location: S3Location, url: str) -> None:
@@ -397,24 +397,6 @@ class S3ObjectStore:
         log.info("created the S3 bucket %s at %s", self.bucket, self.location.where)
 
     # ------------------------------------------------------------------ partial objects (spool)
-    def create_partial(self, upload_id: str) -> None:
-        self.spool.create(upload_id)
-
-    def lock(self, upload_id: str) -> contextlib.AbstractContextManager[None]:
-        return self.spool.lock(upload_id)
-
-    def open_partial(self, upload_id: str, offset: int) -> PartialWriter:
-        return self.spool.open(upload_id, offset)
-
-    def partial_sha256(self, upload_id: str, length: int) -> str | None:
-        return self.spool.sha256(upload_id, length)
-
-    def read_partial(self, upload_id: str, size: int) -> bytes:
-        return self.spool.read(upload_id, size)
-
-    def delete_partial(self, upload_id: str) -> None:
-        self.spool.delete(upload_id)
-
     def free_bytes(self) -> int:
         """The spool's free space: S3 itself tells no one how much room is left."""
         return self.spool.free_bytes()
