@@ -188,6 +188,15 @@ def test_offsets_survive_a_restart_of_the_server(backoffice_data, kiosk) -> None
         server.stop()
 
 
+def all_bytes_in(server: RunningServer, upload_id: str, data: bytes) -> None:
+    """What a PATCH of every byte does before completing: the bytes durable, the offset moved."""
+    writer = server.bo.objects.open_partial(upload_id, 0)
+    writer.write(data)
+    assert writer.commit() == len(data)
+    assert server.bo.metadata.advance(upload_id, 0, len(data),
+                                      datetime.now(UTC) + timedelta(hours=1))
+
+
 def test_an_envelope_published_before_a_crash_is_recorded_when_the_kiosk_asks_again(
         server, client, kiosk) -> None:
     """A process that published the envelope and died before recording it (SIGKILL, power
@@ -198,10 +207,7 @@ def test_an_envelope_published_before_a_crash_is_recorded_when_the_kiosk_asks_ag
     upload_id = url.rsplit("/", 1)[1]
     bo = server.bo
     # What the dead process did: every byte durable, the offset committed, then published.
-    writer = bo.objects.open_partial(upload_id, 0)
-    writer.write(data)
-    assert writer.commit() == len(data)
-    assert bo.metadata.advance(upload_id, 0, len(data), datetime.now(UTC) + timedelta(hours=1))
+    all_bytes_in(server, upload_id, data)
     bo.objects.publish(upload_id, f"envelopes/{made.sha256[:2]}/{made.sha256}.age")
     assert bo.metadata.deposit(made.deposit_id) is None
 
@@ -219,10 +225,7 @@ def test_an_upload_whose_bytes_are_gone_and_never_published_is_refused(
     url = create(client, kiosk, made).headers["Location"]
     upload_id = url.rsplit("/", 1)[1]
     bo = server.bo
-    writer = bo.objects.open_partial(upload_id, 0)
-    writer.write(data)
-    writer.commit()
-    assert bo.metadata.advance(upload_id, 0, len(data), datetime.now(UTC) + timedelta(hours=1))
+    all_bytes_in(server, upload_id, data)
     bo.objects.delete_partial(upload_id)
     assert client.head(url, headers=TUS).status_code == 422
     assert bo.metadata.deposit(made.deposit_id) is None
