@@ -135,6 +135,11 @@ class Backoffice:
         except StoreError as exc:
             out.append(CheckResult("metadata", False, str(exc)))
         try:
+            self.objects.ping()
+            out.append(CheckResult("objects", True, f"{self.objects.url.split('?')[0]} answers"))
+        except StoreError as exc:
+            out.append(CheckResult("objects", False, str(exc)))
+        try:
             free = self.objects.free_bytes()
             floor = self.settings.limits.min_free_bytes
             out.append(CheckResult(

@@ -72,6 +72,10 @@ class ObjectStore(Protocol):
         """Room left for new bytes; :class:`StoreError` when it cannot be known."""
         ...
 
+    def ping(self) -> None:
+        """The store answers and takes envelopes; :class:`StoreError` saying why not."""
+        ...
+
 
 def _sync_dir(folder: Path) -> None:
     fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
@@ -317,6 +321,11 @@ class FileObjectStore(SpooledPartials):
 
     def free_bytes(self) -> int:
         return self.spool.free_bytes()
+
+    def ping(self) -> None:
+        folder = self.root / "envelopes"
+        if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+            raise StoreError(f"the envelope folder {folder} is missing or not writable")
 
     def open(self, key: str) -> BinaryIO:
         try:

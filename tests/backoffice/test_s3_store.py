@@ -520,3 +520,28 @@ def weed_alive(pid: int) -> bool:
         return "weed" in Path(f"/proc/{pid}/cmdline").read_text(errors="replace")
     except OSError:
         return False
+
+
+@pytest.mark.slow
+def test_the_administration_health_says_when_s3_does_not_answer(
+        s3_office: tuple[RunningServer, FakeKiosk, str], running_seaweed: SeaweedFS) -> None:
+    server, _kiosk, bucket = s3_office
+    assert {c.name: c.ok for c in server.bo.checks()}["objects"] is True
+    running_seaweed.stop()
+    try:
+        down = {c.name: c for c in server.bo.checks()}["objects"]
+    finally:
+        running_seaweed.start()
+    assert not down.ok
+    assert bucket in down.detail and running_seaweed.endpoint in down.detail
+    assert running_seaweed.secret_key not in down.detail
+    assert {c.name: c.ok for c in server.bo.checks()}["objects"] is True
+
+
+def test_the_administration_health_says_when_the_envelope_folder_is_gone(
+        tmp_path: Path) -> None:
+    store = open_objects((tmp_path / "objects").as_uri())
+    store.ping()
+    (tmp_path / "objects" / "envelopes").rmdir()
+    with pytest.raises(StoreError, match="envelope folder"):
+        store.ping()
