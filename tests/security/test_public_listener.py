@@ -368,7 +368,8 @@ def test_the_admin_listener_has_the_metrics_and_the_detailed_health(site: Site) 
     r = site.server.admin("/metrics")
     assert r.status_code == 200 and "backoffice_" in r.text
     health = site.server.admin("/health").json()
-    assert health["status"] == "ok" and set(health["checks"]) == {"metadata", "objects_space"}
+    assert health["status"] == "ok" and set(health["checks"]) == {"metadata", "objects",
+                                                                  "objects_space"}
 
 
 def test_the_public_health_says_ok_and_nothing_else(site: Site, phone: httpx.Client) -> None:
