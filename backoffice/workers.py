@@ -61,6 +61,9 @@ READY_TIMEOUT = 60.0
 ORPHAN_CHECK = 1.0
 #: Most ingest processes one supervisor starts: more than the cores of any one machine.
 MAX_WORKERS = 64
+#: What systemd gives the unit's main process and no child should use.
+_SYSTEMD_VARIABLES = frozenset({"NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS",
+                                "LISTEN_PID", "LISTEN_FDNAMES"})
 
 
 def socket_path(socket_dir: Path, index: int) -> Path:
@@ -152,7 +155,9 @@ class Supervisor:
     def _spawn(self, worker: Worker) -> None:
         argv = [sys.executable, "-m", "backoffice", "serve", "--data", str(self.data_dir),
                 "--ingest-socket", str(worker.path)]
-        worker.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL)
+        # systemd's variables stay the supervisor's: only it speaks for the unit.
+        env = {k: v for k, v in os.environ.items() if k not in _SYSTEMD_VARIABLES}
+        worker.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, env=env)
         worker.started = time.monotonic()
         log.info("ingest process %d started (pid %d) on %s", worker.index, worker.proc.pid,
                  worker.path)

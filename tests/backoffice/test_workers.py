@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import stat
 import subprocess
 import time
@@ -162,3 +163,19 @@ def test_the_ingest_sockets_are_open_to_nginx_group_only_whatever_the_umask(
         assert stat.S_IMODE((tmp_path / "run" / "ingest-0.sock").stat().st_mode) == 0o660
     finally:
         sock.close()
+
+
+def test_the_supervisor_tells_systemd_ready_once_every_ingest_process_answers(
+        tmp_path: Path) -> None:
+    address = tmp_path / "notify"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as notify:
+        notify.bind(str(address))          # as systemd would, for Type=notify
+        notify.settimeout(5)
+        with workers_behind_nginx(tmp_path, 2, env={"NOTIFY_SOCKET": str(address)}) as w:
+            assert notify.recv(4096) == b"READY=1"
+            assert all(answers(socket_path(w.socket_dir, i)) for i in range(2))
+            for pid in w.children():    # systemd's variables are the supervisor's alone
+                assert b"NOTIFY_SOCKET=" not in Path(f"/proc/{pid}/environ").read_bytes()
+            w.proc.send_signal(signal.SIGTERM)
+            assert notify.recv(4096) == b"STOPPING=1"
+            assert w.proc.wait(timeout=40) == 0
