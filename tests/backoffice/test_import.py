@@ -327,7 +327,8 @@ def test_one_tampered_export_does_not_hold_back_another_on_the_same_medium(
     bad_made = kiosk.make(size=10_000)
     bad = export(kiosk, [bad_made], medium, now + timedelta(seconds=1))
     envelope = bad / f"{bad_made.deposit_id.replace('*', '+')}.age"
-    envelope.write_bytes(envelope.read_bytes()[:-1] + b"\0")
+    raw = envelope.read_bytes()
+    envelope.write_bytes(raw[:-1] + bytes([raw[-1] ^ 0xFF]))   # the last byte, changed for sure
 
     status, report = run_import(data, medium, capsys)
 
