@@ -35,6 +35,11 @@ class UiDriver:
     # ------------------------------------------------------------- life cycle
 
     def start(self) -> UiDriver:
+        if EventLoop.status != "started":
+            # A real App.run() earlier in this process (``kiosk run``'s tests) ended with the
+            # event loop closed: ``quit`` set, the clock stopped. Its ``idle`` then dispatches
+            # no input, and every tap of the next kiosk was silently lost.
+            EventLoop.start()
         self.app._run_prepare()
         self.idle(3)
         return self
