@@ -28,8 +28,6 @@ def texts(screen) -> list[str]:
 
 def test_a_verified_2ddoc_marks_its_document_authenticated_and_goes_into_deposit_json(
         make_kiosk, kiosk_data: Path, twoddoc_data: Path) -> None:
-    # The page first: drawing it took seconds on a loaded machine, and a kiosk left on its
-    # welcome screen that long once missed the first tap (CI); the other journeys tap at once.
     page = page_with_code(encode(fr00_key(), FIELDS, signed=date(2014, 6, 2),
                                  issued=date(2014, 6, 1), document_type="01"))
     kiosk = make_kiosk()
