@@ -29,6 +29,7 @@ from typing import Any
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from backoffice.proxyhop import tls_scope
 from backoffice.settings import Limits
 
 log = logging.getLogger(__name__)
@@ -72,14 +73,9 @@ class GuardedH11Protocol(H11Protocol):
             return
         der = ssl_object.getpeercert(binary_form=True)
         cipher = ssl_object.cipher()
-        self.app = _WithTLS(self.app, {
-            "server_cert": None,
-            "client_cert_chain": [ssl.DER_cert_to_PEM_cert(der)] if der else [],
-            "client_cert_name": None,
-            "client_cert_error": None,
-            "tls_version": ssl_object.version(),
-            "cipher_suite": cipher[0] if cipher else None,
-        })
+        self.app = _WithTLS(self.app, tls_scope(
+            [ssl.DER_cert_to_PEM_cert(der)] if der else [], ssl_object.version(),
+            cipher[0] if cipher else None))
 
     def _where(self) -> str:
         host, port = self.server if self.server else ("?", 0)

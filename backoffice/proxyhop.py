@@ -58,8 +58,15 @@ def tls_extension(headers: list[tuple[bytes, bytes]]) -> dict[str, Any] | None:
     pem = unquote(cert.decode("latin-1"))
     if not pem.startswith("-----BEGIN CERTIFICATE-----"):
         return None
-    return {"server_cert": None, "client_cert_chain": [pem], "client_cert_name": None,
-            "client_cert_error": None, "tls_version": None, "cipher_suite": None}
+    return tls_scope([pem])
+
+
+def tls_scope(chain: list[str], tls_version: str | None = None,
+              cipher_suite: str | None = None) -> dict[str, Any]:
+    """The ASGI TLS extension (``scope["extensions"]["tls"]``) for a client certificate chain
+    (PEM, leaf first): what the application reads, whoever terminated TLS."""
+    return {"server_cert": None, "client_cert_chain": chain, "client_cert_name": None,
+            "client_cert_error": None, "tls_version": tls_version, "cipher_suite": cipher_suite}
 
 
 class FromProxy:

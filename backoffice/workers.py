@@ -37,7 +37,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from backoffice.app import Backoffice, Listener
@@ -138,7 +138,6 @@ class Worker:
     delay: float = RESTART_DELAY
     restarts: int = 0
     due: float = 0.0           # when to start it again (monotonic), once it ended
-    history: list[int] = field(default_factory=list)   # exit statuses, newest last
 
 
 class Supervisor:
@@ -193,11 +192,10 @@ class Supervisor:
                     status = proc.poll()
                     if status is None:
                         continue
-                    worker.history.append(status)
                     ran = now - worker.started
-                    worker.delay = (RESTART_DELAY if ran >= STEADY_SECONDS
-                                    else min(RESTART_DELAY_MAX, worker.delay * 2)
-                                    if worker.restarts else RESTART_DELAY)
+                    # Doubled only for a process started again that ended again soon.
+                    worker.delay = (RESTART_DELAY if ran >= STEADY_SECONDS or not worker.restarts
+                                    else min(RESTART_DELAY_MAX, worker.delay * 2))
                     worker.due = now + worker.delay
                     worker.proc = None
                     how = (f"killed by signal {-status}" if status < 0

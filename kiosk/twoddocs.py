@@ -49,6 +49,8 @@ SHIPPED = ("twoddoc", "trust-list.xml")
 TEST_AUTHORITY = ("twoddoc", "test-authority.xml")
 #: Where a page's records are kept (StoredPage.meta), for the sealing.
 META_KEY = "twoddoc"
+#: Page times a checker keeps (a day of a busy kiosk's pages; enough for a median).
+KEPT_TIMES = 1000
 
 
 @dataclass(frozen=True)
@@ -137,15 +139,18 @@ def load_trust(config: Config, status_dir: Path | None, ack_key: AckKey | None) 
     return trust_list(config, state.twoddoc_trust_list if state is not None else None)
 
 
-def read_codes(image: Any, trust: TrustList, *, thorough: bool = True) -> PageReading:
+def read_codes(image: Any, trust: TrustList | Callable[[], TrustList], *,
+               thorough: bool = True) -> PageReading:
     """Every 2D-Doc on ``image`` (numpy or PIL), parsed and checked. Raises ValueError for
-    what is not an image.
+    what is not an image. ``trust`` may be a function: it is then called only when a
+    2D-Doc was found (most pages have none).
 
     ``thorough=False`` makes only the three cheapest tries of the code reader
     (drivers/codes/decode.py): what the page checker does on the kiosk, where
     a page with no code would otherwise cost every retry (about 2 s of CPU on
     a 300 dpi page, taken from the capture loop's two cores) for nothing."""
     reading = PageReading()
+    trusted: TrustList | None = None if callable(trust) else trust
     for code in decode_image(image, formats=["DataMatrix"], thorough=thorough):
         raw = code.raw if code.raw is not None else code.text.encode("latin-1", "replace")
         if not twoddoc.looks_like_2ddoc(raw):
@@ -155,7 +160,10 @@ def read_codes(image: Any, trust: TrustList, *, thorough: bool = True) -> PageRe
         except TwoDDocError as exc:
             reading.problems.append(f"a 2D-Doc that cannot be read ({exc.problem}): {exc}")
             continue
-        reading.codes.append(PageCode(doc, twoddoc.verify(doc, trust)))
+        if trusted is None:
+            assert callable(trust)
+            trusted = trust()
+        reading.codes.append(PageCode(doc, twoddoc.verify(doc, trusted)))
     return reading
 
 
@@ -193,7 +201,9 @@ class PageChecker:
             queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="2d-doc", daemon=True)
         self._thread.start()
-        self.seconds: list[float] = []          # time per page, for the figures
+        #: Time per page of the last :data:`KEPT_TIMES` pages, for the figures (bounded: a kiosk
+        #: runs for years).
+        self.seconds: list[float] = []
 
     def submit(self, page_id: str, image: npt.NDArray[np.uint8], generation: int) -> None:
         self._queue.put((page_id, image, generation))
@@ -212,14 +222,16 @@ class PageChecker:
                 continue
             started = time.perf_counter()
             try:
-                # read for each page (a few ms): a list the fleet state just brought counts
-                reading = read_codes(image, self._trust(), thorough=False)
+                # Read again for each page that holds a code (the fleet state's signature
+                # checked, the lists parsed: a few ms), so that a list just brought counts.
+                reading = read_codes(image, self._trust, thorough=False)
             except Exception:   # a bug here must not stop the checks of later pages
                 log.exception("2D-Doc check of a page failed")
                 continue
             finally:
                 del image
             self.seconds.append(time.perf_counter() - started)
+            del self.seconds[:-KEPT_TIMES]
             page = self._session.get(page_id)
             if page is None or generation != self._session.generation:
                 continue

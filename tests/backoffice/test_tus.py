@@ -188,26 +188,29 @@ def test_offsets_survive_a_restart_of_the_server(backoffice_data, kiosk) -> None
         server.stop()
 
 
-def all_bytes_in(server: RunningServer, upload_id: str, data: bytes) -> None:
-    """What a PATCH of every byte does before completing: the bytes durable, the offset moved."""
+def all_bytes_in(server: RunningServer, client: httpx.Client, kiosk: FakeKiosk
+                 ) -> tuple[MadeDeposit, str, str]:
+    """An upload as a PATCH of every byte leaves it just before completing: the bytes
+    durable, the offset moved. The deposit, the upload's URL and its id."""
+    made = kiosk.make(size=50_000)
+    data = made.envelope_path.read_bytes()
+    url = create(client, kiosk, made).headers["Location"]
+    upload_id = url.rsplit("/", 1)[1]
     writer = server.bo.objects.open_partial(upload_id, 0)
     writer.write(data)
     assert writer.commit() == len(data)
     assert server.bo.metadata.advance(upload_id, 0, len(data),
                                       datetime.now(UTC) + timedelta(hours=1))
+    return made, url, upload_id
 
 
 def test_an_envelope_published_before_a_crash_is_recorded_when_the_kiosk_asks_again(
         server, client, kiosk) -> None:
     """A process that published the envelope and died before recording it (SIGKILL, power
     cut): the kiosk's HEAD, on any process, records it from the published object."""
-    made = kiosk.make(size=50_000)
-    data = made.envelope_path.read_bytes()
-    url = create(client, kiosk, made).headers["Location"]
-    upload_id = url.rsplit("/", 1)[1]
-    bo = server.bo
     # What the dead process did: every byte durable, the offset committed, then published.
-    all_bytes_in(server, upload_id, data)
+    made, url, upload_id = all_bytes_in(server, client, kiosk)
+    bo = server.bo
     bo.objects.publish(upload_id, f"envelopes/{made.sha256[:2]}/{made.sha256}.age")
     assert bo.metadata.deposit(made.deposit_id) is None
 
@@ -220,12 +223,8 @@ def test_an_envelope_published_before_a_crash_is_recorded_when_the_kiosk_asks_ag
 
 def test_an_upload_whose_bytes_are_gone_and_never_published_is_refused(
         server, client, kiosk) -> None:
-    made = kiosk.make(size=50_000)
-    data = made.envelope_path.read_bytes()
-    url = create(client, kiosk, made).headers["Location"]
-    upload_id = url.rsplit("/", 1)[1]
+    made, url, upload_id = all_bytes_in(server, client, kiosk)
     bo = server.bo
-    all_bytes_in(server, upload_id, data)
     bo.objects.delete_partial(upload_id)
     assert client.head(url, headers=TUS).status_code == 422
     assert bo.metadata.deposit(made.deposit_id) is None
